@@ -1,0 +1,245 @@
+"""The simulation driver: builds a batch of runs from a scenario and steps it through the compiled kernel.
+
+A single run is a batch of one.  Each run has its own root ``SeedSequence`` and named streams; every
+random number a kernel sees is drawn here from the run's own stream, so a run's results do not depend on
+which batch, worker or thread computed it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from economy.kernels import layout as L
+from economy.kernels.research import automation_fraction, released_log_eff_compute
+from economy.kernels.step import calibration_log_growth, record_initial, step_batch
+from economy.packing import pack_parameters
+from economy.params import Scenario
+from economy.population import initial_population
+from economy.state import LabState, RunState, allocate_labs, allocate_runs
+from economy.streams import generators, root_sequence
+
+__all__ = ["LAB_COLUMNS", "Simulation"]
+
+LAB_COLUMNS: tuple[str, ...] = (
+    "cash_usd", "compute_flop_per_year", "log_software", "log_eff_compute", "researchers", "share",
+    "revenue_usd_per_year", "quality", "automation", "safety", "drift", "data_tokens", "openness",
+)
+
+
+class Simulation:
+    """A batch of runs of one scenario.
+
+    Parameters
+    ----------
+    scenario
+        The validated scenario.
+    seeds
+        One root seed (int or ``SeedSequence``) per run.
+    parameter_rows
+        Optional ``(runs, N_PARAMS)`` packed parameters (uncertain draws); defaults to the scenario's.
+    record_labs
+        Keep the long lab table every ``output.labs_every`` steps.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        seeds: Sequence[int | np.random.SeedSequence],
+        parameter_rows: np.ndarray | None = None,
+        *,
+        record_labs: bool = True,
+    ) -> None:
+        if len(seeds) == 0:
+            raise ValueError("a batch needs at least one seed")
+        self.scenario = scenario
+        self.roots = [root_sequence(s) for s in seeds]
+        self.streams = [generators(root) for root in self.roots]
+        n_runs = len(self.roots)
+        if parameter_rows is None:
+            parameter_rows = np.tile(pack_parameters(scenario), (n_runs, 1))
+        if parameter_rows.shape != (n_runs, L.N_PARAMS):
+            raise ValueError(f"parameter_rows has shape {parameter_rows.shape}, expected {(n_runs, L.N_PARAMS)}")
+        self.par = np.ascontiguousarray(parameter_rows, dtype=np.float64).copy()
+        self.n_steps = scenario.sim.n_steps
+        self.n_labs = scenario.n_labs
+        self.capacity = self.n_labs
+        self.labs: LabState = allocate_labs(n_runs, self.capacity)
+        history = round(1.0 / scenario.sim.dt) + 1
+        self.runs: RunState = allocate_runs(n_runs, max(2, history))
+        self.names: list[list[str]] = []
+        for b in range(n_runs):
+            self.names.append(self._initialise_run(b))
+        self.market = np.full((self.n_steps + 1, n_runs, L.N_MARKET), np.nan)
+        self.market[0, :, :] = 0.0
+        record_initial(self.labs, self.runs, self.par, self.market[0])
+        self.record_labs = record_labs
+        self.lab_records: list[tuple[int, dict[str, np.ndarray]]] = []
+        if record_labs:
+            self._record_labs()
+        self._shocks = np.zeros((n_runs, self.capacity))
+        arrivals = scenario.market.urn_arrivals_per_step if scenario.market.mode == "urn" else 0
+        self._urn = np.zeros((n_runs, arrivals))
+
+    # ------------------------------------------------------------------ set-up
+    def _initialise_run(self, b: int) -> list[str]:
+        sc = self.scenario
+        names, cols = initial_population(sc, self.streams[b]["init"])
+        n = len(names)
+        labs, par = self.labs, self.par
+        labs.alive[b, :n] = True
+        for field in ("kind", "funding", "bloc", "cash_usd", "compute_flop_per_year", "researchers",
+                      "log_software", "spend_rate_per_year", "compute_spend_fraction", "train_fraction",
+                      "inference_fraction", "safety_base", "openness"):
+            getattr(labs, field)[b, :n] = cols[field]
+        labs.safety[b, :n] = cols["safety_base"]
+        p = par[b]
+        for i in range(n):
+            full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * p[L.P_RUN_YEARS]
+            log_e = released_log_eff_compute(full_run, labs.log_software[b, i], 0.0, 0.0, p[L.P_PUBLIC_DATA],
+                                             p[L.P_TOKENS_PER_PARAM], p[L.P_SYNTH_MULT], p[L.P_WALL_EFF])
+            labs.log_eff_compute[b, i] = log_e
+            labs.automation[b, i] = automation_fraction(log_e, p[L.P_AUTO_MID], p[L.P_AUTO_WIDTH], p[L.P_MAX_AUTO])
+            labs.quality[b, i] = p[L.P_ALPHA] * (log_e - p[L.P_LN_CC]) if log_e > -math.inf else -math.inf
+        elapsed = cols["run_phase"] * p[L.P_RUN_YEARS]
+        labs.run_elapsed_years[b, :n] = elapsed
+        labs.run_flop[b, :n] = labs.train_fraction[b, :n] * labs.compute_flop_per_year[b, :n] * elapsed
+        labs.run_log_software[b, :n] = labs.log_software[b, :n]
+        # theta: the starting software leader grows at the calibrated doubling time (no shock)
+        ref = int(np.argmax(labs.log_software[b, :n]))
+        g0 = math.log(2.0) / (sc.research.software_doubling_months / 12.0)
+        p[L.P_LOG_THETA] = 0.0
+        log_g = calibration_log_growth(labs, par, b, ref)
+        p[L.P_LOG_THETA] = math.log(g0) - log_g if math.isfinite(log_g) else 0.0
+        p[L.P_FRONTIER_U0] = float(labs.quality[b, :n].max())
+        # starting shares: listed ones, else logit targets; customers for the urn mode
+        if sc.market.mode == "urn":
+            labs.customers[b, :n] = sc.market.urn_initial_customers
+            labs.share[b, :n] = 1.0 / n
+        else:
+            w = p[L.P_GAMMA] * labs.quality[b, :n]
+            w0 = p[L.P_GAMMA] * p[L.P_OUTSIDE_U]
+            m = max(w.max(), w0)
+            target = np.exp(w - m) / (np.exp(w0 - m) + np.exp(w - m).sum())
+            share = np.where(np.isnan(cols["share"]), target, cols["share"])
+            total = share.sum()
+            labs.share[b, :n] = share / total if total > 1.0 else share
+        runs = self.runs
+        runs.log_price_floor[b] = math.log(sc.compute.price_usd_per_flop_per_year)
+        runs.price[b] = sc.compute.price_usd_per_flop_per_year
+        runs.talent_pool[b] = sc.money.talent_pool
+        runs.demand[b] = sc.market.demand_usd_per_year
+        capacity = labs.inference_fraction[b, :n] * labs.compute_flop_per_year[b, :n] / p[L.P_INFER_FLOP_PER_USD]
+        labs.revenue_usd_per_year[b, :n] = np.minimum(labs.share[b, :n] * runs.demand[b], capacity)
+        return names
+
+    # ------------------------------------------------------------------ stepping
+    @property
+    def steps_done(self) -> int:
+        return int(self.runs.step[0])
+
+    def step(self) -> None:
+        """Advance every run by one ``dt``."""
+        k = self.steps_done
+        if k >= self.n_steps:
+            raise RuntimeError(f"the horizon of {self.n_steps} steps is reached")
+        for b, streams in enumerate(self.streams):
+            streams["shocks"].standard_normal(out=self._shocks[b])
+            if self._urn.shape[1]:
+                streams["market"].random(out=self._urn[b])
+        with np.errstate(invalid="raise", divide="raise", over="raise"):
+            self.market[k + 1, :, :] = 0.0
+            step_batch(self.labs, self.runs, self.par, self._shocks, self._urn, self.market[k + 1])
+        if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
+            self._record_labs()
+
+    def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
+        """Step to the horizon; ``progress(steps_done)`` is called after each step."""
+        while self.steps_done < self.n_steps:
+            self.step()
+            if progress is not None:
+                progress(self.steps_done)
+        return self
+
+    def _record_labs(self) -> None:
+        k = self.steps_done
+        keep = self.labs.alive | self.labs.exited
+        self.lab_records.append((k, {
+            "keep": keep.copy(),
+            **{name: getattr(self.labs, name).copy() for name in LAB_COLUMNS},
+            "alive": self.labs.alive.copy(),
+        }))
+
+    # ------------------------------------------------------------------ results
+    def market_frame(self, run: int = 0) -> pd.DataFrame:
+        """Market series of one run, one row per step (row 0 is the starting state)."""
+        done = self.steps_done + 1
+        frame = pd.DataFrame(self.market[:done, run, :], columns=list(L.MARKET_COLUMNS))
+        frame.insert(0, "step", np.arange(done, dtype=np.int64))
+        for col in ("n_alive", "n_singular", "n_exits"):
+            frame[col] = frame[col].astype(np.int64)
+        return frame
+
+    def labs_frame(self, run: int = 0) -> pd.DataFrame:
+        """Lab series of one run in long format: one row per lab per recorded step."""
+        pieces = []
+        dt, start = self.scenario.sim.dt, self.scenario.sim.start_year
+        kinds = self.labs.kind[run]
+        for k, rec in self.lab_records:
+            idx = np.flatnonzero(rec["keep"][run])
+            piece = {
+                "step": np.full(idx.size, k, np.int64),
+                "year": np.full(idx.size, start + k * dt),
+                "lab_id": idx.astype(np.int64),
+                "name": np.array(self.names[run], dtype=object)[idx] if idx.size else np.array([], dtype=object),
+                "kind": kinds[idx].astype(np.int64),
+                "alive": rec["alive"][run][idx],
+            }
+            for name in LAB_COLUMNS:
+                piece[name] = rec[name][run][idx]
+            pieces.append(pd.DataFrame(piece))
+        frame = pd.concat(pieces, ignore_index=True)
+        frame["log10_eff_compute"] = frame.pop("log_eff_compute") / math.log(10.0)
+        return frame
+
+    def summary(self, run: int = 0) -> dict[str, Any]:
+        """Per-run outcomes (MODEL.md "Outputs and metrics")."""
+        last = self.market[self.steps_done, run]
+        runs = self.runs
+        sing = float(runs.singularity_year[run])
+        start, end = float(runs.takeoff_start_year[run]), float(runs.takeoff_end_year[run])
+        leader_share = float(last[L.M_TOP1])
+        hhi = float(last[L.M_HHI])
+        alive = self.labs.alive[run]
+        leader = int(np.argmax(np.where(alive, self.labs.share[run], -1.0))) if alive.any() else -1
+        return {
+            "seed": int(self.roots[run].entropy) if isinstance(self.roots[run].entropy, int) else None,
+            "spawn_key": list(self.roots[run].spawn_key),
+            "final_year": float(last[L.M_YEAR]),
+            "final_hhi": hhi,
+            "leader_share": leader_share,
+            "leader": self.names[run][leader] if leader >= 0 else None,
+            "effective_labs": float(last[L.M_EFFECTIVE]),
+            "top4_share": float(last[L.M_TOP4]),
+            "n_alive": int(last[L.M_N_ALIVE]),
+            "n_exits": int(self.market[1:self.steps_done + 1, run, L.M_N_EXITS].sum()),
+            "unipolar": bool(leader_share > 0.5 or hhi > 5000.0),
+            "unipolar_by_share": bool(leader_share > 0.5),
+            "unipolar_by_hhi": bool(hhi > 5000.0),
+            "singularity_year": sing if sing >= 0.0 else None,
+            "takeoff_start_year": start if start >= 0.0 else None,
+            "takeoff_years": end - start if (start >= 0.0 and end >= 0.0) else None,
+            "frontier_quality": float(last[L.M_FRONTIER_U]),
+            "frontier_log10_eff_compute": float(last[L.M_FRONTIER_LOG10E]),
+            "leader_gap_ooms": _finite_or_none(last[L.M_GAP_OOMS]),
+            "consumer_value": float(runs.consumer_value[run]),
+            "catastrophe": False,
+        }
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None

@@ -1,0 +1,88 @@
+"""Row-of-a-run reductions for the record stage (MODEL.md "Outputs and metrics").
+
+Serial loops over one run's labs, so their last bits never depend on the thread count.
+"""
+
+import math
+
+import numpy as np
+
+from economy.kernels.config import jit
+
+
+@jit
+def concentration(share, alive):
+    r"""HHI (0-10,000), effective number of labs, top-1 and top-4 shares of the inside market.
+
+    Shares are normalised by the inside total :math:`\sum_i s_i` (the outside option is not a firm):
+
+    .. math:: HHI = 10^4 \sum_i (s_i / \textstyle\sum_j s_j)^2, \qquad n_{eff} = 10^4 / HHI
+    """
+    total = 0.0
+    for i in range(share.shape[0]):
+        if alive[i]:
+            total += share[i]
+    if total <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    hhi = 0.0
+    top = np.zeros(4)
+    for i in range(share.shape[0]):
+        if alive[i]:
+            s = share[i] / total
+            hhi += s * s
+            # insertion into the running top four
+            j = 3
+            if s > top[3]:
+                while j > 0 and s > top[j - 1]:
+                    top[j] = top[j - 1]
+                    j -= 1
+                top[j] = s
+    hhi *= 10_000.0
+    return hhi, 10_000.0 / hhi, top[0], top[0] + top[1] + top[2] + top[3]
+
+
+@jit
+def gini(values, alive, buffer):
+    r"""Gini coefficient of ``values`` over alive labs, sorting a copy in ``buffer``.
+
+    .. math:: G = \frac{2 \sum_{k=1}^{m} k x_{(k)}}{m \sum_k x_{(k)}} - \frac{m + 1}{m}
+    """
+    m = 0
+    for i in range(values.shape[0]):
+        if alive[i]:
+            buffer[m] = values[i]
+            m += 1
+    if m == 0:
+        return 0.0
+    part = buffer[:m]
+    part.sort()
+    total = 0.0
+    weighted = 0.0
+    for k in range(m):
+        total += part[k]
+        weighted += (k + 1) * part[k]
+    if total <= 0.0:
+        return 0.0
+    return 2.0 * weighted / (m * total) - (m + 1.0) / m
+
+
+@jit
+def top_two(values, alive):
+    """Indices of the largest and second-largest alive values (ties: lowest index first; -1 if none)."""
+    first = -1
+    second = -1
+    for i in range(values.shape[0]):
+        if not alive[i]:
+            continue
+        if first < 0 or values[i] > values[first]:
+            second = first
+            first = i
+        elif second < 0 or values[i] > values[second]:
+            second = i
+    return first, second
+
+
+@jit
+def safe_log(x):
+    """ln x, with ln 0 = -inf (never NaN for x >= 0)."""
+    return math.log(x) if x > 0.0 else -math.inf

@@ -1,0 +1,582 @@
+"""The compiled step: MODEL.md stages 1-4, 6, 7 and 10 in their fixed order, over a batch of runs.
+
+Row stages are parallel kernels looping ``prange`` over (run, lab) pairs, each writing only its own row;
+cross-lab sums are taken serially within each run by the orchestrator ``step_batch``, so results are
+bitwise identical whatever the thread count.
+Stages 5 (spillover network), 8 (incidents) and 9 (policies) have their own issues; their seams are the
+``openness``, ``drift`` and ``bloc`` columns and the stage order documented in docs/model.md.
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.layout import (
+    LN_EXPERIMENT_COMPUTE_REF,
+    M_CASH,
+    M_CASH_COMPUTE,
+    M_CASH_EXIT,
+    M_CASH_FUNDING,
+    M_CASH_OPEX,
+    M_CASH_REVENUE,
+    M_CASH_STATE,
+    M_CASH_WAGES,
+    M_COMPUTE,
+    M_COMPUTE_BOUGHT,
+    M_COMPUTE_DEPR,
+    M_COMPUTE_EXIT,
+    M_DEMAND,
+    M_EFFECTIVE,
+    M_FRONTIER_AUTO,
+    M_FRONTIER_LNS,
+    M_FRONTIER_LOG10E,
+    M_FRONTIER_U,
+    M_GAP_OOMS,
+    M_GAP_YEARS,
+    M_GINI,
+    M_HHI,
+    M_MAX_DRIFT,
+    M_MEAN_SAFETY,
+    M_N_ALIVE,
+    M_N_EXITS,
+    M_N_SINGULAR,
+    M_OUTSIDE,
+    M_PEOPLE_GROWTH,
+    M_POOL,
+    M_PRICE,
+    M_PRICE_FLOOR,
+    M_RESALE,
+    M_RESEARCHERS,
+    M_REVENUE,
+    M_RUNNERUP_U,
+    M_TOP1,
+    M_TOP4,
+    M_YEAR,
+    MODE_URN,
+    P_ADOPTION,
+    P_ALPHA,
+    P_AUTO_MID,
+    P_AUTO_WIDTH,
+    P_BETA,
+    P_DATA_PER_USD,
+    P_DEMAND_ELAST,
+    P_DEPR,
+    P_DRIFT_RATE,
+    P_DT,
+    P_EXP_SHARE,
+    P_FRONTIER_U0,
+    P_FUNDING_RANK,
+    P_FUNDING_TO_DEMAND,
+    P_GAMMA,
+    P_GWP_GROWTH,
+    P_HIRE_SPEED,
+    P_HW_FEEDBACK,
+    P_HW_LN_RATE,
+    P_INFER_FLOP_PER_USD,
+    P_K_AI,
+    P_LAMBDA,
+    P_LN_CC,
+    P_LN_DEMAND0,
+    P_LN_GWP0,
+    P_LOG_CEIL,
+    P_LOG_THETA,
+    P_MAX_AUTO,
+    P_MAX_GWP_FRAC,
+    P_MODE,
+    P_OPEX,
+    P_OUTSIDE_U,
+    P_PAR_HUMAN_LN,
+    P_PUBLIC_DATA,
+    P_RACING_SCALE,
+    P_RACING_SENS,
+    P_RHO,
+    P_RUN_YEARS,
+    P_SHOCK_SD,
+    P_START_YEAR,
+    P_STATE_BUDGET,
+    P_SUPERHUMAN_LN,
+    P_SUPPLY0,
+    P_SUPPLY_LN_GROWTH,
+    P_SWITCH,
+    P_SYNTH_MULT,
+    P_TALENT_GROWTH,
+    P_TOKENS_PER_PARAM,
+    P_URN_G,
+    P_WAGE,
+    P_WALL_EFF,
+    P_ZETA,
+)
+from economy.kernels.market import smooth_toward, urn_arrivals
+from economy.kernels.metrics import concentration, gini, safe_log, top_two
+from economy.kernels.research import (
+    advance_log_software,
+    automation_fraction,
+    log_research_input,
+    released_log_eff_compute,
+)
+
+NAN = math.nan
+NEG_INF = -math.inf
+
+
+@jit
+def lab_log_growth(labs, par, b, i, shock):
+    """ln of d ln S / dt for lab (b, i) and its slope d ln g / d ln S (MODEL.md stage 3)."""
+    c = labs.compute_flop_per_year[b, i]
+    research_compute = (1.0 - labs.train_fraction[b, i] - labs.inference_fraction[b, i]) * c
+    log_rc = safe_log(research_compute)
+    log_s = labs.log_software[b, i]
+    k_ai = par[b, P_K_AI]
+    log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
+    log_r, w_ai = log_research_input(
+        labs.researchers[b, i], log_ai, labs.automation[b, i], par[b, P_RHO],
+        log_rc - LN_EXPERIMENT_COMPUTE_REF, par[b, P_EXP_SHARE],
+    )
+    safety = labs.safety[b, i]
+    if log_r == NEG_INF or safety >= 1.0:
+        return NEG_INF, 0.0
+    log_r += math.log1p(-safety)
+    lam = par[b, P_LAMBDA]
+    beta = par[b, P_BETA]
+    dt = par[b, P_DT]
+    sd = par[b, P_SHOCK_SD]
+    log_g = par[b, P_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
+    return log_g, lam * w_ai - beta
+
+
+@jit
+def calibration_log_growth(labs, par, b, i):
+    """ln of lab i's mean research growth rate with no shock (used to set theta at the start)."""
+    log_g, _ = lab_log_growth(labs, par, b, i, 0.0)
+    sd = par[b, P_SHOCK_SD]
+    return log_g + 0.5 * sd * sd * par[b, P_DT]
+
+
+@jit
+def _frontier(labs, b):
+    """Leader and runner-up by quality among alive labs of run b."""
+    return top_two(labs.quality[b], labs.alive[b])
+
+
+@jit
+def _decide_row(labs, par, lead, lead_u, second_u, b, i):
+    labs.exited[b, i] = False
+    if not labs.alive[b, i]:
+        labs.compute_budget_usd[b, i] = 0.0
+        labs.hire[b, i] = 0.0
+        return
+    dt = par[b, P_DT]
+    if i == lead[b]:
+        gap = lead_u[b] - second_u[b]
+    else:
+        gap = lead_u[b] - labs.quality[b, i]
+    closeness = math.exp(-max(gap, 0.0) / par[b, P_RACING_SCALE]) if (gap == gap and gap < math.inf) else 0.0
+    labs.safety[b, i] = labs.safety_base[b, i] * (1.0 - par[b, P_RACING_SENS] * closeness)
+    cash = labs.cash_usd[b, i]
+    spend = cash * -math.expm1(-labs.spend_rate_per_year[b, i] * dt) if cash > 0.0 else 0.0
+    phi = labs.compute_spend_fraction[b, i]
+    labs.compute_budget_usd[b, i] = phi * spend
+    target_staff = (1.0 - phi) * spend / dt / par[b, P_WAGE]
+    labs.hire[b, i] = (target_staff - labs.researchers[b, i]) * -math.expm1(-par[b, P_HIRE_SPEED] * dt)
+
+
+@jit_parallel
+def decide_rows(labs, par, lead, lead_u, second_u):
+    """Stage 1, observe and decide: racing-adjusted safety share, compute budget, desired hiring."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _decide_row(labs, par, lead, lead_u, second_u, b, k - b * n)
+
+
+@jit
+def _produce_row(labs, runs, par, price, hire_scale, shocks, b, i):
+    if not labs.alive[b, i]:
+        return
+    dt = par[b, P_DT]
+    year = par[b, P_START_YEAR] + runs.step[b] * dt
+    budget = labs.compute_budget_usd[b, i]
+    labs.cash_usd[b, i] -= budget
+    c = labs.compute_flop_per_year[b, i] + budget / price[b]
+    c *= math.exp(-par[b, P_DEPR] * dt)
+    labs.compute_flop_per_year[b, i] = c
+    h = labs.hire[b, i]
+    labs.researchers[b, i] = max(0.0, labs.researchers[b, i] + (h * hire_scale[b] if h > 0.0 else h))
+    # stage 3: research (frozen at the ceiling once singular)
+    log_s = labs.log_software[b, i]
+    if labs.singular_year[b, i] < 0.0:
+        log_g, slope = lab_log_growth(labs, par, b, i, shocks[b, i])
+        new_s, tau = advance_log_software(log_s, log_g, slope, dt, par[b, P_LOG_CEIL])
+        if tau >= 0.0:
+            labs.singular_year[b, i] = year + tau
+        labs.drift[b, i] += (labs.automation[b, i] * (new_s - log_s) * (1.0 - labs.safety[b, i])
+                             * par[b, P_DRIFT_RATE])
+        labs.log_software[b, i] = new_s
+    # stage 4: discrete training runs
+    labs.run_flop[b, i] += labs.train_fraction[b, i] * c * dt
+    labs.run_elapsed_years[b, i] += dt
+    run_years = par[b, P_RUN_YEARS]
+    if labs.run_elapsed_years[b, i] >= run_years * (1.0 - 1e-9):
+        released = released_log_eff_compute(
+            labs.run_flop[b, i], labs.run_log_software[b, i], labs.data_tokens[b, i], labs.automation[b, i],
+            par[b, P_PUBLIC_DATA], par[b, P_TOKENS_PER_PARAM], par[b, P_SYNTH_MULT], par[b, P_WALL_EFF],
+        )
+        if released > labs.log_eff_compute[b, i]:
+            labs.log_eff_compute[b, i] = released
+        left = max(0.0, labs.run_elapsed_years[b, i] - run_years)
+        labs.run_elapsed_years[b, i] = left
+        labs.run_flop[b, i] = labs.train_fraction[b, i] * c * left
+        labs.run_log_software[b, i] = labs.log_software[b, i]
+    log_e = labs.log_eff_compute[b, i]
+    labs.automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH],
+                                                par[b, P_MAX_AUTO])
+    if log_e > NEG_INF:
+        labs.quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
+        labs.weight[b, i] = (par[b, P_GAMMA] * labs.quality[b, i]
+                             + par[b, P_ZETA] * math.log1p(labs.data_tokens[b, i]))
+    else:  # no model yet: nothing to sell
+        labs.quality[b, i] = NEG_INF
+        labs.weight[b, i] = NEG_INF
+
+
+@jit_parallel
+def produce_rows(labs, runs, par, price, hire_scale, shocks):
+    """Stages 2-4 per lab: buy and depreciate compute, hire, research (ln S), train and release, capability."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _produce_row(labs, runs, par, price, hire_scale, shocks, b, k - b * n)
+
+
+@jit
+def _share_row(labs, par, demand, max_weight, log_norm, b, i):
+    if not labs.alive[b, i]:
+        labs.revenue_usd_per_year[b, i] = 0.0
+        return
+    if par[b, P_MODE] != MODE_URN:
+        target = math.exp(labs.weight[b, i] - max_weight[b] - log_norm[b])
+        labs.share[b, i] = smooth_toward(labs.share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
+    capacity = labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, P_INFER_FLOP_PER_USD]
+    labs.revenue_usd_per_year[b, i] = min(labs.share[b, i] * demand[b], capacity)
+    # spare capacity, for the unserved demand that goes to rivals
+    labs.weight[b, i] = capacity - labs.revenue_usd_per_year[b, i]
+
+
+@jit_parallel
+def share_rows(labs, par, demand, max_weight, log_norm):
+    """Stage 6 per lab: shares move toward the logit targets; demand is served within inference capacity."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _share_row(labs, par, demand, max_weight, log_norm, b, k - b * n)
+
+
+@jit
+def _money_row(labs, par, demand, frontier_u, fund_total, unserved_ratio, b, i):
+    if not labs.alive[b, i]:
+        return
+    dt = par[b, P_DT]
+    revenue = labs.revenue_usd_per_year[b, i] + labs.weight[b, i] * unserved_ratio[b]
+    labs.revenue_usd_per_year[b, i] = revenue
+    labs.data_tokens[b, i] += par[b, P_DATA_PER_USD] * revenue * dt
+    if labs.funding[b, i] == 0:
+        inflow = 0.0
+        if fund_total[b] > 0.0 and labs.quality[b, i] > NEG_INF:
+            inflow = par[b, P_FUNDING_TO_DEMAND] * demand[b] * math.exp(
+                par[b, P_FUNDING_RANK] * (labs.quality[b, i] - frontier_u[b])) / fund_total[b]
+    else:
+        inflow = par[b, P_STATE_BUDGET]
+    labs.weight[b, i] = inflow  # reused: this step's funding rate, for the record
+    wages = labs.researchers[b, i] * par[b, P_WAGE] * dt
+    labs.cash_usd[b, i] += (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
+    if labs.cash_usd[b, i] < 0.0:
+        labs.exited[b, i] = True
+        labs.alive[b, i] = False
+
+
+@jit_parallel
+def money_rows(labs, par, demand, frontier_u, fund_total, unserved_ratio):
+    """Stage 7 per lab: unserved demand to rivals with spare capacity, data flywheel, cash flows, exit."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _money_row(labs, par, demand, frontier_u, fund_total, unserved_ratio, b, k - b * n)
+
+
+@jit
+def step_batch(labs, runs, par, shocks, urn_uniforms, rec):
+    """Advance every run of a batch by one step ``dt`` and write its market record into ``rec[run, :]``.
+
+    ``shocks[run, lab]`` are standard normals (research luck), ``urn_uniforms[run, arrival]`` uniforms on
+    [0, 1) used only in the urn market mode.  Both are drawn by the caller from the run's own streams.
+    """
+    n_runs, n = labs.cash_usd.shape
+
+    # ---- per-run scalars: leaders from the last step, compute supply, price floor
+    lead = np.empty(n_runs, np.int64)
+    lead_u = np.empty(n_runs)
+    second_u = np.empty(n_runs)
+    for b in range(n_runs):
+        first, second = _frontier(labs, b)
+        lead[b] = first
+        lead_u[b] = labs.quality[b, first] if first >= 0 else NEG_INF
+        second_u[b] = labs.quality[b, second] if second >= 0 else NEG_INF
+
+    # ---- stage 1: observe and decide (row-local)
+    decide_rows(labs, par, lead, lead_u, second_u)
+
+    # ---- stage 2: compute market clearing and the talent market (per run)
+    price = np.empty(n_runs)
+    hire_scale = np.empty(n_runs)
+    for b in range(n_runs):
+        dt = par[b, P_DT]
+        year = par[b, P_START_YEAR] + runs.step[b] * dt
+        budget = 0.0
+        hires = 0.0
+        fires = 0.0
+        owned = 0.0
+        for i in range(n):
+            if labs.alive[b, i]:
+                owned += labs.compute_flop_per_year[b, i]
+                budget += labs.compute_budget_usd[b, i]
+                h = labs.hire[b, i]
+                if h > 0.0:
+                    hires += h
+                else:
+                    fires -= h
+        supply = math.exp(math.log(par[b, P_SUPPLY0]) + par[b, P_SUPPLY_LN_GROWTH] * (year - par[b, P_START_YEAR]))
+        available = supply * dt + runs.resale_flop[b]
+        floor = math.exp(runs.log_price_floor[b])
+        p = max(floor, budget / available)
+        price[b] = p
+        runs.price[b] = p
+        sold = budget / p
+        if runs.resale_flop[b] > 0.0:
+            runs.resale_flop[b] *= max(0.0, 1.0 - sold / available)
+        rec[b, M_CASH_COMPUTE] = budget
+        rec[b, M_COMPUTE_BOUGHT] = sold
+        rec[b, M_COMPUTE_DEPR] = -math.expm1(-par[b, P_DEPR] * dt) * (owned + sold)
+        rec[b, M_PRICE_FLOOR] = floor
+        pool = runs.talent_pool[b] + fires
+        hire_scale[b] = min(1.0, pool / hires) if hires > 0.0 else 1.0
+        runs.talent_pool[b] = pool - hires * hire_scale[b]
+        # hardware progress, optionally sped up by the frontier's automation (MODEL.md stage 2)
+        auto = labs.automation[b, lead[b]] if lead[b] >= 0 else 0.0
+        runs.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * auto) * dt
+
+    # ---- stages 2-4 per lab: buy, depreciate, research, train, capability (row-local)
+    produce_rows(labs, runs, par, price, hire_scale, shocks)
+
+    # ---- stage 6: demand and the logit normaliser (per run)
+    demand = np.empty(n_runs)
+    log_norm = np.empty(n_runs)  # ln Z - m, with Z the logit denominator including the outside option
+    max_weight = np.empty(n_runs)
+    fund_total = np.empty(n_runs)
+    frontier_u = np.empty(n_runs)
+    for b in range(n_runs):
+        dt = par[b, P_DT]
+        years_in = runs.step[b] * dt + dt
+        first, _ = _frontier(labs, b)
+        u_front = labs.quality[b, first] if first >= 0 else par[b, P_OUTSIDE_U]
+        frontier_u[b] = u_front
+        log_cap = math.log(par[b, P_MAX_GWP_FRAC]) + par[b, P_LN_GWP0] + par[b, P_GWP_GROWTH] * years_in
+        log_d = (par[b, P_LN_DEMAND0] + par[b, P_ADOPTION] * years_in
+                 + par[b, P_DEMAND_ELAST] * (u_front - par[b, P_FRONTIER_U0]))
+        demand[b] = math.exp(min(log_cap, log_d))
+        runs.demand[b] = demand[b]
+        w0 = par[b, P_GAMMA] * par[b, P_OUTSIDE_U]
+        m = w0
+        for i in range(n):
+            if labs.alive[b, i] and labs.weight[b, i] > m:
+                m = labs.weight[b, i]
+        z = math.exp(w0 - m)
+        fund = 0.0
+        rank = par[b, P_FUNDING_RANK]
+        for i in range(n):
+            if labs.alive[b, i]:
+                z += math.exp(labs.weight[b, i] - m)
+                if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
+                    fund += math.exp(rank * (labs.quality[b, i] - u_front))
+        max_weight[b] = m
+        log_norm[b] = math.log(z)
+        fund_total[b] = fund
+        runs.consumer_value[b] += demand[b] * (log_norm[b] + m - w0) * dt
+        if par[b, P_MODE] == MODE_URN:
+            urn_arrivals(labs.customers[b], labs.alive[b], par[b, P_URN_G], urn_uniforms[b])
+            inside = 0.0
+            for i in range(n):
+                if labs.alive[b, i]:
+                    inside += labs.customers[b, i]
+            for i in range(n):
+                labs.share[b, i] = labs.customers[b, i] / inside if (labs.alive[b, i] and inside > 0.0) else 0.0
+
+    # ---- stage 6 per lab: shares move toward logit targets; demand served within inference capacity
+    share_rows(labs, par, demand, max_weight, log_norm)
+
+    unserved_ratio = np.empty(n_runs)
+    for b in range(n_runs):
+        unserved = 0.0
+        spare = 0.0
+        for i in range(n):
+            if labs.alive[b, i]:
+                unserved += labs.share[b, i] * demand[b] - labs.revenue_usd_per_year[b, i]
+                spare += labs.weight[b, i]
+        unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
+
+    # ---- stage 7 per lab: money, data flywheel, exit
+    money_rows(labs, par, demand, frontier_u, fund_total, unserved_ratio)
+
+    # ---- exits, talent growth, stage 10 record (per run)
+    for b in range(n_runs):
+        dt = par[b, P_DT]
+        year = par[b, P_START_YEAR] + runs.step[b] * dt + dt
+        cash_rev = 0.0
+        cash_fund = 0.0
+        cash_state = 0.0
+        cash_wages = 0.0
+        cash_opex = 0.0
+        cash_exit = 0.0
+        compute_exit = 0.0
+        people_exit = 0.0
+        n_exits = 0
+        for i in range(n):
+            if labs.alive[b, i] or labs.exited[b, i]:
+                rev = labs.revenue_usd_per_year[b, i] * dt
+                cash_rev += rev
+                cash_opex += rev * par[b, P_OPEX]
+                if labs.funding[b, i] == 0:
+                    cash_fund += labs.weight[b, i] * dt
+                else:
+                    cash_state += labs.weight[b, i] * dt
+                cash_wages += labs.researchers[b, i] * par[b, P_WAGE] * dt
+            if labs.exited[b, i]:
+                n_exits += 1
+                cash_exit += labs.cash_usd[b, i]
+                compute_exit += labs.compute_flop_per_year[b, i]
+                people_exit += labs.researchers[b, i]
+                labs.cash_usd[b, i] = 0.0
+                labs.compute_flop_per_year[b, i] = 0.0
+                labs.researchers[b, i] = 0.0
+                labs.share[b, i] = 0.0
+                labs.customers[b, i] = 0.0
+                labs.revenue_usd_per_year[b, i] = 0.0
+                labs.run_flop[b, i] = 0.0
+        runs.resale_flop[b] += compute_exit
+        runs.talent_pool[b] += people_exit
+        growth = par[b, P_TALENT_GROWTH] * (runs.talent_pool[b] + _staff(labs, b)) * dt
+        runs.talent_pool[b] += growth
+        record_metrics(labs, runs, par, b, year, runs.step[b] + 1, demand[b], rec)
+        rec[b, M_CASH_REVENUE] = cash_rev
+        rec[b, M_CASH_FUNDING] = cash_fund
+        rec[b, M_CASH_STATE] = cash_state
+        rec[b, M_CASH_WAGES] = cash_wages
+        rec[b, M_CASH_OPEX] = cash_opex
+        rec[b, M_CASH_EXIT] = cash_exit
+        rec[b, M_COMPUTE_EXIT] = compute_exit
+        rec[b, M_PEOPLE_GROWTH] = growth
+        rec[b, M_N_EXITS] = n_exits
+        runs.step[b] += 1
+
+
+@jit
+def _staff(labs, b):
+    staff = 0.0
+    for i in range(labs.researchers.shape[1]):
+        if labs.alive[b, i]:
+            staff += labs.researchers[b, i]
+    return staff
+
+
+@jit
+def record_metrics(labs, runs, par, b, year, s, demand, rec):
+    """Stage 10 for run b: market metrics and stocks into ``rec[b]``; ``s`` is the number of steps done."""
+    dt = par[b, P_DT]
+    n = labs.cash_usd.shape[1]
+    total_cash = 0.0
+    total_compute = 0.0
+    staff = 0.0
+    revenue = 0.0
+    inside = 0.0
+    safety = 0.0
+    max_drift = 0.0
+    n_alive = 0
+    n_singular = 0
+    for i in range(n):
+        if labs.singular_year[b, i] >= 0.0:
+            n_singular += 1
+        if not labs.alive[b, i]:
+            continue
+        n_alive += 1
+        total_cash += labs.cash_usd[b, i]
+        total_compute += labs.compute_flop_per_year[b, i]
+        staff += labs.researchers[b, i]
+        revenue += labs.revenue_usd_per_year[b, i]
+        inside += labs.share[b, i]
+        safety += labs.safety[b, i]
+        max_drift = max(max_drift, labs.drift[b, i])
+    rec[b, M_YEAR] = year
+    hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
+    rec[b, M_HHI] = hhi
+    rec[b, M_EFFECTIVE] = eff
+    rec[b, M_TOP1] = top1
+    rec[b, M_TOP4] = top4
+    rec[b, M_OUTSIDE] = 1.0 - inside if n_alive > 0 else 1.0
+    rec[b, M_GINI] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
+    first, second = _frontier(labs, b)
+    if first >= 0:
+        log_e = labs.log_eff_compute[b, first]
+        rec[b, M_FRONTIER_U] = labs.quality[b, first]
+        rec[b, M_FRONTIER_LOG10E] = log_e / math.log(10.0)
+        rec[b, M_FRONTIER_LNS] = labs.log_software[b, first]
+        rec[b, M_FRONTIER_AUTO] = labs.automation[b, first]
+        if runs.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_PAR_HUMAN_LN]:
+            runs.takeoff_start_year[b] = year
+        if runs.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_SUPERHUMAN_LN]:
+            runs.takeoff_end_year[b] = year
+    else:
+        log_e = NEG_INF
+        rec[b, M_FRONTIER_U] = NAN
+        rec[b, M_FRONTIER_LOG10E] = NAN
+        rec[b, M_FRONTIER_LNS] = NAN
+        rec[b, M_FRONTIER_AUTO] = NAN
+    # frontier history over the last year, for the leader's gap in years
+    hist = runs.frontier_history[b]
+    slots = hist.shape[0]
+    hist[s % slots] = log_e
+    back = min(s, slots - 1)
+    rate = (log_e - hist[(s - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
+    if first >= 0 and second >= 0:
+        gap = labs.log_eff_compute[b, first] - labs.log_eff_compute[b, second]
+        rec[b, M_RUNNERUP_U] = labs.quality[b, second]
+        rec[b, M_GAP_OOMS] = gap / math.log(10.0)
+        rec[b, M_GAP_YEARS] = gap / rate if rate > 0.0 else NAN
+    else:
+        rec[b, M_RUNNERUP_U] = NAN
+        rec[b, M_GAP_OOMS] = NAN
+        rec[b, M_GAP_YEARS] = NAN
+    for i in range(n):
+        if labs.singular_year[b, i] >= 0.0 and (runs.singularity_year[b] < 0.0
+                                                or labs.singular_year[b, i] < runs.singularity_year[b]):
+            runs.singularity_year[b] = labs.singular_year[b, i]
+    rec[b, M_PRICE] = runs.price[b]
+    rec[b, M_DEMAND] = demand
+    rec[b, M_REVENUE] = revenue
+    rec[b, M_N_ALIVE] = n_alive
+    rec[b, M_N_SINGULAR] = n_singular
+    rec[b, M_MEAN_SAFETY] = safety / n_alive if n_alive > 0 else 0.0
+    rec[b, M_MAX_DRIFT] = max_drift
+    rec[b, M_CASH] = total_cash
+    rec[b, M_COMPUTE] = total_compute
+    rec[b, M_RESEARCHERS] = staff
+    rec[b, M_POOL] = runs.talent_pool[b]
+    rec[b, M_RESALE] = runs.resale_flop[b]
+
+
+@jit
+def record_initial(labs, runs, par, rec):
+    """The market record of the starting state (no flows yet)."""
+    for b in range(labs.cash_usd.shape[0]):
+        record_metrics(labs, runs, par, b, par[b, P_START_YEAR], 0, runs.demand[b], rec)
+        rec[b, M_PRICE_FLOOR] = math.exp(runs.log_price_floor[b])

@@ -1,0 +1,80 @@
+"""Flatten a validated scenario into the float row the kernels read (see economy.kernels.layout)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from economy.kernels import layout as L
+from economy.params import Scenario
+
+__all__ = ["pack_parameters"]
+
+LN10 = math.log(10.0)
+
+
+def pack_parameters(scenario: Scenario) -> np.ndarray:
+    """One row of ``par``; ``log_theta`` and ``frontier_quality0`` are set later from the initial state."""
+    s = scenario
+    r, c, t, q, m, mo, sa = s.research, s.compute, s.training, s.capability, s.market, s.money, s.safety
+    ln_cc = math.log(q.loss_scale_flop)
+    values = {
+        "dt": s.sim.dt,
+        "start_year": s.sim.start_year,
+        "log_software_ceiling": s.sim.log_software_ceiling,
+        "lambda": r.parallelism,
+        "beta": r.parallelism / r.returns_to_research,
+        "rho": (r.substitution - 1.0) / r.substitution,
+        "max_automation": r.max_automation,
+        "automation_mid_ln": r.automation_midpoint_log10_flop * LN10,
+        "automation_width_ln": r.automation_width_ooms * LN10,
+        "experiment_share": r.experiment_share,
+        "ai_researchers_per_flop": r.ai_researchers_per_flop,
+        "log_theta": 0.0,
+        "shock_sd": r.shock_sd,
+        "hw_ln_rate": math.log(2.0) / c.hw_doubling_years,
+        "supply0": c.supply_flop_per_year,
+        "supply_ln_growth": math.log(c.supply_growth_per_year),
+        "depreciation": c.depreciation_per_year,
+        "hw_ai_feedback": c.hw_ai_feedback,
+        "run_years": t.run_years,
+        "public_data_tokens": t.public_data_tokens,
+        "tokens_per_parameter": t.tokens_per_parameter,
+        "data_wall_efficiency": t.data_wall_efficiency,
+        "synthetic_data_multiple": t.synthetic_data_multiple,
+        "alpha": q.alpha,
+        "ln_loss_scale": ln_cc,
+        "par_human_ln": q.par_human_log10_flop * LN10,
+        "superhuman_ln": q.superhuman_log10_flop * LN10,
+        "market_mode": L.MODE_URN if m.mode == "urn" else L.MODE_LOGIT,
+        "gamma": m.winner_take_all,
+        "zeta": m.data_flywheel,
+        "switching_years": m.switching_years,
+        "outside_quality": q.alpha * (m.outside_log10_flop * LN10 - ln_cc),
+        "ln_demand0": math.log(m.demand_usd_per_year),
+        "adoption_growth": m.adoption_growth_per_year,
+        "demand_quality_elasticity": m.demand_quality_elasticity,
+        "ln_gwp0": math.log(m.gwp_usd_per_year),
+        "gwp_growth": m.gwp_growth_per_year,
+        "max_gwp_fraction": m.max_gwp_fraction,
+        "data_tokens_per_usd": m.data_tokens_per_usd,
+        "inference_flop_per_usd": m.inference_flop_per_usd,
+        "urn_exponent": m.urn_exponent,
+        "urn_arrivals": float(m.urn_arrivals_per_step),
+        "frontier_quality0": 0.0,
+        "wage": mo.wage_usd_per_year,
+        "hire_speed": mo.hire_speed_per_year,
+        "opex_fraction": mo.opex_fraction,
+        "funding_to_demand": mo.funding_to_demand,
+        "funding_rank_sensitivity": mo.funding_rank_sensitivity,
+        "state_budget": mo.state_budget_usd_per_year,
+        "talent_growth": mo.talent_growth_per_year,
+        "racing_sensitivity": sa.racing_sensitivity,
+        "racing_scale": sa.racing_scale,
+        "drift_rate": sa.drift_rate,
+    }
+    missing = set(L.PARAM_NAMES) ^ set(values)
+    if missing:
+        raise RuntimeError(f"packing and layout disagree on {sorted(missing)}")
+    return np.array([values[name] for name in L.PARAM_NAMES], dtype=np.float64)
