@@ -1,0 +1,31 @@
+# Two entry points (README): `make run` and `make test`. Both set everything up first.
+# The venv is built with python3.12, which pyenv selects from .python-version; constraints.txt pins the
+# versions the project is tested with.
+PYTHON ?= python3.12
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[viz,test,explore]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/multipolar run runs/baseline.toml
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) runs/out

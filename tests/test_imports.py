@@ -1,0 +1,28 @@
+"""The packages are this repository's, and the dependency direction runs runs -> agents -> economy."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import agents
+import economy
+import runs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_packages_come_from_this_repository():
+    for package in (economy, agents, runs):
+        path = Path(package.__file__).resolve()
+        assert path.is_relative_to(ROOT), f"{package.__name__} imported from {path}, not from {ROOT}"
+
+
+def test_core_never_imports_mesa():
+    code = (
+        "import sys, importlib, pkgutil, economy\n"
+        "for m in pkgutil.walk_packages(economy.__path__, 'economy.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m == 'mesa' or m.startswith('mesa.') or m.startswith(('agents', 'runs'))]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
