@@ -69,7 +69,7 @@ def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 class Sim(_Section):
@@ -407,11 +407,12 @@ class Compute(_Section):
         lo_open=True,
     )
     supply_growth_per_year: float = param(
-        2.0,
+        4.0,
         0.1,
         100.0,
         "x per year",
-        "estimate: Epoch, installed AI compute ~2.3x per year",
+        "assumption: calibrated so the largest training run grows ~4.3x/year in 2025-2030 (Epoch trend 4-5x); "
+        "Epoch's installed AI compute grew ~2.3x/year",
         "Growth factor of new-compute supply.",
     )
     depreciation_per_year: float = param(
@@ -558,7 +559,12 @@ class Market(_Section):
         lo_open=True,
     )
     adoption_growth_per_year: float = param(
-        0.35, 0.0, 5.0, "ln units/year", "assumption", "Growth of demand from adoption at constant quality."
+        0.8,
+        0.0,
+        5.0,
+        "ln units/year",
+        "assumption: with the quality term, demand grows ~3.7x/year in 2025-2030 (2024-2025 lab revenue ~3x/year)",
+        "Growth of demand from adoption at constant quality.",
     )
     demand_quality_elasticity: float = param(
         4.0,
@@ -634,7 +640,7 @@ class Money(_Section):
         0.2, 0.0, 1.0, "fraction of revenue", "assumption", "Operating costs other than compute and research wages."
     )
     funding_to_demand: float = param(
-        1.5,
+        2.5,
         0.0,
         100.0,
         "USD per USD of demand",
