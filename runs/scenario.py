@@ -1,0 +1,399 @@
+"""Loading a scenario: the TOML file, ``--set`` overrides, and one-line, user-facing errors.
+
+A scenario is read as TOML into a nested dict, the ``--set section.key=value`` overrides are applied onto that
+dict, and only then is the whole validated by :class:`economy.params.Scenario`, so an override is checked
+exactly like the same value written in the file.  Every failure raises :class:`ScenarioError` whose message is
+one line naming the offending key (dotted, e.g. ``research.returns_to_research``), the value given and the
+allowed range or type.
+
+The ensemble runner reuses :func:`scenario_dict_with_overrides` and :func:`validate_scenario`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from economy.params import Scenario
+
+__all__ = [
+    "Override",
+    "ScenarioError",
+    "load_scenario",
+    "parse_override",
+    "scenario_dict_with_overrides",
+    "validate_scenario",
+]
+
+Key = tuple[str | int, ...]
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input; ``str(err)`` is a one-line message for the user."""
+
+
+class Override(typing.NamedTuple):
+    """One parsed ``--set`` option."""
+
+    key: Key
+    value: Any
+    text: str
+
+    @property
+    def dotted(self) -> str:
+        return _dotted(self.key)
+
+
+# ---------------------------------------------------------------------------------------------- public API
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scenario, str]:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+    overrides
+        ``section.key=value`` strings (the CLI's ``--set``); the value is parsed as a TOML value, falling back
+        to a plain string.
+
+    Returns
+    -------
+    The validated scenario and the file's TOML text (for the manifest).
+
+    Raises
+    ------
+    ScenarioError
+        On a missing or unreadable file, malformed TOML, an unknown key, a wrong type, an out-of-range value,
+        a failed cross-field check, or a malformed override.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"scenario file not found: {path}")
+    if not path.is_file():
+        raise ScenarioError(f"scenario path is not a file: {path}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise ScenarioError(f"cannot read scenario file {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {err.start}); a scenario is a TOML file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{path}: malformed TOML: {_one_line(str(err))}") from None
+    parsed = [parse_override(item) for item in overrides]
+    data = _apply(data, parsed)
+    return validate_scenario(data, parsed, source=str(path)), text
+
+
+def parse_override(text: str) -> Override:
+    """Parse ``section.key=value``; the value as TOML (``3``, ``1e-3``, ``true``, ``"x"``, ``[1, 2]``) else a string.
+
+    List items are addressed by their index (``labs.list.0.cash_usd=1e9``).  The key must name a scenario
+    parameter; the value is checked later, with the rest of the scenario.
+    """
+    if "=" not in text:
+        raise ScenarioError(f"--set {text!r}: expected section.key=value (for example research.parallelism=0.4)")
+    raw_key, raw_value = text.split("=", 1)
+    raw_key = raw_key.strip()
+    if not raw_key or any(not part.strip() for part in raw_key.split(".")):
+        raise ScenarioError(f"--set {text!r}: empty key; expected section.key=value")
+    parts: list[str | int] = [int(p) if p.strip().isdigit() else p.strip() for p in raw_key.split(".")]
+    key = _check_key(tuple(parts), text)
+    return Override(key, _parse_value(raw_value.strip()), text)
+
+
+def scenario_dict_with_overrides(data: Mapping[str, Any], overrides: Sequence[str | Override]) -> dict[str, Any]:
+    """A deep copy of the scenario dict ``data`` with the overrides applied (not yet validated).
+
+    A section the file leaves out is filled with its defaults before the override is applied, so
+    ``archetypes.frontier.openness=0.5`` changes only that value and keeps the frontier's other defaults.
+    """
+    parsed = [item if isinstance(item, Override) else parse_override(item) for item in overrides]
+    return _apply(data, parsed)
+
+
+def validate_scenario(
+    data: Mapping[str, Any], overrides: Sequence[str | Override] = (), *, source: str = "scenario"
+) -> Scenario:
+    """Validate a scenario dict; pydantic's errors become one :class:`ScenarioError` line.
+
+    ``overrides`` (already applied to ``data``) only serve to say which bad value came from ``--set``.
+    """
+    parsed = [item if isinstance(item, Override) else parse_override(item) for item in overrides]
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_describe(err, parsed, source)) from None
+
+
+# ---------------------------------------------------------------------------------------------- overrides
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads("v = " + text)["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _check_key(key: Key, text: str) -> Key:
+    """Walk the schema along ``key``; raise on a key the scenario does not have."""
+    tp: Any = Scenario
+    for depth, part in enumerate(key):
+        tp = _strip(tp)
+        where = _dotted(key[:depth])
+        if _is_model(tp):
+            if not isinstance(part, str) or part not in tp.model_fields:
+                raise ScenarioError(
+                    f"--set {text!r}: unknown key {_dotted(key[:depth + 1])}; "
+                    f"valid keys of {_section_name(where)}: {', '.join(tp.model_fields)}"
+                )
+            tp = tp.model_fields[part].annotation
+        elif typing.get_origin(tp) in (tuple, list):
+            if not isinstance(part, int):
+                raise ScenarioError(f"--set {text!r}: {where} is a list; address an item by its index, e.g. {where}.0")
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            key = (*key[:depth], str(part), *key[depth + 1:])
+            tp = typing.get_args(tp)[1]
+        else:
+            raise ScenarioError(f"--set {text!r}: {where} is a single value and has no key {part!r}")
+    return key
+
+
+def _apply(data: Mapping[str, Any], overrides: Sequence[Override]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(data))
+    for item in overrides:
+        node: Any = out
+        tp: Any = Scenario
+        for depth, part in enumerate(item.key[:-1]):
+            tp = _strip(tp)
+            child_tp = _child_type(tp, part)
+            where = _dotted(item.key[:depth + 1])
+            if isinstance(node, list):
+                if not isinstance(part, int) or part >= len(node):
+                    raise ScenarioError(
+                        f"--set {item.text!r}: {_dotted(item.key[:depth])} has {len(node)} item(s), "
+                        f"no index {part} (indices start at 0)"
+                    )
+                node = node[part]
+            else:
+                if part not in node:
+                    node[part] = _default_dump(tp, part)
+                node = node[part]
+            if not isinstance(node, (dict, list)):
+                raise ScenarioError(f"--set {item.text!r}: {where} is {_show(node)} in the scenario, not a table")
+            tp = child_tp
+        last = item.key[-1]
+        if isinstance(node, list):
+            if not isinstance(last, int) or last >= len(node):
+                raise ScenarioError(f"--set {item.text!r}: no index {last} in a list of {len(node)}")
+        node[last] = item.value
+    return out
+
+
+def _child_type(tp: Any, part: str | int) -> Any:
+    if _is_model(tp):
+        return tp.model_fields[part].annotation
+    return typing.get_args(tp)[0 if typing.get_origin(tp) in (tuple, list) else 1]
+
+
+def _default_dump(tp: Any, part: str | int) -> Any:
+    """The default of a missing section, as plain data, so that an override changes only one value."""
+    if not _is_model(tp):
+        return {}
+    info = tp.model_fields[part]
+    default = info.get_default(call_default_factory=True)
+    if default is PydanticUndefined or default is None:
+        return {}
+    if isinstance(default, BaseModel):
+        return default.model_dump(mode="python")
+    return copy.deepcopy(default) if isinstance(default, (dict, list)) else {}
+
+
+# ---------------------------------------------------------------------------------------------- error text
+_TYPE_WORDS = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
+
+
+def _describe(err: ValidationError, overrides: Sequence[Override], source: str) -> str:
+    problems = err.errors(include_url=False)
+    lines = [_describe_one(problem, overrides) for problem in problems[:3]]
+    more = f" (and {len(problems) - 3} more problem(s))" if len(problems) > 3 else ""
+    return f"{source}: " + "; ".join(lines) + more
+
+
+def _describe_one(problem: Mapping[str, Any], overrides: Sequence[Override]) -> str:
+    loc: Key = tuple(problem["loc"])
+    text = _problem_text(loc, problem)
+    name = _dotted(loc)
+    for item in overrides:
+        related = name and (name == item.dotted or name.startswith(item.dotted + ".")
+                            or item.dotted.startswith(name + "."))
+        if related or re.search(rf"(?<![\w.]){re.escape(item.dotted)}(?![\w])", text):
+            return f"{text} (from --set {item.text})"
+    return text
+
+
+def _problem_text(loc: Key, problem: Mapping[str, Any]) -> str:
+    kind: str = problem["type"]
+    given = problem.get("input")
+    msg: str = _one_line(problem.get("msg", ""))
+    ctx = problem.get("ctx") or {}
+    name = _dotted(loc)
+    if "[key]" in loc:
+        at = _dotted(loc[:loc.index("[key]") - 1])
+        return f"{at} has an invalid key {_show(given)}: {msg}"
+    if kind == "extra_forbidden":
+        parent_tp, _ = _locate(loc[:-1])
+        valid = ", ".join(parent_tp.model_fields) if _is_model(parent_tp) else "?"
+        return f"unknown key {name} (given {_show(given)}); valid keys of {_section_name(_dotted(loc[:-1]))}: {valid}"
+    if kind == "missing":
+        return f"missing required key {name}"
+    tp, info = _locate(loc)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
+        unit = _extra(info, "unit")
+        finite = "a finite number " if kind == "finite_number" else ""
+        units = f" ({unit})" if unit else ""
+        return f"{name} = {_show(given)} is out of range: allowed {finite}{_range(info, ctx)}{units}"
+    if kind in ("value_error", "assertion_error"):
+        text = _qualify(re.sub(r"^(Value|Assertion) error, ", "", msg), loc, tp)
+        return text if not name or re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text) else f"{name}: {text}"
+    if kind == "literal_error":
+        return f"{name} = {_show(given)} is not allowed: must be {ctx.get('expected', '?')}"
+    expected = _expected(tp)
+    if expected is not None:
+        rng = _range(info, ctx) if expected in ("a number", "an integer") else None
+        within = f" in {rng}" if rng and rng != "(-inf, inf)" else ""
+        return f"{name} = {_show(given)} has the wrong type: expected {expected}{within}"
+    return f"{name} = {_show(given)}: {msg}"
+
+
+def _locate(loc: Key) -> tuple[Any, FieldInfo | None]:
+    """The type at ``loc`` in the schema and the FieldInfo of the last named field on the way."""
+    tp: Any = Scenario
+    info: FieldInfo | None = None
+    for part in loc:
+        tp = _strip(tp)
+        if _is_model(tp):
+            if part not in tp.model_fields:
+                return None, None
+            info = tp.model_fields[part]
+            tp = info.annotation
+        elif typing.get_origin(tp) in (tuple, list):
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+            info = _annotated_info(tp) or info
+        else:
+            break
+    return _strip(tp), info
+
+
+def _annotated_info(tp: Any) -> FieldInfo | None:
+    if typing.get_origin(tp) is typing.Annotated:
+        for meta in typing.get_args(tp)[1:]:
+            if isinstance(meta, FieldInfo):
+                return meta
+    return None
+
+
+def _strip(tp: Any) -> Any:
+    """Remove ``Annotated`` and ``| None`` wrappers."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _expected(tp: Any) -> str | None:
+    if tp in _TYPE_WORDS:
+        return _TYPE_WORDS[tp]
+    if _is_model(tp):
+        return "a table of keys (" + ", ".join(tp.model_fields) + ")"
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (tuple, list):
+        return "an array"
+    if origin is dict:
+        return "a table"
+    return None
+
+
+def _extra(info: FieldInfo | None, name: str) -> str | None:
+    extra = info.json_schema_extra if info is not None else None
+    if isinstance(extra, dict) and isinstance(extra.get(name), str):
+        return typing.cast(str, extra[name])
+    return None
+
+
+def _range(info: FieldInfo | None, ctx: Mapping[str, Any]) -> str:
+    """The allowed range: the ``range`` written by ``economy.params.param``, else pydantic's constraints."""
+    text = _extra(info, "range")
+    if text:
+        return text
+    bounds: dict[str, float] = {}
+    for meta in info.metadata if info is not None else ():
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(meta, name, None) is not None:
+                bounds[name] = getattr(meta, name)
+    for name in ("ge", "gt", "le", "lt"):
+        if name in ctx:
+            bounds[name] = ctx[name]
+    left = f"[{bounds['ge']:g}" if "ge" in bounds else f"({bounds['gt']:g}" if "gt" in bounds else "(-inf"
+    right = f"{bounds['le']:g}]" if "le" in bounds else f"{bounds['lt']:g})" if "lt" in bounds else "inf)"
+    return f"{left}, {right}"
+
+
+def _qualify(text: str, loc: Key, tp: Any) -> str:
+    """Turn a validator's bare field names (``train_fraction`` or `` `n` ``) into dotted keys."""
+    if not loc or not _is_model(tp):
+        return text
+    prefix = _dotted(loc)
+    fields = set(tp.model_fields)
+
+    def quoted(match: re.Match[str]) -> str:
+        return f"`{prefix}.{match.group(1)}`" if match.group(1) in fields else match.group(0)
+
+    def bare(match: re.Match[str]) -> str:
+        return f"{prefix}.{match.group(0)}" if match.group(0) in fields else match.group(0)
+
+    text = re.sub(r"`(\w+)`", quoted, text)
+    return re.sub(r"(?<![\w.`])[a-z][a-z0-9]*_[a-z0-9_]+(?![\w`])", bare, text)
+
+
+def _dotted(key: Key) -> str:
+    return ".".join(str(part) for part in key)
+
+
+def _section_name(where: str) -> str:
+    return f"[{where}]" if where else "the top level"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
