@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/multipolar run runs/baseline.toml
 
 test: $(STAMP)
+	bash .ci/browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -112,6 +112,35 @@ def run(
         typer.echo(json.dumps(payload, allow_nan=False))
 
 
+@app.command()
+def dashboard(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario TOML file (default: runs/baseline.toml).", show_default=False)
+    ] = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")] = 8765,
+) -> None:
+    """Serve the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:PORT until interrupted."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
+    if scenario is not None:
+        try:
+            load_scenario(scenario, [])
+        except ScenarioError as exc:
+            _bad_input(str(exc))
+        env["MULTIPOLAR_SCENARIO"] = str(scenario.resolve())
+    app_file = Path(__file__).with_name("dashboard.py")
+    command = [sys.executable, "-m", "solara", "run", str(app_file), "--host", "127.0.0.1", "--port", str(port),
+               "--production", "--no-open"]
+    Console(stderr=True).print(f"Multipolar dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    try:
+        code = subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
 def _numba_threads(threads: int | None) -> int | None:
     if threads is None:
         return None

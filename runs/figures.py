@@ -66,9 +66,9 @@ def overview_figure(
     fig = Figure(figsize=(10.0, 11.0), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)  # the Agg canvas, attached to this figure only (no pyplot, no global backend switch)
     ax_share, ax_hhi, ax_quality = fig.subplots(3, 1, sharex=True, height_ratios=(1.25, 1.0, 1.1))
-    _share_panel(ax_share, labs_df, top_labs)
-    _hhi_panel(ax_hhi, market_df)
-    _quality_panel(ax_quality, market_df, summary)
+    share_panel(ax_share, labs_df, top_labs)
+    hhi_panel(ax_hhi, market_df)
+    quality_panel(ax_quality, market_df, summary)
     ax_quality.set_xlabel("year")
     ax_quality.xaxis.set_major_locator(MaxNLocator(integer=True))
     years = market_df["year"].to_numpy(dtype=float)
@@ -93,7 +93,7 @@ def save_figure(fig: Figure, path: Path, *, dpi: int = DPI) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- panels
-def _share_panel(ax: Any, labs_df: pd.DataFrame, top_labs: int) -> None:
+def share_panel(ax: Any, labs_df: pd.DataFrame, top_labs: int) -> None:
     shares = labs_df.pivot_table(index="year", columns="lab_id", values="share", aggfunc="sum", fill_value=0.0)
     shares = shares.sort_index()
     names = labs_df.drop_duplicates("lab_id").set_index("lab_id")["name"]
@@ -123,7 +123,7 @@ def _share_panel(ax: Any, labs_df: pd.DataFrame, top_labs: int) -> None:
     ax.margins(x=0.0)
 
 
-def _hhi_panel(ax: Any, market_df: pd.DataFrame) -> None:
+def hhi_panel(ax: Any, market_df: pd.DataFrame) -> None:
     years = market_df["year"].to_numpy(dtype=float)
     hhi = market_df["hhi"].to_numpy(dtype=float)
     ax.axhspan(HHI_HIGH, 10_000.0, color=OKABE_ITO["vermillion"], alpha=0.06, linewidth=0)
@@ -160,7 +160,7 @@ def _hhi_panel(ax: Any, market_df: pd.DataFrame) -> None:
     ax.margins(x=0.0)
 
 
-def _quality_panel(ax: Any, market_df: pd.DataFrame, summary: Mapping[str, Any]) -> None:
+def quality_panel(ax: Any, market_df: pd.DataFrame, summary: Mapping[str, Any]) -> None:
     years = market_df["year"].to_numpy(dtype=float)
     frontier = _finite(market_df["frontier_quality"].to_numpy(dtype=float))
     runner = _finite(market_df["runnerup_quality"].to_numpy(dtype=float))
