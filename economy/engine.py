@@ -17,6 +17,7 @@ import pandas as pd
 from economy.kernels import layout as L
 from economy.kernels.research import automation_fraction, released_log_eff_compute
 from economy.kernels.step import calibration_log_growth, record_initial, step_batch
+from economy.network import build_lab_graph, network_state
 from economy.packing import pack_parameters
 from economy.params import Scenario
 from economy.population import initial_population
@@ -72,8 +73,10 @@ class Simulation:
         history = round(1.0 / scenario.sim.dt) + 1
         self.runs: RunState = allocate_runs(n_runs, max(2, history))
         self.names: list[list[str]] = []
+        self.graphs: list = []  # one networkx graph per run (the user-facing network; economy.network)
         for b in range(n_runs):
             self.names.append(self._initialise_run(b))
+        self.net = network_state(self.graphs, self.labs)
         self.market = np.full((self.n_steps + 1, n_runs, L.N_MARKET), np.nan)
         self.market[0, :, :] = 0.0
         record_initial(self.labs, self.runs, self.par, self.market[0])
@@ -89,6 +92,8 @@ class Simulation:
     def _initialise_run(self, b: int) -> list[str]:
         sc = self.scenario
         names, cols = initial_population(sc, self.streams[b]["init"])
+        graph, cols = build_lab_graph(sc.network, names, cols, self.streams[b]["network"])
+        self.graphs.append(graph)
         n = len(names)
         labs, par = self.labs, self.par
         labs.alive[b, :n] = True
@@ -121,7 +126,9 @@ class Simulation:
             labs.customers[b, :n] = sc.market.urn_initial_customers
             labs.share[b, :n] = 1.0 / n
         else:
-            w = p[L.P_GAMMA] * labs.quality[b, :n]
+            quality = labs.quality[b, :n]
+            has_model = quality > -math.inf  # no model: log-weight -inf (as in the step), never 0 x -inf
+            w = np.where(has_model, p[L.P_GAMMA] * np.where(has_model, quality, 0.0), -math.inf)
             w0 = p[L.P_GAMMA] * p[L.P_OUTSIDE_U]
             m = max(w.max(), w0)
             target = np.exp(w - m) / (np.exp(w0 - m) + np.exp(w - m).sum())
@@ -153,7 +160,7 @@ class Simulation:
                 streams["market"].random(out=self._urn[b])
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
-            step_batch(self.labs, self.runs, self.par, self._shocks, self._urn, self.market[k + 1])
+            step_batch(self.labs, self.runs, self.par, self.net, self._shocks, self._urn, self.market[k + 1])
         if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
             self._record_labs()
 
@@ -180,7 +187,7 @@ class Simulation:
         done = self.steps_done + 1
         frame = pd.DataFrame(self.market[:done, run, :], columns=list(L.MARKET_COLUMNS))
         frame.insert(0, "step", np.arange(done, dtype=np.int64))
-        for col in ("n_alive", "n_singular", "n_exits"):
+        for col in ("n_alive", "n_singular", "n_exits", "n_distilled", "active_edges"):
             frame[col] = frame[col].astype(np.int64)
         return frame
 

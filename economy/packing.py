@@ -18,6 +18,7 @@ def pack_parameters(scenario: Scenario) -> np.ndarray:
     """One row of ``par``; ``log_theta`` and ``frontier_quality0`` are set later from the initial state."""
     s = scenario
     r, c, t, q, m, mo, sa = s.research, s.compute, s.training, s.capability, s.market, s.money, s.safety
+    nw = s.network
     ln_cc = math.log(q.loss_scale_flop)
     values = {
         "dt": s.sim.dt,
@@ -73,6 +74,14 @@ def pack_parameters(scenario: Scenario) -> np.ndarray:
         "racing_sensitivity": sa.racing_sensitivity,
         "racing_scale": sa.racing_scale,
         "drift_rate": sa.drift_rate,
+        "net_publication_rate": nw.publication_rate_per_year,
+        "net_absorb_half_staff": nw.absorb_half_staff,
+        "net_talent_mobility": nw.talent_mobility,
+        "net_talent_pay_weight": nw.talent_pay_weight,
+        "net_distill_fraction": nw.distill_fraction,
+        "net_normalise": 1.0 if nw.normalise_weights else 0.0,
+        "net_cut_year": math.inf if nw.cut_cross_bloc_year is None else nw.cut_cross_bloc_year,
+        "net_cross_segment": nw.cross_segment_intensity,
     }
     missing = set(L.PARAM_NAMES) ^ set(values)
     if missing:

@@ -9,9 +9,12 @@ is flattened into a float array by :mod:`economy.packing`.
 from __future__ import annotations
 
 import math
+import types
+import typing
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from economy.archetypes import KIND_NAMES
 
@@ -19,18 +22,28 @@ __all__ = [
     "Archetype",
     "Archetypes",
     "Capability",
+    "Choice",
     "Compute",
+    "Distribution",
     "LabSpec",
     "Labs",
+    "LogNormal",
+    "LogUniform",
     "Market",
     "Money",
+    "Network",
+    "Normal",
     "Output",
     "Research",
     "Safety",
     "Scenario",
     "Sim",
     "Training",
+    "Triangular",
+    "Uniform",
+    "check_support",
     "param",
+    "uncertain_parameter_range",
 ]
 
 
@@ -234,6 +247,19 @@ class Archetypes(_Section):
         researchers=60.0,
         log_software=-1.5,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_onto_kind_defaults(cls, data: Any) -> Any:
+        """A partial ``[archetypes.<kind>]`` table overrides only the keys it names, not the kind's defaults."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for kind, value in data.items():
+            field = cls.model_fields.get(kind)
+            if field is not None and isinstance(value, dict) and field.default_factory is not None:
+                merged[kind] = {**field.default_factory().model_dump(), **value}
+        return merged
 
     def of(self, kind: str) -> Archetype:
         return getattr(self, kind)
@@ -690,10 +716,385 @@ class Safety(_Section):
     )
 
 
+class Network(_Section):
+    """Knowledge-spillover and competition network (MODEL.md stage 5; equations in docs/network.md)."""
+
+    kind: Literal[
+        "none", "complete", "erdos_renyi", "barabasi_albert", "watts_strogatz", "stochastic_block", "file"
+    ] = Field(
+        "none",
+        description="Graph over labs: none (no spillover stage), a networkx family seeded from the run's "
+        "network stream, or a GraphML / weighted edge-list file.",
+    )
+    mean_degree: float = param(
+        4.0,
+        0.0,
+        1e6,
+        "edges per lab",
+        "assumption",
+        "Size parameter of erdos_renyi (p = k/(n-1)), barabasi_albert (m = round(k/2)) and watts_strogatz "
+        "(ring degree round(k)).",
+    )
+    rewire_probability: float = param(
+        0.1, 0.0, 1.0, "probability", "assumption: Watts & Strogatz 1998 small-world regime", "watts_strogatz rewiring."
+    )
+    blocs: int = param(
+        0,
+        0,
+        64,
+        "communities",
+        "assumption",
+        "stochastic_block communities: 0 uses the labs' bloc (jurisdiction); k >= 1 draws k communities at random.",
+    )
+    within_bloc_density: float = param(
+        0.5, 0.0, 1.0, "probability", "assumption", "stochastic_block edge probability within a community."
+    )
+    cross_bloc_density: float = param(
+        0.05, 0.0, 1.0, "probability", "assumption", "stochastic_block edge probability between communities."
+    )
+    file: str | None = Field(
+        None,
+        description="kind = file: path (relative to the working directory) of a GraphML file or a weighted edge "
+        "list 'u v [weight]'; node attributes bloc, openness, log_software, researchers, cash_usd, "
+        "compute_flop_per_year override the scenario's starting values where present.",
+    )
+    normalise_weights: bool = Field(
+        True,
+        description="Publication weights are divided by the receiver's total edge weight and talent weights by the "
+        "larger of the two ends' totals, so rates do not grow with degree; false uses raw weights.",
+    )
+    publication_rate_per_year: float = param(
+        1.0,
+        0.0,
+        100.0,
+        "1/year",
+        "assumption: open models trail the closed frontier by about a year (Epoch 2024)",
+        "Catch-up rate in ln S toward a fully open neighbour, for a lab of full absorptive capacity; 0 switches "
+        "publication spillovers off.",
+    )
+    absorb_half_staff: float = param(
+        100.0,
+        0.0,
+        None,
+        "people",
+        "assumption: absorptive capacity, Cohen & Levinthal 1990",
+        "Research staff at which a lab absorbs half of what it could; 0 gives every lab full capacity.",
+    )
+    talent_mobility: float = param(
+        0.2,
+        0.0,
+        100.0,
+        "dimensionless",
+        "assumption: ~10-20%/year researcher attrition at growth gaps of ~1/year",
+        "Researchers leave along an edge at this times the attractiveness gap (1/year); 0 switches mobility off.",
+    )
+    talent_pay_weight: float = param(
+        0.1,
+        0.0,
+        100.0,
+        "1/year per ln(1 + years of payroll)",
+        "assumption",
+        "Weight of pay (the log of one plus cash per researcher in years of wages) in attractiveness, next to "
+        "research growth.",
+    )
+    distill_fraction: float = param(
+        0.01,
+        0.0,
+        1.0,
+        "fraction of effective compute",
+        "assumption: distilled models recover much of a teacher's capability at a small cost",
+        "A lab's served E is at least this fraction of its best neighbour's (ln E_i >= ln f + ln E_j); 0 "
+        "switches distillation off.",
+    )
+    cross_segment_intensity: float = param(
+        1.0,
+        0.0,
+        1.0,
+        "fraction",
+        "assumption",
+        "Weight of a lab from another bloc in a market segment's customer choice: 1 is one global market, 0 "
+        "separate markets per bloc.",
+    )
+    cut_cross_bloc_year: float | None = param(
+        None,
+        1900.0,
+        2300.0,
+        "year",
+        "assumption",
+        "From the first step starting at or after this year, edges between labs of different blocs carry no "
+        "flow (the export-control seam); unset: never.",
+    )
+
+    @model_validator(mode="after")
+    def _file_given(self) -> Network:
+        if self.kind == "file" and not self.file:
+            raise ValueError("network.kind = 'file' needs network.file (a GraphML file or an edge list)")
+        return self
+
+
 class Output(_Section):
     """What a run records."""
 
     labs_every: int = param(1, 1, 100000, "steps", "assumption", "Record the lab table every this many steps.")
+
+
+# ---------------------------------------------------------------------------------------------- uncertainty
+class _Distribution(BaseModel):
+    """A distribution of one uncertain parameter; sampled by ``runs.uncertain`` (Latin hypercube)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        """``(low, high, low_included, high_included)``: the smallest interval holding every possible draw."""
+        raise NotImplementedError
+
+    def points(self) -> tuple[float, ...] | None:
+        """The possible values of a discrete distribution; None for a continuous one."""
+        return None
+
+
+class Uniform(_Distribution):
+    """Uniform on ``[low, high]``."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"uniform needs low < high, got low = {self.low:g}, high = {self.high:g}")
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return self.low, self.high, True, True
+
+
+class LogUniform(_Distribution):
+    """Log-uniform on ``[low, high]`` (uniform in ln x), ``0 < low < high``."""
+
+    dist: Literal["loguniform"]
+    low: float = Field(gt=0.0)
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LogUniform:
+        if not self.low < self.high:
+            raise ValueError(f"loguniform needs 0 < low < high, got low = {self.low:g}, high = {self.high:g}")
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return self.low, self.high, True, True
+
+
+def _normal_mass(mean: float, sd: float, low: float | None, high: float | None) -> float:
+    def cdf(x: float | None, default: float) -> float:
+        return default if x is None else 0.5 * math.erfc(-(x - mean) / (sd * math.sqrt(2.0)))
+
+    return cdf(high, 1.0) - cdf(low, 0.0)
+
+
+class Normal(_Distribution):
+    """Normal with ``mean`` and ``sd``, truncated to ``[low, high]`` where given."""
+
+    dist: Literal["normal"]
+    mean: float
+    sd: float = Field(gt=0.0)
+    low: float | None = None
+    high: float | None = None
+
+    @model_validator(mode="after")
+    def _truncation(self) -> Normal:
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"normal needs low < high, got low = {self.low:g}, high = {self.high:g}")
+        if _normal_mass(self.mean, self.sd, self.low, self.high) < 1e-9:
+            raise ValueError("normal: the truncation interval [low, high] holds almost none of the distribution")
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        lo = -math.inf if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return lo, hi, self.low is not None, self.high is not None
+
+
+class LogNormal(_Distribution):
+    """Log-normal: ln x is normal with mean ln(``median``) and sd ``sigma``; truncated to ``[low, high]``."""
+
+    dist: Literal["lognormal"]
+    median: float = Field(gt=0.0)
+    sigma: float = Field(gt=0.0)
+    low: float | None = Field(None, gt=0.0)
+    high: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _truncation(self) -> LogNormal:
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"lognormal needs low < high, got low = {self.low:g}, high = {self.high:g}")
+        log_low = None if self.low is None else math.log(self.low)
+        log_high = None if self.high is None else math.log(self.high)
+        if _normal_mass(math.log(self.median), self.sigma, log_low, log_high) < 1e-9:
+            raise ValueError("lognormal: the truncation interval [low, high] holds almost none of the distribution")
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        lo = 0.0 if self.low is None else self.low
+        hi = math.inf if self.high is None else self.high
+        return lo, hi, self.low is not None, self.high is not None
+
+
+class Triangular(_Distribution):
+    """Triangular on ``[low, high]`` with its peak at ``mode``."""
+
+    dist: Literal["triangular"]
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError(
+                f"triangular needs low <= mode <= high and low < high, got {self.low:g}, {self.mode:g}, {self.high:g}"
+            )
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return self.low, self.high, True, True
+
+
+class Choice(_Distribution):
+    """One of ``values``, with probabilities proportional to ``weights`` (default: equal)."""
+
+    dist: Literal["choice"]
+    values: tuple[float, ...] = Field(min_length=1)
+    weights: tuple[Annotated[float, Field(ge=0.0)], ...] | None = None
+
+    @model_validator(mode="after")
+    def _weights(self) -> Choice:
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(f"choice: {len(self.weights)} weights for {len(self.values)} values")
+            if not sum(self.weights) > 0.0:
+                raise ValueError("choice: the weights must not all be zero")
+        return self
+
+    def support(self) -> tuple[float, float, bool, bool]:
+        return min(self.values), max(self.values), True, True
+
+    def points(self) -> tuple[float, ...]:
+        return self.values
+
+
+Distribution = Annotated[
+    Uniform | LogUniform | Normal | LogNormal | Triangular | Choice, Field(discriminator="dist")
+]
+
+_UNCERTAIN_FIXED = {
+    "sim": "the time axis and numerical guards (sim.*) are shared by all runs of an ensemble",
+    "output": "output settings are not model parameters",
+    "uncertain": "the uncertain table cannot be uncertain itself",
+}
+
+
+def uncertain_parameter_range(scenario: Scenario, key: str) -> tuple[float | None, float | None, bool, bool]:
+    """Check that ``key`` (dotted, as in ``--set``) names a numeric parameter that may vary between runs.
+
+    Returns the parameter's valid range ``(lo, hi, lo_open, hi_open)`` (None: unbounded); raises ValueError
+    naming the key otherwise.  Keys that change the lab population (``labs.n``, the ``labs.list`` entries
+    themselves) or the time axis (``sim.*``) are refused: every run of an ensemble shares its array shapes.
+    """
+    parts = key.split(".")
+    head = f"uncertain key {key!r}"
+    if parts[0] in _UNCERTAIN_FIXED:
+        raise ValueError(f"{head}: {_UNCERTAIN_FIXED[parts[0]]}")
+    if parts[0] == "labs":
+        if parts[1:2] in (["n"], ["list"]) and (parts[1] == "n" or len(parts) < 4):
+            raise ValueError(
+                f"{head} changes the lab population (the number of labs, the arrays' shape); it cannot vary "
+                "within one ensemble: run one ensemble per value"
+            )
+        if parts[1:2] in (["mix"], ["size_dispersion"]) and scenario.labs.n is None:
+            raise ValueError(f"{head}: labs.{parts[1]} only matters for generated labs (labs.n), which is unset")
+        if parts[1:2] == ["list"] and scenario.labs.n is not None:
+            raise ValueError(f"{head}: labs.list is not used when labs.n generates the labs")
+    node: Any = scenario
+    info: Any = None
+    annotation: Any = None
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            if part not in fields:
+                raise ValueError(f"{head}: {where} is not a scenario parameter; valid keys here: {', '.join(fields)}")
+            info = fields[part]
+            annotation = info.annotation
+            node = getattr(node, part)
+        elif isinstance(node, tuple):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ValueError(f"{head}: {'.'.join(parts[:depth])} has {len(node)} entries (index from 0)")
+            node, info, annotation = node[int(part)], None, None
+        elif isinstance(node, dict):
+            if part not in node:
+                raise ValueError(f"{head}: {'.'.join(parts[:depth])} has no key {part!r} (keys: {', '.join(node)})")
+            value_type = typing.get_args(annotation)[1] if annotation is not None else float
+            annotation, info = _strip_annotated(value_type)
+            node = node[part]
+        else:
+            raise ValueError(f"{head}: {'.'.join(parts[:depth])} is a single value, it has no key {part!r}")
+    base = _strip_optional(annotation)
+    if base is int:
+        raise ValueError(f"{head} is an integer setting; only real-valued parameters can be uncertain")
+    if base is not float:
+        raise ValueError(f"{head} is not a numeric parameter")
+    bounds = {"ge": None, "gt": None, "le": None, "lt": None}
+    for meta in getattr(info, "metadata", ()):
+        for name in bounds:
+            if getattr(meta, name, None) is not None:
+                bounds[name] = float(getattr(meta, name))
+    lo = bounds["gt"] if bounds["gt"] is not None else bounds["ge"]
+    hi = bounds["lt"] if bounds["lt"] is not None else bounds["le"]
+    return lo, hi, bounds["gt"] is not None, bounds["lt"] is not None
+
+
+def _strip_annotated(tp: Any) -> tuple[Any, Any]:
+    if typing.get_origin(tp) is Annotated:
+        args = typing.get_args(tp)
+        infos = [a for a in args[1:] if hasattr(a, "metadata")]
+        return args[0], (infos[0] if infos else None)
+    return tp, None
+
+
+def _strip_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else tp
+    return tp
+
+
+def check_support(key: str, dist: _Distribution, rng: tuple[float | None, float | None, bool, bool]) -> None:
+    """Raise ValueError unless every value ``dist`` can draw lies in the parameter's range ``rng``."""
+    lo, hi, lo_open, hi_open = rng
+    allowed = f"{'(' if lo_open or lo is None else '['}{-math.inf if lo is None else lo:g}, " \
+              f"{math.inf if hi is None else hi:g}{')' if hi_open or hi is None else ']'}"
+    points = dist.points()
+    if points is not None:
+        for value in points:
+            below = lo is not None and (value < lo or (lo_open and value == lo))
+            above = hi is not None and (value > hi or (hi_open and value == hi))
+            if below or above or not math.isfinite(value):
+                raise ValueError(
+                    f"uncertain key {key!r}: choice value {value:g} is outside the allowed range {allowed}"
+                )
+        return
+    s_lo, s_hi, lo_in, hi_in = dist.support()
+    below = lo is not None and (s_lo < lo or (s_lo == lo and lo_open and lo_in))
+    above = hi is not None and (s_hi > hi or (s_hi == hi and hi_open and hi_in))
+    if below or above:
+        shown = f"{'[' if lo_in else '('}{s_lo:g}, {s_hi:g}{']' if hi_in else ')'}"
+        hint = " (give low and high to truncate it)" if not (math.isfinite(s_lo) and math.isfinite(s_hi)) else ""
+        raise ValueError(
+            f"uncertain key {key!r}: the {dist.dist} support {shown} is not within the allowed range {allowed}{hint}"
+        )
 
 
 class Scenario(_Section):
@@ -711,7 +1112,41 @@ class Scenario(_Section):
     market: Market = Field(default_factory=Market)
     money: Money = Field(default_factory=Money)
     safety: Safety = Field(default_factory=Safety)
+    network: Network = Field(default_factory=Network)
     output: Output = Field(default_factory=Output)
+    uncertain: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Ensembles only: a distribution per uncertain parameter, keyed by its dotted name "
+        "(research.returns_to_research); each run draws its values by Latin hypercube sampling. "
+        "A single run uses the values in the sections.",
+    )
+
+    @field_validator("uncertain", mode="before")
+    @classmethod
+    def _flatten_uncertain(cls, value: Any) -> Any:
+        """Accept nested tables ([uncertain.research] returns_to_research = {...}) as dotted keys."""
+        if not isinstance(value, Mapping):
+            return value
+        flat: dict[str, Any] = {}
+
+        def walk(prefix: str, table: Mapping[str, Any]) -> None:
+            for name, item in table.items():
+                key = f"{prefix}.{name}" if prefix else str(name)
+                if isinstance(item, Mapping) and "dist" not in item:
+                    walk(key, item)
+                elif key in flat:
+                    raise ValueError(f"uncertain key {key!r} is given twice")
+                else:
+                    flat[key] = item
+
+        walk("", value)
+        return flat
+
+    @model_validator(mode="after")
+    def _uncertain_keys(self) -> Scenario:
+        for key, dist in self.uncertain.items():
+            check_support(key, dist, uncertain_parameter_range(self, key))
+        return self
 
     @model_validator(mode="after")
     def _sane(self) -> Scenario:

@@ -12,7 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["LabState", "RunState", "allocate_labs", "allocate_runs"]
+from economy.kernels.layout import NODE_FIELDS
+
+__all__ = [
+    "N_BLOC_SLOTS", "LabState", "NetworkState", "RunState", "allocate_labs", "allocate_network", "allocate_runs",
+]
 
 
 class LabState(NamedTuple):
@@ -98,3 +102,54 @@ def allocate_runs(n_runs: int, history: int) -> RunState:
         consumer_value=np.zeros(n_runs),
     )
     return runs
+
+
+N_BLOC_SLOTS = 64
+"""Bloc codes run from 0 to N_BLOC_SLOTS - 1 (jurisdictions, communities and market segments)."""
+
+
+class NetworkState(NamedTuple):
+    """The batch's spillover network as CSR arrays (economy.network builds it; docs/network.md)."""
+
+    # adjacency: run b's lab i has neighbours indices[indptr[b, i]:indptr[b, i + 1]] (absolute offsets)
+    indptr: np.ndarray  # (runs, capacity + 1) int64
+    indices: np.ndarray  # (edges,) int32, neighbour column within the run
+    weight: np.ndarray  # (edges,) float64, edge weight (symmetric: both rows of an edge hold the same value)
+    strength: np.ndarray  # (runs, capacity), sum of the row's edge weights at the start
+    # market segments (stage 6)
+    segment_demand: np.ndarray  # (runs, N_BLOC_SLOTS), each bloc's share of total demand
+    n_segments: np.ndarray  # (runs,) int64, blocs with positive demand
+    segment_scratch: np.ndarray  # (runs, N_BLOC_SLOTS) scratch
+    # stage-5 snapshot: one 64-byte record per lab (columns economy.kernels.layout.NODE_*), so that reading a
+    # neighbour costs one cache line instead of one per field
+    node: np.ndarray  # (runs, capacity, NODE_FIELDS), columns economy.kernels.layout.NODE_*
+    # per-lab values and flows, (runs, capacity)
+    prev_log_software: np.ndarray  # ln S at the step's start (before research)
+    snap_researchers: np.ndarray  # people at the start of stage 5
+    leave_rate: np.ndarray  # talent leaving rate, 1/year
+    gain: np.ndarray  # ln S gained from publication this step
+    moved: np.ndarray  # researchers who left this lab this step, people
+    distilled: np.ndarray  # 1.0 if distillation lifted ln E this step
+    active_edges: np.ndarray  # int64, active edges at this lab this step
+
+
+def allocate_network(n_runs: int, capacity: int, n_entries: int) -> NetworkState:
+    """Zeroed network state with ``n_entries`` CSR entries (twice the undirected edges)."""
+    per_lab = {name: np.zeros((n_runs, capacity)) for name in NetworkState._fields[8:]}
+    per_lab["active_edges"] = np.zeros((n_runs, capacity), np.int64)
+    # the node records start on a 64-byte boundary, so each lab's record is one cache line
+    size = n_runs * capacity * NODE_FIELDS
+    buffer = np.zeros(size + NODE_FIELDS)
+    start = (-buffer.ctypes.data % 64) // buffer.itemsize
+    node = buffer[start: start + size].reshape(n_runs, capacity, NODE_FIELDS)
+    return NetworkState(
+        indptr=np.zeros((n_runs, capacity + 1), np.int64),
+        indices=np.zeros(n_entries, np.int32),
+        weight=np.zeros(n_entries),
+        strength=np.zeros((n_runs, capacity)),
+        segment_demand=np.zeros((n_runs, N_BLOC_SLOTS)),
+        n_segments=np.zeros(n_runs, np.int64),
+        segment_scratch=np.zeros((n_runs, N_BLOC_SLOTS)),
+        node=node,
+        **per_lab,
+    )

@@ -14,3 +14,9 @@ jit = numba.njit(**JIT_OPTIONS)
 
 jit_parallel = numba.njit(parallel=True, **JIT_OPTIONS)
 """Kernels with ``prange`` loops: each iteration writes only its own row."""
+
+# Launch numba's threading layer at import.  A cached serial kernel that calls parallel kernels (step_batch ->
+# economy.kernels.spillover.spillover_stage -> its row kernels) does not launch it when it is loaded from the
+# on-disk cache, and its first call then crashes the process (numba issue #8578, open; seen with numba 0.68.1 when
+# no parallel kernel had been called directly first).  numba.get_num_threads() launches it.
+numba.get_num_threads()

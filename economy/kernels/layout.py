@@ -25,6 +25,9 @@ PARAM_NAMES: tuple[str, ...] = (
     "talent_growth",
     # safety (stages 1 and 8)
     "racing_sensitivity", "racing_scale", "drift_rate",
+    # spillover network (stage 5) and market segments (stage 6); docs/network.md
+    "net_publication_rate", "net_absorb_half_staff", "net_talent_mobility", "net_talent_pay_weight",
+    "net_distill_fraction", "net_normalise", "net_cut_year", "net_cross_segment",
 )
 N_PARAMS = len(PARAM_NAMES)
 (
@@ -40,6 +43,8 @@ N_PARAMS = len(PARAM_NAMES)
     P_WAGE, P_HIRE_SPEED, P_OPEX, P_FUNDING_TO_DEMAND, P_FUNDING_RANK, P_STATE_BUDGET,
     P_TALENT_GROWTH,
     P_RACING_SENS, P_RACING_SCALE, P_DRIFT_RATE,
+    P_NET_PUBLICATION, P_NET_ABSORB_HALF, P_NET_TALENT, P_NET_PAY_WEIGHT,
+    P_NET_DISTILL, P_NET_NORMALISE, P_NET_CUT_YEAR, P_NET_CROSS_SEGMENT,
 ) = range(N_PARAMS)
 
 MODE_LOGIT = 0.0
@@ -59,6 +64,9 @@ MARKET_COLUMNS: tuple[str, ...] = (
     "cash_revenue", "cash_funding", "cash_state_budget", "cash_compute_spend", "cash_wages", "cash_opex",
     "cash_removed_at_exit", "compute_bought", "compute_depreciated", "compute_removed_at_exit",
     "people_growth",
+    # spillover network (stage 5): ln S gap to the frontier after the step, flows during it
+    "knowledge_gap_dispersion", "mean_log_software_gap", "spillover_log_software", "talent_flow", "n_distilled",
+    "active_edges",
 )
 N_MARKET = len(MARKET_COLUMNS)
 (
@@ -70,4 +78,12 @@ N_MARKET = len(MARKET_COLUMNS)
     M_CASH_REVENUE, M_CASH_FUNDING, M_CASH_STATE, M_CASH_COMPUTE, M_CASH_WAGES, M_CASH_OPEX,
     M_CASH_EXIT, M_COMPUTE_BOUGHT, M_COMPUTE_DEPR, M_COMPUTE_EXIT,
     M_PEOPLE_GROWTH,
+    M_GAP_DISPERSION, M_MEAN_GAP, M_SPILLOVER_GAIN, M_TALENT_FLOW, M_N_DISTILLED,
+    M_ACTIVE_EDGES,
 ) = range(N_MARKET)
+
+# Columns of the stage-5 snapshot record NetworkState.node[run, lab, :] (economy.kernels.spillover): one
+# 64-byte record per lab, so reading a neighbour costs one cache line.
+NODE_FIELDS = 8
+NODE_ALIVE, NODE_BLOC, NODE_LOG_S, NODE_LOG_E, NODE_ATTRACT, NODE_STRENGTH, NODE_OPENNESS, NODE_PER_RATE = range(
+    NODE_FIELDS)

@@ -45,6 +45,8 @@ def log_research_input(researchers, log_ai_labour, automation, rho, log_experime
             t += (1.0 - automation) * log_l
         if automation > 0.0:
             t += automation * log_ai_labour
+        if t == NEG_INF:  # a zero input: no research input (and no elasticity), as in the CES branch
+            return NEG_INF, 0.0
         log_cog = t
     else:
         has_h = automation < 1.0

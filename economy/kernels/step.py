@@ -1,10 +1,11 @@
-"""The compiled step: MODEL.md stages 1-4, 6, 7 and 10 in their fixed order, over a batch of runs.
+"""The compiled step: MODEL.md stages 1-7 and 10 in their fixed order, over a batch of runs.
 
 Row stages are parallel kernels looping ``prange`` over (run, lab) pairs, each writing only its own row;
 cross-lab sums are taken serially within each run by the orchestrator ``step_batch``, so results are
 bitwise identical whatever the thread count.
-Stages 5 (spillover network), 8 (incidents) and 9 (policies) have their own issues; their seams are the
-``openness``, ``drift`` and ``bloc`` columns and the stage order documented in docs/model.md.
+Stage 5 (the spillover network) lives in economy/kernels/spillover.py and the market segments of stage 6 in
+economy/kernels/segments.py (docs/network.md).  Stages 8 (incidents) and 9 (policies) have their own issues;
+their seams are the ``drift`` and ``bloc`` columns and the stage order documented in docs/model.md.
 """
 
 import math
@@ -85,6 +86,7 @@ from economy.kernels.layout import (
     P_MAX_AUTO,
     P_MAX_GWP_FRAC,
     P_MODE,
+    P_NET_CROSS_SEGMENT,
     P_OPEX,
     P_OUTSIDE_U,
     P_PAR_HUMAN_LN,
@@ -116,6 +118,8 @@ from economy.kernels.research import (
     log_research_input,
     released_log_eff_compute,
 )
+from economy.kernels.segments import segment_log_norms
+from economy.kernels.spillover import mark_rows, record_knowledge_gap, spillover_stage
 
 NAN = math.nan
 NEG_INF = -math.inf
@@ -199,7 +203,7 @@ def _produce_row(labs, runs, par, price, hire_scale, shocks, b, i):
     year = par[b, P_START_YEAR] + runs.step[b] * dt
     budget = labs.compute_budget_usd[b, i]
     labs.cash_usd[b, i] -= budget
-    c = labs.compute_flop_per_year[b, i] + budget / price[b]
+    c = labs.compute_flop_per_year[b, i] + (budget / price[b] if price[b] > 0.0 else 0.0)
     c *= math.exp(-par[b, P_DEPR] * dt)
     labs.compute_flop_per_year[b, i] = c
     h = labs.hire[b, i]
@@ -256,7 +260,7 @@ def _share_row(labs, par, demand, max_weight, log_norm, b, i):
         labs.revenue_usd_per_year[b, i] = 0.0
         return
     if par[b, P_MODE] != MODE_URN:
-        target = math.exp(labs.weight[b, i] - max_weight[b] - log_norm[b])
+        target = math.exp(labs.weight[b, i] - max_weight[b] - log_norm[b, labs.bloc[b, i]])
         labs.share[b, i] = smooth_toward(labs.share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
     capacity = labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, P_INFER_FLOP_PER_USD]
     labs.revenue_usd_per_year[b, i] = min(labs.share[b, i] * demand[b], capacity)
@@ -306,11 +310,12 @@ def money_rows(labs, par, demand, frontier_u, fund_total, unserved_ratio):
 
 
 @jit
-def step_batch(labs, runs, par, shocks, urn_uniforms, rec):
+def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
     """Advance every run of a batch by one step ``dt`` and write its market record into ``rec[run, :]``.
 
     ``shocks[run, lab]`` are standard normals (research luck), ``urn_uniforms[run, arrival]`` uniforms on
     [0, 1) used only in the urn market mode.  Both are drawn by the caller from the run's own streams.
+    ``net`` is the batch's spillover network (economy.state.NetworkState); with no edges stage 5 is skipped.
     """
     n_runs, n = labs.cash_usd.shape
 
@@ -352,7 +357,7 @@ def step_batch(labs, runs, par, shocks, urn_uniforms, rec):
         p = max(floor, budget / available)
         price[b] = p
         runs.price[b] = p
-        sold = budget / p
+        sold = budget / p if p > 0.0 else 0.0  # p = 0 only once the price floor has underflowed to 0
         if runs.resale_flop[b] > 0.0:
             runs.resale_flop[b] *= max(0.0, 1.0 - sold / available)
         rec[b, M_CASH_COMPUTE] = budget
@@ -361,17 +366,25 @@ def step_batch(labs, runs, par, shocks, urn_uniforms, rec):
         rec[b, M_PRICE_FLOOR] = floor
         pool = runs.talent_pool[b] + fires
         hire_scale[b] = min(1.0, pool / hires) if hires > 0.0 else 1.0
-        runs.talent_pool[b] = pool - hires * hire_scale[b]
+        runs.talent_pool[b] = max(0.0, pool - hires * hire_scale[b])  # >= 0 despite rounding
         # hardware progress, optionally sped up by the frontier's automation (MODEL.md stage 2)
         auto = labs.automation[b, lead[b]] if lead[b] >= 0 else 0.0
         runs.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * auto) * dt
 
     # ---- stages 2-4 per lab: buy, depreciate, research, train, capability (row-local)
+    spill = net.indices.shape[0] > 0
+    if spill:
+        mark_rows(labs, net)
     produce_rows(labs, runs, par, price, hire_scale, shocks)
+
+    # ---- stage 5: knowledge spillover network (gather from a snapshot; row-local writes)
+    if spill:
+        spillover_stage(labs, runs, par, net, rec)
 
     # ---- stage 6: demand and the logit normaliser (per run)
     demand = np.empty(n_runs)
-    log_norm = np.empty(n_runs)  # ln Z - m, with Z the logit denominator including the outside option
+    # ln Z - m per market segment (bloc), with Z the logit denominator including the outside option
+    log_norm = np.empty((n_runs, net.segment_demand.shape[1]))
     max_weight = np.empty(n_runs)
     fund_total = np.empty(n_runs)
     frontier_u = np.empty(n_runs)
@@ -382,8 +395,9 @@ def step_batch(labs, runs, par, shocks, urn_uniforms, rec):
         u_front = labs.quality[b, first] if first >= 0 else par[b, P_OUTSIDE_U]
         frontier_u[b] = u_front
         log_cap = math.log(par[b, P_MAX_GWP_FRAC]) + par[b, P_LN_GWP0] + par[b, P_GWP_GROWTH] * years_in
-        log_d = (par[b, P_LN_DEMAND0] + par[b, P_ADOPTION] * years_in
-                 + par[b, P_DEMAND_ELAST] * (u_front - par[b, P_FRONTIER_U0]))
+        log_d = par[b, P_LN_DEMAND0] + par[b, P_ADOPTION] * years_in
+        if par[b, P_DEMAND_ELAST] != 0.0:  # skipped at 0: no 0 x -inf while no lab has a model
+            log_d += par[b, P_DEMAND_ELAST] * (u_front - par[b, P_FRONTIER_U0])
         demand[b] = math.exp(min(log_cap, log_d))
         runs.demand[b] = demand[b]
         w0 = par[b, P_GAMMA] * par[b, P_OUTSIDE_U]
@@ -400,9 +414,15 @@ def step_batch(labs, runs, par, shocks, urn_uniforms, rec):
                 if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
                     fund += math.exp(rank * (labs.quality[b, i] - u_front))
         max_weight[b] = m
-        log_norm[b] = math.log(z)
+        log_z = math.log(z)
         fund_total[b] = fund
-        runs.consumer_value[b] += demand[b] * (log_norm[b] + m - w0) * dt
+        kappa = par[b, P_NET_CROSS_SEGMENT]
+        if net.n_segments[b] > 1 and kappa < 1.0 and par[b, P_MODE] != MODE_URN:
+            log_z = segment_log_norms(labs.weight[b], labs.alive[b], labs.bloc[b], net.segment_demand[b], kappa,
+                                      w0, m, net.segment_scratch[b], log_norm[b])
+        else:
+            log_norm[b, :] = log_z
+        runs.consumer_value[b] += demand[b] * (log_z + m - w0) * dt
         if par[b, P_MODE] == MODE_URN:
             urn_arrivals(labs.customers[b], labs.alive[b], par[b, P_URN_G], urn_uniforms[b])
             inside = 0.0
@@ -525,6 +545,11 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
     rec[b, M_OUTSIDE] = 1.0 - inside if n_alive > 0 else 1.0
     rec[b, M_GINI] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
     first, second = _frontier(labs, b)
+    # a lab with no trained model (ln E = -inf) is neither frontier nor runner-up: those columns are undefined
+    if second >= 0 and labs.quality[b, second] == NEG_INF:
+        second = -1
+    if first >= 0 and labs.quality[b, first] == NEG_INF:
+        first = -1
     if first >= 0:
         log_e = labs.log_eff_compute[b, first]
         rec[b, M_FRONTIER_U] = labs.quality[b, first]
@@ -551,7 +576,7 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
         gap = labs.log_eff_compute[b, first] - labs.log_eff_compute[b, second]
         rec[b, M_RUNNERUP_U] = labs.quality[b, second]
         rec[b, M_GAP_OOMS] = gap / math.log(10.0)
-        rec[b, M_GAP_YEARS] = gap / rate if rate > 0.0 else NAN
+        rec[b, M_GAP_YEARS] = gap / rate if (rate > 0.0 and rate < math.inf) else NAN
     else:
         rec[b, M_RUNNERUP_U] = NAN
         rec[b, M_GAP_OOMS] = NAN
@@ -572,6 +597,7 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
     rec[b, M_RESEARCHERS] = staff
     rec[b, M_POOL] = runs.talent_pool[b]
     rec[b, M_RESALE] = runs.resale_flop[b]
+    record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
 
 
 @jit

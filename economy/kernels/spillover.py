@@ -1,0 +1,347 @@
+r"""Stage 5, the knowledge-spillover network: row kernels over a batch's CSR adjacency (docs/network.md).
+
+Each lab (row) reads its neighbours from a snapshot taken at the start of the stage and writes only its own
+row, so the result never depends on the order in which threads visit rows; cross-lab sums (the market record)
+are taken serially per run.  An edge i - j of run ``b`` is *active* when both labs are alive and either the
+step's start year is before ``net_cut_year`` or both labs are in the same bloc (the export-control seam).
+
+Channels, each switched off by a zero parameter:
+
+* publication and open weights (``net_publication_rate``), the catch-up of MODEL.md stage 5,
+
+  .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
+            k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
+
+  integrated exactly over the step with the sources held at their snapshot values;
+* talent mobility (``net_talent_mobility`` mu): researchers move along edges toward more attractive labs,
+  conserving people,
+
+  .. math:: r_{ij} = \mu \frac{w_{ij}}{\max(s_i, s_j)} \max(0, z_j - z_i), \qquad
+            \text{flow}_{i \to j} = L_i \left(1 - e^{-R_i \Delta t}\right) \frac{r_{ij}}{R_i},
+            \quad R_i = \textstyle\sum_j r_{ij};
+* distillation (``net_distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
+  neighbours.
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.layout import (
+    M_ACTIVE_EDGES,
+    M_GAP_DISPERSION,
+    M_MEAN_GAP,
+    M_N_DISTILLED,
+    M_SPILLOVER_GAIN,
+    M_TALENT_FLOW,
+    NODE_ALIVE,
+    NODE_ATTRACT,
+    NODE_BLOC,
+    NODE_LOG_E,
+    NODE_LOG_S,
+    NODE_OPENNESS,
+    NODE_PER_RATE,
+    NODE_STRENGTH,
+    P_ALPHA,
+    P_AUTO_MID,
+    P_AUTO_WIDTH,
+    P_DT,
+    P_GAMMA,
+    P_LN_CC,
+    P_LOG_CEIL,
+    P_MAX_AUTO,
+    P_NET_ABSORB_HALF,
+    P_NET_CUT_YEAR,
+    P_NET_DISTILL,
+    P_NET_NORMALISE,
+    P_NET_PAY_WEIGHT,
+    P_NET_PUBLICATION,
+    P_NET_TALENT,
+    P_START_YEAR,
+    P_WAGE,
+    P_ZETA,
+)
+from economy.kernels.research import automation_fraction
+
+NEG_INF = -math.inf
+
+
+@jit
+def spillover_stage(labs, runs, par, net, rec):
+    """Stage 5 for every run of a batch; writes the stage's flows into ``rec[run, :]``.
+
+    Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial
+    per-run sums.  ``mark_rows`` must have run before stage 3 of the same step (it stores ln S at the step's
+    start, from which a lab's research growth is read).
+    """
+    n_runs, n = labs.cash_usd.shape
+    year = np.empty(n_runs)  # the step's start year, per run
+    for b in range(n_runs):
+        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+    snapshot_rows(labs, par, net)
+    leave_rows(par, net, year)
+    spill_rows(labs, par, net, year)
+    for b in range(n_runs):
+        moved = 0.0
+        gain = 0.0
+        distilled = 0.0
+        edges = 0
+        for i in range(n):
+            moved += net.moved[b, i]
+            gain += net.gain[b, i]
+            distilled += net.distilled[b, i]
+            edges += net.active_edges[b, i]
+        rec[b, M_TALENT_FLOW] = moved
+        rec[b, M_SPILLOVER_GAIN] = gain
+        rec[b, M_N_DISTILLED] = distilled
+        rec[b, M_ACTIVE_EDGES] = edges // 2
+
+
+@jit
+def record_knowledge_gap(log_software, alive, rec_row):
+    r"""Dispersion (population standard deviation) of ln S over alive labs and their mean gap to the frontier.
+
+    .. math:: \bar g = \frac{1}{m} \sum_i (\max_j \ln S_j - \ln S_i), \qquad
+              \sigma = \sqrt{\tfrac{1}{m} \textstyle\sum_i (\ln S_i - \overline{\ln S})^2}
+
+    Serial, two passes; both are 0 when no lab is alive.
+    """
+    m = 0
+    total = 0.0
+    top = NEG_INF
+    for i in range(log_software.shape[0]):
+        if alive[i]:
+            m += 1
+            total += log_software[i]
+            top = max(top, log_software[i])
+    if m == 0:
+        rec_row[M_GAP_DISPERSION] = 0.0
+        rec_row[M_MEAN_GAP] = 0.0
+        return
+    mean = total / m
+    ss = 0.0
+    for i in range(log_software.shape[0]):
+        if alive[i]:
+            d = log_software[i] - mean
+            ss += d * d
+    rec_row[M_GAP_DISPERSION] = math.sqrt(ss / m)
+    rec_row[M_MEAN_GAP] = top - mean
+
+
+# ---------------------------------------------------------------------------------------------- scalar helpers
+@jit
+def absorptive_capacity(researchers, half_staff):
+    r"""Receiver's absorptive capacity :math:`a = L / (L + L_{1/2})` (Cohen & Levinthal 1990); 1 if
+    :math:`L_{1/2} = 0`."""
+    if half_staff <= 0.0:
+        return 1.0
+    if researchers <= 0.0:
+        return 0.0
+    return researchers / (researchers + half_staff)
+
+
+@jit
+def catch_up(rate_sum, weighted_gap_sum, dt):
+    r"""Increment of ln S over one step from linear catch-up toward fixed sources.
+
+    With :math:`K = \sum_j k_{ij}` and :math:`G = \sum_j k_{ij} (\ln S_j - \ln S_i)` over sources ahead of
+    the lab, :math:`d x / dt = G - K (x - x_0)` integrates exactly to
+
+    .. math:: \Delta \ln S_i = (1 - e^{-K \Delta t}) \, G / K,
+
+    which tends to the Euler step :math:`G \Delta t` as :math:`K \Delta t \to 0` and never passes the
+    :math:`k`-weighted mean of the sources, however large :math:`K \Delta t`.
+    """
+    if rate_sum <= 0.0:
+        return 0.0
+    return -math.expm1(-rate_sum * dt) * weighted_gap_sum / rate_sum
+
+
+@jit
+def attractiveness(log_software, log_software_start, cash_usd, researchers, dt, wage, pay_weight):
+    r"""Attractiveness of a lab to researchers, in 1/year.
+
+    .. math:: z_i = \frac{\ln S_i - \ln S_i^{start}}{\Delta t}
+              + \omega \ln\!\left(1 + \frac{\max(\text{cash}_i, 0)}{w \max(L_i, 1)}\right)
+
+    the lab's research growth over this step plus ``pay_weight`` times the log of one plus its payroll
+    runway in years (cash per researcher over the wage: the room to pay more).
+    """
+    growth = (log_software - log_software_start) / dt
+    if pay_weight == 0.0:
+        return growth
+    runway = max(cash_usd, 0.0) / (wage * max(researchers, 1.0))
+    return growth + pay_weight * math.log1p(runway)
+
+
+@jit
+def _talent_weight(w, s_i, s_j, normalise):
+    """Symmetric edge weight for talent flows: w / max(s_i, s_j) when normalised, so the pair's rate agrees."""
+    if not normalise:
+        return w
+    return w / max(s_i, s_j, 1e-300)  # a zero strength means every weight at that lab is zero
+
+
+# ---------------------------------------------------------------------------------------------- row kernels
+@jit
+def _mark_row(labs, net, b, i):
+    net.prev_log_software[b, i] = labs.log_software[b, i]
+
+
+@jit_parallel
+def mark_rows(labs, net):
+    """Before stage 3: store each lab's ln S at the step's start (its research growth is read from it)."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _mark_row(labs, net, b, k - b * n)
+
+
+@jit
+def _snapshot_row(labs, par, net, b, i):
+    node = net.node
+    node[b, i, NODE_ALIVE] = 1.0 if labs.alive[b, i] else 0.0
+    node[b, i, NODE_BLOC] = labs.bloc[b, i]
+    node[b, i, NODE_LOG_S] = labs.log_software[b, i]
+    node[b, i, NODE_LOG_E] = labs.log_eff_compute[b, i]
+    node[b, i, NODE_STRENGTH] = net.strength[b, i]
+    node[b, i, NODE_OPENNESS] = labs.openness[b, i]
+    node[b, i, NODE_ATTRACT] = 0.0
+    node[b, i, NODE_PER_RATE] = 0.0
+    net.snap_researchers[b, i] = labs.researchers[b, i]
+    net.gain[b, i] = 0.0
+    net.distilled[b, i] = 0.0
+    net.active_edges[b, i] = 0
+    if labs.alive[b, i]:
+        node[b, i, NODE_ATTRACT] = attractiveness(labs.log_software[b, i], net.prev_log_software[b, i],
+                                                  labs.cash_usd[b, i], labs.researchers[b, i], par[b, P_DT],
+                                                  par[b, P_WAGE], par[b, P_NET_PAY_WEIGHT])
+
+
+@jit_parallel
+def snapshot_rows(labs, par, net):
+    """Pass 1: each lab's record (alive, bloc, ln S, ln E, attractiveness, strength, openness) and staff."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _snapshot_row(labs, par, net, b, k - b * n)
+
+
+@jit
+def _leave_row(par, net, year, b, i):
+    r"""Lab i's leaving rate :math:`R_i = \sum_j \mu \hat w_{ij} \max(0, z_j - z_i)` (1/year), its outflow over
+    the step :math:`L_i (1 - e^{-R_i \Delta t})` and that outflow per unit of rate (what a receiver j scales by its
+    own edge's rate :math:`r_{ij}`), written into the lab's record."""
+    net.leave_rate[b, i] = 0.0
+    net.moved[b, i] = 0.0
+    node = net.node
+    mu = par[b, P_NET_TALENT]
+    if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
+        return
+    normalise = par[b, P_NET_NORMALISE] != 0.0
+    open_border = year[b] < par[b, P_NET_CUT_YEAR]
+    indices, weight = net.indices, net.weight
+    z_i = node[b, i, NODE_ATTRACT]
+    s_i = node[b, i, NODE_STRENGTH]
+    bloc_i = node[b, i, NODE_BLOC]
+    rate = 0.0
+    for e in range(net.indptr[b, i], net.indptr[b, i + 1]):
+        j = indices[e]
+        if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+            continue
+        # branch-free: a zero term adds exactly nothing
+        rate += (mu * _talent_weight(weight[e], s_i, node[b, j, NODE_STRENGTH], normalise)
+                 * max(node[b, j, NODE_ATTRACT] - z_i, 0.0))
+    net.leave_rate[b, i] = rate
+    if rate > 0.0:
+        out = net.snap_researchers[b, i] * -math.expm1(-rate * par[b, P_DT])
+        net.moved[b, i] = out
+        node[b, i, NODE_PER_RATE] = out / rate  # no other row reads this column during this pass
+
+
+@jit_parallel
+def leave_rows(par, net, year):
+    """Pass 2: each lab's talent leaving rate and outflow, from the records' attractiveness."""
+    n_runs, n = net.leave_rate.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _leave_row(par, net, year, b, k - b * n)
+
+
+@jit
+def _spill_row(labs, par, net, year, b, i):
+    node = net.node
+    if node[b, i, NODE_ALIVE] == 0.0:
+        return
+    dt = par[b, P_DT]
+    normalise = par[b, P_NET_NORMALISE] != 0.0
+    mu = par[b, P_NET_TALENT]
+    frac = par[b, P_NET_DISTILL]
+    open_border = year[b] < par[b, P_NET_CUT_YEAR]
+    s_i = node[b, i, NODE_STRENGTH]
+    bloc_i = node[b, i, NODE_BLOC]
+    log_s = node[b, i, NODE_LOG_S]
+    z_i = node[b, i, NODE_ATTRACT]
+    staff = net.snap_researchers[b, i]
+    # publication: receiver-normalised weights, scaled by the receiver's absorptive capacity
+    k_scale = par[b, P_NET_PUBLICATION] * absorptive_capacity(staff, par[b, P_NET_ABSORB_HALF])
+    if normalise:
+        k_scale = k_scale / s_i if s_i > 0.0 else 0.0
+    indices, weight = net.indices, net.weight
+    rate_sum = 0.0
+    gap_sum = 0.0
+    inflow = 0.0
+    best_e = NEG_INF
+    active = 0
+    for e in range(net.indptr[b, i], net.indptr[b, i + 1]):
+        j = indices[e]
+        if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+            continue
+        active += 1
+        w = weight[e]
+        # branch-free sums (a zero term adds exactly nothing): sources ahead of the lab only
+        gap = node[b, j, NODE_LOG_S] - log_s
+        k = k_scale * w * node[b, j, NODE_OPENNESS] if gap > 0.0 else 0.0
+        rate_sum += k
+        gap_sum += k * gap
+        # talent arriving from j: j's outflow times this edge's share r_ji / R_j of j's leaving rate
+        inflow += node[b, j, NODE_PER_RATE] * (mu * _talent_weight(w, s_i, node[b, j, NODE_STRENGTH], normalise)
+                                               * max(z_i - node[b, j, NODE_ATTRACT], 0.0))
+        best_e = max(best_e, node[b, j, NODE_LOG_E])
+    net.active_edges[b, i] = active
+    # publication and open weights: ln S catches up (held at the ceiling once singular)
+    if rate_sum > 0.0 and labs.singular_year[b, i] < 0.0:
+        d = catch_up(rate_sum, gap_sum, dt)
+        labs.log_software[b, i] = min(log_s + d, par[b, P_LOG_CEIL])
+        net.gain[b, i] = labs.log_software[b, i] - log_s
+    # talent mobility: people conserved pairwise (each flow is computed identically at both ends)
+    out = net.moved[b, i]
+    if out > 0.0 or inflow > 0.0:
+        labs.researchers[b, i] = staff - out + inflow
+    # distillation: the served model is at least a fraction f of the best neighbour's, in effective compute
+    if frac > 0.0 and best_e > NEG_INF:
+        floor = math.log(frac) + best_e
+        if floor > node[b, i, NODE_LOG_E]:
+            labs.log_eff_compute[b, i] = floor
+            _refresh_capability(labs, par, b, i)
+            net.distilled[b, i] = 1.0
+
+
+@jit_parallel
+def spill_rows(labs, par, net, year):
+    """Pass 3: publication catch-up, talent mobility and distillation, each lab writing only its own row."""
+    n_runs, n = labs.cash_usd.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        _spill_row(labs, par, net, year, b, k - b * n)
+
+
+@jit
+def _refresh_capability(labs, par, b, i):
+    """Automation, quality and logit weight from a new ln E (the same formulas as the end of stage 4)."""
+    log_e = labs.log_eff_compute[b, i]
+    labs.automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH], par[b, P_MAX_AUTO])
+    labs.quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
+    labs.weight[b, i] = par[b, P_GAMMA] * labs.quality[b, i] + par[b, P_ZETA] * math.log1p(labs.data_tokens[b, i])

@@ -1,0 +1,360 @@
+"""The knowledge-spillover and competition network: graphs from networkx, a file loader, the batch's CSR arrays.
+
+A run's graph is built once, at the start, by networkx (the user-facing object, kept on the simulation as
+``Simulation.graphs[run]``), seeded from the run's ``network`` stream, and converted once to CSR arrays
+(:class:`economy.state.NetworkState`) for the compiled stage 5 (:mod:`economy.kernels.spillover`).  Node
+``i`` is lab ``i`` (``lab_id``); graphs are undirected, edge attribute ``weight`` (1 if absent).  See
+docs/network.md for each kind and channel.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from economy.archetypes import KIND_NAMES
+from economy.kernels import layout as L
+from economy.params import Network
+from economy.state import N_BLOC_SLOTS, LabState, NetworkState, allocate_network
+
+__all__ = [
+    "FILE_LAB_ATTRIBUTES",
+    "GRAPH_KINDS",
+    "build_lab_graph",
+    "file_lab_attributes",
+    "generate_graph",
+    "lab_graph",
+    "load_graph_file",
+    "network_state",
+    "to_csr",
+    "write_graphml",
+]
+
+GRAPH_KINDS: tuple[str, ...] = (
+    "none", "complete", "erdos_renyi", "barabasi_albert", "watts_strogatz", "stochastic_block", "file",
+)
+
+FILE_LAB_ATTRIBUTES: dict[str, tuple[float, float]] = {
+    "bloc": (0, N_BLOC_SLOTS - 1),
+    "openness": (0.0, 1.0),
+    "log_software": (-50.0, 50.0),
+    "researchers": (0.0, math.inf),
+    "cash_usd": (0.0, math.inf),
+    "compute_flop_per_year": (0.0, math.inf),
+}
+"""Node attributes a network file may carry, with their valid ranges; present ones override the scenario's."""
+
+_LIVE_FLOATS = ("cash_usd", "compute_flop_per_year", "log_software", "log_eff_compute", "researchers", "share",
+                "openness", "quality", "automation", "safety", "drift", "revenue_usd_per_year")
+
+
+# ------------------------------------------------------------------------------------------------ building
+def build_lab_graph(
+    network: Network,
+    names: Sequence[str],
+    cols: Mapping[str, np.ndarray],
+    rng: np.random.Generator,
+) -> tuple[nx.Graph, dict[str, np.ndarray]]:
+    """The starting graph of one run and its lab columns (a ``file`` may override some, see ``FILE_LAB_ATTRIBUTES``).
+
+    ``rng`` is the run's ``network`` stream; every random graph is drawn from it.  Returns a graph on nodes
+    ``0 .. len(names) - 1`` and a copy of ``cols`` with the file's lab attributes applied.
+    """
+    n = len(names)
+    cols = {k: np.array(v, copy=True) for k, v in cols.items()}
+    if network.kind == "file":
+        if network.file is None:
+            raise ValueError("network.kind = 'file' needs network.file")
+        graph = load_graph_file(network.file, names)
+        for name, values in file_lab_attributes(graph, n).items():
+            present = ~np.isnan(values)
+            cols[name][present] = values[present].astype(cols[name].dtype)
+        return graph, cols
+    return generate_graph(network, n, np.asarray(cols["bloc"]), rng), cols
+
+
+def generate_graph(network: Network, n: int, bloc: np.ndarray, rng: np.random.Generator) -> nx.Graph:
+    """A random (or complete) graph of the scenario's kind on ``n`` labs, seeded from ``rng``.
+
+    ``mean_degree`` k sets each family's size parameter: Erdos-Renyi p = k / (n - 1); Barabasi-Albert
+    m = max(1, round(k / 2)) edges per new node; Watts-Strogatz ring degree round(k) (networkx uses its even
+    part) rewired with ``rewire_probability``.  The stochastic block model uses ``within_bloc_density`` and
+    ``cross_bloc_density`` and, as communities, the labs' ``bloc`` (``blocs = 0``) or ``blocs`` communities
+    drawn uniformly at random.  networkx gets an integer seed drawn from ``rng`` (one draw per graph).
+    """
+    kind = network.kind
+    if kind == "stochastic_block" and network.blocs > 0:
+        community = rng.integers(0, network.blocs, n)
+    else:
+        community = np.asarray(bloc, dtype=np.int64)
+    seed = int(rng.integers(0, 2**63 - 1))
+    k = network.mean_degree
+    if kind == "none" or n < 2:
+        graph = nx.empty_graph(n)
+    elif kind == "complete":
+        graph = nx.complete_graph(n)
+    elif kind == "erdos_renyi":
+        graph = nx.fast_gnp_random_graph(n, min(1.0, k / (n - 1)), seed=seed)
+    elif kind == "barabasi_albert":
+        graph = nx.barabasi_albert_graph(n, min(n - 1, max(1, round(k / 2))), seed=seed)
+    elif kind == "watts_strogatz":
+        graph = nx.watts_strogatz_graph(n, min(n - 1, round(k)), network.rewire_probability, seed=seed)
+    elif kind == "stochastic_block":
+        graph = _stochastic_block(community, network.within_bloc_density, network.cross_bloc_density, seed)
+    else:
+        raise ValueError(f"network.kind = {kind!r} is not generated (file graphs come from load_graph_file)")
+    return graph
+
+
+def _stochastic_block(community: np.ndarray, p_in: float, p_out: float, seed: int) -> nx.Graph:
+    labels = np.unique(community)
+    order = np.argsort(community, kind="stable")
+    sizes = [int((community == c).sum()) for c in labels]
+    # networkx's sparse sampler divides by ln(1 - p): a p so small that 1 - p rounds to 1 is taken as 0
+    p_in, p_out = (p if 1.0 - p < 1.0 else 0.0 for p in (p_in, p_out))
+    probs = [[p_in if a == c else p_out for c in range(len(labels))] for a in range(len(labels))]
+    graph = nx.stochastic_block_model(sizes, probs, nodelist=[int(i) for i in order], seed=seed)
+    out = nx.Graph()
+    out.add_nodes_from(range(community.shape[0]))
+    out.add_edges_from(graph.edges())
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ files
+def load_graph_file(path: str | Path, names: Sequence[str]) -> nx.Graph:
+    """Read a GraphML file (``.graphml``, ``.xml``) or a weighted edge list (anything else) onto lab rows.
+
+    Edge list: one edge per line, ``u v [weight]`` separated by whitespace or commas, ``#`` comments, an
+    optional ``source target [weight]`` header.  Nodes are matched to labs by a ``lab_id`` attribute (GraphML),
+    else by integer id ``0 .. n-1``, else by lab name (node id or ``name`` attribute).  The graph is read as
+    undirected: a directed file's pair linked both ways keeps the larger weight.  Weights must be finite and
+    non-negative; self-loops are dropped.  Returns a graph on nodes ``0 .. n-1`` keeping the file's node
+    attributes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"network.file: {path} does not exist")
+    if path.suffix.lower() in (".graphml", ".xml"):
+        raw = nx.read_graphml(path)
+    else:
+        raw = _read_edge_list(path)
+    n = len(names)
+    mapping = _node_rows(raw, names, path)
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    for node, data in raw.nodes(data=True):
+        graph.nodes[mapping[node]].update(data)
+    for u, v, data in raw.edges(data=True):
+        w = float(data.get("weight", 1.0))
+        if not (math.isfinite(w) and w >= 0.0):
+            raise ValueError(f"network.file {path}: edge ({u}, {v}) has weight {w!r}; weights must be finite, >= 0")
+        a, b = mapping[u], mapping[v]
+        if a == b:
+            continue
+        if graph.has_edge(a, b):
+            w = max(w, graph[a][b]["weight"])
+        graph.add_edge(a, b, weight=w)
+    return graph
+
+
+def _read_edge_list(path: Path) -> nx.Graph:
+    graph = nx.Graph()
+    first = True
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        tokens = [t for t in re.split(r"[,\s]+", text) if t]
+        if first and [t.lower() for t in tokens[:2]] == ["source", "target"]:
+            first = False
+            continue
+        first = False
+        if len(tokens) not in (2, 3):
+            raise ValueError(f"network.file {path}, line {lineno}: expected 'u v [weight]', got {text!r}")
+        try:
+            w = float(tokens[2]) if len(tokens) == 3 else 1.0
+        except ValueError:
+            raise ValueError(f"network.file {path}, line {lineno}: weight {tokens[2]!r} is not a number") from None
+        if graph.has_edge(tokens[0], tokens[1]):
+            w = max(w, graph[tokens[0]][tokens[1]]["weight"])
+        graph.add_edge(tokens[0], tokens[1], weight=w)
+    return graph
+
+
+def _node_rows(raw: nx.Graph, names: Sequence[str], path: Path) -> dict[Any, int]:
+    n = len(names)
+    nodes = list(raw.nodes)
+    if nodes and all("lab_id" in raw.nodes[v] for v in nodes):
+        rows = {v: int(raw.nodes[v]["lab_id"]) for v in nodes}
+        how = "lab_id attribute"
+    elif all(_as_int(v) is not None for v in nodes):
+        rows = {v: _as_int(v) for v in nodes}
+        how = "integer node id"
+    else:
+        index = {name: i for i, name in enumerate(names)}
+        rows = {}
+        for v in nodes:
+            key = raw.nodes[v].get("name", v)
+            if key not in index:
+                raise ValueError(f"network.file {path}: node {v!r} is neither a lab id 0..{n - 1} nor a lab name")
+            rows[v] = index[key]
+        how = "lab name"
+    bad = sorted({r for r in rows.values() if not 0 <= r < n})
+    if bad:
+        raise ValueError(f"network.file {path}: lab rows {bad[:5]} (by {how}) are outside 0..{n - 1}")
+    if len(set(rows.values())) != len(rows):
+        raise ValueError(f"network.file {path}: two nodes map to the same lab (by {how})")
+    if len(rows) > n:
+        raise ValueError(f"network.file {path}: {len(rows)} nodes for {n} labs")
+    return rows
+
+
+def _as_int(v: Any) -> int | None:
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"[0-9]+", v):
+        return int(v)
+    return None
+
+
+def file_lab_attributes(graph: nx.Graph, n: int) -> dict[str, np.ndarray]:
+    """Lab attributes carried by a loaded graph's nodes: one array per ``FILE_LAB_ATTRIBUTES`` name, NaN where
+    a node does not carry it.  Values outside the attribute's range raise an error naming node and value."""
+    out: dict[str, np.ndarray] = {}
+    for name, (lo, hi) in FILE_LAB_ATTRIBUTES.items():
+        values = np.full(n, np.nan)
+        for node, data in graph.nodes(data=True):
+            if name not in data:
+                continue
+            x = float(data[name])
+            if not (math.isfinite(x) and lo <= x <= hi) or (name == "bloc" and x != int(x)):
+                raise ValueError(f"network.file: node {node} has {name} = {data[name]!r}, allowed [{lo:g}, {hi:g}]")
+            values[node] = x
+        if not np.isnan(values).all():
+            out[name] = values
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ CSR
+def to_csr(graph: nx.Graph, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR of an undirected graph on nodes ``0 .. n-1``: ``indptr`` (n+1,), ``indices`` (2m,), ``weight`` (2m,).
+
+    Row i lists i's neighbours in increasing order with the edge weight (1 if absent); each undirected edge
+    appears in both rows with the same weight; self-loops are dropped.  Reads the adjacency dictionaries
+    once (``Graph.adjacency``), about 0.2 s per million edges.
+    """
+    if graph.is_directed():
+        raise ValueError("the spillover network is undirected; convert a directed graph first (load_graph_file does)")
+    pairs = list(graph.adjacency())
+    if len(pairs) > n or any(not (isinstance(u, (int, np.integer)) and 0 <= u < n) for u, _ in pairs):
+        raise ValueError(f"graph nodes must be the integers 0..{n - 1}")
+    nodes = np.fromiter((u for u, _ in pairs), dtype=np.int64, count=len(pairs))
+    degree = np.fromiter((len(nbrs) for _, nbrs in pairs), dtype=np.int64, count=len(pairs))
+    total = int(degree.sum())
+    cols = np.fromiter(itertools.chain.from_iterable(nbrs for _, nbrs in pairs), dtype=np.int64, count=total)
+    weight = np.fromiter((d.get("weight", 1.0) for _, nbrs in pairs for d in nbrs.values()), dtype=np.float64,
+                         count=total)
+    rows = np.repeat(nodes, degree)
+    keep = rows != cols
+    rows, cols, weight = rows[keep], cols[keep], weight[keep]
+    order = np.argsort(rows * n + cols, kind="stable")
+    rows, cols, weight = rows[order], cols[order], weight[order]
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return indptr, cols.astype(np.int32), np.ascontiguousarray(weight)
+
+
+def network_state(graphs: Sequence[nx.Graph], labs: LabState) -> NetworkState:
+    """The batch's CSR arrays, row strengths and market-segment demand weights, from one graph per run.
+
+    Run b's rows are ``indptr[b, i] .. indptr[b, i+1]`` of the flat ``indices`` / ``weight`` (offsets are
+    absolute, runs laid out one after the other); columns of ``labs`` beyond a graph's nodes (capacity for
+    entrants) have no edges.  Segment demand: each bloc's share of the alive labs at the start.
+    """
+    n_runs, capacity = labs.alive.shape
+    if len(graphs) != n_runs:
+        raise ValueError(f"{len(graphs)} graphs for {n_runs} runs")
+    parts = []
+    for graph in graphs:
+        n = graph.number_of_nodes()
+        if n > capacity:
+            raise ValueError(f"a graph has {n} nodes for {capacity} lab slots")
+        parts.append(to_csr(graph, n))
+    net = allocate_network(n_runs, capacity, sum(p[1].shape[0] for p in parts))
+    offset = 0
+    for b, (indptr, indices, weight) in enumerate(parts):
+        n = indptr.shape[0] - 1
+        nnz = indices.shape[0]
+        net.indptr[b, : n + 1] = indptr + offset
+        net.indptr[b, n + 1:] = offset + nnz
+        net.indices[offset: offset + nnz] = indices
+        net.weight[offset: offset + nnz] = weight
+        rows = np.repeat(np.arange(n), np.diff(indptr))
+        net.strength[b, :n] = np.bincount(rows, weights=weight, minlength=n)
+        offset += nnz
+        alive = labs.alive[b]
+        counts = np.bincount(labs.bloc[b][alive].astype(np.int64), minlength=N_BLOC_SLOTS)
+        if counts.shape[0] > N_BLOC_SLOTS:
+            raise ValueError(f"bloc codes must be below {N_BLOC_SLOTS}")
+        if alive.any():
+            net.segment_demand[b] = counts / counts.sum()
+        net.n_segments[b] = int((counts > 0).sum())
+    return net
+
+
+# ------------------------------------------------------------------------------------------------ views
+def lab_graph(sim: Any, run: int = 0) -> nx.Graph:
+    """Run ``run``'s network, as the kernels see it, with node attributes read from the live state.
+
+    ``sim`` is an :class:`economy.engine.Simulation`; the graph is rebuilt from its CSR arrays, so it is exactly
+    what stage 5 uses.  Nodes ``0 .. n-1`` (``n`` = the run's starting labs) carry ``lab_id``, ``name``, ``kind``
+    (archetype name), ``bloc``, ``alive`` and the live stocks (``cash_usd``, ``log_software``, ``researchers``,
+    ``share``, ...); edges carry ``weight`` and ``active`` (False once cut by ``network.cut_cross_bloc_year`` or
+    when an end is not alive).  Graph attributes: ``year`` (of the state) and ``run``.  This is the object the
+    Mesa model, the figures and ``network_start.graphml`` / ``network_end.graphml`` use.
+    """
+    labs, net = sim.labs, sim.net
+    par = sim.par[run]
+    year = float(par[L.P_START_YEAR] + sim.runs.step[run] * par[L.P_DT])
+    cut = float(par[L.P_NET_CUT_YEAR])
+    n = len(sim.names[run])
+    graph = nx.Graph(year=year, run=run)
+    for i in range(n):
+        attrs = {
+            "lab_id": i,
+            "name": str(sim.names[run][i]),
+            "kind": KIND_NAMES[int(labs.kind[run, i])],
+            "bloc": int(labs.bloc[run, i]),
+            "alive": bool(labs.alive[run, i]),
+        }
+        for field in _LIVE_FLOATS:
+            attrs[field] = float(getattr(labs, field)[run, i])
+        graph.add_node(i, **attrs)
+    indptr = net.indptr[run, : n + 1]
+    rows = np.repeat(np.arange(n), np.diff(indptr))
+    cols = net.indices[indptr[0]: indptr[-1]].astype(np.int64)
+    weight = net.weight[indptr[0]: indptr[-1]]
+    upper = cols > rows
+    u, v, w = rows[upper], cols[upper], weight[upper]
+    alive, bloc = labs.alive[run], labs.bloc[run]
+    active = alive[u] & alive[v] & ((year < cut) | (bloc[u] == bloc[v]))
+    graph.add_edges_from(
+        (int(a), int(b), {"weight": float(x), "active": bool(on)})
+        for a, b, x, on in zip(u, v, w, active, strict=True)
+    )
+    return graph
+
+
+def write_graphml(graph: nx.Graph, path: str | Path) -> None:
+    """Write a graph (e.g. :func:`lab_graph`, as ``network_start.graphml`` / ``network_end.graphml``) to GraphML.
+
+    Non-finite floats are written as ``inf`` / ``-inf`` / ``NaN``, which :func:`load_graph_file` reads back.
+    """
+    nx.write_graphml(graph, str(path))

@@ -1,0 +1,77 @@
+"""Shared fixtures: the baseline scenario and small scenarios built from plain dictionaries."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from economy.params import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE_PATH = ROOT / "runs" / "baseline.toml"
+
+SMALL_LABS: tuple[dict[str, Any], ...] = (
+    {"name": "Lab A", "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 3e27, "researchers": 1500.0,
+     "log_software": 0.0},
+    {"name": "Lab B", "kind": "open_weights", "cash_usd": 4e9, "compute_flop_per_year": 1.5e27,
+     "researchers": 800.0, "log_software": -0.4},
+    {"name": "Lab C", "kind": "state_programme", "cash_usd": 3e9, "compute_flop_per_year": 4e26,
+     "researchers": 500.0, "log_software": -1.0, "bloc": 1},
+)
+"""Three labs of different archetypes (investor- and state-funded), all starting behind a common frontier."""
+
+
+def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``overrides`` merged in, nested dictionaries merged key by key."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def scenario_dict(lab_list: list[dict[str, Any]] | tuple[dict[str, Any], ...] | None = None,
+                  **sections: dict[str, Any]) -> dict[str, Any]:
+    """A small scenario as a plain dictionary: ``lab_list`` listed (default :data:`SMALL_LABS`), two years."""
+    base: dict[str, Any] = {
+        "name": "test",
+        "sim": {"years": 2.0, "dt": 1 / 12},
+        "labs": {"list": [dict(lab) for lab in (SMALL_LABS if lab_list is None else lab_list)]},
+    }
+    return deep_merge(base, sections)
+
+
+def build_scenario(lab_list: list[dict[str, Any]] | tuple[dict[str, Any], ...] | None = None,
+                   **sections: dict[str, Any]) -> Scenario:
+    """Validate :func:`scenario_dict`; keyword arguments are scenario sections merged over the defaults."""
+    return Scenario.model_validate(scenario_dict(lab_list, **sections))
+
+
+def load_baseline_dict() -> dict[str, Any]:
+    with BASELINE_PATH.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@pytest.fixture(scope="session")
+def baseline_dict() -> dict[str, Any]:
+    """runs/baseline.toml as parsed TOML (a fresh deep copy is the caller's job before changing it)."""
+    return load_baseline_dict()
+
+
+@pytest.fixture(scope="session")
+def baseline(baseline_dict: dict[str, Any]) -> Scenario:
+    """The validated baseline scenario."""
+    return Scenario.model_validate(baseline_dict)
+
+
+@pytest.fixture(scope="session")
+def make_scenario() -> Callable[..., Scenario]:
+    """The :func:`build_scenario` builder: ``make_scenario(lab_list=None, research={...}, labs={"n": 5})``."""
+    return build_scenario

@@ -1,0 +1,1 @@
+"""Slow, obviously-correct reference implementations the compiled kernels are tested against."""

@@ -1,0 +1,656 @@
+"""Every compiled kernel against its plain-Python twin in tests/reference/naive.py (STYLE.md habit 7).
+
+Random cases come from a seeded ``Generator``; hand-picked and adversarial cases cover one lab, all labs dead,
+zero compute, zero researchers, automation 0 and 1, rho = 0 (sigma = 1), ties and the extremes of each valid
+range.  Where the kernel's arithmetic differs from the twin's (log-sum-exp against the direct formula,
+``log1p`` against 60-digit decimals) the comparison is to ~1e-12 relative; where it is the same (the urn's
+draws, orderings, masks, counts) it is exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from reference import naive
+
+from economy.engine import Simulation
+from economy.kernels import layout as L
+from economy.kernels.market import smooth_toward, urn_arrivals
+from economy.kernels.metrics import concentration, gini, safe_log, top_two
+from economy.kernels.research import (
+    advance_log_software,
+    automation_fraction,
+    log_research_input,
+    released_log_eff_compute,
+)
+from economy.kernels.step import calibration_log_growth, lab_log_growth, record_initial, step_batch
+from economy.state import LabState, NetworkState, RunState
+
+LN10 = math.log(10.0)
+RTOL = 1e-12
+
+
+def rng(seed: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+def log_uniform(gen: np.random.Generator, lo: float, hi: float) -> float:
+    return float(math.exp(gen.uniform(math.log(lo), math.log(hi))))
+
+
+# ---------------------------------------------------------------------------------------------- automation
+
+
+AUTOMATION_CASES = [
+    # ln E, midpoint (ln), width (ln), a_max
+    (-math.inf, 29.5 * LN10, LN10, 0.95),  # no model: no automation
+    (29.5 * LN10, 29.5 * LN10, LN10, 0.95),  # at the midpoint: half of the cap
+    (62.0, 0.0, 0.01 * LN10, 1.0),  # far above a low midpoint: a = a_max = 1 exactly
+    (62.0, 60.0 * LN10, 0.01 * LN10, 1.0),  # far below: e^-z would overflow
+    (62.0, 29.5 * LN10, 20.0 * LN10, 0.0),  # a_max = 0: never automated
+    (300.0, 29.5 * LN10, LN10, 0.95),
+]
+
+
+@pytest.mark.parametrize("case", AUTOMATION_CASES)
+def test_automation_fraction_hand_picked(case):
+    got = automation_fraction(*case)
+    want = naive.automation_fraction(*case)
+    assert got == pytest.approx(want, rel=1e-13, abs=1e-300)
+    assert 0.0 <= got <= case[3]
+
+
+def test_automation_fraction_limits():
+    assert automation_fraction(62.0, 0.0, 0.01 * LN10, 1.0) == 1.0
+    assert automation_fraction(-math.inf, 0.0, LN10, 1.0) == 0.0
+    assert automation_fraction(68.0, 68.0, LN10, 0.8) == 0.4
+
+
+def test_automation_fraction_random():
+    gen = rng(1)
+    for _ in range(2000):
+        case = (gen.uniform(0.0, 200.0), gen.uniform(0.0, 60.0) * LN10, gen.uniform(0.01, 20.0) * LN10,
+                gen.uniform(0.0, 1.0))
+        assert automation_fraction(*case) == pytest.approx(naive.automation_fraction(*case), rel=1e-13, abs=1e-300)
+
+
+# ---------------------------------------------------------------------------------------------- research input
+
+
+def _sigma_to_rho(sigma: float) -> float:
+    return (sigma - 1.0) / sigma
+
+
+def _assert_research_input(args):
+    log_r, elasticity = log_research_input(*args)
+    want_r, want_e = naive.log_research_input(*args)
+    researchers, log_ai, _, rho, log_ratio, _ = args
+    if want_r == -math.inf:
+        assert log_r == -math.inf, args
+        assert elasticity == 0.0, args
+        return
+    # ln R is a weighted mean of ln L, ln X and the experiment ratio; the kernel's log-sum-exp loses about
+    # one rounding of those logs divided by |rho| (the CES's own conditioning near sigma = 1)
+    scale = 1.0 + abs(math.log(researchers) if researchers > 0 else 0.0) + abs(log_ai if log_ai > -math.inf else 0.0)
+    scale += abs(log_ratio) if math.isfinite(log_ratio) else 0.0
+    tol = 4e-16 * scale * max(1.0, 1.0 / abs(rho) if rho != 0.0 else 1.0) + 1e-14 * abs(want_r)
+    assert abs(log_r - want_r) <= tol, (args, log_r, want_r)
+    assert abs(elasticity - want_e) <= 1e-12 * max(1.0, 1.0 / abs(rho) if rho != 0.0 else 1.0), (args, elasticity,
+                                                                                                   want_e)
+    assert 0.0 <= elasticity <= 1.0
+
+
+RESEARCH_CASES = [
+    # researchers, ln X, a, rho, ln(C_res / C_ref), eta
+    (1500.0, math.log(1500.0), 0.3, _sigma_to_rho(0.5), 0.0, 0.3),  # baseline-like
+    (1500.0, math.log(300.0), 0.3, 0.0, -1.0, 0.3),  # rho = 0: Cobb-Douglas
+    (1500.0, math.log(300.0), 0.0, _sigma_to_rho(0.5), 0.5, 0.0),  # automation 0: humans only
+    (1500.0, math.log(300.0), 1.0, _sigma_to_rho(0.5), 0.5, 0.0),  # automation 1: AI only
+    (0.0, math.log(300.0), 1.0, _sigma_to_rho(0.5), 0.5, 0.3),  # no researchers, full automation
+    (0.0, math.log(300.0), 0.5, _sigma_to_rho(0.5), 0.5, 0.3),  # no researchers, complements: R = 0
+    (0.0, math.log(300.0), 0.5, _sigma_to_rho(4.0), 0.5, 0.3),  # no researchers, substitutes: R > 0
+    (0.0, math.log(300.0), 0.5, 0.0, 0.5, 0.3),  # no researchers, Cobb-Douglas: R = 0
+    (1500.0, -math.inf, 0.5, _sigma_to_rho(0.5), -math.inf, 0.3),  # zero compute: no experiments
+    (1500.0, -math.inf, 0.5, _sigma_to_rho(0.5), -math.inf, 0.0),  # zero compute, no experiment term
+    (1500.0, -math.inf, 0.5, _sigma_to_rho(4.0), -math.inf, 0.0),  # zero compute, substitutes: humans work
+    (1500.0, -math.inf, 0.0, 0.0, -math.inf, 0.0),  # zero compute, a = 0, rho = 0
+    (0.0, -math.inf, 0.5, _sigma_to_rho(4.0), -math.inf, 0.0),  # nothing at all
+    (1e6, 700.0, 0.95, _sigma_to_rho(0.05), 30.0, 0.95),  # extreme: sigma = 0.05 (rho = -19), huge X
+    (1e6, 700.0, 0.95, _sigma_to_rho(10.0), 30.0, 0.95),  # extreme: sigma = 10
+    (1e-3, -300.0, 1e-12, _sigma_to_rho(0.05), -40.0, 0.95),
+    (2000.0, math.log(2000.0), 0.5, _sigma_to_rho(1.0 + 1e-9), 0.0, 0.0),  # sigma next to 1
+]
+
+
+@pytest.mark.parametrize("case", RESEARCH_CASES)
+def test_log_research_input_hand_picked(case):
+    _assert_research_input(case)
+
+
+def test_log_research_input_known_values():
+    # Cobb-Douglas with a = 1/2 is the geometric mean; eta = 0
+    log_r, w = log_research_input(100.0, math.log(400.0), 0.5, 0.0, 0.0, 0.0)
+    assert log_r == pytest.approx(math.log(200.0), rel=1e-14)
+    assert w == 0.5
+    # sigma = 1/2 (rho = -1), a = 1/2: the harmonic-mean form [(1/2)/L + (1/2)/X]^-1
+    log_r, w = log_research_input(100.0, math.log(400.0), 0.5, -1.0, 0.0, 0.0)
+    assert log_r == pytest.approx(math.log(1.0 / (0.5 / 100.0 + 0.5 / 400.0)), rel=1e-14)
+    assert w == pytest.approx((0.5 / 400.0) / (0.5 / 100.0 + 0.5 / 400.0), rel=1e-14)
+
+
+def test_log_research_input_random():
+    gen = rng(2)
+    for _ in range(3000):
+        researchers = 0.0 if gen.random() < 0.05 else log_uniform(gen, 1e-2, 1e7)
+        log_ai = -math.inf if gen.random() < 0.05 else gen.uniform(-30.0, 120.0)
+        a = float(gen.choice([0.0, 1.0, gen.uniform(0.0, 1.0), gen.uniform(0.0, 1.0)]))
+        roll = gen.random()
+        rho = 0.0 if roll < 0.1 else _sigma_to_rho(float(gen.uniform(0.05, 10.0)))
+        eta = 0.0 if gen.random() < 0.3 else float(gen.uniform(0.0, 0.95))
+        log_ratio = log_ai - 40.0 if log_ai > -math.inf else -math.inf
+        _assert_research_input((researchers, log_ai, a, rho, log_ratio, eta))
+
+
+# ---------------------------------------------------------------------------------------------- ln S integrator
+
+
+def _assert_advance(x0, log_g, slope, dt, ceiling):
+    x1, tau = advance_log_software(x0, log_g, slope, dt, ceiling)
+    want_x1, want_tau = naive.advance_log_software(x0, log_g, slope, dt, ceiling)
+    case = (x0, log_g, slope, dt, ceiling)
+    assert (tau >= 0.0) == (want_tau >= 0.0), (case, tau, want_tau)
+    # within 1e-12 of the increment, plus the rounding of the result itself
+    tol = RTOL * abs(want_x1 - x0) + 2.0 * np.spacing(abs(want_x1))
+    assert abs(x1 - want_x1) <= tol, (case, x1, want_x1)
+    assert x1 <= ceiling
+    if want_tau >= 0.0:
+        assert x1 == ceiling
+        assert abs(tau - want_tau) <= RTOL * want_tau + 1e-15 * dt, (case, tau, want_tau)
+        assert 0.0 <= tau <= dt
+
+
+ADVANCE_CASES = [
+    # x0, ln g, slope k, dt, ceiling
+    (0.0, math.log(1.04), 0.0, 1 / 12, 100.0),  # r = 1: exponential
+    (0.0, math.log(1.04), -0.5, 1 / 12, 100.0),  # r < 1: power law
+    (0.0, math.log(1.04), 0.25, 1 / 12, 100.0),  # r > 1: towards the blow-up
+    (0.0, math.log(1.04), 0.25, 5.0, 100.0),  # blow-up within the step: k g dt > 1
+    (0.0, math.log(1.04), 0.25, 1.0 / (0.25 * 1.04) * 0.999, 100.0),  # just before the blow-up time
+    (99.999, math.log(1.04), 0.0, 1 / 12, 100.0),  # the ceiling within the step
+    (99.999, math.log(1.04), -3.0, 1 / 12, 100.0),
+    (100.0, math.log(1.04), 0.25, 1 / 12, 100.0),  # already at the ceiling
+    (120.0, math.log(1.04), 0.25, 1 / 12, 100.0),  # beyond the ceiling (a lowered ceiling)
+    (0.0, -math.inf, 0.25, 1 / 12, 100.0),  # no research input
+    (0.0, -701.0, 0.25, 1 / 12, 100.0),  # negligible growth
+    (0.0, 701.0, -19.0, 1.0, 700.0),  # capped growth
+    (-50.0, 5.0, -20.0, 1.0, 700.0),  # extreme: beta = 20, fast growth
+    (0.0, math.log(1.04), 1e-15, 1 / 12, 100.0),  # tiny slope: the linear branch
+    (0.0, math.log(1.04), -1e-15, 1 / 12, 100.0),
+    (5.0, math.log(0.3), 5.0, 0.01, 5.5),
+]
+
+
+@pytest.mark.parametrize("case", ADVANCE_CASES)
+def test_advance_log_software_hand_picked(case):
+    _assert_advance(*case)
+
+
+def test_advance_log_software_random():
+    gen = rng(3)
+    for _ in range(3000):
+        x0 = float(gen.uniform(-50.0, 120.0))
+        log_g = float(gen.uniform(-12.0, 4.0))
+        slope = float(gen.choice([0.0, gen.uniform(-20.0, 5.0), gen.uniform(-1.0, 1.0)]))
+        dt = log_uniform(gen, 1e-3, 1.0)
+        ceiling = float(gen.choice([100.0, gen.uniform(5.0, 700.0)]))
+        k_g_dt = slope * math.exp(log_g) * dt
+        if abs(1.0 - k_g_dt) < 1e-6:  # the result is ill-conditioned next to the blow-up time
+            continue
+        _assert_advance(x0, log_g, slope, dt, ceiling)
+
+
+# ---------------------------------------------------------------------------------------------- data wall
+
+
+RELEASE_CASES = [
+    # run FLOP, ln S_run, data, a, public, tokens/param, synthetic multiple, wall efficiency
+    (1e26, 0.0, 0.0, 0.0, 3e14, 20.0, 2.0, 0.5),  # below the wall
+    (1e30, 2.0, 1e13, 0.5, 3e14, 20.0, 2.0, 0.5),  # above the wall
+    (6.0 * (3e14) ** 2 / 20.0, 0.0, 0.0, 0.0, 3e14, 20.0, 2.0, 0.5),  # at the wall
+    (0.0, 0.0, 0.0, 0.0, 3e14, 20.0, 2.0, 0.5),  # zero compute: no model
+    (1e40, 100.0, 0.0, 1.0, 1e10, 1000.0, 0.0, 0.0),  # wall efficiency 0: data-limited
+    (1e40, 100.0, 0.0, 1.0, 1e10, 1.0, 1000.0, 1.0),  # wall efficiency 1: no wall
+    (1e35, -50.0, 1e300, 1.0, 1e300, 1.0, 1000.0, 0.5),  # the wall overflows a float
+]
+
+
+@pytest.mark.parametrize("case", RELEASE_CASES)
+def test_released_log_eff_compute_hand_picked(case):
+    got = released_log_eff_compute(*case)
+    want = naive.released_log_eff_compute(*case)
+    if want == -math.inf:
+        assert got == -math.inf
+    else:
+        assert got == pytest.approx(want, rel=1e-13, abs=1e-13)
+
+
+def test_released_log_eff_compute_random():
+    gen = rng(4)
+    for _ in range(2000):
+        case = (log_uniform(gen, 1e18, 1e38), float(gen.uniform(-10.0, 100.0)), log_uniform(gen, 1.0, 1e17),
+                float(gen.uniform(0.0, 1.0)), log_uniform(gen, 1e10, 1e17), float(gen.uniform(1.0, 1000.0)),
+                float(gen.uniform(0.0, 1000.0)), float(gen.uniform(0.0, 1.0)))
+        assert released_log_eff_compute(*case) == pytest.approx(naive.released_log_eff_compute(*case), rel=1e-13,
+                                                                abs=1e-13)
+
+
+# ---------------------------------------------------------------------------------------------- market
+
+
+def _assert_urn(customers, alive, exponent, uniforms):
+    got = np.array(customers, dtype=np.float64)
+    urn_arrivals(got, np.array(alive, dtype=np.bool_), exponent, np.array(uniforms, dtype=np.float64))
+    want = naive.urn_arrivals(customers, alive, exponent, uniforms)
+    np.testing.assert_array_equal(got, np.array(want))  # same draws, same arithmetic: identical
+    return got
+
+
+def test_urn_arrivals_hand_picked():
+    # (1, 1) with g = 1: u < 1/2 picks lab 0, u >= 1/2 picks lab 1
+    got = _assert_urn([1.0, 1.0], [True, True], 1.0, [0.25, 0.75, 0.1])
+    assert got.tolist() == [3.0, 2.0]
+    # one lab takes everything
+    assert _assert_urn([1.0], [True], 2.0, [0.3] * 7).tolist() == [8.0]
+    # all dead, or no customers: nobody arrives
+    assert _assert_urn([1.0, 2.0], [False, False], 1.0, [0.5] * 4).tolist() == [1.0, 2.0]
+    assert _assert_urn([0.0, 0.0], [True, True], 1.0, [0.5] * 4).tolist() == [0.0, 0.0]
+    # dead labs and labs without customers are never picked
+    got = _assert_urn([5.0, 0.0, 3.0, 9.0], [True, True, True, False], 1.0, list(np.linspace(0.0, 0.999, 50)))
+    assert got[1] == 0.0 and got[3] == 9.0 and got.sum() == 5.0 + 3.0 + 9.0 + 50
+    # g = 0: every lab with customers is equally likely; ties of weights
+    _assert_urn([1.0, 7.0, 3.0], [True, True, True], 0.0, [0.0, 0.3333, 0.34, 0.9999])
+    # extreme exponent and a tiny starting count: weights underflow to zero, nobody is picked
+    assert _assert_urn([1e-300, 1e-300], [True, True], 10.0, [0.5]).tolist() == [1e-300, 1e-300]
+
+
+def test_urn_arrivals_random():
+    gen = rng(5)
+    for _ in range(300):
+        n = int(gen.integers(1, 6))
+        customers = [float(c) for c in gen.choice([0.0, 1.0, 2.0, 0.5, 10.0], size=n)]
+        alive = [bool(x) for x in gen.random(n) < 0.8]
+        exponent = float(gen.choice([0.0, 0.5, 1.0, 2.0, 10.0, gen.uniform(0.0, 10.0)]))
+        uniforms = [float(u) for u in gen.random(int(gen.integers(0, 40)))]
+        _assert_urn(customers, alive, exponent, uniforms)
+
+
+@pytest.mark.parametrize("case", [
+    (0.2, 0.6, 1 / 12, 1.0),
+    (0.2, 0.6, 1.0, 0.01),  # T << dt: jumps to the target
+    (0.2, 0.6, 1e-6, 50.0),  # dt << T: the small-x regime where 1 - e^-x needs care
+    (0.0, 0.0, 1 / 12, 1.0),
+    (0.5, 0.0, 1 / 12, 1.0),
+    (0.3, 0.3, 1 / 12, 1.0),
+])
+def test_smooth_toward_hand_picked(case):
+    got = smooth_toward(*case)
+    assert got == pytest.approx(naive.smooth_toward(*case), rel=1e-14, abs=1e-16)
+    lo, hi = sorted(case[:2])
+    assert lo <= got <= hi
+
+
+def test_smooth_toward_random():
+    gen = rng(6)
+    for _ in range(2000):
+        case = (float(gen.random()), float(gen.random()), log_uniform(gen, 1e-4, 1.0), log_uniform(gen, 0.01, 50.0))
+        assert smooth_toward(*case) == pytest.approx(naive.smooth_toward(*case), rel=1e-14, abs=1e-16)
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+
+
+def _as_arrays(values, alive):
+    return np.array(values, dtype=np.float64), np.array(alive, dtype=np.bool_)
+
+
+def _assert_metrics(values, alive):
+    v, a = _as_arrays(values, alive)
+    got = concentration(v, a)
+    want = naive.concentration(values, alive)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+    got_g = gini(v, a, np.empty_like(v))
+    assert got_g == pytest.approx(naive.gini(values, alive), rel=1e-12, abs=1e-14)
+    assert top_two(v, a) == naive.top_two(values, alive)
+
+
+METRIC_CASES = [
+    ([0.3], [True]),  # one lab
+    ([0.3, 0.2, 0.1], [False, False, False]),  # all dead
+    ([0.0, 0.0], [True, True]),  # nothing sold
+    ([0.25, 0.25, 0.25, 0.25], [True, True, True, True]),  # ties
+    ([0.4, 0.4, 0.1, 0.1, 0.0], [True, True, True, True, True]),
+    ([0.9, 0.05, 0.05], [False, True, True]),  # the dead leader is ignored
+    ([0.1, 0.2, 0.3, 0.15, 0.05, 0.1], [True] * 6),  # more than four
+    ([1e-300, 1e-300, 0.0], [True, True, True]),
+    ([5e13, 1.0, 0.0, 2e13], [True, True, True, True]),  # revenue-like magnitudes
+]
+
+
+@pytest.mark.parametrize("case", METRIC_CASES)
+def test_metrics_hand_picked(case):
+    _assert_metrics(*case)
+
+
+def test_metrics_known_values():
+    v, a = _as_arrays([0.5, 0.5], [True, True])
+    hhi, eff, top1, top4 = concentration(v, a)
+    assert (hhi, eff, top1, top4) == (5000.0, 2.0, 0.5, 1.0)
+    # shares are renormalised to the inside market: 0.3 + 0.1 -> 0.75, 0.25
+    v, a = _as_arrays([0.3, 0.1], [True, True])
+    assert concentration(v, a)[0] == pytest.approx(10_000 * (0.75**2 + 0.25**2), rel=1e-14)
+    # Gini: all equal -> 0; one holder of everything among m -> (m - 1) / m
+    v, a = _as_arrays([2.0, 2.0, 2.0], [True, True, True])
+    assert gini(v, a, np.empty(3)) == pytest.approx(0.0, abs=1e-15)
+    v, a = _as_arrays([0.0, 0.0, 0.0, 8.0], [True] * 4)
+    assert gini(v, a, np.empty(4)) == pytest.approx(0.75, rel=1e-14)
+    # top two with ties: lowest index first; -inf (no model) still ranks; -1 when missing
+    v, a = _as_arrays([1.0, 3.0, 3.0, 2.0], [True] * 4)
+    assert top_two(v, a) == (1, 2)
+    v, a = _as_arrays([-math.inf, -math.inf], [True, True])
+    assert top_two(v, a) == (0, 1)
+    v, a = _as_arrays([1.0, 2.0], [True, False])
+    assert top_two(v, a) == (0, -1)
+    v, a = _as_arrays([1.0, 2.0], [False, False])
+    assert top_two(v, a) == (-1, -1)
+
+
+def test_metrics_random():
+    gen = rng(7)
+    for _ in range(500):
+        n = int(gen.integers(1, 12))
+        roll = gen.random()
+        if roll < 0.3:  # ties
+            values = [float(x) for x in gen.choice([0.0, 0.1, 0.2], size=n)]
+        elif roll < 0.6:  # a sub-distribution of shares
+            raw = gen.random(n + 1)
+            values = [float(x) for x in (raw / raw.sum())[:n]]
+        else:  # revenue-like
+            values = [log_uniform(gen, 1.0, 1e14) for _ in range(n)]
+        alive = [bool(x) for x in gen.random(n) < 0.85]
+        _assert_metrics(values, alive)
+
+
+def test_safe_log():
+    for x in (0.0, 1e-300, 1.0, 3.5e27):
+        assert safe_log(x) == (math.log(x) if x > 0 else -math.inf)
+
+
+# ---------------------------------------------------------------------------------------------- one lab's growth
+
+
+def _lab_dict(labs: LabState, b: int, i: int) -> dict:
+    return {name: getattr(labs, name)[b, i].item() for name in LabState._fields}
+
+
+def _par_dict(par: np.ndarray, b: int) -> dict:
+    return dict(zip(L.PARAM_NAMES, par[b].tolist(), strict=True))
+
+
+def test_lab_log_growth_matches_twin(baseline):
+    sim = Simulation(baseline, [11, 12], record_labs=False)
+    gen = rng(8)
+    for b in range(2):
+        for i in range(sim.n_labs):
+            shock = float(gen.standard_normal())
+            got = lab_log_growth(sim.labs, sim.par, b, i, shock)
+            want = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), shock)
+            assert got[0] == pytest.approx(want[0], rel=1e-13, abs=1e-12)
+            assert got[1] == pytest.approx(want[1], rel=1e-12, abs=1e-13)
+            # the calibration rate is the shock-free mean growth
+            sd, dt = sim.par[b, L.P_SHOCK_SD], sim.par[b, L.P_DT]
+            no_shock = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), 0.0)[0]
+            assert calibration_log_growth(sim.labs, sim.par, b, i) == pytest.approx(no_shock + 0.5 * sd * sd * dt,
+                                                                                   rel=1e-13, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------- the whole step
+
+EXACT_LAB_FIELDS = ("alive", "exited", "kind", "funding", "bloc", "customers")
+"""Masks, codes and urn counts: the same arithmetic in kernel and twin, so identical."""
+
+
+def _copy_labs(labs: LabState) -> LabState:
+    return LabState(*(a.copy() for a in labs))
+
+
+def _copy_runs(runs: RunState) -> RunState:
+    return RunState(*(a.copy() for a in runs))
+
+
+def _copy_net(net: NetworkState) -> NetworkState:
+    return NetworkState(*(a.copy() for a in net))
+
+
+NET_COMPARED = ("prev_log_software", "snap_researchers", "gain", "moved", "distilled", "active_edges")
+"""Network arrays the step writes and the twin reproduces (the packed snapshot ``node`` and ``leave_rate`` are
+intermediate)."""
+
+
+def _assert_close(got: np.ndarray, want: np.ndarray, what: str, scale: np.ndarray | float = 0.0) -> None:
+    """Equal to RTOL relative, or to RTOL times ``scale`` absolute where a difference cancels to near 0."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NaN pattern")
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want), err_msg=f"{what}: inf pattern")
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite], err_msg=what)
+    tol = RTOL * np.maximum(np.abs(np.where(finite, want, 0.0)), scale)
+    bad = finite & ~(np.abs(np.where(finite, got, 0.0) - np.where(finite, want, 0.0)) <= tol)
+    assert not bad.any(), f"{what}: got {got[bad]}, want {want[bad]} (tolerance {np.broadcast_to(tol, bad.shape)[bad]})"
+
+
+def _record_scales(rec: np.ndarray) -> dict[str, np.ndarray]:
+    """Natural magnitudes of record columns that are differences (shares of 1, gaps of ln quantities)."""
+    one = np.ones(rec.shape[0])
+    log_s = 1.0 + np.abs(np.nan_to_num(rec[:, L.M_FRONTIER_LNS]))
+    return {
+        "outside_share": one, "top1_share": one, "top4_share": one, "gini_revenue": one, "mean_safety": one,
+        "frontier_automation": one,
+        "leader_gap_ooms": np.abs(np.nan_to_num(rec[:, L.M_FRONTIER_LOG10E])),
+        "knowledge_gap_dispersion": log_s, "mean_log_software_gap": log_s, "spillover_log_software": log_s,
+        "talent_pool": rec[:, L.M_RESEARCHERS] + rec[:, L.M_POOL],
+        "talent_flow": rec[:, L.M_RESEARCHERS],
+    }
+
+
+def _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, where: str, net=None, want_net=None) -> None:
+    for name in LabState._fields:
+        if name == "scratch":  # the record stage's sort buffer
+            continue
+        got, want = getattr(labs, name), getattr(want_labs, name)
+        if name in EXACT_LAB_FIELDS:
+            np.testing.assert_array_equal(got, want, err_msg=f"{where}: labs.{name}")
+        else:
+            _assert_close(got, want, f"{where}: labs.{name}", _lab_scale(name, want_labs))
+    for name in RunState._fields:
+        got, want = getattr(runs, name), getattr(want_runs, name)
+        if name == "step":
+            np.testing.assert_array_equal(got, want, err_msg=f"{where}: runs.step")
+        else:
+            scale = want_rec[:, L.M_RESEARCHERS] + want_rec[:, L.M_POOL] if name == "talent_pool" else 0.0
+            _assert_close(got, want, f"{where}: runs.{name}", scale)
+    scales = _record_scales(want_rec)
+    for col, name in enumerate(L.MARKET_COLUMNS):
+        if name in ("n_alive", "n_singular", "n_exits", "n_distilled", "active_edges"):
+            np.testing.assert_array_equal(rec[:, col], want_rec[:, col], err_msg=f"{where}: record {name}")
+        else:
+            _assert_close(rec[:, col], want_rec[:, col], f"{where}: record {name}", scales.get(name, 0.0))
+    if net is not None:
+        for name in NET_COMPARED:
+            got, want = getattr(net, name), getattr(want_net, name)
+            if name in ("distilled", "active_edges"):
+                np.testing.assert_array_equal(got, want, err_msg=f"{where}: net.{name}")
+            else:
+                _assert_close(got, want, f"{where}: net.{name}")
+
+
+def _lab_scale(name: str, labs: LabState) -> np.ndarray | float:
+    """Natural magnitude, per run, of lab fields that can cancel to near 0."""
+    if name in ("share", "safety", "automation", "openness"):
+        return 1.0
+    if name == "hire":
+        return np.max(np.abs(labs.researchers), axis=1, keepdims=True)
+    if name in ("cash_usd", "weight", "drift", "log_software", "run_log_software", "revenue_usd_per_year"):
+        values = np.abs(getattr(labs, name))
+        return np.max(np.where(np.isfinite(values), values, 0.0), axis=1, keepdims=True)
+    return 0.0
+
+
+def _assert_untouched(before, pristine, what: str) -> None:
+    for name, a, b in zip(before._fields, before, pristine, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=f"the twin changed its input {what}.{name}")
+
+
+def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.ndarray:
+    """Step ``step_batch`` and ``naive_step`` from the same state each step; return the kernel's records."""
+    sim = Simulation(scenario, seeds, record_labs=False)
+    if prepare is not None:
+        prepare(sim)
+    labs, runs, par, net = sim.labs, sim.runs, sim.par, sim.net
+    n_runs, capacity = labs.cash_usd.shape
+    arrivals = scenario.market.urn_arrivals_per_step if scenario.market.mode == "urn" else 0
+    gen = rng(seed)
+    start_runs = _copy_runs(runs)
+    start_rec = np.zeros((n_runs, L.N_MARKET))
+    record_initial(labs, start_runs, par, start_rec)
+    want_runs, want_rec = naive.naive_record_initial(labs, runs, par)
+    _assert_same_state(labs, start_runs, start_rec, labs, want_runs, want_rec, "initial record")
+    records = []
+    for k in range(n_steps):
+        before = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
+        pristine = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
+        shocks = gen.standard_normal((n_runs, capacity))
+        uniforms = gen.random((n_runs, arrivals))
+        rec = np.zeros((n_runs, L.N_MARKET))
+        with np.errstate(invalid="raise", divide="raise", over="raise"):
+            step_batch(labs, runs, par, net, shocks, uniforms, rec)
+        want_labs, want_runs, want_net, want_rec = naive.naive_step(*before[:2], par, before[2], shocks, uniforms)
+        for what, a, b in zip(("labs", "runs", "net"), before, pristine, strict=True):
+            _assert_untouched(a, b, what)
+        spilled = net.indices.shape[0] > 0
+        _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, f"step {k + 1}",
+                           net if spilled else None, want_net)
+        records.append(rec)
+    return np.array(records)
+
+
+def test_step_matches_twin_baseline(baseline):
+    records = drive_against_twin(baseline, [101], 36)
+    assert records[-1, 0, L.M_N_ALIVE] == 12
+
+
+def _kill_all(sim):
+    sim.labs.alive[:] = False
+
+
+def _kill_one(sim):
+    sim.labs.alive[:, 1] = False
+    sim.labs.cash_usd[:, 1] = 0.0
+    sim.labs.compute_flop_per_year[:, 1] = 0.0
+    sim.labs.researchers[:, 1] = 0.0
+    sim.labs.share[:, 1] = 0.0
+
+
+_SINGLE = [{"name": "Solo", "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 3e27,
+            "researchers": 1500.0, "log_software": 0.0}]
+_TWINS = [{"name": "Twin A", "kind": "fast_follower", "cash_usd": 1e9, "compute_flop_per_year": 3e26,
+           "researchers": 300.0, "log_software": -0.5},
+          {"name": "Twin B", "kind": "fast_follower", "cash_usd": 1e9, "compute_flop_per_year": 3e26,
+           "researchers": 300.0, "log_software": -0.5},
+          {"name": "Other", "kind": "startup", "cash_usd": 5e8, "compute_flop_per_year": 3e25,
+           "researchers": 60.0, "log_software": -1.5}]
+_ZEROS = [{"name": "No compute", "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 0.0,
+           "researchers": 1500.0, "log_software": 0.0},
+          {"name": "No staff", "kind": "open_weights", "cash_usd": 5e9, "compute_flop_per_year": 2e27,
+           "researchers": 0.0, "log_software": -0.2},
+          {"name": "No cash", "kind": "startup", "cash_usd": 0.0, "compute_flop_per_year": 3e25,
+           "researchers": 0.0, "log_software": -1.5}]
+
+STEP_CASES = {
+    "small": ({}, None, None, [1, 2], 24),
+    "one_lab": ({}, _SINGLE, None, [3], 24),
+    "all_dead": ({}, None, _kill_all, [4], 6),
+    "one_dead": ({}, None, _kill_one, [5], 12),
+    "ties": ({"research": {"shock_sd": 0.0}}, _TWINS, None, [6], 24),
+    "zero_inputs": ({}, _ZEROS, None, [7], 24),
+    "automation_0": ({"research": {"max_automation": 0.0}}, None, None, [8], 12),
+    "automation_1": ({"research": {"max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
+                                   "automation_width_ooms": 0.01}}, None, None, [9], 12),
+    "cobb_douglas": ({"research": {"substitution": 1.0}}, None, None, [10], 12),
+    "no_experiments": ({"research": {"experiment_share": 0.0, "shock_sd": 2.0}}, None, None, [11], 12),
+    "exits": ({"money": {"wage_usd_per_year": 5e7, "funding_to_demand": 0.0, "state_budget_usd_per_year": 0.0}},
+              None, None, [12, 13], 12),
+    "urn": ({"market": {"mode": "urn", "urn_exponent": 2.0, "urn_arrivals_per_step": 50}}, None, None, [14, 15], 12),
+    "singular": ({"sim": {"log_software_ceiling": 5.0}, "research": {
+        "returns_to_research": 10.0, "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
+        "software_doubling_months": 0.5}}, None, None, [16], 24),
+    "extreme_high": ({"sim": {"dt": 1.0, "years": 6.0}, "research": {
+        "returns_to_research": 10.0, "parallelism": 1.0, "substitution": 10.0, "experiment_share": 0.95,
+        "shock_sd": 2.0, "automation_width_ooms": 20.0}, "market": {
+        "winner_take_all": 200.0, "data_flywheel": 5.0, "switching_years": 0.01, "adoption_growth_per_year": 5.0},
+        "money": {"funding_rank_sensitivity": 1000.0, "hire_speed_per_year": 50.0, "talent_growth_per_year": 2.0},
+        "compute": {"hw_doubling_years": 0.1, "hw_ai_feedback": 10.0, "depreciation_per_year": 5.0},
+        "safety": {"racing_sensitivity": 1.0, "racing_scale": 1e-6}}, None, None, [17], 6),
+    "extreme_low": ({"sim": {"dt": 0.01, "years": 1.0}, "research": {
+        "returns_to_research": 0.05, "parallelism": 0.05, "substitution": 0.05, "max_automation": 1.0,
+        "automation_width_ooms": 0.01}, "market": {"winner_take_all": 0.0, "switching_years": 50.0},
+        "money": {"hire_speed_per_year": 0.0, "talent_pool": 0.0},
+        "training": {"run_years": 0.01, "data_wall_efficiency": 0.0}}, None, None, [18], 30),
+    "generated": ({"labs": {"n": 25, "list": []}}, None, None, [19, 20], 12),
+    "network_complete": ({"network": {"kind": "complete", "talent_mobility": 5.0, "talent_pay_weight": 1.0,
+                                      "publication_rate_per_year": 5.0, "distill_fraction": 0.5}},
+                         None, None, [21, 22], 24),
+    "network_sparse": ({"labs": {"n": 30, "list": []}, "network": {"kind": "erdos_renyi", "mean_degree": 3.0,
+                                                                   "normalise_weights": False}},
+                       None, None, [23, 24], 12),
+    "segments": ({"network": {"kind": "stochastic_block", "cross_segment_intensity": 0.3,
+                              "cut_cross_bloc_year": 2025.5}}, None, None, [25], 18),
+    "separate_markets": ({"network": {"kind": "none", "cross_segment_intensity": 0.0}}, None, None, [26], 12),
+    "no_model_anywhere": ({"archetypes": {k: {"train_fraction": 0.0} for k in (
+        "frontier", "open_weights", "state_programme")}, "market": {"demand_quality_elasticity": 0.0}},
+        None, None, [27], 12),
+    "one_model": ({"archetypes": {k: {"train_fraction": 0.0} for k in ("open_weights", "state_programme")}},
+                  None, None, [28], 12),
+    "price_floor_vanishes": ({"sim": {"dt": 1.0, "years": 30.0}, "compute": {
+        "hw_doubling_years": 0.1, "hw_ai_feedback": 10.0}, "research": {
+        "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0},
+        "archetypes": {k: {"spend_rate_per_year": 0.0} for k in ("frontier", "open_weights", "state_programme")}},
+        None, None, [29], 30),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STEP_CASES))
+def test_step_matches_twin(name, make_scenario):
+    sections, labs, prepare, seeds, n_steps = STEP_CASES[name]
+    scenario = make_scenario(labs, **sections)
+    records = drive_against_twin(scenario, seeds, n_steps, prepare=prepare, seed=len(name))
+    # the cases do what their names say
+    if name == "exits":
+        assert records[:, :, L.M_N_EXITS].sum() > 0
+    if name == "singular":
+        assert records[-1, 0, L.M_N_SINGULAR] > 0
+    if name == "all_dead":
+        assert (records[:, :, L.M_N_ALIVE] == 0).all()
+    if name.startswith("network"):
+        assert records[:, :, L.M_ACTIVE_EDGES].sum() > 0
+        assert records[:, :, L.M_TALENT_FLOW].sum() > 0
+    if name == "no_model_anywhere":
+        assert np.isnan(records[:, :, L.M_FRONTIER_U]).all()
+        assert (records[:, :, L.M_DEMAND] > 0).all()
+    if name == "one_model":
+        assert np.isfinite(records[:, :, L.M_FRONTIER_U]).all() and np.isnan(records[:, :, L.M_GAP_OOMS]).all()
+    if name == "price_floor_vanishes":
+        assert records[-1, 0, L.M_PRICE_FLOOR] == 0.0
+    if name == "network_complete":
+        assert records[:, :, L.M_N_DISTILLED].sum() > 0
+        assert records[:, :, L.M_SPILLOVER_GAIN].sum() > 0
