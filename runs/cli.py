@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from economy.params import Scenario
+from runs.ensemble_cli import register as register_ensemble
 from runs.scenario import ScenarioError, load_scenario
 from runs.single import OutputDirError, check_output_dir, default_output_dir, run_single
 
@@ -182,6 +183,8 @@ def _summary_table(s: dict[str, Any]) -> Table:
 def _num(value: Any, spec: str, missing: str = "n/a") -> str:
     return missing if value is None else format(value, spec)
 
+
+register_ensemble(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()
