@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from runs.figures import DPI, OKABE_ITO
 
@@ -136,7 +137,13 @@ def _degree_panel(ax: Any, graph: nx.Graph) -> None:
     ax.set_title("Degree distribution", loc="left", fontsize=11)
 
 
+def _year_axis(ax: Any) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.xaxis.get_major_formatter().set_useOffset(False)
+
+
 def _gap_panel(ax: Any, market_df: pd.DataFrame) -> None:
+    _year_axis(ax)
     years = market_df["year"].to_numpy(dtype=float)
     ax.plot(years, market_df["mean_log_software_gap"].to_numpy(dtype=float), color=OKABE_ITO["blue"], linewidth=2,
             label="mean gap to the frontier")
@@ -149,6 +156,7 @@ def _gap_panel(ax: Any, market_df: pd.DataFrame) -> None:
 
 
 def _flow_panel(ax: Any, market_df: pd.DataFrame) -> None:
+    _year_axis(ax)
     years = market_df["year"].to_numpy(dtype=float)
     dt = float(np.median(np.diff(years))) if years.size > 1 else 1.0
     dt = dt if math.isfinite(dt) and dt > 0 else 1.0

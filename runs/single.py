@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from economy.engine import Simulation
+from economy.network import lab_graph, write_graphml
 from economy.params import Scenario
 from runs.figures import overview_figure, save_figure
 from runs.manifest import build_manifest, write_manifest
+from runs.network_figure import network_figure
 from runs.scenario import ScenarioError
 
 __all__ = [
@@ -43,6 +45,9 @@ __all__ = [
 ]
 
 OUTPUT_FILES: tuple[str, ...] = ("market.parquet", "labs.parquet", "summary.json", "overview.png", "manifest.json")
+NETWORK_FILES: tuple[str, ...] = ("network_start.graphml", "network_end.graphml", "network.png")
+"""Written as well when the scenario has a network (GraphML only up to GRAPHML_MAX_LABS labs)."""
+GRAPHML_MAX_LABS = 10_000
 
 Progress = Callable[[int, int], None]
 """``progress(steps_done, n_steps)``, called after every step."""
@@ -94,23 +99,42 @@ def run_single(
     Returns the summary as written to ``summary.json`` (non-finite numbers as ``None``).
     """
     target = check_output_dir(Path(out_dir) if out_dir is not None else default_output_dir(scenario))
-    sim = simulate(scenario, seed, progress)
+    graphs: dict[str, Any] = {}
+    has_network = scenario.network.kind != "none"
+    if has_network:
+        def keep_start(sim: Simulation) -> None:
+            graphs["start"] = lab_graph(sim, 0)
+    sim = simulate(scenario, seed, progress, before_run=keep_start if has_network else None)
     market, labs = sim.market_frame(0), sim.labs_frame(0)
     summary = run_summary(scenario, sim.summary(0))
+    files = [name for name in OUTPUT_FILES if name != "manifest.json"]
     with atomic_output_dir(target) as tmp:
+        if has_network:
+            end = lab_graph(sim, 0)
+            if scenario.n_labs <= GRAPHML_MAX_LABS:
+                write_graphml(graphs["start"], tmp / "network_start.graphml")
+                write_graphml(end, tmp / "network_end.graphml")
+                files += ["network_start.graphml", "network_end.graphml"]
+            save_figure(network_figure(end, market), tmp / "network.png")
+            files.append("network.png")
         market.to_parquet(tmp / "market.parquet", index=False, engine="pyarrow")
         labs.to_parquet(tmp / "labs.parquet", index=False, engine="pyarrow")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         save_figure(overview_figure(market, labs, summary), tmp / "overview.png")
         manifest = build_manifest(
             scenario, scenario_text, seeds=[seed], overrides=overrides, command=command,
-            files=[tmp / name for name in OUTPUT_FILES if name != "manifest.json"],
+            files=[tmp / name for name in files],
         )
         write_manifest(tmp / "manifest.json", manifest)
     return summary
 
 
-def simulate(scenario: Scenario, seed: int, progress: Progress | None = None) -> Simulation:
+def simulate(
+    scenario: Scenario,
+    seed: int,
+    progress: Progress | None = None,
+    before_run: Callable[[Simulation], None] | None = None,
+) -> Simulation:
     """Run the engine for one seed (the seam where a later change may route a run through the Mesa model).
 
     Errors while setting the run up from the scenario (a network file that is missing or malformed, say) are
@@ -120,6 +144,8 @@ def simulate(scenario: Scenario, seed: int, progress: Progress | None = None) ->
         sim = Simulation(scenario, [seed])
     except (ValueError, OSError) as err:
         raise ScenarioError(f"cannot set up the run: {_one_line(str(err))}") from err
+    if before_run is not None:
+        before_run(sim)
     n_steps = sim.n_steps
     sim.run(None if progress is None else (lambda done: progress(done, n_steps)))
     return sim

@@ -23,7 +23,7 @@ from economy.streams import STREAM_NAMES
 from runs import single
 from runs.cli import app
 from runs.figures import HHI_HIGH, HHI_MODERATE, overview_figure
-from runs.single import OUTPUT_FILES, finite_or_none
+from runs.single import NETWORK_FILES, OUTPUT_FILES, finite_or_none
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -132,7 +132,7 @@ def test_refuses_to_replace_a_directory_that_is_not_a_run(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------------------------------- happy path
 def test_run_writes_all_outputs(baseline_run: tuple[Path, dict, object]) -> None:
     out, summary, _ = baseline_run
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES + NETWORK_FILES)  # baseline has a network
     market = pd.read_parquet(out / "market.parquet")
     labs = pd.read_parquet(out / "labs.parquet")
     n_steps = round(3.0 / (1 / 12))
@@ -184,7 +184,7 @@ def test_manifest(baseline_run: tuple[Path, dict, object]) -> None:
     assert git is None or (len(git["commit"]) == 40 and isinstance(git["dirty"], bool))
     assert manifest["command"][:2] == ["multipolar", "run"] and "--json" in manifest["command"]
     assert manifest["created_utc"].endswith("+00:00")
-    assert set(manifest["files"]) == set(OUTPUT_FILES) - {"manifest.json"}
+    assert set(manifest["files"]) == (set(OUTPUT_FILES) | set(NETWORK_FILES)) - {"manifest.json"}
     for name, entry in manifest["files"].items():
         data = (out / name).read_bytes()
         assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -232,7 +232,7 @@ def test_default_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(tmp_path)
     result = _run("run", BASELINE, "--set", "name=tiny", *SHORT)
     assert result.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "runs" / "out" / "tiny").iterdir()) == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in (tmp_path / "runs" / "out" / "tiny").iterdir()) == sorted(OUTPUT_FILES + NETWORK_FILES)
     result = _run("run", BASELINE, "--set", "name=../escape", *SHORT)
     assert result.exit_code == 2 and "--out" in result.stderr
 
@@ -314,3 +314,24 @@ def test_overview_figure_panels_guidelines_and_singularity(tmp_path: Path) -> No
     assert plt.get_fignums() == []  # no pyplot state
     no_sing = overview_figure(*_tiny_frames(None))
     assert not [line for line in no_sing.axes[2].lines if len(set(line.get_xdata())) == 1]
+
+
+def test_run_with_a_network_writes_graphml_and_network_figure(tmp_path):
+    import networkx as nx
+    from typer.testing import CliRunner
+
+    from runs.cli import app
+
+    out = tmp_path / "net"
+    result = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--set", "network.kind=erdos_renyi",
+                                      "--set", "sim.years=1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("network_start.graphml", "network_end.graphml", "network.png"):
+        assert (out / name).stat().st_size > 0, name
+    start, end = nx.read_graphml(out / "network_start.graphml"), nx.read_graphml(out / "network_end.graphml")
+    assert start.number_of_nodes() == end.number_of_nodes() == 12
+    assert set(start.edges) == set(end.edges)
+    shares = [d["share"] for _, d in end.nodes(data=True)]
+    assert shares != [d["share"] for _, d in start.nodes(data=True)]
+    manifest = (out / "manifest.json").read_text()
+    assert "network_end.graphml" in manifest
