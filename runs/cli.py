@@ -21,8 +21,10 @@ from rich.text import Text
 
 from economy.params import Scenario
 from runs.ensemble_cli import register as register_ensemble
+from runs.report_cli import register as register_report
 from runs.scenario import ScenarioError, load_scenario
 from runs.single import OutputDirError, check_output_dir, default_output_dir, run_single
+from runs.sweep_cli import register as register_sweep
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "app"]
 
@@ -185,6 +187,8 @@ def _num(value: Any, spec: str, missing: str = "n/a") -> str:
 
 
 register_ensemble(app)
+register_sweep(app)
+register_report(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -132,7 +132,7 @@ def test_refuses_to_replace_a_directory_that_is_not_a_run(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------------------------------- happy path
 def test_run_writes_all_outputs(baseline_run: tuple[Path, dict, object]) -> None:
     out, summary, _ = baseline_run
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES + NETWORK_FILES)  # baseline has a network
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES + NETWORK_FILES)
     market = pd.read_parquet(out / "market.parquet")
     labs = pd.read_parquet(out / "labs.parquet")
     n_steps = round(3.0 / (1 / 12))

@@ -1,0 +1,173 @@
+"""``multipolar report``: one self-contained HTML file per output folder (runs/report.py, runs/report_cli.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from runs.ensemble import run_ensemble
+from runs.report import REPORT_NAME, build_report, detect_kind, write_report
+from runs.report_cli import register
+from runs.run_figures import run_figure_set
+from runs.scenario import load_scenario
+from runs.single import run_single
+from runs.sweep import run_sweep
+from runs.sweep_grid import Plane, parse_grid
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "runs" / "baseline.toml"
+IMG = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command("version")(lambda: None)  # a second command, so typer keeps "report" as a subcommand
+    register(app)
+    return app
+
+
+def _report(*args: str):
+    return CliRunner().invoke(_cli(), ["report", *map(str, args)], catch_exceptions=False)
+
+
+def _images(text: str) -> list[bytes]:
+    images = [base64.b64decode(m, validate=True) for m in IMG.findall(text)]
+    assert text.count("<img") == len(images), "every <img> embeds a base64 PNG"
+    assert all(data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5_000 for data in images)
+    return images
+
+
+def _self_contained(text: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!data:|#)""", text), "no external resource"
+    assert "<link" not in text and "<script" not in text and "@import" not in text
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("report")
+    sc, text = load_scenario(BASELINE, ["sim.years=2"])
+    run_single(sc, text, 3, base / "run", overrides=["sim.years=2"])
+    run_ensemble(sc, text, runs=6, seed=1, overrides=["sim.years=2"], out_dir=base / "ensemble", workers=1)
+    planes = (Plane((parse_grid("market.winner_take_all=5:30:2"),)),)
+    run_sweep(BASELINE, runs=2, planes=planes, overrides=["sim.years=1"], out_dir=base / "sweep", workers=1)
+    return {"run": base / "run", "ensemble": base / "ensemble", "sweep": base / "sweep"}
+
+
+def test_run_report_embeds_every_figure(outputs: dict[str, Path]) -> None:
+    folder = outputs["run"]
+    result = _report(folder)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(folder / REPORT_NAME)
+    text = (folder / REPORT_NAME).read_text(encoding="utf-8")
+    _self_contained(text)
+    generated = run_figure_set(pd.read_parquet(folder / "market.parquet"), pd.read_parquet(folder / "labs.parquet"),
+                               json.loads((folder / "summary.json").read_text()))
+    pngs = {p.name for p in folder.glob("*.png")}
+    expected = set(generated) | pngs  # the figures drawn from the tables, plus the network the run wrote
+    assert "network.png" in pngs
+    assert len(_images(text)) == len(expected)
+    for name in expected:
+        assert f'<figure id="{name}">' in text
+    for words in ("What was run", "baseline", "sim.years=2", "root seed", "3", "git commit", "numpy",
+                  "final HHI (0-10,000)", "effective number of labs", "Scenario file (TOML)"):
+        assert words in text, words
+
+
+def test_ensemble_report(outputs: dict[str, Path]) -> None:
+    folder = outputs["ensemble"]
+    path = write_report(folder)
+    text = path.read_text(encoding="utf-8")
+    _self_contained(text)
+    assert "Multipolar ensemble report" in text and "P(unipolar)" in text
+    pngs = sorted(p.name for p in folder.glob("*.png"))
+    assert len(pngs) == 4 and len(_images(text)) == 4
+    positions = [text.index(f'<figure id="{name}">') for name in
+                 ("fan_hhi.png", "fan_quality.png", "leader_share.png", "rank_shares.png")]
+    assert positions == sorted(positions)
+    assert "6 in chunks of" in text
+
+
+def test_sweep_report_has_the_points_table(outputs: dict[str, Path]) -> None:
+    folder = outputs["sweep"]
+    report = build_report(folder)
+    assert report.kind == "sweep" and list(report.figures) == ["phase_diagram.png"]
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert len(_images(text)) == 1
+    assert "Grid points" in text and "winner_take_all" in text and "P(unipolar) [95 % CI]" in text
+    assert text.count('<td class="num">points/') == 2
+
+
+def test_unknown_kind_degrades_gracefully(outputs: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "later"
+    folder.mkdir()
+    manifest = json.loads((outputs["run"] / "manifest.json").read_text())
+    manifest["kind"] = "compare"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "summary.json").write_text(json.dumps({"difference": {"p_unipolar": 0.25, "ci": [0.1, 0.4]}}))
+    shutil.copy(outputs["run"] / "overview.png", folder / "delta.png")
+    result = _report(folder)
+    assert result.exit_code == 0, result.output
+    text = (folder / REPORT_NAME).read_text(encoding="utf-8")
+    assert "not known to this version" in text and "difference.p_unipolar" in text and "[0.1, 0.4]" in text
+    assert len(_images(text)) == 1
+
+
+def test_missing_tables_are_noted_not_fatal(outputs: dict[str, Path], tmp_path: Path) -> None:
+    folder = tmp_path / "partial"
+    shutil.copytree(outputs["run"], folder)
+    (folder / "labs.parquet").unlink()
+    (folder / "summary.json").unlink()
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert "summary.json is missing" in text and "could not be read" in text
+    assert len(_images(text)) == len(list(folder.glob("*.png")))  # the PNG files the run wrote
+
+
+def test_detect_kind() -> None:
+    assert detect_kind({"files": {"market.parquet": {}, "labs.parquet": {}}}) == "run"
+    assert detect_kind({"ensemble": {"format": "x"}}) == "ensemble"
+    assert detect_kind({"kind": "sweep", "sweep": {}}) == "sweep"
+    assert detect_kind({"kind": "compare"}) == "compare"
+    assert detect_kind({}) == "unknown"
+
+
+@pytest.mark.parametrize("case", ["missing", "file", "no-manifest", "bad-json"])
+def test_bad_input_exits_2(tmp_path: Path, case: str) -> None:
+    target = tmp_path / "target"
+    if case == "file":
+        target.write_text("x")
+    elif case == "no-manifest":
+        target.mkdir()
+    elif case == "bad-json":
+        target.mkdir()
+        (target / "manifest.json").write_text("{not json")
+    result = _report(target)
+    assert result.exit_code == 2
+    expected = {"missing": "does not exist", "file": "is not a folder", "no-manifest": "no manifest.json",
+                "bad-json": "cannot be read as JSON"}[case]
+    assert expected in result.stderr and str(target) in result.stderr
+    assert not (tmp_path / "target" / REPORT_NAME).exists() if target.is_dir() else True
+
+
+def test_registered_on_the_multipolar_app(outputs: dict[str, Path]) -> None:
+    from runs.cli import app
+
+    result = CliRunner().invoke(app, ["report", str(outputs["sweep"])], catch_exceptions=False)
+    assert result.exit_code == 0 and (outputs["sweep"] / REPORT_NAME).is_file()
+
+
+def test_module_entry_point(outputs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere.html"
+    done = subprocess.run([sys.executable, "-m", "runs.report_cli", str(outputs["ensemble"]), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.is_file() and len(_images(out.read_text(encoding="utf-8"))) == 4

@@ -1,0 +1,251 @@
+"""Parameter sweeps (runs/sweep.py, sweep_grid.py, sweep_stats.py, sweep_cli.py).
+
+Fast tests run in this process (``workers=1``) on a 2 x 2 grid of three runs per point over one or two years.
+The test that starts a local Dask cluster is marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from scipy import stats
+from typer.testing import CliRunner
+
+from runs.ensemble import run_ensemble
+from runs.scenario import load_scenario
+from runs.sweep import SweepResult, read_points, run_sweep
+from runs.sweep_cli import register
+from runs.sweep_grid import KEYHOLE, Plane, SweepInputError, format_value, grid_points, keyhole_planes, parse_grid
+from runs.sweep_stats import median_interval, point_statistics
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "runs" / "baseline.toml"
+SHORT = ("sim.years=2",)
+GRID = ("research.returns_to_research=0.6:2.4:2", "market.winner_take_all=5:30:2")
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command("version")(lambda: None)  # a second command, so typer keeps "sweep" as a subcommand
+    register(app)
+    return app
+
+
+def _invoke(*args: str):
+    return CliRunner().invoke(_cli(), ["sweep", *map(str, args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> SweepResult:
+    out = tmp_path_factory.mktemp("sweep") / "small"
+    planes = (Plane(tuple(parse_grid(g) for g in GRID)),)
+    return run_sweep(BASELINE, runs=3, planes=planes, seed=4, overrides=list(SHORT), out_dir=out, workers=1)
+
+
+# ---------------------------------------------------------------------------------------------- outputs
+def test_points_parquet_has_one_row_per_grid_point(small: SweepResult) -> None:
+    points = read_points(small.out_dir)
+    assert len(points) == 4
+    assert points["point"].tolist() == [0, 1, 2, 3]
+    pairs = list(zip(points["research.returns_to_research"], points["market.winner_take_all"], strict=True))
+    assert pairs == [(0.6, 5.0), (2.4, 5.0), (0.6, 30.0), (2.4, 30.0)]  # x varies fastest
+    assert points["x_index"].tolist() == [0, 1, 0, 1] and points["y_index"].tolist() == [0, 0, 1, 1]
+    assert (points["runs"] == 3).all() and (points["failed_runs"] == 0).all()
+    for name in ("p_unipolar", "p_singularity", "p_takeoff", "p_catastrophe"):
+        assert ((points[f"{name}_lo"] <= points[name]) & (points[name] <= points[f"{name}_hi"])).all(), name
+        assert points[name].between(0.0, 1.0).all()
+    assert points["median_final_hhi"].between(0.0, 10_000.0).all()
+    for name in ("points.parquet", "summary.json", "manifest.json", "phase_diagram.png"):
+        assert (small.out_dir / name).is_file(), name
+
+
+def test_each_point_is_the_ensemble_of_its_scenario(small: SweepResult, tmp_path: Path) -> None:
+    points = read_points(small.out_dir)
+    row = points.iloc[3]
+    sets = [*SHORT, "research.returns_to_research=2.4", "market.winner_take_all=30"]
+    sc, text = load_scenario(BASELINE, sets)
+    alone = run_ensemble(sc, text, runs=3, seed=4, out_dir=tmp_path / "alone", workers=1)
+    table = pd.read_parquet(alone.out_dir / "runs.parquet")
+    point_table = pd.read_parquet(small.out_dir / row["dir"] / "runs.parquet")
+    for column in ("final_hhi", "leader_share", "frontier_quality"):
+        np.testing.assert_array_equal(point_table[column], table[column])  # bit-identical
+    expected = point_statistics(table)
+    for name in ("p_unipolar", "p_singularity", "median_final_hhi"):
+        assert row[name] == pytest.approx(expected[name], nan_ok=True)
+
+
+def test_every_point_uses_the_same_seeds(small: SweepResult) -> None:
+    keys = []
+    for folder in read_points(small.out_dir)["dir"]:
+        table = pd.read_parquet(small.out_dir / folder / "runs.parquet")
+        keys.append((table["seed"].tolist(), [list(k) for k in table["spawn_key"]]))
+    assert all(k == keys[0] for k in keys)
+    assert keys[0] == ([4, 4, 4], [[0], [1], [2]])
+
+
+def test_statistics_come_from_the_points_runs(small: SweepResult) -> None:
+    for _, row in read_points(small.out_dir).iterrows():
+        table = pd.read_parquet(small.out_dir / row["dir"] / "runs.parquet")
+        assert row["p_unipolar"] == pytest.approx(table["unipolar"].mean())
+        assert row["p_singularity"] == pytest.approx(table["singularity_year"].notna().mean())
+        assert row["median_final_hhi"] == pytest.approx(table["final_hhi"].median())
+
+
+def test_series_are_removed_unless_kept(small: SweepResult, tmp_path: Path) -> None:
+    first = small.out_dir / read_points(small.out_dir)["dir"].iloc[0]
+    assert (first / "runs.parquet").is_file() and not (first / "market").exists()
+    planes = (Plane((parse_grid("market.winner_take_all=5:5:1"),)),)
+    kept = run_sweep(BASELINE, runs=2, planes=planes, overrides=["sim.years=1"], out_dir=tmp_path / "kept",
+                     workers=1, keep_series=True)
+    assert any((kept.out_dir / kept.points["dir"].iloc[0] / "market").glob("*.parquet"))
+
+
+def test_manifest_and_summary(small: SweepResult) -> None:
+    manifest = json.loads((small.out_dir / "manifest.json").read_text())
+    assert manifest["kind"] == "sweep" and manifest["sweep"]["status"] == "complete"
+    assert manifest["sweep"]["runs_per_point"] == 3 and manifest["root_seed"] == 4
+    assert manifest["sweep"]["planes"][0]["keys"] == ["research.returns_to_research", "market.winner_take_all"]
+    assert manifest["scenario"]["overrides"] == list(SHORT)
+    assert set(manifest["files"]) == {"points.parquet", "summary.json", "phase_diagram.png"}
+    summary = json.loads((small.out_dir / "summary.json").read_text())
+    assert summary["points"] == 4 and summary["total_runs"] == 12 and summary["failed_runs"] == 0
+    hhi = summary["statistics"]["median_final_hhi"]
+    assert hhi["max"] == pytest.approx(small.points["median_final_hhi"].max())
+
+
+def test_progress_reaches_the_total(tmp_path: Path) -> None:
+    calls = []
+    planes = (Plane((parse_grid("market.winner_take_all=5:30:2"),)),)
+    run_sweep(BASELINE, runs=2, planes=planes, overrides=["sim.years=1"], out_dir=tmp_path / "p", workers=1,
+              progress=lambda *args: calls.append(args))
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and calls[-1] == (4, 4, 2, 2)
+
+
+# ---------------------------------------------------------------------------------------------- grid
+def test_parse_grid_values() -> None:
+    axis = parse_grid("research.returns_to_research=0.4:3.6:5")
+    assert axis.key == "research.returns_to_research"
+    assert axis.values == (0.4, 1.2, 2.0, 2.8, 3.6)
+    log = parse_grid("market.winner_take_all=1:100:3:log")
+    assert log.values == (1.0, 10.0, 100.0) and log.log
+    assert parse_grid("labs.list.0.cash_usd=1e9:1e9:1").values == (1e9,)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("research.returns_to_reserch=0:1:2", ["returns_to_reserch", "unknown key"]),
+    ("nosuch.key=0:1:2", ["nosuch"]),
+    ("research.returns_to_research", ["key=start:stop:n"]),
+    ("research.returns_to_research=0:1", ["start:stop:n"]),
+    ("research.returns_to_research=a:1:2", ["numbers"]),
+    ("research.returns_to_research=0:1:0", ["at least one"]),
+    ("research.returns_to_research=0:1:3:log", ["log grid"]),
+])
+def test_parse_grid_refuses_bad_input(text: str, words: list[str]) -> None:
+    with pytest.raises(SweepInputError) as info:
+        parse_grid(text)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_keyhole_planes_and_grid_points() -> None:
+    planes = keyhole_planes()
+    assert [p.keys for p in planes] == [(KEYHOLE[0][0], KEYHOLE[1][0]), (KEYHOLE[0][0], KEYHOLE[2][0])]
+    base = {"research.returns_to_research": 1.2, "market.winner_take_all": 10.0, "research.max_automation": 0.95}
+    points = grid_points(planes, base)
+    assert len(points) == 72
+    second = points[36]
+    assert second.plane == 1 and second.values["market.winner_take_all"] == 10.0  # the scenario's value
+    assert second.overrides == ("research.returns_to_research=0.4", "research.max_automation=0.5")
+    assert format_value(40.0) == "40" and format_value(0.5) == "0.5"
+
+
+# ---------------------------------------------------------------------------------------------- statistics
+def test_median_interval_matches_the_binomial_order_statistics() -> None:
+    values = np.arange(1.0, 51.0)  # x_(k) = k
+    assert median_interval(values) == (18.0, 33.0)  # the textbook ranks for n = 50
+    for n in (6, 7, 20, 101, 1000):
+        lo, hi = median_interval(np.arange(1.0, n + 1.0))
+        l, u = int(lo), int(hi)
+        assert u == n + 1 - l
+        coverage = stats.binom.cdf(u - 1, n, 0.5) - stats.binom.cdf(l - 1, n, 0.5)
+        assert coverage >= 0.95
+        assert stats.binom.cdf(l, n, 0.5) > 0.025  # l + 1 would undercover: l is the largest
+    assert all(math.isnan(v) for v in median_interval(np.arange(5.0)))
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def test_cli_json_and_table(tmp_path: Path) -> None:
+    result = _invoke(BASELINE, "--runs", "2", "--grid", "market.winner_take_all=5:30:2", "--set", "sim.years=1",
+                     "--workers", "1", "--out", tmp_path / "cli", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["points"] == 2 and summary["kind"] == "sweep"
+    assert "winner_take_all" in result.stderr and "P(unipolar)" in result.stderr
+    assert len(pd.read_parquet(tmp_path / "cli" / "points.parquet")) == 2
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--grid", "research.nosuch=0:1:2"], ["research.nosuch"]),
+    (["--grid", "research.returns_to_research=0.4:30:2"], ["research.returns_to_research", "30", "out of range"]),
+    (["--grid", "market.winner_take_all=0:1:2", "--set", "market.winner_take_all=3"], ["--set"]),
+    (["--grid", "market.winner_take_all=0:1:2"] * 2, ["twice"]),
+    (["--grid", "market.winner_take_all=0:1:2", "--grid", "research.parallelism=0.3:0.6:2", "--grid",
+      "research.substitution=0.3:0.6:2"], ["one or two"]),
+    (["--set", "research.nosuch=1"], ["research.nosuch"]),
+])
+def test_cli_bad_input_exits_2_naming_the_key(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    out = tmp_path / "bad"
+    result = _invoke(BASELINE, "--runs", "2", *args, "--workers", "1", "--out", out)
+    assert result.exit_code == 2, result.output
+    for word in words:
+        assert word in result.stderr
+    assert not (out / "points.parquet").exists()
+
+
+def test_registered_on_the_multipolar_app(tmp_path: Path) -> None:
+    from runs.cli import app
+
+    result = CliRunner().invoke(app, ["sweep", str(BASELINE), "--runs", "2", "--grid", "research.nosuch=0:1:2",
+                                      "--out", str(tmp_path / "x")], catch_exceptions=False)
+    assert result.exit_code == 2 and "research.nosuch" in result.stderr
+
+
+def test_grid_key_drawn_from_uncertain_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "u.toml"
+    path.write_text(BASELINE.read_text() + '\n[uncertain]\n"market.winner_take_all" = { dist = "uniform", '
+                    "low = 5.0, high = 20.0 }\n")
+    result = _invoke(path, "--runs", "2", "--grid", "market.winner_take_all=0:1:2", "--workers", "1",
+                     "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "[uncertain]" in result.stderr
+
+
+def test_a_foreign_directory_is_not_replaced(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    result = _invoke(BASELINE, "--runs", "2", "--grid", "market.winner_take_all=0:1:2", "--workers", "1",
+                     "--out", out)
+    assert result.exit_code == 2 and "manifest.json" in result.stderr
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_one_local_cluster_gives_the_in_process_results(small: SweepResult, tmp_path: Path) -> None:
+    planes = (Plane(tuple(parse_grid(g) for g in GRID)),)
+    dask = run_sweep(BASELINE, runs=3, planes=planes, seed=4, overrides=list(SHORT), out_dir=tmp_path / "dask",
+                     workers=2)
+    columns = ["p_unipolar", "p_singularity", "median_final_hhi", "median_leader_share"]
+    pd.testing.assert_frame_equal(dask.points[columns], small.points[columns])
+    for folder in small.points["dir"]:
+        a = pd.read_parquet(small.out_dir / folder / "runs.parquet")
+        b = pd.read_parquet(dask.out_dir / folder / "runs.parquet")
+        np.testing.assert_array_equal(a["final_hhi"], b["final_hhi"])
+        manifest = json.loads((dask.out_dir / folder / "manifest.json").read_text())
+        assert manifest["ensemble"]["status"] == "complete"
