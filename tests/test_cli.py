@@ -232,7 +232,9 @@ def test_default_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.chdir(tmp_path)
     result = _run("run", BASELINE, "--set", "name=tiny", *SHORT)
     assert result.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "runs" / "out" / "tiny").iterdir()) == sorted(OUTPUT_FILES + NETWORK_FILES)
+    written = sorted(p.name for p in (tmp_path / "runs" / "out" / "tiny").iterdir())
+    assert written == sorted(OUTPUT_FILES + NETWORK_FILES)
+    assert written == sorted(OUTPUT_FILES + NETWORK_FILES)
     result = _run("run", BASELINE, "--set", "name=../escape", *SHORT)
     assert result.exit_code == 2 and "--out" in result.stderr
 
@@ -329,9 +331,29 @@ def test_run_with_a_network_writes_graphml_and_network_figure(tmp_path):
     for name in ("network_start.graphml", "network_end.graphml", "network.png"):
         assert (out / name).stat().st_size > 0, name
     start, end = nx.read_graphml(out / "network_start.graphml"), nx.read_graphml(out / "network_end.graphml")
-    assert start.number_of_nodes() == end.number_of_nodes() == 12
+    assert start.number_of_nodes() == 12 and end.number_of_nodes() >= 12  # entrants join as isolated nodes
+    assert all(end.degree(node) == 0 for node in set(end.nodes) - set(start.nodes))
     assert set(start.edges) == set(end.edges)
     shares = [d["share"] for _, d in end.nodes(data=True)]
     assert shares != [d["share"] for _, d in start.nodes(data=True)]
     manifest = (out / "manifest.json").read_text()
     assert "network_end.graphml" in manifest
+
+
+def test_run_events_log_and_events_parquet(tmp_path: Path) -> None:
+    from economy.engine import EVENT_COLUMNS
+
+    out = tmp_path / "ev"
+    result = _run("run", BASELINE, "--out", out, "--events", "--set", "entry.rate_per_year=20",
+                  "--set", "incidents.hazard_per_drift=1", *SHORT)
+    assert result.exit_code == 0, result.stderr
+    events = pd.read_parquet(out / "events.parquet")
+    assert list(events.columns) == list(EVENT_COLUMNS)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (events["kind"] == "entry").sum() == summary["n_entries"] > 0
+    assert events["kind"].isin(["incident", "catastrophe"]).sum() == summary["incidents"] > 0
+    # the printed log: every event but the strategy changes, which are counted
+    shown = events[events["kind"] != "strategy_change"]
+    assert f"events ({len(shown)}; all {len(events)} in events.parquet)" in result.stdout
+    assert "starts with $" in result.stdout and "strategy changes:" in result.stdout
+    assert "--events" in json.loads((out / "manifest.json").read_text())["command"]
