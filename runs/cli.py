@@ -23,8 +23,10 @@ from economy.params import Scenario
 from runs.ensemble_cli import register as register_ensemble
 from runs.report_cli import register as register_report
 from runs.scenario import ScenarioError, load_scenario
+from runs.sensitivity_cli import register as register_sensitivity
 from runs.single import OutputDirError, check_output_dir, default_output_dir, run_single
 from runs.sweep_cli import register as register_sweep
+from runs.validate_cli import register as register_validate
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "app"]
 
@@ -189,6 +191,8 @@ def _num(value: Any, spec: str, missing: str = "n/a") -> str:
 register_ensemble(app)
 register_sweep(app)
 register_report(app)
+register_validate(app)
+register_sensitivity(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

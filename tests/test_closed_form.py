@@ -9,7 +9,8 @@ with :math:`r = \lambda / \beta`.  Its solutions: exponential growth of S for r 
 (:math:`S / S_0 = (1 + \beta (1 - r) g_0 t)^{1 / (\beta (1 - r))}`), and for r > 1 a finite-time blow-up at
 :math:`t^* = 1 / (\beta (r - 1) g_0)`.  Checked on the kernel (``advance_log_software`` iterated) and through
 ``Simulation`` with a one-lab scenario whose inputs are constant, where theta is calibrated so that the
-starting growth rate is :math:`g_0 = \ln 2 / (\text{software\_doubling\_months} / 12)`.
+starting growth rate is :math:`g_0 = \ln 2 / (\text{software\_doubling\_months} / 12)`.  The closed forms and the
+one-lab scenario are shared with ``multipolar validate`` (:mod:`runs.validation`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 
 from economy.engine import Simulation
 from economy.kernels.research import advance_log_software
+from runs import validation
 
 LAMBDA = 0.5
 DOUBLING_MONTHS = 8.0
@@ -29,28 +31,27 @@ CEILING = 100.0
 
 
 def analytic_log_software(t: np.ndarray, r: float, g0: float, x0: float = 0.0) -> np.ndarray:
-    """ln S(t) in the three regimes, each written in its own textbook form."""
-    beta = LAMBDA / r
-    if r == 1.0:  # exponential: S = S0 e^(g0 t)
-        return x0 + g0 * t
-    if r < 1.0:  # power law: S = S0 (1 + beta (1 - r) g0 t)^(1 / (beta (1 - r)))
-        c = beta * (1.0 - r)
-        return x0 + np.log(1.0 + c * g0 * t) / c
-    # blow-up: S = S0 (1 - t / t*)^(-1 / (beta (r - 1))), t* = 1 / (beta (r - 1) g0)
-    c = beta * (r - 1.0)
-    t_star = 1.0 / (c * g0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return x0 - np.log(1.0 - t / t_star) / c
+    """ln S(t) in the three regimes (the closed form shared with ``multipolar validate``)."""
+    return validation.analytic_log_software(t, r, g0, LAMBDA, x0)
 
 
 def blow_up_time(r: float, g0: float) -> float:
-    return 1.0 / (LAMBDA / r * (r - 1.0) * g0)
+    return validation.blow_up_time(r, g0, LAMBDA)
 
 
 def ceiling_time(r: float, g0: float, gap: float) -> float:
     """When ln S reaches the ceiling, ``gap`` above its start: the solution for r > 1 solved for t."""
+    return validation.ceiling_time(r, g0, LAMBDA, gap)
+
+
+def test_shared_closed_form_is_the_textbook_blow_up():
+    """The shared form ln(1 + c g0 t) / c is the textbook blow-up -ln(1 - t / t*) / (beta (r - 1)) for r > 1."""
+    r = 2.0
     c = LAMBDA / r * (r - 1.0)
-    return -math.expm1(-c * gap) / (c * g0)
+    t_star = 1.0 / (c * G0)
+    t = np.linspace(0.0, 0.99 * t_star, 50)
+    np.testing.assert_allclose(analytic_log_software(t, r, G0), -np.log(1.0 - t / t_star) / c, rtol=1e-12)
+    assert blow_up_time(r, G0) == pytest.approx(t_star, rel=1e-15)
 
 
 # ---------------------------------------------------------------------------------------------- the kernel
@@ -106,24 +107,13 @@ def test_kernel_blows_up_at_the_analytic_time(r, dt):
 
 
 def constant_input_scenario(make_scenario, r: float, years: float, dt: float = 1 / 12):
-    """One lab, full automation, constant compute (no spending, no depreciation), no shocks, no safety share."""
-    lab = {"name": "Solo", "kind": "frontier", "cash_usd": 1e9, "compute_flop_per_year": 1e27, "researchers": 0.0,
-           "log_software": 0.0}
-    return make_scenario(
-        [lab],
-        sim={"years": years, "dt": dt, "log_software_ceiling": CEILING},
-        research={"returns_to_research": r, "parallelism": LAMBDA, "max_automation": 1.0,
-                  "automation_midpoint_log10_flop": 0.0, "automation_width_ooms": 0.01, "experiment_share": 0.0,
-                  "shock_sd": 0.0, "software_doubling_months": DOUBLING_MONTHS},
-        archetypes={"frontier": {"spend_rate_per_year": 0.0, "safety_base": 0.0}},
-        compute={"depreciation_per_year": 0.0},
-        money={"hire_speed_per_year": 0.0},
-    )
+    """One lab, full automation, constant compute, no shocks, no safety share, every other mechanism off."""
+    return validation.constant_input_scenario(r, years, dt=dt, lam=LAMBDA, doubling_months=DOUBLING_MONTHS,
+                                              ceiling=CEILING)
 
 
 def simulated_log_software(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-    frame = sim.labs_frame(0)
-    return frame["year"].to_numpy() - sim.scenario.sim.start_year, frame["log_software"].to_numpy()
+    return validation.simulated_log_software(sim)
 
 
 @pytest.mark.parametrize("r", [1.0, 0.5])

@@ -4,7 +4,8 @@ With ``market.mode = "urn"`` each arriving customer joins lab i with probability
 :math:`f(s_i) = s_i^g`.  For two labs started from one customer each (Hill, Lane & Sudderth 1980; Arthur 1989):
 g > 1 locks in (one lab's share tends to 1), g < 1 equalises (shares tend to 1/2), and g = 1 is the classic
 Polya urn whose limit share is uniform on (0, 1) (after N draws the count of lab 0 is exactly uniform on
-0..N).  Every ensemble uses fixed seeds, so each test is deterministic.
+0..N).  Every ensemble uses fixed seeds, so each test is deterministic.  The scenario and the ensemble runner are
+shared with ``multipolar validate`` (:mod:`runs.validation`), whose urn rows add quantitative limits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from economy.engine import Simulation
+from runs import validation
 
 N_RUNS = 400
 STEPS = 12
@@ -21,24 +22,15 @@ ARRIVALS = 1000  # per step: 12,000 customers per run
 
 
 def urn_scenario(make_scenario, exponent: float, arrivals: int = ARRIVALS, initial: float = 1.0):
-    labs = [{"name": name, "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 3e27,
-             "researchers": 1500.0, "log_software": 0.0} for name in ("Lab A", "Lab B")]
-    return make_scenario(
-        labs,
-        sim={"years": STEPS / 12, "dt": 1 / 12},
-        market={"mode": "urn", "urn_exponent": exponent, "urn_arrivals_per_step": arrivals,
-                "urn_initial_customers": initial},
-    )
+    """Two identical labs, shares driven by the urn alone (the scenario ``multipolar validate`` uses)."""
+    return validation.urn_scenario(exponent, arrivals, steps=STEPS, initial=initial)
 
 
 def limit_shares(scenario, seeds) -> np.ndarray:
-    """Lab 0's share at the horizon, one entry per seed (one batch)."""
-    sim = Simulation(scenario, list(seeds), record_labs=False).run()
-    customers = sim.labs.customers
-    # the urn really drew every customer, and the shares are its customer shares
-    np.testing.assert_array_equal(customers.sum(axis=1), 2.0 + STEPS * scenario.market.urn_arrivals_per_step)
-    np.testing.assert_allclose(sim.labs.share[:, 0], customers[:, 0] / customers.sum(axis=1), rtol=1e-15)
-    return sim.labs.share[:, 0].copy()
+    """Lab 0's share at the horizon, one entry per seed (one batch); the urn drew every customer."""
+    shares = validation.urn_limit_shares(scenario, seeds)
+    assert shares.shape == (len(seeds),) and np.all((shares > 0.0) & (shares < 1.0))
+    return shares
 
 
 @pytest.fixture(scope="module")

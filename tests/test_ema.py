@@ -1,0 +1,148 @@
+"""The EMA workbench adapter (runs/ema_adapter.py): a small experiment set end to end, and PRIM on its result."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from economy.engine import Simulation
+from economy.params import LogNormal, Uniform
+from runs.calibrate import baseline_scenario
+from runs.ema_adapter import (
+    ScenarioRunner,
+    ema_model,
+    ema_names,
+    experiment_frame,
+    frozen,
+    perform,
+    quiet_import,
+    select_dense_box,
+)
+from runs.sensitivity import OUTCOMES, Factor, default_factors, outcome_value
+
+
+@pytest.fixture(scope="module")
+def short_baseline():
+    sc = baseline_scenario()
+    return sc.model_copy(update={"sim": sc.sim.model_copy(update={"years": 3.0})})
+
+
+def test_model_is_generated_from_the_scenario(short_baseline):
+    model = ema_model(short_baseline)
+    factors = default_factors(short_baseline)
+    names = ema_names([f.key for f in factors])
+    assert [u.name for u in model.uncertainties] == [names[f.key] for f in factors]
+    assert [u.variable_name for u in model.uncertainties] == [[f.key] for f in factors]
+    assert [o.name for o in model.outcomes] == list(OUTCOMES)
+    assert list(model.levers) == []
+    assert names["research.returns_to_research"] == "returns_to_research"
+    # bounds come from the factor distributions
+    u = {p.name: p for p in model.uncertainties}
+    assert u["winner_take_all"].lower_bound == pytest.approx(2.0)
+    assert u["winner_take_all"].upper_bound == pytest.approx(40.0)
+
+
+def test_ema_names_are_identifiers_and_distinct():
+    names = ema_names(["research.alpha", "capability.alpha", "market.gamma", "labs.list.0.cash_usd"])
+    assert names == {"research.alpha": "research_alpha", "capability.alpha": "capability_alpha",
+                     "market.gamma": "gamma", "labs.list.0.cash_usd": "cash_usd"}
+    assert all(n.isidentifier() for n in names.values())
+
+
+def test_frozen_distribution_uses_the_ensemble_quantiles():
+    spec = LogNormal(dist="lognormal", median=1.2, sigma=0.5, low=0.4, high=3.6)
+    dist = frozen(spec, "research.returns_to_research")
+    assert dist.ppf(0.5) == pytest.approx(1.2)
+    assert dist.ppf(0.0) == pytest.approx(0.4) and dist.ppf(1.0) == pytest.approx(3.6)
+    assert pickle.loads(pickle.dumps(dist)).ppf(0.25) == dist.ppf(0.25)  # multiprocessing evaluators pickle it
+
+
+def test_runner_matches_a_direct_simulation(short_baseline):
+    runner = ScenarioRunner(short_baseline, ["market.winner_take_all"], ["final_hhi", "takeoff_years"], seed=3)
+    got = runner(**{"market.winner_take_all": 25.0})
+    market = {**short_baseline.market.model_dump(), "winner_take_all": 25.0}
+    sc = type(short_baseline).model_validate({**short_baseline.model_dump(mode="python"), "market": market})
+    summary = Simulation(sc, [3], record_labs=False).run().summary(0)
+    assert got["final_hhi"] == summary["final_hhi"]
+    assert got["takeoff_years"] == outcome_value(summary, "takeoff_years", sc)
+    # a seed given by a replication overrides the default
+    assert runner(**{"market.winner_take_all": 25.0, "seed": 4})["final_hhi"] != got["final_hhi"]
+    assert pickle.loads(pickle.dumps(runner))(**{"market.winner_take_all": 25.0}) == got
+
+
+def test_small_experiment_set_end_to_end(short_baseline):
+    model = ema_model(short_baseline, outcomes=("unipolar", "final_hhi", "leader_share", "takeoff_years"))
+    experiments, outcomes = perform(model, 12, seed=5)
+    assert len(experiments) == 12
+    frame = experiment_frame(experiments, outcomes)
+    for factor in default_factors(short_baseline):
+        name = ema_names([f.key for f in default_factors(short_baseline)])[factor.key]
+        lo, hi, _, _ = factor.distribution.support()
+        assert frame[name].between(lo, hi).all(), name
+        # a Latin hypercube: one draw per stratum of each factor's own quantiles
+        strata = np.floor(np.asarray([_cdf(factor, v) for v in frame[name]]) * 12).astype(int)
+        assert sorted(strata) == list(range(12)), name
+    assert np.isfinite(frame["final_hhi"]).all()
+    assert set(np.unique(frame["unipolar"])) <= {0.0, 1.0}
+    assert ((frame["final_hhi"] > 5000) | (frame["leader_share"] > 0.5) == (frame["unipolar"] == 1.0)).all()
+    # reproducible: same seed, same experiments and outcomes
+    again, again_out = perform(ema_model(short_baseline, outcomes=("final_hhi",)), 12, seed=5)
+    cols = [c for c in experiments.columns if c not in ("scenario", "policy", "model")]
+    assert experiments[cols].equals(again[cols])
+    np.testing.assert_array_equal(again_out["final_hhi"], outcomes["final_hhi"])
+
+
+def _cdf(factor: Factor, value: float) -> float:
+    dist = factor.distribution
+    if isinstance(dist, Uniform):
+        return (value - dist.low) / (dist.high - dist.low)
+    return math.log(value / dist.low) / math.log(dist.high / dist.low)  # loguniform
+
+
+def test_invalid_combinations_give_nan_not_errors(short_baseline):
+    bad = Factor("archetypes.frontier.train_fraction", Uniform(dist="uniform", low=0.3, high=0.9))
+    model = ema_model(short_baseline, uncertainties=[bad], outcomes=("final_hhi",))
+    experiments, outcomes = perform(model, 8, seed=0)
+    invalid = experiments["train_fraction"] > 0.6  # the frontier archetype serves 40 % of its compute
+    assert invalid.any() and (~invalid).any()
+    assert np.isnan(outcomes["final_hhi"][invalid.to_numpy()]).all()
+    assert np.isfinite(outcomes["final_hhi"][~invalid.to_numpy()]).all()
+
+
+def test_replications_and_levers(short_baseline):
+    model = ema_model(short_baseline, uncertainties=default_factors(short_baseline)[:2], outcomes=("unipolar",),
+                      replications=3,
+                      levers=[Factor("network.publication_rate_per_year", Uniform(dist="uniform", low=0.0, high=3.0))])
+    experiments, outcomes = perform(model, 3, policies=2, seed=1)
+    assert len(experiments) == 6  # 3 scenarios x 2 policies
+    assert experiments["publication_rate_per_year"].nunique() == 2
+    share = outcomes["unipolar"]
+    assert share.shape == (6,)
+    assert np.all((share >= 0.0) & (share <= 1.0))
+    assert np.all(np.isclose(share * 3, np.round(share * 3)))  # a share of three seeds
+    with pytest.raises(ValueError, match="both an uncertainty and a lever"):
+        ema_model(short_baseline, uncertainties=default_factors(short_baseline)[:1],
+                  levers=default_factors(short_baseline)[:1])
+
+
+# ema_workbench 3.0's PRIM calls DataFrame.drop(inplace=True), deprecated in pandas 3.1 (their code, not ours)
+@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame:pandas.errors.Pandas4Warning")
+def test_prim_finds_the_winner_take_all_box(short_baseline):
+    """Scenario discovery on a small set: unipolar worlds are those with strong winner-take-all."""
+    with quiet_import():
+        from ema_workbench.analysis import prim
+
+    sc = short_baseline.model_copy(update={"sim": short_baseline.sim.model_copy(update={"years": 8.0})})
+    model = ema_model(sc, outcomes=("unipolar",))
+    experiments, outcomes = perform(model, 120, seed=0)
+    x = experiments.drop(columns=["scenario", "policy", "model"])
+    y = outcomes["unipolar"] == 1.0
+    assert 0.1 < y.mean() < 0.9
+    box = prim.Prim(x, y).find_box()
+    select_dense_box(box, 0.8)
+    assert box.density >= 0.8 and box.coverage > 0.5
+    limits = box.box_lim
+    assert limits.loc[0, "winner_take_all"] > 10.0  # the box's lower edge on gamma moved well up from 2
