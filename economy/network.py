@@ -101,7 +101,10 @@ def generate_graph(network: Network, n: int, bloc: np.ndarray, rng: np.random.Ge
     elif kind == "complete":
         graph = nx.complete_graph(n)
     elif kind == "erdos_renyi":
-        graph = nx.fast_gnp_random_graph(n, min(1.0, k / (n - 1)), seed=seed)
+        p = min(1.0, k / (n - 1))
+        # networkx divides by ln(1 - p): a valid p so small that 1 - p rounds to 1 means no edges
+        no_edges = 0.0 < p < 1.0 and math.log(1.0 - p) == 0.0
+        graph = nx.empty_graph(n) if no_edges else nx.fast_gnp_random_graph(n, p, seed=seed)
     elif kind == "barabasi_albert":
         graph = nx.barabasi_albert_graph(n, min(n - 1, max(1, round(k / 2))), seed=seed)
     elif kind == "watts_strogatz":

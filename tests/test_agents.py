@@ -196,6 +196,8 @@ def test_same_seed_same_model(baseline):
 
 
 def test_exits_remove_agents(baseline):
+    # without the network: talent mobility would carry the doomed lab's staff (and wage bill) to its rivals
+    baseline = type(baseline).model_validate({**baseline.model_dump(), "network": {"kind": "none"}})
     model = AIEconomy(baseline, seed=6)
     bare = Simulation(baseline, [6])
     doomed = model.lab(11)
