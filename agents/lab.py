@@ -71,8 +71,9 @@ class Lab(mesa.Agent):
     def decide(self) -> None:
         """Python strategy hook, called before each step when a subclass overrides it (default: none).
 
-        An override may write this lab's stocks and behaviour columns; the compiled stage 1 then reads them.
-        It runs once per lab per step in Python, so it costs microseconds per lab (docs/agents.md).
+        An override may write this lab's stocks and behaviour columns; the compiled stage 1 then reads them
+        (labs of such a class are not adapted by the built-in imitation and search).  It runs once per lab per
+        step in Python, so it costs microseconds per lab (docs/agents.md; agents/examples/custom_strategy.py).
         """
 
     def __repr__(self) -> str:
@@ -145,6 +146,15 @@ class Lab(mesa.Agent):
     automation = _float_column("automation", "fraction", "Automated fraction of research tasks.", writable=False)
     safety = _float_column("safety", "fraction", "Racing-adjusted safety share this step (write safety_base).",
                            writable=False)
+    performance = _float_column("performance", "1/year", "Smoothed return on capital (what imitation compares).",
+                                writable=False)
+    aspiration = _float_column("aspiration", "1/year", "Aspiration level of performance (satisficing).",
+                               writable=False)
+
+    @property
+    def incidents(self) -> int:
+        """Safety incidents this lab has had so far (read-only)."""
+        return int(self.model.simulation.labs.incidents[RUN, self.lab_id])
 
 
 LAB_PROPERTIES: tuple[str, ...] = tuple(

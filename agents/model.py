@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from agents.lab import RUN, Lab
+from economy.archetypes import STRATEGY_PYTHON
 from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.params import Scenario
@@ -55,10 +56,14 @@ MODEL_REPORTERS: dict[str, int] = {
     "Alive": L.M_N_ALIVE,
     "Singular": L.M_N_SINGULAR,
     "Exits": L.M_N_EXITS,
+    "Entries": L.M_N_ENTRIES,
+    "Acquisitions": L.M_N_ACQUISITIONS,
+    "Incidents": L.M_INCIDENTS,
+    "Catastrophe": L.M_CATASTROPHE,
 }
 """DataCollector model reporters: name -> market-record column (``economy.kernels.layout.M_*``)."""
 
-_COUNTS = frozenset({"Alive", "Singular", "Exits"})
+_COUNTS = frozenset({"Alive", "Singular", "Exits", "Entries", "Acquisitions", "Incidents", "Catastrophe"})
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -142,7 +147,8 @@ class AIEconomy(mesa.Model):
         """Advance the economy by one ``dt``, drop the agents of labs that exited, collect the reporters.
 
         With a ``lab_class`` overriding :meth:`Lab.decide`, each live lab's ``decide()`` runs first, in
-        ``lab_id`` order.  Stepping past the horizon raises ``RuntimeError``.
+        ``lab_id`` order; those labs' ``strategy`` code is ``STRATEGY_PYTHON``, so the compiled stage 1 does not
+        adapt their routines (entrants included).  Stepping past the horizon raises ``RuntimeError``.
         """
         sim = self.simulation
         if sim.steps_done >= sim.n_steps:
@@ -170,6 +176,8 @@ class AIEconomy(mesa.Model):
         for i in np.flatnonzero(alive & ~self._has_agent).tolist():
             self._lab_agents[i] = self.lab_class(self, i)
             self._has_agent[i] = True
+            if self._python_strategy:  # the Python strategy sets the routine: no built-in adaptation for this lab
+                self.simulation.labs.strategy[RUN, i] = STRATEGY_PYTHON
 
     # ------------------------------------------------------------------ views and results
     @property

@@ -14,22 +14,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
+from economy.kernels.money import ROC_BOUND
 from economy.kernels.research import automation_fraction, released_log_eff_compute
 from economy.kernels.step import calibration_log_growth, record_initial, step_batch
 from economy.network import build_lab_graph, network_state
 from economy.packing import pack_parameters
 from economy.params import Scenario
 from economy.population import initial_population
-from economy.state import LabState, RunState, allocate_labs, allocate_runs
+from economy.state import LabState, RunState, allocate_draws, allocate_labs, allocate_runs, allocate_work
 from economy.streams import generators, root_sequence
 
-__all__ = ["LAB_COLUMNS", "Simulation"]
+__all__ = ["EVENT_COLUMNS", "LAB_COLUMNS", "Simulation"]
 
 LAB_COLUMNS: tuple[str, ...] = (
     "cash_usd", "compute_flop_per_year", "log_software", "log_eff_compute", "researchers", "share",
     "revenue_usd_per_year", "quality", "automation", "safety", "drift", "data_tokens", "openness",
+    "compute_spend_fraction", "train_fraction", "inference_fraction", "safety_base", "performance", "aspiration",
+    "incidents",
 )
+EVENT_COLUMNS: tuple[str, ...] = ("year", "lab_id", "lab", "kind", "other_lab_id", "other_lab", "value")
+"""Columns of :meth:`Simulation.events_frame` (and of events.parquet)."""
 
 
 class Simulation:
@@ -68,10 +74,16 @@ class Simulation:
         self.par = np.ascontiguousarray(parameter_rows, dtype=np.float64).copy()
         self.n_steps = scenario.sim.n_steps
         self.n_labs = scenario.n_labs
-        self.capacity = self.n_labs
+        self.capacity = self.n_labs + scenario.labs.max_entrants  # free columns for entrants
         self.labs: LabState = allocate_labs(n_runs, self.capacity)
         history = round(1.0 / scenario.sim.dt) + 1
-        self.runs: RunState = allocate_runs(n_runs, max(2, history))
+        # a step's events: at most a strategy change, an exit or acquisition, an incident and one deal per lab,
+        # plus the entrants
+        event_slots = min(scenario.output.max_events_per_step, 4 * self.capacity + L.ENTRY_SLOTS)
+        self.runs: RunState = allocate_runs(n_runs, max(2, history), event_slots)
+        self.draws = allocate_draws(n_runs, self.capacity)
+        self.work = allocate_work(n_runs, self.capacity)
+        self._events: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
         self.names: list[list[str]] = []
         self.graphs: list = []  # one networkx graph per run (the user-facing network; economy.network)
         for b in range(n_runs):
@@ -97,7 +109,7 @@ class Simulation:
         n = len(names)
         labs, par = self.labs, self.par
         labs.alive[b, :n] = True
-        for field in ("kind", "funding", "bloc", "cash_usd", "compute_flop_per_year", "researchers",
+        for field in ("kind", "funding", "strategy", "bloc", "cash_usd", "compute_flop_per_year", "researchers",
                       "log_software", "spend_rate_per_year", "compute_spend_fraction", "train_fraction",
                       "inference_fraction", "safety_base", "openness"):
             getattr(labs, field)[b, :n] = cols[field]
@@ -142,6 +154,22 @@ class Simulation:
         runs.demand[b] = sc.market.demand_usd_per_year
         capacity = labs.inference_fraction[b, :n] * labs.compute_flop_per_year[b, :n] / p[L.P_INFER_FLOP_PER_USD]
         labs.revenue_usd_per_year[b, :n] = np.minimum(labs.share[b, :n] * runs.demand[b], capacity)
+        runs.n_used[b] = n
+        labs.founded_year[b, :n] = sc.sim.start_year
+        # performance bookkeeping (economy.kernels.money): start at the starting return on capital
+        revenue = labs.revenue_usd_per_year[b, :n]
+        price = runs.price[b]
+        profit = (revenue * (1.0 - p[L.P_OPEX]) - labs.researchers[b, :n] * p[L.P_WAGE]
+                  - p[L.P_DEPR] * price * labs.compute_flop_per_year[b, :n])
+        capital = price * labs.compute_flop_per_year[b, :n] + np.maximum(labs.cash_usd[b, :n], 0.0)
+        bounded = np.abs(profit) >= ROC_BOUND * capital
+        ratio = np.divide(profit, capital, out=np.zeros(n), where=~bounded)
+        roc = np.where(bounded, np.sign(profit) * ROC_BOUND, ratio)
+        labs.profit_usd_per_year[b, :n] = profit
+        labs.capital_usd[b, :n] = capital
+        labs.performance[b, :n] = roc
+        labs.aspiration[b, :n] = roc
+        labs.log_revenue[b, :n] = np.log(revenue + L.REVENUE_FLOOR_USD)
         return names
 
     # ------------------------------------------------------------------ stepping
@@ -154,15 +182,46 @@ class Simulation:
         k = self.steps_done
         if k >= self.n_steps:
             raise RuntimeError(f"the horizon of {self.n_steps} steps is reached")
+        draws = self.draws
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
             if self._urn.shape[1]:
                 streams["market"].random(out=self._urn[b])
+            # each stream is drawn only while its mechanism is on in this run, always in the same order
+            p = self.par[b]
+            if p[L.P_IMITATION_RATE] > 0.0 or p[L.P_SEARCH_RATE] > 0.0:
+                streams["behaviour"].random(out=draws.imitate[b])
+                streams["behaviour"].random(out=draws.search[b])
+                streams["behaviour"].standard_normal(out=draws.search_step[b])
+            if p[L.P_ENTRY_RATE] > 0.0:
+                streams["entry"].random(out=draws.entry[b])
+                streams["entry"].standard_normal(out=draws.entry_size[b])
+            if p[L.P_ACQ_RATE] > 0.0:
+                streams["entry"].random(out=draws.acquire[b])
+            if p[L.P_INC_HAZARD] > 0.0:
+                streams["incidents"].random(out=draws.incident[b])
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
-            step_batch(self.labs, self.runs, self.par, self.net, self._shocks, self._urn, self.market[k + 1])
+            step_batch(self.labs, self.runs, self.par, self.net, self._shocks, self._urn, draws, self.work,
+                       self.market[k + 1])
+        self._drain_events()
         if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
             self._record_labs()
+
+    def _drain_events(self) -> None:
+        """Move this step's events out of the kernels' fixed buffer; name the entrants."""
+        runs = self.runs
+        for b in range(len(self.roots)):
+            m = int(runs.n_events[b])
+            if m == 0:
+                continue
+            chunk = runs.events[b, :m].copy()
+            self._events[b].append(chunk)
+            for row in chunk[chunk[:, L.EV_KIND] == L.EVENT_ENTRY]:
+                i = int(row[L.EV_LAB])
+                if i != len(self.names[b]):  # entrants take the columns in order
+                    raise RuntimeError(f"entrant in column {i}, expected column {len(self.names[b])}")
+                self.names[b].append(f"{KIND_NAMES[int(self.labs.kind[b, i])]}-entrant-{i}")
 
     def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
         """Step to the horizon; ``progress(steps_done)`` is called after each step."""
@@ -187,9 +246,32 @@ class Simulation:
         done = self.steps_done + 1
         frame = pd.DataFrame(self.market[:done, run, :], columns=list(L.MARKET_COLUMNS))
         frame.insert(0, "step", np.arange(done, dtype=np.int64))
-        for col in ("n_alive", "n_singular", "n_exits", "n_distilled", "active_edges"):
+        for col in L.COUNT_COLUMNS:
             frame[col] = frame[col].astype(np.int64)
         return frame
+
+    def events_frame(self, run: int = 0) -> pd.DataFrame:
+        """Events of one run, in the order they happened: entries, exits, acquisitions (and blocked deals),
+        incidents, catastrophes and strategy changes (``economy.kernels.layout.EVENT_KINDS``).
+
+        Columns ``EVENT_COLUMNS``: ``year`` (the end of the step in which it happened), ``lab_id`` and ``lab``
+        (name), ``kind``, ``other_lab_id`` and ``other_lab`` (the acquired lab, the lab imitated, the open
+        frontier an entrant started from; -1 and None otherwise) and ``value`` (see ``EVENT_KINDS``).
+        """
+        chunks = self._events[run]
+        rows = np.concatenate(chunks) if chunks else np.zeros((0, L.EVENT_FIELDS))
+        names = np.array(self.names[run] + [None], dtype=object)  # index -1: no lab
+        lab = rows[:, L.EV_LAB].astype(np.int64)
+        other = rows[:, L.EV_OTHER].astype(np.int64)
+        return pd.DataFrame({
+            "year": rows[:, L.EV_YEAR],
+            "lab_id": lab,
+            "lab": names[lab],
+            "kind": np.array(L.EVENT_KINDS, dtype=object)[rows[:, L.EV_KIND].astype(np.int64)],
+            "other_lab_id": other,
+            "other_lab": names[other],
+            "value": rows[:, L.EV_VALUE],
+        }, columns=list(EVENT_COLUMNS))
 
     def labs_frame(self, run: int = 0) -> pd.DataFrame:
         """Lab series of one run in long format: one row per lab per recorded step."""
@@ -216,6 +298,7 @@ class Simulation:
     def summary(self, run: int = 0) -> dict[str, Any]:
         """Per-run outcomes (MODEL.md "Outputs and metrics")."""
         last = self.market[self.steps_done, run]
+        flows = self.market[1:self.steps_done + 1, run]
         runs = self.runs
         sing = float(runs.singularity_year[run])
         start, end = float(runs.takeoff_start_year[run]), float(runs.takeoff_end_year[run])
@@ -233,7 +316,7 @@ class Simulation:
             "effective_labs": float(last[L.M_EFFECTIVE]),
             "top4_share": float(last[L.M_TOP4]),
             "n_alive": int(last[L.M_N_ALIVE]),
-            "n_exits": int(self.market[1:self.steps_done + 1, run, L.M_N_EXITS].sum()),
+            "n_exits": int(flows[:, L.M_N_EXITS].sum()),
             "unipolar": bool(leader_share > 0.5 or hhi > 5000.0),
             "unipolar_by_share": bool(leader_share > 0.5),
             "unipolar_by_hhi": bool(hhi > 5000.0),
@@ -244,7 +327,11 @@ class Simulation:
             "frontier_log10_eff_compute": float(last[L.M_FRONTIER_LOG10E]),
             "leader_gap_ooms": _finite_or_none(last[L.M_GAP_OOMS]),
             "consumer_value": float(runs.consumer_value[run]),
-            "catastrophe": False,
+            "catastrophe": bool(runs.catastrophe_year[run] >= 0.0),
+            "catastrophe_year": float(runs.catastrophe_year[run]) if runs.catastrophe_year[run] >= 0.0 else None,
+            "incidents": int(flows[:, L.M_INCIDENTS].sum()),
+            "n_entries": int(flows[:, L.M_N_ENTRIES].sum()),
+            "n_acquisitions": int(flows[:, L.M_N_ACQUISITIONS].sum()),
         }
 
 

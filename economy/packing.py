@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from economy.archetypes import FUNDING_INVESTORS, FUNDING_STATE, KIND_NAMES, STRATEGY_CODE
 from economy.kernels import layout as L
 from economy.params import Scenario
 
@@ -15,10 +16,14 @@ LN10 = math.log(10.0)
 
 
 def pack_parameters(scenario: Scenario) -> np.ndarray:
-    """One row of ``par``; ``log_theta`` and ``frontier_quality0`` are set later from the initial state."""
+    """One row of ``par``; ``log_theta`` and ``frontier_quality0`` are set later from the initial state.
+
+    After the scalar parameters come the archetype table (each kind's ``layout.ARCH_FIELDS``, which entrants of
+    that kind start from) and the entry mix as cumulative weights, so uncertain archetype values reach entrants.
+    """
     s = scenario
     r, c, t, q, m, mo, sa = s.research, s.compute, s.training, s.capability, s.market, s.money, s.safety
-    nw = s.network
+    nw, en, aq, inc, ad = s.network, s.entry, s.acquisitions, s.incidents, s.adaptation
     ln_cc = math.log(q.loss_scale_flop)
     values = {
         "dt": s.sim.dt,
@@ -82,7 +87,52 @@ def pack_parameters(scenario: Scenario) -> np.ndarray:
         "net_normalise": 1.0 if nw.normalise_weights else 0.0,
         "net_cut_year": math.inf if nw.cut_cross_bloc_year is None else nw.cut_cross_bloc_year,
         "net_cross_segment": nw.cross_segment_intensity,
+        "racing_rivals": float(sa.racing_rivals),
+        "net_on": 0.0 if nw.kind == "none" else 1.0,
+        "funding_growth_sensitivity": mo.funding_growth_sensitivity,
+        "funding_max_share": mo.funding_max_share,
+        "exit_relative_share": mo.exit_relative_share,
+        "exit_grace_years": mo.exit_grace_years,
+        "memory_years": ad.memory_years,
+        "aspiration_years": ad.aspiration_years,
+        "imitation_rate": ad.imitation_rate_per_year,
+        "search_rate": ad.search_rate_per_year,
+        "search_step": ad.search_step,
+        "entry_rate": en.rate_per_year,
+        "entry_profit_sensitivity": en.profit_sensitivity,
+        "entry_lag_ln": en.lag_ln,
+        "entry_open_threshold": en.open_threshold,
+        "entry_size_sd": en.size_dispersion,
+        "acq_rate": aq.rate_per_year,
+        "acq_min_acquirer_share": aq.min_acquirer_share,
+        "acq_max_target_share": aq.max_target_share,
+        "acq_premium": aq.premium,
+        "acq_review_post_hhi": aq.review_post_hhi,
+        "acq_review_delta_hhi": aq.review_delta_hhi,
+        "inc_hazard_per_drift": inc.hazard_per_drift,
+        "inc_threshold_log10": inc.capability_threshold_log10_flop,
+        "inc_capability_sensitivity": inc.capability_sensitivity,
+        "inc_safety_effectiveness": inc.safety_effectiveness,
+        "inc_catastrophe_fraction": inc.catastrophe_fraction,
+        "inc_share_loss": inc.share_loss,
+        "inc_cash_loss": inc.cash_loss,
     }
+    for k, kind in enumerate(KIND_NAMES):
+        arch = s.archetypes.of(kind)
+        for field in L.ARCH_FIELDS:
+            if field == "funding":
+                value = float(FUNDING_STATE if arch.funding == "state" else FUNDING_INVESTORS)
+            elif field == "strategy":
+                value = float(STRATEGY_CODE[arch.strategy])
+            else:
+                value = float(getattr(arch, field))
+            values[f"arch_{k}_{field}"] = value
+    weights = [en.mix.get(kind, 0.0) for kind in KIND_NAMES]
+    total = sum(weights)
+    cumulative = 0.0
+    for k, w in enumerate(weights):
+        cumulative += w
+        values[f"entry_mix_cumulative_{k}"] = cumulative / total if k < len(weights) - 1 else 1.0
     missing = set(L.PARAM_NAMES) ^ set(values)
     if missing:
         raise RuntimeError(f"packing and layout disagree on {sorted(missing)}")

@@ -19,12 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from economy.archetypes import KIND_NAMES
 
 __all__ = [
+    "Acquisitions",
+    "Adaptation",
     "Archetype",
     "Archetypes",
     "Capability",
     "Choice",
     "Compute",
     "Distribution",
+    "Entry",
+    "Incidents",
     "LabSpec",
     "Labs",
     "LogNormal",
@@ -146,6 +150,11 @@ class Archetype(_Section):
     )
     openness: float = param(0.1, 0.0, 1.0, "fraction", "assumption", "Propensity to publish or release weights.")
     funding: Literal["investors", "state"] = Field("investors", description="Who funds the lab beyond revenue.")
+    strategy: Literal["adaptive", "fixed"] = Field(
+        "adaptive",
+        description="adaptive: the lab revises its routine by imitating more profitable labs and by satisficing "
+        "search (the [adaptation] section); fixed: it keeps its routine (racing still moves its safety share).",
+    )
     cash_usd: float = param(2e9, 0.0, None, "USD", "assumption", "Starting cash of a generated lab (scale 1).")
     compute_flop_per_year: float = param(
         1e26, 0.0, None, "FLOP/year", "assumption", "Starting owned compute of a generated lab (scale 1)."
@@ -230,6 +239,7 @@ class Archetypes(_Section):
         safety_base=0.05,
         openness=0.1,
         funding="state",
+        strategy="fixed",
         cash_usd=5e9,
         compute_flop_per_year=5e26,
         researchers=800.0,
@@ -308,6 +318,15 @@ class Labs(_Section):
         1.5, 0.0, 5.0, "ln units", "assumption", "Standard deviation of ln(size) for generated labs."
     )
     list: tuple[LabSpec, ...] = Field(default=(), description="Labs listed individually.")
+    max_entrants: int = param(
+        16,
+        0,
+        1_000_000,
+        "labs",
+        "assumption",
+        "Entry capacity: extra lab columns for entrants ([entry]); entry stops once they are used (a column is "
+        "never reused, so lab ids stay unique).",
+    )
 
     @model_validator(mode="after")
     def _population(self) -> Labs:
@@ -690,10 +709,41 @@ class Money(_Section):
     talent_growth_per_year: float = param(
         0.1, 0.0, 2.0, "1/year", "assumption", "Growth rate of the total research workforce (a documented source)."
     )
+    exit_relative_share: float = param(
+        0.05,
+        0.0,
+        1.0,
+        "fraction of the mean share",
+        "assumption: near-zero-share firms exit, Dosi, Fagiolo & Roventini 2010",
+        "An investor-funded lab past its grace period whose market share is below this fraction of the alive "
+        "labs' mean share is closed (cash returned to its owners); 0: only bankruptcy ends a lab.",
+    )
+    exit_grace_years: float = param(
+        3.0, 0.0, 200.0, "year", "assumption", "Age before which the market-share exit rule does not apply."
+    )
+    funding_growth_sensitivity: float = param(
+        0.5,
+        0.0,
+        10.0,
+        "year",
+        "assumption: investors chase revenue growth as well as rank",
+        "Investors also weight a lab by exp(this x g), g its smoothed revenue growth (ln units/year) clipped to "
+        "[-1, 1].",
+    )
+    funding_max_share: float = param(
+        1.0,
+        0.0,
+        1.0,
+        "fraction",
+        "assumption",
+        "Bound on the share of the year's investor funding one lab can take; what the bound holds back is not "
+        "invested. 1: no bound.",
+        lo_open=True,
+    )
 
 
 class Safety(_Section):
-    """Racing and value drift (MODEL.md stages 1 and 8); incidents arrive with the agents issue."""
+    """Racing and value drift (MODEL.md stages 1 and 8); incidents are in the [incidents] section."""
 
     racing_sensitivity: float = param(
         0.5,
@@ -713,6 +763,222 @@ class Safety(_Section):
         "1/ln(multiplier)",
         "assumption",
         "Drift per unit of automated software growth without safety effort.",
+    )
+    racing_rivals: int = param(
+        3,
+        1,
+        16,
+        "labs",
+        "assumption",
+        "Without a network, a lab watches the this-many best other labs (by quality) as rivals; with a network, "
+        "its active neighbours. 1: the leader for everyone, the runner-up for the leader.",
+    )
+
+
+class Entry(_Section):
+    """Entry of new labs (MODEL.md stage 7; equations in docs/model.md)."""
+
+    rate_per_year: float = param(
+        0.5,
+        0.0,
+        100.0,
+        "entrants/year",
+        "assumption: of the order of one notable new model developer a year (cf. Epoch notable AI models, "
+        "2023-2025)",
+        "Poisson entry rate at zero industry return on capital; 0 switches entry off.",
+    )
+    profit_sensitivity: float = param(
+        2.0,
+        0.0,
+        50.0,
+        "year",
+        "assumption",
+        "Entry rate x exp(this x industry return on capital), the return (1/year) capped at 1: entry rises "
+        "with industry profits.",
+    )
+    lag_ln: float = param(
+        0.7,
+        0.0,
+        50.0,
+        "ln units",
+        "assumption: open models trail the closed frontier by about a year (Epoch 2024)",
+        "Entrants start this far behind the open frontier, in ln S and in ln E of a served model (fine-tuned "
+        "open weights).",
+    )
+    open_threshold: float = param(
+        0.5,
+        0.0,
+        1.0,
+        "fraction",
+        "assumption",
+        "Labs with openness at least this publish their weights: the best of them is the open frontier.",
+    )
+    size_dispersion: float = param(
+        1.0, 0.0, 5.0, "ln units", "assumption", "Standard deviation of ln(size) of an entrant (size 1 = archetype)."
+    )
+    mix: dict[Kind, Annotated[float, Field(ge=0.0)]] = Field(
+        default_factory=lambda: {"startup": 0.7, "fast_follower": 0.2, "open_weights": 0.1},
+        description="Archetype weights of entrants (normalised); an entrant starts with its archetype's cash and "
+        "staff times its size, and no compute.",
+    )
+
+    @model_validator(mode="after")
+    def _mix(self) -> Entry:
+        if sum(self.mix.values()) <= 0.0:
+            raise ValueError("entry.mix: weights must not all be zero")
+        return self
+
+
+class Acquisitions(_Section):
+    """Acquisitions of small labs by large ones, and the merger-review seam (MODEL.md stage 7)."""
+
+    rate_per_year: float = param(
+        0.25,
+        0.0,
+        100.0,
+        "1/year",
+        "assumption",
+        "Rate at which each large lab looks for a deal; 0 switches acquisitions off.",
+    )
+    min_acquirer_share: float = param(
+        0.1, 0.0, 1.0, "fraction", "assumption", "A lab with at least this inside-market share may acquire."
+    )
+    max_target_share: float = param(
+        0.02, 0.0, 1.0, "fraction", "assumption", "A lab with at most this inside-market share may be acquired."
+    )
+    premium: float = param(
+        0.3,
+        0.0,
+        10.0,
+        "fraction of book value",
+        "estimate: control premia of 20-40% in public takeovers (e.g. Betton, Eckbo & Thorburn 2008)",
+        "Price = (1 + premium) x (target's cash + compute at the market price), paid to its owners.",
+    )
+    review_post_hhi: float = param(
+        10_000.0,
+        0.0,
+        10_000.0,
+        "HHI (0-10,000)",
+        "data: 2023 US Merger Guidelines presume harm above 1,800 with a rise above 100",
+        "Merger review: a deal is blocked when the post-deal HHI exceeds this and its rise exceeds "
+        "review_delta_hhi; 10,000: no review.",
+    )
+    review_delta_hhi: float = param(
+        100.0, 0.0, 10_000.0, "HHI (0-10,000)", "data: 2023 US Merger Guidelines", "See review_post_hhi."
+    )
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Acquisitions:
+        if self.max_target_share >= self.min_acquirer_share:
+            raise ValueError(
+                f"acquisitions.max_target_share = {self.max_target_share:g} must be below "
+                f"min_acquirer_share = {self.min_acquirer_share:g}"
+            )
+        return self
+
+
+class Incidents(_Section):
+    """Safety incidents and the catastrophe outcome (MODEL.md stage 8; equations in docs/model.md)."""
+
+    hazard_per_drift: float = param(
+        0.002,
+        0.0,
+        100.0,
+        "1/year per unit of drift",
+        "assumption",
+        "Incident hazard per unit of accumulated drift, at or below the capability threshold and with no safety "
+        "effort; 0 switches incidents off.",
+    )
+    capability_threshold_log10_flop: float = param(
+        32.0,
+        0.0,
+        80.0,
+        "log10(effective FLOP)",
+        "assumption: the par-human level (capability.par_human_log10_flop)",
+        "Above this effective compute of its served model a lab's hazard rises with capability.",
+    )
+    capability_sensitivity: float = param(
+        0.3,
+        0.0,
+        10.0,
+        "ln units per OOM",
+        "assumption",
+        "Hazard x exp(this x OOMs of effective compute above the threshold).",
+    )
+    safety_effectiveness: float = param(
+        5.0,
+        0.0,
+        100.0,
+        "1/fraction",
+        "assumption: safety work (evaluations, monitoring, control) catches problems before they become incidents",
+        "Hazard x exp(-this x the lab's current safety share); 0: safety effort acts only through slower drift.",
+    )
+    catastrophe_fraction: float = param(
+        0.02,
+        0.0,
+        1.0,
+        "fraction",
+        "assumption",
+        "Share of a lab's incidents that are catastrophic, times its research automation a (loss of oversight).",
+    )
+    share_loss: float = param(
+        0.2, 0.0, 1.0, "fraction", "assumption", "Fraction of its market share (and urn customers) an incident costs."
+    )
+    cash_loss: float = param(
+        0.05,
+        0.0,
+        1.0,
+        "fraction",
+        "assumption",
+        "Fraction of its cash an incident costs (remediation, fines), a documented sink.",
+    )
+
+
+class Adaptation(_Section):
+    """Adaptive routines: imitation of more profitable labs and satisficing search (Nelson and Winter 1982)."""
+
+    memory_years: float = param(
+        1.0,
+        0.01,
+        50.0,
+        "year",
+        "assumption",
+        "Time constant of the smoothed performance (return on capital) and revenue growth a lab is judged by.",
+    )
+    aspiration_years: float = param(
+        3.0,
+        0.01,
+        100.0,
+        "year",
+        "assumption: adaptive aspirations, Cyert & March 1963",
+        "Time constant with which a lab's aspiration follows its own performance.",
+    )
+    imitation_rate_per_year: float = param(
+        0.5,
+        0.0,
+        100.0,
+        "1/year",
+        "assumption: Nelson & Winter 1982",
+        "Rate at which a lab looks at the labs it observes and copies the routine of the most profitable one if "
+        "it beats its own; 0 switches imitation off.",
+    )
+    search_rate_per_year: float = param(
+        1.0,
+        0.0,
+        100.0,
+        "1/year",
+        "assumption: Nelson & Winter 1982 satisficing",
+        "Rate at which a lab whose performance is below its aspiration tries a perturbed routine; 0 switches "
+        "search off.",
+    )
+    search_step: float = param(
+        0.3,
+        0.0,
+        2.0,
+        "ln odds",
+        "assumption",
+        "Standard deviation of a search step on the log-odds of the compute-spend fraction, the training fraction "
+        "and the safety share.",
     )
 
 
@@ -836,6 +1102,14 @@ class Output(_Section):
     """What a run records."""
 
     labs_every: int = param(1, 1, 100000, "steps", "assumption", "Record the lab table every this many steps.")
+    max_events_per_step: int = param(
+        10_000,
+        1,
+        10_000_000,
+        "events",
+        "assumption",
+        "Size of each run's event buffer per step; events beyond it are counted (events_dropped), not kept.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- uncertainty
@@ -1113,6 +1387,10 @@ class Scenario(_Section):
     money: Money = Field(default_factory=Money)
     safety: Safety = Field(default_factory=Safety)
     network: Network = Field(default_factory=Network)
+    entry: Entry = Field(default_factory=Entry)
+    acquisitions: Acquisitions = Field(default_factory=Acquisitions)
+    incidents: Incidents = Field(default_factory=Incidents)
+    adaptation: Adaptation = Field(default_factory=Adaptation)
     output: Output = Field(default_factory=Output)
     uncertain: dict[str, Distribution] = Field(
         default_factory=dict,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from economy.archetypes import FUNDING_INVESTORS, FUNDING_STATE, KIND_CODE, KIND_NAMES
+from economy.archetypes import FUNDING_INVESTORS, FUNDING_STATE, KIND_CODE, KIND_NAMES, STRATEGY_CODE
 from economy.params import Scenario
 
 __all__ = ["REFERENCE_INDUSTRY_LABS", "initial_population"]
@@ -39,6 +39,7 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> tuple[li
         "funding": np.array(
             [FUNDING_STATE if scenario.archetypes.of(k).funding == "state" else FUNDING_INVESTORS for k in kinds],
             dtype=np.int8),
+        "strategy": np.array([STRATEGY_CODE[scenario.archetypes.of(k).strategy] for k in kinds], dtype=np.int8),
         "bloc": np.array([spec.bloc if spec is not None else 0 for spec in specs], dtype=np.int16),
         "share": np.full(n, np.nan),
     }

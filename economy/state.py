@@ -12,10 +12,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from economy.kernels.layout import NODE_FIELDS
+from economy.kernels.layout import ENTRY_SLOTS, EVENT_FIELDS, NODE_FIELDS, RIVAL_SLOTS, ROUTINE_FIELDS, SEARCH_DRAWS
 
 __all__ = [
-    "N_BLOC_SLOTS", "LabState", "NetworkState", "RunState", "allocate_labs", "allocate_network", "allocate_runs",
+    "N_BLOC_SLOTS", "LabState", "NetworkState", "RunState", "StepDraws", "StrategyWork", "allocate_draws",
+    "allocate_labs", "allocate_network", "allocate_runs", "allocate_work",
 ]
 
 
@@ -46,6 +47,16 @@ class LabState(NamedTuple):
     inference_fraction: np.ndarray  # fraction of compute serving customers
     safety_base: np.ndarray  # safety share with no rival close
     openness: np.ndarray  # propensity to publish, fraction
+    strategy: np.ndarray  # int8, economy.archetypes.STRATEGY_* (adaptive, fixed, python)
+    # adaptation and outcomes (stages 1, 7 and 8)
+    performance: np.ndarray  # smoothed return on capital, 1/year
+    aspiration: np.ndarray  # aspiration level of performance, 1/year
+    log_revenue: np.ndarray  # ln(revenue + REVENUE_FLOOR_USD) of the last step, ln(USD/year)
+    revenue_growth: np.ndarray  # smoothed growth of ln revenue, 1/year
+    profit_usd_per_year: np.ndarray  # operating profit this step: revenue (1 - opex) - wages - depreciation
+    capital_usd: np.ndarray  # compute at the market price plus cash, USD
+    incidents: np.ndarray  # int32, incidents so far
+    founded_year: np.ndarray  # year the lab started (the start year for the starting labs)
     # derived each step
     safety: np.ndarray  # safety share of research effort this step
     automation: np.ndarray  # automated fraction of research tasks
@@ -53,6 +64,10 @@ class LabState(NamedTuple):
     revenue_usd_per_year: np.ndarray  # revenue rate this step
     singular_year: np.ndarray  # year ln S reached the ceiling, -1 if never
     exited: np.ndarray  # bool, exited during the current step
+    strategy_changed: np.ndarray  # int8, 1 imitated and 2 searched during the current step
+    imitated: np.ndarray  # int32, the lab imitated during the current step (-1: none)
+    incident_flag: np.ndarray  # int8, 1 incident and 2 catastrophic incident during the current step
+    incident_cost: np.ndarray  # USD, cash an incident cost during the current step
     # scratch, per step
     compute_budget_usd: np.ndarray  # USD spent on compute this step
     hire: np.ndarray  # desired change in staff this step, people
@@ -72,9 +87,16 @@ class RunState(NamedTuple):
     takeoff_end_year: np.ndarray  # year the frontier crossed strongly superhuman, -1 if not yet
     frontier_history: np.ndarray  # (runs, H) ring buffer of frontier ln E over the last year
     consumer_value: np.ndarray  # cumulative consumer value, USD (demand-weighted quality surplus)
+    n_used: np.ndarray  # int64, lab columns used so far (starting labs and entrants); the next entrant's column
+    catastrophe_year: np.ndarray  # year of the first catastrophic incident, -1 if none
+    n_events: np.ndarray  # int64, events recorded in ``events`` during the current step
+    events_dropped: np.ndarray  # int64, events of the current step that did not fit in ``events``
+    events: np.ndarray  # (runs, slots, EVENT_FIELDS) this step's events: year, lab, kind, other lab, value
 
 
-_LAB_DTYPES = {"alive": np.bool_, "exited": np.bool_, "kind": np.int8, "funding": np.int8, "bloc": np.int16}
+_LAB_DTYPES = {"alive": np.bool_, "exited": np.bool_, "kind": np.int8, "funding": np.int8, "bloc": np.int16,
+               "strategy": np.int8, "incidents": np.int32, "strategy_changed": np.int8, "imitated": np.int32,
+               "incident_flag": np.int8}
 
 
 def allocate_labs(n_runs: int, capacity: int) -> LabState:
@@ -83,11 +105,13 @@ def allocate_labs(n_runs: int, capacity: int) -> LabState:
         name: np.zeros((n_runs, capacity), dtype=_LAB_DTYPES.get(name, np.float64)) for name in LabState._fields
     }
     arrays["singular_year"][:] = -1.0
+    arrays["imitated"][:] = -1
     return LabState(**arrays)
 
 
-def allocate_runs(n_runs: int, history: int) -> RunState:
-    """Zeroed run state with ``history`` slots of frontier history; year fields start at -1 (never)."""
+def allocate_runs(n_runs: int, history: int, event_slots: int = 1) -> RunState:
+    """Zeroed run state with ``history`` slots of frontier history and ``event_slots`` event rows per step; year
+    fields start at -1 (never)."""
     runs = RunState(
         step=np.zeros(n_runs, np.int64),
         log_price_floor=np.zeros(n_runs),
@@ -100,6 +124,11 @@ def allocate_runs(n_runs: int, history: int) -> RunState:
         takeoff_end_year=np.full(n_runs, -1.0),
         frontier_history=np.zeros((n_runs, history)),
         consumer_value=np.zeros(n_runs),
+        n_used=np.zeros(n_runs, np.int64),
+        catastrophe_year=np.full(n_runs, -1.0),
+        n_events=np.zeros(n_runs, np.int64),
+        events_dropped=np.zeros(n_runs, np.int64),
+        events=np.zeros((n_runs, max(1, event_slots), EVENT_FIELDS)),
     )
     return runs
 
@@ -152,4 +181,46 @@ def allocate_network(n_runs: int, capacity: int, n_entries: int) -> NetworkState
         segment_scratch=np.zeros((n_runs, N_BLOC_SLOTS)),
         node=node,
         **per_lab,
+    )
+
+
+class StepDraws(NamedTuple):
+    """The random numbers of one step besides the research shocks, drawn by the engine from each run's own
+    streams (economy.engine) and read by the kernels, which hold no generator."""
+
+    imitate: np.ndarray  # (runs, capacity) uniforms: does the lab look for a routine to imitate ("behaviour")
+    search: np.ndarray  # (runs, capacity) uniforms: does an unsatisfied lab search ("behaviour")
+    search_step: np.ndarray  # (runs, capacity, SEARCH_DRAWS) standard normals: the search step ("behaviour")
+    entry: np.ndarray  # (runs, 1 + ENTRY_SLOTS) uniforms: the Poisson count, then each entrant's kind ("entry")
+    entry_size: np.ndarray  # (runs, ENTRY_SLOTS) standard normals: each entrant's ln size ("entry")
+    acquire: np.ndarray  # (runs, capacity) uniforms: does a large lab look for a deal ("entry")
+    incident: np.ndarray  # (runs, capacity) uniforms: incidents ("incidents")
+
+
+def allocate_draws(n_runs: int, capacity: int) -> StepDraws:
+    """Zeroed draws; a zero uniform never triggers an event whose probability is zero."""
+    return StepDraws(
+        imitate=np.zeros((n_runs, capacity)),
+        search=np.zeros((n_runs, capacity)),
+        search_step=np.zeros((n_runs, capacity, SEARCH_DRAWS)),
+        entry=np.zeros((n_runs, 1 + ENTRY_SLOTS)),
+        entry_size=np.zeros((n_runs, ENTRY_SLOTS)),
+        acquire=np.zeros((n_runs, capacity)),
+        incident=np.zeros((n_runs, capacity)),
+    )
+
+
+class StrategyWork(NamedTuple):
+    """Scratch of stage 1 (economy.kernels.strategy), allocated once per simulation."""
+
+    routine: np.ndarray  # (runs, capacity, ROUTINE_FIELDS) every lab's routine at the start of stage 1
+    top: np.ndarray  # (runs, RIVAL_SLOTS + 1) int64, the best alive labs by quality, -1 padded
+    best: np.ndarray  # (runs,) int64, the alive lab with the highest performance, -1 if none
+
+
+def allocate_work(n_runs: int, capacity: int) -> StrategyWork:
+    return StrategyWork(
+        routine=np.zeros((n_runs, capacity, ROUTINE_FIELDS)),
+        top=np.full((n_runs, RIVAL_SLOTS + 1), -1, np.int64),
+        best=np.full(n_runs, -1, np.int64),
     )

@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["STREAM_NAMES", "child_sequence", "generators", "root_sequence"]
 
-STREAM_NAMES: tuple[str, ...] = ("init", "shocks", "network", "behaviour", "entry", "mesa", "market")
+STREAM_NAMES: tuple[str, ...] = ("init", "shocks", "network", "behaviour", "entry", "mesa", "market", "incidents")
 
 
 def root_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:

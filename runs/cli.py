@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import numba
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -68,8 +69,14 @@ def run(
     threads: Annotated[
         int | None, typer.Option("--threads", help="Numba threads, 1..NUMBA_NUM_THREADS \\[default: all].")
     ] = None,
+    events: Annotated[
+        bool,
+        typer.Option("--events", help="Print the event log (entries, exits, acquisitions, incidents, catastrophes; "
+                                      "strategy changes as a count) after the summary."),
+    ] = False,
 ) -> None:
-    """Run one seed of a scenario and write market.parquet, labs.parquet, summary.json, manifest.json, overview.png."""
+    """Run one seed of a scenario and write market.parquet, labs.parquet, events.parquet, summary.json,
+    manifest.json, overview.png."""
     sets = list(overrides or [])
     try:
         sc, text = load_scenario(scenario, sets)
@@ -86,6 +93,8 @@ def run(
         command.append("--json")
     if threads is not None:
         command += ["--threads", str(threads)]
+    if events:
+        command.append("--events")
 
     err_console = Console(stderr=True)
     previous = numba.get_num_threads()
@@ -113,6 +122,9 @@ def run(
     payload = {**summary, "out_dir": str(target)}
     table_console = err_console if as_json else Console(file=sys.stdout)
     table_console.print(_summary_table(payload))
+    if events:
+        for item in _event_log(pd.read_parquet(target / "events.parquet")):
+            table_console.print(item)
     if as_json:
         typer.echo(json.dumps(payload, allow_nan=False))
 
@@ -176,12 +188,45 @@ def _summary_table(s: dict[str, Any]) -> Table:
         ("takeoff (years, par-human to superhuman)", _num(s.get("takeoff_years"), ".2f", "not completed")),
         ("frontier quality u", _num(s.get("frontier_quality"), ".3f")),
         ("frontier effective compute (log10 FLOP)", _num(s.get("frontier_log10_eff_compute"), ".2f")),
-        ("catastrophe", str(s.get("catastrophe"))),
+        ("entries / acquisitions", f"{s.get('n_entries')} / {s.get('n_acquisitions')}"),
+        ("incidents", str(s.get("incidents"))),
+        ("catastrophe", str(s.get("catastrophe")) + (f" ({s['catastrophe_year']:.2f})"
+                                                      if s.get("catastrophe_year") is not None else "")),
         ("outputs", str(s.get("out_dir"))),
     ]
     for name, value in rows:
         table.add_row(Text(name), Text(value))
     return table
+
+
+def _event_log(events: pd.DataFrame) -> list[Any]:
+    """The run's events as a table (strategy changes, usually the most numerous, as a count line)."""
+    shown = events[events["kind"] != "strategy_change"]
+    table = Table(title=Text(f"events ({len(shown)}; all {len(events)} in events.parquet)"), title_justify="left")
+    for name, justify in (("year", "right"), ("event", "left"), ("lab", "left"), ("detail", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in shown.itertuples(index=False):
+        table.add_row(f"{row.year:.2f}", row.kind.replace("_", " "), str(row.lab), _event_detail(row))
+    changes = events[events["kind"] == "strategy_change"]
+    imitated = int((changes["other_lab_id"] >= 0).sum())
+    note = Text(f"strategy changes: {len(changes)} ({imitated} imitations, {len(changes) - imitated} searches)")
+    return [table, note]
+
+
+def _event_detail(row: Any) -> str:
+    usd = f"${row.value / 1e9:,.2f}B"
+    if row.kind == "entry":
+        start = f"{row.other_lab}'s open weights" if row.other_lab_id >= 0 else "no open model"
+        return f"starts with {usd} cash, behind {start}"
+    if row.kind == "exit":
+        return f"{'cash returned ' if row.value >= 0 else 'debt written off '}${abs(row.value) / 1e9:,.2f}B"
+    if row.kind == "acquisition":
+        return f"buys {row.other_lab} for {usd}"
+    if row.kind == "acquisition_blocked":
+        return f"deal for {row.other_lab} blocked by review (HHI +{row.value:,.0f})"
+    if row.kind in ("incident", "catastrophe"):
+        return f"costs {usd}"
+    return str(row.value)
 
 
 def _num(value: Any, spec: str, missing: str = "n/a") -> str:

@@ -4,10 +4,13 @@ Outputs (all in one directory, by default ``runs/out/<scenario.name>/`` under th
 
 - ``market.parquet``: the market series, one row per step (row 0 is the starting state);
 - ``labs.parquet``: the lab series in long format, one row per lab per recorded step;
+- ``events.parquet``: the run's events (``economy.engine.Simulation.events_frame``: year, lab_id, lab, kind,
+  other_lab_id, other_lab, value), one row per entry, exit, acquisition (or blocked acquisition), incident,
+  catastrophe and strategy change, in the order they happened;
 - ``summary.json``: the run's outcomes (``economy.engine.Simulation.summary`` plus the scenario name and the
   takeoff thresholds in quality units), NaN and inf written as null;
 - ``overview.png``: the overview figure (:func:`runs.figures.overview_figure`);
-- ``manifest.json``: provenance (:mod:`runs.manifest`), with the size and SHA-256 of the four files above.
+- ``manifest.json``: provenance (:mod:`runs.manifest`), with the size and SHA-256 of the files above.
 
 Writes are atomic at the directory level: everything is built in a temporary sibling directory which then
 replaces the target by ``rename``; on any failure the target is left as it was and the temporary directory is
@@ -44,7 +47,8 @@ __all__ = [
     "run_single",
 ]
 
-OUTPUT_FILES: tuple[str, ...] = ("market.parquet", "labs.parquet", "summary.json", "overview.png", "manifest.json")
+OUTPUT_FILES: tuple[str, ...] = ("market.parquet", "labs.parquet", "events.parquet", "summary.json", "overview.png",
+                                 "manifest.json")
 NETWORK_FILES: tuple[str, ...] = ("network_start.graphml", "network_end.graphml", "network.png")
 """Written as well when the scenario has a network (GraphML only up to GRAPHML_MAX_LABS labs)."""
 GRAPHML_MAX_LABS = 10_000
@@ -94,7 +98,7 @@ def run_single(
     overrides: Sequence[str] = (),
     command: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Run one seed of ``scenario`` and write the five output files into ``out_dir``.
+    """Run one seed of ``scenario`` and write the output files (``OUTPUT_FILES``) into ``out_dir``.
 
     Returns the summary as written to ``summary.json`` (non-finite numbers as ``None``).
     """
@@ -105,7 +109,7 @@ def run_single(
         def keep_start(sim: Simulation) -> None:
             graphs["start"] = lab_graph(sim, 0)
     sim = simulate(scenario, seed, progress, before_run=keep_start if has_network else None)
-    market, labs = sim.market_frame(0), sim.labs_frame(0)
+    market, labs, events = sim.market_frame(0), sim.labs_frame(0), sim.events_frame(0)
     summary = run_summary(scenario, sim.summary(0))
     files = [name for name in OUTPUT_FILES if name != "manifest.json"]
     with atomic_output_dir(target) as tmp:
@@ -119,6 +123,7 @@ def run_single(
             files.append("network.png")
         market.to_parquet(tmp / "market.parquet", index=False, engine="pyarrow")
         labs.to_parquet(tmp / "labs.parquet", index=False, engine="pyarrow")
+        events.to_parquet(tmp / "events.parquet", index=False, engine="pyarrow")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         save_figure(overview_figure(market, labs, summary), tmp / "overview.png")
         manifest = build_manifest(

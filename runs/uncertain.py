@@ -53,7 +53,8 @@ __all__ = [
     "ppf",
 ]
 
-ROW_SECTIONS: tuple[str, ...] = ("research", "compute", "training", "capability", "market", "money", "safety")
+ROW_SECTIONS: tuple[str, ...] = ("research", "compute", "training", "capability", "market", "money", "safety",
+                                 "entry", "acquisitions", "incidents", "adaptation")
 """Sections whose parameters reach the kernels only through the packed parameter row..."""
 
 INIT_KEYS: frozenset[str] = frozenset({

@@ -339,3 +339,21 @@ def test_run_with_a_network_writes_graphml_and_network_figure(tmp_path):
     manifest = (out / "manifest.json").read_text()
     assert "network_end.graphml" in manifest
 
+
+def test_run_events_log_and_events_parquet(tmp_path: Path) -> None:
+    from economy.engine import EVENT_COLUMNS
+
+    out = tmp_path / "ev"
+    result = _run("run", BASELINE, "--out", out, "--events", "--set", "entry.rate_per_year=20",
+                  "--set", "incidents.hazard_per_drift=1", *SHORT)
+    assert result.exit_code == 0, result.stderr
+    events = pd.read_parquet(out / "events.parquet")
+    assert list(events.columns) == list(EVENT_COLUMNS)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (events["kind"] == "entry").sum() == summary["n_entries"] > 0
+    assert events["kind"].isin(["incident", "catastrophe"]).sum() == summary["incidents"] > 0
+    # the printed log: every event but the strategy changes, which are counted
+    shown = events[events["kind"] != "strategy_change"]
+    assert f"events ({len(shown)}; all {len(events)} in events.parquet)" in result.stdout
+    assert "starts with $" in result.stdout and "strategy changes:" in result.stdout
+    assert "--events" in json.loads((out / "manifest.json").read_text())["command"]

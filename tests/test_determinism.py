@@ -28,6 +28,9 @@ VARIANTS = {
     "generated": {"labs": {"n": 30, "list": []}},
     "urn": {"market": {"mode": "urn", "urn_exponent": 1.5, "urn_arrivals_per_step": 20}},
     "network": {"network": {"kind": "erdos_renyi", "mean_degree": 4.0}},
+    "agents_busy": {"adaptation": {"imitation_rate_per_year": 5.0, "search_rate_per_year": 5.0},
+                    "entry": {"rate_per_year": 10.0}, "incidents": {"hazard_per_drift": 1.0},
+                    "acquisitions": {"rate_per_year": 10.0, "max_target_share": 0.05}},
 }
 
 

@@ -2,12 +2,16 @@
 
 Per step, from the market record's stock and flow columns:
 
-* money: the change in total cash equals revenue (1 - opex) + investor funding + state budgets - compute
-  spending - wages - cash removed at exit;
+* money: the change in total cash equals revenue (1 - opex) + investor funding + state budgets + cash brought by
+  entrants - compute spending - wages - cash removed at exit - prices paid for acquisitions (to the targets'
+  owners) - incident costs;
 * compute: stock' = (stock + bought) e^(-depreciation dt) - compute removed at exit, recomputed here from the
   depreciation rate (not from the recorded depreciation, which is checked against it too);
-* people: researchers plus the talent pool change only by the recorded talent growth (hiring, firing, exits
-  and talent mobility along the network move people, never create or destroy them);
+* people: researchers plus the talent pool change only by the recorded talent growth (hiring, firing, exits,
+  acquisitions, entrants hiring from the pool and talent mobility along the network move people, never create
+  or destroy them);
+* labs: alive labs change by entries - exits - acquisitions, every event of the step is in the event table with
+  the record's counts, lab ids stay unique (columns are never reused) and the catastrophe flag is absorbing;
 * shares: each in [0, 1] and their sum at most 1 (the outside option keeps the rest);
 * no NaN and no inf in any state array or record column, except the NaN the record documents (the leader's
   gap and the runner-up while fewer than two alive labs have a trained model, the frontier columns while none
@@ -34,9 +38,13 @@ from hypothesis import strategies as st
 from economy.engine import LAB_COLUMNS, Simulation
 from economy.kernels import layout as L
 from economy.params import (
+    Acquisitions,
+    Adaptation,
     Archetype,
     Capability,
     Compute,
+    Entry,
+    Incidents,
     Market,
     Money,
     Network,
@@ -48,7 +56,8 @@ from economy.params import (
 
 SWEPT_SECTIONS = {
     "research": Research, "compute": Compute, "training": Training, "capability": Capability, "market": Market,
-    "money": Money, "safety": Safety, "network": Network,
+    "money": Money, "safety": Safety, "network": Network, "entry": Entry, "acquisitions": Acquisitions,
+    "incidents": Incidents, "adaptation": Adaptation,
 }
 CAPS = {
     ("market", "urn_arrivals_per_step"): 500,  # keeps each example fast
@@ -158,6 +167,10 @@ _LAB = st.fixed_dictionaries({
 @st.composite
 def scenarios(draw) -> dict[str, Any]:
     sections = {name: draw(_section_strategy(name, model)) for name, model in SWEPT_SECTIONS.items()}
+    acquisitions = sections["acquisitions"]
+    if acquisitions["max_target_share"] >= acquisitions["min_acquirer_share"]:  # the schema requires <
+        acquisitions["min_acquirer_share"] = max(acquisitions["min_acquirer_share"], 0.1)
+        acquisitions["max_target_share"] = acquisitions["min_acquirer_share"] * 0.5
     capability = sections["capability"]
     if capability["superhuman_log10_flop"] <= capability["par_human_log10_flop"]:
         capability["par_human_log10_flop"] = min(capability["par_human_log10_flop"], 79.0)
@@ -197,6 +210,7 @@ def check_invariants(sim: Simulation) -> dict[str, int]:
     """Run ``sim`` to its horizon, checking every invariant after every step; return what happened."""
     exits = 0
     singular = 0
+    events = {"entry": 0, "acquisition": 0, "incident": 0}
     n_runs = sim.labs.cash_usd.shape[0]
     check_state(sim, 0)
     while sim.steps_done < sim.n_steps:
@@ -207,15 +221,26 @@ def check_invariants(sim: Simulation) -> dict[str, int]:
             before, rec = sim.market[k - 1, b], sim.market[k, b]
             dt = sim.par[b, L.P_DT]
             # money
-            inflow = rec[L.M_CASH_REVENUE] - rec[L.M_CASH_OPEX] + rec[L.M_CASH_FUNDING] + rec[L.M_CASH_STATE]
-            outflow = rec[L.M_CASH_COMPUTE] + rec[L.M_CASH_WAGES] + rec[L.M_CASH_EXIT]
+            inflow = (rec[L.M_CASH_REVENUE] - rec[L.M_CASH_OPEX] + rec[L.M_CASH_FUNDING] + rec[L.M_CASH_STATE]
+                      + rec[L.M_CASH_ENTRY])
+            outflow = (rec[L.M_CASH_COMPUTE] + rec[L.M_CASH_WAGES] + rec[L.M_CASH_EXIT] + rec[L.M_CASH_ACQUISITIONS]
+                       + rec[L.M_CASH_INCIDENTS])
             magnitude = sum(abs(rec[c]) for c in (L.M_CASH_REVENUE, L.M_CASH_OPEX, L.M_CASH_FUNDING, L.M_CASH_STATE,
-                                                  L.M_CASH_COMPUTE, L.M_CASH_WAGES, L.M_CASH_EXIT))
+                                                  L.M_CASH_COMPUTE, L.M_CASH_WAGES, L.M_CASH_EXIT, L.M_CASH_ENTRY,
+                                                  L.M_CASH_ACQUISITIONS, L.M_CASH_INCIDENTS))
             magnitude += abs(before[L.M_CASH]) + abs(rec[L.M_CASH])
             _close(rec[L.M_CASH] - before[L.M_CASH], inflow - outflow, magnitude, f"money, run {b}, step {k}")
             assert rec[L.M_CASH_REVENUE] >= 0 and rec[L.M_CASH_COMPUTE] >= 0 and rec[L.M_CASH_WAGES] >= 0
             assert 0 <= rec[L.M_CASH_OPEX] <= rec[L.M_CASH_REVENUE] * (1 + 1e-12)
             assert rec[L.M_CASH_FUNDING] >= 0 and rec[L.M_CASH_STATE] >= 0
+            assert rec[L.M_CASH_ENTRY] >= 0 and rec[L.M_CASH_ACQUISITIONS] >= 0 and rec[L.M_CASH_INCIDENTS] >= 0
+            # labs: alive = before + entries - exits - acquisitions; the catastrophe flag never resets
+            assert rec[L.M_N_ALIVE] == (before[L.M_N_ALIVE] + rec[L.M_N_ENTRIES] - rec[L.M_N_EXITS]
+                                        - rec[L.M_N_ACQUISITIONS]), f"labs alive, run {b}, step {k}"
+            assert rec[L.M_CATASTROPHE] >= before[L.M_CATASTROPHE]
+            events["entry"] += int(rec[L.M_N_ENTRIES])
+            events["acquisition"] += int(rec[L.M_N_ACQUISITIONS])
+            events["incident"] += int(rec[L.M_INCIDENTS])
             # compute, with depreciation recomputed from the rate
             decay = math.exp(-sim.par[b, L.P_DEPR] * dt)
             kept = (before[L.M_COMPUTE] + rec[L.M_COMPUTE_BOUGHT]) * decay
@@ -236,7 +261,32 @@ def check_invariants(sim: Simulation) -> dict[str, int]:
             assert rec[L.M_POOL] >= 0 and rec[L.M_RESEARCHERS] >= 0
             exits += int(rec[L.M_N_EXITS])
             singular = max(singular, int(rec[L.M_N_SINGULAR]))
-    return {"exits": exits, "singular": singular}
+    for b in range(n_runs):
+        check_events(sim, b)
+    return {"exits": exits, "singular": singular, **events}
+
+
+def check_events(sim: Simulation, b: int) -> None:
+    """The event table of run b agrees with the record's counts, step by step; lab ids are unique."""
+    table = sim.events_frame(b)
+    dt, start = sim.par[b, L.P_DT], sim.par[b, L.P_START_YEAR]
+    steps = np.rint((table["year"].to_numpy() - start) / dt).astype(np.int64)
+    counts = {"entry": L.M_N_ENTRIES, "exit": L.M_N_EXITS, "acquisition": L.M_N_ACQUISITIONS,
+              "acquisition_blocked": L.M_N_BLOCKED, "strategy_change": L.M_N_STRATEGY}
+    records = sim.market[:, b, :]
+    dropped = records[1:, L.M_EVENTS_DROPPED].sum()
+    for kind, col in counts.items():
+        per_step = np.bincount(steps[table["kind"].to_numpy() == kind], minlength=sim.n_steps + 1)
+        if dropped == 0:
+            np.testing.assert_array_equal(per_step[1:], records[1:, col], err_msg=f"{kind} events, run {b}")
+    incidents = np.bincount(steps[table["kind"].isin(["incident", "catastrophe"]).to_numpy()],
+                            minlength=sim.n_steps + 1)
+    if dropped == 0:
+        np.testing.assert_array_equal(incidents[1:], records[1:, L.M_INCIDENTS], err_msg=f"incidents, run {b}")
+    entered = table.loc[table["kind"] == "entry", "lab_id"].to_numpy()
+    assert len(set(entered)) == len(entered) and (entered >= sim.n_labs).all()
+    assert sim.runs.n_used[b] == sim.n_labs + len(entered) <= sim.capacity
+    assert len(sim.names[b]) == sim.runs.n_used[b] and len(set(sim.names[b])) == len(sim.names[b])
 
 
 def check_state(sim: Simulation, k: int) -> None:
@@ -330,6 +380,15 @@ FIXED = {
     "segments": ({"network": {"kind": "erdos_renyi", "cross_segment_intensity": 0.0, "cut_cross_bloc_year": 1900.0}},
                  None),
     "urn": ({"market": {"mode": "urn", "urn_exponent": 10.0}}, None),
+    "agents_busy": ({
+        "adaptation": {"imitation_rate_per_year": 6.0, "search_rate_per_year": 6.0, "search_step": 1.0},
+        "entry": {"rate_per_year": 30.0, "mix": {"startup": 1.0, "state_programme": 1.0, "open_weights": 1.0}},
+        "acquisitions": {"rate_per_year": 20.0, "min_acquirer_share": 0.1, "max_target_share": 0.09},
+        "incidents": {"hazard_per_drift": 50.0, "capability_threshold_log10_flop": 20.0, "share_loss": 0.5,
+                      "cash_loss": 0.3},
+        "safety": {"drift_rate": 50.0}, "money": {"exit_relative_share": 0.3, "exit_grace_years": 0.5},
+        "research": {"automation_midpoint_log10_flop": 26.0}}, None),
+    "urn_with_entry": ({"market": {"mode": "urn"}, "entry": {"rate_per_year": 30.0}}, None),
     "singular": ({"sim": {"log_software_ceiling": 5.0}, "research": {
         "returns_to_research": 10.0, "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
         "software_doubling_months": 0.5}}, None),
@@ -350,3 +409,5 @@ def test_invariants_fixed_cases(name, make_scenario):
         assert outcome["exits"] > 0
     if name == "singular":
         assert outcome["singular"] > 0
+    if name == "agents_busy":  # conservation held through entries, exits, acquisitions and incidents
+        assert outcome["exits"] > 0 and outcome["entry"] > 0 and outcome["acquisition"] > 0 and outcome["incident"] > 0

@@ -26,7 +26,7 @@ from economy.kernels.research import (
     released_log_eff_compute,
 )
 from economy.kernels.step import calibration_log_growth, lab_log_growth, record_initial, step_batch
-from economy.state import LabState, NetworkState, RunState
+from economy.state import LabState, NetworkState, RunState, StepDraws
 
 LN10 = math.log(10.0)
 RTOL = 1e-12
@@ -417,8 +417,10 @@ def test_lab_log_growth_matches_twin(baseline):
 
 # ---------------------------------------------------------------------------------------------- the whole step
 
-EXACT_LAB_FIELDS = ("alive", "exited", "kind", "funding", "bloc", "customers")
-"""Masks, codes and urn counts: the same arithmetic in kernel and twin, so identical."""
+EXACT_LAB_FIELDS = ("alive", "exited", "kind", "funding", "bloc", "customers", "strategy", "incidents",
+                    "strategy_changed", "imitated", "incident_flag", "founded_year")
+"""Masks, codes, counts and urn counts: the same arithmetic in kernel and twin, so identical."""
+EXACT_RUN_FIELDS = ("step", "n_used", "n_events", "events_dropped", "catastrophe_year")
 
 
 def _copy_labs(labs: LabState) -> LabState:
@@ -446,7 +448,8 @@ def _assert_close(got: np.ndarray, want: np.ndarray, what: str, scale: np.ndarra
     np.testing.assert_array_equal(got[~finite], want[~finite], err_msg=what)
     tol = RTOL * np.maximum(np.abs(np.where(finite, want, 0.0)), scale)
     bad = finite & ~(np.abs(np.where(finite, got, 0.0) - np.where(finite, want, 0.0)) <= tol)
-    assert not bad.any(), f"{what}: got {got[bad]}, want {want[bad]} (tolerance {np.broadcast_to(tol, bad.shape)[bad]})"
+    assert not bad.any(), (f"{what}: got {got[bad].tolist()}, want {want[bad].tolist()} "
+                           f"(tolerance {np.broadcast_to(tol, bad.shape)[bad].tolist()})")
 
 
 def _record_scales(rec: np.ndarray) -> dict[str, np.ndarray]:
@@ -460,6 +463,8 @@ def _record_scales(rec: np.ndarray) -> dict[str, np.ndarray]:
         "knowledge_gap_dispersion": log_s, "mean_log_software_gap": log_s, "spillover_log_software": log_s,
         "talent_pool": rec[:, L.M_RESEARCHERS] + rec[:, L.M_POOL],
         "talent_flow": rec[:, L.M_RESEARCHERS],
+        "industry_return": one,
+        "resale_compute": rec[:, L.M_COMPUTE] + rec[:, L.M_RESALE] + rec[:, L.M_COMPUTE_EXIT],
     }
 
 
@@ -474,14 +479,20 @@ def _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, where: s
             _assert_close(got, want, f"{where}: labs.{name}", _lab_scale(name, want_labs))
     for name in RunState._fields:
         got, want = getattr(runs, name), getattr(want_runs, name)
-        if name == "step":
-            np.testing.assert_array_equal(got, want, err_msg=f"{where}: runs.step")
+        if name in EXACT_RUN_FIELDS:
+            np.testing.assert_array_equal(got, want, err_msg=f"{where}: runs.{name}")
+        elif name == "events":  # the rows filled this step (older rows are leftovers, never read)
+            for b in range(got.shape[0]):
+                k = int(want_runs.n_events[b])
+                _assert_close(got[b, :k], want[b, :k], f"{where}: runs.events[{b}]", np.abs(want[b, :k]).max(initial=0))
         else:
             scale = want_rec[:, L.M_RESEARCHERS] + want_rec[:, L.M_POOL] if name == "talent_pool" else 0.0
+            if name == "resale_flop":  # carried over times 1 - sold / available, which cancels when all is sold
+                scale = want_rec[:, L.M_COMPUTE] + want_rec[:, L.M_RESALE] + want_rec[:, L.M_COMPUTE_EXIT]
             _assert_close(got, want, f"{where}: runs.{name}", scale)
     scales = _record_scales(want_rec)
     for col, name in enumerate(L.MARKET_COLUMNS):
-        if name in ("n_alive", "n_singular", "n_exits", "n_distilled", "active_edges"):
+        if name in L.COUNT_COLUMNS:
             np.testing.assert_array_equal(rec[:, col], want_rec[:, col], err_msg=f"{where}: record {name}")
         else:
             _assert_close(rec[:, col], want_rec[:, col], f"{where}: record {name}", scales.get(name, 0.0))
@@ -490,19 +501,19 @@ def _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, where: s
             got, want = getattr(net, name), getattr(want_net, name)
             if name in ("distilled", "active_edges"):
                 np.testing.assert_array_equal(got, want, err_msg=f"{where}: net.{name}")
-            elif name == "moved":  # a net flow: in- and outflows cancel, so its scale is the staff moving
-                _assert_close(got, want, f"{where}: net.{name}", want_net.snap_researchers)
-            elif name == "gain":  # a difference of ln S values: its scale is ln S itself
-                _assert_close(got, want, f"{where}: net.{name}", np.abs(want_net.prev_log_software) + 1.0)
-            else:
-                _assert_close(got, want, f"{where}: net.{name}")
+            else:  # talent flows: differences of attractiveness cancel, so to the record's talent-flow scale
+                scale = want_rec[:, L.M_RESEARCHERS][:, None] if name == "moved" else 0.0
+                _assert_close(got, want, f"{where}: net.{name}", scale)
 
 
 def _lab_scale(name: str, labs: LabState) -> np.ndarray | float:
     """Natural magnitude, per run, of lab fields that can cancel to near 0."""
-    if name in ("share", "safety", "automation", "openness"):
+    if name in ("share", "safety", "automation", "openness", "performance", "aspiration", "revenue_growth",
+                "safety_base", "compute_spend_fraction", "train_fraction", "inference_fraction"):
         return 1.0
-    if name == "hire":
+    if name == "profit_usd_per_year":
+        return np.max(np.abs(labs.revenue_usd_per_year) + labs.researchers * 1e6, axis=1, keepdims=True)
+    if name in ("hire", "researchers"):  # an entrant hires from a talent pool summed in another order
         return np.max(np.abs(labs.researchers), axis=1, keepdims=True)
     if name in ("cash_usd", "weight", "drift", "log_software", "run_log_software", "revenue_usd_per_year"):
         values = np.abs(getattr(labs, name))
@@ -513,6 +524,19 @@ def _lab_scale(name: str, labs: LabState) -> np.ndarray | float:
 def _assert_untouched(before, pristine, what: str) -> None:
     for name, a, b in zip(before._fields, before, pristine, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=f"the twin changed its input {what}.{name}")
+
+
+def random_draws(gen: np.random.Generator, n_runs: int, capacity: int) -> StepDraws:
+    """Uniforms and normals for one step (the engine draws them from the runs' streams)."""
+    return StepDraws(
+        imitate=gen.random((n_runs, capacity)),
+        search=gen.random((n_runs, capacity)),
+        search_step=gen.standard_normal((n_runs, capacity, L.SEARCH_DRAWS)),
+        entry=gen.random((n_runs, 1 + L.ENTRY_SLOTS)),
+        entry_size=gen.standard_normal((n_runs, L.ENTRY_SLOTS)),
+        acquire=gen.random((n_runs, capacity)),
+        incident=gen.random((n_runs, capacity)),
+    )
 
 
 def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.ndarray:
@@ -535,10 +559,12 @@ def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.nda
         pristine = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
         shocks = gen.standard_normal((n_runs, capacity))
         uniforms = gen.random((n_runs, arrivals))
+        draws = random_draws(gen, n_runs, capacity)
         rec = np.zeros((n_runs, L.N_MARKET))
         with np.errstate(invalid="raise", divide="raise", over="raise"):
-            step_batch(labs, runs, par, net, shocks, uniforms, rec)
-        want_labs, want_runs, want_net, want_rec = naive.naive_step(*before[:2], par, before[2], shocks, uniforms)
+            step_batch(labs, runs, par, net, shocks, uniforms, draws, sim.work, rec)
+        want_labs, want_runs, want_net, want_rec = naive.naive_step(*before[:2], par, before[2], shocks, uniforms,
+                                                                    draws)
         for what, a, b in zip(("labs", "runs", "net"), before, pristine, strict=True):
             _assert_untouched(a, b, what)
         spilled = net.indices.shape[0] > 0
@@ -550,7 +576,10 @@ def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.nda
 
 def test_step_matches_twin_baseline(baseline):
     records = drive_against_twin(baseline, [101], 36)
-    assert records[-1, 0, L.M_N_ALIVE] == 12
+    # labs alive = the twelve starting labs + entrants - exits - acquired labs
+    flows = records[:, 0, :].sum(axis=0)
+    assert records[-1, 0, L.M_N_ALIVE] == 12 + flows[L.M_N_ENTRIES] - flows[L.M_N_EXITS] - flows[L.M_N_ACQUISITIONS]
+    assert flows[L.M_N_STRATEGY] > 0  # the random draws make labs imitate and search
 
 
 def _kill_all(sim):
@@ -579,6 +608,21 @@ _ZEROS = [{"name": "No compute", "kind": "frontier", "cash_usd": 1e10, "compute_
            "researchers": 0.0, "log_software": -0.2},
           {"name": "No cash", "kind": "startup", "cash_usd": 0.0, "compute_flop_per_year": 3e25,
            "researchers": 0.0, "log_software": -1.5}]
+
+AGENTS_BUSY = {
+    # every agent mechanism at high rates, so that a few steps see each kind of event
+    "adaptation": {"imitation_rate_per_year": 6.0, "search_rate_per_year": 6.0, "search_step": 1.0,
+                   "aspiration_years": 0.05},
+    "entry": {"rate_per_year": 30.0, "size_dispersion": 2.0,
+              "mix": {"startup": 1.0, "open_weights": 1.0, "state_programme": 1.0, "safety_focused": 1.0}},
+    "acquisitions": {"rate_per_year": 20.0, "min_acquirer_share": 0.1, "max_target_share": 0.09},
+    "incidents": {"hazard_per_drift": 50.0, "capability_threshold_log10_flop": 20.0, "catastrophe_fraction": 1.0,
+                  "share_loss": 0.5, "cash_loss": 0.3},
+    "safety": {"drift_rate": 50.0},
+    "money": {"exit_relative_share": 0.3, "exit_grace_years": 0.5},
+    "research": {"automation_midpoint_log10_flop": 26.0},
+}
+"""Scenario sections that make every agent mechanism fire within a couple of simulated years."""
 
 STEP_CASES = {
     "small": ({}, None, None, [1, 2], 24),
@@ -623,8 +667,21 @@ STEP_CASES = {
     "no_model_anywhere": ({"archetypes": {k: {"train_fraction": 0.0} for k in (
         "frontier", "open_weights", "state_programme")}, "market": {"demand_quality_elasticity": 0.0}},
         None, None, [27], 12),
-    "one_model": ({"archetypes": {k: {"train_fraction": 0.0} for k in ("open_weights", "state_programme")}},
+    "one_model": ({"archetypes": {k: {"train_fraction": 0.0} for k in ("open_weights", "state_programme")},
+                   # no entrant with open weights, no copying of a training routine
+                   "entry": {"rate_per_year": 0.0}, "adaptation": {"imitation_rate_per_year": 0.0,
+                                                                   "search_rate_per_year": 0.0}},
                   None, None, [28], 12),
+    "agents_busy": (AGENTS_BUSY, None, None, [30, 31], 24),
+    "agents_busy_network": ({**AGENTS_BUSY, "network": {"kind": "erdos_renyi", "mean_degree": 3.0},
+                             "labs": {"n": 12, "list": []}}, None, None, [32, 33], 24),
+    "agents_generated_rivals": ({**AGENTS_BUSY, "labs": {"n": 20, "list": [], "max_entrants": 3},
+                                 "safety": {"racing_rivals": 1}}, None, None, [34], 24),
+    "merger_review_blocks": ({"entry": AGENTS_BUSY["entry"], "acquisitions": {
+        "rate_per_year": 50.0, "min_acquirer_share": 0.1, "max_target_share": 0.09, "review_post_hhi": 0.0,
+        "review_delta_hhi": 0.0}}, None, None, [35], 12),
+    "no_open_lab": ({"entry": {"rate_per_year": 30.0, "open_threshold": 1.0}}, None, None, [36], 12),
+    "event_buffer_full": ({**AGENTS_BUSY, "output": {"max_events_per_step": 1}}, None, None, [37], 12),
     "price_floor_vanishes": ({"sim": {"dt": 1.0, "years": 30.0}, "compute": {
         "hw_doubling_years": 0.1, "hw_ai_feedback": 10.0}, "research": {
         "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0},
@@ -655,6 +712,17 @@ def test_step_matches_twin(name, make_scenario):
         assert np.isfinite(records[:, :, L.M_FRONTIER_U]).all() and np.isnan(records[:, :, L.M_GAP_OOMS]).all()
     if name == "price_floor_vanishes":
         assert records[-1, 0, L.M_PRICE_FLOOR] == 0.0
+    flows = records.sum(axis=(0, 1))
+    if name.startswith("agents_busy"):
+        for col in (L.M_N_STRATEGY, L.M_N_ENTRIES, L.M_N_EXITS, L.M_N_ACQUISITIONS, L.M_INCIDENTS):
+            assert flows[col] > 0, L.MARKET_COLUMNS[col]
+        assert records[-1, :, L.M_CATASTROPHE].all()
+    if name == "merger_review_blocks":
+        assert flows[L.M_N_BLOCKED] > 0 and flows[L.M_N_ACQUISITIONS] == 0
+    if name == "agents_generated_rivals":
+        assert flows[L.M_N_ENTRIES] == 3  # the entry capacity, then no more
+    if name == "event_buffer_full":
+        assert flows[L.M_EVENTS_DROPPED] > 0
     if name == "network_complete":
         assert records[:, :, L.M_N_DISTILLED].sum() > 0
         assert records[:, :, L.M_SPILLOVER_GAIN].sum() > 0

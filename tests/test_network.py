@@ -467,9 +467,11 @@ def test_cut_year_through_the_engine():
 def test_channels_off_is_bitwise_the_stage_skipped():
     """kind = none skips stage 5; a complete graph with every channel off leaves every number as it was."""
     off = {"publication_rate_per_year": 0.0, "talent_mobility": 0.0, "distill_fraction": 0.0}
+    # stage 1 also reads the network (rivals for racing, neighbours to imitate): neutralised here
+    stage1 = {"safety": {"racing_sensitivity": 0.0}, "adaptation": {"imitation_rate_per_year": 0.0}}
     runs = {}
     for kind in ("none", "complete", "erdos_renyi"):
-        sc = baseline_with(network={"kind": kind, **off}, sim={"years": 3.0})
+        sc = baseline_with(network={"kind": kind, **off}, sim={"years": 3.0}, **stage1)
         runs[kind] = Simulation(sc, [1, 2], record_labs=False).run()
     none = runs["none"]
     assert none.net.indices.shape[0] == 0
@@ -495,8 +497,12 @@ def test_raising_openness_shrinks_the_leaders_gap(kind):
     for openness in (0.05, 0.5, 0.9):
         archetypes = {arch: {"openness": openness} for arch in
                       ("frontier", "open_weights", "fast_follower", "safety_focused", "state_programme", "startup")}
+        # the spillover channel alone: no routine changes (imitation would copy openness), entry, deals or exits
         sc = baseline_with(network={"kind": kind, "distill_fraction": 0.0}, archetypes=archetypes,
-                           sim={"years": 10.0})
+                           sim={"years": 10.0},
+                           adaptation={"imitation_rate_per_year": 0.0, "search_rate_per_year": 0.0},
+                           entry={"rate_per_year": 0.0}, acquisitions={"rate_per_year": 0.0},
+                           money={"exit_relative_share": 0.0})
         sim = Simulation(sc, seeds, record_labs=False).run()
         gaps.append(sim.market[-24:, :, L.M_GAP_OOMS].mean(axis=0))
         mean_gaps.append(sim.market[-1, :, L.M_MEAN_GAP])
@@ -522,7 +528,8 @@ def test_each_kind_runs_through_simulation(kind, tmp_path):
     assert graph.number_of_nodes() == 12
     net = sim.net
     for b in range(2):
-        indptr = net.indptr[b]
+        indptr = net.indptr[b, :13]  # the twelve starting labs (entrants' columns have no edges)
+        assert (net.indptr[b, 13:] == indptr[-1]).all()
         rows = np.repeat(np.arange(12), np.diff(indptr))
         cols = net.indices[indptr[0]:indptr[-1]]
         pairs = set(zip(rows.tolist(), cols.tolist(), strict=True))
@@ -570,7 +577,7 @@ def test_graphml_round_trip_through_the_file_loader(tmp_path):
     write_graphml(start, path)
     loaded = Simulation(baseline_with(network={"kind": "file", "file": str(path)}), [99], record_labs=False)
     indptr, indices, weight = to_csr(start, 12)
-    np.testing.assert_array_equal(loaded.net.indptr[0], indptr)
+    np.testing.assert_array_equal(loaded.net.indptr[0, :13], indptr)
     np.testing.assert_array_equal(loaded.net.indices, indices)
     np.testing.assert_array_equal(loaded.net.weight, weight)
     assert loaded.labs.openness[0, 3] == 0.77

@@ -5,7 +5,7 @@ so uncertain parameters may differ between runs) and write the market record as 
 The names here are the only coupling between :mod:`economy.packing` and the kernels.
 """
 
-PARAM_NAMES: tuple[str, ...] = (
+SCALAR_PARAM_NAMES: tuple[str, ...] = (
     # time
     "dt", "start_year", "log_software_ceiling",
     # research (stage 3)
@@ -28,8 +28,25 @@ PARAM_NAMES: tuple[str, ...] = (
     # spillover network (stage 5) and market segments (stage 6); docs/network.md
     "net_publication_rate", "net_absorb_half_staff", "net_talent_mobility", "net_talent_pay_weight",
     "net_distill_fraction", "net_normalise", "net_cut_year", "net_cross_segment",
+    # racing rivals without a network, and whether the run has a network (stage 1)
+    "racing_rivals", "net_on",
+    # funding by growth, bounded (stage 7)
+    "funding_growth_sensitivity", "funding_max_share", "exit_relative_share", "exit_grace_years",
+    # adaptation (stage 1)
+    "memory_years", "aspiration_years", "imitation_rate", "search_rate", "search_step",
+    # entry (stage 7)
+    "entry_rate", "entry_profit_sensitivity", "entry_lag_ln", "entry_open_threshold", "entry_size_sd",
+    # acquisitions (stage 7)
+    "acq_rate", "acq_min_acquirer_share", "acq_max_target_share", "acq_premium", "acq_review_post_hhi",
+    "acq_review_delta_hhi",
+    # incidents (stage 8)
+    "inc_hazard_per_drift", "inc_threshold_log10", "inc_capability_sensitivity", "inc_safety_effectiveness",
+    "inc_catastrophe_fraction",
+    "inc_share_loss", "inc_cash_loss",
 )
-N_PARAMS = len(PARAM_NAMES)
+"""Scalar parameters; after them come the per-archetype table (``ARCH_FIELDS`` for each kind, used for
+entrants) and the entry mix (cumulative weights per kind)."""
+N_SCALAR_PARAMS = len(SCALAR_PARAM_NAMES)
 (
     P_DT, P_START_YEAR, P_LOG_CEIL,
     P_LAMBDA, P_BETA, P_RHO, P_MAX_AUTO, P_AUTO_MID, P_AUTO_WIDTH,
@@ -45,7 +62,43 @@ N_PARAMS = len(PARAM_NAMES)
     P_RACING_SENS, P_RACING_SCALE, P_DRIFT_RATE,
     P_NET_PUBLICATION, P_NET_ABSORB_HALF, P_NET_TALENT, P_NET_PAY_WEIGHT,
     P_NET_DISTILL, P_NET_NORMALISE, P_NET_CUT_YEAR, P_NET_CROSS_SEGMENT,
-) = range(N_PARAMS)
+    P_RACING_RIVALS, P_NET_ON,
+    P_FUNDING_GROWTH, P_FUNDING_MAX_SHARE, P_EXIT_SHARE, P_EXIT_GRACE,
+    P_MEMORY_YEARS, P_ASPIRATION_YEARS, P_IMITATION_RATE, P_SEARCH_RATE, P_SEARCH_STEP,
+    P_ENTRY_RATE, P_ENTRY_PROFIT_SENS, P_ENTRY_LAG, P_ENTRY_OPEN_THRESHOLD, P_ENTRY_SIZE_SD,
+    P_ACQ_RATE, P_ACQ_MIN_ACQUIRER, P_ACQ_MAX_TARGET, P_ACQ_PREMIUM, P_ACQ_REVIEW_POST, P_ACQ_REVIEW_DELTA,
+    P_INC_HAZARD, P_INC_THRESHOLD_LOG10, P_INC_CAP_SENS, P_INC_SAFETY, P_INC_CATASTROPHE, P_INC_SHARE_LOSS,
+    P_INC_CASH_LOSS,
+) = range(N_SCALAR_PARAMS)
+
+N_KINDS = 6
+"""Archetypes, in the order of economy.archetypes.KIND_NAMES."""
+ARCH_FIELDS: tuple[str, ...] = (
+    "spend_rate_per_year", "compute_spend_fraction", "train_fraction", "inference_fraction", "safety_base",
+    "openness", "funding", "strategy", "cash_usd", "researchers",
+)
+"""Per-archetype columns an entrant of that kind starts from (``funding`` and ``strategy`` as codes)."""
+N_ARCH_FIELDS = len(ARCH_FIELDS)
+(A_SPEND, A_COMPUTE_SPEND, A_TRAIN, A_INFERENCE, A_SAFETY, A_OPENNESS, A_FUNDING, A_STRATEGY, A_CASH,
+ A_RESEARCHERS) = range(N_ARCH_FIELDS)
+P_ARCH = N_SCALAR_PARAMS
+"""Column of archetype ``k``'s field ``f``: ``P_ARCH + k * N_ARCH_FIELDS + f``."""
+P_ENTRY_MIX = P_ARCH + N_KINDS * N_ARCH_FIELDS
+"""Columns ``P_ENTRY_MIX + k``: cumulative entry weight of kinds 0..k (the last is 1)."""
+PARAM_NAMES: tuple[str, ...] = (
+    SCALAR_PARAM_NAMES
+    + tuple(f"arch_{k}_{f}" for k in range(N_KINDS) for f in ARCH_FIELDS)
+    + tuple(f"entry_mix_cumulative_{k}" for k in range(N_KINDS))
+)
+N_PARAMS = len(PARAM_NAMES)
+
+ENTRY_SLOTS = 4
+"""At most this many entrants per run per step (the Poisson count is capped here; with the default rates the
+chance of more than one entrant in a month is below 1e-3)."""
+REVENUE_FLOOR_USD = 1e6
+"""Revenue growth is measured on ln(revenue + this), USD/year, so a lab with no revenue has a finite log."""
+RIVAL_SLOTS = 16
+"""Upper bound of ``safety.racing_rivals`` (the top-(K + 1) table is this long plus one)."""
 
 MODE_LOGIT = 0.0
 MODE_URN = 1.0
@@ -67,6 +120,9 @@ MARKET_COLUMNS: tuple[str, ...] = (
     # spillover network (stage 5): ln S gap to the frontier after the step, flows during it
     "knowledge_gap_dispersion", "mean_log_software_gap", "spillover_log_software", "talent_flow", "n_distilled",
     "active_edges",
+    # agents (stages 1, 7 and 8): events, their flows, the catastrophe outcome
+    "n_strategy_changes", "n_entries", "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe",
+    "cash_entry", "cash_acquisitions", "cash_incidents", "entry_rate", "industry_return", "events_dropped",
 )
 N_MARKET = len(MARKET_COLUMNS)
 (
@@ -80,7 +136,34 @@ N_MARKET = len(MARKET_COLUMNS)
     M_PEOPLE_GROWTH,
     M_GAP_DISPERSION, M_MEAN_GAP, M_SPILLOVER_GAIN, M_TALENT_FLOW, M_N_DISTILLED,
     M_ACTIVE_EDGES,
+    M_N_STRATEGY, M_N_ENTRIES, M_N_ACQUISITIONS, M_N_BLOCKED, M_INCIDENTS, M_CATASTROPHE,
+    M_CASH_ENTRY, M_CASH_ACQUISITIONS, M_CASH_INCIDENTS, M_ENTRY_RATE, M_INDUSTRY_RETURN, M_EVENTS_DROPPED,
 ) = range(N_MARKET)
+COUNT_COLUMNS: tuple[str, ...] = (
+    "n_alive", "n_singular", "n_exits", "n_distilled", "active_edges", "n_strategy_changes", "n_entries",
+    "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped",
+)
+"""Record columns holding counts (integers in the market frame)."""
+
+# Events (economy.kernels.events): each run's buffer holds rows (year, lab, kind, other lab, value).
+EVENT_FIELDS = 5
+EV_YEAR, EV_LAB, EV_KIND, EV_OTHER, EV_VALUE = range(EVENT_FIELDS)
+EVENT_KINDS: tuple[str, ...] = (
+    "entry", "exit", "acquisition", "acquisition_blocked", "incident", "catastrophe", "strategy_change",
+)
+"""Event kind codes (the index).  ``value``: entry, starting cash (USD; other = the open-frontier lab whose weights
+it starts from, or -1); exit, cash at exit (USD: negative, written off; positive, returned to the owners);
+acquisition, price paid (USD; lab = acquirer, other = target); acquisition_blocked, the HHI rise the review
+refused; incident and catastrophe, cash lost (USD); strategy_change, the performance gap that moved it (1/year;
+other = the lab imitated, -1 for a search)."""
+(EVENT_ENTRY, EVENT_EXIT, EVENT_ACQUISITION, EVENT_BLOCKED, EVENT_INCIDENT, EVENT_CATASTROPHE,
+ EVENT_STRATEGY) = range(len(EVENT_KINDS))
+
+# Routine snapshot columns (stage 1 imitation reads other labs' routines from it)
+ROUTINE_FIELDS = 6
+R_SPEND, R_COMPUTE_SPEND, R_TRAIN, R_INFERENCE, R_SAFETY, R_OPENNESS = range(ROUTINE_FIELDS)
+SEARCH_DRAWS = 3
+"""Normal draws per lab per step for a search step (compute-spend fraction, training fraction, safety share)."""
 
 # Columns of the stage-5 snapshot record NetworkState.node[run, lab, :] (economy.kernels.spillover): one
 # 64-byte record per lab, so reading a neighbour costs one cache line.

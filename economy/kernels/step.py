@@ -1,11 +1,15 @@
-"""The compiled step: MODEL.md stages 1-7 and 10 in their fixed order, over a batch of runs.
+"""The compiled step: MODEL.md stages 1-8 and 10 in their fixed order, over a batch of runs.
 
 Row stages are parallel kernels looping ``prange`` over (run, lab) pairs, each writing only its own row;
 cross-lab sums are taken serially within each run by the orchestrator ``step_batch``, so results are
 bitwise identical whatever the thread count.
-Stage 5 (the spillover network) lives in economy/kernels/spillover.py and the market segments of stage 6 in
-economy/kernels/segments.py (docs/network.md).  Stages 8 (incidents) and 9 (policies) have their own issues;
-their seams are the ``drift`` and ``bloc`` columns and the stage order documented in docs/model.md.
+Stage 1 (strategies, adaptation, racing) lives in economy/kernels/strategy.py, stage 5 (the spillover network)
+in economy/kernels/spillover.py, the market segments of stage 6 in economy/kernels/segments.py
+(docs/network.md), funding and performance in economy/kernels/money.py, acquisitions and entry (end of stage 7)
+in economy/kernels/acquisitions.py and economy/kernels/entry.py, stage 8 (incidents) in
+economy/kernels/incidents.py, and the event buffer in economy/kernels/events.py.  Stage 9 (policies) has its
+own issue; its seams are ``acquisitions.review_acquisition``, the ``bloc`` column and the stage order
+documented in docs/model.md.
 """
 
 import math
@@ -13,23 +17,33 @@ import math
 import numpy as np
 from numba import prange
 
+from economy.kernels.acquisitions import acquisitions_run
 from economy.kernels.config import jit, jit_parallel
+from economy.kernels.entry import entry_run
+from economy.kernels.events import push_event, reset_events
+from economy.kernels.incidents import incident_rows
 from economy.kernels.layout import (
+    EVENT_CATASTROPHE,
+    EVENT_EXIT,
+    EVENT_INCIDENT,
     LN_EXPERIMENT_COMPUTE_REF,
     M_CASH,
     M_CASH_COMPUTE,
     M_CASH_EXIT,
     M_CASH_FUNDING,
+    M_CASH_INCIDENTS,
     M_CASH_OPEX,
     M_CASH_REVENUE,
     M_CASH_STATE,
     M_CASH_WAGES,
+    M_CATASTROPHE,
     M_COMPUTE,
     M_COMPUTE_BOUGHT,
     M_COMPUTE_DEPR,
     M_COMPUTE_EXIT,
     M_DEMAND,
     M_EFFECTIVE,
+    M_EVENTS_DROPPED,
     M_FRONTIER_AUTO,
     M_FRONTIER_LNS,
     M_FRONTIER_LOG10E,
@@ -38,6 +52,7 @@ from economy.kernels.layout import (
     M_GAP_YEARS,
     M_GINI,
     M_HHI,
+    M_INCIDENTS,
     M_MAX_DRIFT,
     M_MEAN_SAFETY,
     M_N_ALIVE,
@@ -58,6 +73,7 @@ from economy.kernels.layout import (
     MODE_URN,
     P_ADOPTION,
     P_ALPHA,
+    P_ASPIRATION_YEARS,
     P_AUTO_MID,
     P_AUTO_WIDTH,
     P_BETA,
@@ -66,13 +82,14 @@ from economy.kernels.layout import (
     P_DEPR,
     P_DRIFT_RATE,
     P_DT,
+    P_EXIT_GRACE,
+    P_EXIT_SHARE,
     P_EXP_SHARE,
     P_FRONTIER_U0,
-    P_FUNDING_RANK,
+    P_FUNDING_MAX_SHARE,
     P_FUNDING_TO_DEMAND,
     P_GAMMA,
     P_GWP_GROWTH,
-    P_HIRE_SPEED,
     P_HW_FEEDBACK,
     P_HW_LN_RATE,
     P_INFER_FLOP_PER_USD,
@@ -85,14 +102,13 @@ from economy.kernels.layout import (
     P_LOG_THETA,
     P_MAX_AUTO,
     P_MAX_GWP_FRAC,
+    P_MEMORY_YEARS,
     P_MODE,
     P_NET_CROSS_SEGMENT,
     P_OPEX,
     P_OUTSIDE_U,
     P_PAR_HUMAN_LN,
     P_PUBLIC_DATA,
-    P_RACING_SCALE,
-    P_RACING_SENS,
     P_RHO,
     P_RUN_YEARS,
     P_SHOCK_SD,
@@ -112,6 +128,7 @@ from economy.kernels.layout import (
 )
 from economy.kernels.market import smooth_toward, urn_arrivals
 from economy.kernels.metrics import concentration, gini, safe_log, top_two
+from economy.kernels.money import investor_weight, performance_step, return_on_capital
 from economy.kernels.research import (
     advance_log_software,
     automation_fraction,
@@ -120,6 +137,7 @@ from economy.kernels.research import (
 )
 from economy.kernels.segments import segment_log_norms
 from economy.kernels.spillover import mark_rows, record_knowledge_gap, spillover_stage
+from economy.kernels.strategy import strategy_stage
 
 NAN = math.nan
 NEG_INF = -math.inf
@@ -162,37 +180,6 @@ def calibration_log_growth(labs, par, b, i):
 def _frontier(labs, b):
     """Leader and runner-up by quality among alive labs of run b."""
     return top_two(labs.quality[b], labs.alive[b])
-
-
-@jit
-def _decide_row(labs, par, lead, lead_u, second_u, b, i):
-    labs.exited[b, i] = False
-    if not labs.alive[b, i]:
-        labs.compute_budget_usd[b, i] = 0.0
-        labs.hire[b, i] = 0.0
-        return
-    dt = par[b, P_DT]
-    if i == lead[b]:
-        gap = lead_u[b] - second_u[b]
-    else:
-        gap = lead_u[b] - labs.quality[b, i]
-    closeness = math.exp(-max(gap, 0.0) / par[b, P_RACING_SCALE]) if (gap == gap and gap < math.inf) else 0.0
-    labs.safety[b, i] = labs.safety_base[b, i] * (1.0 - par[b, P_RACING_SENS] * closeness)
-    cash = labs.cash_usd[b, i]
-    spend = cash * -math.expm1(-labs.spend_rate_per_year[b, i] * dt) if cash > 0.0 else 0.0
-    phi = labs.compute_spend_fraction[b, i]
-    labs.compute_budget_usd[b, i] = phi * spend
-    target_staff = (1.0 - phi) * spend / dt / par[b, P_WAGE]
-    labs.hire[b, i] = (target_staff - labs.researchers[b, i]) * -math.expm1(-par[b, P_HIRE_SPEED] * dt)
-
-
-@jit_parallel
-def decide_rows(labs, par, lead, lead_u, second_u):
-    """Stage 1, observe and decide: racing-adjusted safety share, compute budget, desired hiring."""
-    n_runs, n = labs.cash_usd.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        _decide_row(labs, par, lead, lead_u, second_u, b, k - b * n)
 
 
 @jit
@@ -277,60 +264,85 @@ def share_rows(labs, par, demand, max_weight, log_norm):
         _share_row(labs, par, demand, max_weight, log_norm, b, k - b * n)
 
 
-@jit
-def _money_row(labs, par, demand, frontier_u, fund_total, unserved_ratio, b, i):
-    if not labs.alive[b, i]:
-        return
-    dt = par[b, P_DT]
-    revenue = labs.revenue_usd_per_year[b, i] + labs.weight[b, i] * unserved_ratio[b]
-    labs.revenue_usd_per_year[b, i] = revenue
-    labs.data_tokens[b, i] += par[b, P_DATA_PER_USD] * revenue * dt
-    if labs.funding[b, i] == 0:
-        inflow = 0.0
-        if fund_total[b] > 0.0 and labs.quality[b, i] > NEG_INF:
-            inflow = par[b, P_FUNDING_TO_DEMAND] * demand[b] * math.exp(
-                par[b, P_FUNDING_RANK] * (labs.quality[b, i] - frontier_u[b])) / fund_total[b]
-    else:
-        inflow = par[b, P_STATE_BUDGET]
-    labs.weight[b, i] = inflow  # reused: this step's funding rate, for the record
-    wages = labs.researchers[b, i] * par[b, P_WAGE] * dt
-    labs.cash_usd[b, i] += (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
-    if labs.cash_usd[b, i] < 0.0:
-        labs.exited[b, i] = True
-        labs.alive[b, i] = False
-
-
 @jit_parallel
-def money_rows(labs, par, demand, frontier_u, fund_total, unserved_ratio):
-    """Stage 7 per lab: unserved demand to rivals with spare capacity, data flywheel, cash flows, exit."""
-    n_runs, n = labs.cash_usd.shape
+def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by):
+    """Stage 7 per lab: unserved demand to rivals with spare capacity, data flywheel, funding, cash flows, exit,
+    and the lab's performance bookkeeping (economy.kernels.money).
+
+    The row's work is written in the loop body on arrays bound to locals (a row helper taking the whole lab state
+    would cost several times the work).
+    """
+    alive, exited, funding, quality, growth_col = (labs.alive, labs.exited, labs.funding, labs.quality,
+                                                   labs.revenue_growth)
+    revenue_col, weight_col, data, cash_col = labs.revenue_usd_per_year, labs.weight, labs.data_tokens, labs.cash_usd
+    researchers, share, founded = labs.researchers, labs.share, labs.founded_year
+    compute_col = labs.compute_flop_per_year
+    performance, aspiration, log_revenue = labs.performance, labs.aspiration, labs.log_revenue
+    profit_col, capital_col = labs.profit_usd_per_year, labs.capital_usd
+    n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
-        _money_row(labs, par, demand, frontier_u, fund_total, unserved_ratio, b, k - b * n)
+        i = k - b * n
+        if not alive[b, i]:
+            continue
+        dt = par[b, P_DT]
+        revenue = revenue_col[b, i] + weight_col[b, i] * unserved_ratio[b]
+        revenue_col[b, i] = revenue
+        data[b, i] += par[b, P_DATA_PER_USD] * revenue * dt
+        if funding[b, i] == 0:
+            inflow = 0.0
+            if fund_total[b] > 0.0 and quality[b, i] > NEG_INF:
+                pool = par[b, P_FUNDING_TO_DEMAND] * demand[b]
+                weight = investor_weight(quality[b, i], growth_col[b, i], frontier_u[b], par, b)
+                inflow = min(pool * weight / fund_total[b], par[b, P_FUNDING_MAX_SHARE] * pool)
+        else:
+            inflow = par[b, P_STATE_BUDGET]
+        weight_col[b, i] = inflow  # reused: this step's funding rate, for the record
+        wages = researchers[b, i] * par[b, P_WAGE] * dt
+        cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
+        cash_col[b, i] = cash
+        # exit: bankruptcy, or (investor-funded, past the grace period) a near-zero market share
+        if cash < 0.0 or (funding[b, i] == 0 and share[b, i] < exit_share[b] and founded[b, i] <= founded_by[b]):
+            exited[b, i] = True
+            alive[b, i] = False
+            continue
+        # performance: return on capital (compute at the market price plus cash), aspiration, revenue growth
+        compute = compute_col[b, i]
+        profit = (revenue * (1.0 - par[b, P_OPEX]) - researchers[b, i] * par[b, P_WAGE]
+                  - par[b, P_DEPR] * price[b] * compute)
+        capital = price[b] * compute + max(cash, 0.0)
+        profit_col[b, i] = profit
+        capital_col[b, i] = capital
+        perf, asp, growth, log_rev = performance_step(
+            performance[b, i], aspiration[b, i], growth_col[b, i], log_revenue[b, i], revenue,
+            return_on_capital(profit, capital), dt, par[b, P_MEMORY_YEARS], par[b, P_ASPIRATION_YEARS])
+        performance[b, i] = perf
+        aspiration[b, i] = asp
+        growth_col[b, i] = growth
+        log_revenue[b, i] = log_rev
 
 
 @jit
-def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
+def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     """Advance every run of a batch by one step ``dt`` and write its market record into ``rec[run, :]``.
 
     ``shocks[run, lab]`` are standard normals (research luck), ``urn_uniforms[run, arrival]`` uniforms on
-    [0, 1) used only in the urn market mode.  Both are drawn by the caller from the run's own streams.
+    [0, 1) used only in the urn market mode, ``draws`` (economy.state.StepDraws) the uniforms and normals of
+    adaptation, entry, acquisitions and incidents.  All are drawn by the caller from the run's own streams.
     ``net`` is the batch's spillover network (economy.state.NetworkState); with no edges stage 5 is skipped.
+    ``work`` (economy.state.StrategyWork) is stage 1's scratch.  The step's events are left in ``runs.events``.
     """
     n_runs, n = labs.cash_usd.shape
 
-    # ---- per-run scalars: leaders from the last step, compute supply, price floor
+    # ---- per-run scalars: the leader from the last step (for the hardware feedback); empty event buffers
     lead = np.empty(n_runs, np.int64)
-    lead_u = np.empty(n_runs)
-    second_u = np.empty(n_runs)
     for b in range(n_runs):
-        first, second = _frontier(labs, b)
+        first, _ = _frontier(labs, b)
         lead[b] = first
-        lead_u[b] = labs.quality[b, first] if first >= 0 else NEG_INF
-        second_u[b] = labs.quality[b, second] if second >= 0 else NEG_INF
+        reset_events(runs, b)
 
-    # ---- stage 1: observe and decide (row-local)
-    decide_rows(labs, par, lead, lead_u, second_u)
+    # ---- stage 1: observe and decide: adaptation, racing, budgets (row-local; strategy events per run)
+    strategy_stage(labs, runs, par, net, work, draws, rec)
 
     # ---- stage 2: compute market clearing and the talent market (per run)
     price = np.empty(n_runs)
@@ -407,12 +419,11 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
                 m = labs.weight[b, i]
         z = math.exp(w0 - m)
         fund = 0.0
-        rank = par[b, P_FUNDING_RANK]
         for i in range(n):
             if labs.alive[b, i]:
                 z += math.exp(labs.weight[b, i] - m)
                 if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
-                    fund += math.exp(rank * (labs.quality[b, i] - u_front))
+                    fund += investor_weight(labs.quality[b, i], labs.revenue_growth[b, i], u_front, par, b)
         max_weight[b] = m
         log_z = math.log(z)
         fund_total[b] = fund
@@ -436,19 +447,27 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
     share_rows(labs, par, demand, max_weight, log_norm)
 
     unserved_ratio = np.empty(n_runs)
+    exit_share = np.empty(n_runs)  # investor-funded labs below this share, past their grace period, close
+    founded_by = np.empty(n_runs)  # ... if founded no later than this year
     for b in range(n_runs):
         unserved = 0.0
         spare = 0.0
+        inside = 0.0
+        alive = 0
         for i in range(n):
             if labs.alive[b, i]:
                 unserved += labs.share[b, i] * demand[b] - labs.revenue_usd_per_year[b, i]
                 spare += labs.weight[b, i]
+                inside += labs.share[b, i]
+                alive += 1
         unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
+        exit_share[b] = par[b, P_EXIT_SHARE] * inside / alive if alive > 0 else 0.0
+        founded_by[b] = par[b, P_START_YEAR] + (runs.step[b] + 1) * par[b, P_DT] - par[b, P_EXIT_GRACE]
 
-    # ---- stage 7 per lab: money, data flywheel, exit
-    money_rows(labs, par, demand, frontier_u, fund_total, unserved_ratio)
+    # ---- stage 7 per lab: money, data flywheel, funding, exit, performance
+    money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by)
 
-    # ---- exits, talent growth, stage 10 record (per run)
+    # ---- stage 7 per run: cash flows, exits (compute and people return), acquisitions, entry
     for b in range(n_runs):
         dt = par[b, P_DT]
         year = par[b, P_START_YEAR] + runs.step[b] * dt + dt
@@ -476,6 +495,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
                 cash_exit += labs.cash_usd[b, i]
                 compute_exit += labs.compute_flop_per_year[b, i]
                 people_exit += labs.researchers[b, i]
+                push_event(runs, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
                 labs.cash_usd[b, i] = 0.0
                 labs.compute_flop_per_year[b, i] = 0.0
                 labs.researchers[b, i] = 0.0
@@ -485,9 +505,6 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
                 labs.run_flop[b, i] = 0.0
         runs.resale_flop[b] += compute_exit
         runs.talent_pool[b] += people_exit
-        growth = par[b, P_TALENT_GROWTH] * (runs.talent_pool[b] + _staff(labs, b)) * dt
-        runs.talent_pool[b] += growth
-        record_metrics(labs, runs, par, b, year, runs.step[b] + 1, demand[b], rec)
         rec[b, M_CASH_REVENUE] = cash_rev
         rec[b, M_CASH_FUNDING] = cash_fund
         rec[b, M_CASH_STATE] = cash_state
@@ -495,8 +512,39 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, rec):
         rec[b, M_CASH_OPEX] = cash_opex
         rec[b, M_CASH_EXIT] = cash_exit
         rec[b, M_COMPUTE_EXIT] = compute_exit
-        rec[b, M_PEOPLE_GROWTH] = growth
         rec[b, M_N_EXITS] = n_exits
+        acquisitions_run(labs, runs, par, b, year, price[b], draws, rec)
+        entry_run(labs, runs, par, b, year, draws, rec)
+
+    # ---- stage 8 per lab: incidents
+    incident_rows(labs, par, draws.incident)
+
+    # ---- stage 8 per run (incident events, the catastrophe outcome), talent growth, stage 10 record
+    for b in range(n_runs):
+        dt = par[b, P_DT]
+        year = par[b, P_START_YEAR] + runs.step[b] * dt + dt
+        n_incidents = 0
+        cash_incidents = 0.0
+        for i in range(n):
+            flag = labs.incident_flag[b, i]
+            if flag == 0:
+                continue
+            n_incidents += 1
+            cash_incidents += labs.incident_cost[b, i]
+            if flag == 2:
+                push_event(runs, b, year, i, EVENT_CATASTROPHE, -1, labs.incident_cost[b, i])
+                if runs.catastrophe_year[b] < 0.0:
+                    runs.catastrophe_year[b] = year
+            else:
+                push_event(runs, b, year, i, EVENT_INCIDENT, -1, labs.incident_cost[b, i])
+        growth = par[b, P_TALENT_GROWTH] * (runs.talent_pool[b] + _staff(labs, b)) * dt
+        runs.talent_pool[b] += growth
+        record_metrics(labs, runs, par, b, year, runs.step[b] + 1, demand[b], rec)
+        rec[b, M_PEOPLE_GROWTH] = growth
+        rec[b, M_INCIDENTS] = n_incidents
+        rec[b, M_CASH_INCIDENTS] = cash_incidents
+        rec[b, M_CATASTROPHE] = 1.0 if runs.catastrophe_year[b] >= 0.0 else 0.0
+        rec[b, M_EVENTS_DROPPED] = runs.events_dropped[b]
         runs.step[b] += 1
 
 

@@ -12,7 +12,8 @@ evaluation, and says so.
 dictionaries (one per lab), runs the stages of one step in MODEL.md order with per-lab loops, and returns new
 ``LabState`` / ``RunState`` / ``NetworkState`` arrays and the market record, leaving its inputs untouched.
 Stage 5 (the spillover network) and the market segments of stage 6 use the network twins of
-:mod:`tests.reference.naive_network`, on a networkx graph rebuilt from the batch's CSR arrays.
+:mod:`tests.reference.naive_network`, on a networkx graph rebuilt from the batch's CSR arrays; stage 1, funding,
+exits, acquisitions, entry and stage 8 use the agent twins of :mod:`tests.reference.naive_agents`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import networkx as nx
 import numpy as np
 
 from economy.kernels import layout as L
-from economy.state import LabState, NetworkState, RunState
+from economy.state import LabState, NetworkState, RunState, StepDraws
 
+from . import naive_agents as agents
 from .naive_network import naive_knowledge_gap, naive_segment_targets, naive_spillover
 
 __all__ = [
@@ -297,11 +299,12 @@ def lab_log_growth(lab: dict, p: dict, shock: float) -> tuple[float, float]:
 
 
 def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
-               urn_uniforms) -> tuple[LabState, RunState, NetworkState, np.ndarray]:
+               urn_uniforms, draws: StepDraws) -> tuple[LabState, RunState, NetworkState, np.ndarray]:
     """One step of every run, stage by stage with per-lab Python loops; returns new state and the record.
 
     Same contract as :func:`economy.kernels.step.step_batch` (``shocks[run, lab]`` standard normals,
-    ``urn_uniforms[run, arrival]`` uniforms), but the inputs are left untouched.  Of the network's scratch
+    ``urn_uniforms[run, arrival]`` uniforms, ``draws`` the other draws), but the inputs are left untouched.  Of the
+    network's scratch
     arrays the returned ``NetworkState`` fills the step-start ln S, the staff at the start of stage 5 and the
     per-lab flows (``gain``, ``moved``, ``distilled``, ``active_edges``); the packed snapshot ``node`` and the
     intermediate ``leave_rate`` are left as given.
@@ -314,9 +317,9 @@ def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
     rec = np.zeros((n_runs, L.N_MARKET))
     for b in range(n_runs):
         lab_rows = [{name: new_labs[name][b, i].item() for name in LabState._fields} for i in range(n)]
-        run = {name: new_runs[name][b].item() for name in RunState._fields if name != "frontier_history"}
-        run["frontier_history"] = new_runs["frontier_history"][b].tolist()
+        run = _run_dict(new_runs, b)
         p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
+        run_draws = {name: getattr(draws, name)[b].tolist() for name in StepDraws._fields}
         network = {
             "spill": spill,
             "graph": _graph_from_csr(net, b, n),
@@ -325,7 +328,7 @@ def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
         }
         record = [0.0] * L.N_MARKET
         flows = _step_run(lab_rows, run, p, [float(x) for x in shocks[b]], [float(u) for u in urn_uniforms[b]],
-                          record, network)
+                          run_draws, record, network)
         for i, lab in enumerate(lab_rows):
             for name in LabState._fields:
                 new_labs[name][b, i] = lab[name]
@@ -335,6 +338,14 @@ def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
             new_net[name][b, :] = values
         rec[b] = record
     return LabState(**new_labs), RunState(**new_runs), NetworkState(**new_net), rec
+
+
+def _run_dict(runs: dict, b: int) -> dict:
+    """Run b's scalars as Python numbers, its frontier history and event buffer as lists."""
+    run = {name: runs[name][b].item() for name in RunState._fields if name not in ("frontier_history", "events")}
+    run["frontier_history"] = runs["frontier_history"][b].tolist()
+    run["events"] = runs["events"][b].tolist()
+    return run
 
 
 def _graph_from_csr(net: NetworkState, b: int, n: int) -> nx.Graph:
@@ -356,8 +367,7 @@ def naive_record_initial(labs: LabState, runs: RunState, par) -> tuple[RunState,
     rec = np.zeros((n_runs, L.N_MARKET))
     for b in range(n_runs):
         lab_rows = [{name: getattr(labs, name)[b, i].item() for name in LabState._fields} for i in range(n)]
-        run = {name: new_runs[name][b].item() for name in RunState._fields if name != "frontier_history"}
-        run["frontier_history"] = new_runs["frontier_history"][b].tolist()
+        run = _run_dict(new_runs, b)
         p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
         record = [0.0] * L.N_MARKET
         _record(lab_rows, run, p, p["start_year"], 0, run["demand"], record)
@@ -368,20 +378,20 @@ def naive_record_initial(labs: LabState, runs: RunState, par) -> tuple[RunState,
     return RunState(**new_runs), rec
 
 
-def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniforms: list[float], rec: list,
-              network: dict) -> dict[str, list]:
+def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniforms: list[float], draws: dict,
+              rec: list, network: dict) -> dict[str, list]:
     """One step of one run; returns the network flows (empty when stage 5 does not run)."""
     dt = p["dt"]
     year = p["start_year"] + run["step"] * dt
+    year_end = year + dt
+    run["n_events"] = 0
+    run["events_dropped"] = 0
 
-    # leaders as of the last step
-    lead, second = top_two([lab["quality"] for lab in labs], [lab["alive"] for lab in labs])
-    lead_u = labs[lead]["quality"] if lead >= 0 else NEG_INF
-    second_u = labs[second]["quality"] if second >= 0 else NEG_INF
+    # the leader as of the last step (for the hardware feedback)
+    lead, _ = top_two([lab["quality"] for lab in labs], [lab["alive"] for lab in labs])
 
-    # stage 1: observe and decide
-    for i, lab in enumerate(labs):
-        _decide(lab, p, lead_u, second_u if i == lead else lab["quality"])
+    # stage 1: observe and decide (adaptation, racing, budget), strategy events
+    agents.decide_stage(labs, run, p, network["graph"], draws, year, rec)
 
     # stage 2: the compute market clears, the talent market rations hiring, hardware improves
     live = [lab for lab in labs if lab["alive"]]
@@ -447,8 +457,7 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
     w_outside = p["gamma"] * p["outside_quality"]
     live = [lab for lab in labs if lab["alive"]]
     fund_total = math.fsum(
-        math.exp(p["funding_rank_sensitivity"] * (lab["quality"] - u_front))
-        for lab in live if lab["funding"] == 0 and lab["quality"] > NEG_INF
+        agents.investor_weight(lab, p, u_front) for lab in live if lab["funding"] == 0 and lab["quality"] > NEG_INF
     )
     urn = p["market_mode"] == L.MODE_URN
     kappa = p["net_cross_segment"]
@@ -483,16 +492,18 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
     unserved = math.fsum(lab["share"] * demand - lab["revenue_usd_per_year"] for lab in live)
     spare = math.fsum(lab["weight"] for lab in live)
     unserved_ratio = min(1.0, unserved / spare) if spare > 0.0 else 0.0
+    # the exit rule's share threshold: a fraction of the alive labs' mean share
+    exit_share = p["exit_relative_share"] * math.fsum(lab["share"] for lab in live) / len(live) if live else 0.0
+    founded_by = year_end - p["exit_grace_years"]
 
-    # stage 7: unserved demand to rivals with spare capacity, data flywheel, cash flows, exit
+    # stage 7: unserved demand to rivals with spare capacity, data flywheel, funding, cash flows, exit, performance
     for lab in live:
-        _money(lab, p, demand, u_front, fund_total, unserved_ratio)
+        agents.money(lab, p, price, demand, u_front, fund_total, unserved_ratio, exit_share, founded_by)
 
-    # exits return compute and people; the workforce grows; stage 10 record
-    year_end = p["start_year"] + (run["step"] + 1) * dt
+    # exits return compute and people; acquisitions; entry
     cash = {"revenue": [], "opex": [], "funding": [], "state": [], "wages": []}
     exit_cash, exit_compute, exit_people = [], [], []
-    for lab in labs:
+    for i, lab in enumerate(labs):
         if lab["alive"] or lab["exited"]:
             revenue = lab["revenue_usd_per_year"] * dt
             cash["revenue"].append(revenue)
@@ -503,14 +514,21 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
             exit_cash.append(lab["cash_usd"])
             exit_compute.append(lab["compute_flop_per_year"])
             exit_people.append(lab["researchers"])
+            agents.push_event(run, year_end, i, L.EVENT_EXIT, -1, lab["cash_usd"])
             for name in ("cash_usd", "compute_flop_per_year", "researchers", "share", "customers",
                          "revenue_usd_per_year", "run_flop"):
                 lab[name] = 0.0
     run["resale_flop"] += math.fsum(exit_compute)
     run["talent_pool"] += math.fsum(exit_people)
+    agents.acquisitions(labs, run, p, price, draws, year_end, rec)
+    agents.entry(labs, run, p, draws, year_end, rec)
+
+    # stage 8: incidents; the workforce grows; stage 10 record
+    agents.incidents(labs, run, p, draws, year_end, rec)
     staff = math.fsum(lab["researchers"] for lab in labs if lab["alive"])
     growth = p["talent_growth"] * (run["talent_pool"] + staff) * dt
     run["talent_pool"] += growth
+    rec[L.M_EVENTS_DROPPED] = run["events_dropped"]
     _record(labs, run, p, year_end, run["step"] + 1, demand, rec)
     rec[L.M_CASH_REVENUE] = math.fsum(cash["revenue"])
     rec[L.M_CASH_FUNDING] = math.fsum(cash["funding"])
@@ -523,26 +541,6 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
     rec[L.M_N_EXITS] = len(exit_cash)
     run["step"] += 1
     return flows
-
-
-def _decide(lab: dict, p: dict, lead_u: float, rival_u: float) -> None:
-    """Stage 1: racing-adjusted safety share, compute budget and desired hiring of one lab."""
-    lab["exited"] = False
-    if not lab["alive"]:
-        lab["compute_budget_usd"] = 0.0
-        lab["hire"] = 0.0
-        return
-    dt = p["dt"]
-    gap = lead_u - rival_u  # the leader's rival is the runner-up; everyone else's is the leader
-    # no racing pressure when the gap is undefined or infinite (no rival with a model)
-    closeness = math.exp(-max(gap, 0.0) / p["racing_scale"]) if math.isfinite(gap) else 0.0
-    lab["safety"] = lab["safety_base"] * (1.0 - p["racing_sensitivity"] * closeness)
-    cash = lab["cash_usd"]
-    spend = cash * _one_minus_exp_neg(lab["spend_rate_per_year"] * dt) if cash > 0.0 else 0.0
-    phi = lab["compute_spend_fraction"]
-    lab["compute_budget_usd"] = phi * spend
-    target_staff = (1.0 - phi) * spend / dt / p["wage"]
-    lab["hire"] = (target_staff - lab["researchers"]) * _one_minus_exp_neg(p["hire_speed"] * dt)
 
 
 def _produce(lab: dict, p: dict, year: float, price: float, hire_scale: float, shock: float) -> None:
@@ -586,27 +584,6 @@ def _produce(lab: dict, p: dict, year: float, price: float, hire_scale: float, s
     else:  # no model yet
         lab["quality"] = NEG_INF
         lab["weight"] = NEG_INF
-
-
-def _money(lab: dict, p: dict, demand: float, u_front: float, fund_total: float, unserved_ratio: float) -> None:
-    """Stage 7 for one alive lab."""
-    dt = p["dt"]
-    revenue = lab["revenue_usd_per_year"] + lab["weight"] * unserved_ratio
-    lab["revenue_usd_per_year"] = revenue
-    lab["data_tokens"] += p["data_tokens_per_usd"] * revenue * dt
-    if lab["funding"] == 0:  # investors, weighted by rank
-        inflow = 0.0
-        if fund_total > 0.0 and lab["quality"] > NEG_INF:
-            inflow = (p["funding_to_demand"] * demand
-                      * math.exp(p["funding_rank_sensitivity"] * (lab["quality"] - u_front)) / fund_total)
-    else:
-        inflow = p["state_budget"]
-    lab["weight"] = inflow  # this step's funding rate, for the record
-    wages = lab["researchers"] * p["wage"] * dt
-    lab["cash_usd"] += (revenue * (1.0 - p["opex_fraction"]) + inflow) * dt - wages
-    if lab["cash_usd"] < 0.0:
-        lab["exited"] = True
-        lab["alive"] = False
 
 
 def _record(labs: list[dict], run: dict, p: dict, year: float, steps_done: int, demand: float, rec: list) -> None:

@@ -1,0 +1,216 @@
+r"""Entry of new labs (MODEL.md stage 7), serial per run after exits and acquisitions.
+
+Entrants arrive as a Poisson process whose rate rises with industry profits,
+
+.. math:: \lambda = \lambda_0 \exp\big(\sigma \min(\pi, 1)\big), \qquad
+          \pi = \frac{\sum_i \text{profit}_i}{\sum_i \text{capital}_i}
+
+over alive labs (the industry's return on capital, clipped to [-10, 10]); the step's count is the Poisson
+quantile of a pre-drawn uniform, at most ``ENTRY_SLOTS``.  Each entrant takes the first never-used column
+(``runs.n_used``; a column is never reused, so lab ids stay unique) and stops once ``labs.max_entrants``
+columns are used.  An entrant of kind k (drawn from ``entry.mix``) and size :math:`s = e^{\text{sd} z}` starts
+with its archetype's routine, cash ``s x cash_usd`` (brought by its founders and investors: a documented
+source of money, ``cash_entry``), researchers ``s x researchers`` hired from the talent pool (as many as it
+holds) and no compute (it buys compute from the next step on).  It starts behind the *open frontier*, the
+alive lab with the best served model among those whose openness is at least ``entry.open_threshold``:
+
+.. math:: \ln S_e = \ln S_{open} - \ell, \qquad \ln E_e = \ln E_{open} - \ell
+
+(fine-tuned open weights; :math:`\ell` = ``entry.lag_ln``), in that lab's bloc.  Without an open lab it starts
+:math:`\ell` behind the alive lab with the lowest ln S, in that lab's bloc, with no model.  Its performance and
+aspiration start at the industry's return.  In the urn market mode an entrant holds no customers, so the urn
+never picks it.
+"""
+
+import math
+
+from economy.kernels.config import jit
+from economy.kernels.events import push_event
+from economy.kernels.layout import (
+    A_CASH,
+    A_COMPUTE_SPEND,
+    A_FUNDING,
+    A_INFERENCE,
+    A_OPENNESS,
+    A_RESEARCHERS,
+    A_SAFETY,
+    A_SPEND,
+    A_STRATEGY,
+    A_TRAIN,
+    ENTRY_SLOTS,
+    EVENT_ENTRY,
+    M_CASH_ENTRY,
+    M_ENTRY_RATE,
+    M_INDUSTRY_RETURN,
+    M_N_ENTRIES,
+    N_ARCH_FIELDS,
+    N_KINDS,
+    P_ARCH,
+    P_DT,
+    P_ENTRY_LAG,
+    P_ENTRY_MIX,
+    P_ENTRY_OPEN_THRESHOLD,
+    P_ENTRY_PROFIT_SENS,
+    P_ENTRY_RATE,
+    P_ENTRY_SIZE_SD,
+    REVENUE_FLOOR_USD,
+)
+from economy.kernels.money import return_on_capital
+from economy.kernels.spillover import _refresh_capability
+
+NEG_INF = -math.inf
+
+
+@jit
+def poisson_count(mean, u, cap):
+    """The Poisson(``mean``) quantile of the uniform ``u`` (inverse CDF), at most ``cap``."""
+    p = math.exp(-mean)
+    cdf = p
+    k = 0
+    while u >= cdf and k < cap:
+        k += 1
+        p *= mean / k
+        cdf += p
+    return k
+
+
+@jit
+def entrant_kind(par_row, u):
+    """The archetype code whose cumulative entry weight first exceeds the uniform ``u``."""
+    for k in range(N_KINDS - 1):
+        if u < par_row[P_ENTRY_MIX + k]:
+            return k
+    return N_KINDS - 1
+
+
+@jit
+def industry_return(labs, b):
+    """Sum of alive labs' profit over the sum of their capital (clipped like a lab's return)."""
+    profit = 0.0
+    capital = 0.0
+    for i in range(labs.cash_usd.shape[1]):
+        if labs.alive[b, i]:
+            profit += labs.profit_usd_per_year[b, i]
+            capital += labs.capital_usd[b, i]
+    return return_on_capital(profit, capital)
+
+
+@jit
+def open_frontier(labs, par_row, b):
+    """The alive lab with the highest ln E among those open enough (ties: lowest id); -1 if none."""
+    best = -1
+    threshold = par_row[P_ENTRY_OPEN_THRESHOLD]
+    for i in range(labs.cash_usd.shape[1]):
+        if labs.alive[b, i] and labs.openness[b, i] >= threshold and (
+                best < 0 or labs.log_eff_compute[b, i] > labs.log_eff_compute[b, best]):
+            best = i
+    return best
+
+
+@jit
+def laggard(labs, b):
+    """The alive lab with the lowest ln S (ties: lowest id); -1 if none."""
+    worst = -1
+    for i in range(labs.cash_usd.shape[1]):
+        if labs.alive[b, i] and (worst < 0 or labs.log_software[b, i] < labs.log_software[b, worst]):
+            worst = i
+    return worst
+
+
+@jit
+def entry_run(labs, runs, par, b, year, draws, rec):
+    """Entry for run b at the end of stage 7; ``year`` is the step's end (the events' year)."""
+    capacity = labs.cash_usd.shape[1]
+    p = par[b]
+    ret = industry_return(labs, b)
+    rec[b, M_INDUSTRY_RETURN] = ret
+    rate = p[P_ENTRY_RATE] * math.exp(p[P_ENTRY_PROFIT_SENS] * min(ret, 1.0)) if p[P_ENTRY_RATE] > 0.0 else 0.0
+    rec[b, M_ENTRY_RATE] = rate
+    rec[b, M_N_ENTRIES] = 0.0
+    rec[b, M_CASH_ENTRY] = 0.0
+    if rate <= 0.0 or runs.n_used[b] >= capacity:
+        return
+    count = poisson_count(rate * p[P_DT], draws.entry[b, 0], ENTRY_SLOTS)
+    if count == 0:
+        return
+    source = open_frontier(labs, p, b)
+    reference = source if source >= 0 else laggard(labs, b)
+    entered = 0
+    cash_in = 0.0
+    for m in range(count):
+        i = runs.n_used[b]
+        if i >= capacity:
+            break
+        runs.n_used[b] = i + 1
+        kind = entrant_kind(p, draws.entry[b, 1 + m])
+        size = math.exp(p[P_ENTRY_SIZE_SD] * draws.entry_size[b, m])
+        _enter(labs, runs, par, b, i, kind, size, source, reference, ret)
+        labs.founded_year[b, i] = year
+        cash_in += labs.cash_usd[b, i]
+        entered += 1
+        push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
+    rec[b, M_N_ENTRIES] = entered
+    rec[b, M_CASH_ENTRY] = cash_in
+
+
+@jit
+def _enter(labs, runs, par, b, i, kind, size, source, reference, ret):
+    """Column i of run b becomes a new lab of archetype ``kind`` (see the module docs)."""
+    p = par[b]
+    arch = P_ARCH + kind * N_ARCH_FIELDS
+    lag = p[P_ENTRY_LAG]
+    labs.alive[b, i] = True
+    labs.exited[b, i] = False
+    labs.kind[b, i] = kind
+    labs.funding[b, i] = int(p[arch + A_FUNDING])
+    labs.strategy[b, i] = int(p[arch + A_STRATEGY])
+    labs.bloc[b, i] = labs.bloc[b, reference] if reference >= 0 else 0
+    labs.cash_usd[b, i] = p[arch + A_CASH] * size
+    staff = min(p[arch + A_RESEARCHERS] * size, runs.talent_pool[b])
+    labs.researchers[b, i] = staff
+    runs.talent_pool[b] = max(0.0, runs.talent_pool[b] - staff)
+    labs.spend_rate_per_year[b, i] = p[arch + A_SPEND]
+    labs.compute_spend_fraction[b, i] = p[arch + A_COMPUTE_SPEND]
+    labs.train_fraction[b, i] = p[arch + A_TRAIN]
+    labs.inference_fraction[b, i] = p[arch + A_INFERENCE]
+    labs.safety_base[b, i] = p[arch + A_SAFETY]
+    labs.safety[b, i] = p[arch + A_SAFETY]
+    labs.openness[b, i] = p[arch + A_OPENNESS]
+    labs.compute_flop_per_year[b, i] = 0.0
+    labs.share[b, i] = 0.0
+    labs.customers[b, i] = 0.0
+    labs.data_tokens[b, i] = 0.0
+    labs.drift[b, i] = 0.0
+    labs.revenue_usd_per_year[b, i] = 0.0
+    labs.singular_year[b, i] = -1.0
+    labs.run_flop[b, i] = 0.0
+    labs.run_elapsed_years[b, i] = 0.0
+    labs.compute_budget_usd[b, i] = 0.0
+    labs.hire[b, i] = 0.0
+    labs.performance[b, i] = ret
+    labs.aspiration[b, i] = ret
+    labs.log_revenue[b, i] = math.log(REVENUE_FLOOR_USD)
+    labs.revenue_growth[b, i] = 0.0
+    labs.profit_usd_per_year[b, i] = 0.0
+    labs.capital_usd[b, i] = labs.cash_usd[b, i]
+    labs.incidents[b, i] = 0
+    labs.strategy_changed[b, i] = 0
+    labs.imitated[b, i] = -1
+    labs.incident_flag[b, i] = 0
+    labs.incident_cost[b, i] = 0.0
+    if source >= 0:
+        labs.log_software[b, i] = labs.log_software[b, source] - lag
+        labs.log_eff_compute[b, i] = labs.log_eff_compute[b, source] - lag
+    elif reference >= 0:
+        labs.log_software[b, i] = labs.log_software[b, reference] - lag
+        labs.log_eff_compute[b, i] = NEG_INF
+    else:
+        labs.log_software[b, i] = -lag
+        labs.log_eff_compute[b, i] = NEG_INF
+    labs.run_log_software[b, i] = labs.log_software[b, i]
+    if labs.log_eff_compute[b, i] > NEG_INF:
+        _refresh_capability(labs, par, b, i)
+    else:
+        labs.automation[b, i] = 0.0
+        labs.quality[b, i] = NEG_INF
+    labs.weight[b, i] = 0.0  # at the end of stage 7 the weight column holds the step's funding rate: none yet

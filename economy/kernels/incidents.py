@@ -1,0 +1,82 @@
+r"""Stage 8, safety incidents and the catastrophe outcome (MODEL.md stage 8).
+
+Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
+\text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
+capability of its served model above a threshold,
+
+.. math:: h_i = h_0 \, \text{drift}_i \, e^{-\epsilon \, \text{safety}_i} \,
+          e^{\kappa \max(0, \log_{10} E_i - \theta)}  \quad (1/\text{year}),
+
+(:math:`\epsilon` = ``safety_effectiveness``: the current safety effort also catches problems before they become
+incidents), so no drift means no incidents; an incident happens in the step with probability
+:math:`1 - e^{-h_i \Delta t}`
+(a pre-drawn uniform :math:`v_i` below it).  It is *catastrophic* with probability
+:math:`q_i = \text{catastrophe\_fraction} \times a_i` (the lab's research automation: loss of oversight), drawn
+from the same uniform (:math:`v_i < (1 - e^{-h_i \Delta t}) q_i`).  An incident costs the lab
+``share_loss`` of its market share (and urn customers; the outside option takes them) and ``cash_loss`` of its
+cash (a documented sink, ``cash_incidents``).  A catastrophe is an absorbing outcome of the run: the year of
+the first is kept (``runs.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
+run's summary reports it; the economy itself keeps being simulated, so later incidents are still recorded.
+"""
+
+import math
+
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.layout import (
+    P_DT,
+    P_INC_CAP_SENS,
+    P_INC_CASH_LOSS,
+    P_INC_CATASTROPHE,
+    P_INC_HAZARD,
+    P_INC_SAFETY,
+    P_INC_SHARE_LOSS,
+    P_INC_THRESHOLD_LOG10,
+)
+
+LN10 = math.log(10.0)
+LOG_CAP = 700.0
+
+
+@jit
+def incident_probability(drift, log_eff_compute, safety, par, b):
+    """Probability of an incident within the step, 1 - exp(-h dt), computed in logs (never inf or NaN)."""
+    hazard = par[b, P_INC_HAZARD]
+    if drift <= 0.0 or hazard <= 0.0:
+        return 0.0
+    excess = max(0.0, log_eff_compute / LN10 - par[b, P_INC_THRESHOLD_LOG10])  # 0 with no model
+    log_rate = (math.log(hazard) + math.log(drift) - par[b, P_INC_SAFETY] * safety
+                + min(par[b, P_INC_CAP_SENS] * excess, LOG_CAP) + math.log(par[b, P_DT]))
+    return -math.expm1(-math.exp(min(log_rate, LOG_CAP)))
+
+
+@jit_parallel
+def incident_rows(labs, par, uniforms):
+    """Stage 8 per lab: incident draw, its cost in share and cash, the catastrophe flag.
+
+    The row's work is written in the loop body on arrays bound to locals (no row helper taking the whole lab
+    state: that call would cost more than the work)."""
+    alive, drift, log_e, safety, automation = labs.alive, labs.drift, labs.log_eff_compute, labs.safety, labs.automation
+    cash, share, customers, count = labs.cash_usd, labs.share, labs.customers, labs.incidents
+    flag, cost_out = labs.incident_flag, labs.incident_cost
+    n_runs, n = cash.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        flag[b, i] = 0
+        cost_out[b, i] = 0.0
+        if not alive[b, i]:
+            continue
+        p = incident_probability(drift[b, i], log_e[b, i], safety[b, i], par, b)
+        v = uniforms[b, i]
+        if not v < p:
+            continue
+        flag[b, i] = 2 if v < p * par[b, P_INC_CATASTROPHE] * automation[b, i] else 1
+        cost = par[b, P_INC_CASH_LOSS] * max(cash[b, i], 0.0)
+        cash[b, i] -= cost
+        cost_out[b, i] = cost
+        keep = 1.0 - par[b, P_INC_SHARE_LOSS]
+        share[b, i] *= keep
+        customers[b, i] *= keep
+        count[b, i] += 1

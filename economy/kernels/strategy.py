@@ -1,0 +1,273 @@
+r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (MODEL.md stage 1).
+
+A lab's *routine* is its behaviour columns (spend rate, compute-spend fraction, training and inference
+fractions, safety share with no rival close, openness).  Each step, in this order:
+
+1. **Adaptation** (labs whose ``strategy`` is adaptive; Nelson and Winter 1982).  *Imitation*: with
+   probability :math:`1 - e^{-\mu \Delta t}` the lab looks at the labs it observes (its active network
+   neighbours when the scenario has a network, else every alive lab), takes the one with the highest
+   performance (ties: the lowest id) and, if that beats its own, copies its routine as it was at the start of
+   the step.  *Satisficing search*: otherwise, a lab whose performance is below its aspiration tries, with
+   probability :math:`1 - e^{-\nu \Delta t}`, a perturbed routine: the log-odds of its compute-spend fraction,
+   training fraction and safety share each move by ``search_step`` times a standard normal (the inference
+   fraction is cut if training plus inference would pass 1).
+2. **Racing** (Armstrong, Bostrom and Shulman 2016): with :math:`c_{ij} = e^{-|u_i - u_j| / \text{scale}}` the
+   closeness of rival j,
+
+   .. math:: P_i = 1 - \prod_{j \in \text{rivals}(i)} (1 - c_{ij}), \qquad
+             \text{safety}_i = \text{safety\_base}_i \, (1 - \text{sensitivity} \, P_i),
+
+   so more rivals and smaller gaps both lower the safety share.  Rivals are the active network neighbours
+   with a network, else the ``racing_rivals`` best other labs by quality (1: the leader, and for the leader the
+   runner-up).  A rival without a model, or a lab without one, exerts no pressure.
+3. **Budget**: spending, the compute budget and desired hiring from the (new) routine.
+
+Rows are parallel and write only their own row; what a row reads of other labs (performance, quality,
+alive, bloc and the routine snapshot) is not written during the stage, so results do not depend on the
+order of rows.  Strategy-change events are pushed serially afterwards.
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from economy.archetypes import STRATEGY_ADAPTIVE
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.events import push_event
+from economy.kernels.layout import (
+    EVENT_STRATEGY,
+    M_N_STRATEGY,
+    P_DT,
+    P_HIRE_SPEED,
+    P_IMITATION_RATE,
+    P_NET_CUT_YEAR,
+    P_NET_ON,
+    P_RACING_RIVALS,
+    P_RACING_SCALE,
+    P_RACING_SENS,
+    P_SEARCH_RATE,
+    P_SEARCH_STEP,
+    P_START_YEAR,
+    P_WAGE,
+    R_COMPUTE_SPEND,
+    R_INFERENCE,
+    R_OPENNESS,
+    R_SAFETY,
+    R_SPEND,
+    R_TRAIN,
+)
+
+NEG_INF = -math.inf
+
+
+@jit
+def strategy_stage(labs, runs, par, net, work, draws, rec):
+    """Stage 1 for every run of a batch; pushes strategy-change events and counts them into ``rec``."""
+    n_runs, n = labs.cash_usd.shape
+    year = np.empty(n_runs)  # the step's start year
+    imitation = False
+    for b in range(n_runs):
+        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        rival_table(labs.quality[b], labs.alive[b], work.top[b])
+        work.best[b] = best_performer(labs.performance[b], labs.alive[b])
+        if par[b, P_IMITATION_RATE] > 0.0:
+            imitation = True
+    if imitation:
+        snapshot_routines(labs, work.routine)
+    decide_rows(labs, par, net, work, draws, year)
+    for b in range(n_runs):
+        end_year = year[b] + par[b, P_DT]
+        count = 0
+        for i in range(n):
+            code = labs.strategy_changed[b, i]
+            if code == 0:
+                continue
+            count += 1
+            j = labs.imitated[b, i]
+            if code == 1:
+                value = labs.performance[b, j] - labs.performance[b, i]
+            else:
+                value = labs.aspiration[b, i] - labs.performance[b, i]
+            push_event(runs, b, end_year, i, EVENT_STRATEGY, j, value)
+        rec[b, M_N_STRATEGY] = count
+
+
+@jit
+def rival_table(quality, alive, top):
+    """The ``top.shape[0]`` best alive labs by quality (descending; ties: lower id first), -1 padded."""
+    slots = top.shape[0]
+    for m in range(slots):
+        top[m] = -1
+    filled = 0
+    for i in range(quality.shape[0]):
+        if not alive[i]:
+            continue
+        u = quality[i]
+        # position: after every filled slot whose quality is >= u (earlier ids win ties)
+        pos = filled
+        while pos > 0 and quality[top[pos - 1]] < u:
+            pos -= 1
+        if pos >= slots:
+            continue
+        last = min(filled, slots - 1)
+        for m in range(last, pos, -1):
+            top[m] = top[m - 1]
+        top[pos] = i
+        if filled < slots:
+            filled += 1
+
+
+@jit
+def best_performer(performance, alive):
+    """The alive lab with the highest performance (ties: the lowest id); -1 if none."""
+    best = -1
+    for i in range(performance.shape[0]):
+        if alive[i] and (best < 0 or performance[i] > performance[best]):
+            best = i
+    return best
+
+
+@jit_parallel
+def snapshot_routines(labs, routine):
+    """Every lab's routine at the start of the stage (imitation copies from here)."""
+    spend, phi, train = labs.spend_rate_per_year, labs.compute_spend_fraction, labs.train_fraction
+    infer, safety, openness = labs.inference_fraction, labs.safety_base, labs.openness
+    n_runs, n = spend.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        routine[b, i, R_SPEND] = spend[b, i]
+        routine[b, i, R_COMPUTE_SPEND] = phi[b, i]
+        routine[b, i, R_TRAIN] = train[b, i]
+        routine[b, i, R_INFERENCE] = infer[b, i]
+        routine[b, i, R_SAFETY] = safety[b, i]
+        routine[b, i, R_OPENNESS] = openness[b, i]
+
+
+@jit
+def shift_log_odds(x, step):
+    """The fraction whose log-odds are those of ``x`` plus ``step`` (0 and 1 stay put)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    t = math.exp(step)
+    return x * t / (1.0 - x + x * t)
+
+
+@jit
+def closeness(u_i, u_j, scale):
+    """exp(-|u_i - u_j| / scale); 0 when either has no model (quality -inf)."""
+    if u_i == NEG_INF or u_j == NEG_INF:
+        return 0.0
+    return math.exp(-abs(u_i - u_j) / scale)
+
+
+@jit
+def observed_best(performance, alive, bloc, indptr, indices, best, network, open_border, b, i):
+    """The most profitable lab that lab i of run b observes: an active neighbour (ties: the lowest id, CSR rows
+    are sorted), or without a network the run's best performer ``best[b]`` unless that is i itself; -1 if none."""
+    if not network:
+        j = best[b]
+        return j if j != i else -1
+    found = -1
+    for e in range(indptr[b, i], indptr[b, i + 1]):
+        j = indices[e]
+        if alive[b, j] and (open_border or bloc[b, j] == bloc[b, i]) and (
+                found < 0 or performance[b, j] > performance[b, found]):
+            found = j
+    return found
+
+
+@jit
+def racing_pressure(quality, alive, bloc, indptr, indices, top, wanted, scale, network, open_border, b, i):
+    """P_i = 1 - prod over rivals j of (1 - closeness(u_i, u_j)): active neighbours with a network, else the
+    ``wanted`` best other labs of the rival table ``top[b]``."""
+    u_i = quality[b, i]
+    keep = 1.0
+    if network:
+        for e in range(indptr[b, i], indptr[b, i + 1]):
+            j = indices[e]
+            if alive[b, j] and (open_border or bloc[b, j] == bloc[b, i]):
+                keep *= 1.0 - closeness(u_i, quality[b, j], scale)
+    else:
+        seen = 0
+        for m in range(top.shape[1]):
+            j = top[b, m]
+            if j < 0 or seen >= wanted:
+                break
+            if j == i:
+                continue
+            seen += 1
+            keep *= 1.0 - closeness(u_i, quality[b, j], scale)
+    return 1.0 - keep
+
+
+@jit_parallel
+def decide_rows(labs, par, net, work, draws, year):
+    """Adaptation, racing-adjusted safety share, compute budget and desired hiring, row by row.
+
+    The row's work is written in the loop body on arrays bound to locals: a row helper taking the whole lab,
+    network and draw state would cost several times the work itself (its arrays are passed one by one).
+    """
+    alive, exited, strategy, changed, imitated = (labs.alive, labs.exited, labs.strategy, labs.strategy_changed,
+                                                  labs.imitated)
+    spend_rate, phi_col, train_col, infer_col = (labs.spend_rate_per_year, labs.compute_spend_fraction,
+                                                 labs.train_fraction, labs.inference_fraction)
+    safety_base, openness, safety = labs.safety_base, labs.openness, labs.safety
+    performance, aspiration, quality, bloc = labs.performance, labs.aspiration, labs.quality, labs.bloc
+    cash_col, researchers, budget, hire = labs.cash_usd, labs.researchers, labs.compute_budget_usd, labs.hire
+    routine, top, best = work.routine, work.top, work.best
+    indptr, indices = net.indptr, net.indices
+    u_imitate, u_search, z = draws.imitate, draws.search, draws.search_step
+    n_runs, n = alive.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        exited[b, i] = False
+        changed[b, i] = 0
+        imitated[b, i] = -1
+        if not alive[b, i]:
+            budget[b, i] = 0.0
+            hire[b, i] = 0.0
+            continue
+        dt = par[b, P_DT]
+        network = par[b, P_NET_ON] != 0.0
+        open_border = year[b] < par[b, P_NET_CUT_YEAR]
+        # adaptation: imitation of the most profitable observed lab, else satisficing search
+        if strategy[b, i] == STRATEGY_ADAPTIVE:
+            source = -1
+            if u_imitate[b, i] < -math.expm1(-par[b, P_IMITATION_RATE] * dt):
+                j = observed_best(performance, alive, bloc, indptr, indices, best, network, open_border, b, i)
+                if j >= 0 and performance[b, j] > performance[b, i]:
+                    source = j
+            if source >= 0:
+                spend_rate[b, i] = routine[b, source, R_SPEND]
+                phi_col[b, i] = routine[b, source, R_COMPUTE_SPEND]
+                train_col[b, i] = routine[b, source, R_TRAIN]
+                infer_col[b, i] = routine[b, source, R_INFERENCE]
+                safety_base[b, i] = routine[b, source, R_SAFETY]
+                openness[b, i] = routine[b, source, R_OPENNESS]
+                changed[b, i] = 1
+                imitated[b, i] = source
+            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < -math.expm1(-par[b, P_SEARCH_RATE] * dt):
+                step = par[b, P_SEARCH_STEP]
+                phi_col[b, i] = shift_log_odds(phi_col[b, i], step * z[b, i, 0])
+                train = shift_log_odds(train_col[b, i], step * z[b, i, 1])
+                train_col[b, i] = train
+                if train + infer_col[b, i] > 1.0:
+                    infer_col[b, i] = 1.0 - train
+                safety_base[b, i] = shift_log_odds(safety_base[b, i], step * z[b, i, 2])
+                changed[b, i] = 2
+        # racing
+        pressure = racing_pressure(quality, alive, bloc, indptr, indices, top, int(par[b, P_RACING_RIVALS]),
+                                   par[b, P_RACING_SCALE], network, open_border, b, i)
+        safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_RACING_SENS] * pressure)
+        # budget
+        cash = cash_col[b, i]
+        spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0
+        phi = phi_col[b, i]
+        budget[b, i] = phi * spend
+        target_staff = (1.0 - phi) * spend / dt / par[b, P_WAGE]
+        hire[b, i] = (target_staff - researchers[b, i]) * -math.expm1(-par[b, P_HIRE_SPEED] * dt)
