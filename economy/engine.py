@@ -77,9 +77,9 @@ class Simulation:
         self.capacity = self.n_labs + scenario.labs.max_entrants  # free columns for entrants
         self.labs: LabState = allocate_labs(n_runs, self.capacity)
         history = round(1.0 / scenario.sim.dt) + 1
-        # a step's events: at most a strategy change, an exit or acquisition, an incident and one deal per lab,
-        # plus the entrants
-        event_slots = min(scenario.output.max_events_per_step, 4 * self.capacity + L.ENTRY_SLOTS)
+        # a step's events: at most a strategy change, an exit or acquisition, an incident, one deal and one
+        # break-up part per lab, plus the entrants and a pause
+        event_slots = min(scenario.output.max_events_per_step, 5 * self.capacity + L.ENTRY_SLOTS + 1)
         self.runs: RunState = allocate_runs(n_runs, max(2, history), event_slots)
         self.draws = allocate_draws(n_runs, self.capacity)
         self.work = allocate_work(n_runs, self.capacity)
@@ -217,11 +217,14 @@ class Simulation:
                 continue
             chunk = runs.events[b, :m].copy()
             self._events[b].append(chunk)
-            for row in chunk[chunk[:, L.EV_KIND] == L.EVENT_ENTRY]:
+            for row in chunk[(chunk[:, L.EV_KIND] == L.EVENT_ENTRY) | (chunk[:, L.EV_KIND] == L.EVENT_BREAKUP)]:
                 i = int(row[L.EV_LAB])
-                if i != len(self.names[b]):  # entrants take the columns in order
-                    raise RuntimeError(f"entrant in column {i}, expected column {len(self.names[b])}")
-                self.names[b].append(f"{KIND_NAMES[int(self.labs.kind[b, i])]}-entrant-{i}")
+                if i != len(self.names[b]):  # entrants and break-up parts take the columns in order
+                    raise RuntimeError(f"new lab in column {i}, expected column {len(self.names[b])}")
+                if row[L.EV_KIND] == L.EVENT_ENTRY:
+                    self.names[b].append(f"{KIND_NAMES[int(self.labs.kind[b, i])]}-entrant-{i}")
+                else:
+                    self.names[b].append(f"{self.names[b][int(row[L.EV_OTHER])]}-part-{i}")
 
     def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
         """Step to the horizon; ``progress(steps_done)`` is called after each step."""

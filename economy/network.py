@@ -319,14 +319,16 @@ def lab_graph(sim: Any, run: int = 0) -> nx.Graph:
     ``sim`` is an :class:`economy.engine.Simulation`; the graph is rebuilt from its CSR arrays, so it is exactly
     what stage 5 uses.  Nodes ``0 .. n-1`` (``n`` = the run's starting labs) carry ``lab_id``, ``name``, ``kind``
     (archetype name), ``bloc``, ``alive`` and the live stocks (``cash_usd``, ``log_software``, ``researchers``,
-    ``share``, ...); edges carry ``weight`` and ``active`` (False once cut by ``network.cut_cross_bloc_year`` or
-    when an end is not alive).  Graph attributes: ``year`` (of the state) and ``run``.  This is the object the
-    Mesa model, the figures and ``network_start.graphml`` / ``network_end.graphml`` use.
+    ``share``, ...); edges carry ``weight`` and ``active`` (False while cut by
+    ``network.cut_cross_bloc_year`` or export controls, or when an end is not alive).  Graph attributes:
+    ``year`` (of the state) and ``run``.  This is the object the Mesa model, the figures and
+    ``network_start.graphml`` / ``network_end.graphml`` use.
     """
     labs, net = sim.labs, sim.net
     par = sim.par[run]
     year = float(par[L.P_START_YEAR] + sim.runs.step[run] * par[L.P_DT])
     cut = float(par[L.P_NET_CUT_YEAR])
+    reopen = float(par[L.P_NET_REOPEN_YEAR])
     n = len(sim.names[run])
     graph = nx.Graph(year=year, run=run)
     for i in range(n):
@@ -347,7 +349,7 @@ def lab_graph(sim: Any, run: int = 0) -> nx.Graph:
     upper = cols > rows
     u, v, w = rows[upper], cols[upper], weight[upper]
     alive, bloc = labs.alive[run], labs.bloc[run]
-    active = alive[u] & alive[v] & ((year < cut) | (bloc[u] == bloc[v]))
+    active = alive[u] & alive[v] & ((year < cut) | (year >= reopen) | (bloc[u] == bloc[v]))
     graph.add_edges_from(
         (int(a), int(b), {"weight": float(x), "active": bool(on)})
         for a, b, x, on in zip(u, v, w, active, strict=True)

@@ -9,6 +9,7 @@ import numpy as np
 from economy.archetypes import FUNDING_INVESTORS, FUNDING_STATE, KIND_NAMES, STRATEGY_CODE
 from economy.kernels import layout as L
 from economy.params import Scenario
+from economy.policies import policy_values, spillover_cut_window
 
 __all__ = ["pack_parameters"]
 
@@ -116,7 +117,14 @@ def pack_parameters(scenario: Scenario) -> np.ndarray:
         "inc_catastrophe_fraction": inc.catastrophe_fraction,
         "inc_share_loss": inc.share_loss,
         "inc_cash_loss": inc.cash_loss,
+        "net_reopen_year": math.inf,
     }
+    values |= policy_values(s.policies)
+    cut = spillover_cut_window(s.policies)
+    if cut is not None:  # export controls cut cross-bloc edges for their window
+        values["net_cut_year"] = min(values["net_cut_year"], cut[0])
+        if nw.cut_cross_bloc_year is None:
+            values["net_reopen_year"] = cut[1]
     for k, kind in enumerate(KIND_NAMES):
         arch = s.archetypes.of(kind)
         for field in L.ARCH_FIELDS:

@@ -17,6 +17,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from economy.archetypes import KIND_NAMES
+from economy.fields import Section as _Section
+from economy.fields import param
+from economy.policies import Policy
 
 __all__ = [
     "Acquisitions",
@@ -49,44 +52,6 @@ __all__ = [
     "param",
     "uncertain_parameter_range",
 ]
-
-
-def param(
-    default: Any,
-    lo: float | None,
-    hi: float | None,
-    unit: str,
-    provenance: str,
-    doc: str,
-    *,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> Any:
-    """Declare a scenario parameter.
-
-    ``provenance`` starts with ``data``, ``estimate`` or ``assumption`` and names its source after a colon.
-    The range is closed unless ``lo_open`` / ``hi_open`` say otherwise.
-    """
-    tag = provenance.split(":", 1)[0].strip()
-    if tag not in ("data", "estimate", "assumption"):
-        raise ValueError(f"provenance tag must be data, estimate or assumption, not {tag!r}")
-    bounds: dict[str, float] = {}
-    if lo is not None:
-        bounds["gt" if lo_open else "ge"] = lo
-    if hi is not None:
-        bounds["lt" if hi_open else "le"] = hi
-    extra = {"unit": unit, "provenance": provenance, "range": _range_text(lo, hi, lo_open, hi_open)}
-    return Field(default, description=doc, json_schema_extra=extra, **bounds)
-
-
-def _range_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
-    left = "-inf" if lo is None else f"{lo:g}"
-    right = "inf" if hi is None else f"{hi:g}"
-    return f"{'(' if lo_open or lo is None else '['}{left}, {right}{')' if hi_open or hi is None else ']'}"
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 class Sim(_Section):
@@ -1392,6 +1357,10 @@ class Scenario(_Section):
     incidents: Incidents = Field(default_factory=Incidents)
     adaptation: Adaptation = Field(default_factory=Adaptation)
     output: Output = Field(default_factory=Output)
+    policies: tuple[Policy, ...] = Field(
+        default=(),
+        description="Policy interventions ([[policies]] tables; docs/policies.md), at most one of each kind.",
+    )
     uncertain: dict[str, Distribution] = Field(
         default_factory=dict,
         description="Ensembles only: a distribution per uncertain parameter, keyed by its dotted name "
@@ -1424,6 +1393,18 @@ class Scenario(_Section):
     def _uncertain_keys(self) -> Scenario:
         for key, dist in self.uncertain.items():
             check_support(key, dist, uncertain_parameter_range(self, key))
+        return self
+
+    @model_validator(mode="after")
+    def _one_policy_per_kind(self) -> Scenario:
+        seen: dict[str, int] = {}
+        for k, pol in enumerate(self.policies):
+            if pol.kind in seen:
+                raise ValueError(
+                    f"policies.{k}.kind = {pol.kind!r} repeats policies.{seen[pol.kind]}: at most one policy of "
+                    "each kind (merge their parameters into one table)"
+                )
+            seen[pol.kind] = k
         return self
 
     @model_validator(mode="after")

@@ -68,6 +68,8 @@ class LabState(NamedTuple):
     imitated: np.ndarray  # int32, the lab imitated during the current step (-1: none)
     incident_flag: np.ndarray  # int8, 1 incident and 2 catastrophic incident during the current step
     incident_cost: np.ndarray  # USD, cash an incident cost during the current step
+    tax_usd: np.ndarray  # USD, windfall tax paid during the current step (stage 9)
+    subsidy_usd: np.ndarray  # USD, research subsidy received during the current step (stage 9)
     # scratch, per step
     compute_budget_usd: np.ndarray  # USD spent on compute this step
     hire: np.ndarray  # desired change in staff this step, people
@@ -92,6 +94,8 @@ class RunState(NamedTuple):
     n_events: np.ndarray  # int64, events recorded in ``events`` during the current step
     events_dropped: np.ndarray  # int64, events of the current step that did not fit in ``events``
     events: np.ndarray  # (runs, slots, EVENT_FIELDS) this step's events: year, lab, kind, other lab, value
+    pause_until: np.ndarray  # year the conditional pause ends, -1 if it never started (stage 9)
+    pause_cap_ln: np.ndarray  # ln E releases may not pass while the pause holds (read only then)
 
 
 _LAB_DTYPES = {"alive": np.bool_, "exited": np.bool_, "kind": np.int8, "funding": np.int8, "bloc": np.int16,
@@ -129,6 +133,8 @@ def allocate_runs(n_runs: int, history: int, event_slots: int = 1) -> RunState:
         n_events=np.zeros(n_runs, np.int64),
         events_dropped=np.zeros(n_runs, np.int64),
         events=np.zeros((n_runs, max(1, event_slots), EVENT_FIELDS)),
+        pause_until=np.full(n_runs, -1.0),
+        pause_cap_ln=np.zeros(n_runs),
     )
     return runs
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from economy.params import Scenario
+from runs.compare_cli import register as register_compare
 from runs.ensemble_cli import register as register_ensemble
 from runs.report_cli import register as register_report
 from runs.scenario import ScenarioError, load_scenario
@@ -238,6 +239,7 @@ register_sweep(app)
 register_report(app)
 register_validate(app)
 register_sensitivity(app)
+register_compare(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -74,13 +74,18 @@ __all__ = [
     "EnsembleError",
     "EnsembleInputError",
     "EnsembleResult",
+    "check_directory",
+    "check_options",
     "default_chunk",
     "default_ensemble_dir",
     "default_workers_threads",
+    "fresh_directory",
+    "local_cluster",
     "read_fan_series",
     "read_market",
     "run_ensemble",
     "run_root",
+    "shared_scheduler",
 ]
 
 FORMAT = "multipolar-ensemble/1"
@@ -200,7 +205,7 @@ def run_ensemble(
         A chunk task kept failing (its runs' own failures never do: they are recorded per run).
     """
     wall0 = time.perf_counter()
-    _check_options(runs, seed, chunk, workers, threads)
+    check_options(runs, seed, chunk, workers, threads)
     target = Path(out_dir) if out_dir is not None else default_ensemble_dir(scenario)
     target = target.absolute()
     layout = OutputLayout(target)
@@ -218,7 +223,7 @@ def run_ensemble(
                 "--chunk and --record-labs"
             )
     else:
-        _fresh_directory(target)
+        fresh_directory(target)
     layout.make(record_labs)
     _remove_temporaries(target)
 
@@ -270,7 +275,8 @@ def run_ensemble(
     return EnsembleResult(summary, target, int(summary["failed_runs"]), len(todo), reused)
 
 
-def _check_options(runs: int, seed: int, chunk: int | None, workers: int | None, threads: int | None) -> None:
+def check_options(runs: int, seed: int, chunk: int | None, workers: int | None, threads: int | None) -> None:
+    """Raise :class:`EnsembleInputError` for bad ``--runs``, ``--seed``, ``--chunk``, ``--workers``, ``--threads``."""
     if not isinstance(runs, int) or runs < 1:
         raise EnsembleInputError(f"--runs {runs!r}: need at least one run")
     if not isinstance(seed, int) or not 0 <= seed < 2**63:
@@ -320,17 +326,22 @@ def _read_state(target: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) and state.get("format") == FORMAT else None
 
 
-def _fresh_directory(target: Path) -> None:
-    """Empty the target for a new ensemble: it must be absent, empty, or a previous output (manifest.json)."""
+def check_directory(target: Path) -> None:
+    """Raise :class:`EnsembleInputError` unless ``target`` is absent, empty, or a previous output (manifest.json)."""
     if target.exists() or target.is_symlink():
         if not target.is_dir() or target.is_symlink():
             raise EnsembleInputError(f"output path {target} exists and is not a directory")
-        entries = list(target.iterdir())
-        if entries and not (target / "manifest.json").is_file():
+        if any(target.iterdir()) and not (target / "manifest.json").is_file():
             raise EnsembleInputError(
                 f"output directory {target} is not empty and holds no manifest.json; refusing to replace it "
                 "(choose another --out)")
-        for entry in entries:
+
+
+def fresh_directory(target: Path) -> None:
+    """Empty the target for a new ensemble: it must be absent, empty, or a previous output (manifest.json)."""
+    check_directory(target)
+    if target.exists():
+        for entry in list(target.iterdir()):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
@@ -389,7 +400,7 @@ def _execute(execution: _Execution, scenario: Scenario, tasks: Iterator[ChunkTas
 
 @contextlib.contextmanager
 def _dask_client(execution: _Execution) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if execution.scheduler is not None:
         execution.mode = f"scheduler {execution.scheduler}"
@@ -404,16 +415,42 @@ def _dask_client(execution: _Execution) -> Iterator[Any]:
             client.close(timeout=30)
         return
     execution.mode = "local-cluster"
-    cluster = LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
-    try:
+    with local_cluster(execution.workers) as cluster:
         client = Client(cluster, set_as_default=False)
         try:
             yield client
         finally:
             client.close(timeout=30)
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A Dask LocalCluster of ``workers`` single-threaded worker processes, closed on exit.
+
+    One thread per worker process: a chunk sets its own numba thread count (:func:`numba_threads`).
+    """
+    from distributed import LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    try:
+        yield cluster
     finally:
         cluster.close(timeout=30)
+
+
+@contextlib.contextmanager
+def shared_scheduler(workers: int, scheduler: str | None) -> Iterator[str | None]:
+    """The scheduler address several ensembles in a row share (pass it as ``run_ensemble(scheduler=...)``).
+
+    ``scheduler`` itself when given; else, for ``workers > 1``, the address of a :func:`local_cluster` that
+    lives for the block; else None (``workers == 1``: every ensemble runs in this process).
+    """
+    if scheduler is not None or workers == 1:
+        yield scheduler
+        return
+    with local_cluster(workers) as cluster:
+        yield cluster.scheduler_address
 
 
 def _submit_all(client: Any, tasks: Iterator[ChunkTask], on_done: Callable[[dict[str, Any]], None]) -> None:

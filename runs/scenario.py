@@ -25,6 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from economy.params import Scenario
+from economy.policies import POLICY_KINDS
 
 __all__ = [
     "Override",
@@ -293,6 +294,13 @@ def _locate(loc: Key) -> tuple[Any, FieldInfo | None]:
         elif typing.get_origin(tp) is dict:
             tp = typing.get_args(tp)[1]
             info = _annotated_info(tp) or info
+        elif typing.get_origin(tp) in (typing.Union, types.UnionType) and isinstance(part, str):
+            # a discriminated union (the policies): pydantic's loc names the member by its tag
+            members = [a for a in typing.get_args(tp) if _is_model(a) and "kind" in a.model_fields
+                       and part in typing.get_args(a.model_fields["kind"].annotation)]
+            if not members:
+                break
+            tp = members[0]
         else:
             break
     return _strip(tp), info
@@ -383,7 +391,11 @@ def _qualify(text: str, loc: Key, tp: Any) -> str:
 
 
 def _dotted(key: Key) -> str:
-    return ".".join(str(part) for part in key)
+    """``key`` as the user writes it: pydantic's discriminator tag of a policy table (policies.0.compute_cap.rate)
+    is not part of the user's key (policies.0.rate)."""
+    return ".".join(str(part) for k, part in enumerate(key)
+                    if not (k >= 2 and key[k - 2] == "policies" and isinstance(key[k - 1], int)
+                            and part in POLICY_KINDS))
 
 
 def _section_name(where: str) -> str:

@@ -475,7 +475,7 @@ def case_hhi(quick: bool) -> list[Row]:
 # ---------------------------------------------------------------------------------------------- accounting
 
 
-MONEY_SOURCES: tuple[str, ...] = ("M_CASH_ENTRY",)
+MONEY_SOURCES: tuple[str, ...] = ("M_CASH_ENTRY", "M_CASH_SUBSIDY")
 """Record columns of documented money sources beyond revenue and funding (used where the layout has them)."""
 MONEY_SINKS: tuple[str, ...] = ("M_CASH_ACQUISITIONS", "M_CASH_INCIDENTS")
 """Record columns of documented money sinks beyond opex, compute, wages and exits (where the layout has them)."""
@@ -489,9 +489,9 @@ def budget_residuals(sim: Simulation) -> dict[str, float]:
     """Largest relative residual, over every step and run, of the money, compute and people budgets.
 
     From the market record: the change in total cash equals revenue (1 - opex) + funding + state budgets + cash
-    brought by entrants - compute spending - wages - cash removed at exit - acquisition prices - incident costs;
-    compute' = (compute + bought) e^(-depreciation dt) -
-    compute removed at exit; researchers + talent pool change only by the recorded talent growth.  Each
+    brought by entrants + research subsidies (policy) - compute spending - wages - cash removed at exit -
+    acquisition prices - incident costs; compute' = (compute + bought) e^(-depreciation dt) - compute removed at
+    exit; researchers + talent pool change only by the recorded talent growth.  Each
     residual is divided by the sum of the magnitudes of its terms.
     """
     m = sim.market[: sim.steps_done + 1]

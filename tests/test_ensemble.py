@@ -514,6 +514,14 @@ years = 5.0
 [market]
 mode = "urn"
 urn_arrivals_per_step = 100
+[entry]
+rate_per_year = 0.0       # the urn alone: no entrants, acquisitions, incidents or exits
+[acquisitions]
+rate_per_year = 0.0
+[incidents]
+hazard_per_drift = 0.0
+[money]
+exit_relative_share = 0.0
 [[labs.list]]
 name = "A"
 kind = "frontier"

@@ -222,21 +222,23 @@ def check_invariants(sim: Simulation) -> dict[str, int]:
             dt = sim.par[b, L.P_DT]
             # money
             inflow = (rec[L.M_CASH_REVENUE] - rec[L.M_CASH_OPEX] + rec[L.M_CASH_FUNDING] + rec[L.M_CASH_STATE]
-                      + rec[L.M_CASH_ENTRY])
+                      + rec[L.M_CASH_ENTRY] + rec[L.M_CASH_SUBSIDY])
             outflow = (rec[L.M_CASH_COMPUTE] + rec[L.M_CASH_WAGES] + rec[L.M_CASH_EXIT] + rec[L.M_CASH_ACQUISITIONS]
                        + rec[L.M_CASH_INCIDENTS])
             magnitude = sum(abs(rec[c]) for c in (L.M_CASH_REVENUE, L.M_CASH_OPEX, L.M_CASH_FUNDING, L.M_CASH_STATE,
                                                   L.M_CASH_COMPUTE, L.M_CASH_WAGES, L.M_CASH_EXIT, L.M_CASH_ENTRY,
-                                                  L.M_CASH_ACQUISITIONS, L.M_CASH_INCIDENTS))
+                                                  L.M_CASH_ACQUISITIONS, L.M_CASH_INCIDENTS, L.M_CASH_SUBSIDY,
+                                                  L.M_TAX_REVENUE))
             magnitude += abs(before[L.M_CASH]) + abs(rec[L.M_CASH])
             _close(rec[L.M_CASH] - before[L.M_CASH], inflow - outflow, magnitude, f"money, run {b}, step {k}")
             assert rec[L.M_CASH_REVENUE] >= 0 and rec[L.M_CASH_COMPUTE] >= 0 and rec[L.M_CASH_WAGES] >= 0
             assert 0 <= rec[L.M_CASH_OPEX] <= rec[L.M_CASH_REVENUE] * (1 + 1e-12)
             assert rec[L.M_CASH_FUNDING] >= 0 and rec[L.M_CASH_STATE] >= 0
             assert rec[L.M_CASH_ENTRY] >= 0 and rec[L.M_CASH_ACQUISITIONS] >= 0 and rec[L.M_CASH_INCIDENTS] >= 0
-            # labs: alive = before + entries - exits - acquisitions; the catastrophe flag never resets
-            assert rec[L.M_N_ALIVE] == (before[L.M_N_ALIVE] + rec[L.M_N_ENTRIES] - rec[L.M_N_EXITS]
-                                        - rec[L.M_N_ACQUISITIONS]), f"labs alive, run {b}, step {k}"
+            # labs: alive = before + entries + break-up parts - exits - acquisitions; the catastrophe flag never
+            # resets
+            assert rec[L.M_N_ALIVE] == (before[L.M_N_ALIVE] + rec[L.M_N_ENTRIES] + rec[L.M_BREAKUP_PARTS]
+                                        - rec[L.M_N_EXITS] - rec[L.M_N_ACQUISITIONS]), f"labs alive, run {b}, step {k}"
             assert rec[L.M_CATASTROPHE] >= before[L.M_CATASTROPHE]
             events["entry"] += int(rec[L.M_N_ENTRIES])
             events["acquisition"] += int(rec[L.M_N_ACQUISITIONS])
@@ -272,7 +274,7 @@ def check_events(sim: Simulation, b: int) -> None:
     dt, start = sim.par[b, L.P_DT], sim.par[b, L.P_START_YEAR]
     steps = np.rint((table["year"].to_numpy() - start) / dt).astype(np.int64)
     counts = {"entry": L.M_N_ENTRIES, "exit": L.M_N_EXITS, "acquisition": L.M_N_ACQUISITIONS,
-              "acquisition_blocked": L.M_N_BLOCKED, "strategy_change": L.M_N_STRATEGY}
+              "acquisition_blocked": L.M_N_BLOCKED, "strategy_change": L.M_N_STRATEGY, "breakup": L.M_BREAKUP_PARTS}
     records = sim.market[:, b, :]
     dropped = records[1:, L.M_EVENTS_DROPPED].sum()
     for kind, col in counts.items():
@@ -285,7 +287,9 @@ def check_events(sim: Simulation, b: int) -> None:
         np.testing.assert_array_equal(incidents[1:], records[1:, L.M_INCIDENTS], err_msg=f"incidents, run {b}")
     entered = table.loc[table["kind"] == "entry", "lab_id"].to_numpy()
     assert len(set(entered)) == len(entered) and (entered >= sim.n_labs).all()
-    assert sim.runs.n_used[b] == sim.n_labs + len(entered) <= sim.capacity
+    parts = table.loc[table["kind"] == "breakup", "lab_id"].to_numpy()
+    assert len(set(parts)) == len(parts) and not set(parts) & set(entered) and (parts >= sim.n_labs).all()
+    assert sim.runs.n_used[b] == sim.n_labs + len(entered) + len(parts) <= sim.capacity
     assert len(sim.names[b]) == sim.runs.n_used[b] and len(set(sim.names[b])) == len(sim.names[b])
 
 
@@ -367,6 +371,20 @@ def test_invariants_over_the_valid_parameter_space():
 # ---------------------------------------------------------------------------------------------- fixed cases
 
 
+ALL_POLICIES = [
+    {"kind": "compute_cap", "start_year": 2025.0, "max_training_flop": 1e26},
+    {"kind": "compute_tax", "start_year": 2025.0, "rate": 0.5, "small_share": 0.3},
+    {"kind": "windfall_tax", "start_year": 2025.0, "rate": 0.5, "threshold_usd_per_year": 0.0, "small_share": 0.3},
+    {"kind": "rnd_subsidy", "start_year": 2025.0, "rate": 0.5, "max_share": 0.3},
+    {"kind": "open_publication", "start_year": 2025.5, "min_openness": 0.5},
+    {"kind": "merger_review", "start_year": 2025.0, "post_hhi": 0.0, "delta_hhi": 0.0},
+    {"kind": "breakup", "start_year": 2025.5, "max_share": 0.2},
+    {"kind": "export_controls", "start_year": 2025.5, "end_year": 2026.5, "restricted_blocs": [1]},
+    {"kind": "safety_standard", "start_year": 2025.0, "min_safety": 0.3, "liability": 2.0},
+    {"kind": "conditional_pause", "start_year": 2025.0, "threshold_log10_eff_compute": 20.0, "duration_years": 0.5},
+]
+"""Every policy at once, most from the start (docs/policies.md): conservation must hold through all of them."""
+
 FIXED = {
     "baseline_like": ({}, None),
     "exits": ({"money": {"wage_usd_per_year": 5e7, "funding_to_demand": 0.0, "state_budget_usd_per_year": 0.0}},
@@ -389,6 +407,10 @@ FIXED = {
         "safety": {"drift_rate": 50.0}, "money": {"exit_relative_share": 0.3, "exit_grace_years": 0.5},
         "research": {"automation_midpoint_log10_flop": 26.0}}, None),
     "urn_with_entry": ({"market": {"mode": "urn"}, "entry": {"rate_per_year": 30.0}}, None),
+    "all_policies": ({"policies": ALL_POLICIES, "acquisitions": {"rate_per_year": 20.0, "min_acquirer_share": 0.1,
+                                                                 "max_target_share": 0.09},
+                      "entry": {"rate_per_year": 30.0}, "incidents": {"hazard_per_drift": 50.0},
+                      "safety": {"drift_rate": 50.0}}, None),
     "singular": ({"sim": {"log_software_ceiling": 5.0}, "research": {
         "returns_to_research": 10.0, "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
         "software_doubling_months": 0.5}}, None),
@@ -409,5 +431,9 @@ def test_invariants_fixed_cases(name, make_scenario):
         assert outcome["exits"] > 0
     if name == "singular":
         assert outcome["singular"] > 0
+    if name == "all_policies":
+        m = sim.market[1:]
+        assert (m[..., L.M_TAX_REVENUE] > 0).any() and (m[..., L.M_CASH_SUBSIDY] > 0).any()
+        assert (m[..., L.M_BREAKUP_PARTS] > 0).any() and (m[..., L.M_PAUSED] > 0).any()
     if name == "agents_busy":  # conservation held through entries, exits, acquisitions and incidents
         assert outcome["exits"] > 0 and outcome["entry"] > 0 and outcome["acquisition"] > 0 and outcome["incident"] > 0

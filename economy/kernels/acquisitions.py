@@ -41,16 +41,19 @@ from economy.kernels.layout import (
     P_ACQ_REVIEW_POST,
     P_DT,
 )
+from economy.kernels.policies import merger_allowed
 from economy.kernels.spillover import _refresh_capability
 
 
 @jit
-def review_acquisition(hhi_before, delta_hhi, par_row):
-    """The merger-review hook: True lets the deal go ahead, False blocks it (a limit of 10,000: no review)."""
+def review_acquisition(hhi_before, delta_hhi, merged_share, par_row, year):
+    """The merger-review hook: True lets the deal go ahead, False blocks it.  The standing review of
+    ``acquisitions.review_*`` (a limit of 10,000: none) and the ``merger_review`` policy in its window
+    (economy.kernels.policies.merger_allowed) must both allow it."""
     limit = par_row[P_ACQ_REVIEW_POST]
-    if limit >= 10_000.0:
-        return True
-    return not (hhi_before + delta_hhi > limit and delta_hhi > par_row[P_ACQ_REVIEW_DELTA])
+    if limit < 10_000.0 and hhi_before + delta_hhi > limit and delta_hhi > par_row[P_ACQ_REVIEW_DELTA]:
+        return False
+    return merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share)
 
 
 @jit
@@ -113,7 +116,8 @@ def acquisitions_run(labs, runs, par, b, year, price, draws, rec):
         if j < 0:
             continue
         delta = 20_000.0 * (labs.share[b, a] / inside) * (labs.share[b, j] / inside)
-        if not review_acquisition(hhi, delta, p):
+        merged = (labs.share[b, a] + labs.share[b, j]) / inside
+        if not review_acquisition(hhi, delta, merged, p, year - p[P_DT]):
             blocked += 1
             push_event(runs, b, year, a, EVENT_BLOCKED, j, delta)
             continue

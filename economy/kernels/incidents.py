@@ -33,7 +33,11 @@ from economy.kernels.layout import (
     P_INC_SAFETY,
     P_INC_SHARE_LOSS,
     P_INC_THRESHOLD_LOG10,
+    P_SAFETY_END,
+    P_SAFETY_LIABILITY,
+    P_SAFETY_START,
 )
+from economy.kernels.policies import active
 
 LN10 = math.log(10.0)
 LOG_CAP = 700.0
@@ -52,8 +56,10 @@ def incident_probability(drift, log_eff_compute, safety, par, b):
 
 
 @jit_parallel
-def incident_rows(labs, par, uniforms):
-    """Stage 8 per lab: incident draw, its cost in share and cash, the catastrophe flag.
+def incident_rows(labs, par, uniforms, year):
+    """Stage 8 per lab: incident draw, its cost in share and cash (with the safety standard's liability, stage
+    9: ``1 + liability`` times the loss, at most the lab's cash), the catastrophe flag; ``year[run]`` is the
+    step's start.
 
     The row's work is written in the loop body on arrays bound to locals (no row helper taking the whole lab
     state: that call would cost more than the work)."""
@@ -74,6 +80,8 @@ def incident_rows(labs, par, uniforms):
             continue
         flag[b, i] = 2 if v < p * par[b, P_INC_CATASTROPHE] * automation[b, i] else 1
         cost = par[b, P_INC_CASH_LOSS] * max(cash[b, i], 0.0)
+        if active(par[b], P_SAFETY_START, P_SAFETY_END, year[b]):
+            cost = min(cost * (1.0 + par[b, P_SAFETY_LIABILITY]), max(cash[b, i], 0.0))
         cash[b, i] -= cost
         cost_out[b, i] = cost
         keep = 1.0 - par[b, P_INC_SHARE_LOSS]

@@ -5,6 +5,8 @@ so uncertain parameters may differ between runs) and write the market record as 
 The names here are the only coupling between :mod:`economy.packing` and the kernels.
 """
 
+from economy.policies import POLICY_PARAM_NAMES
+
 SCALAR_PARAM_NAMES: tuple[str, ...] = (
     # time
     "dt", "start_year", "log_software_ceiling",
@@ -43,6 +45,9 @@ SCALAR_PARAM_NAMES: tuple[str, ...] = (
     "inc_hazard_per_drift", "inc_threshold_log10", "inc_capability_sensitivity", "inc_safety_effectiveness",
     "inc_catastrophe_fraction",
     "inc_share_loss", "inc_cash_loss",
+    # export controls may reopen the cross-bloc edges (stage 5)
+    "net_reopen_year",
+    *POLICY_PARAM_NAMES,
 )
 """Scalar parameters; after them come the per-archetype table (``ARCH_FIELDS`` for each kind, used for
 entrants) and the entry mix (cumulative weights per kind)."""
@@ -69,6 +74,18 @@ N_SCALAR_PARAMS = len(SCALAR_PARAM_NAMES)
     P_ACQ_RATE, P_ACQ_MIN_ACQUIRER, P_ACQ_MAX_TARGET, P_ACQ_PREMIUM, P_ACQ_REVIEW_POST, P_ACQ_REVIEW_DELTA,
     P_INC_HAZARD, P_INC_THRESHOLD_LOG10, P_INC_CAP_SENS, P_INC_SAFETY, P_INC_CATASTROPHE, P_INC_SHARE_LOSS,
     P_INC_CASH_LOSS,
+    P_NET_REOPEN_YEAR,
+    # policies (stage 9; economy.policies, docs/policies.md)
+    P_CAP_START, P_CAP_END, P_CAP_FLOP,
+    P_CTAX_START, P_CTAX_END, P_CTAX_RATE, P_CTAX_SMALL,
+    P_WTAX_START, P_WTAX_END, P_WTAX_RATE, P_WTAX_THRESHOLD, P_WTAX_SMALL,
+    P_SUB_START, P_SUB_END, P_SUB_RATE, P_SUB_MAX_SHARE,
+    P_OPEN_START, P_OPEN_END, P_OPEN_MIN,
+    P_MERGER_START, P_MERGER_END, P_MERGER_POST, P_MERGER_DELTA, P_MERGER_SHARE,
+    P_BREAKUP_START, P_BREAKUP_END, P_BREAKUP_SHARE,
+    P_EXPORT_START, P_EXPORT_END, P_EXPORT_BLOCS_LO, P_EXPORT_BLOCS_HI, P_EXPORT_CUT,
+    P_SAFETY_START, P_SAFETY_END, P_SAFETY_MIN, P_SAFETY_LIABILITY,
+    P_PAUSE_START, P_PAUSE_END, P_PAUSE_THRESHOLD_LN, P_PAUSE_YEARS,
 ) = range(N_SCALAR_PARAMS)
 
 N_KINDS = 6
@@ -123,6 +140,8 @@ MARKET_COLUMNS: tuple[str, ...] = (
     # agents (stages 1, 7 and 8): events, their flows, the catastrophe outcome
     "n_strategy_changes", "n_entries", "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe",
     "cash_entry", "cash_acquisitions", "cash_incidents", "entry_rate", "industry_return", "events_dropped",
+    # policies (stage 9; docs/policies.md)
+    "tax_revenue", "public_compute", "cash_subsidy", "n_breakup_parts", "paused",
 )
 N_MARKET = len(MARKET_COLUMNS)
 (
@@ -138,10 +157,12 @@ N_MARKET = len(MARKET_COLUMNS)
     M_ACTIVE_EDGES,
     M_N_STRATEGY, M_N_ENTRIES, M_N_ACQUISITIONS, M_N_BLOCKED, M_INCIDENTS, M_CATASTROPHE,
     M_CASH_ENTRY, M_CASH_ACQUISITIONS, M_CASH_INCIDENTS, M_ENTRY_RATE, M_INDUSTRY_RETURN, M_EVENTS_DROPPED,
+    M_TAX_REVENUE, M_PUBLIC_COMPUTE, M_CASH_SUBSIDY, M_BREAKUP_PARTS, M_PAUSED,
 ) = range(N_MARKET)
 COUNT_COLUMNS: tuple[str, ...] = (
     "n_alive", "n_singular", "n_exits", "n_distilled", "active_edges", "n_strategy_changes", "n_entries",
-    "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped",
+    "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped", "n_breakup_parts",
+    "paused",
 )
 """Record columns holding counts (integers in the market frame)."""
 
@@ -150,14 +171,16 @@ EVENT_FIELDS = 5
 EV_YEAR, EV_LAB, EV_KIND, EV_OTHER, EV_VALUE = range(EVENT_FIELDS)
 EVENT_KINDS: tuple[str, ...] = (
     "entry", "exit", "acquisition", "acquisition_blocked", "incident", "catastrophe", "strategy_change",
+    "breakup", "pause",
 )
 """Event kind codes (the index).  ``value``: entry, starting cash (USD; other = the open-frontier lab whose weights
 it starts from, or -1); exit, cash at exit (USD: negative, written off; positive, returned to the owners);
 acquisition, price paid (USD; lab = acquirer, other = target); acquisition_blocked, the HHI rise the review
 refused; incident and catastrophe, cash lost (USD); strategy_change, the performance gap that moved it (1/year;
-other = the lab imitated, -1 for a search)."""
+other = the lab imitated, -1 for a search); breakup, the new part's inside share (lab = the part, other = the
+lab split); pause, the frontier's log10 E that triggered the conditional pause (lab = the frontier)."""
 (EVENT_ENTRY, EVENT_EXIT, EVENT_ACQUISITION, EVENT_BLOCKED, EVENT_INCIDENT, EVENT_CATASTROPHE,
- EVENT_STRATEGY) = range(len(EVENT_KINDS))
+ EVENT_STRATEGY, EVENT_BREAKUP, EVENT_PAUSE) = range(len(EVENT_KINDS))
 
 # Routine snapshot columns (stage 1 imitation reads other labs' routines from it)
 ROUTINE_FIELDS = 6

@@ -58,6 +58,7 @@ from economy.kernels.layout import (
     P_NET_NORMALISE,
     P_NET_PAY_WEIGHT,
     P_NET_PUBLICATION,
+    P_NET_REOPEN_YEAR,
     P_NET_TALENT,
     P_START_YEAR,
     P_WAGE,
@@ -241,7 +242,7 @@ def _leave_row(par, net, year, b, i):
     if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
         return
     normalise = par[b, P_NET_NORMALISE] != 0.0
-    open_border = year[b] < par[b, P_NET_CUT_YEAR]
+    open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
     indices, weight = net.indices, net.weight
     z_i = node[b, i, NODE_ATTRACT]
     s_i = node[b, i, NODE_STRENGTH]
@@ -279,7 +280,7 @@ def _spill_row(labs, par, net, year, b, i):
     normalise = par[b, P_NET_NORMALISE] != 0.0
     mu = par[b, P_NET_TALENT]
     frac = par[b, P_NET_DISTILL]
-    open_border = year[b] < par[b, P_NET_CUT_YEAR]
+    open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
     s_i = node[b, i, NODE_STRENGTH]
     bloc_i = node[b, i, NODE_BLOC]
     log_s = node[b, i, NODE_LOG_S]

@@ -7,9 +7,8 @@ Stage 1 (strategies, adaptation, racing) lives in economy/kernels/strategy.py, s
 in economy/kernels/spillover.py, the market segments of stage 6 in economy/kernels/segments.py
 (docs/network.md), funding and performance in economy/kernels/money.py, acquisitions and entry (end of stage 7)
 in economy/kernels/acquisitions.py and economy/kernels/entry.py, stage 8 (incidents) in
-economy/kernels/incidents.py, and the event buffer in economy/kernels/events.py.  Stage 9 (policies) has its
-own issue; its seams are ``acquisitions.review_acquisition``, the ``bloc`` column and the stage order
-documented in docs/model.md.
+economy/kernels/incidents.py, the event buffer in economy/kernels/events.py, and stage 9 (policies, which act
+inside the stages they regulate) in economy/kernels/policies.py (docs/policies.md).
 """
 
 import math
@@ -35,6 +34,7 @@ from economy.kernels.layout import (
     M_CASH_OPEX,
     M_CASH_REVENUE,
     M_CASH_STATE,
+    M_CASH_SUBSIDY,
     M_CASH_WAGES,
     M_CATASTROPHE,
     M_COMPUTE,
@@ -59,6 +59,7 @@ from economy.kernels.layout import (
     M_N_EXITS,
     M_N_SINGULAR,
     M_OUTSIDE,
+    M_PAUSED,
     M_PEOPLE_GROWTH,
     M_POOL,
     M_PRICE,
@@ -114,6 +115,10 @@ from economy.kernels.layout import (
     P_SHOCK_SD,
     P_START_YEAR,
     P_STATE_BUDGET,
+    P_SUB_END,
+    P_SUB_MAX_SHARE,
+    P_SUB_RATE,
+    P_SUB_START,
     P_SUPERHUMAN_LN,
     P_SUPPLY0,
     P_SUPPLY_LN_GROWTH,
@@ -124,11 +129,26 @@ from economy.kernels.layout import (
     P_URN_G,
     P_WAGE,
     P_WALL_EFF,
+    P_WTAX_END,
+    P_WTAX_RATE,
+    P_WTAX_START,
+    P_WTAX_THRESHOLD,
     P_ZETA,
 )
 from economy.kernels.market import smooth_toward, urn_arrivals
 from economy.kernels.metrics import concentration, gini, safe_log, top_two
 from economy.kernels.money import investor_weight, performance_step, return_on_capital
+from economy.kernels.policies import (
+    active,
+    breakup_run,
+    capped_run_flop,
+    compute_tax_run,
+    export_budgets,
+    pause_cap,
+    pause_event,
+    pause_trigger,
+    windfall_run,
+)
 from economy.kernels.research import (
     advance_log_software,
     automation_fraction,
@@ -183,14 +203,14 @@ def _frontier(labs, b):
 
 
 @jit
-def _produce_row(labs, runs, par, price, hire_scale, shocks, b, i):
+def _produce_row(labs, runs, par, price, purchase, hire_scale, shocks, b, i):
     if not labs.alive[b, i]:
         return
     dt = par[b, P_DT]
     year = par[b, P_START_YEAR] + runs.step[b] * dt
     budget = labs.compute_budget_usd[b, i]
     labs.cash_usd[b, i] -= budget
-    c = labs.compute_flop_per_year[b, i] + (budget / price[b] if price[b] > 0.0 else 0.0)
+    c = labs.compute_flop_per_year[b, i] + (budget * purchase[b] / price[b] if price[b] > 0.0 else 0.0)
     c *= math.exp(-par[b, P_DEPR] * dt)
     labs.compute_flop_per_year[b, i] = c
     h = labs.hire[b, i]
@@ -206,7 +226,7 @@ def _produce_row(labs, runs, par, price, hire_scale, shocks, b, i):
                              * par[b, P_DRIFT_RATE])
         labs.log_software[b, i] = new_s
     # stage 4: discrete training runs
-    labs.run_flop[b, i] += labs.train_fraction[b, i] * c * dt
+    labs.run_flop[b, i] = capped_run_flop(par[b], year, labs.run_flop[b, i] + labs.train_fraction[b, i] * c * dt)
     labs.run_elapsed_years[b, i] += dt
     run_years = par[b, P_RUN_YEARS]
     if labs.run_elapsed_years[b, i] >= run_years * (1.0 - 1e-9):
@@ -214,11 +234,12 @@ def _produce_row(labs, runs, par, price, hire_scale, shocks, b, i):
             labs.run_flop[b, i], labs.run_log_software[b, i], labs.data_tokens[b, i], labs.automation[b, i],
             par[b, P_PUBLIC_DATA], par[b, P_TOKENS_PER_PARAM], par[b, P_SYNTH_MULT], par[b, P_WALL_EFF],
         )
+        released = min(released, pause_cap(runs, b, year))
         if released > labs.log_eff_compute[b, i]:
             labs.log_eff_compute[b, i] = released
         left = max(0.0, labs.run_elapsed_years[b, i] - run_years)
         labs.run_elapsed_years[b, i] = left
-        labs.run_flop[b, i] = labs.train_fraction[b, i] * c * left
+        labs.run_flop[b, i] = capped_run_flop(par[b], year, labs.train_fraction[b, i] * c * left)
         labs.run_log_software[b, i] = labs.log_software[b, i]
     log_e = labs.log_eff_compute[b, i]
     labs.automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH],
@@ -233,12 +254,14 @@ def _produce_row(labs, runs, par, price, hire_scale, shocks, b, i):
 
 
 @jit_parallel
-def produce_rows(labs, runs, par, price, hire_scale, shocks):
-    """Stages 2-4 per lab: buy and depreciate compute, hire, research (ln S), train and release, capability."""
+def produce_rows(labs, runs, par, price, purchase, hire_scale, shocks):
+    """Stages 2-4 per lab: buy and depreciate compute, hire, research (ln S), train and release, capability.
+    ``purchase[run]`` is the share of a compute budget that buys the lab's own compute (below 1 under a compute
+    tax)."""
     n_runs, n = labs.cash_usd.shape
     for k in prange(n_runs * n):
         b = k // n
-        _produce_row(labs, runs, par, price, hire_scale, shocks, b, k - b * n)
+        _produce_row(labs, runs, par, price, purchase, hire_scale, shocks, b, k - b * n)
 
 
 @jit
@@ -265,9 +288,11 @@ def share_rows(labs, par, demand, max_weight, log_norm):
 
 
 @jit_parallel
-def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by):
-    """Stage 7 per lab: unserved demand to rivals with spare capacity, data flywheel, funding, cash flows, exit,
-    and the lab's performance bookkeeping (economy.kernels.money).
+def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by, inside,
+               year):
+    """Stage 7 per lab: unserved demand to rivals with spare capacity, data flywheel, funding, cash flows (with the
+    research subsidy and the windfall tax of stage 9), exit, and the lab's performance bookkeeping
+    (economy.kernels.money).  ``inside[run]`` is the alive labs' total share, ``year[run]`` the step's start.
 
     The row's work is written in the loop body on arrays bound to locals (a row helper taking the whole lab state
     would cost several times the work).
@@ -279,10 +304,13 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
     compute_col = labs.compute_flop_per_year
     performance, aspiration, log_revenue = labs.performance, labs.aspiration, labs.log_revenue
     profit_col, capital_col = labs.profit_usd_per_year, labs.capital_usd
+    tax_col, subsidy_col = labs.tax_usd, labs.subsidy_usd
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
+        tax_col[b, i] = 0.0
+        subsidy_col[b, i] = 0.0
         if not alive[b, i]:
             continue
         dt = par[b, P_DT]
@@ -300,6 +328,11 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
         weight_col[b, i] = inflow  # reused: this step's funding rate, for the record
         wages = researchers[b, i] * par[b, P_WAGE] * dt
         cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
+        # stage 9: the state pays part of a small lab's wage bill
+        if active(par[b], P_SUB_START, P_SUB_END, year[b]) and share[b, i] < par[b, P_SUB_MAX_SHARE] * inside[b]:
+            subsidy = par[b, P_SUB_RATE] * wages
+            subsidy_col[b, i] = subsidy
+            cash += subsidy
         cash_col[b, i] = cash
         # exit: bankruptcy, or (investor-funded, past the grace period) a near-zero market share
         if cash < 0.0 or (funding[b, i] == 0 and share[b, i] < exit_share[b] and founded[b, i] <= founded_by[b]):
@@ -311,6 +344,11 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
         profit = (revenue * (1.0 - par[b, P_OPEX]) - researchers[b, i] * par[b, P_WAGE]
                   - par[b, P_DEPR] * price[b] * compute)
         capital = price[b] * compute + max(cash, 0.0)
+        # stage 9: windfall tax on profit above the threshold (paid out to small labs by windfall_run)
+        if active(par[b], P_WTAX_START, P_WTAX_END, year[b]) and profit > par[b, P_WTAX_THRESHOLD]:
+            tax = min(par[b, P_WTAX_RATE] * (profit - par[b, P_WTAX_THRESHOLD]) * dt, max(cash, 0.0))
+            tax_col[b, i] = tax
+            cash_col[b, i] = cash - tax
         profit_col[b, i] = profit
         capital_col[b, i] = capital
         perf, asp, growth, log_rev = performance_step(
@@ -346,10 +384,12 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
 
     # ---- stage 2: compute market clearing and the talent market (per run)
     price = np.empty(n_runs)
+    purchase = np.empty(n_runs)
     hire_scale = np.empty(n_runs)
     for b in range(n_runs):
         dt = par[b, P_DT]
         year = par[b, P_START_YEAR] + runs.step[b] * dt
+        export_budgets(labs, par, b, year)  # stage 9: export controls refuse restricted labs' purchases
         budget = 0.0
         hires = 0.0
         fires = 0.0
@@ -369,6 +409,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
         p = max(floor, budget / available)
         price[b] = p
         runs.price[b] = p
+        purchase[b] = compute_tax_run(labs, par, b, year, p, budget, rec)  # stage 9: public compute from the tax
         sold = budget / p if p > 0.0 else 0.0  # p = 0 only once the price floor has underflowed to 0
         if runs.resale_flop[b] > 0.0:
             runs.resale_flop[b] *= max(0.0, 1.0 - sold / available)
@@ -387,7 +428,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     spill = net.indices.shape[0] > 0
     if spill:
         mark_rows(labs, net)
-    produce_rows(labs, runs, par, price, hire_scale, shocks)
+    produce_rows(labs, runs, par, price, purchase, hire_scale, shocks)
 
     # ---- stage 5: knowledge spillover network (gather from a snapshot; row-local writes)
     if spill:
@@ -447,6 +488,8 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     share_rows(labs, par, demand, max_weight, log_norm)
 
     unserved_ratio = np.empty(n_runs)
+    inside_share = np.empty(n_runs)
+    start_year = np.empty(n_runs)
     exit_share = np.empty(n_runs)  # investor-funded labs below this share, past their grace period, close
     founded_by = np.empty(n_runs)  # ... if founded no later than this year
     for b in range(n_runs):
@@ -461,11 +504,14 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 inside += labs.share[b, i]
                 alive += 1
         unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
+        inside_share[b] = inside
+        start_year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
         exit_share[b] = par[b, P_EXIT_SHARE] * inside / alive if alive > 0 else 0.0
         founded_by[b] = par[b, P_START_YEAR] + (runs.step[b] + 1) * par[b, P_DT] - par[b, P_EXIT_GRACE]
 
     # ---- stage 7 per lab: money, data flywheel, funding, exit, performance
-    money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by)
+    money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by, inside_share,
+               start_year)
 
     # ---- stage 7 per run: cash flows, exits (compute and people return), acquisitions, entry
     for b in range(n_runs):
@@ -477,6 +523,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
         cash_wages = 0.0
         cash_opex = 0.0
         cash_exit = 0.0
+        cash_subsidy = 0.0
         compute_exit = 0.0
         people_exit = 0.0
         n_exits = 0
@@ -490,6 +537,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 else:
                     cash_state += labs.weight[b, i] * dt
                 cash_wages += labs.researchers[b, i] * par[b, P_WAGE] * dt
+                cash_subsidy += labs.subsidy_usd[b, i]
             if labs.exited[b, i]:
                 n_exits += 1
                 cash_exit += labs.cash_usd[b, i]
@@ -513,13 +561,16 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
         rec[b, M_CASH_EXIT] = cash_exit
         rec[b, M_COMPUTE_EXIT] = compute_exit
         rec[b, M_N_EXITS] = n_exits
+        rec[b, M_CASH_SUBSIDY] = cash_subsidy
+        windfall_run(labs, par, b, start_year[b], rec)
         acquisitions_run(labs, runs, par, b, year, price[b], draws, rec)
         entry_run(labs, runs, par, b, year, draws, rec)
 
     # ---- stage 8 per lab: incidents
-    incident_rows(labs, par, draws.incident)
+    incident_rows(labs, par, draws.incident, start_year)
 
-    # ---- stage 8 per run (incident events, the catastrophe outcome), talent growth, stage 10 record
+    # ---- stage 8 per run (incident events, the catastrophe outcome), talent growth, break-up (stage 9), the
+    # conditional pause's trigger (stage 9) and the stage 10 record
     for b in range(n_runs):
         dt = par[b, P_DT]
         year = par[b, P_START_YEAR] + runs.step[b] * dt + dt
@@ -539,7 +590,12 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 push_event(runs, b, year, i, EVENT_INCIDENT, -1, labs.incident_cost[b, i])
         growth = par[b, P_TALENT_GROWTH] * (runs.talent_pool[b] + _staff(labs, b)) * dt
         runs.talent_pool[b] += growth
+        breakup_run(labs, runs, par, b, start_year[b], year, rec)  # stage 9, on the step's final shares
         record_metrics(labs, runs, par, b, year, runs.step[b] + 1, demand[b], rec)
+        rec[b, M_PAUSED] = 1.0 if runs.pause_until[b] > start_year[b] else 0.0
+        first, _ = _frontier(labs, b)
+        if first >= 0 and pause_trigger(runs, par, b, start_year[b], year, labs.log_eff_compute[b, first]):
+            pause_event(runs, b, year, first, labs.log_eff_compute[b, first])
         rec[b, M_PEOPLE_GROWTH] = growth
         rec[b, M_INCIDENTS] = n_incidents
         rec[b, M_CASH_INCIDENTS] = cash_incidents

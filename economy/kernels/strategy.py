@@ -43,6 +43,7 @@ from economy.kernels.layout import (
     P_IMITATION_RATE,
     P_NET_CUT_YEAR,
     P_NET_ON,
+    P_NET_REOPEN_YEAR,
     P_RACING_RIVALS,
     P_RACING_SCALE,
     P_RACING_SENS,
@@ -57,6 +58,7 @@ from economy.kernels.layout import (
     R_SPEND,
     R_TRAIN,
 )
+from economy.kernels.policies import policy_floors
 
 NEG_INF = -math.inf
 
@@ -234,7 +236,7 @@ def decide_rows(labs, par, net, work, draws, year):
             continue
         dt = par[b, P_DT]
         network = par[b, P_NET_ON] != 0.0
-        open_border = year[b] < par[b, P_NET_CUT_YEAR]
+        open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
         # adaptation: imitation of the most profitable observed lab, else satisficing search
         if strategy[b, i] == STRATEGY_ADAPTIVE:
             source = -1
@@ -264,6 +266,8 @@ def decide_rows(labs, par, net, work, draws, year):
         pressure = racing_pressure(quality, alive, bloc, indptr, indices, top, int(par[b, P_RACING_RIVALS]),
                                    par[b, P_RACING_SCALE], network, open_border, b, i)
         safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_RACING_SENS] * pressure)
+        # stage 9: publication and safety floors
+        openness[b, i], safety[b, i] = policy_floors(par[b], year[b], openness[b, i], safety[b, i])
         # budget
         cash = cash_col[b, i]
         spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0

@@ -69,7 +69,8 @@ def refresh_capability(lab: dict, p: dict) -> None:
 
 
 def _active(labs: list[dict], p: dict, year: float, i: int, j: int) -> bool:
-    return labs[j]["alive"] and (year < p["net_cut_year"] or labs[j]["bloc"] == labs[i]["bloc"])
+    open_border = year < p["net_cut_year"] or year >= p["net_reopen_year"]
+    return labs[j]["alive"] and (open_border or labs[j]["bloc"] == labs[i]["bloc"])
 
 
 # ---------------------------------------------------------------------------------------------- stage 1

@@ -49,7 +49,7 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
 
     def active(u: int, v: int) -> bool:
         return (u != v and labs[u]["alive"] and labs[v]["alive"]
-                and (year < p["net_cut_year"] or labs[u]["bloc"] == labs[v]["bloc"]))
+                and (year < p["net_cut_year"] or year >= p["net_reopen_year"] or labs[u]["bloc"] == labs[v]["bloc"]))
 
     def talent_w(w: float, u: int, v: int) -> float:
         if not normalise:
