@@ -148,7 +148,7 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass
-class _Execution:
+class Execution:
     workers: int
     threads: int
     scheduler: str | None
@@ -238,7 +238,7 @@ def run_ensemble(
     write_text_atomic(json.dumps(running, indent=2, allow_nan=False) + "\n", target / "manifest.json")
 
     workers_n, threads_n = default_workers_threads(workers, threads)
-    execution = _Execution(workers_n, threads_n, scheduler)
+    execution = Execution(workers_n, threads_n, scheduler)
     tasks = (
         ChunkTask(c, c * chunk, min(runs, (c + 1) * chunk), seed, scenario, plan.keys,
                   design[c * chunk: min(runs, (c + 1) * chunk)], plan.per_run_init, record_labs, threads_n, str(target))
@@ -368,7 +368,7 @@ def _manifest(scenario: Scenario, text: str, seed: int, state: dict[str, Any], f
 
 
 # ---------------------------------------------------------------------------------------------- execution
-def _execute(execution: _Execution, scenario: Scenario, tasks: Iterator[ChunkTask], n_tasks: int,
+def _execute(execution: Execution, scenario: Scenario, tasks: Iterator[ChunkTask], n_tasks: int,
              on_done: Callable[[dict[str, Any]], None]) -> float:
     """Run the chunk tasks; returns the seconds from the end of the warm-up to the last chunk."""
     start = time.perf_counter()
@@ -378,7 +378,7 @@ def _execute(execution: _Execution, scenario: Scenario, tasks: Iterator[ChunkTas
     if execution.scheduler is None and execution.workers == 1:
         execution.mode = "in-process"
         with numba_threads(execution.threads):
-            _warm_up(scenario)
+            warm_up(scenario)
         t0 = time.perf_counter()
         execution.startup_seconds = t0 - start
         for task in tasks:
@@ -386,8 +386,8 @@ def _execute(execution: _Execution, scenario: Scenario, tasks: Iterator[ChunkTas
         seconds = time.perf_counter() - t0
         execution.peak_memory_mb = {"driver": _peak_rss_mb()}
         return seconds
-    with _dask_client(execution) as client:
-        client.run(_warm_up, scenario)
+    with dask_client(execution) as client:
+        client.run(warm_up, scenario)
         t0 = time.perf_counter()
         execution.startup_seconds = t0 - start
         _submit_all(client, tasks, on_done)
@@ -399,7 +399,7 @@ def _execute(execution: _Execution, scenario: Scenario, tasks: Iterator[ChunkTas
 
 
 @contextlib.contextmanager
-def _dask_client(execution: _Execution) -> Iterator[Any]:
+def dask_client(execution: Execution) -> Iterator[Any]:
     from distributed import Client
 
     if execution.scheduler is not None:
@@ -480,7 +480,7 @@ def _submit_all(client: Any, tasks: Iterator[ChunkTask], on_done: Callable[[dict
             queue.add(submit(task))
 
 
-def _warm_up(scenario: Scenario) -> float:
+def warm_up(scenario: Scenario) -> float:
     """Load (or compile) the kernels in this process: one step of a one-run batch."""
     t0 = time.perf_counter()
     Simulation(scenario, [0], record_labs=False).step()

@@ -442,11 +442,11 @@ class ModelEvaluator:
             return
         from distributed import as_completed
 
-        from runs.ensemble import _dask_client, _Execution, _warm_up
+        from runs.ensemble import Execution, dask_client, warm_up
 
-        execution = _Execution(self.workers, self.threads, None)
-        with _dask_client(execution) as client:
-            client.run(_warm_up, self.scenario)
+        execution = Execution(self.workers, self.threads, None)
+        with dask_client(execution) as client:
+            client.run(warm_up, self.scenario)
             futures = [client.submit(_chunk_runs, task, pure=False, retries=2) for task in tasks]
             for future in as_completed(futures, loop=client.loop):
                 table = future.result()

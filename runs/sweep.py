@@ -19,12 +19,10 @@ Output directory (default ``runs/out/<name>-sweep/``)::
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from economy.params import Scenario
-from runs.ensemble import default_workers_threads, run_ensemble
+from runs.ensemble import default_workers_threads, run_ensemble, shared_scheduler
 from runs.ensemble_chunk import write_table_atomic, write_text_atomic
 from runs.ensemble_figures import save_figure_atomic
 from runs.manifest import build_manifest
@@ -156,7 +154,7 @@ def run_sweep(
     rows: list[dict[str, Any]] = []
     failed = 0
     workers_n, threads_n = default_workers_threads(workers, threads)
-    with _cluster(workers_n, scheduler) as address:
+    with shared_scheduler(workers_n, scheduler) as address:
         for point, scenario in zip(points, scenarios, strict=True):
             name = f"points/{point.index:0{width}d}"
 
@@ -242,22 +240,6 @@ def _figures(frame: pd.DataFrame, planes: Sequence[Plane], base: Scenario, runs:
 
 
 # ---------------------------------------------------------------------------------------------- machinery
-@contextlib.contextmanager
-def _cluster(workers: int, scheduler: str | None) -> Iterator[str | None]:
-    """The scheduler address every point's ensemble uses: given, a local cluster's, or None (in-process)."""
-    if scheduler is not None or workers == 1:
-        yield scheduler
-        return
-    from distributed import LocalCluster
-
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close(timeout=30)
-
-
 def _fresh_directory(target: Path) -> None:
     """The target must be absent, empty, or an earlier output (it holds manifest.json); it is emptied."""
     if target.exists() or target.is_symlink():
