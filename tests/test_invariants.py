@@ -409,7 +409,8 @@ FIXED = {
     "urn_with_entry": ({"market": {"mode": "urn"}, "entry": {"rate_per_year": 30.0}}, None),
     "all_policies": ({"policies": ALL_POLICIES, "acquisitions": {"rate_per_year": 20.0, "min_acquirer_share": 0.1,
                                                                  "max_target_share": 0.09},
-                      "entry": {"rate_per_year": 30.0}, "incidents": {"hazard_per_drift": 50.0},
+                      "entry": {"rate_per_year": 3.0}, "labs": {"max_entrants": 32},
+                      "incidents": {"hazard_per_drift": 50.0},
                       "safety": {"drift_rate": 50.0}}, None),
     "singular": ({"sim": {"log_software_ceiling": 5.0}, "research": {
         "returns_to_research": 10.0, "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
