@@ -1,0 +1,61 @@
+"""benchmarks/run.py --quick runs end to end and produces every figure (no timing assertions).
+
+It takes several minutes (its cold-start measurement compiles every kernel into an empty cache), so it runs only
+when asked for: ``MULTIPOLAR_BENCHMARK=1 pytest -m slow tests/test_benchmarks.py`` (CI's benchmark step).
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("MULTIPOLAR_BENCHMARK") != "1",
+                    reason="several minutes; set MULTIPOLAR_BENCHMARK=1 to run the quick benchmark")
+def test_quick_benchmark_produces_every_figure(tmp_path):
+    out = tmp_path / "performance.json"
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=1800, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    table = out.with_suffix(".md").read_text()
+    assert out.with_suffix(".png").stat().st_size > 10_000
+    assert table.strip() in done.stdout
+
+    figures = result["figures"]
+    expected = (
+        [f"step_ns_per_lab_{network}_n{n}_t{t}" for network in ("erdos_renyi", "none") for n in (1_000, 10_000)
+         for t in result["thread_counts"]]
+        + [f"{name}_t{t}" for name in ("baseline_step_us", "batch_runs_per_s") for t in result["thread_counts"]]
+        + ["mesa_ns_per_lab_n1000", "mesa_ratio_n1000", "ensemble_runs_per_s_w1", "ensemble_runs_per_s_w2",
+           "cold_start_s", "warm_start_s", "import_s", "first_step_fresh_process_s", "peak_bytes_per_lab",
+           "bandwidth_gb_s", "bytes_per_lab_erdos_renyi", "bytes_per_lab_none", "floor_fraction_erdos_renyi",
+           "floor_fraction_none"]
+    )
+    assert sorted(figures) == sorted(expected)
+    for name, value in figures.items():
+        assert isinstance(value, float) and math.isfinite(value) and value > 0.0, (name, value)
+
+    # every target of the issue is reported, with its verdict, and the machine is described
+    assert len(result["targets"]) == 6
+    for target in result["targets"]:
+        assert target["met"] == (target["measured"] <= target["target"] if target["kind"] == "at most"
+                                 else target["measured"] >= target["target"])
+        assert f"| {target['figure']} |" in table
+    machine = result["machine"]
+    for key in ("cores_available", "numba_threads", "numba", "numpy", "mesa", "load_average_before"):
+        assert machine[key] is not None, key
+    assert result["ensemble"][0]["failed_runs"] == 0 and result["ensemble"][1]["failed_runs"] == 0
+    # the stage breakdown timed every kernel it knows (a changed kernel signature shows up here)
+    assert result["breakdown"]["skipped"] == {}
+    # the Mesa model ran the whole population
+    assert result["mesa"][0]["alive_after"] > 0
+    # more bytes move with the network than without it
+    assert result["bytes"]["erdos_renyi"]["bytes_per_lab"] > result["bytes"]["none"]["bytes_per_lab"]
