@@ -6,16 +6,22 @@
   :func:`runs.sensitivity.default_factors`; each is a ``RealParameter`` whose sampling distribution is the
   factor's own (the same inverse CDF the ensembles use, :func:`runs.uncertain.ppf`), so EMA's Latin hypercube
   draws what an ensemble would;
-- **levers** are an optional, documented subset of scenario parameters given the same way (policies are a
-  later stage of the model; until then levers default to none);
+- **levers** are the policy list and, optionally, scenario parameters: with ``policy_files`` (e.g.
+  :func:`default_policy_files`, every ``runs/policies/*.toml``) a ``CategoricalParameter`` named
+  :data:`POLICY_LEVER` chooses the arm, ``"none"`` (the scenario as given) or a file's name; that arm's scenario
+  is the scenario with the file's ``[[policies]]`` tables appended (:func:`runs.compare.arm_scenario`, validated
+  once per arm when the model is built).  Numeric levers are a documented subset of scenario parameters given
+  like the uncertainties.  Without either there are no levers;
 - **outcomes** are the per-run outcomes of :data:`runs.sensitivity.OUTCOMES` (the engine's summary), each a
   ``ScalarOutcome``; ``unipolar`` is 0/1, censored takeoff and singularity times are filled as documented there.
 
-Each experiment validates its scenario (a value combination the schema refuses gives NaN outcomes, never an
-exception) and simulates one run.  Randomness: with ``replications=1`` every experiment uses the same root seed
-(common random numbers: differences between experiments come from the parameters alone); with
-``replications=k`` each experiment is run for seeds ``seed .. seed + k - 1`` (an EMA ``ReplicatorModel``) and
-every outcome is the mean over those seeds (for ``unipolar``: the share of seeds that end unipolar).
+Each experiment applies its uncertainty (and numeric lever) values to its arm's scenario, validates it (a value
+combination the schema refuses gives NaN outcomes, never an exception) and simulates one run; :func:`perform`
+runs every arm on every uncertainty sample when the policy lever is the only lever.  Randomness: with
+``replications=1`` every experiment uses the same root seed (common random numbers: differences between
+experiments come from the parameters and the arm alone); with ``replications=k`` each experiment is run for seeds
+``seed .. seed + k - 1`` (an EMA ``ReplicatorModel``) and every outcome is the mean over those seeds (for
+``unipolar``: the share of seeds that end unipolar).
 
 The workbench is imported lazily, with its import-time warning about the optional ipyparallel backend silenced.
 """
@@ -26,6 +32,7 @@ import contextlib
 import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,14 +41,24 @@ from scipy import stats
 
 from economy.engine import Simulation
 from economy.params import Distribution, Scenario, check_support, uncertain_parameter_range
+from runs.compare import PolicyFile, arm_scenario, load_policy_file
 from runs.scenario import ScenarioError
 from runs.sensitivity import OUTCOMES, Factor, factors_for, outcome_value
 from runs.uncertain import RunScenarios, ppf
 
-__all__ = ["DEFAULT_OUTCOMES", "ScenarioRunner", "ema_model", "ema_names", "experiment_frame", "perform",
+__all__ = ["DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
+           "default_policy_files", "ema_model", "ema_names", "experiment_frame", "perform", "policy_arms",
            "quiet_import", "select_dense_box"]
 
 DEFAULT_OUTCOMES: tuple[str, ...] = tuple(OUTCOMES)
+NO_POLICY = "none"
+"""The arm that runs the scenario as given (with its own ``[[policies]]``, if any)."""
+POLICY_LEVER = "policy_arm"
+"""EMA name of the categorical policy lever (its experiments column).  Not ``policy``: EMA's experiments table
+already has a ``policy`` column (the lever sample's name; :func:`perform` names each sample after its arm)."""
+POLICY_VARIABLE = "policy"
+"""The keyword under which the model function receives the chosen arm."""
+POLICY_DIR = Path(__file__).resolve().parent / "policies"
 
 
 @contextlib.contextmanager
@@ -79,36 +96,83 @@ def frozen(dist: Distribution, name: str) -> Any:
 
 
 class ScenarioRunner:
-    """The model function EMA calls: ``runner(**{key: value, ..., "seed": s}) -> {outcome: float}``.
+    """The model function EMA calls: ``runner(**{key: value, ..., "policy": arm, "seed": s}) -> {outcome: float}``.
 
-    Picklable (a scenario and plain settings), so it also works with EMA's multiprocessing evaluator.
+    ``arms`` (from :func:`policy_arms`) maps each arm name to its validated scenario; the runner then needs a
+    ``policy`` value naming one of them, and applies the keys' values to that arm's scenario.  Without ``arms``
+    every experiment starts from ``scenario``.  Picklable (scenarios and plain settings; the per-arm scenario
+    builders are rebuilt after unpickling), so it also works with EMA's multiprocessing evaluator.
     """
 
-    def __init__(self, scenario: Scenario, keys: Sequence[str], outcomes: Sequence[str], seed: int = 0) -> None:
+    def __init__(self, scenario: Scenario, keys: Sequence[str], outcomes: Sequence[str], seed: int = 0,
+                 arms: Mapping[str, Scenario] | None = None) -> None:
         self.scenario = scenario
         self.keys = tuple(keys)
         self.outcomes = tuple(outcomes)
         self.seed = seed
-        self._builder: RunScenarios | None = None
+        self.arms = dict(arms) if arms is not None else None
+        self._builders: dict[str | None, RunScenarios] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_builder"] = None
+        state["_builders"] = {}
         return state
+
+    def arm(self, name: str | None) -> Scenario:
+        """The scenario of arm ``name`` (``None``: the runner has no arms); raises ``ValueError`` if unknown."""
+        if self.arms is None:
+            if name is not None:
+                raise ValueError(f"policy {name!r} given, but this model has no policy lever (build it with "
+                                 "ema_model(..., policy_files=...))")
+            return self.scenario
+        if name not in self.arms:
+            raise ValueError(f"unknown policy {name!r}; the arms are {', '.join(self.arms)}")
+        return self.arms[name]
 
     def __call__(self, **kwargs: Any) -> dict[str, float]:
         seed = int(kwargs.pop("seed", self.seed))
+        arm = kwargs.pop(POLICY_VARIABLE, None)
         missing = [k for k in self.keys if k not in kwargs]
+        if self.arms is not None and arm is None:
+            missing.append(POLICY_VARIABLE)
         if missing:
             raise KeyError(f"the experiment gives no value for {', '.join(missing)}")
-        if self._builder is None:
-            self._builder = RunScenarios(self.scenario, self.keys)
+        name = None if arm is None else str(arm)
+        scenario = self.arm(name)
         try:
-            scenario = self._builder.scenario([float(kwargs[k]) for k in self.keys]) if self.keys else self.scenario
+            if self.keys:
+                if name not in self._builders:
+                    self._builders[name] = RunScenarios(scenario, self.keys)
+                scenario = self._builders[name].scenario([float(kwargs[k]) for k in self.keys])
         except ScenarioError:
             return {name: math.nan for name in self.outcomes}
         summary = Simulation(scenario, [seed], record_labs=False).run().summary(0)
         return {name: outcome_value(summary, name, scenario) for name in self.outcomes}
+
+
+def default_policy_files() -> list[Path]:
+    """The policy list: every ``runs/policies/*.toml`` (one file per policy kind), sorted by file name."""
+    return sorted(POLICY_DIR.glob("*.toml"))
+
+
+def policy_arms(scenario: Scenario, policy_files: Sequence[str | Path | PolicyFile]) -> dict[str, Scenario]:
+    """``{"none": scenario, <arm name>: scenario with that file's policies appended, ...}`` in the files' order.
+
+    Each arm is validated here (:func:`runs.compare.arm_scenario`): a malformed file, or one whose policies
+    clash with the scenario's own (a kind given twice), raises :class:`runs.scenario.ScenarioError`; two files
+    with the same arm name, or a file named ``"none"``, raise ``ValueError``.
+    """
+    arms: dict[str, Scenario] = {NO_POLICY: scenario}
+    sources: dict[str, str] = {NO_POLICY: "the scenario as given"}
+    data = scenario.model_dump(mode="python")
+    for item in policy_files:
+        policy = item if isinstance(item, PolicyFile) else load_policy_file(item)
+        if policy.name in arms:
+            raise ValueError(f"policy file {policy.path}: arm name {policy.name!r} is already used by "
+                             f"{sources[policy.name]}; give the file another name = \"...\"")
+        arms[policy.name] = arm_scenario(data, (), policy, f"scenario {scenario.name!r}")
+        sources[policy.name] = str(policy.path)
+    return arms
 
 
 def ema_names(keys: Sequence[str]) -> dict[str, str]:
@@ -138,6 +202,7 @@ def ema_model(
     *,
     uncertainties: Sequence[Factor] | None = None,
     levers: Sequence[Factor] = (),
+    policy_files: Sequence[str | Path | PolicyFile] | None = None,
     outcomes: Sequence[str] = DEFAULT_OUTCOMES,
     seed: int = 0,
     replications: int = 1,
@@ -150,14 +215,18 @@ def ema_model(
     uncertainties
         Default: :func:`runs.sensitivity.factors_for` (the ``[uncertain]`` table or the contested defaults).
     levers
-        Scenario parameters to treat as policy levers, with the distribution EMA samples them from.
+        Scenario parameters to treat as numeric levers, with the distribution EMA samples them from.
+    policy_files
+        The policy list (e.g. :func:`default_policy_files`): adds the categorical lever :data:`POLICY_LEVER`
+        over ``"none"`` and the files' arm names (:func:`policy_arms`; a clash with the scenario's own
+        policies raises here).  Default: no policy lever.
     outcomes
         Names in :data:`runs.sensitivity.OUTCOMES`.
     seed, replications
         Root seed of every experiment (``replications=1``) or the first of ``replications`` seeds.
     """
     with quiet_import():
-        from ema_workbench import Constant, Model, RealParameter, ReplicatorModel, ScalarOutcome
+        from ema_workbench import CategoricalParameter, Constant, Model, RealParameter, ReplicatorModel, ScalarOutcome
 
     unknown = [o for o in outcomes if o not in OUTCOMES]
     if unknown:
@@ -169,7 +238,10 @@ def ema_model(
     keys = [f.key for f in factors] + [f.key for f in lever_factors]
     if len(set(keys)) != len(keys):
         raise ValueError(f"a parameter is both an uncertainty and a lever, or given twice: {', '.join(keys)}")
-    runner = ScenarioRunner(scenario, keys, outcomes, seed)
+    if policy_files is not None and not policy_files:
+        raise ValueError("policy_files is empty: give at least one policy file, e.g. default_policy_files()")
+    arms = policy_arms(scenario, policy_files) if policy_files is not None else None
+    runner = ScenarioRunner(scenario, keys, outcomes, seed, arms)
     if replications == 1:
         model = Model(name, function=runner)
         model.constants = [Constant("seed", seed)]
@@ -177,12 +249,17 @@ def ema_model(
         model = ReplicatorModel(name, function=runner)
         model.replications = [{"seed": seed + k} for k in range(replications)]
     names = ema_names(keys)
+    if arms is not None and POLICY_LEVER in names.values():
+        raise ValueError(f"a parameter's EMA name is {POLICY_LEVER!r}, the name of the policy lever")
 
     def parameter(f: Factor) -> Any:
         return RealParameter.from_dist(names[f.key], frozen(f.distribution, f.key), variable_name=f.key)
 
     model.uncertainties = [parameter(f) for f in factors]
     model.levers = [parameter(f) for f in lever_factors]
+    if arms is not None:
+        model.levers = [*model.levers,
+                        CategoricalParameter(POLICY_LEVER, list(arms), variable_name=POLICY_VARIABLE)]
     if replications == 1:
         model.outcomes = [ScalarOutcome(o) for o in outcomes]
     else:  # the mean over the replications' seeds (for unipolar: the share of seeds ending unipolar)
@@ -202,19 +279,31 @@ def perform(model: Any, scenarios: int, *, policies: int | None = None,
             seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Run ``scenarios`` Latin-hypercube experiments (times ``policies`` lever samples, default 4) sequentially.
 
+    When the policy lever is the model's only lever and ``policies`` is None, every arm is run on every
+    uncertainty sample instead (``scenarios x arms`` experiments; EMA's ``policy`` column holds the arm's
+    name), with the same seed: the arms differ by their policies alone.
+
     The designs are drawn from generators of ``SeedSequence([seed, 1])`` (uncertainties) and ``[seed, 2]``
     (levers), so the experiments are reproducible.
     """
     with quiet_import():
         from ema_workbench import SequentialEvaluator
+        from ema_workbench.em_framework.points import Sample
 
     kwargs: dict[str, Any] = {"uncertainty_sampling_kwargs": {"rng": _generator(seed, 1)}}
-    n_policies = policies if policies is not None else 4
-    if model.levers:
+    levers = list(model.levers)
+    lever_samples: int | list[Any]
+    if policies is None and [lever.name for lever in levers] == [POLICY_LEVER]:
+        arms = [category.value for category in levers[0].categories]
+        lever_samples = [Sample(name=arm, **{POLICY_LEVER: arm}) for arm in arms]
+    elif levers:
+        lever_samples = policies if policies is not None else 4
         kwargs["lever_sampling_kwargs"] = {"rng": _generator(seed, 2)}
+    else:
+        lever_samples = 0
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = evaluator.perform_experiments(
-            scenarios=scenarios, policies=n_policies if model.levers else 0, log_progress=True, **kwargs)
+            scenarios=scenarios, policies=lever_samples, log_progress=True, **kwargs)
     return experiments, outcomes
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import pickle
+import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +14,20 @@ from economy.engine import Simulation
 from economy.params import LogNormal, Uniform
 from runs.calibrate import baseline_scenario
 from runs.ema_adapter import (
+    NO_POLICY,
+    POLICY_LEVER,
     ScenarioRunner,
+    default_policy_files,
     ema_model,
     ema_names,
     experiment_frame,
     frozen,
     perform,
+    policy_arms,
     quiet_import,
     select_dense_box,
 )
+from runs.scenario import ScenarioError, validate_scenario
 from runs.sensitivity import OUTCOMES, Factor, default_factors, outcome_value
 
 
@@ -146,3 +153,107 @@ def test_prim_finds_the_winner_take_all_box(short_baseline):
     assert box.density >= 0.8 and box.coverage > 0.5
     limits = box.box_lim
     assert limits.loc[0, "winner_take_all"] > 10.0  # the box's lower edge on gamma moved well up from 2
+
+
+# ---------------------------------------------------------------------------------------------- the policy lever
+POLICY_DIR = Path(__file__).resolve().parents[1] / "runs" / "policies"
+
+
+def _with_policy_file(scenario, name):
+    """The scenario with runs/policies/NAME.toml's tables appended, built without the adapter."""
+    tables = tomllib.loads((POLICY_DIR / f"{name}.toml").read_text())["policies"]
+    data = scenario.model_dump(mode="python")
+    return validate_scenario({**data, "policies": [*data["policies"], *tables]})
+
+
+def test_policy_lever_lists_none_and_the_policy_files(short_baseline):
+    files = default_policy_files()
+    assert files == sorted(POLICY_DIR.glob("*.toml")) and len(files) >= 2
+    model = ema_model(short_baseline, policy_files=files)
+    (lever,) = model.levers
+    assert lever.name == POLICY_LEVER and lever.variable_name == ["policy"]
+    names = [tomllib.loads(f.read_text()).get("name", f.stem) for f in files]
+    assert [c.value for c in lever.categories] == [NO_POLICY, *names]
+    # numeric levers keep working next to it
+    rate = Factor("network.publication_rate_per_year", Uniform(dist="uniform", low=0.0, high=3.0))
+    both = ema_model(short_baseline, uncertainties=default_factors(short_baseline)[:2], levers=[rate],
+                     policy_files=files[:1])
+    assert [p.name for p in both.levers] == ["publication_rate_per_year", POLICY_LEVER]
+    with pytest.raises(ValueError, match="at least one policy file"):
+        ema_model(short_baseline, policy_files=[])
+
+
+def test_runner_applies_the_chosen_policy(short_baseline):
+    outcomes = tuple(OUTCOMES)
+    arms = policy_arms(short_baseline, [POLICY_DIR / "compute_cap.toml", POLICY_DIR / "compute_tax.toml"])
+    runner = ScenarioRunner(short_baseline, [], outcomes, seed=3, arms=arms)
+    for name in ("compute_cap", "compute_tax"):
+        sc = _with_policy_file(short_baseline, name)
+        summary = Simulation(sc, [3], record_labs=False).run().summary(0)
+        assert runner(policy=name) == {o: outcome_value(summary, o, sc) for o in outcomes}, name
+    plain = Simulation(short_baseline, [3], record_labs=False).run().summary(0)
+    assert runner(policy=NO_POLICY) == {o: outcome_value(plain, o, short_baseline) for o in outcomes}
+    assert runner(policy="compute_tax")["final_hhi"] != runner(policy=NO_POLICY)["final_hhi"]  # the policy acts
+    # uncertainties apply on top of the arm
+    keyed = ScenarioRunner(short_baseline, ["market.winner_take_all"], ("final_hhi",), seed=3, arms=arms)
+    got = keyed(**{"market.winner_take_all": 25.0, "policy": "compute_cap"})
+    sc = _with_policy_file(short_baseline, "compute_cap")
+    market = {**sc.market.model_dump(), "winner_take_all": 25.0}
+    sc = validate_scenario({**sc.model_dump(mode="python"), "market": market})
+    assert got["final_hhi"] == Simulation(sc, [3], record_labs=False).run().summary(0)["final_hhi"]
+    # picklable (EMA's multiprocessing evaluator), and the same after the round trip
+    assert pickle.loads(pickle.dumps(keyed))(**{"market.winner_take_all": 25.0, "policy": "compute_cap"}) == got
+    assert pickle.loads(pickle.dumps(runner))(policy="compute_tax") == runner(policy="compute_tax")
+    with pytest.raises(ValueError, match="unknown policy 'windfall'"):
+        runner(policy="windfall")
+    with pytest.raises(KeyError, match="no value for policy"):
+        runner()
+    with pytest.raises(ValueError, match="no policy lever"):
+        ScenarioRunner(short_baseline, [], outcomes)(policy="compute_cap")
+
+
+def test_policy_clashing_with_the_scenario_fails_when_the_model_is_built(short_baseline, tmp_path):
+    capped = _with_policy_file(short_baseline, "compute_cap")
+    clash = r"compute_cap\.toml: policies\.1\.kind = 'compute_cap' repeats policies\.0"
+    with pytest.raises(ScenarioError, match=clash):
+        ema_model(capped, policy_files=default_policy_files())
+    twin = tmp_path / "twin.toml"
+    twin.write_text((POLICY_DIR / "compute_tax.toml").read_text())  # same name = "compute_tax"
+    with pytest.raises(ValueError, match="arm name 'compute_tax' is already used"):
+        ema_model(short_baseline, policy_files=[POLICY_DIR / "compute_tax.toml", twin])
+    named_none = tmp_path / "none.toml"
+    named_none.write_text('[[policies]]\nkind = "compute_tax"\n')
+    with pytest.raises(ValueError, match="arm name 'none' is already used by the scenario as given"):
+        ema_model(short_baseline, policy_files=[named_none])
+
+
+def test_perform_runs_every_arm_on_every_scenario(short_baseline):
+    factors = default_factors(short_baseline)[:3]
+    outcomes = ("final_hhi", "leader_share")
+    files = [POLICY_DIR / "compute_cap.toml", POLICY_DIR / "compute_tax.toml"]
+    model = ema_model(short_baseline, uncertainties=factors, outcomes=outcomes, policy_files=files, seed=2)
+    model = pickle.loads(pickle.dumps(model))  # the whole model pickles, too
+    experiments, results = perform(model, 2, seed=7)
+    assert len(experiments) == 2 * 3
+    arms = [NO_POLICY, "compute_cap", "compute_tax"]
+    assert sorted(experiments["policy"].astype(str)) == sorted(arms * 2)
+    assert (experiments["policy"].astype(str) == experiments[POLICY_LEVER].astype(str)).all()
+    names = list(ema_names([f.key for f in factors]).values())
+    for _, group in experiments.groupby("scenario", observed=True):
+        assert sorted(group["policy"].astype(str)) == sorted(arms)
+        assert (group[names].nunique() == 1).all()  # every arm sees the same uncertainty sample
+    # the "none" rows are what the model without the policy lever gives (same design, same seed)
+    plain_exp, plain_out = perform(ema_model(short_baseline, uncertainties=factors, outcomes=outcomes, seed=2), 2,
+                                   seed=7)
+    none = (experiments["policy"].astype(str) == NO_POLICY).to_numpy()
+    np.testing.assert_array_equal(experiments.loc[none, names].to_numpy(), plain_exp[names].to_numpy())
+    np.testing.assert_array_equal(results["final_hhi"][none], plain_out["final_hhi"])
+    # a policy arm is the direct simulation of its scenario with the drawn values
+    row = experiments.index[(experiments["policy"].astype(str) == "compute_tax").to_numpy()][0]
+    runner = ScenarioRunner(_with_policy_file(short_baseline, "compute_tax"), [f.key for f in factors], outcomes,
+                            seed=2)
+    direct = runner(**{f.key: experiments.loc[row, n] for f, n in zip(factors, names, strict=True)})
+    assert results["final_hhi"][row] == direct["final_hhi"]
+    # with a sample count the lever is sampled as before
+    sampled, _ = perform(model, 2, policies=2, seed=7)
+    assert len(sampled) == 4 and set(sampled[POLICY_LEVER].astype(str)) <= set(arms)
