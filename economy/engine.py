@@ -79,7 +79,9 @@ class Simulation:
         history = round(1.0 / scenario.sim.dt) + 1
         # a step's events: at most a strategy change, an exit or acquisition, an incident, one deal and one
         # break-up part per lab, plus the entrants and a pause
-        event_slots = min(scenario.output.max_events_per_step, 5 * self.capacity + L.ENTRY_SLOTS + 1)
+        # (Simon's entry in the urn mode may found a lab per arrival)
+        founders = int(self.par[:, L.P_URN_ARRIVALS].max()) if (self.par[:, L.P_URN_ENTRY] > 0.0).any() else 0
+        event_slots = min(scenario.output.max_events_per_step, 5 * self.capacity + L.ENTRY_SLOTS + founders + 1)
         self.runs: RunState = allocate_runs(n_runs, max(2, history), event_slots)
         self.draws = allocate_draws(n_runs, self.capacity)
         self.work = allocate_work(n_runs, self.capacity)
@@ -97,8 +99,11 @@ class Simulation:
         if record_labs:
             self._record_labs()
         self._shocks = np.zeros((n_runs, self.capacity))
-        arrivals = scenario.market.urn_arrivals_per_step if scenario.market.mode == "urn" else 0
-        self._urn = np.zeros((n_runs, arrivals))
+        # urn mode: per run, a pick uniform per arrival, then (Simon's entry on) a found-or-join uniform per arrival
+        urn = scenario.market.mode == "urn"
+        self._urn_draws = [int(p[L.P_URN_ARRIVALS]) * (2 if p[L.P_URN_ENTRY] > 0.0 else 1) if urn else 0
+                           for p in self.par]
+        self._urn = np.zeros((n_runs, max(self._urn_draws)))
 
     # ------------------------------------------------------------------ set-up
     def _initialise_run(self, b: int) -> list[str]:
@@ -185,8 +190,8 @@ class Simulation:
         draws = self.draws
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
-            if self._urn.shape[1]:
-                streams["market"].random(out=self._urn[b])
+            if self._urn_draws[b]:
+                streams["market"].random(out=self._urn[b, :self._urn_draws[b]])
             # each stream is drawn only while its mechanism is on in this run, always in the same order
             p = self.par[b]
             if p[L.P_IMITATION_RATE] > 0.0 or p[L.P_SEARCH_RATE] > 0.0:

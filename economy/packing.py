@@ -69,6 +69,7 @@ def pack_parameters(scenario: Scenario) -> np.ndarray:
         "inference_flop_per_usd": m.inference_flop_per_usd,
         "urn_exponent": m.urn_exponent,
         "urn_arrivals": float(m.urn_arrivals_per_step),
+        "urn_entry_probability": m.urn_entry_probability,
         "frontier_quality0": 0.0,
         "wage": mo.wage_usd_per_year,
         "hire_speed": mo.hire_speed_per_year,

@@ -629,6 +629,17 @@ class Market(_Section):
         "Each lab's starting customers in the urn mode (1, 1 is the classic start).",
         lo_open=True,
     )
+    urn_entry_probability: float = param(
+        0.0,
+        0.0,
+        1.0,
+        "probability per arrival",
+        "assumption: Simon 1955 (firm sizes with a Zipf-like tail of exponent 1/(1 - p))",
+        "Urn mode only: the probability p that an arriving customer founds a new lab (an entrant of [entry].mix "
+        "kinds and size 1, holding that customer, in a free column of labs.max_entrants) instead of joining one; "
+        "0 switches Simon's entry off.",
+        hi_open=True,
+    )
 
 
 class Money(_Section):
@@ -1405,6 +1416,17 @@ class Scenario(_Section):
                     "each kind (merge their parameters into one table)"
                 )
             seen[pol.kind] = k
+        return self
+
+    @model_validator(mode="after")
+    def _simon_entry(self) -> Scenario:
+        p = self.market.urn_entry_probability
+        if p > 0.0 and self.market.mode != "urn":
+            raise ValueError(f"market.urn_entry_probability = {p:g} acts only in the urn market mode; set "
+                             f"market.mode = 'urn' (now {self.market.mode!r}) or the probability to 0")
+        if p > 0.0 and self.labs.max_entrants == 0:
+            raise ValueError(f"market.urn_entry_probability = {p:g} founds new labs, but labs.max_entrants = 0 "
+                             "leaves no free column for them; raise labs.max_entrants")
         return self
 
     @model_validator(mode="after")

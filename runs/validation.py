@@ -17,6 +17,7 @@ docs/validation.md); ``--write docs/validation.md`` updates that block in place.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -434,6 +435,104 @@ def case_urn(quick: bool) -> list[Row]:
     return rows
 
 
+# ---------------------------------------------------------------------------------------------- Simon entry
+#
+# Simon (1955): each arriving customer founds a new lab with probability p, else joins an existing lab with
+# probability proportional to its customers (the urn at g = 1).  Lab sizes then follow the Yule-Simon law
+# P(k) = rho B(k, rho + 1) with rho = 1 / (1 - p), whose tail is Zipf-like: P(size >= k) ~ k^(-rho).
+
+
+def simon_scenario(p: float, arrivals: int, steps: int = 12) -> Scenario:
+    """Two starting labs in the urn mode (g = 1) with Simon's entry at probability ``p``, free columns for about
+    six standard deviations more entrants than expected, and no exit by small share (only Simon's entry and the
+    urn act: :func:`isolation`)."""
+    labs = [{"name": name, "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 3e27,
+             "researchers": 1500.0, "log_software": 0.0} for name in ("Lab A", "Lab B")]
+    n = arrivals * steps
+    free = int(p * n + 6.0 * math.sqrt(p * (1.0 - p) * n)) + 10
+    data = _merge({"name": "simon", "labs": {"list": labs, "max_entrants": free}}, isolation(labs))
+    return Scenario.model_validate(_merge(data, {
+        "sim": {"years": steps / 12, "dt": 1 / 12},
+        "market": {"mode": "urn", "urn_exponent": 1.0, "urn_arrivals_per_step": arrivals,
+                   "urn_entry_probability": p},
+        "money": {"exit_relative_share": 0.0},
+    }))
+
+
+def simon_sizes(scenario: Scenario, seeds: Sequence[int]) -> np.ndarray:
+    """The customers of every lab founded by Simon's entry, pooled over ``seeds`` (one batch).
+
+    Raises AssertionError unless every customer is in a live lab and no founder hit the column limit.
+    """
+    sim = Simulation(scenario, list(seeds), record_labs=False).run()
+    n_start = scenario.n_labs
+    drawn = n_start * scenario.market.urn_initial_customers + sim.n_steps * scenario.market.urn_arrivals_per_step
+    labs = sim.labs
+    if not np.array_equal((labs.customers * labs.alive).sum(axis=1), np.full(len(seeds), drawn)):
+        raise AssertionError("some customers are lost or held by closed labs")
+    if (sim.runs.n_used >= sim.capacity).any():
+        raise AssertionError("Simon's entry ran out of free columns")
+    return np.concatenate([labs.customers[b, n_start:sim.runs.n_used[b]] for b in range(len(seeds))])
+
+
+def yule_simon_fit(sizes: np.ndarray) -> tuple[float, float]:
+    """Maximum-likelihood rho of the Yule-Simon law P(k) = rho B(k, rho + 1), and its standard error (observed
+    Fisher information)."""
+    from scipy import optimize, special
+
+    k = np.asarray(sizes, dtype=np.float64)
+
+    def nll(rho: float) -> float:
+        return -float(np.sum(math.log(rho) + special.betaln(k, rho + 1.0)))
+
+    rho = float(optimize.minimize_scalar(nll, bounds=(0.05, 50.0), method="bounded",
+                                         options={"xatol": 1e-10}).x)
+    h = 1e-4 * rho
+    info = (nll(rho + h) - 2.0 * nll(rho) + nll(rho - h)) / (h * h)
+    return rho, 1.0 / math.sqrt(info)
+
+
+def yule_simon_gof(sizes: np.ndarray, rho: float) -> float:
+    """p-value of a chi-square test of the sizes against Yule-Simon(rho), in bins 1, 2, 3, 4-7, 8-15, 16+."""
+    from scipy import stats
+
+    edges = [1, 2, 3, 4, 8, 16]
+    observed = np.array([np.sum((sizes >= lo) & (sizes < hi)) for lo, hi in itertools.pairwise(edges)]
+                        + [np.sum(sizes >= edges[-1])], dtype=np.float64)
+    ccdf = stats.yulesimon(rho).sf(np.array(edges) - 1)  # P(K >= edge)
+    expected = len(sizes) * -np.diff(np.append(ccdf, 0.0))
+    return float(stats.chisquare(observed, expected).pvalue)
+
+
+def _simon_sizes(quick: bool) -> tuple[int, int]:
+    """(runs, arrivals per step): 12 steps each."""
+    return (3, 600) if quick else (5, 2000)
+
+
+def case_simon(quick: bool) -> list[Row]:
+    """Simon's entry process: lab sizes follow Yule-Simon with exponent 1 / (1 - p)."""
+    n_runs, arrivals = _simon_sizes(quick)
+    rows = []
+    for p in (0.2, 0.5):
+        sizes = simon_sizes(simon_scenario(p, arrivals), range(2000, 2000 + n_runs))
+        rho, se = yule_simon_fit(sizes)
+        expected = 1.0 / (1.0 - p)
+        gof = yule_simon_gof(sizes, expected)
+        top = np.sort(sizes)[::-1]
+        rows.append(Row(
+            case=f"Simon entry, p = {p:g}: Zipf-like sizes", source="Simon 1955; Ijiri & Simon 1977",
+            quantity="Yule-Simon exponent 1/(1-p)",
+            expected=expected, measured=rho, tolerance=3.0 * se,
+            detail=f"{n_runs} runs x {12 * arrivals} customers; {len(sizes)} labs founded (largest "
+                   f"{top[0]:.0f}, {top[min(9, len(top) - 1)]:.0f} at rank 10); maximum-likelihood fit of "
+                   f"P(k) = rho B(k, rho + 1); tolerance = 3 standard errors ({se:.3g}); also: a chi-square test "
+                   f"of the size counts (1, 2, 3, 4-7, 8-15, 16+) against the law at 1/(1-p) gives p = {gof:.3f} "
+                   f"> 0.001",
+            also=gof > 1e-3,
+        ))
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------- HHI
 
 
@@ -586,6 +685,7 @@ CASES: dict[str, Callable[[bool], list[Row]]] = {
     "blow-up": case_blow_up,
     "doubling": case_doubling_rule,
     "urn": case_urn,
+    "simon": case_simon,
     "hhi": case_hhi,
     "conservation": case_conservation,
     "determinism": case_determinism,

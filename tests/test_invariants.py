@@ -171,6 +171,8 @@ def scenarios(draw) -> dict[str, Any]:
     if acquisitions["max_target_share"] >= acquisitions["min_acquirer_share"]:  # the schema requires <
         acquisitions["min_acquirer_share"] = max(acquisitions["min_acquirer_share"], 0.1)
         acquisitions["max_target_share"] = acquisitions["min_acquirer_share"] * 0.5
+    if sections["market"]["mode"] != "urn":  # Simon's entry acts only in the urn mode (the schema requires it)
+        sections["market"]["urn_entry_probability"] = 0.0
     capability = sections["capability"]
     if capability["superhuman_log10_flop"] <= capability["par_human_log10_flop"]:
         capability["par_human_log10_flop"] = min(capability["par_human_log10_flop"], 79.0)

@@ -547,6 +547,8 @@ def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.nda
     labs, runs, par, net = sim.labs, sim.runs, sim.par, sim.net
     n_runs, capacity = labs.cash_usd.shape
     arrivals = scenario.market.urn_arrivals_per_step if scenario.market.mode == "urn" else 0
+    if scenario.market.urn_entry_probability > 0.0:
+        arrivals *= 2  # a found-or-join uniform per arrival after the picks
     gen = rng(seed)
     start_runs = _copy_runs(runs)
     start_rec = np.zeros((n_runs, L.N_MARKET))
@@ -639,6 +641,12 @@ STEP_CASES = {
     "exits": ({"money": {"wage_usd_per_year": 5e7, "funding_to_demand": 0.0, "state_budget_usd_per_year": 0.0}},
               None, None, [12, 13], 12),
     "urn": ({"market": {"mode": "urn", "urn_exponent": 2.0, "urn_arrivals_per_step": 50}}, None, None, [14, 15], 12),
+    # Simon's entry: arrivals found labs until the free columns run out (the second case: no open lab to trail)
+    "urn_simon": ({"market": {"mode": "urn", "urn_arrivals_per_step": 20, "urn_entry_probability": 0.3},
+                   "labs": {"max_entrants": 40}, "entry": {"rate_per_year": 3.0}}, None, None, [38, 39], 12),
+    "urn_simon_no_open_lab": ({"market": {"mode": "urn", "urn_exponent": 1.5, "urn_arrivals_per_step": 10,
+                                          "urn_entry_probability": 0.5},
+                               "labs": {"max_entrants": 8}, "entry": {"open_threshold": 1.0}}, None, None, [40], 6),
     "singular": ({"sim": {"log_software_ceiling": 5.0}, "research": {
         "returns_to_research": 10.0, "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
         "software_doubling_months": 0.5}}, None, None, [16], 24),
@@ -721,6 +729,10 @@ def test_step_matches_twin(name, make_scenario):
         assert flows[L.M_N_BLOCKED] > 0 and flows[L.M_N_ACQUISITIONS] == 0
     if name == "agents_generated_rivals":
         assert flows[L.M_N_ENTRIES] == 3  # the entry capacity, then no more
+    if name == "urn_simon":  # both kinds of entry fired, and the columns ran out
+        assert (records[:, :, L.M_N_ENTRIES].sum(axis=0) == 40).all() and records[:, :, L.M_N_ENTRIES].max() > 1
+    if name == "urn_simon_no_open_lab":
+        assert flows[L.M_N_ENTRIES] == 8
     if name == "event_buffer_full":
         assert flows[L.M_EVENTS_DROPPED] > 0
     if name == "network_complete":

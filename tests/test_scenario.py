@@ -178,6 +178,15 @@ def test_scenario_level_validator_with_override(small: Path) -> None:
     assert "sim.years / sim.dt" in message and "100000" in message and "--set sim.dt=1e-7" in message
 
 
+def test_simon_entry_needs_the_urn_mode_and_free_columns(small: Path) -> None:
+    message = _error(small, ["market.urn_entry_probability=0.3"])
+    assert "market.urn_entry_probability = 0.3" in message and "market.mode" in message
+    message = _error(small, ["market.mode=urn", "market.urn_entry_probability=0.3", "labs.max_entrants=0"])
+    assert "labs.max_entrants = 0" in message
+    message = _error(small, ["market.mode=urn", "market.urn_entry_probability=1"])
+    assert "market.urn_entry_probability" in message  # p = 1 would never let a customer join a lab
+
+
 # ---------------------------------------------------------------------------------------------- --set errors
 def test_set_unknown_key_lists_valid_keys(small: Path) -> None:
     message = _error(small, ["research.foo=1"])

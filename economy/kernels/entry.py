@@ -20,6 +20,13 @@ alive lab with the best served model among those whose openness is at least ``en
 :math:`\ell` behind the alive lab with the lowest ln S, in that lab's bloc, with no model.  Its performance and
 aspiration start at the industry's return.  In the urn market mode an entrant holds no customers, so the urn
 never picks it.
+
+**Simon's entry** (urn mode, ``market.urn_entry_probability`` p > 0; :func:`urn_stage`, stage 6): each arriving
+customer founds a new lab with probability p (while free columns last) and otherwise joins an existing lab by the
+urn rule.  The new lab is an entrant as above, of size 1 (no size draw), whose kind comes from the same uniform
+(``u / p`` is uniform on [0, 1) given ``u < p``), holding that one customer; the open frontier (or laggard) it
+starts behind is the one at its step's first foundation.  With urn exponent 1 this is Simon's (1955) process,
+whose firm sizes follow the Yule-Simon law with tail exponent 1/(1 - p) (docs/validation.md).
 """
 
 import math
@@ -53,8 +60,12 @@ from economy.kernels.layout import (
     P_ENTRY_PROFIT_SENS,
     P_ENTRY_RATE,
     P_ENTRY_SIZE_SD,
+    P_URN_ARRIVALS,
+    P_URN_ENTRY,
+    P_URN_G,
     REVENUE_FLOOR_USD,
 )
+from economy.kernels.market import urn_arrivals
 from economy.kernels.money import return_on_capital
 from economy.kernels.spillover import _refresh_capability
 
@@ -126,8 +137,6 @@ def entry_run(labs, runs, par, b, year, draws, rec):
     rec[b, M_INDUSTRY_RETURN] = ret
     rate = p[P_ENTRY_RATE] * math.exp(p[P_ENTRY_PROFIT_SENS] * min(ret, 1.0)) if p[P_ENTRY_RATE] > 0.0 else 0.0
     rec[b, M_ENTRY_RATE] = rate
-    rec[b, M_N_ENTRIES] = 0.0
-    rec[b, M_CASH_ENTRY] = 0.0
     if rate <= 0.0 or runs.n_used[b] >= capacity:
         return
     count = poisson_count(rate * p[P_DT], draws.entry[b, 0], ENTRY_SLOTS)
@@ -149,8 +158,51 @@ def entry_run(labs, runs, par, b, year, draws, rec):
         cash_in += labs.cash_usd[b, i]
         entered += 1
         push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
-    rec[b, M_N_ENTRIES] = entered
-    rec[b, M_CASH_ENTRY] = cash_in
+    rec[b, M_N_ENTRIES] += entered  # added to Simon's entrants of stage 6 (the record starts at zero)
+    rec[b, M_CASH_ENTRY] += cash_in
+
+
+@jit
+def urn_stage(labs, runs, par, b, year, uniforms, rec):
+    """This step's customers in the urn mode for run b (stage 6), with Simon's entry when p > 0 (module docs).
+
+    ``uniforms`` holds the step's pick uniforms (one per arrival) followed, when p > 0, by one uniform per arrival
+    deciding whether it founds a lab; ``year`` is the step's end (the entrants' founding year and the events').
+    Entrants and their cash are counted in ``rec`` (M_N_ENTRIES, M_CASH_ENTRY), which start the step at zero.
+    """
+    p = par[b]
+    arrivals = int(p[P_URN_ARRIVALS])
+    prob = p[P_URN_ENTRY]
+    customers = labs.customers[b]
+    alive = labs.alive[b]
+    if prob <= 0.0:
+        urn_arrivals(customers, alive, p[P_URN_G], uniforms[:arrivals])
+        return
+    capacity = labs.cash_usd.shape[1]
+    entered = 0
+    cash_in = 0.0
+    source = -1
+    reference = -1
+    ret = 0.0
+    for m in range(arrivals):
+        u = uniforms[arrivals + m]
+        i = runs.n_used[b]
+        if u < prob and i < capacity:
+            if entered == 0:
+                ret = industry_return(labs, b)
+                source = open_frontier(labs, p, b)
+                reference = source if source >= 0 else laggard(labs, b)
+            runs.n_used[b] = i + 1
+            _enter(labs, runs, par, b, i, entrant_kind(p, u / prob), 1.0, source, reference, ret)
+            labs.founded_year[b, i] = year
+            customers[i] = 1.0
+            cash_in += labs.cash_usd[b, i]
+            entered += 1
+            push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
+        else:
+            urn_arrivals(customers, alive, p[P_URN_G], uniforms[m:m + 1])
+    rec[b, M_N_ENTRIES] += entered
+    rec[b, M_CASH_ENTRY] += cash_in
 
 
 @jit

@@ -47,6 +47,8 @@ SCALAR_PARAM_NAMES: tuple[str, ...] = (
     "inc_share_loss", "inc_cash_loss",
     # export controls may reopen the cross-bloc edges (stage 5)
     "net_reopen_year",
+    # Simon's entry in the urn market mode (stage 6)
+    "urn_entry_probability",
     *POLICY_PARAM_NAMES,
 )
 """Scalar parameters; after them come the per-archetype table (``ARCH_FIELDS`` for each kind, used for
@@ -75,6 +77,7 @@ N_SCALAR_PARAMS = len(SCALAR_PARAM_NAMES)
     P_INC_HAZARD, P_INC_THRESHOLD_LOG10, P_INC_CAP_SENS, P_INC_SAFETY, P_INC_CATASTROPHE, P_INC_SHARE_LOSS,
     P_INC_CASH_LOSS,
     P_NET_REOPEN_YEAR,
+    P_URN_ENTRY,
     # policies (stage 9; economy.policies, docs/policies.md)
     P_CAP_START, P_CAP_END, P_CAP_FLOP,
     P_CTAX_START, P_CTAX_END, P_CTAX_RATE, P_CTAX_SMALL,

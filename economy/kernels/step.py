@@ -18,7 +18,7 @@ from numba import prange
 
 from economy.kernels.acquisitions import acquisitions_run
 from economy.kernels.config import jit, jit_parallel
-from economy.kernels.entry import entry_run
+from economy.kernels.entry import entry_run, urn_stage
 from economy.kernels.events import push_event, reset_events
 from economy.kernels.incidents import incident_rows
 from economy.kernels.layout import (
@@ -126,7 +126,6 @@ from economy.kernels.layout import (
     P_SYNTH_MULT,
     P_TALENT_GROWTH,
     P_TOKENS_PER_PARAM,
-    P_URN_G,
     P_WAGE,
     P_WALL_EFF,
     P_WTAX_END,
@@ -135,7 +134,7 @@ from economy.kernels.layout import (
     P_WTAX_THRESHOLD,
     P_ZETA,
 )
-from economy.kernels.market import smooth_toward, urn_arrivals
+from economy.kernels.market import smooth_toward
 from economy.kernels.metrics import concentration, gini, safe_log, top_two
 from economy.kernels.money import investor_weight, performance_step, return_on_capital
 from economy.kernels.policies import (
@@ -476,7 +475,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
             log_norm[b, :] = log_z
         runs.consumer_value[b] += demand[b] * (log_z + m - w0) * dt
         if par[b, P_MODE] == MODE_URN:
-            urn_arrivals(labs.customers[b], labs.alive[b], par[b, P_URN_G], urn_uniforms[b])
+            urn_stage(labs, runs, par, b, par[b, P_START_YEAR] + runs.step[b] * dt + dt, urn_uniforms[b], rec)
             inside = 0.0
             for i in range(n):
                 if labs.alive[b, i]:

@@ -44,6 +44,7 @@ __all__ = [
     "smooth_toward",
     "top_two",
     "urn_arrivals",
+    "urn_stage",
 ]
 
 INF = math.inf
@@ -222,6 +223,38 @@ def urn_arrivals(customers, alive, exponent: float, uniforms) -> list[float]:
                 break
         counts[chosen] += 1.0
     return counts
+
+
+def urn_stage(labs: list[dict], run: dict, p: dict, uniforms: list[float], year: float, rec: list) -> None:
+    """Stage 6 in the urn mode: the step's arrivals; with probability p an arrival founds a lab (Simon 1955)."""
+    arrivals = int(p["urn_arrivals"])
+    prob = p["urn_entry_probability"]
+    alive = [lab["alive"] for lab in labs]
+    counts = [lab["customers"] for lab in labs]
+    cash_in = []
+    founded = None  # (ret, source, reference) at the step's first foundation
+    for m in range(arrivals):
+        u = uniforms[arrivals + m] if prob > 0.0 else 1.0
+        i = run["n_used"]
+        if u < prob and i < len(labs):
+            if founded is None:
+                founded = (agents.industry_return(labs), *agents.source_and_reference(labs, p))
+            ret, source, reference = founded
+            run["n_used"] = i + 1
+            for lab, c in zip(labs, counts, strict=True):
+                lab["customers"] = c
+            agents.found_lab(labs, run, p, i, agents.entrant_kind(p, u / prob), 1.0, source, reference, ret, year)
+            labs[i]["customers"] = 1.0
+            alive = [lab["alive"] for lab in labs]
+            counts = [lab["customers"] for lab in labs]
+            cash_in.append(labs[i]["cash_usd"])
+            agents.push_event(run, year, i, L.EVENT_ENTRY, source, labs[i]["cash_usd"])
+        else:
+            counts = urn_arrivals(counts, alive, p["urn_exponent"], [uniforms[m]])
+    for lab, c in zip(labs, counts, strict=True):
+        lab["customers"] = c
+    rec[L.M_N_ENTRIES] += len(cash_in)
+    rec[L.M_CASH_ENTRY] += math.fsum(cash_in)
 
 
 def smooth_toward(current: float, target: float, dt: float, time_constant: float) -> float:
@@ -472,11 +505,10 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
         targets = [math.exp(lab["weight"] - top) / z if lab["alive"] else 0.0 for lab in labs]
         run["consumer_value"] += demand * (math.log(z) + top - w_outside) * dt
     if urn:
-        counts = urn_arrivals([lab["customers"] for lab in labs], alive, p["urn_exponent"], uniforms)
-        inside = math.fsum(c for c, ok in zip(counts, alive, strict=True) if ok)
-        for lab, c in zip(labs, counts, strict=True):
-            lab["customers"] = c
-            lab["share"] = c / inside if (lab["alive"] and inside > 0.0) else 0.0
+        urn_stage(labs, run, p, uniforms, year_end, rec)
+        inside = math.fsum(lab["customers"] for lab in labs if lab["alive"])
+        for lab in labs:
+            lab["share"] = lab["customers"] / inside if (lab["alive"] and inside > 0.0) else 0.0
 
     # stage 6 per lab: shares move toward the logit targets; demand is served within inference capacity
     for lab, target in zip(labs, targets, strict=True):

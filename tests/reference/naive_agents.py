@@ -261,15 +261,70 @@ def acquisitions(labs: list[dict], run: dict, p: dict, price: float, draws: dict
     rec[L.M_CASH_ACQUISITIONS] = math.fsum(paid)
 
 
-def entry(labs: list[dict], run: dict, p: dict, draws: dict, year: float, rec: list) -> None:
-    """Entry of one run after exits and acquisitions (economy/kernels/entry.py)."""
+def source_and_reference(labs: list[dict], p: dict) -> tuple[int, int]:
+    """The open frontier an entrant starts behind (-1 if none), and the lab it takes its bloc from."""
+    open_labs = [i for i, lab in enumerate(labs) if lab["alive"] and lab["openness"] >= p["entry_open_threshold"]]
+    source = min(open_labs, key=lambda i: (-labs[i]["log_eff_compute"], i)) if open_labs else -1
+    alive = [i for i, lab in enumerate(labs) if lab["alive"]]
+    reference = source if source >= 0 else (min(alive, key=lambda i: (labs[i]["log_software"], i)) if alive else -1)
+    return source, reference
+
+
+def found_lab(labs: list[dict], run: dict, p: dict, i: int, kind: int, size: float, source: int, reference: int,
+           ret: float, year: float) -> None:
+    """Column i becomes an entrant of archetype ``kind`` and size ``size`` (economy/kernels/entry.py)."""
+    lag = p["entry_lag_ln"]
+
+    def arch(field: str) -> float:
+        return p[f"arch_{kind}_{field}"]
+
+    lab = labs[i]
+    staff = min(arch("researchers") * size, run["talent_pool"])
+    run["talent_pool"] = max(0.0, run["talent_pool"] - staff)
+    lab.update({
+        "alive": True, "exited": False, "kind": kind, "funding": int(arch("funding")),
+        "strategy": int(arch("strategy")), "bloc": labs[reference]["bloc"] if reference >= 0 else 0,
+        "cash_usd": arch("cash_usd") * size, "researchers": staff, "compute_flop_per_year": 0.0,
+        "share": 0.0, "customers": 0.0, "data_tokens": 0.0, "drift": 0.0, "revenue_usd_per_year": 0.0,
+        "singular_year": -1.0, "run_flop": 0.0, "run_elapsed_years": 0.0, "compute_budget_usd": 0.0,
+        "hire": 0.0, "performance": ret, "aspiration": ret, "log_revenue": math.log(L.REVENUE_FLOOR_USD),
+        "revenue_growth": 0.0, "profit_usd_per_year": 0.0, "incidents": 0, "strategy_changed": 0,
+        "imitated": -1, "incident_flag": 0, "incident_cost": 0.0, "founded_year": year,
+    })
+    for name in ROUTINE:
+        lab[name] = arch(name)
+    lab["safety"] = lab["safety_base"]
+    lab["capital_usd"] = lab["cash_usd"]
+    if source >= 0:
+        lab["log_software"] = labs[source]["log_software"] - lag
+        lab["log_eff_compute"] = labs[source]["log_eff_compute"] - lag
+    else:
+        lab["log_software"] = (labs[reference]["log_software"] if reference >= 0 else 0.0) - lag
+        lab["log_eff_compute"] = NEG_INF
+    lab["run_log_software"] = lab["log_software"]
+    if lab["log_eff_compute"] > NEG_INF:
+        refresh_capability(lab, p)
+    else:
+        lab["automation"], lab["quality"] = 0.0, NEG_INF
+    lab["weight"] = 0.0
+
+
+def entrant_kind(p: dict, u: float) -> int:
+    return next((c for c in range(L.N_KINDS - 1) if u < p[f"entry_mix_cumulative_{c}"]), L.N_KINDS - 1)
+
+
+def industry_return(labs: list[dict]) -> float:
     live = [lab for lab in labs if lab["alive"]]
-    ret = return_on_capital(math.fsum(lab["profit_usd_per_year"] for lab in live),
-                            math.fsum(lab["capital_usd"] for lab in live))
+    return return_on_capital(math.fsum(lab["profit_usd_per_year"] for lab in live),
+                             math.fsum(lab["capital_usd"] for lab in live))
+
+
+def entry(labs: list[dict], run: dict, p: dict, draws: dict, year: float, rec: list) -> None:
+    """Entry of one run after exits and acquisitions (economy/kernels/entry.py); adds to the stage-6 entrants."""
+    ret = industry_return(labs)
     rec[L.M_INDUSTRY_RETURN] = ret
     rate = p["entry_rate"] * math.exp(p["entry_profit_sensitivity"] * min(ret, 1.0)) if p["entry_rate"] > 0 else 0.0
     rec[L.M_ENTRY_RATE] = rate
-    rec[L.M_N_ENTRIES] = rec[L.M_CASH_ENTRY] = 0.0
     capacity = len(labs)
     if rate <= 0.0 or run["n_used"] >= capacity:
         return
@@ -282,57 +337,19 @@ def entry(labs: list[dict], run: dict, p: dict, draws: dict, year: float, rec: l
         cumulative += math.exp(-mean) * mean**k / math.factorial(k)
     if k == 0:
         return
-    open_labs = [i for i, lab in enumerate(labs) if lab["alive"] and lab["openness"] >= p["entry_open_threshold"]]
-    source = min(open_labs, key=lambda i: (-labs[i]["log_eff_compute"], i)) if open_labs else -1
-    alive = [i for i, lab in enumerate(labs) if lab["alive"]]
-    reference = source if source >= 0 else (min(alive, key=lambda i: (labs[i]["log_software"], i)) if alive else -1)
-    lag = p["entry_lag_ln"]
+    source, reference = source_and_reference(labs, p)
     cash_in = []
     for m in range(k):
         i = run["n_used"]
         if i >= capacity:
             break
         run["n_used"] = i + 1
-        kind = next((c for c in range(L.N_KINDS - 1) if draws["entry"][1 + m] < p[f"entry_mix_cumulative_{c}"]),
-                    L.N_KINDS - 1)
         size = math.exp(p["entry_size_sd"] * draws["entry_size"][m])
-
-        def arch(field: str, kind: int = kind) -> float:
-            return p[f"arch_{kind}_{field}"]
-
-        lab = labs[i]
-        staff = min(arch("researchers") * size, run["talent_pool"])
-        run["talent_pool"] = max(0.0, run["talent_pool"] - staff)
-        lab.update({
-            "alive": True, "exited": False, "kind": kind, "funding": int(arch("funding")),
-            "strategy": int(arch("strategy")), "bloc": labs[reference]["bloc"] if reference >= 0 else 0,
-            "cash_usd": arch("cash_usd") * size, "researchers": staff, "compute_flop_per_year": 0.0,
-            "share": 0.0, "customers": 0.0, "data_tokens": 0.0, "drift": 0.0, "revenue_usd_per_year": 0.0,
-            "singular_year": -1.0, "run_flop": 0.0, "run_elapsed_years": 0.0, "compute_budget_usd": 0.0,
-            "hire": 0.0, "performance": ret, "aspiration": ret, "log_revenue": math.log(L.REVENUE_FLOOR_USD),
-            "revenue_growth": 0.0, "profit_usd_per_year": 0.0, "incidents": 0, "strategy_changed": 0,
-            "imitated": -1, "incident_flag": 0, "incident_cost": 0.0, "founded_year": year,
-        })
-        for name in ROUTINE:
-            lab[name] = arch(name)
-        lab["safety"] = lab["safety_base"]
-        lab["capital_usd"] = lab["cash_usd"]
-        if source >= 0:
-            lab["log_software"] = labs[source]["log_software"] - lag
-            lab["log_eff_compute"] = labs[source]["log_eff_compute"] - lag
-        else:
-            lab["log_software"] = (labs[reference]["log_software"] if reference >= 0 else 0.0) - lag
-            lab["log_eff_compute"] = NEG_INF
-        lab["run_log_software"] = lab["log_software"]
-        if lab["log_eff_compute"] > NEG_INF:
-            refresh_capability(lab, p)
-        else:
-            lab["automation"], lab["quality"] = 0.0, NEG_INF
-        lab["weight"] = 0.0
-        cash_in.append(lab["cash_usd"])
-        push_event(run, year, i, L.EVENT_ENTRY, source, lab["cash_usd"])
-    rec[L.M_N_ENTRIES] = len(cash_in)
-    rec[L.M_CASH_ENTRY] = math.fsum(cash_in)
+        found_lab(labs, run, p, i, entrant_kind(p, draws["entry"][1 + m]), size, source, reference, ret, year)
+        cash_in.append(labs[i]["cash_usd"])
+        push_event(run, year, i, L.EVENT_ENTRY, source, labs[i]["cash_usd"])
+    rec[L.M_N_ENTRIES] += len(cash_in)
+    rec[L.M_CASH_ENTRY] += math.fsum(cash_in)
 
 
 # ---------------------------------------------------------------------------------------------- stage 8
