@@ -163,28 +163,36 @@ NEG_INF = -math.inf
 
 
 @jit
-def lab_log_growth(labs, par, b, i, shock):
-    """ln of d ln S / dt for lab (b, i) and its slope d ln g / d ln S (MODEL.md stage 3)."""
-    c = labs.compute_flop_per_year[b, i]
-    research_compute = (1.0 - labs.train_fraction[b, i] - labs.inference_fraction[b, i]) * c
+def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, safety, par_row, shock):
+    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (MODEL.md stage 3).
+
+    Takes the lab's values, not the lab state: called per row from a ``prange`` loop, a helper receiving the whole
+    ``LabState`` costs several times the work (docs/performance.md).
+    """
+    research_compute = (1.0 - train_fraction - inference_fraction) * compute
     log_rc = safe_log(research_compute)
-    log_s = labs.log_software[b, i]
-    k_ai = par[b, P_K_AI]
+    k_ai = par_row[P_K_AI]
     log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
     log_r, w_ai = log_research_input(
-        labs.researchers[b, i], log_ai, labs.automation[b, i], par[b, P_RHO],
-        log_rc - LN_EXPERIMENT_COMPUTE_REF, par[b, P_EXP_SHARE],
+        researchers, log_ai, automation, par_row[P_RHO], log_rc - LN_EXPERIMENT_COMPUTE_REF, par_row[P_EXP_SHARE],
     )
-    safety = labs.safety[b, i]
     if log_r == NEG_INF or safety >= 1.0:
         return NEG_INF, 0.0
     log_r += math.log1p(-safety)
-    lam = par[b, P_LAMBDA]
-    beta = par[b, P_BETA]
-    dt = par[b, P_DT]
-    sd = par[b, P_SHOCK_SD]
-    log_g = par[b, P_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
+    lam = par_row[P_LAMBDA]
+    beta = par_row[P_BETA]
+    dt = par_row[P_DT]
+    sd = par_row[P_SHOCK_SD]
+    log_g = par_row[P_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
     return log_g, lam * w_ai - beta
+
+
+@jit
+def lab_log_growth(labs, par, b, i, shock):
+    """:func:`log_growth` of lab (b, i)."""
+    return log_growth(labs.compute_flop_per_year[b, i], labs.train_fraction[b, i], labs.inference_fraction[b, i],
+                      labs.log_software[b, i], labs.researchers[b, i], labs.automation[b, i], labs.safety[b, i],
+                      par[b], shock)
 
 
 @jit
@@ -201,89 +209,100 @@ def _frontier(labs, b):
     return top_two(labs.quality[b], labs.alive[b])
 
 
-@jit
-def _produce_row(labs, runs, par, price, purchase, hire_scale, shocks, b, i):
-    if not labs.alive[b, i]:
-        return
-    dt = par[b, P_DT]
-    year = par[b, P_START_YEAR] + runs.step[b] * dt
-    budget = labs.compute_budget_usd[b, i]
-    labs.cash_usd[b, i] -= budget
-    c = labs.compute_flop_per_year[b, i] + (budget * purchase[b] / price[b] if price[b] > 0.0 else 0.0)
-    c *= math.exp(-par[b, P_DEPR] * dt)
-    labs.compute_flop_per_year[b, i] = c
-    h = labs.hire[b, i]
-    labs.researchers[b, i] = max(0.0, labs.researchers[b, i] + (h * hire_scale[b] if h > 0.0 else h))
-    # stage 3: research (frozen at the ceiling once singular)
-    log_s = labs.log_software[b, i]
-    if labs.singular_year[b, i] < 0.0:
-        log_g, slope = lab_log_growth(labs, par, b, i, shocks[b, i])
-        new_s, tau = advance_log_software(log_s, log_g, slope, dt, par[b, P_LOG_CEIL])
-        if tau >= 0.0:
-            labs.singular_year[b, i] = year + tau
-        labs.drift[b, i] += (labs.automation[b, i] * (new_s - log_s) * (1.0 - labs.safety[b, i])
-                             * par[b, P_DRIFT_RATE])
-        labs.log_software[b, i] = new_s
-    # stage 4: discrete training runs
-    labs.run_flop[b, i] = capped_run_flop(par[b], year, labs.run_flop[b, i] + labs.train_fraction[b, i] * c * dt)
-    labs.run_elapsed_years[b, i] += dt
-    run_years = par[b, P_RUN_YEARS]
-    if labs.run_elapsed_years[b, i] >= run_years * (1.0 - 1e-9):
-        released = released_log_eff_compute(
-            labs.run_flop[b, i], labs.run_log_software[b, i], labs.data_tokens[b, i], labs.automation[b, i],
-            par[b, P_PUBLIC_DATA], par[b, P_TOKENS_PER_PARAM], par[b, P_SYNTH_MULT], par[b, P_WALL_EFF],
-        )
-        released = min(released, pause_cap(runs, b, year))
-        if released > labs.log_eff_compute[b, i]:
-            labs.log_eff_compute[b, i] = released
-        left = max(0.0, labs.run_elapsed_years[b, i] - run_years)
-        labs.run_elapsed_years[b, i] = left
-        labs.run_flop[b, i] = capped_run_flop(par[b], year, labs.train_fraction[b, i] * c * left)
-        labs.run_log_software[b, i] = labs.log_software[b, i]
-    log_e = labs.log_eff_compute[b, i]
-    labs.automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH],
-                                                par[b, P_MAX_AUTO])
-    if log_e > NEG_INF:
-        labs.quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
-        labs.weight[b, i] = (par[b, P_GAMMA] * labs.quality[b, i]
-                             + par[b, P_ZETA] * math.log1p(labs.data_tokens[b, i]))
-    else:  # no model yet: nothing to sell
-        labs.quality[b, i] = NEG_INF
-        labs.weight[b, i] = NEG_INF
-
-
 @jit_parallel
 def produce_rows(labs, runs, par, price, purchase, hire_scale, shocks):
     """Stages 2-4 per lab: buy and depreciate compute, hire, research (ln S), train and release, capability.
     ``purchase[run]`` is the share of a compute budget that buys the lab's own compute (below 1 under a compute
-    tax)."""
-    n_runs, n = labs.cash_usd.shape
+    tax).
+
+    The row's work is written in the loop body on arrays bound to locals (see :func:`money_rows`); the policies'
+    per-run limits (compute cap, pause) are taken once per run before the loop.
+    """
+    alive, budget_col, cash, compute, hire, staff = (labs.alive, labs.compute_budget_usd, labs.cash_usd,
+                                                     labs.compute_flop_per_year, labs.hire, labs.researchers)
+    log_s_col, singular, automation, drift, safety = (labs.log_software, labs.singular_year, labs.automation,
+                                                      labs.drift, labs.safety)
+    run_flop, train, infer, elapsed, run_log_s = (labs.run_flop, labs.train_fraction, labs.inference_fraction,
+                                                  labs.run_elapsed_years, labs.run_log_software)
+    data, log_e_col, quality, weight = labs.data_tokens, labs.log_eff_compute, labs.quality, labs.weight
+    n_runs, n = alive.shape
+    year = np.empty(n_runs)
+    flop_cap = np.empty(n_runs)
+    release_cap = np.empty(n_runs)
+    for b in range(n_runs):
+        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        flop_cap[b] = capped_run_flop(par[b], year[b], math.inf)
+        release_cap[b] = pause_cap(runs, b, year[b])
     for k in prange(n_runs * n):
         b = k // n
-        _produce_row(labs, runs, par, price, purchase, hire_scale, shocks, b, k - b * n)
-
-
-@jit
-def _share_row(labs, par, demand, max_weight, log_norm, b, i):
-    if not labs.alive[b, i]:
-        labs.revenue_usd_per_year[b, i] = 0.0
-        return
-    if par[b, P_MODE] != MODE_URN:
-        target = math.exp(labs.weight[b, i] - max_weight[b] - log_norm[b, labs.bloc[b, i]])
-        labs.share[b, i] = smooth_toward(labs.share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
-    capacity = labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, P_INFER_FLOP_PER_USD]
-    labs.revenue_usd_per_year[b, i] = min(labs.share[b, i] * demand[b], capacity)
-    # spare capacity, for the unserved demand that goes to rivals
-    labs.weight[b, i] = capacity - labs.revenue_usd_per_year[b, i]
+        i = k - b * n
+        if not alive[b, i]:
+            continue
+        dt = par[b, P_DT]
+        budget = budget_col[b, i]
+        cash[b, i] -= budget
+        c = compute[b, i] + (budget * purchase[b] / price[b] if price[b] > 0.0 else 0.0)
+        c *= math.exp(-par[b, P_DEPR] * dt)
+        compute[b, i] = c
+        h = hire[b, i]
+        staff[b, i] = max(0.0, staff[b, i] + (h * hire_scale[b] if h > 0.0 else h))
+        # stage 3: research (frozen at the ceiling once singular)
+        log_s = log_s_col[b, i]
+        if singular[b, i] < 0.0:
+            log_g, slope = log_growth(c, train[b, i], infer[b, i], log_s, staff[b, i], automation[b, i],
+                                      safety[b, i], par[b], shocks[b, i])
+            new_s, tau = advance_log_software(log_s, log_g, slope, dt, par[b, P_LOG_CEIL])
+            if tau >= 0.0:
+                singular[b, i] = year[b] + tau
+            drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_DRIFT_RATE]
+            log_s_col[b, i] = new_s
+        # stage 4: discrete training runs
+        run_flop[b, i] = min(run_flop[b, i] + train[b, i] * c * dt, flop_cap[b])
+        elapsed[b, i] += dt
+        run_years = par[b, P_RUN_YEARS]
+        if elapsed[b, i] >= run_years * (1.0 - 1e-9):
+            released = released_log_eff_compute(
+                run_flop[b, i], run_log_s[b, i], data[b, i], automation[b, i],
+                par[b, P_PUBLIC_DATA], par[b, P_TOKENS_PER_PARAM], par[b, P_SYNTH_MULT], par[b, P_WALL_EFF],
+            )
+            released = min(released, release_cap[b])
+            if released > log_e_col[b, i]:
+                log_e_col[b, i] = released
+            left = max(0.0, elapsed[b, i] - run_years)
+            elapsed[b, i] = left
+            run_flop[b, i] = min(train[b, i] * c * left, flop_cap[b])
+            run_log_s[b, i] = log_s_col[b, i]
+        log_e = log_e_col[b, i]
+        automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH], par[b, P_MAX_AUTO])
+        if log_e > NEG_INF:
+            quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
+            weight[b, i] = par[b, P_GAMMA] * quality[b, i] + par[b, P_ZETA] * math.log1p(data[b, i])
+        else:  # no model yet: nothing to sell
+            quality[b, i] = NEG_INF
+            weight[b, i] = NEG_INF
 
 
 @jit_parallel
 def share_rows(labs, par, demand, max_weight, log_norm):
-    """Stage 6 per lab: shares move toward the logit targets; demand is served within inference capacity."""
-    n_runs, n = labs.cash_usd.shape
+    """Stage 6 per lab: shares move toward the logit targets; demand is served within inference capacity (written
+    in the loop body on arrays bound to locals, like :func:`money_rows`)."""
+    alive, revenue, weight, share, bloc = (labs.alive, labs.revenue_usd_per_year, labs.weight, labs.share,
+                                           labs.bloc)
+    infer, compute = labs.inference_fraction, labs.compute_flop_per_year
+    n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
-        _share_row(labs, par, demand, max_weight, log_norm, b, k - b * n)
+        i = k - b * n
+        if not alive[b, i]:
+            revenue[b, i] = 0.0
+            continue
+        if par[b, P_MODE] != MODE_URN:
+            target = math.exp(weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
+            share[b, i] = smooth_toward(share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
+        capacity = infer[b, i] * compute[b, i] / par[b, P_INFER_FLOP_PER_USD]
+        revenue[b, i] = min(share[b, i] * demand[b], capacity)
+        # spare capacity, for the unserved demand that goes to rivals
+        weight[b, i] = capacity - revenue[b, i]
 
 
 @jit_parallel
