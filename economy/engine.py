@@ -188,22 +188,26 @@ class Simulation:
         if k >= self.n_steps:
             raise RuntimeError(f"the horizon of {self.n_steps} steps is reached")
         draws = self.draws
+        par = self.par
+        # each stream is drawn only while its mechanism is on in this run, always in the same order
+        behaviour = ((par[:, L.P_IMITATION_RATE] > 0.0) | (par[:, L.P_SEARCH_RATE] > 0.0)).tolist()
+        entry = (par[:, L.P_ENTRY_RATE] > 0.0).tolist()
+        acquire = (par[:, L.P_ACQ_RATE] > 0.0).tolist()
+        incident = (par[:, L.P_INC_HAZARD] > 0.0).tolist()
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
             if self._urn_draws[b]:
                 streams["market"].random(out=self._urn[b, :self._urn_draws[b]])
-            # each stream is drawn only while its mechanism is on in this run, always in the same order
-            p = self.par[b]
-            if p[L.P_IMITATION_RATE] > 0.0 or p[L.P_SEARCH_RATE] > 0.0:
+            if behaviour[b]:
                 streams["behaviour"].random(out=draws.imitate[b])
                 streams["behaviour"].random(out=draws.search[b])
                 streams["behaviour"].standard_normal(out=draws.search_step[b])
-            if p[L.P_ENTRY_RATE] > 0.0:
+            if entry[b]:
                 streams["entry"].random(out=draws.entry[b])
                 streams["entry"].standard_normal(out=draws.entry_size[b])
-            if p[L.P_ACQ_RATE] > 0.0:
+            if acquire[b]:
                 streams["entry"].random(out=draws.acquire[b])
-            if p[L.P_INC_HAZARD] > 0.0:
+            if incident[b]:
                 streams["incidents"].random(out=draws.incident[b])
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
@@ -216,12 +220,11 @@ class Simulation:
     def _drain_events(self) -> None:
         """Move this step's events out of the kernels' fixed buffer; name the entrants."""
         runs = self.runs
-        for b in range(len(self.roots)):
-            m = int(runs.n_events[b])
-            if m == 0:
-                continue
-            chunk = runs.events[b, :m].copy()
+        for b in np.flatnonzero(runs.n_events).tolist():
+            chunk = runs.events[b, :int(runs.n_events[b])].copy()
             self._events[b].append(chunk)
+            if runs.n_used[b] <= len(self.names[b]):  # no new column this step: nothing to name
+                continue
             for row in chunk[(chunk[:, L.EV_KIND] == L.EVENT_ENTRY) | (chunk[:, L.EV_KIND] == L.EVENT_BREAKUP)]:
                 i = int(row[L.EV_LAB])
                 if i != len(self.names[b]):  # entrants and break-up parts take the columns in order

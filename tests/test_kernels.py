@@ -18,7 +18,7 @@ from reference import naive
 from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.kernels.market import smooth_toward, urn_arrivals
-from economy.kernels.metrics import concentration, gini, safe_log, top_two
+from economy.kernels.metrics import NUMPY_SORT_MIN, concentration, gini, safe_log, sort_values, top_two
 from economy.kernels.research import (
     advance_log_software,
     automation_fraction,
@@ -341,6 +341,34 @@ METRIC_CASES = [
 @pytest.mark.parametrize("case", METRIC_CASES)
 def test_metrics_hand_picked(case):
     _assert_metrics(*case)
+
+
+@pytest.mark.parametrize("kind", ["revenues", "ties_and_zeros", "negative_zero", "tiny_and_huge", "negative",
+                                  "nan", "small"])
+def test_sort_values_equals_numpy_sort(kind):
+    """Both routes (numpy's sort from NUMPY_SORT_MIN values on, numba's below) give np.sort's array."""
+    gen = rng(7)
+    m = NUMPY_SORT_MIN * 3 + 17
+    values = {
+        "revenues": np.exp(gen.normal(20.0, 5.0, m)),
+        "ties_and_zeros": gen.integers(0, 5, m).astype(np.float64) * 1e9,
+        "negative_zero": np.where(gen.random(m) < 0.3, -0.0, gen.random(m)),
+        "tiny_and_huge": np.concatenate([np.full(100, 5e-324), np.full(100, 1.7e308), gen.random(m)]),
+        "negative": gen.normal(0.0, 1.0, m),
+        "nan": np.append(gen.random(m), np.nan),
+        "small": gen.random(NUMPY_SORT_MIN - 1),
+    }[kind]
+    want = np.sort(values)
+    buffer = np.concatenate([values, [123.0]])  # a row of a larger buffer, as the record stage passes it
+    sort_values(buffer[:values.shape[0]])
+    np.testing.assert_array_equal(buffer[:-1], want)  # -0.0 == 0.0 here; the Gini below sees no difference
+    assert buffer[-1] == 123.0
+    if kind in ("revenues", "ties_and_zeros"):
+        alive = np.ones(values.shape[0], dtype=np.bool_)
+        ranked = np.sort(values)
+        k = np.arange(1, ranked.shape[0] + 1)
+        expected = 2.0 * (k * ranked).sum() / (ranked.shape[0] * ranked.sum()) - (ranked.shape[0] + 1) / ranked.shape[0]
+        assert gini(values, alive, np.empty(values.shape[0])) == pytest.approx(expected, rel=1e-12)
 
 
 def test_metrics_known_values():

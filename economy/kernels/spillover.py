@@ -186,163 +186,168 @@ def _talent_weight(w, s_i, s_j, normalise):
 
 
 # ---------------------------------------------------------------------------------------------- row kernels
-@jit
-def _mark_row(labs, net, b, i):
-    net.prev_log_software[b, i] = labs.log_software[b, i]
+#
+# Each pass writes its row's work in the loop body on arrays bound to locals: a row helper taking the whole lab
+# or network state costs several times the work (its arrays are passed one by one; docs/performance.md).
 
 
 @jit_parallel
 def mark_rows(labs, net):
     """Before stage 3: store each lab's ln S at the step's start (its research growth is read from it)."""
-    n_runs, n = labs.cash_usd.shape
+    log_s, prev = labs.log_software, net.prev_log_software
+    n_runs, n = log_s.shape
     for k in prange(n_runs * n):
         b = k // n
-        _mark_row(labs, net, b, k - b * n)
-
-
-@jit
-def _snapshot_row(labs, par, net, b, i):
-    node = net.node
-    node[b, i, NODE_ALIVE] = 1.0 if labs.alive[b, i] else 0.0
-    node[b, i, NODE_BLOC] = labs.bloc[b, i]
-    node[b, i, NODE_LOG_S] = labs.log_software[b, i]
-    node[b, i, NODE_LOG_E] = labs.log_eff_compute[b, i]
-    node[b, i, NODE_STRENGTH] = net.strength[b, i]
-    node[b, i, NODE_OPENNESS] = labs.openness[b, i]
-    node[b, i, NODE_ATTRACT] = 0.0
-    node[b, i, NODE_PER_RATE] = 0.0
-    net.snap_researchers[b, i] = labs.researchers[b, i]
-    net.gain[b, i] = 0.0
-    net.distilled[b, i] = 0.0
-    net.active_edges[b, i] = 0
-    if labs.alive[b, i]:
-        node[b, i, NODE_ATTRACT] = attractiveness(labs.log_software[b, i], net.prev_log_software[b, i],
-                                                  labs.cash_usd[b, i], labs.researchers[b, i], par[b, P_DT],
-                                                  par[b, P_WAGE], par[b, P_NET_PAY_WEIGHT])
+        i = k - b * n
+        prev[b, i] = log_s[b, i]
 
 
 @jit_parallel
 def snapshot_rows(labs, par, net):
     """Pass 1: each lab's record (alive, bloc, ln S, ln E, attractiveness, strength, openness) and staff."""
-    n_runs, n = labs.cash_usd.shape
+    alive, bloc, log_s, log_e, openness = (labs.alive, labs.bloc, labs.log_software, labs.log_eff_compute,
+                                           labs.openness)
+    researchers, cash = labs.researchers, labs.cash_usd
+    node, strength, snap, gain, distilled, active = (net.node, net.strength, net.snap_researchers, net.gain,
+                                                     net.distilled, net.active_edges)
+    prev = net.prev_log_software
+    n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
-        _snapshot_row(labs, par, net, b, k - b * n)
-
-
-@jit
-def _leave_row(par, net, year, b, i):
-    r"""Lab i's leaving rate :math:`R_i = \sum_j \mu \hat w_{ij} \max(0, z_j - z_i)` (1/year), its outflow over
-    the step :math:`L_i (1 - e^{-R_i \Delta t})` and that outflow per unit of rate (what a receiver j scales by its
-    own edge's rate :math:`r_{ij}`), written into the lab's record."""
-    net.leave_rate[b, i] = 0.0
-    net.moved[b, i] = 0.0
-    node = net.node
-    mu = par[b, P_NET_TALENT]
-    if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
-        return
-    normalise = par[b, P_NET_NORMALISE] != 0.0
-    open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
-    indices, weight = net.indices, net.weight
-    z_i = node[b, i, NODE_ATTRACT]
-    s_i = node[b, i, NODE_STRENGTH]
-    bloc_i = node[b, i, NODE_BLOC]
-    rate = 0.0
-    for e in range(net.indptr[b, i], net.indptr[b, i + 1]):
-        j = indices[e]
-        if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
-            continue
-        # branch-free: a zero term adds exactly nothing
-        rate += (mu * _talent_weight(weight[e], s_i, node[b, j, NODE_STRENGTH], normalise)
-                 * max(node[b, j, NODE_ATTRACT] - z_i, 0.0))
-    net.leave_rate[b, i] = rate
-    if rate > 0.0:
-        out = net.snap_researchers[b, i] * -math.expm1(-rate * par[b, P_DT])
-        net.moved[b, i] = out
-        node[b, i, NODE_PER_RATE] = out / rate  # no other row reads this column during this pass
+        i = k - b * n
+        node[b, i, NODE_ALIVE] = 1.0 if alive[b, i] else 0.0
+        node[b, i, NODE_BLOC] = bloc[b, i]
+        node[b, i, NODE_LOG_S] = log_s[b, i]
+        node[b, i, NODE_LOG_E] = log_e[b, i]
+        node[b, i, NODE_STRENGTH] = strength[b, i]
+        node[b, i, NODE_OPENNESS] = openness[b, i]
+        node[b, i, NODE_ATTRACT] = 0.0
+        node[b, i, NODE_PER_RATE] = 0.0
+        snap[b, i] = researchers[b, i]
+        gain[b, i] = 0.0
+        distilled[b, i] = 0.0
+        active[b, i] = 0
+        if alive[b, i]:
+            node[b, i, NODE_ATTRACT] = attractiveness(log_s[b, i], prev[b, i], cash[b, i], researchers[b, i],
+                                                      par[b, P_DT], par[b, P_WAGE], par[b, P_NET_PAY_WEIGHT])
 
 
 @jit_parallel
 def leave_rows(par, net, year):
-    """Pass 2: each lab's talent leaving rate and outflow, from the records' attractiveness."""
-    n_runs, n = net.leave_rate.shape
+    r"""Pass 2: each lab's leaving rate :math:`R_i = \sum_j \mu \hat w_{ij} \max(0, z_j - z_i)` (1/year), its
+    outflow over the step :math:`L_i (1 - e^{-R_i \Delta t})` and that outflow per unit of rate (what a receiver j
+    scales by its own edge's rate :math:`r_{ij}`), written into the lab's record (no other row reads that column
+    during this pass)."""
+    leave, moved, node, snap = net.leave_rate, net.moved, net.node, net.snap_researchers
+    indptr, indices, weight = net.indptr, net.indices, net.weight
+    n_runs, n = leave.shape
     for k in prange(n_runs * n):
         b = k // n
-        _leave_row(par, net, year, b, k - b * n)
-
-
-@jit
-def _spill_row(labs, par, net, year, b, i):
-    node = net.node
-    if node[b, i, NODE_ALIVE] == 0.0:
-        return
-    dt = par[b, P_DT]
-    normalise = par[b, P_NET_NORMALISE] != 0.0
-    mu = par[b, P_NET_TALENT]
-    frac = par[b, P_NET_DISTILL]
-    open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
-    s_i = node[b, i, NODE_STRENGTH]
-    bloc_i = node[b, i, NODE_BLOC]
-    log_s = node[b, i, NODE_LOG_S]
-    z_i = node[b, i, NODE_ATTRACT]
-    staff = net.snap_researchers[b, i]
-    # publication: receiver-normalised weights, scaled by the receiver's absorptive capacity
-    k_scale = par[b, P_NET_PUBLICATION] * absorptive_capacity(staff, par[b, P_NET_ABSORB_HALF])
-    if normalise:
-        k_scale = k_scale / s_i if s_i > 0.0 else 0.0
-    indices, weight = net.indices, net.weight
-    rate_sum = 0.0
-    gap_sum = 0.0
-    inflow = 0.0
-    best_e = NEG_INF
-    active = 0
-    for e in range(net.indptr[b, i], net.indptr[b, i + 1]):
-        j = indices[e]
-        if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+        i = k - b * n
+        leave[b, i] = 0.0
+        moved[b, i] = 0.0
+        mu = par[b, P_NET_TALENT]
+        if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
             continue
-        active += 1
-        w = weight[e]
-        # branch-free sums (a zero term adds exactly nothing): sources ahead of the lab only
-        gap = node[b, j, NODE_LOG_S] - log_s
-        k = k_scale * w * node[b, j, NODE_OPENNESS] if gap > 0.0 else 0.0
-        rate_sum += k
-        gap_sum += k * gap
-        # talent arriving from j: j's outflow times this edge's share r_ji / R_j of j's leaving rate
-        inflow += node[b, j, NODE_PER_RATE] * (mu * _talent_weight(w, s_i, node[b, j, NODE_STRENGTH], normalise)
-                                               * max(z_i - node[b, j, NODE_ATTRACT], 0.0))
-        best_e = max(best_e, node[b, j, NODE_LOG_E])
-    net.active_edges[b, i] = active
-    # publication and open weights: ln S catches up (held at the ceiling once singular)
-    if rate_sum > 0.0 and labs.singular_year[b, i] < 0.0:
-        d = catch_up(rate_sum, gap_sum, dt)
-        labs.log_software[b, i] = min(log_s + d, par[b, P_LOG_CEIL])
-        net.gain[b, i] = labs.log_software[b, i] - log_s
-    # talent mobility: people conserved pairwise (each flow is computed identically at both ends)
-    out = net.moved[b, i]
-    if out > 0.0 or inflow > 0.0:
-        labs.researchers[b, i] = staff - out + inflow
-    # distillation: the served model is at least a fraction f of the best neighbour's, in effective compute
-    if frac > 0.0 and best_e > NEG_INF:
-        floor = math.log(frac) + best_e
-        if floor > node[b, i, NODE_LOG_E]:
-            labs.log_eff_compute[b, i] = floor
-            _refresh_capability(labs, par, b, i)
-            net.distilled[b, i] = 1.0
+        normalise = par[b, P_NET_NORMALISE] != 0.0
+        open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
+        z_i = node[b, i, NODE_ATTRACT]
+        s_i = node[b, i, NODE_STRENGTH]
+        bloc_i = node[b, i, NODE_BLOC]
+        rate = 0.0
+        for e in range(indptr[b, i], indptr[b, i + 1]):
+            j = indices[e]
+            if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+                continue
+            # branch-free: a zero term adds exactly nothing
+            rate += (mu * _talent_weight(weight[e], s_i, node[b, j, NODE_STRENGTH], normalise)
+                     * max(node[b, j, NODE_ATTRACT] - z_i, 0.0))
+        leave[b, i] = rate
+        if rate > 0.0:
+            out = snap[b, i] * -math.expm1(-rate * par[b, P_DT])
+            moved[b, i] = out
+            node[b, i, NODE_PER_RATE] = out / rate
 
 
 @jit_parallel
 def spill_rows(labs, par, net, year):
     """Pass 3: publication catch-up, talent mobility and distillation, each lab writing only its own row."""
-    n_runs, n = labs.cash_usd.shape
+    log_s_col, researchers, log_e_col, singular = (labs.log_software, labs.researchers, labs.log_eff_compute,
+                                                   labs.singular_year)
+    automation, quality, logit_weight, data = labs.automation, labs.quality, labs.weight, labs.data_tokens
+    node, snap, moved, gain, distilled, active_col = (net.node, net.snap_researchers, net.moved, net.gain,
+                                                      net.distilled, net.active_edges)
+    indptr, indices, weight = net.indptr, net.indices, net.weight
+    n_runs, n = log_s_col.shape
     for k in prange(n_runs * n):
         b = k // n
-        _spill_row(labs, par, net, year, b, k - b * n)
+        i = k - b * n
+        if node[b, i, NODE_ALIVE] == 0.0:
+            continue
+        dt = par[b, P_DT]
+        normalise = par[b, P_NET_NORMALISE] != 0.0
+        mu = par[b, P_NET_TALENT]
+        frac = par[b, P_NET_DISTILL]
+        open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
+        s_i = node[b, i, NODE_STRENGTH]
+        bloc_i = node[b, i, NODE_BLOC]
+        log_s = node[b, i, NODE_LOG_S]
+        z_i = node[b, i, NODE_ATTRACT]
+        staff = snap[b, i]
+        # publication: receiver-normalised weights, scaled by the receiver's absorptive capacity
+        k_scale = par[b, P_NET_PUBLICATION] * absorptive_capacity(staff, par[b, P_NET_ABSORB_HALF])
+        if normalise:
+            k_scale = k_scale / s_i if s_i > 0.0 else 0.0
+        rate_sum = 0.0
+        gap_sum = 0.0
+        inflow = 0.0
+        best_e = NEG_INF
+        active = 0
+        for e in range(indptr[b, i], indptr[b, i + 1]):
+            j = indices[e]
+            if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+                continue
+            active += 1
+            w = weight[e]
+            # branch-free sums (a zero term adds exactly nothing): sources ahead of the lab only
+            gap = node[b, j, NODE_LOG_S] - log_s
+            kk = k_scale * w * node[b, j, NODE_OPENNESS] if gap > 0.0 else 0.0
+            rate_sum += kk
+            gap_sum += kk * gap
+            # talent arriving from j: j's outflow times this edge's share r_ji / R_j of j's leaving rate
+            inflow += node[b, j, NODE_PER_RATE] * (mu * _talent_weight(w, s_i, node[b, j, NODE_STRENGTH], normalise)
+                                                   * max(z_i - node[b, j, NODE_ATTRACT], 0.0))
+            best_e = max(best_e, node[b, j, NODE_LOG_E])
+        active_col[b, i] = active
+        # publication and open weights: ln S catches up (held at the ceiling once singular)
+        if rate_sum > 0.0 and singular[b, i] < 0.0:
+            d = catch_up(rate_sum, gap_sum, dt)
+            log_s_col[b, i] = min(log_s + d, par[b, P_LOG_CEIL])
+            gain[b, i] = log_s_col[b, i] - log_s
+        # talent mobility: people conserved pairwise (each flow is computed identically at both ends)
+        out = moved[b, i]
+        if out > 0.0 or inflow > 0.0:
+            researchers[b, i] = staff - out + inflow
+        # distillation: the served model is at least a fraction f of the best neighbour's, in effective compute
+        if frac > 0.0 and best_e > NEG_INF:
+            floor = math.log(frac) + best_e
+            if floor > node[b, i, NODE_LOG_E]:
+                log_e_col[b, i] = floor
+                automation[b, i], quality[b, i], logit_weight[b, i] = capability(floor, data[b, i], par[b])
+                distilled[b, i] = 1.0
+
+
+@jit
+def capability(log_e, data_tokens, par_row):
+    """Automation, quality and logit weight of a lab serving a model of effective compute ln E (the formulas of
+    the end of stage 4)."""
+    automation = automation_fraction(log_e, par_row[P_AUTO_MID], par_row[P_AUTO_WIDTH], par_row[P_MAX_AUTO])
+    quality = par_row[P_ALPHA] * (log_e - par_row[P_LN_CC])
+    return automation, quality, par_row[P_GAMMA] * quality + par_row[P_ZETA] * math.log1p(data_tokens)
 
 
 @jit
 def _refresh_capability(labs, par, b, i):
-    """Automation, quality and logit weight from a new ln E (the same formulas as the end of stage 4)."""
-    log_e = labs.log_eff_compute[b, i]
-    labs.automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH], par[b, P_MAX_AUTO])
-    labs.quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
-    labs.weight[b, i] = par[b, P_GAMMA] * labs.quality[b, i] + par[b, P_ZETA] * math.log1p(labs.data_tokens[b, i])
+    """Automation, quality and logit weight of lab (b, i) from its ln E (:func:`capability`)."""
+    labs.automation[b, i], labs.quality[b, i], labs.weight[b, i] = capability(
+        labs.log_eff_compute[b, i], labs.data_tokens[b, i], par[b])
