@@ -975,12 +975,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         thread_counts = sorted({1, cores})
     sizes = QUICK_SIZES if quick else FULL_SIZES
 
+    partial = out.with_name(f"{out.stem}.partial.json")
+
+    def checkpoint() -> None:  # the sections done so far, in case the run is interrupted
+        write_atomic(partial, json.dumps(result, indent=2) + "\n")
+
     log("warm-up: loading (or compiling) the kernels")
     Simulation(generated(50, "erdos_renyi", years=1.0), [SEED], record_labs=False).step()
     Simulation(restricted(20), [SEED], record_labs=False).step()
     result: dict[str, Any] = {"quick": quick, "seed": SEED, "thread_counts": thread_counts, "machine": machine(),
                               "targets_definition": TARGETS}
     result["machine"]["git_uncommitted_changes"] = uncommitted_changes()
+    checkpoint()
     log("memory bandwidth")
     result["bandwidth"] = bench_bandwidth(thread_counts)
     result["steps"] = []
@@ -988,33 +994,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     for n in sizes:
         repeats = 5 if quick else (25 if n <= 10_000 else (11 if n <= 100_000 else 7))
         for network in NETWORKS:
+            checkpoint()
             log(f"step, N = {n:,}, network {network}, {repeats} repeats")
             rows, sim = bench_steps(n, network, thread_counts, repeats)
             result["steps"] += rows
             if n == sizes[-1] and network == "erdos_renyi":
                 breakdown_sim = sim
             del sim
+    checkpoint()
     log(f"where the step goes, N = {sizes[-1]:,}")
-    result["breakdown"] = bench_breakdown(breakdown_sim, thread_counts, 3 if quick else 5)
+    result["breakdown"] = bench_breakdown(breakdown_sim, thread_counts, 3)
     del breakdown_sim
+    checkpoint()
     log("the baseline's step (12 labs)")
     result["small"] = bench_small(thread_counts, 50 if quick else 200)
+    checkpoint()
     log("bytes per lab")
     result["bytes"] = bytes_per_lab()
     result["floor"] = bandwidth_floor(result)
     result["mesa"] = []
     for n, steps in (((1_000, 3),) if quick else ((1_000, 10), (10_000, 5))):
+        checkpoint()
         log(f"idiomatic Mesa, N = {n:,}, {steps} steps")
         result["mesa"].append(bench_mesa(n, steps, thread_counts))
     result["ensemble"] = []
-    for workers, runs in ((1, 100), (2, 200)) if quick else ((1, 2000), (2, 4000)):
+    for workers, runs in ((1, 100), (2, 200)) if quick else ((1, 1000), (2, 2000)):
+        checkpoint()
         log(f"ensemble, {workers} worker(s), {runs} runs")
         result["ensemble"].append(bench_ensemble(workers, runs))
+    checkpoint()
     log("a batch of baseline runs in this process")
     result["batch"] = bench_batch(25 if quick else 200, thread_counts)
     mem_n = 10_000 if quick else 1_000_000
+    checkpoint()
     log(f"peak memory, N = {mem_n:,}")
     result["memory"] = bench_memory(mem_n)
+    checkpoint()
     log("cold start (compiles every kernel into an empty cache: minutes)")
     result["cold_start"] = bench_cold_start(thread_counts)
     result["targets"] = targets(result)
@@ -1026,6 +1041,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     write_atomic(out, json.dumps(result, indent=2) + "\n")
     write_atomic(out.with_suffix(".md"), table + "\n")
     plot(result, figure)
+    partial.unlink(missing_ok=True)
     log(f"wrote {out}, {out.with_suffix('.md')} and {figure}")
     return result
 
