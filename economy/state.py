@@ -12,7 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from economy.kernels.layout import ENTRY_SLOTS, EVENT_FIELDS, NODE_FIELDS, RIVAL_SLOTS, ROUTINE_FIELDS, SEARCH_DRAWS
+from economy.kernels.layout import (
+    ENTRY_SLOTS,
+    EVENT_FIELDS,
+    NODE_FIELDS,
+    PEER_FIELDS,
+    RIVAL_SLOTS,
+    ROUTINE_FIELDS,
+    SEARCH_DRAWS,
+)
 
 __all__ = [
     "N_BLOC_SLOTS", "LabState", "NetworkState", "RunState", "StepDraws", "StrategyWork", "allocate_draws",
@@ -222,6 +230,7 @@ class StrategyWork(NamedTuple):
     routine: np.ndarray  # (runs, capacity, ROUTINE_FIELDS) every lab's routine at the start of stage 1
     top: np.ndarray  # (runs, RIVAL_SLOTS + 1) int64, the best alive labs by quality, -1 padded
     best: np.ndarray  # (runs,) int64, the alive lab with the highest performance, -1 if none
+    peer: np.ndarray  # (runs, capacity, PEER_FIELDS) alive, bloc, quality, performance (runs with a network)
 
 
 def allocate_work(n_runs: int, capacity: int) -> StrategyWork:
@@ -229,4 +238,5 @@ def allocate_work(n_runs: int, capacity: int) -> StrategyWork:
         routine=np.zeros((n_runs, capacity, ROUTINE_FIELDS)),
         top=np.full((n_runs, RIVAL_SLOTS + 1), -1, np.int64),
         best=np.full(n_runs, -1, np.int64),
+        peer=np.zeros((n_runs, capacity, PEER_FIELDS)),
     )

@@ -188,6 +188,9 @@ lab split); pause, the frontier's log10 E that triggered the conditional pause (
 # Routine snapshot columns (stage 1 imitation reads other labs' routines from it)
 ROUTINE_FIELDS = 6
 R_SPEND, R_COMPUTE_SPEND, R_TRAIN, R_INFERENCE, R_SAFETY, R_OPENNESS = range(ROUTINE_FIELDS)
+PEER_FIELDS = 4
+"""Stage 1's packed record of what a lab's network neighbours read of it (one cache line per neighbour)."""
+PEER_ALIVE, PEER_BLOC, PEER_QUALITY, PEER_PERFORMANCE = range(PEER_FIELDS)
 SEARCH_DRAWS = 3
 """Normal draws per lab per step for a search step (compute-spend fraction, training fraction, safety share)."""
 

@@ -51,6 +51,10 @@ from economy.kernels.layout import (
     P_SEARCH_STEP,
     P_START_YEAR,
     P_WAGE,
+    PEER_ALIVE,
+    PEER_BLOC,
+    PEER_PERFORMANCE,
+    PEER_QUALITY,
     R_COMPUTE_SPEND,
     R_INFERENCE,
     R_OPENNESS,
@@ -69,14 +73,19 @@ def strategy_stage(labs, runs, par, net, work, draws, rec):
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year
     imitation = False
+    network = False
     for b in range(n_runs):
         year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
         rival_table(labs.quality[b], labs.alive[b], work.top[b])
         work.best[b] = best_performer(labs.performance[b], labs.alive[b])
         if par[b, P_IMITATION_RATE] > 0.0:
             imitation = True
+        if par[b, P_NET_ON] != 0.0:
+            network = True
     if imitation:
         snapshot_routines(labs, work.routine)
+    if network:
+        snapshot_peers(labs, work.peer)
     decide_rows(labs, par, net, work, draws, year)
     for b in range(n_runs):
         end_year = year[b] + par[b, P_DT]
@@ -147,6 +156,21 @@ def snapshot_routines(labs, routine):
         routine[b, i, R_OPENNESS] = openness[b, i]
 
 
+@jit_parallel
+def snapshot_peers(labs, peer):
+    """What network neighbours read of each lab in stage 1, packed per lab (alive, bloc, quality, performance):
+    a neighbour then costs one cache line instead of four at large N.  None of it changes during the stage."""
+    alive, bloc, quality, performance = labs.alive, labs.bloc, labs.quality, labs.performance
+    n_runs, n = alive.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        peer[b, i, PEER_ALIVE] = 1.0 if alive[b, i] else 0.0
+        peer[b, i, PEER_BLOC] = bloc[b, i]
+        peer[b, i, PEER_QUALITY] = quality[b, i]
+        peer[b, i, PEER_PERFORMANCE] = performance[b, i]
+
+
 @jit
 def shift_log_odds(x, step):
     """The fraction whose log-odds are those of ``x`` plus ``step`` (0 and 1 stay put)."""
@@ -167,32 +191,35 @@ def closeness(u_i, u_j, scale):
 
 
 @jit
-def observed_best(performance, alive, bloc, indptr, indices, best, network, open_border, b, i):
+def observed_best(peer, indptr, indices, best, network, open_border, b, i):
     """The most profitable lab that lab i of run b observes: an active neighbour (ties: the lowest id, CSR rows
-    are sorted), or without a network the run's best performer ``best[b]`` unless that is i itself; -1 if none."""
+    are sorted), or without a network the run's best performer ``best[b]`` unless that is i itself; -1 if none.
+    ``peer`` is stage 1's packed record (:func:`snapshot_peers`)."""
     if not network:
         j = best[b]
         return j if j != i else -1
     found = -1
+    bloc_i = peer[b, i, PEER_BLOC]
     for e in range(indptr[b, i], indptr[b, i + 1]):
         j = indices[e]
-        if alive[b, j] and (open_border or bloc[b, j] == bloc[b, i]) and (
-                found < 0 or performance[b, j] > performance[b, found]):
+        if peer[b, j, PEER_ALIVE] != 0.0 and (open_border or peer[b, j, PEER_BLOC] == bloc_i) and (
+                found < 0 or peer[b, j, PEER_PERFORMANCE] > peer[b, found, PEER_PERFORMANCE]):
             found = j
     return found
 
 
 @jit
-def racing_pressure(quality, alive, bloc, indptr, indices, top, wanted, scale, network, open_border, b, i):
-    """P_i = 1 - prod over rivals j of (1 - closeness(u_i, u_j)): active neighbours with a network, else the
-    ``wanted`` best other labs of the rival table ``top[b]``."""
+def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network, open_border, b, i):
+    """P_i = 1 - prod over rivals j of (1 - closeness(u_i, u_j)): active neighbours with a network (read from
+    the packed record ``peer``), else the ``wanted`` best other labs of the rival table ``top[b]``."""
     u_i = quality[b, i]
     keep = 1.0
     if network:
+        bloc_i = peer[b, i, PEER_BLOC]
         for e in range(indptr[b, i], indptr[b, i + 1]):
             j = indices[e]
-            if alive[b, j] and (open_border or bloc[b, j] == bloc[b, i]):
-                keep *= 1.0 - closeness(u_i, quality[b, j], scale)
+            if peer[b, j, PEER_ALIVE] != 0.0 and (open_border or peer[b, j, PEER_BLOC] == bloc_i):
+                keep *= 1.0 - closeness(u_i, peer[b, j, PEER_QUALITY], scale)
     else:
         seen = 0
         for m in range(top.shape[1]):
@@ -218,9 +245,9 @@ def decide_rows(labs, par, net, work, draws, year):
     spend_rate, phi_col, train_col, infer_col = (labs.spend_rate_per_year, labs.compute_spend_fraction,
                                                  labs.train_fraction, labs.inference_fraction)
     safety_base, openness, safety = labs.safety_base, labs.openness, labs.safety
-    performance, aspiration, quality, bloc = labs.performance, labs.aspiration, labs.quality, labs.bloc
+    performance, aspiration, quality = labs.performance, labs.aspiration, labs.quality
     cash_col, researchers, budget, hire = labs.cash_usd, labs.researchers, labs.compute_budget_usd, labs.hire
-    routine, top, best = work.routine, work.top, work.best
+    routine, top, best, peer = work.routine, work.top, work.best, work.peer
     indptr, indices = net.indptr, net.indices
     u_imitate, u_search, z = draws.imitate, draws.search, draws.search_step
     n_runs, n = alive.shape
@@ -241,7 +268,7 @@ def decide_rows(labs, par, net, work, draws, year):
         if strategy[b, i] == STRATEGY_ADAPTIVE:
             source = -1
             if u_imitate[b, i] < -math.expm1(-par[b, P_IMITATION_RATE] * dt):
-                j = observed_best(performance, alive, bloc, indptr, indices, best, network, open_border, b, i)
+                j = observed_best(peer, indptr, indices, best, network, open_border, b, i)
                 if j >= 0 and performance[b, j] > performance[b, i]:
                     source = j
             if source >= 0:
@@ -263,7 +290,7 @@ def decide_rows(labs, par, net, work, draws, year):
                 safety_base[b, i] = shift_log_odds(safety_base[b, i], step * z[b, i, 2])
                 changed[b, i] = 2
         # racing
-        pressure = racing_pressure(quality, alive, bloc, indptr, indices, top, int(par[b, P_RACING_RIVALS]),
+        pressure = racing_pressure(quality, peer, indptr, indices, top, int(par[b, P_RACING_RIVALS]),
                                    par[b, P_RACING_SCALE], network, open_border, b, i)
         safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_RACING_SENS] * pressure)
         # stage 9: publication and safety floors
