@@ -599,7 +599,7 @@ def memory_child(n: int, network: str) -> None:
     out["hwm_kb"] = status["VmHWM"]
     out["peak_kb"] = max(out["hwm_after_warm_up_kb"], status["VmHWM"])
     if n > 0:  # what the networkx graphs kept on Simulation.graphs hold: the RSS freed by dropping them
-        sim.graphs.clear()
+        sim.drop_graphs()
         gc.collect()
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -19,7 +19,7 @@ from economy.kernels import layout as L
 from economy.kernels.money import ROC_BOUND
 from economy.kernels.research import automation_fraction, released_log_eff_compute
 from economy.kernels.step import calibration_log_growth, record_initial, step_batch
-from economy.network import build_lab_graph, network_state
+from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.packing import pack_parameters
 from economy.params import Scenario
 from economy.population import initial_population
@@ -87,10 +87,11 @@ class Simulation:
         self.work = allocate_work(n_runs, self.capacity)
         self._events: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
         self.names: list[list[str]] = []
-        self.graphs: list = []  # one networkx graph per run (the user-facing network; economy.network)
+        # one starting graph per run: networkx, or CSR arrays for Erdos-Renyi (economy.network.generate_network)
+        self._graphs: list = []
         for b in range(n_runs):
             self.names.append(self._initialise_run(b))
-        self.net = network_state(self.graphs, self.labs)
+        self.net = network_state(self._graphs, self.labs)
         self.market = np.full((self.n_steps + 1, n_runs, L.N_MARKET), np.nan)
         self.market[0, :, :] = 0.0
         record_initial(self.labs, self.runs, self.par, self.market[0])
@@ -110,7 +111,7 @@ class Simulation:
         sc = self.scenario
         names, cols = initial_population(sc, self.streams[b]["init"])
         graph, cols = build_lab_graph(sc.network, names, cols, self.streams[b]["network"])
-        self.graphs.append(graph)
+        self._graphs.append(graph)
         n = len(names)
         labs, par = self.labs, self.par
         labs.alive[b, :n] = True
@@ -176,6 +177,19 @@ class Simulation:
         labs.aspiration[b, :n] = roc
         labs.log_revenue[b, :n] = np.log(revenue + L.REVENUE_FLOOR_USD)
         return names
+
+    @property
+    def graphs(self) -> list:
+        """One networkx graph per run: the starting network (economy.network), built from the CSR arrays on
+        first use where the run's graph was sampled straight into them (Erdos-Renyi)."""
+        for b, graph in enumerate(self._graphs):
+            if isinstance(graph, CSRGraph):
+                self._graphs[b] = as_networkx(graph)
+        return self._graphs
+
+    def drop_graphs(self) -> None:
+        """Forget the starting graphs (the kernels keep their CSR arrays); ``graphs`` is then empty."""
+        self._graphs = []
 
     # ------------------------------------------------------------------ stepping
     @property

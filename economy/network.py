@@ -1,35 +1,44 @@
 """The knowledge-spillover and competition network: graphs from networkx, a file loader, the batch's CSR arrays.
 
-A run's graph is built once, at the start, by networkx (the user-facing object, kept on the simulation as
-``Simulation.graphs[run]``), seeded from the run's ``network`` stream, and converted once to CSR arrays
-(:class:`economy.state.NetworkState`) for the compiled stage 5 (:mod:`economy.kernels.spillover`).  Node
-``i`` is lab ``i`` (``lab_id``); graphs are undirected, edge attribute ``weight`` (1 if absent).  See
-docs/network.md for each kind and channel.
+A run's graph is built once, at the start, seeded from the run's ``network`` stream, and converted once to CSR
+arrays (:class:`economy.state.NetworkState`) for the compiled stage 5 (:mod:`economy.kernels.spillover`).
+networkx builds every kind but one: an Erdos-Renyi graph is sampled straight into CSR arrays by a compiled
+kernel (:func:`gnp_csr`) that makes exactly the graph networkx's ``fast_gnp_random_graph`` makes from the same
+seed, at a fraction of the time and memory (docs/performance.md).  The user-facing networkx object,
+``Simulation.graphs[run]``, is then built from the CSR arrays when first asked for.  Node ``i`` is lab ``i``
+(``lab_id``); graphs are undirected, edge attribute ``weight`` (1 if absent).  See docs/network.md for each
+kind and channel.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
+from economy.kernels.graphs import csr_from_edges, gnp_skip
 from economy.params import Network
 from economy.state import N_BLOC_SLOTS, LabState, NetworkState, allocate_network
 
 __all__ = [
     "FILE_LAB_ATTRIBUTES",
     "GRAPH_KINDS",
+    "CSRGraph",
+    "as_networkx",
     "build_lab_graph",
     "file_lab_attributes",
     "generate_graph",
+    "generate_network",
+    "gnp_csr",
     "lab_graph",
     "load_graph_file",
     "network_state",
@@ -61,10 +70,11 @@ def build_lab_graph(
     names: Sequence[str],
     cols: Mapping[str, np.ndarray],
     rng: np.random.Generator,
-) -> tuple[nx.Graph, dict[str, np.ndarray]]:
+) -> tuple[nx.Graph | CSRGraph, dict[str, np.ndarray]]:
     """The starting graph of one run and its lab columns (a ``file`` may override some, see ``FILE_LAB_ATTRIBUTES``).
 
-    ``rng`` is the run's ``network`` stream; every random graph is drawn from it.  Returns a graph on nodes
+    ``rng`` is the run's ``network`` stream; every random graph is drawn from it.  Returns a graph (networkx, or
+    a :class:`CSRGraph` for Erdos-Renyi: :func:`generate_network`) on nodes
     ``0 .. len(names) - 1`` and a copy of ``cols`` with the file's lab attributes applied.
     """
     n = len(names)
@@ -77,10 +87,82 @@ def build_lab_graph(
             present = ~np.isnan(values)
             cols[name][present] = values[present].astype(cols[name].dtype)
         return graph, cols
-    return generate_graph(network, n, np.asarray(cols["bloc"]), rng), cols
+    return generate_network(network, n, np.asarray(cols["bloc"]), rng), cols
+
+
+class CSRGraph(NamedTuple):
+    """An undirected graph on nodes ``0 .. n-1`` as CSR arrays (the layout of :func:`to_csr`): row i lists i's
+    neighbours in increasing order, each undirected edge in both rows with the same weight."""
+
+    indptr: np.ndarray  # (n + 1,) int64
+    indices: np.ndarray  # (2m,) int32
+    weight: np.ndarray  # (2m,) float64
+
+    def number_of_nodes(self) -> int:
+        return self.indptr.shape[0] - 1
+
+    def number_of_edges(self) -> int:
+        return self.indices.shape[0] // 2
+
+
+def as_networkx(graph: nx.Graph | CSRGraph) -> nx.Graph:
+    """The networkx graph of a :class:`CSRGraph` (nodes 0..n-1, edge attribute ``weight``); a networkx graph
+    is returned as it is."""
+    if isinstance(graph, nx.Graph):
+        return graph
+    n = graph.number_of_nodes()
+    rows = np.repeat(np.arange(n), np.diff(graph.indptr))
+    cols = graph.indices.astype(np.int64)
+    upper = cols > rows
+    out = nx.empty_graph(n)
+    out.add_edges_from((int(u), int(v), {"weight": float(w)})
+                       for u, v, w in zip(rows[upper], cols[upper], graph.weight[upper], strict=True))
+    return out
+
+
+def gnp_csr(n: int, p: float, seed: int, *, chunk: int = 1 << 20) -> CSRGraph:
+    """The Erdos-Renyi graph G(n, p) that ``networkx.fast_gnp_random_graph(n, p, seed=seed)`` draws, as CSR.
+
+    Same graph, edge for edge: networkx walks the node pairs with geometric skips (Batagelj and Brandes 2005)
+    drawing doubles from ``random.Random(seed)``; here numpy's legacy ``RandomState`` is set to that Mersenne
+    Twister state (it draws the same doubles, in bulk) and the compiled walk :func:`economy.kernels.graphs.gnp_skip`
+    takes the same steps.  For 0 < p < 1 with ln(1 - p) < 0 (the caller handles the rest).  No networkx object
+    is built: at a million labs of mean degree 10 this takes about a second and the CSR arrays' 120 bytes per
+    lab, where networkx needs tens of seconds and about 2 KB per lab (docs/performance.md).  ``chunk``: doubles
+    drawn at a time (the graph does not depend on it).
+    """
+    if not (0.0 < p < 1.0 and math.log(1.0 - p) < 0.0):
+        raise ValueError(f"gnp_csr needs 0 < p < 1 with ln(1 - p) < 0, got p = {p!r}")
+    python_state = random.Random(seed).getstate()[1]
+    mt = np.random.RandomState()
+    mt.set_state(("MT19937", np.array(python_state[:624], dtype=np.uint32), python_state[624]))
+    log_q = math.log(1.0 - p)
+    expected = p * n * (n - 1) / 2.0
+    size = int(expected + 6.0 * math.sqrt(expected) + 1024)  # room for the edges (grown if ever exceeded)
+    edge_v = np.empty(size, np.int32)
+    edge_w = np.empty(size, np.int32)
+    walk = np.array([1, -1], np.int64)  # networkx's (v, w) at the start
+    found = 0
+    while walk[0] < n:
+        if size - found < chunk:  # each double gives at most one edge
+            while size - found < chunk:
+                size = 2 * size
+            edge_v = np.concatenate([edge_v[:found], np.empty(size - found, np.int32)])
+            edge_w = np.concatenate([edge_w[:found], np.empty(size - found, np.int32)])
+        written, _ = gnp_skip(mt.random_sample(chunk), log_q, n, walk, edge_v[found:], edge_w[found:])
+        found += written
+    indptr = np.empty(n + 1, np.int64)
+    indices = np.empty(2 * found, np.int32)
+    csr_from_edges(n, edge_v[:found], edge_w[:found], indptr, indices)
+    return CSRGraph(indptr, indices, np.ones(2 * found))
 
 
 def generate_graph(network: Network, n: int, bloc: np.ndarray, rng: np.random.Generator) -> nx.Graph:
+    """:func:`generate_network` as a networkx graph."""
+    return as_networkx(generate_network(network, n, bloc, rng))
+
+
+def generate_network(network: Network, n: int, bloc: np.ndarray, rng: np.random.Generator) -> nx.Graph | CSRGraph:
     """A random (or complete) graph of the scenario's kind on ``n`` labs, seeded from ``rng``.
 
     ``mean_degree`` k sets each family's size parameter: Erdos-Renyi p = k / (n - 1); Barabasi-Albert
@@ -88,6 +170,8 @@ def generate_graph(network: Network, n: int, bloc: np.ndarray, rng: np.random.Ge
     part) rewired with ``rewire_probability``.  The stochastic block model uses ``within_bloc_density`` and
     ``cross_bloc_density`` and, as communities, the labs' ``bloc`` (``blocs = 0``) or ``blocs`` communities
     drawn uniformly at random.  networkx gets an integer seed drawn from ``rng`` (one draw per graph).
+    Erdos-Renyi graphs come as a :class:`CSRGraph` from :func:`gnp_csr` (networkx's graph for that seed), the
+    other kinds as networkx graphs.
     """
     kind = network.kind
     if kind == "stochastic_block" and network.blocs > 0:
@@ -104,7 +188,12 @@ def generate_graph(network: Network, n: int, bloc: np.ndarray, rng: np.random.Ge
         p = min(1.0, k / (n - 1))
         # networkx divides by ln(1 - p): a valid p so small that 1 - p rounds to 1 means no edges
         no_edges = 0.0 < p < 1.0 and math.log(1.0 - p) == 0.0
-        graph = nx.empty_graph(n) if no_edges else nx.fast_gnp_random_graph(n, p, seed=seed)
+        if no_edges or p <= 0.0:
+            graph = nx.empty_graph(n)
+        elif p < 1.0:
+            return gnp_csr(n, p, seed)
+        else:
+            graph = nx.complete_graph(n)  # what networkx's fast_gnp_random_graph gives for p = 1
     elif kind == "barabasi_albert":
         graph = nx.barabasi_albert_graph(n, min(n - 1, max(1, round(k / 2))), seed=seed)
     elif kind == "watts_strogatz":
@@ -274,12 +363,14 @@ def to_csr(graph: nx.Graph, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return indptr, cols.astype(np.int32), np.ascontiguousarray(weight)
 
 
-def network_state(graphs: Sequence[nx.Graph], labs: LabState) -> NetworkState:
-    """The batch's CSR arrays, row strengths and market-segment demand weights, from one graph per run.
+def network_state(graphs: Sequence[nx.Graph | CSRGraph], labs: LabState) -> NetworkState:
+    """The batch's CSR arrays, row strengths and market-segment demand weights, from one graph per run
+    (networkx graphs or :class:`CSRGraph`).
 
     Run b's rows are ``indptr[b, i] .. indptr[b, i+1]`` of the flat ``indices`` / ``weight`` (offsets are
     absolute, runs laid out one after the other); columns of ``labs`` beyond a graph's nodes (capacity for
-    entrants) have no edges.  Segment demand: each bloc's share of the alive labs at the start.
+    entrants) have no edges.  Segment demand: each bloc's share of the alive labs at the start.  A batch of one
+    run uses a :class:`CSRGraph`'s arrays as they are (no copy).
     """
     n_runs, capacity = labs.alive.shape
     if len(graphs) != n_runs:
@@ -289,16 +380,20 @@ def network_state(graphs: Sequence[nx.Graph], labs: LabState) -> NetworkState:
         n = graph.number_of_nodes()
         if n > capacity:
             raise ValueError(f"a graph has {n} nodes for {capacity} lab slots")
-        parts.append(to_csr(graph, n))
-    net = allocate_network(n_runs, capacity, sum(p[1].shape[0] for p in parts))
+        parts.append(graph if isinstance(graph, CSRGraph) else CSRGraph(*to_csr(graph, n)))
+    shared = n_runs == 1 and isinstance(graphs[0], CSRGraph)
+    net = allocate_network(n_runs, capacity, 0 if shared else sum(p.indices.shape[0] for p in parts))
+    if shared:
+        net = net._replace(indices=parts[0].indices, weight=parts[0].weight)
     offset = 0
     for b, (indptr, indices, weight) in enumerate(parts):
         n = indptr.shape[0] - 1
         nnz = indices.shape[0]
         net.indptr[b, : n + 1] = indptr + offset
         net.indptr[b, n + 1:] = offset + nnz
-        net.indices[offset: offset + nnz] = indices
-        net.weight[offset: offset + nnz] = weight
+        if not shared:
+            net.indices[offset: offset + nnz] = indices
+            net.weight[offset: offset + nnz] = weight
         rows = np.repeat(np.arange(n), np.diff(indptr))
         net.strength[b, :n] = np.bincount(rows, weights=weight, minlength=n)
         offset += nnz

@@ -427,11 +427,14 @@ def dask_client(execution: Execution) -> Iterator[Any]:
 def local_cluster(workers: int) -> Iterator[Any]:
     """A Dask LocalCluster of ``workers`` single-threaded worker processes, closed on exit.
 
-    One thread per worker process: a chunk sets its own numba thread count (:func:`numba_threads`).
+    One thread per worker process: a chunk sets its own numba thread count (:func:`numba_threads`).  No dashboard,
+    and the scheduler's HTTP endpoint (health, metrics) on a free port: two ensembles on one machine at the same
+    time do not compete for port 8787.
     """
     from distributed import LocalCluster
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
                            silence_logs=logging.ERROR)
     try:
         yield cluster

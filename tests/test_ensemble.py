@@ -31,6 +31,7 @@ from runs import ensemble_chunk
 from runs.ensemble import (
     EnsembleInputError,
     EnsembleResult,
+    local_cluster,
     read_fan_series,
     read_market,
     run_ensemble,
@@ -401,6 +402,14 @@ def test_two_local_workers_give_the_serial_results(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["throughput"]["execution"] == "local-cluster" and summary["throughput"]["workers"] == 2
     _assert_same_results(serial.out_dir, tmp_path / "two")
+
+
+def test_two_local_clusters_at_once_do_not_compete_for_a_port() -> None:
+    """Two ensembles on one machine at the same time: each local cluster's scheduler serves its HTTP endpoint on a
+    free port (no dashboard), so neither warns that port 8787 is taken (warnings are errors here)."""
+    with local_cluster(1) as first, local_cluster(1) as second:
+        ports = [cluster.scheduler.http_server.port for cluster in (first, second)]
+        assert ports[0] != ports[1] and 8787 not in ports
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:

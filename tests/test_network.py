@@ -25,8 +25,12 @@ from economy.kernels.spillover import absorptive_capacity, catch_up, record_know
 from economy.network import (
     FILE_LAB_ATTRIBUTES,
     GRAPH_KINDS,
+    CSRGraph,
+    as_networkx,
     build_lab_graph,
     generate_graph,
+    generate_network,
+    gnp_csr,
     lab_graph,
     load_graph_file,
     network_state,
@@ -563,6 +567,56 @@ def test_csr_matches_the_adjacency():
         to_csr(nx.path_graph(["a", "b"]), 2)
     with pytest.raises(ValueError, match="undirected"):
         to_csr(nx.DiGraph([(0, 1)]), 2)
+
+
+GNP_CASES = [(2, 0.5, 0), (3, 0.99, 4), (10, 0.3, 1), (100, 0.05, 7), (1_000, 0.01, 2**63 - 2), (300, 0.9, 3),
+             (5_000, 0.002, 12345), (50, 1e-9, 5), (400, 1e-4, 2**40 + 3)]
+
+
+@pytest.mark.parametrize(("n", "p", "seed"), GNP_CASES)
+def test_compiled_gnp_sampler_is_networkx_graph_edge_for_edge(n, p, seed):
+    """The compiled Erdos-Renyi sampler against its plain-Python twin, networkx's fast_gnp_random_graph (the same
+    geometric-skip walk over random.Random(seed)), through to_csr: every array equal, whatever the chunking."""
+    want = to_csr(nx.fast_gnp_random_graph(n, p, seed=seed), n)
+    for chunk in (1 << 20, 7, 1):
+        got = gnp_csr(n, p, seed, chunk=chunk)
+        for name, a, b in zip(CSRGraph._fields, want, got, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}, chunk {chunk}")
+            assert a.dtype == b.dtype, name
+
+
+def test_gnp_sampler_grows_its_edge_buffer_and_refuses_bad_p():
+    want = to_csr(nx.fast_gnp_random_graph(100, 0.5, seed=2), 100)
+    got = gnp_csr(100, 0.5, 2, chunk=20_000)  # a chunk larger than the first edge buffer
+    np.testing.assert_array_equal(want[1], got.indices)
+    for p in (0.0, 1.0, 1e-17):
+        with pytest.raises(ValueError, match="0 < p < 1"):
+            gnp_csr(10, p, 0)
+
+
+def test_erdos_renyi_comes_as_csr_and_converts_to_the_networkx_graph():
+    bloc = np.zeros(80, np.int16)
+    net = Network(kind="erdos_renyi", mean_degree=5.0)
+    sampled = generate_network(net, 80, bloc, generators(root_sequence(3))["network"])
+    assert isinstance(sampled, CSRGraph) and sampled.number_of_nodes() == 80
+    graph = as_networkx(sampled)
+    assert graph.number_of_edges() == sampled.number_of_edges() > 0
+    assert all(d["weight"] == 1.0 for _, _, d in graph.edges(data=True))
+    rebuilt = to_csr(graph, 80)
+    for a, b in zip(sampled, rebuilt, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # the limits networkx treats apart: p = 1 is the complete graph, p = 0 no edges
+    full = generate_network(Network(kind="erdos_renyi", mean_degree=79.0), 80, bloc, rng(1))
+    assert isinstance(full, nx.Graph) and full.number_of_edges() == 80 * 79 // 2
+    empty = generate_network(Network(kind="erdos_renyi", mean_degree=0.0), 80, bloc, rng(1))
+    assert empty.number_of_edges() == 0
+    # a one-run Simulation keeps the sampled arrays as its CSR (no copy); graphs gives networkx on demand
+    sim = Simulation(generated(60, network={"kind": "erdos_renyi", "mean_degree": 4.0}), [2], record_labs=False)
+    indices = sim.net.indices
+    assert isinstance(sim.graphs[0], nx.Graph)
+    assert sim.graphs[0].number_of_edges() == indices.shape[0] // 2
+    sim.drop_graphs()
+    assert sim.graphs == [] and sim.net.indices is indices
 
 
 def test_graphml_round_trip_through_the_file_loader(tmp_path):
