@@ -2,7 +2,6 @@
 
 import math
 
-
 from economy.kernels.config import jit
 
 
