@@ -17,8 +17,7 @@ import pandas as pd
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
 from economy.kernels.money import ROC_BOUND
-from economy.kernels.research import automation_fraction, released_log_eff_compute
-from economy.kernels.step import calibration_log_growth, record_initial, step_batch
+from economy.kernels.step import calibration_log_growth, initial_capability, record_initial, step_batch
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.packing import pack_parameters
 from economy.params import Scenario
@@ -121,13 +120,7 @@ class Simulation:
             getattr(labs, field)[b, :n] = cols[field]
         labs.safety[b, :n] = cols["safety_base"]
         p = par[b]
-        for i in range(n):
-            full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * p[L.P_RUN_YEARS]
-            log_e = released_log_eff_compute(full_run, labs.log_software[b, i], 0.0, 0.0, p[L.P_PUBLIC_DATA],
-                                             p[L.P_TOKENS_PER_PARAM], p[L.P_SYNTH_MULT], p[L.P_WALL_EFF])
-            labs.log_eff_compute[b, i] = log_e
-            labs.automation[b, i] = automation_fraction(log_e, p[L.P_AUTO_MID], p[L.P_AUTO_WIDTH], p[L.P_MAX_AUTO])
-            labs.quality[b, i] = p[L.P_ALPHA] * (log_e - p[L.P_LN_CC]) if log_e > -math.inf else -math.inf
+        initial_capability(labs, par, b, n)
         elapsed = cols["run_phase"] * p[L.P_RUN_YEARS]
         labs.run_elapsed_years[b, :n] = elapsed
         labs.run_flop[b, :n] = labs.train_fraction[b, :n] * labs.compute_flop_per_year[b, :n] * elapsed

@@ -34,20 +34,27 @@ def initial_population(scenario: Scenario, rng: np.random.Generator) -> tuple[li
         size *= REFERENCE_INDUSTRY_LABS / size.sum()
         specs = [None] * labs.n
     n = len(kinds)
+    # per-archetype tables indexed by each lab's kind code (KIND_CODE is the position in KIND_NAMES): a million
+    # generated labs take no Python loop here
+    code = np.array([KIND_CODE[k] for k in kinds], dtype=np.int8) if labs.n is None else codes.astype(np.int8)
+    archetypes = [scenario.archetypes.of(name) for name in KIND_NAMES]
+
+    def table(values: list, dtype: type = np.float64) -> np.ndarray:
+        return np.array(values, dtype=dtype)[code]
+
     cols: dict[str, np.ndarray] = {
-        "kind": np.array([KIND_CODE[k] for k in kinds], dtype=np.int8),
-        "funding": np.array(
-            [FUNDING_STATE if scenario.archetypes.of(k).funding == "state" else FUNDING_INVESTORS for k in kinds],
-            dtype=np.int8),
-        "strategy": np.array([STRATEGY_CODE[scenario.archetypes.of(k).strategy] for k in kinds], dtype=np.int8),
-        "bloc": np.array([spec.bloc if spec is not None else 0 for spec in specs], dtype=np.int16),
+        "kind": code,
+        "funding": table([FUNDING_STATE if a.funding == "state" else FUNDING_INVESTORS for a in archetypes], np.int8),
+        "strategy": table([STRATEGY_CODE[a.strategy] for a in archetypes], np.int8),
+        "bloc": (np.array([spec.bloc for spec in specs], dtype=np.int16) if labs.n is None
+                 else np.zeros(n, np.int16)),
         "share": np.full(n, np.nan),
     }
     for field in _BEHAVIOUR:
-        cols[field] = np.array([getattr(scenario.archetypes.of(k), field) for k in kinds])
+        cols[field] = table([getattr(a, field) for a in archetypes])
     for field in (*_SIZE, "log_software"):
-        template = np.array([getattr(scenario.archetypes.of(k), field) for k in kinds])
-        cols[field] = template * size if field in _SIZE else template.copy()
+        template = table([getattr(a, field) for a in archetypes])
+        cols[field] = template * size if field in _SIZE else template
     if labs.n is not None:
         # smaller labs start further behind the frontier
         cols["log_software"] += 0.3 * np.log(size / size.max())

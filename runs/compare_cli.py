@@ -27,9 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runs.compare import CompareInputError, prepare_compare, run_compare
 from runs.compare_stats import OUTCOMES, Outcome
-from runs.ensemble import EnsembleError, EnsembleInputError
 from runs.scenario import ScenarioError
 from runs.single import OutputDirError
 
@@ -84,6 +82,10 @@ def compare(
 ) -> None:
     """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals,
     runs.parquet, comparison.json and forest.png."""
+    # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
+    from runs.compare import CompareInputError, prepare_compare, run_compare
+    from runs.ensemble import EnsembleError, EnsembleInputError
+
     sets = list(overrides or [])
     command = ["multipolar", "compare", str(scenario)]
     for item in policies:

@@ -25,7 +25,6 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runs.ensemble import EnsembleError, EnsembleInputError, run_ensemble
 from runs.scenario import ScenarioError, load_scenario
 from runs.single import OutputDirError
 
@@ -78,6 +77,9 @@ def ensemble(
     ] = False,
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario on Dask and write runs.parquet, market/, summary and figures."""
+    # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
+    from runs.ensemble import EnsembleError, EnsembleInputError, run_ensemble
+
     sets = list(overrides or [])
     try:
         sc, text = load_scenario(scenario, sets)

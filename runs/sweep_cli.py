@@ -27,10 +27,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runs.ensemble import EnsembleError, EnsembleInputError
 from runs.scenario import ScenarioError
 from runs.single import OutputDirError
-from runs.sweep import run_sweep
 from runs.sweep_grid import KEYHOLE, Plane, SweepInputError, parse_grid
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "points_table", "register", "sweep"]
@@ -81,6 +79,10 @@ def sweep(
     ] = False,
 ) -> None:
     """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams."""
+    # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
+    from runs.ensemble import EnsembleError, EnsembleInputError
+    from runs.sweep import run_sweep
+
     sets = list(overrides or [])
     try:
         planes = (Plane(tuple(parse_grid(item) for item in grid)),) if grid else None

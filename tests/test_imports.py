@@ -26,3 +26,15 @@ def test_core_never_imports_mesa():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_command_line_loads_no_ensemble_machinery_until_a_subcommand_needs_it():
+    """``multipolar run`` and ``--help`` import neither the ensemble runners nor Dask (their start-up time is the
+    warm `multipolar run` figure of docs/performance.md); the subcommands import them when called."""
+    code = (
+        "import sys, runs.cli\n"
+        "heavy = ('runs.ensemble', 'runs.compare', 'runs.sweep', 'distributed', 'mesa')\n"
+        "bad = [m for m in heavy if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -204,6 +204,20 @@ def calibration_log_growth(labs, par, b, i):
 
 
 @jit
+def initial_capability(labs, par, b, n):
+    """The starting labs' served models (run b, columns 0..n-1): the release of a full training run at the starting
+    compute and software, its automation and quality (a lab with no model: quality -inf)."""
+    p = par[b]
+    for i in range(n):
+        full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * p[P_RUN_YEARS]
+        log_e = released_log_eff_compute(full_run, labs.log_software[b, i], 0.0, 0.0, p[P_PUBLIC_DATA],
+                                         p[P_TOKENS_PER_PARAM], p[P_SYNTH_MULT], p[P_WALL_EFF])
+        labs.log_eff_compute[b, i] = log_e
+        labs.automation[b, i] = automation_fraction(log_e, p[P_AUTO_MID], p[P_AUTO_WIDTH], p[P_MAX_AUTO])
+        labs.quality[b, i] = p[P_ALPHA] * (log_e - p[P_LN_CC]) if log_e > NEG_INF else NEG_INF
+
+
+@jit
 def _frontier(labs, b):
     """Leader and runner-up by quality among alive labs of run b."""
     return top_two(labs.quality[b], labs.alive[b])
