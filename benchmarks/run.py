@@ -598,7 +598,7 @@ def memory_child(n: int, network: str) -> None:
     out["rss_now_kb"] = status["VmRSS"]
     out["hwm_kb"] = status["VmHWM"]
     out["peak_kb"] = max(out["hwm_after_warm_up_kb"], status["VmHWM"])
-    if n > 0:  # what the networkx graphs kept on Simulation.graphs hold: the RSS freed by dropping them
+    if n > 0:  # what the starting graphs kept on the simulation hold: the RSS freed by dropping them
         sim.drop_graphs()
         gc.collect()
         with contextlib.suppress(OSError, AttributeError):
@@ -635,8 +635,9 @@ def bench_memory(n: int, network: str = "erdos_renyi") -> dict[str, Any]:
     The baseline child runs before and after; the smaller of its two peaks is used (a child that had to compile
     a kernel has a larger peak), which errs towards a larger figure per lab.  A cross-check within the big child:
     its peak RSS from just after loading the kernels (VmHWM reset through /proc/self/clear_refs) minus its RSS
-    then, over n.  Also the resident memory freed by dropping the networkx graphs the simulation keeps
-    (``Simulation.graphs``), over n."""
+    then, over n.  Also the resident memory freed by dropping the starting graphs the simulation keeps
+    (``Simulation.drop_graphs``; an Erdos-Renyi graph is kept as CSR arrays the kernels share, so next to nothing),
+    over n."""
     before = _child(0, network)
     big = _child(n, network)
     after = _child(0, network)
@@ -872,8 +873,8 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Memory at N = {mem['n_labs']:,} with the network ({mem['edges']:,} edges): peak "
         f"{mem['peak_bytes_per_lab']:,.0f} bytes per lab, {mem['resident_after_steps_bytes_per_lab']:,.0f} resident "
-        f"after two steps, of which the state arrays {mem['state_arrays_bytes_per_lab']:,.0f}; dropping the networkx "
-        f"graphs kept on `Simulation.graphs` frees {mem['freed_by_dropping_graphs_bytes_per_lab']:,.0f}.",
+        f"after two steps, of which the state arrays {mem['state_arrays_bytes_per_lab']:,.0f}; dropping the starting "
+        f"graphs (`Simulation.drop_graphs()`) frees {mem['freed_by_dropping_graphs_bytes_per_lab']:,.0f}.",
     ]
     return "\n".join(lines)
 

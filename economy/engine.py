@@ -293,23 +293,24 @@ class Simulation:
 
     def labs_frame(self, run: int = 0) -> pd.DataFrame:
         """Lab series of one run in long format: one row per lab per recorded step."""
-        pieces = []
         dt, start = self.scenario.sim.dt, self.scenario.sim.start_year
-        kinds = self.labs.kind[run]
-        for k, rec in self.lab_records:
-            idx = np.flatnonzero(rec["keep"][run])
-            piece = {
-                "step": np.full(idx.size, k, np.int64),
-                "year": np.full(idx.size, start + k * dt),
-                "lab_id": idx.astype(np.int64),
-                "name": np.array(self.names[run], dtype=object)[idx] if idx.size else np.array([], dtype=object),
-                "kind": kinds[idx].astype(np.int64),
-                "alive": rec["alive"][run][idx],
-            }
-            for name in LAB_COLUMNS:
-                piece[name] = rec[name][run][idx]
-            pieces.append(pd.DataFrame(piece))
-        frame = pd.concat(pieces, ignore_index=True)
+        # the kept (alive or just exited) columns of every record, stacked once (not one frame per record)
+        idx = [np.flatnonzero(rec["keep"][run]) for _, rec in self.lab_records]
+        steps = np.repeat(np.array([k for k, _ in self.lab_records], np.int64), [i.size for i in idx])
+        lab_id = np.concatenate(idx).astype(np.int64)
+        names = np.array(self.names[run] + [None], dtype=object)  # every name (None pads an empty table)
+        columns = {
+            "step": steps,
+            "year": start + steps * dt,
+            "lab_id": lab_id,
+            "name": names[lab_id],
+            "kind": self.labs.kind[run][lab_id].astype(np.int64),
+            "alive": np.concatenate([rec["alive"][run][i] for (_, rec), i in zip(self.lab_records, idx, strict=True)]),
+        }
+        for name in LAB_COLUMNS:
+            columns[name] = np.concatenate([rec[name][run][i] for (_, rec), i in zip(self.lab_records, idx,
+                                                                                     strict=True)])
+        frame = pd.DataFrame(columns)
         frame["log10_eff_compute"] = frame.pop("log_eff_compute") / math.log(10.0)
         return frame
 
