@@ -91,6 +91,25 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def cpu_times() -> list[int] | None:
+    """The machine's cumulative CPU time counters (the ``cpu`` line of /proc/stat), or None off Linux."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = fh.readline().split()
+    except OSError:
+        return None
+    return [int(x) for x in fields[1:]] if fields and fields[0] == "cpu" else None
+
+
+def steal_fraction(before: list[int] | None, after: list[int] | None) -> float | None:
+    """The share of CPU time the hypervisor gave to other guests between two :func:`cpu_times` (the ``steal``
+    counter, 8th field): on a shared VM, the part of the run's timings that other jobs took."""
+    if before is None or after is None or len(before) < 8 or len(after) < 8:
+        return None
+    total = sum(after[:8]) - sum(before[:8])
+    return (after[7] - before[7]) / total if total > 0 else None
+
+
 def generated(n: int, network: str, years: float = 20.0) -> Scenario:
     """``n`` generated labs, 20 years, no lab table; ``network`` "none" or a graph kind of mean degree 10."""
     return Scenario.model_validate({
@@ -802,10 +821,12 @@ def _num(x: float, digits: int = 1) -> str:
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
     load = m.get("load_average_before") or [math.nan]
+    steal = m.get("cpu_steal_fraction")
     lines = [
         f"Machine: {m['cores_available']} cores, numba {m['numba']} ({m['numba_threading_layer']} layer), numpy "
         f"{m['numpy']}, mesa {m['mesa']}, Python {m['python']}; load average {load[0]:.2f} before, "
-        f"{result['load_average_after'][0]:.2f} after; {'quick' if result['quick'] else 'full'} run "
+        f"{result['load_average_after'][0]:.2f} after; CPU time stolen by other guests of the host during the run "
+        f"{'n/a' if steal is None else f'{steal:.1%}'}; {'quick' if result['quick'] else 'full'} run "
         f"of {result['wall_s'] / 60:.1f} min.",
         "",
         "| figure | where | measured | target | met |",
@@ -963,6 +984,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         memory_child(args.memory_child, args.memory_network)
         return None
     began = time.perf_counter()
+    cpu_before = cpu_times()
     quick = args.quick
     out = args.out or ROOT / "benchmarks" / "results" / ("performance_quick.json" if quick else "performance.json")
     default_figure = out.with_suffix(".png") if quick else ROOT / "docs" / "figures" / "performance_scaling.png"
@@ -1036,6 +1058,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     result["targets"] = targets(result)
     result["figures"] = figures(result)
     result["load_average_after"] = list(os.getloadavg())
+    result["machine"]["cpu_steal_fraction"] = steal_fraction(cpu_before, cpu_times())
     result["wall_s"] = time.perf_counter() - began
     table = markdown(result)
     print(table)

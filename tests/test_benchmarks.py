@@ -49,8 +49,10 @@ def test_quick_benchmark_produces_every_figure(tmp_path):
                                  else target["measured"] >= target["target"])
         assert f"| {target['figure']} |" in table
     machine = result["machine"]
-    for key in ("cores_available", "numba_threads", "numba", "numpy", "mesa", "load_average_before"):
+    for key in ("cores_available", "numba_threads", "numba", "numpy", "mesa", "load_average_before",
+                "cpu_steal_fraction"):
         assert machine[key] is not None, key
+    assert 0.0 <= machine["cpu_steal_fraction"] < 1.0
     assert result["ensemble"][0]["failed_runs"] == 0 and result["ensemble"][1]["failed_runs"] == 0
     # the stage breakdown timed every kernel it knows (a changed kernel signature shows up here)
     assert result["breakdown"]["skipped"] == {}
