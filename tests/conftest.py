@@ -1,8 +1,13 @@
-"""Shared fixtures: the baseline scenario and small scenarios built from plain dictionaries."""
+"""Shared fixtures: the baseline scenario and small scenarios built from plain dictionaries; the quick benchmark
+started in the background when the session collects tests/test_benchmarks.py."""
 
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+import sys
+import tempfile
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -75,3 +80,61 @@ def baseline(baseline_dict: dict[str, Any]) -> Scenario:
 def make_scenario() -> Callable[..., Scenario]:
     """The :func:`build_scenario` builder: ``make_scenario(lab_list=None, research={...}, labs={"n": 5})``."""
     return build_scenario
+
+
+# ---------------------------------------------------------------------------------------------- quick benchmark
+QUICK_BENCHMARK = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``benchmark`` run last: they wait for the background benchmark, which has run meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("benchmark") is not None)  # stable: the rest keep order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start ``benchmarks/run.py --quick`` in the background as soon as a test marked ``benchmark`` is collected.
+
+    It runs for about 3.5 minutes, most of it single-threaded compilation (its cold start), so on CI's two cores
+    it overlaps the rest of the suite instead of adding to it; tests/test_benchmarks.py waits for it and checks
+    its outputs.  Its timings are then not the machine's (it asserts none): docs/performance.md's figures come
+    from a run of the script alone.
+    """
+    if session.config.option.collectonly or not any(item.get_closest_marker("benchmark") for item in session.items):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="multipolar-quick-benchmark-"))
+    out = folder / "performance.json"
+    stdout = (folder / "stdout.txt").open("w")
+    stderr = (folder / "stderr.txt").open("w")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
+                            cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
+    session.config.stash[QUICK_BENCHMARK] = {"process": proc, "out": out, "folder": folder,
+                                             "files": (stdout, stderr)}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a quick benchmark still running (an interrupted or deselected session) and remove its folder."""
+    started = session.config.stash.get(QUICK_BENCHMARK, None)
+    if started is None:
+        return
+    proc = started["process"]
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for handle in started["files"]:
+        handle.close()
+    shutil.rmtree(started["folder"], ignore_errors=True)
+
+
+@pytest.fixture
+def quick_benchmark(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The background quick benchmark, finished: ``returncode``, ``out`` (its JSON path), ``stdout``, ``stderr``."""
+    started = request.config.stash.get(QUICK_BENCHMARK, None)
+    if started is None:
+        pytest.fail("the quick benchmark was not started (pytest_collection_finish saw no test marked benchmark)")
+    proc = started["process"]
+    returncode = proc.wait(timeout=1800)
+    for handle in started["files"]:
+        handle.flush()
+    folder = started["folder"]
+    return {"returncode": returncode, "out": started["out"],
+            "stdout": (folder / "stdout.txt").read_text(), "stderr": (folder / "stderr.txt").read_text()}
