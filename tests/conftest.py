@@ -92,14 +92,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start ``benchmarks/run.py --quick`` in the background as soon as a test marked ``benchmark`` is collected.
+    """Plan ``benchmarks/run.py --quick`` in the background if a test marked ``benchmark`` was collected.
 
     It runs for about 3.5 minutes, most of it single-threaded compilation (its cold start), so on CI's two cores
     it overlaps the rest of the suite instead of adding to it; tests/test_benchmarks.py waits for it and checks
-    its outputs.  Its timings are then not the machine's (it asserts none): docs/performance.md's figures come
-    from a run of the script alone.
+    its outputs.  It starts once the first test is done (:func:`pytest_runtest_teardown`): in a fresh clone that
+    test has compiled the kernels into the shared cache, which the benchmark's own warm-up then only loads.
+    Its timings are not the machine's (it asserts none): docs/performance.md's figures come from a run of the
+    script alone.
     """
     if session.config.option.collectonly or not any(item.get_closest_marker("benchmark") for item in session.items):
+        return
+    session.config.stash[QUICK_BENCHMARK] = {"process": None}
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    _start_quick_benchmark(item.config)
+
+
+def _start_quick_benchmark(config: pytest.Config) -> None:
+    planned = config.stash.get(QUICK_BENCHMARK, None)
+    if planned is None or planned["process"] is not None:
         return
     folder = Path(tempfile.mkdtemp(prefix="multipolar-quick-benchmark-"))
     out = folder / "performance.json"
@@ -107,14 +120,13 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     stderr = (folder / "stderr.txt").open("w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
                             cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
-    session.config.stash[QUICK_BENCHMARK] = {"process": proc, "out": out, "folder": folder,
-                                             "files": (stdout, stderr)}
+    planned.update(process=proc, out=out, folder=folder, files=(stdout, stderr))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stop a quick benchmark still running (an interrupted or deselected session) and remove its folder."""
     started = session.config.stash.get(QUICK_BENCHMARK, None)
-    if started is None:
+    if started is None or started["process"] is None:
         return
     proc = started["process"]
     if proc.poll() is None:
@@ -128,9 +140,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture
 def quick_benchmark(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The background quick benchmark, finished: ``returncode``, ``out`` (its JSON path), ``stdout``, ``stderr``."""
+    _start_quick_benchmark(request.config)  # not yet started when this is the session's first test
     started = request.config.stash.get(QUICK_BENCHMARK, None)
     if started is None:
-        pytest.fail("the quick benchmark was not started (pytest_collection_finish saw no test marked benchmark)")
+        pytest.fail("the quick benchmark was not planned (pytest_collection_finish saw no test marked benchmark)")
     proc = started["process"]
     returncode = proc.wait(timeout=1800)
     for handle in started["files"]:

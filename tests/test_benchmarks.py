@@ -2,8 +2,9 @@
 so the benchmark cannot rot.
 
 It takes about three and a half minutes on the 2-core machine, most of it the cold-start measurement, which
-compiles every kernel into an empty cache.  tests/conftest.py starts it in the background as soon as this test is
-collected, so it overlaps the rest of the suite; this test, moved to the end of the session, waits for it.
+compiles every kernel into an empty cache.  tests/conftest.py starts it in the background once the session's
+first test is done, so it overlaps the rest of the suite; this test, moved to the end of the session, waits for
+it.
 ``pytest -m "not benchmark"`` leaves it out of a local run.
 """
 
