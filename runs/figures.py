@@ -184,7 +184,7 @@ def quality_panel(ax: Any, market_df: pd.DataFrame, summary: Mapping[str, Any]) 
     sing = summary.get("singularity_year")
     if _real(sing):
         ax.axvline(sing, color=OKABE_ITO["vermillion"], linewidth=1.6, label=f"singularity ({sing:.1f})")
-    # plain text, not mathtext: the mathtext parser costs about half a second to set up in `multipolar run`
+    # plain text, not mathtext: a first draw with this label took 0.16 s as mathtext, 0.06 s as plain text
     ax.set_ylabel("quality u = \u03b1 ln(E / C_c)\n(E: effective training FLOP)")
     ax.set_title("Capability: frontier and runner-up quality", loc="left", fontsize=11)
     ax.set_ylim(lo, hi)
