@@ -1,0 +1,43 @@
+"""The command line's help texts and bad-input exit code, snapshotted before the restructure (issue 15).
+
+A change meant to alter a help text regenerates the snapshots with
+``MULTIPOLAR_WRITE_HELP=1 .venv/bin/pytest tests/test_cli_help.py`` and says why in its commit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from runs.cli import app
+
+HELP = Path(__file__).resolve().parent / "golden" / "help"
+COMMANDS = ("", "schema", "run", "dashboard", "ensemble", "sweep", "report", "validate", "sensitivity", "compare")
+ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
+
+
+def _help(command: str) -> str:
+    result = CliRunner().invoke(app, [*([command] if command else []), "--help"], env=ENV)
+    assert result.exit_code == 0, result.output
+    return "\n".join(line.rstrip() for line in result.output.splitlines()) + "\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_text_is_unchanged(command: str) -> None:
+    path = HELP / f"{command or 'multipolar'}.txt"
+    text = _help(command)
+    if os.environ.get("MULTIPOLAR_WRITE_HELP"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c not in ("", "schema", "validate", "report")])
+def test_a_missing_scenario_file_is_bad_input(command: str, tmp_path: Path) -> None:
+    extra = {"ensemble": ["--runs", "2"], "compare": ["--runs", "2", "--policy", "runs/policies/compute_cap.toml"],
+             "sweep": ["--runs", "2"], "sensitivity": []}.get(command, [])
+    result = CliRunner().invoke(app, [command, str(tmp_path / "missing.toml"), *extra], env=ENV)
+    assert result.exit_code == 2, result.output
+    assert "missing.toml" in result.output
