@@ -292,22 +292,22 @@ def _in_loop_body(labs, par, demand):
 
 def _state_arrays(sim: Simulation) -> list[np.ndarray]:
     arrays = []
-    for group in (sim.labs, sim.runs, sim.net, sim.work, sim.draws):
+    for group in (sim.labs, sim.world, sim.net, sim.work, sim.draws):
         arrays += [a for a in group if isinstance(a, np.ndarray)]
     return arrays
 
 
 def _kernel_arguments(sim: Simulation) -> dict[str, Any]:
     """Plausible stage inputs for calling a stage kernel alone on the state a real step left."""
-    labs, runs, par, net = sim.labs, sim.runs, sim.par, sim.net
+    labs, world, par, net = sim.labs, sim.world, sim.par, sim.net
     n_runs = labs.cash_usd.shape[0]
     alive_weight = np.where(labs.alive, labs.weight, -math.inf)
-    year = par[:, L.P_START_YEAR] + runs.step * par[:, L.P_DT]
+    year = par[:, L.P_START_YEAR] + world.step * par[:, L.P_DT]
     return {
-        "labs": labs, "runs": runs, "par": par, "net": net, "work": sim.work, "draws": sim.draws,
+        "labs": labs, "world": world, "par": par, "net": net, "work": sim.work, "draws": sim.draws,
         "rec": np.zeros((n_runs, L.N_MARKET)), "shocks": sim._shocks, "urn_uniforms": sim._urn,
-        "price": runs.price.copy(), "purchase": np.ones(n_runs), "hire_scale": np.ones(n_runs),
-        "demand": runs.demand.copy(), "max_weight": alive_weight.max(axis=1),
+        "price": world.price.copy(), "purchase": np.ones(n_runs), "hire_scale": np.ones(n_runs),
+        "demand": world.demand.copy(), "max_weight": alive_weight.max(axis=1),
         "log_norm": np.zeros((n_runs, net.segment_demand.shape[1])),
         "frontier_u": np.nanmax(np.where(labs.alive, labs.quality, -math.inf), axis=1),
         "fund_total": np.ones(n_runs), "unserved_ratio": np.zeros(n_runs), "exit_share": np.zeros(n_runs),
@@ -331,8 +331,8 @@ def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int) -> 
 
     n = sim.n_labs
     args = _kernel_arguments(sim)
-    record_args = {"b": 0, "year": float(args["year"][0]), "s": int(sim.runs.step[0]) + 1,
-                   "demand": float(sim.runs.demand[0])}
+    record_args = {"b": 0, "year": float(args["year"][0]), "s": int(sim.world.step[0]) + 1,
+                   "demand": float(sim.world.demand[0])}
     kernels: dict[str, tuple[Any, dict[str, Any]]] = {
         "stage 1 (strategy_stage)": (strategy.strategy_stage, {}),
         "stages 2-4 per lab (produce_rows)": (step.produce_rows, {}),

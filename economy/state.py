@@ -2,8 +2,10 @@
 
 ``LabState`` holds one 2-D array per field, shape ``(runs, capacity)``: row ``b`` is run ``b`` of a batch
 (a single run is a batch of one) and column ``i`` is lab ``i``; ``lab_id == column`` for the whole run and
-the ``alive`` mask marks which columns are in play.  ``RunState`` holds the per-run market state, one
-entry per run.  Units are in the field comments.
+the ``alive`` mask marks which columns are in play.  ``WorldState`` holds the world the labs of each run live
+in (the compute and talent markets, demand, the run's outcomes and its event buffer), one entry per run; the
+kernels call it ``world``, so that ``runs`` keeps one meaning (the package, ``runs.parquet``, ``--runs``).
+Units are in the field comments.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from economy.kernels.layout import (
 )
 
 __all__ = [
-    "N_BLOC_SLOTS", "LabState", "NetworkState", "RunState", "StepDraws", "StrategyWork", "allocate_draws",
-    "allocate_labs", "allocate_network", "allocate_runs", "allocate_work",
+    "N_BLOC_SLOTS", "LabState", "NetworkState", "StepDraws", "StrategyWork", "WorldState", "allocate_draws",
+    "allocate_labs", "allocate_network", "allocate_work", "allocate_world",
 ]
 
 
@@ -85,7 +87,9 @@ class LabState(NamedTuple):
     scratch: np.ndarray  # sort buffer for the record stage
 
 
-class RunState(NamedTuple):
+class WorldState(NamedTuple):
+    """Per-run state of the world the labs live in (the kernels' ``world`` argument)."""
+
     step: np.ndarray  # int64, steps taken
     log_price_floor: np.ndarray  # ln(USD per FLOP/year), hardware production cost
     price: np.ndarray  # USD per (FLOP/year), clearing price of the last step
@@ -121,10 +125,10 @@ def allocate_labs(n_runs: int, capacity: int) -> LabState:
     return LabState(**arrays)
 
 
-def allocate_runs(n_runs: int, history: int, event_slots: int = 1) -> RunState:
+def allocate_world(n_runs: int, history: int, event_slots: int = 1) -> WorldState:
     """Zeroed run state with ``history`` slots of frontier history and ``event_slots`` event rows per step; year
     fields start at -1 (never)."""
-    runs = RunState(
+    return WorldState(
         step=np.zeros(n_runs, np.int64),
         log_price_floor=np.zeros(n_runs),
         price=np.zeros(n_runs),
@@ -144,7 +148,6 @@ def allocate_runs(n_runs: int, history: int, event_slots: int = 1) -> RunState:
         pause_until=np.full(n_runs, -1.0),
         pause_cap_ln=np.zeros(n_runs),
     )
-    return runs
 
 
 N_BLOC_SLOTS = 64

@@ -26,7 +26,7 @@ from economy.kernels.research import (
     released_log_eff_compute,
 )
 from economy.kernels.step import calibration_log_growth, lab_log_growth, record_initial, step_batch
-from economy.state import LabState, NetworkState, RunState, StepDraws
+from economy.state import LabState, NetworkState, StepDraws, WorldState
 
 LN10 = math.log(10.0)
 RTOL = 1e-12
@@ -455,8 +455,8 @@ def _copy_labs(labs: LabState) -> LabState:
     return LabState(*(a.copy() for a in labs))
 
 
-def _copy_runs(runs: RunState) -> RunState:
-    return RunState(*(a.copy() for a in runs))
+def _copy_world(world: WorldState) -> WorldState:
+    return WorldState(*(a.copy() for a in world))
 
 
 def _copy_net(net: NetworkState) -> NetworkState:
@@ -496,7 +496,7 @@ def _record_scales(rec: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, where: str, net=None, want_net=None) -> None:
+def _assert_same_state(labs, world, rec, want_labs, want_world, want_rec, where: str, net=None, want_net=None) -> None:
     for name in LabState._fields:
         if name == "scratch":  # the record stage's sort buffer
             continue
@@ -505,19 +505,20 @@ def _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, where: s
             np.testing.assert_array_equal(got, want, err_msg=f"{where}: labs.{name}")
         else:
             _assert_close(got, want, f"{where}: labs.{name}", _lab_scale(name, want_labs))
-    for name in RunState._fields:
-        got, want = getattr(runs, name), getattr(want_runs, name)
+    for name in WorldState._fields:
+        got, want = getattr(world, name), getattr(want_world, name)
         if name in EXACT_RUN_FIELDS:
-            np.testing.assert_array_equal(got, want, err_msg=f"{where}: runs.{name}")
+            np.testing.assert_array_equal(got, want, err_msg=f"{where}: world.{name}")
         elif name == "events":  # the rows filled this step (older rows are leftovers, never read)
             for b in range(got.shape[0]):
-                k = int(want_runs.n_events[b])
-                _assert_close(got[b, :k], want[b, :k], f"{where}: runs.events[{b}]", np.abs(want[b, :k]).max(initial=0))
+                k = int(want_world.n_events[b])
+                _assert_close(got[b, :k], want[b, :k], f"{where}: world.events[{b}]",
+                              np.abs(want[b, :k]).max(initial=0))
         else:
             scale = want_rec[:, L.M_RESEARCHERS] + want_rec[:, L.M_POOL] if name == "talent_pool" else 0.0
             if name == "resale_flop":  # carried over times 1 - sold / available, which cancels when all is sold
                 scale = want_rec[:, L.M_COMPUTE] + want_rec[:, L.M_RESALE] + want_rec[:, L.M_COMPUTE_EXIT]
-            _assert_close(got, want, f"{where}: runs.{name}", scale)
+            _assert_close(got, want, f"{where}: world.{name}", scale)
     scales = _record_scales(want_rec)
     for col, name in enumerate(L.MARKET_COLUMNS):
         if name in L.COUNT_COLUMNS:
@@ -572,33 +573,33 @@ def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.nda
     sim = Simulation(scenario, seeds, record_labs=False)
     if prepare is not None:
         prepare(sim)
-    labs, runs, par, net = sim.labs, sim.runs, sim.par, sim.net
+    labs, world, par, net = sim.labs, sim.world, sim.par, sim.net
     n_runs, capacity = labs.cash_usd.shape
     arrivals = scenario.market.urn_arrivals_per_step if scenario.market.mode == "urn" else 0
     if scenario.market.urn_entry_probability > 0.0:
         arrivals *= 2  # a found-or-join uniform per arrival after the picks
     gen = rng(seed)
-    start_runs = _copy_runs(runs)
+    start_world = _copy_world(world)
     start_rec = np.zeros((n_runs, L.N_MARKET))
-    record_initial(labs, start_runs, par, start_rec)
-    want_runs, want_rec = naive.naive_record_initial(labs, runs, par)
-    _assert_same_state(labs, start_runs, start_rec, labs, want_runs, want_rec, "initial record")
+    record_initial(labs, start_world, par, start_rec)
+    want_world, want_rec = naive.naive_record_initial(labs, world, par)
+    _assert_same_state(labs, start_world, start_rec, labs, want_world, want_rec, "initial record")
     records = []
     for k in range(n_steps):
-        before = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
-        pristine = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
+        before = (_copy_labs(labs), _copy_world(world), _copy_net(net))
+        pristine = (_copy_labs(labs), _copy_world(world), _copy_net(net))
         shocks = gen.standard_normal((n_runs, capacity))
         uniforms = gen.random((n_runs, arrivals))
         draws = random_draws(gen, n_runs, capacity)
         rec = np.zeros((n_runs, L.N_MARKET))
         with np.errstate(invalid="raise", divide="raise", over="raise"):
-            step_batch(labs, runs, par, net, shocks, uniforms, draws, sim.work, rec)
-        want_labs, want_runs, want_net, want_rec = naive.naive_step(*before[:2], par, before[2], shocks, uniforms,
+            step_batch(labs, world, par, net, shocks, uniforms, draws, sim.work, rec)
+        want_labs, want_world, want_net, want_rec = naive.naive_step(*before[:2], par, before[2], shocks, uniforms,
                                                                     draws)
         for what, a, b in zip(("labs", "runs", "net"), before, pristine, strict=True):
             _assert_untouched(a, b, what)
         spilled = net.indices.shape[0] > 0
-        _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, f"step {k + 1}",
+        _assert_same_state(labs, world, rec, want_labs, want_world, want_rec, f"step {k + 1}",
                            net if spilled else None, want_net)
         records.append(rec)
     return np.array(records)

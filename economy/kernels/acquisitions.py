@@ -83,7 +83,7 @@ def candidate_target(labs, par_row, price, inside, b, a):
 
 
 @jit
-def acquisitions_run(labs, runs, par, b, year, price, draws, rec):
+def acquisitions_run(labs, world, par, b, year, price, draws, rec):
     """Acquisitions in run b; ``price`` is the step's compute price, ``year`` the step's end."""
     rec[b, M_N_ACQUISITIONS] = 0.0
     rec[b, M_N_BLOCKED] = 0.0
@@ -119,14 +119,14 @@ def acquisitions_run(labs, runs, par, b, year, price, draws, rec):
         merged = (labs.share[b, a] + labs.share[b, j]) / inside
         if not review_acquisition(hhi, delta, merged, p, year - p[P_DT]):
             blocked += 1
-            push_event(runs, b, year, a, EVENT_BLOCKED, j, delta)
+            push_event(world, b, year, a, EVENT_BLOCKED, j, delta)
             continue
         cost = acquisition_price(labs, p, price, b, j)
         _merge(labs, par, price, b, a, j, cost)
         hhi += delta
         done += 1
         paid += cost
-        push_event(runs, b, year, a, EVENT_ACQUISITION, j, cost)
+        push_event(world, b, year, a, EVENT_ACQUISITION, j, cost)
     rec[b, M_N_ACQUISITIONS] = done
     rec[b, M_N_BLOCKED] = blocked
     rec[b, M_CASH_ACQUISITIONS] = paid

@@ -7,7 +7,7 @@ Entrants arrive as a Poisson process whose rate rises with industry profits,
 
 over alive labs (the industry's return on capital, clipped to [-10, 10]); the step's count is the Poisson
 quantile of a pre-drawn uniform, at most ``ENTRY_SLOTS``.  Each entrant takes the first never-used column
-(``runs.n_used``; a column is never reused, so lab ids stay unique) and stops once ``labs.max_entrants``
+(``world.n_used``; a column is never reused, so lab ids stay unique) and stops once ``labs.max_entrants``
 columns are used.  An entrant of kind k (drawn from ``entry.mix``) and size :math:`s = e^{\text{sd} z}` starts
 with its archetype's routine, cash ``s x cash_usd`` (brought by its founders and investors: a documented
 source of money, ``cash_entry``), researchers ``s x researchers`` hired from the talent pool (as many as it
@@ -129,7 +129,7 @@ def laggard(labs, b):
 
 
 @jit
-def entry_run(labs, runs, par, b, year, draws, rec):
+def entry_run(labs, world, par, b, year, draws, rec):
     """Entry for run b at the end of stage 7; ``year`` is the step's end (the events' year)."""
     capacity = labs.cash_usd.shape[1]
     p = par[b]
@@ -137,7 +137,7 @@ def entry_run(labs, runs, par, b, year, draws, rec):
     rec[b, M_INDUSTRY_RETURN] = ret
     rate = p[P_ENTRY_RATE] * math.exp(p[P_ENTRY_PROFIT_SENS] * min(ret, 1.0)) if p[P_ENTRY_RATE] > 0.0 else 0.0
     rec[b, M_ENTRY_RATE] = rate
-    if rate <= 0.0 or runs.n_used[b] >= capacity:
+    if rate <= 0.0 or world.n_used[b] >= capacity:
         return
     count = poisson_count(rate * p[P_DT], draws.entry[b, 0], ENTRY_SLOTS)
     if count == 0:
@@ -147,23 +147,23 @@ def entry_run(labs, runs, par, b, year, draws, rec):
     entered = 0
     cash_in = 0.0
     for m in range(count):
-        i = runs.n_used[b]
+        i = world.n_used[b]
         if i >= capacity:
             break
-        runs.n_used[b] = i + 1
+        world.n_used[b] = i + 1
         kind = entrant_kind(p, draws.entry[b, 1 + m])
         size = math.exp(p[P_ENTRY_SIZE_SD] * draws.entry_size[b, m])
-        _enter(labs, runs, par, b, i, kind, size, source, reference, ret)
+        _enter(labs, world, par, b, i, kind, size, source, reference, ret)
         labs.founded_year[b, i] = year
         cash_in += labs.cash_usd[b, i]
         entered += 1
-        push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
+        push_event(world, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
     rec[b, M_N_ENTRIES] += entered  # added to Simon's entrants of stage 6 (the record starts at zero)
     rec[b, M_CASH_ENTRY] += cash_in
 
 
 @jit
-def urn_stage(labs, runs, par, b, year, uniforms, rec):
+def urn_stage(labs, world, par, b, year, uniforms, rec):
     """This step's customers in the urn mode for run b (stage 6), with Simon's entry when p > 0 (module docs).
 
     ``uniforms`` holds the step's pick uniforms (one per arrival) followed, when p > 0, by one uniform per arrival
@@ -186,19 +186,19 @@ def urn_stage(labs, runs, par, b, year, uniforms, rec):
     ret = 0.0
     for m in range(arrivals):
         u = uniforms[arrivals + m]
-        i = runs.n_used[b]
+        i = world.n_used[b]
         if u < prob and i < capacity:
             if entered == 0:
                 ret = industry_return(labs, b)
                 source = open_frontier(labs, p, b)
                 reference = source if source >= 0 else laggard(labs, b)
-            runs.n_used[b] = i + 1
-            _enter(labs, runs, par, b, i, entrant_kind(p, u / prob), 1.0, source, reference, ret)
+            world.n_used[b] = i + 1
+            _enter(labs, world, par, b, i, entrant_kind(p, u / prob), 1.0, source, reference, ret)
             labs.founded_year[b, i] = year
             customers[i] = 1.0
             cash_in += labs.cash_usd[b, i]
             entered += 1
-            push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
+            push_event(world, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
         else:
             urn_arrivals(customers, alive, p[P_URN_G], uniforms[m:m + 1])
     rec[b, M_N_ENTRIES] += entered
@@ -206,7 +206,7 @@ def urn_stage(labs, runs, par, b, year, uniforms, rec):
 
 
 @jit
-def _enter(labs, runs, par, b, i, kind, size, source, reference, ret):
+def _enter(labs, world, par, b, i, kind, size, source, reference, ret):
     """Column i of run b becomes a new lab of archetype ``kind`` (see the module docs)."""
     p = par[b]
     arch = P_ARCH + kind * N_ARCH_FIELDS
@@ -218,9 +218,9 @@ def _enter(labs, runs, par, b, i, kind, size, source, reference, ret):
     labs.strategy[b, i] = int(p[arch + A_STRATEGY])
     labs.bloc[b, i] = labs.bloc[b, reference] if reference >= 0 else 0
     labs.cash_usd[b, i] = p[arch + A_CASH] * size
-    staff = min(p[arch + A_RESEARCHERS] * size, runs.talent_pool[b])
+    staff = min(p[arch + A_RESEARCHERS] * size, world.talent_pool[b])
     labs.researchers[b, i] = staff
-    runs.talent_pool[b] = max(0.0, runs.talent_pool[b] - staff)
+    world.talent_pool[b] = max(0.0, world.talent_pool[b] - staff)
     labs.spend_rate_per_year[b, i] = p[arch + A_SPEND]
     labs.compute_spend_fraction[b, i] = p[arch + A_COMPUTE_SPEND]
     labs.train_fraction[b, i] = p[arch + A_TRAIN]

@@ -15,7 +15,7 @@ incidents), so no drift means no incidents; an incident happens in the step with
 from the same uniform (:math:`v_i < (1 - e^{-h_i \Delta t}) q_i`).  An incident costs the lab
 ``share_loss`` of its market share (and urn customers; the outside option takes them) and ``cash_loss`` of its
 cash (a documented sink, ``cash_incidents``).  A catastrophe is an absorbing outcome of the run: the year of
-the first is kept (``runs.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
+the first is kept (``world.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
 run's summary reports it; the economy itself keeps being simulated, so later incidents are still recorded.
 """
 

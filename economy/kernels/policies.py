@@ -175,24 +175,24 @@ def capped_run_flop(par_row, year, run_flop):
 
 
 @jit
-def pause_cap(runs, b, year):
+def pause_cap(world, b, year):
     """The highest ln E a release may reach in run b this step (+inf unless a pause holds)."""
-    if runs.pause_until[b] > year:
-        return runs.pause_cap_ln[b]
+    if world.pause_until[b] > year:
+        return world.pause_cap_ln[b]
     return math.inf
 
 
 @jit
-def pause_trigger(runs, par, b, year, end_year, frontier_log_e):
+def pause_trigger(world, par, b, year, end_year, frontier_log_e):
     """Start the conditional pause of run b (once) when the frontier's ln E reaches the threshold on a step
     starting in the policy's window; ``end_year`` is the step's end, when the pause starts."""
     p = par[b]
-    if runs.pause_until[b] >= 0.0 or not active(p, P_PAUSE_START, P_PAUSE_END, year):
+    if world.pause_until[b] >= 0.0 or not active(p, P_PAUSE_START, P_PAUSE_END, year):
         return False
     if frontier_log_e < p[P_PAUSE_THRESHOLD_LN]:
         return False
-    runs.pause_until[b] = end_year + p[P_PAUSE_YEARS]
-    runs.pause_cap_ln[b] = frontier_log_e
+    world.pause_until[b] = end_year + p[P_PAUSE_YEARS]
+    world.pause_cap_ln[b] = frontier_log_e
     return True
 
 
@@ -232,7 +232,7 @@ def merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share):
 
 
 @jit
-def breakup_run(labs, runs, par, b, year, end_year, rec):
+def breakup_run(labs, world, par, b, year, end_year, rec):
     """Split every alive lab of run b whose inside share exceeds ``max_share`` into ``k = ceil(s / max_share)``
     equal parts (fewer if free columns run out: the parts take never-used columns, as entrants do).
 
@@ -248,23 +248,23 @@ def breakup_run(labs, runs, par, b, year, end_year, rec):
     if inside <= 0.0:
         return
     capacity = labs.cash_usd.shape[1]
-    n = runs.n_used[b]
+    n = world.n_used[b]
     parts_made = 0
     for i in range(n):
         if not labs.alive[b, i] or labs.share[b, i] <= limit * inside:
             continue
         k = math.ceil(labs.share[b, i] / (limit * inside))
-        k = min(k, 1 + capacity - runs.n_used[b])
+        k = min(k, 1 + capacity - world.n_used[b])
         if k < 2:
             continue
         fraction = 1.0 / k
         _scale_lab(labs, b, i, fraction)
         for _ in range(k - 1):
-            j = runs.n_used[b]
-            runs.n_used[b] = j + 1
+            j = world.n_used[b]
+            world.n_used[b] = j + 1
             _copy_lab(labs, b, i, j)
             labs.founded_year[b, j] = end_year
-            push_event(runs, b, end_year, j, EVENT_BREAKUP, i, labs.share[b, j] / inside)
+            push_event(world, b, end_year, j, EVENT_BREAKUP, i, labs.share[b, j] / inside)
             parts_made += 1
     rec[b, M_BREAKUP_PARTS] = parts_made
 
@@ -302,5 +302,5 @@ def _copy_lab(labs, b, i, j):
 
 
 @jit
-def pause_event(runs, b, end_year, lab, log_e):
-    push_event(runs, b, end_year, lab, EVENT_PAUSE, -1, log_e / math.log(10.0))
+def pause_event(world, b, end_year, lab, log_e):
+    push_event(world, b, end_year, lab, EVENT_PAUSE, -1, log_e / math.log(10.0))

@@ -70,7 +70,7 @@ NEG_INF = -math.inf
 
 
 @jit
-def spillover_stage(labs, runs, par, net, rec):
+def spillover_stage(labs, world, par, net, rec):
     """Stage 5 for every run of a batch; writes the stage's flows into ``rec[run, :]``.
 
     Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial
@@ -80,7 +80,7 @@ def spillover_stage(labs, runs, par, net, rec):
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year, per run
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
     snapshot_rows(labs, par, net)
     leave_rows(par, net, year)
     spill_rows(labs, par, net, year)

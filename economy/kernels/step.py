@@ -224,7 +224,7 @@ def _frontier(labs, b):
 
 
 @jit_parallel
-def produce_rows(labs, runs, par, price, purchase, hire_scale, shocks):
+def produce_rows(labs, world, par, price, purchase, hire_scale, shocks):
     """Stages 2-4 per lab: buy and depreciate compute, hire, research (ln S), train and release, capability.
     ``purchase[run]`` is the share of a compute budget that buys the lab's own compute (below 1 under a compute
     tax).
@@ -244,9 +244,9 @@ def produce_rows(labs, runs, par, price, purchase, hire_scale, shocks):
     flop_cap = np.empty(n_runs)
     release_cap = np.empty(n_runs)
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
         flop_cap[b] = capped_run_flop(par[b], year[b], math.inf)
-        release_cap[b] = pause_cap(runs, b, year[b])
+        release_cap[b] = pause_cap(world, b, year[b])
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
@@ -393,14 +393,14 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
 
 
 @jit
-def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
+def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):
     """Advance every run of a batch by one step ``dt`` and write its market record into ``rec[run, :]``.
 
     ``shocks[run, lab]`` are standard normals (research luck), ``urn_uniforms[run, arrival]`` uniforms on
     [0, 1) used only in the urn market mode, ``draws`` (economy.state.StepDraws) the uniforms and normals of
     adaptation, entry, acquisitions and incidents.  All are drawn by the caller from the run's own streams.
     ``net`` is the batch's spillover network (economy.state.NetworkState); with no edges stage 5 is skipped.
-    ``work`` (economy.state.StrategyWork) is stage 1's scratch.  The step's events are left in ``runs.events``.
+    ``work`` (economy.state.StrategyWork) is stage 1's scratch.  The step's events are left in ``world.events``.
     """
     n_runs, n = labs.cash_usd.shape
 
@@ -409,10 +409,10 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     for b in range(n_runs):
         first, _ = _frontier(labs, b)
         lead[b] = first
-        reset_events(runs, b)
+        reset_events(world, b)
 
     # ---- stage 1: observe and decide: adaptation, racing, budgets (row-local; strategy events per run)
-    strategy_stage(labs, runs, par, net, work, draws, rec)
+    strategy_stage(labs, world, par, net, work, draws, rec)
 
     # ---- stage 2: compute market clearing and the talent market (per run)
     price = np.empty(n_runs)
@@ -420,7 +420,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     hire_scale = np.empty(n_runs)
     for b in range(n_runs):
         dt = par[b, P_DT]
-        year = par[b, P_START_YEAR] + runs.step[b] * dt
+        year = par[b, P_START_YEAR] + world.step[b] * dt
         export_budgets(labs, par, b, year)  # stage 9: export controls refuse restricted labs' purchases
         budget = 0.0
         hires = 0.0
@@ -436,35 +436,35 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 else:
                     fires -= h
         supply = math.exp(math.log(par[b, P_SUPPLY0]) + par[b, P_SUPPLY_LN_GROWTH] * (year - par[b, P_START_YEAR]))
-        available = supply * dt + runs.resale_flop[b]
-        floor = math.exp(runs.log_price_floor[b])
+        available = supply * dt + world.resale_flop[b]
+        floor = math.exp(world.log_price_floor[b])
         p = max(floor, budget / available)
         price[b] = p
-        runs.price[b] = p
+        world.price[b] = p
         purchase[b] = compute_tax_run(labs, par, b, year, p, budget, rec)  # stage 9: public compute from the tax
         sold = budget / p if p > 0.0 else 0.0  # p = 0 only once the price floor has underflowed to 0
-        if runs.resale_flop[b] > 0.0:
-            runs.resale_flop[b] *= max(0.0, 1.0 - sold / available)
+        if world.resale_flop[b] > 0.0:
+            world.resale_flop[b] *= max(0.0, 1.0 - sold / available)
         rec[b, M_CASH_COMPUTE] = budget
         rec[b, M_COMPUTE_BOUGHT] = sold
         rec[b, M_COMPUTE_DEPR] = -math.expm1(-par[b, P_DEPR] * dt) * (owned + sold)
         rec[b, M_PRICE_FLOOR] = floor
-        pool = runs.talent_pool[b] + fires
+        pool = world.talent_pool[b] + fires
         hire_scale[b] = min(1.0, pool / hires) if hires > 0.0 else 1.0
-        runs.talent_pool[b] = max(0.0, pool - hires * hire_scale[b])  # >= 0 despite rounding
+        world.talent_pool[b] = max(0.0, pool - hires * hire_scale[b])  # >= 0 despite rounding
         # hardware progress, optionally sped up by the frontier's automation (MODEL.md stage 2)
         auto = labs.automation[b, lead[b]] if lead[b] >= 0 else 0.0
-        runs.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * auto) * dt
+        world.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * auto) * dt
 
     # ---- stages 2-4 per lab: buy, depreciate, research, train, capability (row-local)
     spill = net.indices.shape[0] > 0
     if spill:
         mark_rows(labs, net)
-    produce_rows(labs, runs, par, price, purchase, hire_scale, shocks)
+    produce_rows(labs, world, par, price, purchase, hire_scale, shocks)
 
     # ---- stage 5: knowledge spillover network (gather from a snapshot; row-local writes)
     if spill:
-        spillover_stage(labs, runs, par, net, rec)
+        spillover_stage(labs, world, par, net, rec)
 
     # ---- stage 6: demand and the logit normaliser (per run)
     demand = np.empty(n_runs)
@@ -475,7 +475,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     frontier_u = np.empty(n_runs)
     for b in range(n_runs):
         dt = par[b, P_DT]
-        years_in = runs.step[b] * dt + dt
+        years_in = world.step[b] * dt + dt
         first, _ = _frontier(labs, b)
         u_front = labs.quality[b, first] if first >= 0 else par[b, P_OUTSIDE_U]
         frontier_u[b] = u_front
@@ -484,7 +484,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
         if par[b, P_DEMAND_ELAST] != 0.0:  # skipped at 0: no 0 x -inf while no lab has a model
             log_d += par[b, P_DEMAND_ELAST] * (u_front - par[b, P_FRONTIER_U0])
         demand[b] = math.exp(min(log_cap, log_d))
-        runs.demand[b] = demand[b]
+        world.demand[b] = demand[b]
         w0 = par[b, P_GAMMA] * par[b, P_OUTSIDE_U]
         m = w0
         for i in range(n):
@@ -506,9 +506,9 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                                       w0, m, net.segment_scratch[b], log_norm[b])
         else:
             log_norm[b, :] = log_z
-        runs.consumer_value[b] += demand[b] * (log_z + m - w0) * dt
+        world.consumer_value[b] += demand[b] * (log_z + m - w0) * dt
         if par[b, P_MODE] == MODE_URN:
-            urn_stage(labs, runs, par, b, par[b, P_START_YEAR] + runs.step[b] * dt + dt, urn_uniforms[b], rec)
+            urn_stage(labs, world, par, b, par[b, P_START_YEAR] + world.step[b] * dt + dt, urn_uniforms[b], rec)
             inside = 0.0
             for i in range(n):
                 if labs.alive[b, i]:
@@ -537,9 +537,9 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 alive += 1
         unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
         inside_share[b] = inside
-        start_year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        start_year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
         exit_share[b] = par[b, P_EXIT_SHARE] * inside / alive if alive > 0 else 0.0
-        founded_by[b] = par[b, P_START_YEAR] + (runs.step[b] + 1) * par[b, P_DT] - par[b, P_EXIT_GRACE]
+        founded_by[b] = par[b, P_START_YEAR] + (world.step[b] + 1) * par[b, P_DT] - par[b, P_EXIT_GRACE]
 
     # ---- stage 7 per lab: money, data flywheel, funding, exit, performance
     money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio, exit_share, founded_by, inside_share,
@@ -548,7 +548,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     # ---- stage 7 per run: cash flows, exits (compute and people return), acquisitions, entry
     for b in range(n_runs):
         dt = par[b, P_DT]
-        year = par[b, P_START_YEAR] + runs.step[b] * dt + dt
+        year = par[b, P_START_YEAR] + world.step[b] * dt + dt
         cash_rev = 0.0
         cash_fund = 0.0
         cash_state = 0.0
@@ -575,7 +575,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 cash_exit += labs.cash_usd[b, i]
                 compute_exit += labs.compute_flop_per_year[b, i]
                 people_exit += labs.researchers[b, i]
-                push_event(runs, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
+                push_event(world, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
                 labs.cash_usd[b, i] = 0.0
                 labs.compute_flop_per_year[b, i] = 0.0
                 labs.researchers[b, i] = 0.0
@@ -583,8 +583,8 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
                 labs.customers[b, i] = 0.0
                 labs.revenue_usd_per_year[b, i] = 0.0
                 labs.run_flop[b, i] = 0.0
-        runs.resale_flop[b] += compute_exit
-        runs.talent_pool[b] += people_exit
+        world.resale_flop[b] += compute_exit
+        world.talent_pool[b] += people_exit
         rec[b, M_CASH_REVENUE] = cash_rev
         rec[b, M_CASH_FUNDING] = cash_fund
         rec[b, M_CASH_STATE] = cash_state
@@ -595,8 +595,8 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
         rec[b, M_N_EXITS] = n_exits
         rec[b, M_CASH_SUBSIDY] = cash_subsidy
         windfall_run(labs, par, b, start_year[b], rec)
-        acquisitions_run(labs, runs, par, b, year, price[b], draws, rec)
-        entry_run(labs, runs, par, b, year, draws, rec)
+        acquisitions_run(labs, world, par, b, year, price[b], draws, rec)
+        entry_run(labs, world, par, b, year, draws, rec)
 
     # ---- stage 8 per lab: incidents
     incident_rows(labs, par, draws.incident, start_year)
@@ -605,7 +605,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
     # conditional pause's trigger (stage 9) and the stage 10 record
     for b in range(n_runs):
         dt = par[b, P_DT]
-        year = par[b, P_START_YEAR] + runs.step[b] * dt + dt
+        year = par[b, P_START_YEAR] + world.step[b] * dt + dt
         n_incidents = 0
         cash_incidents = 0.0
         for i in range(n):
@@ -615,25 +615,25 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
             n_incidents += 1
             cash_incidents += labs.incident_cost[b, i]
             if flag == 2:
-                push_event(runs, b, year, i, EVENT_CATASTROPHE, -1, labs.incident_cost[b, i])
-                if runs.catastrophe_year[b] < 0.0:
-                    runs.catastrophe_year[b] = year
+                push_event(world, b, year, i, EVENT_CATASTROPHE, -1, labs.incident_cost[b, i])
+                if world.catastrophe_year[b] < 0.0:
+                    world.catastrophe_year[b] = year
             else:
-                push_event(runs, b, year, i, EVENT_INCIDENT, -1, labs.incident_cost[b, i])
-        growth = par[b, P_TALENT_GROWTH] * (runs.talent_pool[b] + _staff(labs, b)) * dt
-        runs.talent_pool[b] += growth
-        breakup_run(labs, runs, par, b, start_year[b], year, rec)  # stage 9, on the step's final shares
-        record_metrics(labs, runs, par, b, year, runs.step[b] + 1, demand[b], rec)
-        rec[b, M_PAUSED] = 1.0 if runs.pause_until[b] > start_year[b] else 0.0
+                push_event(world, b, year, i, EVENT_INCIDENT, -1, labs.incident_cost[b, i])
+        growth = par[b, P_TALENT_GROWTH] * (world.talent_pool[b] + _staff(labs, b)) * dt
+        world.talent_pool[b] += growth
+        breakup_run(labs, world, par, b, start_year[b], year, rec)  # stage 9, on the step's final shares
+        record_metrics(labs, world, par, b, year, world.step[b] + 1, demand[b], rec)
+        rec[b, M_PAUSED] = 1.0 if world.pause_until[b] > start_year[b] else 0.0
         first, _ = _frontier(labs, b)
-        if first >= 0 and pause_trigger(runs, par, b, start_year[b], year, labs.log_eff_compute[b, first]):
-            pause_event(runs, b, year, first, labs.log_eff_compute[b, first])
+        if first >= 0 and pause_trigger(world, par, b, start_year[b], year, labs.log_eff_compute[b, first]):
+            pause_event(world, b, year, first, labs.log_eff_compute[b, first])
         rec[b, M_PEOPLE_GROWTH] = growth
         rec[b, M_INCIDENTS] = n_incidents
         rec[b, M_CASH_INCIDENTS] = cash_incidents
-        rec[b, M_CATASTROPHE] = 1.0 if runs.catastrophe_year[b] >= 0.0 else 0.0
-        rec[b, M_EVENTS_DROPPED] = runs.events_dropped[b]
-        runs.step[b] += 1
+        rec[b, M_CATASTROPHE] = 1.0 if world.catastrophe_year[b] >= 0.0 else 0.0
+        rec[b, M_EVENTS_DROPPED] = world.events_dropped[b]
+        world.step[b] += 1
 
 
 @jit
@@ -646,7 +646,7 @@ def _staff(labs, b):
 
 
 @jit
-def record_metrics(labs, runs, par, b, year, s, demand, rec):
+def record_metrics(labs, world, par, b, year, s, demand, rec):
     """Stage 10 for run b: market metrics and stocks into ``rec[b]``; ``s`` is the number of steps done."""
     dt = par[b, P_DT]
     n = labs.cash_usd.shape[1]
@@ -692,10 +692,10 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
         rec[b, M_FRONTIER_LOG10E] = log_e / math.log(10.0)
         rec[b, M_FRONTIER_LNS] = labs.log_software[b, first]
         rec[b, M_FRONTIER_AUTO] = labs.automation[b, first]
-        if runs.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_PAR_HUMAN_LN]:
-            runs.takeoff_start_year[b] = year
-        if runs.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_SUPERHUMAN_LN]:
-            runs.takeoff_end_year[b] = year
+        if world.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_PAR_HUMAN_LN]:
+            world.takeoff_start_year[b] = year
+        if world.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_SUPERHUMAN_LN]:
+            world.takeoff_end_year[b] = year
     else:
         log_e = NEG_INF
         rec[b, M_FRONTIER_U] = NAN
@@ -703,7 +703,7 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
         rec[b, M_FRONTIER_LNS] = NAN
         rec[b, M_FRONTIER_AUTO] = NAN
     # frontier history over the last year, for the leader's gap in years
-    hist = runs.frontier_history[b]
+    hist = world.frontier_history[b]
     slots = hist.shape[0]
     hist[s % slots] = log_e
     back = min(s, slots - 1)
@@ -718,10 +718,10 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
         rec[b, M_GAP_OOMS] = NAN
         rec[b, M_GAP_YEARS] = NAN
     for i in range(n):
-        if labs.singular_year[b, i] >= 0.0 and (runs.singularity_year[b] < 0.0
-                                                or labs.singular_year[b, i] < runs.singularity_year[b]):
-            runs.singularity_year[b] = labs.singular_year[b, i]
-    rec[b, M_PRICE] = runs.price[b]
+        if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
+                                                or labs.singular_year[b, i] < world.singularity_year[b]):
+            world.singularity_year[b] = labs.singular_year[b, i]
+    rec[b, M_PRICE] = world.price[b]
     rec[b, M_DEMAND] = demand
     rec[b, M_REVENUE] = revenue
     rec[b, M_N_ALIVE] = n_alive
@@ -731,14 +731,14 @@ def record_metrics(labs, runs, par, b, year, s, demand, rec):
     rec[b, M_CASH] = total_cash
     rec[b, M_COMPUTE] = total_compute
     rec[b, M_RESEARCHERS] = staff
-    rec[b, M_POOL] = runs.talent_pool[b]
-    rec[b, M_RESALE] = runs.resale_flop[b]
+    rec[b, M_POOL] = world.talent_pool[b]
+    rec[b, M_RESALE] = world.resale_flop[b]
     record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
 
 
 @jit
-def record_initial(labs, runs, par, rec):
+def record_initial(labs, world, par, rec):
     """The market record of the starting state (no flows yet)."""
     for b in range(labs.cash_usd.shape[0]):
-        record_metrics(labs, runs, par, b, par[b, P_START_YEAR], 0, runs.demand[b], rec)
-        rec[b, M_PRICE_FLOOR] = math.exp(runs.log_price_floor[b])
+        record_metrics(labs, world, par, b, par[b, P_START_YEAR], 0, world.demand[b], rec)
+        rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])

@@ -68,14 +68,14 @@ NEG_INF = -math.inf
 
 
 @jit
-def strategy_stage(labs, runs, par, net, work, draws, rec):
+def strategy_stage(labs, world, par, net, work, draws, rec):
     """Stage 1 for every run of a batch; pushes strategy-change events and counts them into ``rec``."""
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year
     imitation = False
     network = False
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
         rival_table(labs.quality[b], labs.alive[b], work.top[b])
         work.best[b] = best_performer(labs.performance[b], labs.alive[b])
         if par[b, P_IMITATION_RATE] > 0.0:
@@ -100,7 +100,7 @@ def strategy_stage(labs, runs, par, net, work, draws, rec):
                 value = labs.performance[b, j] - labs.performance[b, i]
             else:
                 value = labs.aspiration[b, i] - labs.performance[b, i]
-            push_event(runs, b, end_year, i, EVENT_STRATEGY, j, value)
+            push_event(world, b, end_year, i, EVENT_STRATEGY, j, value)
         rec[b, M_N_STRATEGY] = count
 
 

@@ -10,7 +10,7 @@ evaluation, and says so.
 
 :func:`naive_step` is a twin of :func:`economy.kernels.step.step_batch`: it copies the state into Python
 dictionaries (one per lab), runs the stages of one step in MODEL.md order with per-lab loops, and returns new
-``LabState`` / ``RunState`` / ``NetworkState`` arrays and the market record, leaving its inputs untouched.
+``LabState`` / ``WorldState`` / ``NetworkState`` arrays and the market record, leaving its inputs untouched.
 Stage 5 (the spillover network) and the market segments of stage 6 use the network twins of
 :mod:`tests.reference.naive_network`, on a networkx graph rebuilt from the batch's CSR arrays; stage 1, funding,
 exits, acquisitions, entry and stage 8 use the agent twins of :mod:`tests.reference.naive_agents`.
@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 
 from economy.kernels import layout as L
-from economy.state import LabState, NetworkState, RunState, StepDraws
+from economy.state import LabState, NetworkState, StepDraws, WorldState
 
 from . import naive_agents as agents
 from .naive_network import naive_knowledge_gap, naive_segment_targets, naive_spillover
@@ -331,8 +331,8 @@ def lab_log_growth(lab: dict, p: dict, shock: float) -> tuple[float, float]:
 # ---------------------------------------------------------------------------------------------- the whole step
 
 
-def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
-               urn_uniforms, draws: StepDraws) -> tuple[LabState, RunState, NetworkState, np.ndarray]:
+def naive_step(labs: LabState, world: WorldState, par, net: NetworkState, shocks,
+               urn_uniforms, draws: StepDraws) -> tuple[LabState, WorldState, NetworkState, np.ndarray]:
     """One step of every run, stage by stage with per-lab Python loops; returns new state and the record.
 
     Same contract as :func:`economy.kernels.step.step_batch` (``shocks[run, lab]`` standard normals,
@@ -344,13 +344,13 @@ def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
     """
     n_runs, n = labs.cash_usd.shape
     new_labs = {name: getattr(labs, name).copy() for name in LabState._fields}
-    new_runs = {name: getattr(runs, name).copy() for name in RunState._fields}
+    new_world = {name: getattr(world, name).copy() for name in WorldState._fields}
     new_net = {name: getattr(net, name).copy() for name in NetworkState._fields}
     spill = net.indices.shape[0] > 0  # stage 5 runs for the whole batch when any run has an edge
     rec = np.zeros((n_runs, L.N_MARKET))
     for b in range(n_runs):
         lab_rows = [{name: new_labs[name][b, i].item() for name in LabState._fields} for i in range(n)]
-        run = _run_dict(new_runs, b)
+        run = _run_dict(new_world, b)
         p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
         run_draws = {name: getattr(draws, name)[b].tolist() for name in StepDraws._fields}
         network = {
@@ -365,19 +365,19 @@ def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
         for i, lab in enumerate(lab_rows):
             for name in LabState._fields:
                 new_labs[name][b, i] = lab[name]
-        for name in RunState._fields:
-            new_runs[name][b] = run[name]
+        for name in WorldState._fields:
+            new_world[name][b] = run[name]
         for name, values in flows.items():
             new_net[name][b, :] = values
         rec[b] = record
-    return LabState(**new_labs), RunState(**new_runs), NetworkState(**new_net), rec
+    return LabState(**new_labs), WorldState(**new_world), NetworkState(**new_net), rec
 
 
-def _run_dict(runs: dict, b: int) -> dict:
+def _run_dict(world: dict, b: int) -> dict:
     """Run b's scalars as Python numbers, its frontier history and event buffer as lists."""
-    run = {name: runs[name][b].item() for name in RunState._fields if name not in ("frontier_history", "events")}
-    run["frontier_history"] = runs["frontier_history"][b].tolist()
-    run["events"] = runs["events"][b].tolist()
+    run = {name: world[name][b].item() for name in WorldState._fields if name not in ("frontier_history", "events")}
+    run["frontier_history"] = world["frontier_history"][b].tolist()
+    run["events"] = world["events"][b].tolist()
     return run
 
 
@@ -393,22 +393,22 @@ def _graph_from_csr(net: NetworkState, b: int, n: int) -> nx.Graph:
     return graph
 
 
-def naive_record_initial(labs: LabState, runs: RunState, par) -> tuple[RunState, np.ndarray]:
+def naive_record_initial(labs: LabState, world: WorldState, par) -> tuple[WorldState, np.ndarray]:
     """Twin of :func:`economy.kernels.step.record_initial`: the record of the starting state (no flows)."""
     n_runs, n = labs.cash_usd.shape
-    new_runs = {name: getattr(runs, name).copy() for name in RunState._fields}
+    new_world = {name: getattr(world, name).copy() for name in WorldState._fields}
     rec = np.zeros((n_runs, L.N_MARKET))
     for b in range(n_runs):
         lab_rows = [{name: getattr(labs, name)[b, i].item() for name in LabState._fields} for i in range(n)]
-        run = _run_dict(new_runs, b)
+        run = _run_dict(new_world, b)
         p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
         record = [0.0] * L.N_MARKET
         _record(lab_rows, run, p, p["start_year"], 0, run["demand"], record)
         record[L.M_PRICE_FLOOR] = math.exp(run["log_price_floor"])
-        for name in RunState._fields:
-            new_runs[name][b] = run[name]
+        for name in WorldState._fields:
+            new_world[name][b] = run[name]
         rec[b] = record
-    return RunState(**new_runs), rec
+    return WorldState(**new_world), rec
 
 
 def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniforms: list[float], draws: dict,
