@@ -257,7 +257,7 @@ def _share_like_row(labs, par, demand, b, i):
     labs.share[b, i] = share
     capacity = labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, L.P_INFER_FLOP_PER_USD]
     labs.revenue_usd_per_year[b, i] = min(share * demand[b], capacity)
-    labs.weight[b, i] = capacity - labs.revenue_usd_per_year[b, i]
+    labs.spare_capacity_usd_per_year[b, i] = capacity - labs.revenue_usd_per_year[b, i]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -274,7 +274,7 @@ def _with_row_helper(labs, par, demand):
 def _in_loop_body(labs, par, demand):
     """The same work written in the loop body on arrays bound to locals (the pattern of money_rows)."""
     alive, revenue_col, quality, share_col = labs.alive, labs.revenue_usd_per_year, labs.quality, labs.share
-    infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.weight
+    infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.spare_capacity_usd_per_year
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
@@ -301,7 +301,7 @@ def _kernel_arguments(sim: Simulation) -> dict[str, Any]:
     """Plausible stage inputs for calling a stage kernel alone on the state a real step left."""
     labs, world, par, net = sim.labs, sim.world, sim.par, sim.net
     n_runs = labs.cash_usd.shape[0]
-    alive_weight = np.where(labs.alive, labs.weight, -math.inf)
+    alive_weight = np.where(labs.alive, labs.logit_weight, -math.inf)
     year = par[:, L.P_START_YEAR] + world.step * par[:, L.P_DT]
     return {
         "labs": labs, "world": world, "par": par, "net": net, "work": sim.work, "draws": sim.draws,

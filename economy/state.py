@@ -80,10 +80,12 @@ class LabState(NamedTuple):
     incident_cost: np.ndarray  # USD, cash an incident cost during the current step
     tax_usd: np.ndarray  # USD, windfall tax paid during the current step (stage 9)
     subsidy_usd: np.ndarray  # USD, research subsidy received during the current step (stage 9)
+    funding_inflow_usd_per_year: np.ndarray  # USD/year, this step's investor or state funding (stage 7)
     # scratch, per step
     compute_budget_usd: np.ndarray  # USD spent on compute this step
     hire: np.ndarray  # desired change in staff this step, people
-    weight: np.ndarray  # logit log-weight, or investor weight
+    logit_weight: np.ndarray  # w = gamma u + zeta ln(1 + data) in the customers' logit (stages 4-6), -inf: no model
+    spare_capacity_usd_per_year: np.ndarray  # USD/year, inference capacity its own customers leave unused (stage 6)
     scratch: np.ndarray  # sort buffer for the record stage
 
 

@@ -301,7 +301,7 @@ def test_no_lab_takes_more_than_the_funding_bound(make_scenario):
         sim.step()
         pool = sc.money.funding_to_demand * sim.world.demand[:, None]
         investors = sim.labs.alive & (sim.labs.funding == 0)
-        funding = np.where(investors, sim.labs.weight, 0.0)  # the step's funding rate
+        funding = np.where(investors, sim.labs.funding_inflow_usd_per_year, 0.0)
         assert (funding <= 0.3 * pool * (1 + 1e-12)).all()
         assert (funding.max(axis=1) >= 0.3 * pool[:, 0] * (1 - 1e-12)).all()  # the bound binds for the leader
 

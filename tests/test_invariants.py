@@ -64,7 +64,7 @@ CAPS = {
     ("network", "mean_degree"): 50.0,
 }
 EXCLUDED = {("network", "kind"): ("file",), ("network", "file"): None}
-LOG_FIELDS = ("log_eff_compute", "quality")
+LOG_FIELDS = ("log_eff_compute", "quality", "logit_weight")
 """Lab fields holding ln of a quantity that is 0 for a lab with no trained model: -inf is their ln 0."""
 NAN_WITH_FEWER_THAN_TWO_MODELS = ("leader_gap_ooms", "leader_gap_years", "runnerup_quality")
 """Record columns that are NaN while fewer than two alive labs have a trained model."""

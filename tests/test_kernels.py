@@ -544,7 +544,8 @@ def _lab_scale(name: str, labs: LabState) -> np.ndarray | float:
         return np.max(np.abs(labs.revenue_usd_per_year) + labs.researchers * 1e6, axis=1, keepdims=True)
     if name in ("hire", "researchers"):  # an entrant hires from a talent pool summed in another order
         return np.max(np.abs(labs.researchers), axis=1, keepdims=True)
-    if name in ("cash_usd", "weight", "drift", "log_software", "run_log_software", "revenue_usd_per_year"):
+    if name in ("cash_usd", "logit_weight", "spare_capacity_usd_per_year", "funding_inflow_usd_per_year", "drift",
+                "log_software", "run_log_software", "revenue_usd_per_year"):
         values = np.abs(getattr(labs, name))
         return np.max(np.where(np.isfinite(values), values, 0.0), axis=1, keepdims=True)
     return 0.0

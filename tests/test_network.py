@@ -69,7 +69,7 @@ def apply_stage(sim: Simulation) -> np.ndarray:
 def lab_dicts(sim: Simulation, b: int) -> list[dict]:
     labs, net = sim.labs, sim.net
     fields = ("alive", "bloc", "log_software", "log_eff_compute", "researchers", "cash_usd", "openness",
-              "singular_year", "data_tokens", "quality", "automation", "weight")
+              "singular_year", "data_tokens", "quality", "automation", "logit_weight")
     out = []
     for i in range(labs.alive.shape[1]):
         row = {f: getattr(labs, f)[b, i].item() for f in fields}
@@ -208,7 +208,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
         np.testing.assert_array_equal(net.distilled[b], want["distilled"], err_msg=f"{name}: distilled")
         np.testing.assert_array_equal(net.active_edges[b], want["active_edges"], err_msg=f"{name}: edges")
         lifted = np.asarray(want["distilled"]) > 0
-        for field in ("quality", "automation", "weight"):
+        for field in ("quality", "automation", "logit_weight"):
             np.testing.assert_allclose(getattr(labs, field)[b][lifted], np.asarray(want[field])[lifted], rtol=RTOL,
                                        err_msg=f"{name}: {field}")
             np.testing.assert_array_equal(getattr(labs, field)[b][~lifted], getattr(before[0], field)[b][~lifted])
@@ -216,7 +216,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
         assert rec[b, L.M_TALENT_FLOW] == pytest.approx(math.fsum(want["moved"]), rel=1e-10, abs=1e-12)
     # only the channels' fields moved
     for field in LabState._fields:
-        if field not in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "weight"):
+        if field not in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "logit_weight"):
             np.testing.assert_array_equal(getattr(labs, field), getattr(before[0], field), err_msg=field)
 
 

@@ -265,4 +265,5 @@ def _enter(labs, world, par, b, i, kind, size, source, reference, ret):
     else:
         labs.automation[b, i] = 0.0
         labs.quality[b, i] = NEG_INF
-    labs.weight[b, i] = 0.0  # at the end of stage 7 the weight column holds the step's funding rate: none yet
+        labs.logit_weight[b, i] = NEG_INF
+    labs.funding_inflow_usd_per_year[b, i] = 0.0

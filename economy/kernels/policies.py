@@ -273,7 +273,8 @@ def breakup_run(labs, world, par, b, year, end_year, rec):
 def _scale_lab(labs, b, i, fraction):
     for arr in (labs.cash_usd, labs.compute_flop_per_year, labs.researchers, labs.share, labs.customers,
                 labs.revenue_usd_per_year, labs.run_flop, labs.profit_usd_per_year, labs.capital_usd,
-                labs.compute_budget_usd, labs.weight, labs.tax_usd, labs.subsidy_usd, labs.incident_cost):
+                labs.compute_budget_usd, labs.spare_capacity_usd_per_year, labs.funding_inflow_usd_per_year,
+                labs.tax_usd, labs.subsidy_usd, labs.incident_cost):
         arr[b, i] *= fraction
 
 
@@ -287,7 +288,8 @@ def _copy_lab(labs, b, i, j):
                 labs.openness, labs.performance, labs.aspiration, labs.log_revenue, labs.revenue_growth,
                 labs.profit_usd_per_year, labs.capital_usd, labs.founded_year, labs.safety, labs.automation,
                 labs.quality, labs.revenue_usd_per_year, labs.singular_year, labs.incident_cost,
-                labs.compute_budget_usd, labs.hire, labs.weight, labs.tax_usd, labs.subsidy_usd):
+                labs.compute_budget_usd, labs.hire, labs.logit_weight, labs.spare_capacity_usd_per_year,
+                labs.funding_inflow_usd_per_year, labs.tax_usd, labs.subsidy_usd):
         arr[b, j] = arr[b, i]
     labs.alive[b, j] = labs.alive[b, i]
     labs.exited[b, j] = False

@@ -274,7 +274,7 @@ def spill_rows(labs, par, net, year):
     """Pass 3: publication catch-up, talent mobility and distillation, each lab writing only its own row."""
     log_s_col, researchers, log_e_col, singular = (labs.log_software, labs.researchers, labs.log_eff_compute,
                                                    labs.singular_year)
-    automation, quality, logit_weight, data = labs.automation, labs.quality, labs.weight, labs.data_tokens
+    automation, quality, logit_weight, data = labs.automation, labs.quality, labs.logit_weight, labs.data_tokens
     node, snap, moved, gain, distilled, active_col = (net.node, net.snap_researchers, net.moved, net.gain,
                                                       net.distilled, net.active_edges)
     indptr, indices, weight = net.indptr, net.indices, net.weight
@@ -349,5 +349,5 @@ def capability(log_e, data_tokens, par_row):
 @jit
 def _refresh_capability(labs, par, b, i):
     """Automation, quality and logit weight of lab (b, i) from its ln E (:func:`capability`)."""
-    labs.automation[b, i], labs.quality[b, i], labs.weight[b, i] = capability(
+    labs.automation[b, i], labs.quality[b, i], labs.logit_weight[b, i] = capability(
         labs.log_eff_compute[b, i], labs.data_tokens[b, i], par[b])

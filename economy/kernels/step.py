@@ -238,7 +238,7 @@ def produce_rows(labs, world, par, price, purchase, hire_scale, shocks):
                                                       labs.drift, labs.safety)
     run_flop, train, infer, elapsed, run_log_s = (labs.run_flop, labs.train_fraction, labs.inference_fraction,
                                                   labs.run_elapsed_years, labs.run_log_software)
-    data, log_e_col, quality, weight = labs.data_tokens, labs.log_eff_compute, labs.quality, labs.weight
+    data, log_e_col, quality, logit_weight = labs.data_tokens, labs.log_eff_compute, labs.quality, labs.logit_weight
     n_runs, n = alive.shape
     year = np.empty(n_runs)
     flop_cap = np.empty(n_runs)
@@ -290,18 +290,19 @@ def produce_rows(labs, world, par, price, purchase, hire_scale, shocks):
         automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH], par[b, P_MAX_AUTO])
         if log_e > NEG_INF:
             quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
-            weight[b, i] = par[b, P_GAMMA] * quality[b, i] + par[b, P_ZETA] * math.log1p(data[b, i])
+            logit_weight[b, i] = par[b, P_GAMMA] * quality[b, i] + par[b, P_ZETA] * math.log1p(data[b, i])
         else:  # no model yet: nothing to sell
             quality[b, i] = NEG_INF
-            weight[b, i] = NEG_INF
+            logit_weight[b, i] = NEG_INF
 
 
 @jit_parallel
 def share_rows(labs, par, demand, max_weight, log_norm):
     """Stage 6 per lab: shares move toward the logit targets; demand is served within inference capacity (written
     in the loop body on arrays bound to locals, like :func:`money_rows`)."""
-    alive, revenue, weight, share, bloc = (labs.alive, labs.revenue_usd_per_year, labs.weight, labs.share,
-                                           labs.bloc)
+    alive, revenue, logit_weight, share, bloc = (labs.alive, labs.revenue_usd_per_year, labs.logit_weight,
+                                                 labs.share, labs.bloc)
+    spare = labs.spare_capacity_usd_per_year
     infer, compute = labs.inference_fraction, labs.compute_flop_per_year
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
@@ -311,12 +312,12 @@ def share_rows(labs, par, demand, max_weight, log_norm):
             revenue[b, i] = 0.0
             continue
         if par[b, P_MODE] != MODE_URN:
-            target = math.exp(weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
+            target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
             share[b, i] = smooth_toward(share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
         capacity = infer[b, i] * compute[b, i] / par[b, P_INFER_FLOP_PER_USD]
         revenue[b, i] = min(share[b, i] * demand[b], capacity)
         # spare capacity, for the unserved demand that goes to rivals
-        weight[b, i] = capacity - revenue[b, i]
+        spare[b, i] = capacity - revenue[b, i]
 
 
 @jit_parallel
@@ -331,12 +332,13 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
     """
     alive, exited, funding, quality, growth_col = (labs.alive, labs.exited, labs.funding, labs.quality,
                                                    labs.revenue_growth)
-    revenue_col, weight_col, data, cash_col = labs.revenue_usd_per_year, labs.weight, labs.data_tokens, labs.cash_usd
+    revenue_col, spare, data, cash_col = (labs.revenue_usd_per_year, labs.spare_capacity_usd_per_year,
+                                          labs.data_tokens, labs.cash_usd)
     researchers, share, founded = labs.researchers, labs.share, labs.founded_year
     compute_col = labs.compute_flop_per_year
     performance, aspiration, log_revenue = labs.performance, labs.aspiration, labs.log_revenue
     profit_col, capital_col = labs.profit_usd_per_year, labs.capital_usd
-    tax_col, subsidy_col = labs.tax_usd, labs.subsidy_usd
+    tax_col, subsidy_col, inflow_col = labs.tax_usd, labs.subsidy_usd, labs.funding_inflow_usd_per_year
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
@@ -346,7 +348,7 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
         if not alive[b, i]:
             continue
         dt = par[b, P_DT]
-        revenue = revenue_col[b, i] + weight_col[b, i] * unserved_ratio[b]
+        revenue = revenue_col[b, i] + spare[b, i] * unserved_ratio[b]
         revenue_col[b, i] = revenue
         data[b, i] += par[b, P_DATA_PER_USD] * revenue * dt
         if funding[b, i] == 0:
@@ -357,7 +359,7 @@ def money_rows(labs, par, price, demand, frontier_u, fund_total, unserved_ratio,
                 inflow = min(pool * weight / fund_total[b], par[b, P_FUNDING_MAX_SHARE] * pool)
         else:
             inflow = par[b, P_STATE_BUDGET]
-        weight_col[b, i] = inflow  # reused: this step's funding rate, for the record
+        inflow_col[b, i] = inflow
         wages = researchers[b, i] * par[b, P_WAGE] * dt
         cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
         # stage 9: the state pays part of a small lab's wage bill
@@ -488,13 +490,13 @@ def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):
         w0 = par[b, P_GAMMA] * par[b, P_OUTSIDE_U]
         m = w0
         for i in range(n):
-            if labs.alive[b, i] and labs.weight[b, i] > m:
-                m = labs.weight[b, i]
+            if labs.alive[b, i] and labs.logit_weight[b, i] > m:
+                m = labs.logit_weight[b, i]
         z = math.exp(w0 - m)
         fund = 0.0
         for i in range(n):
             if labs.alive[b, i]:
-                z += math.exp(labs.weight[b, i] - m)
+                z += math.exp(labs.logit_weight[b, i] - m)
                 if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
                     fund += investor_weight(labs.quality[b, i], labs.revenue_growth[b, i], u_front, par, b)
         max_weight[b] = m
@@ -502,7 +504,7 @@ def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):
         fund_total[b] = fund
         kappa = par[b, P_NET_CROSS_SEGMENT]
         if net.n_segments[b] > 1 and kappa < 1.0 and par[b, P_MODE] != MODE_URN:
-            log_z = segment_log_norms(labs.weight[b], labs.alive[b], labs.bloc[b], net.segment_demand[b], kappa,
+            log_z = segment_log_norms(labs.logit_weight[b], labs.alive[b], labs.bloc[b], net.segment_demand[b], kappa,
                                       w0, m, net.segment_scratch[b], log_norm[b])
         else:
             log_norm[b, :] = log_z
@@ -532,7 +534,7 @@ def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):
         for i in range(n):
             if labs.alive[b, i]:
                 unserved += labs.share[b, i] * demand[b] - labs.revenue_usd_per_year[b, i]
-                spare += labs.weight[b, i]
+                spare += labs.spare_capacity_usd_per_year[b, i]
                 inside += labs.share[b, i]
                 alive += 1
         unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
@@ -565,9 +567,9 @@ def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):
                 cash_rev += rev
                 cash_opex += rev * par[b, P_OPEX]
                 if labs.funding[b, i] == 0:
-                    cash_fund += labs.weight[b, i] * dt
+                    cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
                 else:
-                    cash_state += labs.weight[b, i] * dt
+                    cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
                 cash_wages += labs.researchers[b, i] * par[b, P_WAGE] * dt
                 cash_subsidy += labs.subsidy_usd[b, i]
             if labs.exited[b, i]:

@@ -467,7 +467,7 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
                                                                                strict=True)]
         out = naive_spillover(network["graph"], inputs, p, year)
         for i, lab in enumerate(labs):
-            for name in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "weight"):
+            for name in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "logit_weight"):
                 lab[name] = out[name][i]
         for name in ("gain", "moved", "distilled", "active_edges"):
             flows[name] = out[name]
@@ -495,14 +495,14 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
     urn = p["market_mode"] == L.MODE_URN
     kappa = p["net_cross_segment"]
     if network["n_segments"] > 1 and kappa < 1.0 and not urn:  # segmented markets (blocs)
-        targets, log_sum = naive_segment_targets([lab["weight"] for lab in labs], alive,
+        targets, log_sum = naive_segment_targets([lab["logit_weight"] for lab in labs], alive,
                                                  [lab["bloc"] for lab in labs], network["segment_demand"], kappa,
                                                  w_outside)
         run["consumer_value"] += demand * (log_sum - w_outside) * dt
     else:  # one market: multinomial logit with the outside option
-        top = max([w_outside] + [lab["weight"] for lab in live])
-        z = math.fsum([math.exp(w_outside - top)] + [math.exp(lab["weight"] - top) for lab in live])
-        targets = [math.exp(lab["weight"] - top) / z if lab["alive"] else 0.0 for lab in labs]
+        top = max([w_outside] + [lab["logit_weight"] for lab in live])
+        z = math.fsum([math.exp(w_outside - top)] + [math.exp(lab["logit_weight"] - top) for lab in live])
+        targets = [math.exp(lab["logit_weight"] - top) / z if lab["alive"] else 0.0 for lab in labs]
         run["consumer_value"] += demand * (math.log(z) + top - w_outside) * dt
     if urn:
         urn_stage(labs, run, p, uniforms, year_end, rec)
@@ -519,10 +519,10 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
             lab["share"] = smooth_toward(lab["share"], target, dt, p["switching_years"])
         capacity = lab["inference_fraction"] * lab["compute_flop_per_year"] / p["inference_flop_per_usd"]
         lab["revenue_usd_per_year"] = min(lab["share"] * demand, capacity)
-        lab["weight"] = capacity - lab["revenue_usd_per_year"]  # spare capacity
+        lab["spare_capacity_usd_per_year"] = capacity - lab["revenue_usd_per_year"]
     live = [lab for lab in labs if lab["alive"]]
     unserved = math.fsum(lab["share"] * demand - lab["revenue_usd_per_year"] for lab in live)
-    spare = math.fsum(lab["weight"] for lab in live)
+    spare = math.fsum(lab["spare_capacity_usd_per_year"] for lab in live)
     unserved_ratio = min(1.0, unserved / spare) if spare > 0.0 else 0.0
     # the exit rule's share threshold: a fraction of the alive labs' mean share
     exit_share = p["exit_relative_share"] * math.fsum(lab["share"] for lab in live) / len(live) if live else 0.0
@@ -540,7 +540,7 @@ def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniform
             revenue = lab["revenue_usd_per_year"] * dt
             cash["revenue"].append(revenue)
             cash["opex"].append(revenue * p["opex_fraction"])
-            cash["funding" if lab["funding"] == 0 else "state"].append(lab["weight"] * dt)
+            cash["funding" if lab["funding"] == 0 else "state"].append(lab["funding_inflow_usd_per_year"] * dt)
             cash["wages"].append(lab["researchers"] * p["wage"] * dt)
         if lab["exited"]:
             exit_cash.append(lab["cash_usd"])
@@ -612,10 +612,10 @@ def _produce(lab: dict, p: dict, year: float, price: float, hire_scale: float, s
                                             p["max_automation"])
     if log_e > NEG_INF:
         lab["quality"] = p["alpha"] * (log_e - p["ln_loss_scale"])
-        lab["weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
+        lab["logit_weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
     else:  # no model yet
         lab["quality"] = NEG_INF
-        lab["weight"] = NEG_INF
+        lab["logit_weight"] = NEG_INF
 
 
 def _record(labs: list[dict], run: dict, p: dict, year: float, steps_done: int, demand: float, rec: list) -> None:

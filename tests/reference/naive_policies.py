@@ -58,7 +58,8 @@ def merger_allowed(p, year: float, hhi: float, delta: float, merged: float) -> b
 
 
 SPLIT = ("cash_usd", "compute_flop_per_year", "researchers", "share", "customers", "revenue_usd_per_year",
-         "run_flop", "profit_usd_per_year", "capital_usd", "compute_budget_usd", "weight", "tax_usd",
+         "run_flop", "profit_usd_per_year", "capital_usd", "compute_budget_usd", "spare_capacity_usd_per_year",
+         "funding_inflow_usd_per_year", "tax_usd",
          "subsidy_usd", "incident_cost")
 
 
