@@ -16,8 +16,11 @@ import pandas as pd
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
-from economy.kernels.money import ROC_BOUND
-from economy.kernels.step import calibration_log_growth, initial_capability, record_initial, step_batch
+from economy.kernels.metrics import ROC_BOUND
+from economy.kernels.record import record_initial
+from economy.kernels.research import calibration_log_growth
+from economy.kernels.step import step_batch
+from economy.kernels.training import initial_capability
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.packing import pack_parameters
 from economy.params import Scenario
@@ -315,7 +318,7 @@ class Simulation:
         return frame
 
     def summary(self, run: int = 0) -> dict[str, Any]:
-        """Per-run outcomes (MODEL.md "Outputs and metrics")."""
+        """Per-run outcomes (docs/model.md, "Stage 10: record")."""
         last = self.market[self.steps_done, run]
         flows = self.market[1:self.steps_done + 1, run]
         world = self.world

@@ -25,7 +25,7 @@ from economy.kernels.layout import (
 )
 
 __all__ = [
-    "N_BLOC_SLOTS", "LabState", "NetworkState", "StepDraws", "StrategyWork", "WorldState", "allocate_draws",
+    "N_BLOC_SLOTS", "LabState", "NetworkState", "StepDraws", "StepWork", "WorldState", "allocate_draws",
     "allocate_labs", "allocate_network", "allocate_work", "allocate_world",
 ]
 
@@ -229,19 +229,42 @@ def allocate_draws(n_runs: int, capacity: int) -> StepDraws:
     )
 
 
-class StrategyWork(NamedTuple):
-    """Scratch of stage 1 (economy.kernels.strategy), allocated once per simulation."""
+class StepWork(NamedTuple):
+    """Scratch of one step, allocated once per simulation (``work`` in the kernels): stage 1's snapshots, and the
+    per-run values one stage hands on to a later one of the same step (each written before it is read;
+    economy/kernels/step.py lists the stages)."""
 
+    # stage 1 (economy.kernels.strategy)
     routine: np.ndarray  # (runs, capacity, ROUTINE_FIELDS) every lab's routine at the start of stage 1
     top: np.ndarray  # (runs, RIVAL_SLOTS + 1) int64, the best alive labs by quality, -1 padded
     best: np.ndarray  # (runs,) int64, the alive lab with the highest performance, -1 if none
     peer: np.ndarray  # (runs, capacity, PEER_FIELDS) alive, bloc, quality, performance (runs with a network)
+    # the step's calendar (economy.kernels.step.begin_step)
+    start_year: np.ndarray  # (runs,) year the step starts
+    end_year: np.ndarray  # (runs,) year the step ends (start + dt): the year of its events and of its record
+    # stage 2 (economy.kernels.factor_markets)
+    own_compute_fraction: np.ndarray  # (runs,) share of a compute budget that buys the lab's own compute (< 1: tax)
+    hire_fraction: np.ndarray  # (runs,) share of each requested hire the talent pool fills
+    # stage 6 (economy.kernels.market)
+    frontier_quality: np.ndarray  # (runs,) quality u of the best alive lab, or the outside option's if none
+    max_logit_weight: np.ndarray  # (runs,) m, the largest logit weight, outside option included
+    log_norm: np.ndarray  # (runs, N_BLOC_SLOTS) ln Z - m of each market segment, Z the logit's denominator
+    investor_weight_total: np.ndarray  # (runs,) investors' weights summed over investor-funded labs with a model
+    # start of stage 7 (economy.kernels.money)
+    unserved_ratio: np.ndarray  # (runs,) fraction of each lab's spare capacity that unserved demand fills
+    inside_share: np.ndarray  # (runs,) the alive labs' total share
+    exit_share: np.ndarray  # (runs,) investor-funded labs below this share close, past their grace period...
+    founded_by_year: np.ndarray  # (runs,) ... if founded no later than this year
 
 
-def allocate_work(n_runs: int, capacity: int) -> StrategyWork:
-    return StrategyWork(
+def allocate_work(n_runs: int, capacity: int) -> StepWork:
+    """Step scratch; stage 1's tables start empty (-1), every per-run value at 0 (each is written before read)."""
+    per_run = {name: np.zeros(n_runs) for name in StepWork._fields[4:] if name != "log_norm"}
+    return StepWork(
         routine=np.zeros((n_runs, capacity, ROUTINE_FIELDS)),
         top=np.full((n_runs, RIVAL_SLOTS + 1), -1, np.int64),
         best=np.full(n_runs, -1, np.int64),
         peer=np.zeros((n_runs, capacity, PEER_FIELDS)),
+        log_norm=np.zeros((n_runs, N_BLOC_SLOTS)),
+        **per_run,
     )

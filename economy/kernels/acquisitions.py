@@ -1,4 +1,4 @@
-r"""Acquisitions of small labs by large ones (MODEL.md stage 7), and the merger-review seam.
+r"""Acquisitions of small labs by large ones (docs/model.md, stage 7), and the merger-review seam.
 
 Serial per run, after exits.  Shares are inside-market shares (normalised by the alive labs' total, as the
 HHI is).  Each investor-funded lab with a share of at least ``min_acquirer_share`` looks for a deal with
@@ -42,7 +42,7 @@ from economy.kernels.layout import (
     P_DT,
 )
 from economy.kernels.policies import merger_allowed
-from economy.kernels.spillover import _refresh_capability
+from economy.kernels.training import refresh_capability
 
 
 @jit
@@ -148,7 +148,7 @@ def _merge(labs, par, price, b, a, j, cost):
         labs.log_software[b, a] = labs.log_software[b, j]
     if labs.log_eff_compute[b, j] > labs.log_eff_compute[b, a]:
         labs.log_eff_compute[b, a] = labs.log_eff_compute[b, j]
-        _refresh_capability(labs, par, b, a)
+        refresh_capability(labs, par, b, a)
     labs.alive[b, j] = False
     for arr in (labs.cash_usd, labs.compute_flop_per_year, labs.researchers, labs.share, labs.customers,
                 labs.revenue_usd_per_year, labs.data_tokens, labs.run_flop, labs.profit_usd_per_year,

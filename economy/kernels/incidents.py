@@ -1,4 +1,4 @@
-r"""Stage 8, safety incidents and the catastrophe outcome (MODEL.md stage 8).
+r"""Stage 8, safety incidents and the catastrophe outcome (docs/model.md, "Stage 8").
 
 Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
 \text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
@@ -24,7 +24,13 @@ import math
 from numba import prange
 
 from economy.kernels.config import jit, jit_parallel
+from economy.kernels.events import push_event
 from economy.kernels.layout import (
+    EVENT_CATASTROPHE,
+    EVENT_INCIDENT,
+    M_CASH_INCIDENTS,
+    M_CATASTROPHE,
+    M_INCIDENTS,
     P_DT,
     P_INC_CAP_SENS,
     P_INC_CASH_LOSS,
@@ -41,6 +47,34 @@ from economy.kernels.policies import active
 
 LN10 = math.log(10.0)
 LOG_CAP = 700.0
+
+
+@jit
+def incident_stage(labs, world, par, draws, work, rec):
+    """Stage 8 for every run of a batch: each lab's incident (:func:`incident_rows`, from ``draws.incident``), then
+    per run, in lab order, the incident and catastrophe events, the year of the first catastrophe, and the
+    record's incident columns."""
+    n_runs, n = labs.cash_usd.shape
+    incident_rows(labs, par, draws.incident, work.start_year)
+    for b in range(n_runs):
+        year = work.end_year[b]
+        n_incidents = 0
+        cash_incidents = 0.0
+        for i in range(n):
+            flag = labs.incident_flag[b, i]
+            if flag == 0:
+                continue
+            n_incidents += 1
+            cash_incidents += labs.incident_cost[b, i]
+            if flag == 2:
+                push_event(world, b, year, i, EVENT_CATASTROPHE, -1, labs.incident_cost[b, i])
+                if world.catastrophe_year[b] < 0.0:
+                    world.catastrophe_year[b] = year
+            else:
+                push_event(world, b, year, i, EVENT_INCIDENT, -1, labs.incident_cost[b, i])
+        rec[b, M_INCIDENTS] = n_incidents
+        rec[b, M_CASH_INCIDENTS] = cash_incidents
+        rec[b, M_CATASTROPHE] = 1.0 if world.catastrophe_year[b] >= 0.0 else 0.0
 
 
 @jit

@@ -1,19 +1,22 @@
 r"""Stage 9, policy interventions (economy.policies holds their schema; docs/policies.md their equations).
 
 A policy acts on the steps whose start year lies in ``[start, end)`` (:func:`active`); an absent policy has
-``start = +inf``.  Each policy acts where the model's own mechanism sits, so the stage order of MODEL.md is
-kept:
+``start = +inf``.  Each policy acts where the model's own mechanism sits, so the stage order of docs/model.md is
+kept (economy/kernels/step.py lists the stages):
 
 * stage 1 (decide): ``open_publication`` and ``safety_standard`` floors (:func:`policy_floors`);
-* stage 2 (compute market): ``export_controls`` refuse a share of restricted labs' purchases
-  (:func:`export_budgets`); ``compute_tax`` takes ``rate / (1 + rate)`` of every purchase and buys public
-  compute for small labs at the clearing price (:func:`compute_tax_run`);
-* stage 4 (training): ``compute_cap`` bounds each run's physical FLOP (:func:`capped_run_flop`);
-  ``conditional_pause`` caps released capability (:func:`pause_cap`, triggered by :func:`pause_trigger`);
-* stage 7 (money): ``rnd_subsidy`` and ``windfall_tax`` in ``money_rows``, the windfall revenue paid out by
-  :func:`windfall_run`; ``merger_review`` in :func:`merger_allowed` (called by the acquisitions' review hook);
+* stage 2 (compute market, economy.kernels.factor_markets): ``export_controls`` refuse a share of restricted
+  labs' purchases (:func:`export_budgets`); ``compute_tax`` takes ``rate / (1 + rate)`` of every purchase and buys
+  public compute for small labs at the clearing price (:func:`compute_tax_run`);
+* stage 4 (training, economy.kernels.training): ``compute_cap`` bounds each run's physical FLOP
+  (:func:`capped_run_flop`); ``conditional_pause`` caps released capability (:func:`pause_cap`, triggered by
+  :func:`pause_trigger` in the record stage, economy.kernels.record);
+* stage 7 (money, economy.kernels.money): ``rnd_subsidy`` and ``windfall_tax`` in ``money_rows``, the windfall
+  revenue paid out by :func:`windfall_run`; ``merger_review`` in :func:`merger_allowed` (called by the
+  acquisitions' review hook);
 * stage 8 (incidents): ``safety_standard`` liability (in ``incident_rows``);
-* after stage 8, on the step's final shares: ``breakup`` (:func:`breakup_run`), then the pause's trigger.
+* after stage 8, on the step's final shares: ``breakup`` (:func:`breakup_stage`), then, after the record, the
+  pause's trigger.
 
 Shares here are *inside* shares (of the alive labs' total, as the HHI).  Every kernel is serial per run or
 row-local, so results do not depend on the thread count; each has a plain-Python twin in
@@ -229,6 +232,14 @@ def merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share):
     if hhi_before + delta_hhi > par_row[P_MERGER_POST] and delta_hhi > par_row[P_MERGER_DELTA]:
         return False
     return merged_share <= par_row[P_MERGER_SHARE]
+
+
+@jit
+def breakup_stage(labs, world, par, work, rec):
+    """Stage 9 after stage 8, for every run of a batch: break-ups on the step's final shares
+    (:func:`breakup_run`)."""
+    for b in range(labs.cash_usd.shape[0]):
+        breakup_run(labs, world, par, b, work.start_year[b], work.end_year[b], rec)
 
 
 @jit

@@ -7,7 +7,7 @@ step's start year is before ``net_cut_year`` or both labs are in the same bloc (
 
 Channels, each switched off by a zero parameter:
 
-* publication and open weights (``net_publication_rate``), the catch-up of MODEL.md stage 5,
+* publication and open weights (``net_publication_rate``), the catch-up of stage 5 (docs/network.md),
 
   .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
             k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
@@ -44,14 +44,8 @@ from economy.kernels.layout import (
     NODE_OPENNESS,
     NODE_PER_RATE,
     NODE_STRENGTH,
-    P_ALPHA,
-    P_AUTO_MID,
-    P_AUTO_WIDTH,
     P_DT,
-    P_GAMMA,
-    P_LN_CC,
     P_LOG_CEIL,
-    P_MAX_AUTO,
     P_NET_ABSORB_HALF,
     P_NET_CUT_YEAR,
     P_NET_DISTILL,
@@ -62,9 +56,8 @@ from economy.kernels.layout import (
     P_NET_TALENT,
     P_START_YEAR,
     P_WAGE,
-    P_ZETA,
 )
-from economy.kernels.research import automation_fraction
+from economy.kernels.training import capability
 
 NEG_INF = -math.inf
 
@@ -74,9 +67,12 @@ def spillover_stage(labs, world, par, net, rec):
     """Stage 5 for every run of a batch; writes the stage's flows into ``rec[run, :]``.
 
     Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial
-    per-run sums.  ``mark_rows`` must have run before stage 3 of the same step (it stores ln S at the step's
-    start, from which a lab's research growth is read).
+    per-run sums; nothing when the batch has no edge.  ``mark_rows`` must have run before stage 3 of the same step
+    (it stores ln S at the step's start, from which a lab's research growth is read;
+    economy.kernels.research.research_stage calls it).
     """
+    if net.indices.shape[0] == 0:  # no edge in the batch: nothing flows
+        return
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year, per run
     for b in range(n_runs):
@@ -335,19 +331,3 @@ def spill_rows(labs, par, net, year):
                 log_e_col[b, i] = floor
                 automation[b, i], quality[b, i], logit_weight[b, i] = capability(floor, data[b, i], par[b])
                 distilled[b, i] = 1.0
-
-
-@jit
-def capability(log_e, data_tokens, par_row):
-    """Automation, quality and logit weight of a lab serving a model of effective compute ln E (the formulas of
-    the end of stage 4)."""
-    automation = automation_fraction(log_e, par_row[P_AUTO_MID], par_row[P_AUTO_WIDTH], par_row[P_MAX_AUTO])
-    quality = par_row[P_ALPHA] * (log_e - par_row[P_LN_CC])
-    return automation, quality, par_row[P_GAMMA] * quality + par_row[P_ZETA] * math.log1p(data_tokens)
-
-
-@jit
-def _refresh_capability(labs, par, b, i):
-    """Automation, quality and logit weight of lab (b, i) from its ln E (:func:`capability`)."""
-    labs.automation[b, i], labs.quality[b, i], labs.logit_weight[b, i] = capability(
-        labs.log_eff_compute[b, i], labs.data_tokens[b, i], par[b])

@@ -1,4 +1,4 @@
-r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (MODEL.md stage 1).
+r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (docs/model.md, stage 1).
 
 A lab's *routine* is its behaviour columns (spend rate, compute-spend fraction, training and inference
 fractions, safety share with no rival close, openness).  Each step, in this order:
