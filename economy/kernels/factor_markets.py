@@ -1,35 +1,6 @@
 r"""Stage 2, the factor markets: compute and talent (docs/model.md, "Stage 2: compute market").
 
-Per run, serially (:func:`factor_market_stage`): new compute supply grows with fab capacity, the compute
-returned by exits last step is resold, and one price clears the market for the labs' compute budgets
-:math:`B_i` (stage 1):
-
-.. math::
-    Q(t) = Q_0 \, e^{g_Q (t - t_0)}, \qquad
-    p = \max\Big(p_{floor}, \; \frac{\sum_i B_i}{Q \, \Delta t + \text{resale}}\Big),
-
-so the FLOP sold, :math:`\sum_i B_i / p`, never exceed the FLOP available; unsold resale compute is carried over
-in proportion.  Researchers are hired from the talent pool :math:`P`: staff let go (:math:`h_i < 0`) return to
-it first, and when it cannot fill every request (:math:`h_i > 0`) each is filled in the same proportion,
-
-.. math:: f = \min\Big(1, \; \frac{P + \sum_{h_i < 0} |h_i|}{\sum_{h_i > 0} h_i}\Big).
-
-The hardware price floor then falls with price-performance, faster when the frontier's research is automated
-(:math:`a_{front}`, the leader of the last step; stage 1 changes no quality):
-
-.. math:: \frac{d \ln p_{floor}}{dt} = -\frac{\ln 2}{T_{hw}} \big(1 + f_{hw} \, a_{front}\big).
-
-Per lab (:func:`purchase_rows`, row-local): the lab pays its budget, buys :math:`B_i \phi / p` FLOP/year
-(:math:`\phi < 1` under a compute tax), its compute depreciates, and its staff moves by the filled request:
-
-.. math::
-    \text{cash}_i \mathrel{-}= B_i, \qquad
-    C_i \leftarrow (C_i + B_i \phi / p) \, e^{-\delta \Delta t}, \qquad
-    L_i \leftarrow \max\big(0, L_i + (f h_i \text{ if } h_i > 0 \text{ else } h_i)\big).
-
-Stage 9 acts here: export controls cut restricted labs' budgets before the market clears
-(:func:`economy.kernels.policies.export_budgets`) and the compute tax buys public compute for small labs at the
-clearing price (:func:`economy.kernels.policies.compute_tax_run`, which returns :math:`\phi`).
+The stage is :func:`factor_market_stage`; its docstring gives the equations.
 """
 
 import math
@@ -56,9 +27,50 @@ from economy.kernels.policies import compute_tax_run, export_budgets
 
 @jit
 def factor_market_stage(labs, world, par, work, rec):
-    """Stage 2 for every run of a batch: clear the compute and talent markets per run (``world.price``,
-    ``work.own_compute_fraction``, ``work.hire_fraction``), then each lab's purchase and hiring
-    (:func:`purchase_rows`).  Writes the compute flows into ``rec[run, :]``."""
+    r"""Stage 2 for every run of a batch: the compute and talent markets (docs/model.md, "Stage 2").
+
+    Per run, serially: new compute supply grows with fab capacity, the compute
+    returned by exits last step is resold, and one price clears the market for the labs' compute budgets
+    :math:`B_i` (stage 1):
+
+    .. math::
+        Q(t) = Q_0 \, e^{g_Q (t - t_0)}, \qquad
+        p = \max\Big(p_{floor}, \; \frac{\sum_i B_i}{Q \, \Delta t + \text{resale}}\Big),
+
+    so the FLOP sold, :math:`\sum_i B_i / p`, never exceed the FLOP available; unsold resale compute is carried over
+    in proportion.  Researchers are hired from the talent pool :math:`P`: staff let go (:math:`h_i < 0`) return to
+    it first, and when it cannot fill every request (:math:`h_i > 0`) each is filled in the same proportion,
+
+    .. math:: f = \min\Big(1, \; \frac{P + \sum_{h_i < 0} |h_i|}{\sum_{h_i > 0} h_i}\Big).
+
+    The hardware price floor then falls with price-performance, faster when the frontier's research is automated
+    (:math:`a_{front}`, the leader of the last step; stage 1 changes no quality):
+
+    .. math:: \frac{d \ln p_{floor}}{dt} = -\frac{\ln 2}{T_{hw}} \big(1 + f_{hw} \, a_{front}\big).
+
+    Per lab (:func:`purchase_rows`, row-local): the lab pays its budget, buys :math:`B_i \phi / p` FLOP/year
+    (:math:`\phi < 1` under a compute tax), its compute depreciates, and its staff moves by the filled request:
+
+    .. math::
+        \text{cash}_i \mathrel{-}= B_i, \qquad
+        C_i \leftarrow (C_i + B_i \phi / p) \, e^{-\delta \Delta t}, \qquad
+        L_i \leftarrow \max\big(0, L_i + (f h_i \text{ if } h_i > 0 \text{ else } h_i)\big).
+
+    Stage 9 acts here: export controls cut restricted labs' budgets before the market clears
+    (:func:`economy.kernels.policies.export_budgets`) and the compute tax buys public compute for small labs at the
+    clearing price (:func:`economy.kernels.policies.compute_tax_run`, which returns :math:`\phi`).
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    work : StepWork
+        Reads ``start_year``; writes ``own_compute_fraction`` and ``hire_fraction`` (read by :func:`purchase_rows`).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: the compute spent, bought and depreciated, the price floor.
+    """
     n_runs, n = labs.cash_usd.shape
     for b in range(n_runs):
         dt = par[b, P_DT]
@@ -103,9 +115,9 @@ def factor_market_stage(labs, world, par, work, rec):
 
 @jit_parallel
 def purchase_rows(labs, world, par, work):
-    """Stage 2 per lab: pay the compute budget, buy at the clearing price, depreciate, hire or let go (module
-    docs).  The row's work is written in the loop body on arrays bound to locals: a row helper taking the whole
-    lab state would cost several times the work (docs/performance.md)."""
+    """Stage 2 per lab: pay the compute budget, buy at the clearing price, depreciate, hire or let go
+    (:func:`factor_market_stage`).  The row's work is written in the loop body on arrays bound to locals: a row
+    helper taking the whole lab state would cost several times the work (docs/performance.md)."""
     alive, budget_col, cash, compute, hire, staff = (labs.alive, labs.compute_budget_usd, labs.cash_usd,
                                                      labs.compute_flop_per_year, labs.hire, labs.researchers)
     price, own, fill = world.price, work.own_compute_fraction, work.hire_fraction

@@ -1,22 +1,6 @@
 r"""Stage 8, safety incidents and the catastrophe outcome (docs/model.md, "Stage 8").
 
-Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
-\text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
-capability of its served model above a threshold,
-
-.. math:: h_i = h_0 \, \text{drift}_i \, e^{-\epsilon \, \text{safety}_i} \,
-          e^{\kappa \max(0, \log_{10} E_i - \theta)}  \quad (1/\text{year}),
-
-(:math:`\epsilon` = ``safety_effectiveness``: the current safety effort also catches problems before they become
-incidents), so no drift means no incidents; an incident happens in the step with probability
-:math:`1 - e^{-h_i \Delta t}`
-(a pre-drawn uniform :math:`v_i` below it).  It is *catastrophic* with probability
-:math:`q_i = \text{catastrophe\_fraction} \times a_i` (the lab's research automation: loss of oversight), drawn
-from the same uniform (:math:`v_i < (1 - e^{-h_i \Delta t}) q_i`).  An incident costs the lab
-``share_loss`` of its market share (and urn customers; the outside option takes them) and ``cash_loss`` of its
-cash (a documented sink, ``cash_incidents``).  A catastrophe is an absorbing outcome of the run: the year of
-the first is kept (``world.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
-run's summary reports it; the economy itself keeps being simulated, so later incidents are still recorded.
+The stage is :func:`incident_stage`; its docstring gives the equations.
 """
 
 import math
@@ -51,9 +35,42 @@ LOG_CAP = 700.0
 
 @jit
 def incident_stage(labs, world, par, draws, work, rec):
-    """Stage 8 for every run of a batch: each lab's incident (:func:`incident_rows`, from ``draws.incident``), then
-    per run, in lab order, the incident and catastrophe events, the year of the first catastrophe, and the
-    record's incident columns."""
+    r"""Stage 8 for every run of a batch: safety incidents and the catastrophe outcome (docs/model.md, "Stage 8").
+
+    Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
+    \text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
+    capability of its served model above a threshold,
+
+    .. math:: h_i = h_0 \, \text{drift}_i \, e^{-\epsilon \, \text{safety}_i} \,
+              e^{\kappa \max(0, \log_{10} E_i - \theta)}  \quad (1/\text{year}),
+
+    (:math:`\epsilon` = ``safety_effectiveness``: the current safety effort also catches problems before they become
+    incidents), so no drift means no incidents; an incident happens in the step with probability
+    :math:`1 - e^{-h_i \Delta t}`
+    (a pre-drawn uniform :math:`v_i` below it).  It is *catastrophic* with probability
+    :math:`q_i = \text{catastrophe\_fraction} \times a_i` (the lab's research automation: loss of oversight), drawn
+    from the same uniform (:math:`v_i < (1 - e^{-h_i \Delta t}) q_i`).  An incident costs the lab
+    ``share_loss`` of its market share (and urn customers; the outside option takes them) and ``cash_loss`` of its
+    cash (a documented sink, ``cash_incidents``).  A catastrophe is an absorbing outcome of the run: the year of
+    the first is kept (``world.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
+    run's summary reports it; the economy itself keeps being simulated, so later incidents are still recorded.
+
+    Per lab (:func:`incident_rows`), then per run, in lab order, the incident and catastrophe events and the year
+    of the first catastrophe.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    draws : StepDraws
+        ``draws.incident``, one uniform per lab.
+    work : StepWork
+        Reads ``start_year`` (the safety standard's window, stage 9) and ``end_year`` (the events' year).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: incidents, their cost, the catastrophe flag.
+    """
     n_runs, n = labs.cash_usd.shape
     incident_rows(labs, par, draws.incident, work.start_year)
     for b in range(n_runs):

@@ -1,33 +1,6 @@
 r"""Stage 6, the product market: demand and shares (docs/model.md, "Stage 6: market").
 
-Per run, serially (:func:`demand_stage`): total AI demand grows with adoption and with the frontier's quality,
-capped at a share of world output,
-
-.. math::
-    \ln D = \min\big(\ln(\text{max\_gwp\_fraction} \cdot GWP_0) + g_{gwp} (t - t_0), \;
-        \ln D_0 + g_{adopt} (t - t_0) + \epsilon_u (u_{front} - u_{front,0})\big),
-
-and customers choose by a multinomial logit among the alive labs and an outside option of quality
-:math:`u_{out}`: with :math:`w_i` the labs' logit weights (stage 4) and :math:`w_0 = \gamma u_{out}`,
-
-.. math::
-    s^*_i = \frac{e^{w_i}}{e^{w_0} + \sum_j e^{w_j}}, \qquad
-    \text{consumer value} \mathrel{+}= D \, \big(\ln(e^{w_0} + \textstyle\sum_j e^{w_j}) - w_0\big) \, \Delta t
-
-(Small and Rosen 1981), evaluated as :math:`m + \ln \sum e^{w - m}` with :math:`m` the largest weight, and per
-market segment when blocs buy apart (economy.kernels.segments).  The investors' weights of stage 7 are summed
-here too, before the urn's entrants arrive.  Per lab (:func:`share_rows`, row-local): shares move toward their
-targets with customer inertia, and a lab serves what its inference compute allows,
-
-.. math::
-    s_i \mathrel{+}= (s^*_i - s_i)(1 - e^{-\Delta t / T_{switch}}), \qquad
-    \text{revenue}_i = \min(s_i D, \; K_i), \qquad K_i = \frac{\text{inference}_i \, C_i}{\text{FLOP per USD}},
-
-leaving :math:`K_i - \text{revenue}_i` of spare capacity for the demand rivals cannot serve (stage 7).
-
-**Urn mode** (``market.mode = "urn"``, :func:`urn_run`): shares are customer counts of a generalised Polya urn
-instead of logit targets; each arrival joins lab i with probability proportional to :math:`c_i^g`
-(:func:`urn_arrivals`), or, with Simon's entry on, founds a new lab (economy.kernels.entry).
+The stage is :func:`demand_stage`; its docstring gives the equations.
 """
 
 import math
@@ -69,11 +42,53 @@ NEG_INF = -math.inf
 
 @jit
 def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
-    """Stage 6 for every run of a batch (module docs): demand (``world.demand``), the logit's normalisers
-    (``work.max_logit_weight``, ``work.log_norm``), the frontier's quality and the investors' total weight for
-    stage 7 (``work.frontier_quality``, ``work.investor_weight_total``), consumer value, the urn's arrivals; then
-    each lab's share and revenue (:func:`share_rows`).  ``urn_uniforms[run, arrival]`` are used only in the urn
-    mode."""
+    r"""Stage 6 for every run of a batch: demand and shares (docs/model.md, "Stage 6").
+
+    Per run, serially: total AI demand grows with adoption and with the frontier's quality,
+    capped at a share of world output,
+
+    .. math::
+        \ln D = \min\big(\ln(\text{max\_gwp\_fraction} \cdot GWP_0) + g_{gwp} (t - t_0), \;
+            \ln D_0 + g_{adopt} (t - t_0) + \epsilon_u (u_{front} - u_{front,0})\big),
+
+    and customers choose by a multinomial logit among the alive labs and an outside option of quality
+    :math:`u_{out}`: with :math:`w_i` the labs' logit weights (stage 4) and :math:`w_0 = \gamma u_{out}`,
+
+    .. math::
+        s^*_i = \frac{e^{w_i}}{e^{w_0} + \sum_j e^{w_j}}, \qquad
+        \text{consumer value} \mathrel{+}= D \, \big(\ln(e^{w_0} + \textstyle\sum_j e^{w_j}) - w_0\big) \, \Delta t
+
+    (Small and Rosen 1981), evaluated as :math:`m + \ln \sum e^{w - m}` with :math:`m` the largest weight, and per
+    market segment when blocs buy apart (economy.kernels.segments).  The investors' weights of stage 7 are summed
+    here too, before the urn's entrants arrive.  Per lab (:func:`share_rows`, row-local): shares move toward their
+    targets with customer inertia, and a lab serves what its inference compute allows,
+
+    .. math::
+        s_i \mathrel{+}= (s^*_i - s_i)(1 - e^{-\Delta t / T_{switch}}), \qquad
+        \text{revenue}_i = \min(s_i D, \; K_i), \qquad K_i = \frac{\text{inference}_i \, C_i}{\text{FLOP per USD}},
+
+    leaving :math:`K_i - \text{revenue}_i` of spare capacity for the demand rivals cannot serve (stage 7).
+
+    **Urn mode** (``market.mode = "urn"``, :func:`urn_run`): shares are customer counts of a generalised Polya urn
+    instead of logit targets; each arrival joins lab i with probability proportional to :math:`c_i^g`
+    (:func:`urn_arrivals`), or, with Simon's entry on, founds a new lab (economy.kernels.entry).
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        The market segments (``segment_demand``, ``n_segments``).
+    urn_uniforms : ndarray, shape (runs, arrivals)
+        Uniforms on [0, 1), used only in the urn mode.
+    work : StepWork
+        Reads ``end_year``; writes ``frontier_quality``, ``max_logit_weight``, ``log_norm`` and
+        ``investor_weight_total`` (the last two read in stage 7).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: Simon's entrants, in the urn mode.
+    """
     n_runs, n = labs.cash_usd.shape
     for b in range(n_runs):
         dt = par[b, P_DT]
@@ -123,7 +138,7 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
 @jit_parallel
 def share_rows(labs, world, par, work):
     """Stage 6 per lab: the share moves toward its logit target (not in the urn mode), demand is served within
-    inference capacity, and the spare capacity is kept for stage 7 (module docs).  Written in the loop body on
+    inference capacity, and the spare capacity is kept for stage 7 (:func:`demand_stage`).  Written in the loop body on
     arrays bound to locals (docs/performance.md)."""
     alive, revenue, logit_weight, share, bloc = (labs.alive, labs.revenue_usd_per_year, labs.logit_weight,
                                                  labs.share, labs.bloc)
@@ -146,7 +161,7 @@ def share_rows(labs, world, par, work):
 
 @jit
 def urn_run(labs, world, par, b, year, uniforms, rec):
-    """This step's customers in the urn mode for run b, with Simon's entry when p > 0 (module docs and
+    """This step's customers in the urn mode for run b, with Simon's entry when p > 0 (:func:`demand_stage` and
     economy.kernels.entry).
 
     ``uniforms`` holds the step's pick uniforms (one per arrival) followed, when p > 0, by one uniform per arrival

@@ -1,39 +1,6 @@
 r"""Stage 7, money: revenue, funding, cash, exit, then acquisitions and entry (docs/model.md, "Stage 7").
 
-At the start of the stage, per run (:func:`money_stage`): the demand rivals could not serve goes to labs with
-spare capacity in proportion to it, and the exit rule's share threshold is set,
-
-.. math::
-    \rho = \min\Big(1, \; \frac{\sum_i (s_i D - \text{revenue}_i)}{\sum_i \text{spare}_i}\Big), \qquad
-    s_{exit} = \text{exit\_relative\_share} \cdot \frac{\sum_i s_i}{n_{alive}}.
-
-Per lab (:func:`money_rows`, row-local): revenue gains :math:`\rho \, \text{spare}_i`, the data flywheel gathers
-``data_tokens_per_usd`` tokens per dollar served, investors put :math:`F = \text{funding\_to\_demand} \cdot D` a
-year into investor-funded labs with a model, by rank and revenue growth and within a bound (state programmes
-receive ``state_budget_usd_per_year``),
-
-.. math::
-    w_i = \exp\big(\rho_{rank} (u_i - u_{front}) + \eta \, \mathrm{clip}(g_i, -1, 1)\big), \qquad
-    \text{funding}_i = \min\Big(F \frac{w_i}{\sum_j w_j}, \; \text{funding\_max\_share} \cdot F\Big),
-
-and cash moves by
-
-.. math:: \text{cash}_i \mathrel{+}= \big(\text{revenue}_i (1 - o) + \text{funding}_i\big) \Delta t - w L_i \Delta t.
-
-A lab exits when its cash is negative, or when it is investor-funded, past ``exit_grace_years`` and below
-:math:`s_{exit}`.  A surviving lab is judged by its return on capital
-
-.. math:: \pi_i = \frac{\text{revenue}_i (1 - o) - w L_i - \delta p C_i}{p C_i + \max(\text{cash}_i, 0)} \in [-10, 10],
-
-smoothed over ``memory_years`` into its *performance*, which its *aspiration* follows over ``aspiration_years``
-(Cyert and March's adaptive aspirations; :func:`performance_step`).
-
-Then per run, serially (:func:`close_books_run`): the cash flows are recorded, exited labs' compute goes to the
-resale pool, their researchers to the talent pool and their cash out of the model; the windfall tax is paid out
-(stage 9), acquisitions (economy.kernels.acquisitions) and entry (economy.kernels.entry) follow in lab order, and
-the research workforce grows, :math:`\Delta P = g_L (P + \sum_i L_i) \Delta t` (a documented source).  Stage 9
-also acts in the rows: the research subsidy pays part of a small lab's wage bill, the windfall tax takes part
-of a large profit.
+The stage is :func:`money_stage`; its docstring gives the equations.
 """
 
 import math
@@ -90,10 +57,59 @@ NEG_INF = -math.inf
 
 @jit
 def money_stage(labs, world, par, draws, work, rec):
-    """Stage 7 for every run of a batch (module docs): the unserved demand's ratio and the exit threshold per run
-    (``work.unserved_ratio``, ``work.inside_share``, ``work.exit_share``, ``work.founded_by_year``), each lab's
-    money (:func:`money_rows`), then each run's books, acquisitions, entry and workforce growth
-    (:func:`close_books_run`).  ``draws`` (economy.state.StepDraws) holds the acquisition and entry uniforms."""
+    r"""Stage 7 for every run of a batch: money, funding, exit, acquisitions and entry (docs/model.md, "Stage 7").
+
+    At the start of the stage, per run: the demand rivals could not serve goes to labs with
+    spare capacity in proportion to it, and the exit rule's share threshold is set,
+
+    .. math::
+        \rho = \min\Big(1, \; \frac{\sum_i (s_i D - \text{revenue}_i)}{\sum_i \text{spare}_i}\Big), \qquad
+        s_{exit} = \text{exit\_relative\_share} \cdot \frac{\sum_i s_i}{n_{alive}}.
+
+    Per lab (:func:`money_rows`, row-local): revenue gains :math:`\rho \, \text{spare}_i`, the data flywheel gathers
+    ``data_tokens_per_usd`` tokens per dollar served, investors put :math:`F = \text{funding\_to\_demand} \cdot D` a
+    year into investor-funded labs with a model, by rank and revenue growth and within a bound (state programmes
+    receive ``state_budget_usd_per_year``),
+
+    .. math::
+        w_i = \exp\big(\rho_{rank} (u_i - u_{front}) + \eta \, \mathrm{clip}(g_i, -1, 1)\big), \qquad
+        \text{funding}_i = \min\Big(F \frac{w_i}{\sum_j w_j}, \; \text{funding\_max\_share} \cdot F\Big),
+
+    and cash moves by
+
+    .. math::
+        \text{cash}_i \mathrel{+}= \big(\text{revenue}_i (1 - o) + \text{funding}_i\big) \Delta t - w L_i \Delta t.
+
+    A lab exits when its cash is negative, or when it is investor-funded, past ``exit_grace_years`` and below
+    :math:`s_{exit}`.  A surviving lab is judged by its return on capital
+
+    .. math::
+        \pi_i = \frac{\text{revenue}_i (1 - o) - w L_i - \delta p C_i}{p C_i + \max(\text{cash}_i, 0)} \in [-10, 10],
+
+    smoothed over ``memory_years`` into its *performance*, which its *aspiration* follows over ``aspiration_years``
+    (Cyert and March's adaptive aspirations; :func:`performance_step`).
+
+    Then per run, serially (:func:`close_books_run`): the cash flows are recorded, exited labs' compute goes to the
+    resale pool, their researchers to the talent pool and their cash out of the model; the windfall tax is paid out
+    (stage 9), acquisitions (economy.kernels.acquisitions) and entry (economy.kernels.entry) follow in lab order, and
+    the research workforce grows, :math:`\Delta P = g_L (P + \sum_i L_i) \Delta t` (a documented source).  Stage 9
+    also acts in the rows: the research subsidy pays part of a small lab's wage bill, the windfall tax takes part
+    of a large profit.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    draws : StepDraws
+        The acquisition and entry uniforms and normals.
+    work : StepWork
+        Reads ``start_year``, ``end_year``, ``frontier_quality`` and ``investor_weight_total``; writes
+        ``unserved_ratio``, ``inside_share``, ``exit_share`` and ``founded_by_year``.
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: the cash flows, exits, acquisitions, entry and the workforce's growth.
+    """
     n_runs, n = labs.cash_usd.shape
     for b in range(n_runs):
         unserved = 0.0
@@ -118,7 +134,7 @@ def money_stage(labs, world, par, draws, work, rec):
 @jit_parallel
 def money_rows(labs, world, par, work):
     """Stage 7 per lab: unserved demand, data flywheel, funding, cash flows (with the research subsidy and the
-    windfall tax of stage 9), exit, and the performance bookkeeping (module docs).
+    windfall tax of stage 9), exit, and the performance bookkeeping (:func:`money_stage`).
 
     The row's work is written in the loop body on arrays bound to locals (a row helper taking the whole lab state
     would cost several times the work; docs/performance.md).

@@ -1,21 +1,7 @@
 r"""Stage 10, the record: each run's market metrics and stocks, one row ``rec[run, :]`` a step (docs/model.md,
 "Stage 10: record"; the columns are ``economy.kernels.layout.MARKET_COLUMNS``).
 
-Per run, serially, on the step's final state (:func:`record_stage`): concentration of the inside market
-(shares renormalised over alive labs :math:`\hat s_i = s_i / \sum_j s_j`),
-
-.. math::
-    HHI = 10^4 \sum_i \hat s_i^2, \qquad N_{eff} = 10^4 / HHI, \qquad
-    G = \frac{\sum_i \sum_j |x_i - x_j|}{2 m \sum_i x_i} \;\; (x = \text{revenue}),
-
-the frontier (the best alive lab with a model) and its lead over the runner-up, in orders of magnitude of
-effective compute and in years at the frontier's growth over the last year (a ring buffer of its ln E),
-
-.. math:: \text{gap}_{years} = \frac{\ln E_1 - \ln E_2}{(\ln E_1(t) - \ln E_1(t - 1\,\text{yr})) / 1\,\text{yr}},
-
-the takeoff clock (the years the frontier crosses par-human and superhuman effective compute), the first
-singular lab's year, and the stocks of money, compute and people (the conservation tests read them).  Then the
-conditional pause's trigger (stage 9) reads the recorded frontier, and the step count advances.
+The stage is :func:`record_stage`; its docstring gives the equations.
 """
 
 import math
@@ -66,9 +52,38 @@ NEG_INF = -math.inf
 
 @jit
 def record_stage(labs, world, par, work, rec):
-    """Stage 10 for every run of a batch: the record (:func:`record_metrics`), whether a pause held this step,
-    the conditional pause's trigger on the recorded frontier (stage 9), the events that did not fit, and the step
-    count."""
+    r"""Stage 10 for every run of a batch: the record (docs/model.md, "Stage 10: record").
+
+    Per run, serially, on the step's final state: concentration of the inside market
+    (shares renormalised over alive labs :math:`\hat s_i = s_i / \sum_j s_j`),
+
+    .. math::
+        HHI = 10^4 \sum_i \hat s_i^2, \qquad N_{eff} = 10^4 / HHI, \qquad
+        G = \frac{\sum_i \sum_j |x_i - x_j|}{2 m \sum_i x_i} \;\; (x = \text{revenue}),
+
+    the frontier (the best alive lab with a model) and its lead over the runner-up, in orders of magnitude of
+    effective compute and in years at the frontier's growth over the last year (a ring buffer of its ln E),
+
+    .. math:: \text{gap}_{years} = \frac{\ln E_1 - \ln E_2}{(\ln E_1(t) - \ln E_1(t - 1\,\text{yr})) / 1\,\text{yr}},
+
+    the takeoff clock (the years the frontier crosses par-human and superhuman effective compute), the first
+    singular lab's year, and the stocks of money, compute and people (the conservation tests read them).  Then the
+    conditional pause's trigger (stage 9) reads the recorded frontier, and the step count advances.
+
+    Per run: :func:`record_metrics`, whether a pause held this step, the conditional pause's trigger on the recorded
+    frontier (stage 9), the events that did not fit, and the step count.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    work : StepWork
+        Reads ``start_year`` and ``end_year``.
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record, ``rec[run, column]`` with the columns of ``economy.kernels.layout.MARKET_COLUMNS``.
+    """
     for b in range(labs.cash_usd.shape[0]):
         start_year = work.start_year[b]
         end_year = work.end_year[b]

@@ -1,25 +1,8 @@
 r"""Stage 3, research: the recursive self-improvement loop (docs/model.md, "Stage 3: research").
 
-Semi-endogenous ideas production (Jones 1995; Davidson and Houlden 2025): each alive lab's algorithmic
-efficiency S grows at
+The stage is :func:`research_stage`; its docstring gives the equations.
 
-.. math::
-    \frac{d \ln S_i}{dt} = g_i = \theta \, R_i^{\lambda} \, S_i^{-\beta} \,
-        e^{\sigma \sqrt{\Delta t} \varepsilon_i - \sigma^2 \Delta t / 2}, \qquad
-    R_i = (1 - \text{safety}_i) \, R_{cog}^{1-\eta} \, (C_{res} / C_{ref})^{\eta},
-
-with :math:`R_{cog}` the CES of human researchers L and AI researchers :math:`X = k C_{res} S`
-(:func:`log_research_input`), :math:`C_{res} = (1 - \text{train} - \text{inference}) C` the compute left for
-research experiments, :math:`\varepsilon_i` the lab's research shock and :math:`\theta` calibrated at the start
-(:func:`calibration_log_growth`).  Over the step, ln S moves by the exact solution of
-:math:`dx/dt = g_0 e^{k (x - x_0)}` with :math:`k = d \ln g / d \ln S` (:func:`advance_log_software`); a lab whose
-ln S reaches ``sim.log_software_ceiling`` is *singular*: the crossing year is kept and its ln S stays at the
-ceiling.  Value drift accumulates with automated progress made without safety effort,
-
-.. math:: \Delta \text{drift}_i = a_i \, \Delta \ln S_i \, (1 - \text{safety}_i) \, \text{drift\_rate}.
-
-Row-local (:func:`research_rows`).  The scalar helpers are inlined by the row kernels; each has a plain-Python
-twin in ``tests/reference/naive.py``.
+The scalar helpers are inlined by the row kernel; each has a plain-Python twin in ``tests/reference/naive.py``.
 """
 
 import math
@@ -48,8 +31,43 @@ NEG_INF = -math.inf
 
 @jit
 def research_stage(labs, world, par, net, work, shocks):
-    """Stage 3 for every run of a batch: advance ln S (:func:`research_rows`).  With a spillover network, each
-    lab's ln S at the step's start is kept first (``net.prev_log_software``, read by stage 5)."""
+    r"""Stage 3 for every run of a batch: research, the recursive self-improvement loop (docs/model.md, "Stage 3").
+
+    Semi-endogenous ideas production (Jones 1995; Davidson and Houlden 2025): each alive lab's algorithmic
+    efficiency S grows at
+
+    .. math::
+        \frac{d \ln S_i}{dt} = g_i = \theta \, R_i^{\lambda} \, S_i^{-\beta} \,
+            e^{\sigma \sqrt{\Delta t} \varepsilon_i - \sigma^2 \Delta t / 2}, \qquad
+        R_i = (1 - \text{safety}_i) \, R_{cog}^{1-\eta} \, (C_{res} / C_{ref})^{\eta},
+
+    with :math:`R_{cog}` the CES of human researchers L and AI researchers :math:`X = k C_{res} S`
+    (:func:`log_research_input`), :math:`C_{res} = (1 - \text{train} - \text{inference}) C` the compute left for
+    research experiments, :math:`\varepsilon_i` the lab's research shock and :math:`\theta` calibrated at the start
+    (:func:`calibration_log_growth`).  Over the step, ln S moves by the exact solution of
+    :math:`dx/dt = g_0 e^{k (x - x_0)}` with :math:`k = d \ln g / d \ln S` (:func:`advance_log_software`); a lab whose
+    ln S reaches ``sim.log_software_ceiling`` is *singular*: the crossing year is kept and its ln S stays at the
+    ceiling.  Value drift accumulates with automated progress made without safety effort,
+
+    .. math:: \Delta \text{drift}_i = a_i \, \Delta \ln S_i \, (1 - \text{safety}_i) \, \text{drift\_rate}.
+
+    Row-local (:func:`research_rows`).  The scalar helpers are inlined by the row kernels; each has a plain-Python
+    twin in ``tests/reference/naive.py``.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        With a spillover network, each lab's ln S at the step's start is kept first (``net.prev_log_software``, read
+        by stage 5).
+    work : StepWork
+        Reads ``start_year`` (a singular lab's crossing year is counted from it).
+    shocks : ndarray, shape (runs, capacity)
+        Standard normals, each lab's research luck this step.
+    """
     if net.indices.shape[0] > 0:
         mark_rows(labs, net)
     research_rows(labs, par, work, shocks)
@@ -57,7 +75,7 @@ def research_stage(labs, world, par, net, work, shocks):
 
 @jit_parallel
 def research_rows(labs, par, work, shocks):
-    """Stage 3 per lab (module docs); ``shocks[run, lab]`` are standard normals.  Written in the loop body on
+    """Stage 3 per lab (:func:`research_stage`); ``shocks[run, lab]`` are standard normals.  Written in the loop body on
     arrays bound to locals, like every row kernel (docs/performance.md)."""
     alive, compute, staff, train, infer = (labs.alive, labs.compute_flop_per_year, labs.researchers,
                                            labs.train_fraction, labs.inference_fraction)
@@ -82,7 +100,7 @@ def research_rows(labs, par, work, shocks):
 
 @jit
 def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, safety, par_row, shock):
-    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (module docs).
+    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (:func:`research_stage`).
 
     Takes the lab's values, not the lab state: called per row from a ``prange`` loop, a helper receiving the whole
     ``LabState`` costs several times the work (docs/performance.md).

@@ -1,26 +1,6 @@
 r"""Stage 5, the knowledge-spillover network: row kernels over a batch's CSR adjacency (docs/network.md).
 
-Each lab (row) reads its neighbours from a snapshot taken at the start of the stage and writes only its own
-row, so the result never depends on the order in which threads visit rows; cross-lab sums (the market record)
-are taken serially per run.  An edge i - j of run ``b`` is *active* when both labs are alive and either the
-step's start year is before ``net_cut_year`` or both labs are in the same bloc (the export-control seam).
-
-Channels, each switched off by a zero parameter:
-
-* publication and open weights (``net_publication_rate``), the catch-up of stage 5 (docs/network.md),
-
-  .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
-            k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
-
-  integrated exactly over the step with the sources held at their snapshot values;
-* talent mobility (``net_talent_mobility`` mu): researchers move along edges toward more attractive labs,
-  conserving people,
-
-  .. math:: r_{ij} = \mu \frac{w_{ij}}{\max(s_i, s_j)} \max(0, z_j - z_i), \qquad
-            \text{flow}_{i \to j} = L_i \left(1 - e^{-R_i \Delta t}\right) \frac{r_{ij}}{R_i},
-            \quad R_i = \textstyle\sum_j r_{ij};
-* distillation (``net_distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
-  neighbours.
+The stage is :func:`spillover_stage`; its docstring gives the equations.
 """
 
 import math
@@ -64,12 +44,44 @@ NEG_INF = -math.inf
 
 @jit
 def spillover_stage(labs, world, par, net, rec):
-    """Stage 5 for every run of a batch; writes the stage's flows into ``rec[run, :]``.
+    r"""Stage 5 for every run of a batch: the knowledge-spillover network (docs/network.md).
 
-    Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial
-    per-run sums; nothing when the batch has no edge.  ``mark_rows`` must have run before stage 3 of the same step
-    (it stores ln S at the step's start, from which a lab's research growth is read;
-    economy.kernels.research.research_stage calls it).
+    Each lab (row) reads its neighbours from a snapshot taken at the start of the stage and writes only its own
+    row, so the result never depends on the order in which threads visit rows; cross-lab sums (the market record)
+    are taken serially per run.  An edge i - j of run ``b`` is *active* when both labs are alive and either the
+    step's start year is before ``net_cut_year`` or both labs are in the same bloc (the export-control seam).
+
+    Channels, each switched off by a zero parameter:
+
+    * publication and open weights (``net_publication_rate``), the catch-up of stage 5 (docs/network.md),
+
+      .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
+                k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
+
+      integrated exactly over the step with the sources held at their snapshot values;
+    * talent mobility (``net_talent_mobility`` mu): researchers move along edges toward more attractive labs,
+      conserving people,
+
+      .. math:: r_{ij} = \mu \frac{w_{ij}}{\max(s_i, s_j)} \max(0, z_j - z_i), \qquad
+                \text{flow}_{i \to j} = L_i \left(1 - e^{-R_i \Delta t}\right) \frac{r_{ij}}{R_i},
+                \quad R_i = \textstyle\sum_j r_{ij};
+    * distillation (``net_distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
+      neighbours.
+
+    Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial per-run
+    sums; nothing when the batch has no edge.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        The batch's CSR adjacency and the stage's snapshot and flows; ``prev_log_software`` must hold each lab's ln S
+        at the step's start (economy.kernels.research.research_stage keeps it).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: talent flow, spillover gain, distilled labs, active edges.
     """
     if net.indices.shape[0] == 0:  # no edge in the batch: nothing flows
         return

@@ -1,25 +1,6 @@
 r"""Stage 4, training runs, the data wall and capability (docs/model.md, "Stage 4").
 
-A lab's training run accumulates :math:`\text{train}_i \, C_i \, \Delta t` FLOP a step (at most the compute cap's
-bound, stage 9) and is released when it has lasted ``training.run_years``; the served model is the best released
-so far, and software progress made during a run waits for the next one (the run uses the ln S of its start):
-
-.. math::
-    \ln E_{new} = \ln S_{run} + \begin{cases} \ln C_{run} & C_{run} \le C_{wall} \\
-        \ln C_{wall} + \epsilon (\ln C_{run} - \ln C_{wall}) & \text{otherwise} \end{cases}, \qquad
-    C_{wall} = \frac{6 D^2}{t}
-
-(:func:`released_log_eff_compute`; D the usable tokens, t tokens per parameter, :math:`\epsilon` the efficiency
-past the wall; a conditional pause, stage 9, caps the release).  From the served model's ln E (:func:`capability`):
-the automated fraction of research, quality (Kaplan et al. 2020) and the lab's weight in the customers' logit,
-
-.. math::
-    a = \frac{a_{max}}{1 + e^{-(\ln E - \ln E_{mid}) / w}}, \qquad
-    u = \alpha (\ln E - \ln C_c), \qquad
-    w^{logit} = \gamma u + \zeta \ln(1 + \text{data});
-
-a lab with no model yet (:math:`\ln E = -\infty`) has quality and logit weight :math:`-\infty`: nothing to sell.
-Row-local (:func:`training_stage`).
+The stage is :func:`training_stage`; its docstring gives the equations.
 """
 
 import math
@@ -50,9 +31,40 @@ NEG_INF = -math.inf
 
 @jit_parallel
 def training_stage(labs, world, par, work):
-    """Stage 4 for every run of a batch (module docs): each alive lab's training run, its release, and the
-    capability of its served model.  The policies' per-run limits (compute cap, pause) are taken once per run
-    before the loop; the row's work is written in the loop body on arrays bound to locals (docs/performance.md).
+    r"""Stage 4 for every run of a batch: training runs, the data wall and capability (docs/model.md, "Stage 4").
+
+    A lab's training run accumulates :math:`\text{train}_i \, C_i \, \Delta t` FLOP a step (at most the compute cap's
+    bound, stage 9) and is released when it has lasted ``training.run_years``; the served model is the best released
+    so far, and software progress made during a run waits for the next one (the run uses the ln S of its start):
+
+    .. math::
+        \ln E_{new} = \ln S_{run} + \begin{cases} \ln C_{run} & C_{run} \le C_{wall} \\
+            \ln C_{wall} + \epsilon (\ln C_{run} - \ln C_{wall}) & \text{otherwise} \end{cases}, \qquad
+        C_{wall} = \frac{6 D^2}{t}
+
+    (:func:`released_log_eff_compute`; D the usable tokens, t tokens per parameter, :math:`\epsilon` the efficiency
+    past the wall; a conditional pause, stage 9, caps the release).  From the served model's ln E (:func:`capability`):
+    the automated fraction of research, quality (Kaplan et al. 2020) and the lab's weight in the customers' logit,
+
+    .. math::
+        a = \frac{a_{max}}{1 + e^{-(\ln E - \ln E_{mid}) / w}}, \qquad
+        u = \alpha (\ln E - \ln C_c), \qquad
+        w^{logit} = \gamma u + \zeta \ln(1 + \text{data});
+
+    a lab with no model yet (:math:`\ln E = -\infty`) has quality and logit weight :math:`-\infty`: nothing to sell.
+    Row-local.
+
+    The policies' per-run limits (compute cap, pause) are taken once per run before the row loop; the row's work
+    is written in the loop body on arrays bound to locals (docs/performance.md).
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    work : StepWork
+        Reads ``start_year`` (the compute cap's and the pause's windows, stage 9).
     """
     alive, compute, train, data = labs.alive, labs.compute_flop_per_year, labs.train_fraction, labs.data_tokens
     run_flop, elapsed, run_log_s, log_s_col = (labs.run_flop, labs.run_elapsed_years, labs.run_log_software,
@@ -113,8 +125,8 @@ def initial_capability(labs, par, b, n):
 
 @jit
 def capability(log_e, data_tokens, par_row):
-    """Automation, quality and logit weight of a lab serving a model of effective compute ln E > -inf (module
-    docs)."""
+    """Automation, quality and logit weight of a lab serving a model of effective compute ln E > -inf
+    (:func:`training_stage`)."""
     automation = automation_fraction(log_e, par_row[P_AUTO_MID], par_row[P_AUTO_WIDTH], par_row[P_MAX_AUTO])
     quality = par_row[P_ALPHA] * (log_e - par_row[P_LN_CC])
     return automation, quality, par_row[P_GAMMA] * quality + par_row[P_ZETA] * math.log1p(data_tokens)
