@@ -438,6 +438,7 @@ def _over_runs(stages: Sequence[Stage], labs: LabState, world: WorldState, par, 
     new_work = {name: getattr(work, name).copy() for name in StepWork._fields}
     new_rec = rec.copy()
     spill = net.indices.shape[0] > 0  # stage 5 runs for the whole batch when any run has an edge
+    needs_graph = any(stage in (strategy_stage, spillover_stage) for stage in stages)
     for b in range(n_runs):
         lab_rows = [{name: new_labs[name][b, i].item() for name in LabState._fields} for i in range(n)]
         run = _run_dict(new_world, b)
@@ -448,7 +449,7 @@ def _over_runs(stages: Sequence[Stage], labs: LabState, world: WorldState, par, 
             "draws": {name: getattr(draws, name)[b].tolist() for name in StepDraws._fields},
             "network": {
                 "spill": spill,
-                "graph": _graph_from_csr(net, b, n),
+                "graph": _graph_from_csr(net, b, n) if needs_graph else None,
                 "segment_demand": net.segment_demand[b].tolist(),
                 "n_segments": int(net.n_segments[b]),
             },
