@@ -4,7 +4,7 @@ incidents.py, events.py).
 
 Written the plain way, one lab (a dict) at a time: rivals and best performers by sorting, imitation sources as
 ``min`` over ``(-performance, id)``, the Poisson count by summing the probability mass function term by term,
-sums with ``math.fsum``.  :func:`tests.reference.naive.naive_step` calls these in stage order.
+sums with ``math.fsum``.  The stage twins of :mod:`tests.reference.naive_stages` call these.
 """
 
 from __future__ import annotations
