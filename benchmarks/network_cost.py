@@ -92,11 +92,11 @@ def time_kernel(n: int, degree: float, repeats: int) -> dict[str, Any]:
     sim = sims["erdos_renyi"]
     rec = np.zeros((1, L.N_MARKET))
     mark_rows(sim.labs, sim.net)
-    spillover_stage(sim.labs, sim.runs, sim.par, sim.net, rec)  # warm
+    spillover_stage(sim.labs, sim.world, sim.par, sim.net, rec)  # warm
     stage = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        spillover_stage(sim.labs, sim.runs, sim.par, sim.net, rec)
+        spillover_stage(sim.labs, sim.world, sim.par, sim.net, rec)
         stage.append(time.perf_counter() - t0)
     entries = int(sim.net.indices.shape[0])
     median = statistics.median(stage)

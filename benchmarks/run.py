@@ -14,8 +14,8 @@ Measures, in this order (docs/performance.md explains the method and discusses t
    Python is measured inside the same steps (the run's generators are wrapped by a timer);
 3. where the step's time goes at the largest N with the network: each compiled stage kernel timed alone on
    the state of a real step, ``step_batch`` whole, the Gini sort, and the same per-lab work (stage 6's) written
-   as a row helper that takes the whole lab state (the pattern of ``produce_rows`` and ``share_rows``) and
-   in the loop body on local arrays (the pattern of ``money_rows``);
+   as a row helper that takes the whole lab state (the pattern the row kernels avoid) and in the loop body on
+   local arrays (the pattern of every row kernel, e.g. ``money_rows``);
 4. the bytes one step moves per lab (from the itemsizes of the per-lab arrays it reads and writes; see
    :func:`bytes_per_lab`) and the fraction of the bandwidth floor (bytes / bandwidth) the step reaches;
 5. the same model written the idiomatic Mesa way (benchmarks/mesa_idiomatic.py) at N = 1e3 and 1e4
@@ -257,13 +257,13 @@ def _share_like_row(labs, par, demand, b, i):
     labs.share[b, i] = share
     capacity = labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, L.P_INFER_FLOP_PER_USD]
     labs.revenue_usd_per_year[b, i] = min(share * demand[b], capacity)
-    labs.weight[b, i] = capacity - labs.revenue_usd_per_year[b, i]
+    labs.spare_capacity_usd_per_year[b, i] = capacity - labs.revenue_usd_per_year[b, i]
 
 
 @numba.njit(parallel=True, cache=True)
 def _with_row_helper(labs, par, demand):
-    """The pattern of the engine's produce_rows and share_rows: a helper taking the whole lab state (a
-    namedtuple of every lab column), called once per row."""
+    """A helper taking the whole lab state (a namedtuple of every lab column), called once per row: the pattern
+    the engine's row kernels avoid (docs/performance.md)."""
     n_runs, n = labs.cash_usd.shape
     for k in prange(n_runs * n):
         b = k // n
@@ -274,7 +274,7 @@ def _with_row_helper(labs, par, demand):
 def _in_loop_body(labs, par, demand):
     """The same work written in the loop body on arrays bound to locals (the pattern of money_rows)."""
     alive, revenue_col, quality, share_col = labs.alive, labs.revenue_usd_per_year, labs.quality, labs.share
-    infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.weight
+    infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.spare_capacity_usd_per_year
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
@@ -292,27 +292,18 @@ def _in_loop_body(labs, par, demand):
 
 def _state_arrays(sim: Simulation) -> list[np.ndarray]:
     arrays = []
-    for group in (sim.labs, sim.runs, sim.net, sim.work, sim.draws):
+    for group in (sim.labs, sim.world, sim.net, sim.work, sim.draws):
         arrays += [a for a in group if isinstance(a, np.ndarray)]
     return arrays
 
 
 def _kernel_arguments(sim: Simulation) -> dict[str, Any]:
-    """Plausible stage inputs for calling a stage kernel alone on the state a real step left."""
-    labs, runs, par, net = sim.labs, sim.runs, sim.par, sim.net
-    n_runs = labs.cash_usd.shape[0]
-    alive_weight = np.where(labs.alive, labs.weight, -math.inf)
-    year = par[:, L.P_START_YEAR] + runs.step * par[:, L.P_DT]
+    """The stage kernels' arguments on the state a real step left: its ``work`` holds the per-run values each
+    stage hands on to the next (economy.state.StepWork), so every stage can be called alone."""
+    n_runs = sim.labs.cash_usd.shape[0]
     return {
-        "labs": labs, "runs": runs, "par": par, "net": net, "work": sim.work, "draws": sim.draws,
+        "labs": sim.labs, "world": sim.world, "par": sim.par, "net": sim.net, "work": sim.work, "draws": sim.draws,
         "rec": np.zeros((n_runs, L.N_MARKET)), "shocks": sim._shocks, "urn_uniforms": sim._urn,
-        "price": runs.price.copy(), "purchase": np.ones(n_runs), "hire_scale": np.ones(n_runs),
-        "demand": runs.demand.copy(), "max_weight": alive_weight.max(axis=1),
-        "log_norm": np.zeros((n_runs, net.segment_demand.shape[1])),
-        "frontier_u": np.nanmax(np.where(labs.alive, labs.quality, -math.inf), axis=1),
-        "fund_total": np.ones(n_runs), "unserved_ratio": np.zeros(n_runs), "exit_share": np.zeros(n_runs),
-        "founded_by": np.full(n_runs, -math.inf), "inside": np.ones(n_runs), "year": year,
-        "uniforms": sim.draws.incident,
     }
 
 
@@ -320,32 +311,49 @@ def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int) -> 
     """Each stage kernel alone, ``step_batch`` whole, the Gini of the record stage, and the row-helper pattern.
 
     Every call starts from the state the last real step left (restored before each call, outside the timing),
-    with the stage inputs a step would compute between kernels set to plausible values (:func:`_kernel_arguments`).
+    whose step scratch holds the values a stage receives from the stages before it (:func:`_kernel_arguments`).
     The cost of passing the arguments from Python (a compiled function that receives them and does nothing) is
     timed too and subtracted in ``net_ns_per_lab``: inside ``step_batch`` the kernels are called from compiled
     code and do not pay it.
     Arguments are matched to each kernel's parameter names, so a kernel whose arguments changed is reported as
     skipped, not mis-called.
     """
-    from economy.kernels import incidents, metrics, spillover, step, strategy
+    from economy.kernels import (
+        factor_markets,
+        incidents,
+        market,
+        metrics,
+        money,
+        policies,
+        record,
+        research,
+        spillover,
+        step,
+        strategy,
+        training,
+    )
 
     n = sim.n_labs
     args = _kernel_arguments(sim)
-    record_args = {"b": 0, "year": float(args["year"][0]), "s": int(sim.runs.step[0]) + 1,
-                   "demand": float(sim.runs.demand[0])}
     kernels: dict[str, tuple[Any, dict[str, Any]]] = {
         "stage 1 (strategy_stage)": (strategy.strategy_stage, {}),
-        "stages 2-4 per lab (produce_rows)": (step.produce_rows, {}),
+        "stage 2 (factor_market_stage)": (factor_markets.factor_market_stage, {}),
+        "stage 2 per lab (purchase_rows)": (factor_markets.purchase_rows, {}),
+        "stage 3 (research_stage)": (research.research_stage, {}),
+        "stage 4 (training_stage)": (training.training_stage, {}),
         "stage 5 (spillover_stage)": (spillover.spillover_stage, {}),
-        "stage 6 per lab (share_rows)": (step.share_rows, {}),
-        "stage 7 per lab (money_rows)": (step.money_rows, {}),
-        "stage 8 per lab (incident_rows)": (incidents.incident_rows, {}),
-        "stage 10 record (record_metrics)": (step.record_metrics, record_args),
+        "stage 6 (demand_stage)": (market.demand_stage, {}),
+        "stage 6 per lab (share_rows)": (market.share_rows, {}),
+        "stage 7 (money_stage)": (money.money_stage, {}),
+        "stage 7 per lab (money_rows)": (money.money_rows, {}),
+        "stage 8 (incident_stage)": (incidents.incident_stage, {}),
+        "stage 9 after stage 8 (breakup_stage)": (policies.breakup_stage, {}),
+        "stage 10 (record_stage)": (record.record_stage, {}),
         "Gini sort alone (metrics.gini)": (metrics.gini, {"values": sim.labs.revenue_usd_per_year[0],
                                                           "alive": sim.labs.alive[0], "buffer": sim.labs.scratch[0]}),
         "whole compiled step (step_batch)": (step.step_batch, {}),
-        "stage-6-like row work, in a row helper taking the lab state": (_with_row_helper, {}),
-        "the same work in the loop body": (_in_loop_body, {}),
+        "stage-6-like row work, in a row helper taking the lab state": (_with_row_helper, {"demand": sim.world.demand}),
+        "the same work in the loop body": (_in_loop_body, {"demand": sim.world.demand}),
     }
     if sim.net.indices.shape[0] == 0:
         del kernels["stage 5 (spillover_stage)"]
@@ -480,7 +488,7 @@ def bench_small(thread_counts: list[int], steps: int) -> dict[str, Any]:
 def bytes_per_lab(n: int = 10_000) -> dict[str, Any]:
     """Bytes one step moves per lab, counted from the itemsizes of the per-lab arrays.
 
-    Per-lab arrays are those of ``LabState``, ``StepDraws`` (and the research shocks), ``StrategyWork`` and, with
+    Per-lab arrays are those of ``LabState``, ``StepDraws`` (and the research shocks), ``StepWork`` and, with
     the network, ``NetworkState`` (its per-lab columns, the 64-byte node records and the CSR rows: ``indptr``
     and, per lab, ``mean degree`` entries of ``indices`` and ``weight``).  The count is one read of every array
     and one more write of each array a real step changed (found by comparing the arrays before and after a

@@ -16,13 +16,16 @@ import pandas as pd
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
-from economy.kernels.money import ROC_BOUND
-from economy.kernels.step import calibration_log_growth, initial_capability, record_initial, step_batch
+from economy.kernels.metrics import ROC_BOUND
+from economy.kernels.record import record_initial
+from economy.kernels.research import calibration_log_growth
+from economy.kernels.step import step_batch
+from economy.kernels.training import initial_capability
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.packing import pack_parameters
 from economy.params import Scenario
 from economy.population import initial_population
-from economy.state import LabState, RunState, allocate_draws, allocate_labs, allocate_runs, allocate_work
+from economy.state import LabState, WorldState, allocate_draws, allocate_labs, allocate_work, allocate_world
 from economy.streams import generators, root_sequence
 
 __all__ = ["EVENT_COLUMNS", "LAB_COLUMNS", "Simulation"]
@@ -81,7 +84,7 @@ class Simulation:
         # (Simon's entry in the urn mode may found a lab per arrival)
         founders = int(self.par[:, L.P_URN_ARRIVALS].max()) if (self.par[:, L.P_URN_ENTRY] > 0.0).any() else 0
         event_slots = min(scenario.output.max_events_per_step, 5 * self.capacity + L.ENTRY_SLOTS + founders + 1)
-        self.runs: RunState = allocate_runs(n_runs, max(2, history), event_slots)
+        self.world: WorldState = allocate_world(n_runs, max(2, history), event_slots)
         self.draws = allocate_draws(n_runs, self.capacity)
         self.work = allocate_work(n_runs, self.capacity)
         self._events: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
@@ -93,7 +96,7 @@ class Simulation:
         self.net = network_state(self._graphs, self.labs)
         self.market = np.full((self.n_steps + 1, n_runs, L.N_MARKET), np.nan)
         self.market[0, :, :] = 0.0
-        record_initial(self.labs, self.runs, self.par, self.market[0])
+        record_initial(self.labs, self.world, self.par, self.market[0])
         self.record_labs = record_labs
         self.lab_records: list[tuple[int, dict[str, np.ndarray]]] = []
         if record_labs:
@@ -146,18 +149,18 @@ class Simulation:
             share = np.where(np.isnan(cols["share"]), target, cols["share"])
             total = share.sum()
             labs.share[b, :n] = share / total if total > 1.0 else share
-        runs = self.runs
-        runs.log_price_floor[b] = math.log(sc.compute.price_usd_per_flop_per_year)
-        runs.price[b] = sc.compute.price_usd_per_flop_per_year
-        runs.talent_pool[b] = sc.money.talent_pool
-        runs.demand[b] = sc.market.demand_usd_per_year
+        world = self.world
+        world.log_price_floor[b] = math.log(sc.compute.price_usd_per_flop_per_year)
+        world.price[b] = sc.compute.price_usd_per_flop_per_year
+        world.talent_pool[b] = sc.money.talent_pool
+        world.demand[b] = sc.market.demand_usd_per_year
         capacity = labs.inference_fraction[b, :n] * labs.compute_flop_per_year[b, :n] / p[L.P_INFER_FLOP_PER_USD]
-        labs.revenue_usd_per_year[b, :n] = np.minimum(labs.share[b, :n] * runs.demand[b], capacity)
-        runs.n_used[b] = n
+        labs.revenue_usd_per_year[b, :n] = np.minimum(labs.share[b, :n] * world.demand[b], capacity)
+        world.n_used[b] = n
         labs.founded_year[b, :n] = sc.sim.start_year
         # performance bookkeeping (economy.kernels.money): start at the starting return on capital
         revenue = labs.revenue_usd_per_year[b, :n]
-        price = runs.price[b]
+        price = world.price[b]
         profit = (revenue * (1.0 - p[L.P_OPEX]) - labs.researchers[b, :n] * p[L.P_WAGE]
                   - p[L.P_DEPR] * price * labs.compute_flop_per_year[b, :n])
         capital = price * labs.compute_flop_per_year[b, :n] + np.maximum(labs.cash_usd[b, :n], 0.0)
@@ -187,7 +190,7 @@ class Simulation:
     # ------------------------------------------------------------------ stepping
     @property
     def steps_done(self) -> int:
-        return int(self.runs.step[0])
+        return int(self.world.step[0])
 
     def step(self) -> None:
         """Advance every run by one ``dt``."""
@@ -218,7 +221,7 @@ class Simulation:
                 streams["incidents"].random(out=draws.incident[b])
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
-            step_batch(self.labs, self.runs, self.par, self.net, self._shocks, self._urn, draws, self.work,
+            step_batch(self.labs, self.world, self.par, self.net, self._shocks, self._urn, draws, self.work,
                        self.market[k + 1])
         self._drain_events()
         if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
@@ -226,11 +229,11 @@ class Simulation:
 
     def _drain_events(self) -> None:
         """Move this step's events out of the kernels' fixed buffer; name the entrants."""
-        runs = self.runs
-        for b in np.flatnonzero(runs.n_events).tolist():
-            chunk = runs.events[b, :int(runs.n_events[b])].copy()
+        world = self.world
+        for b in np.flatnonzero(world.n_events).tolist():
+            chunk = world.events[b, :int(world.n_events[b])].copy()
             self._events[b].append(chunk)
-            if runs.n_used[b] <= len(self.names[b]):  # no new column this step: nothing to name
+            if world.n_used[b] <= len(self.names[b]):  # no new column this step: nothing to name
                 continue
             for row in chunk[(chunk[:, L.EV_KIND] == L.EVENT_ENTRY) | (chunk[:, L.EV_KIND] == L.EVENT_BREAKUP)]:
                 i = int(row[L.EV_LAB])
@@ -315,12 +318,12 @@ class Simulation:
         return frame
 
     def summary(self, run: int = 0) -> dict[str, Any]:
-        """Per-run outcomes (MODEL.md "Outputs and metrics")."""
+        """Per-run outcomes (docs/model.md, "Stage 10: record")."""
         last = self.market[self.steps_done, run]
         flows = self.market[1:self.steps_done + 1, run]
-        runs = self.runs
-        sing = float(runs.singularity_year[run])
-        start, end = float(runs.takeoff_start_year[run]), float(runs.takeoff_end_year[run])
+        world = self.world
+        sing = float(world.singularity_year[run])
+        start, end = float(world.takeoff_start_year[run]), float(world.takeoff_end_year[run])
         leader_share = float(last[L.M_TOP1])
         hhi = float(last[L.M_HHI])
         alive = self.labs.alive[run]
@@ -345,9 +348,9 @@ class Simulation:
             "frontier_quality": float(last[L.M_FRONTIER_U]),
             "frontier_log10_eff_compute": float(last[L.M_FRONTIER_LOG10E]),
             "leader_gap_ooms": _finite_or_none(last[L.M_GAP_OOMS]),
-            "consumer_value": float(runs.consumer_value[run]),
-            "catastrophe": bool(runs.catastrophe_year[run] >= 0.0),
-            "catastrophe_year": float(runs.catastrophe_year[run]) if runs.catastrophe_year[run] >= 0.0 else None,
+            "consumer_value": float(world.consumer_value[run]),
+            "catastrophe": bool(world.catastrophe_year[run] >= 0.0),
+            "catastrophe_year": float(world.catastrophe_year[run]) if world.catastrophe_year[run] >= 0.0 else None,
             "incidents": int(flows[:, L.M_INCIDENTS].sum()),
             "n_entries": int(flows[:, L.M_N_ENTRIES].sum()),
             "n_acquisitions": int(flows[:, L.M_N_ACQUISITIONS].sum()),

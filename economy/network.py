@@ -421,7 +421,7 @@ def lab_graph(sim: Any, run: int = 0) -> nx.Graph:
     """
     labs, net = sim.labs, sim.net
     par = sim.par[run]
-    year = float(par[L.P_START_YEAR] + sim.runs.step[run] * par[L.P_DT])
+    year = float(par[L.P_START_YEAR] + sim.world.step[run] * par[L.P_DT])
     cut = float(par[L.P_NET_CUT_YEAR])
     reopen = float(par[L.P_NET_REOPEN_YEAR])
     n = len(sim.names[run])

@@ -2,8 +2,10 @@
 
 ``LabState`` holds one 2-D array per field, shape ``(runs, capacity)``: row ``b`` is run ``b`` of a batch
 (a single run is a batch of one) and column ``i`` is lab ``i``; ``lab_id == column`` for the whole run and
-the ``alive`` mask marks which columns are in play.  ``RunState`` holds the per-run market state, one
-entry per run.  Units are in the field comments.
+the ``alive`` mask marks which columns are in play.  ``WorldState`` holds the world the labs of each run live
+in (the compute and talent markets, demand, the run's outcomes and its event buffer), one entry per run; the
+kernels call it ``world``, so that ``runs`` keeps one meaning (the package, ``runs.parquet``, ``--runs``).
+Units are in the field comments.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from economy.kernels.layout import (
 )
 
 __all__ = [
-    "N_BLOC_SLOTS", "LabState", "NetworkState", "RunState", "StepDraws", "StrategyWork", "allocate_draws",
-    "allocate_labs", "allocate_network", "allocate_runs", "allocate_work",
+    "N_BLOC_SLOTS", "LabState", "NetworkState", "StepDraws", "StepWork", "WorldState", "allocate_draws",
+    "allocate_labs", "allocate_network", "allocate_work", "allocate_world",
 ]
 
 
@@ -78,14 +80,18 @@ class LabState(NamedTuple):
     incident_cost: np.ndarray  # USD, cash an incident cost during the current step
     tax_usd: np.ndarray  # USD, windfall tax paid during the current step (stage 9)
     subsidy_usd: np.ndarray  # USD, research subsidy received during the current step (stage 9)
+    funding_inflow_usd_per_year: np.ndarray  # USD/year, this step's investor or state funding (stage 7)
     # scratch, per step
     compute_budget_usd: np.ndarray  # USD spent on compute this step
     hire: np.ndarray  # desired change in staff this step, people
-    weight: np.ndarray  # logit log-weight, or investor weight
+    logit_weight: np.ndarray  # w = gamma u + zeta ln(1 + data) in the customers' logit (stages 4-6), -inf: no model
+    spare_capacity_usd_per_year: np.ndarray  # USD/year, inference capacity its own customers leave unused (stage 6)
     scratch: np.ndarray  # sort buffer for the record stage
 
 
-class RunState(NamedTuple):
+class WorldState(NamedTuple):
+    """Per-run state of the world the labs live in (the kernels' ``world`` argument)."""
+
     step: np.ndarray  # int64, steps taken
     log_price_floor: np.ndarray  # ln(USD per FLOP/year), hardware production cost
     price: np.ndarray  # USD per (FLOP/year), clearing price of the last step
@@ -121,10 +127,10 @@ def allocate_labs(n_runs: int, capacity: int) -> LabState:
     return LabState(**arrays)
 
 
-def allocate_runs(n_runs: int, history: int, event_slots: int = 1) -> RunState:
+def allocate_world(n_runs: int, history: int, event_slots: int = 1) -> WorldState:
     """Zeroed run state with ``history`` slots of frontier history and ``event_slots`` event rows per step; year
     fields start at -1 (never)."""
-    runs = RunState(
+    return WorldState(
         step=np.zeros(n_runs, np.int64),
         log_price_floor=np.zeros(n_runs),
         price=np.zeros(n_runs),
@@ -144,7 +150,6 @@ def allocate_runs(n_runs: int, history: int, event_slots: int = 1) -> RunState:
         pause_until=np.full(n_runs, -1.0),
         pause_cap_ln=np.zeros(n_runs),
     )
-    return runs
 
 
 N_BLOC_SLOTS = 64
@@ -224,19 +229,42 @@ def allocate_draws(n_runs: int, capacity: int) -> StepDraws:
     )
 
 
-class StrategyWork(NamedTuple):
-    """Scratch of stage 1 (economy.kernels.strategy), allocated once per simulation."""
+class StepWork(NamedTuple):
+    """Scratch of one step, allocated once per simulation (``work`` in the kernels): stage 1's snapshots, and the
+    per-run values one stage hands on to a later one of the same step (each written before it is read;
+    economy/kernels/step.py lists the stages)."""
 
+    # stage 1 (economy.kernels.strategy)
     routine: np.ndarray  # (runs, capacity, ROUTINE_FIELDS) every lab's routine at the start of stage 1
     top: np.ndarray  # (runs, RIVAL_SLOTS + 1) int64, the best alive labs by quality, -1 padded
     best: np.ndarray  # (runs,) int64, the alive lab with the highest performance, -1 if none
     peer: np.ndarray  # (runs, capacity, PEER_FIELDS) alive, bloc, quality, performance (runs with a network)
+    # the step's calendar (economy.kernels.step.begin_step)
+    start_year: np.ndarray  # (runs,) year the step starts
+    end_year: np.ndarray  # (runs,) year the step ends (start + dt): the year of its events and of its record
+    # stage 2 (economy.kernels.factor_markets)
+    own_compute_fraction: np.ndarray  # (runs,) share of a compute budget that buys the lab's own compute (< 1: tax)
+    hire_fraction: np.ndarray  # (runs,) share of each requested hire the talent pool fills
+    # stage 6 (economy.kernels.market)
+    frontier_quality: np.ndarray  # (runs,) quality u of the best alive lab, or the outside option's if none
+    max_logit_weight: np.ndarray  # (runs,) m, the largest logit weight, outside option included
+    log_norm: np.ndarray  # (runs, N_BLOC_SLOTS) ln Z - m of each market segment, Z the logit's denominator
+    investor_weight_total: np.ndarray  # (runs,) investors' weights summed over investor-funded labs with a model
+    # start of stage 7 (economy.kernels.money)
+    unserved_ratio: np.ndarray  # (runs,) fraction of each lab's spare capacity that unserved demand fills
+    inside_share: np.ndarray  # (runs,) the alive labs' total share
+    exit_share: np.ndarray  # (runs,) investor-funded labs below this share close, past their grace period...
+    founded_by_year: np.ndarray  # (runs,) ... if founded no later than this year
 
 
-def allocate_work(n_runs: int, capacity: int) -> StrategyWork:
-    return StrategyWork(
+def allocate_work(n_runs: int, capacity: int) -> StepWork:
+    """Step scratch; stage 1's tables start empty (-1), every per-run value at 0 (each is written before read)."""
+    per_run = {name: np.zeros(n_runs) for name in StepWork._fields[4:] if name != "log_norm"}
+    return StepWork(
         routine=np.zeros((n_runs, capacity, ROUTINE_FIELDS)),
         top=np.full((n_runs, RIVAL_SLOTS + 1), -1, np.int64),
         best=np.full(n_runs, -1, np.int64),
         peer=np.zeros((n_runs, capacity, PEER_FIELDS)),
+        log_norm=np.zeros((n_runs, N_BLOC_SLOTS)),
+        **per_run,
     )

@@ -113,7 +113,7 @@ def trend_paths(scenario: Scenario, seeds: Sequence[int], years: float = 5.0) ->
         rate = np.where(labs.alive, labs.train_fraction * labs.compute_flop_per_year, 0.0)
         run_flop[k] = rate.max(axis=1) * run_years
         log_software[k] = np.where(labs.alive, labs.log_software, -np.inf).max(axis=1)
-        log_floor[k] = sim.runs.log_price_floor
+        log_floor[k] = sim.world.log_price_floor
         if k < n_steps:
             sim.step()
     market = sim.market[: n_steps + 1]

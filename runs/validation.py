@@ -470,9 +470,9 @@ def simon_sizes(scenario: Scenario, seeds: Sequence[int]) -> np.ndarray:
     labs = sim.labs
     if not np.array_equal((labs.customers * labs.alive).sum(axis=1), np.full(len(seeds), drawn)):
         raise AssertionError("some customers are lost or held by closed labs")
-    if (sim.runs.n_used >= sim.capacity).any():
+    if (sim.world.n_used >= sim.capacity).any():
         raise AssertionError("Simon's entry ran out of free columns")
-    return np.concatenate([labs.customers[b, n_start:sim.runs.n_used[b]] for b in range(len(seeds))])
+    return np.concatenate([labs.customers[b, n_start:sim.world.n_used[b]] for b in range(len(seeds))])
 
 
 def yule_simon_fit(sizes: np.ndarray) -> tuple[float, float]:

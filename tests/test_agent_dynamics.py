@@ -197,11 +197,11 @@ def test_entrants_start_behind_the_open_frontier(make_scenario):
     sim = Simulation(sc, SEEDS, record_labs=False)
     seen = 0
     while sim.steps_done < sim.n_steps:
-        pool = sim.runs.talent_pool.copy()
+        pool = sim.world.talent_pool.copy()
         sim.step()
         for b in range(len(SEEDS)):
-            k = int(sim.runs.n_events[b])
-            for row in sim.runs.events[b, :k]:
+            k = int(sim.world.n_events[b])
+            for row in sim.world.events[b, :k]:
                 if row[L.EV_KIND] != L.EVENT_ENTRY:
                     continue
                 i, source = int(row[L.EV_LAB]), int(row[L.EV_OTHER])
@@ -223,7 +223,7 @@ def test_entry_stops_at_the_entry_capacity(make_scenario):
     two = Simulation(make_scenario(None, **{**busy, "labs": {"max_entrants": 2}}), SEEDS, record_labs=False).run()
     assert two.capacity == 5
     assert (two.market[:, :, L.M_N_ENTRIES].sum(axis=0) == 2).all()
-    assert (two.runs.n_used == 5).all() and two.labs.alive.all()
+    assert (two.world.n_used == 5).all() and two.labs.alive.all()
     assert all(len(names) == 5 for names in two.names)
 
 
@@ -272,7 +272,7 @@ def test_an_acquisition_moves_the_targets_assets(make_scenario):
         sim.step()
         labs = sim.labs
         for b in range(len(SEEDS)):
-            for row in sim.runs.events[b, :int(sim.runs.n_events[b])]:
+            for row in sim.world.events[b, :int(sim.world.n_events[b])]:
                 if row[L.EV_KIND] == L.EVENT_ACQUISITION:
                     a, j = int(row[L.EV_LAB]), int(row[L.EV_OTHER])
                     assert labs.alive[b, a] and not labs.alive[b, j] and not labs.exited[b, j]
@@ -299,9 +299,9 @@ def test_no_lab_takes_more_than_the_funding_bound(make_scenario):
     sim = Simulation(sc, SEEDS, record_labs=False)
     while sim.steps_done < sim.n_steps:
         sim.step()
-        pool = sc.money.funding_to_demand * sim.runs.demand[:, None]
+        pool = sc.money.funding_to_demand * sim.world.demand[:, None]
         investors = sim.labs.alive & (sim.labs.funding == 0)
-        funding = np.where(investors, sim.labs.weight, 0.0)  # the step's funding rate
+        funding = np.where(investors, sim.labs.funding_inflow_usd_per_year, 0.0)
         assert (funding <= 0.3 * pool * (1 + 1e-12)).all()
         assert (funding.max(axis=1) >= 0.3 * pool[:, 0] * (1 - 1e-12)).all()  # the bound binds for the leader
 
@@ -343,7 +343,7 @@ def test_custom_python_strategy_example_changes_outcomes_as_documented():
     for _ in range(60):
         model.step()
     labs = model.labs
-    used = np.arange(labs.alive.shape[1]) < model.simulation.runs.n_used[0]
+    used = np.arange(labs.alive.shape[1]) < model.simulation.world.n_used[0]
     assert (labs.strategy[0][used] == STRATEGY_PYTHON).all()  # entrants too
     assert not (model.simulation.events_frame(0)["kind"] == "strategy_change").any()
     braking = labs.alive[0] & (labs.drift[0] > SafetyBrake.drift_limit)

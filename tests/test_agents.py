@@ -34,8 +34,8 @@ def _assert_same_state(sim_a: Simulation, sim_b: Simulation) -> None:
     assert _same_bits(sim_a.market, sim_b.market)
     for field in sim_a.labs._fields:
         assert _same_bits(getattr(sim_a.labs, field), getattr(sim_b.labs, field)), field
-    for field in sim_a.runs._fields:
-        assert _same_bits(getattr(sim_a.runs, field), getattr(sim_b.runs, field)), field
+    for field in sim_a.world._fields:
+        assert _same_bits(getattr(sim_a.world, field), getattr(sim_b.world, field)), field
 
 
 def test_builds_from_baseline_with_one_agent_per_lab(baseline):

@@ -21,7 +21,7 @@ from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.packing import pack_parameters
 from economy.params import Scenario
-from economy.state import LabState, RunState
+from economy.state import LabState, WorldState
 
 VARIANTS = {
     "baseline": {},
@@ -73,9 +73,9 @@ def test_batch_invariance(variant):
                 continue
             np.testing.assert_array_equal(getattr(batch.labs, name)[b], getattr(alone.labs, name)[0],
                                           err_msg=f"labs.{name}, run {b}")
-        for name in RunState._fields:
-            np.testing.assert_array_equal(getattr(batch.runs, name)[b], getattr(alone.runs, name)[0],
-                                          err_msg=f"runs.{name}, run {b}")
+        for name in WorldState._fields:
+            np.testing.assert_array_equal(getattr(batch.world, name)[b], getattr(alone.world, name)[0],
+                                          err_msg=f"world.{name}, run {b}")
         assert batch.summary(b) == alone.summary(0)
 
 
@@ -117,7 +117,7 @@ THREAD_SCRIPT = textwrap.dedent("""
         arrays[tag + "_market"] = sim.market
         arrays.update({tag + "_labs_" + name: getattr(sim.labs, name) for name in sim.labs._fields
                        if name != "scratch"})
-        arrays.update({tag + "_runs_" + name: getattr(sim.runs, name) for name in sim.runs._fields})
+        arrays.update({tag + "_world_" + name: getattr(sim.world, name) for name in sim.world._fields})
     np.savez(out, **arrays)
 """)
 

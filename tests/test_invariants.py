@@ -64,7 +64,7 @@ CAPS = {
     ("network", "mean_degree"): 50.0,
 }
 EXCLUDED = {("network", "kind"): ("file",), ("network", "file"): None}
-LOG_FIELDS = ("log_eff_compute", "quality")
+LOG_FIELDS = ("log_eff_compute", "quality", "logit_weight")
 """Lab fields holding ln of a quantity that is 0 for a lab with no trained model: -inf is their ln 0."""
 NAN_WITH_FEWER_THAN_TWO_MODELS = ("leader_gap_ooms", "leader_gap_years", "runnerup_quality")
 """Record columns that are NaN while fewer than two alive labs have a trained model."""
@@ -291,13 +291,13 @@ def check_events(sim: Simulation, b: int) -> None:
     assert len(set(entered)) == len(entered) and (entered >= sim.n_labs).all()
     parts = table.loc[table["kind"] == "breakup", "lab_id"].to_numpy()
     assert len(set(parts)) == len(parts) and not set(parts) & set(entered) and (parts >= sim.n_labs).all()
-    assert sim.runs.n_used[b] == sim.n_labs + len(entered) + len(parts) <= sim.capacity
-    assert len(sim.names[b]) == sim.runs.n_used[b] and len(set(sim.names[b])) == len(sim.names[b])
+    assert sim.world.n_used[b] == sim.n_labs + len(entered) + len(parts) <= sim.capacity
+    assert len(sim.names[b]) == sim.world.n_used[b] and len(set(sim.names[b])) == len(sim.names[b])
 
 
 def check_state(sim: Simulation, k: int) -> None:
     """Shares, finiteness of every state array and record column after ``k`` steps."""
-    labs, runs = sim.labs, sim.runs
+    labs, world = sim.labs, sim.world
     where = f"after step {k}"
     # shares: a sub-distribution; dead labs hold none
     share = labs.share
@@ -315,12 +315,12 @@ def check_state(sim: Simulation, k: int) -> None:
             assert np.isfinite(values).all(), f"labs.{name} not finite {where}: {values[~np.isfinite(values)]}"
     # ln 0 marks exactly the labs with no trained model: ln E and quality agree on which
     np.testing.assert_array_equal(labs.log_eff_compute == -np.inf, labs.quality == -np.inf, err_msg=where)
-    for name in runs._fields:
-        values = getattr(runs, name)
+    for name in world._fields:
+        values = getattr(world, name)
         if name == "frontier_history":
-            assert not np.isnan(values).any() and not (values == np.inf).any(), f"runs.{name} {where}"
+            assert not np.isnan(values).any() and not (values == np.inf).any(), f"world.{name} {where}"
         else:
-            assert np.isfinite(values).all(), f"runs.{name} not finite {where}: {values}"
+            assert np.isfinite(values).all(), f"world.{name} not finite {where}: {values}"
     # the record: NaN only where a column is undefined
     rec = sim.market[k]
     with_model = (labs.alive & (labs.quality > -np.inf)).sum(axis=1)

@@ -1,4 +1,5 @@
-"""Every compiled kernel against its plain-Python twin in tests/reference/naive.py (STYLE.md habit 7).
+"""The kernels' scalar functions against their twins in tests/reference/naive.py, and the whole step against the
+whole-step twin (tests/reference/naive_stages.py; each stage alone is in tests/test_stages.py).
 
 Random cases come from a seeded ``Generator``; hand-picked and adversarial cases cover one lab, all labs dead,
 zero compute, zero researchers, automation 0 and 1, rho = 0 (sigma = 1), ties and the extremes of each valid
@@ -13,27 +14,30 @@ import math
 
 import numpy as np
 import pytest
-from reference import naive
+from reference import naive, naive_stages
+from twin_checks import (
+    RTOL,
+    STEP_CASES,
+    assert_same_state,
+    assert_untouched,
+    copy_labs,
+    copy_net,
+    copy_world,
+    random_draws,
+    rng,
+)
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.kernels.market import smooth_toward, urn_arrivals
 from economy.kernels.metrics import NUMPY_SORT_MIN, concentration, gini, safe_log, sort_values, top_two
-from economy.kernels.research import (
-    advance_log_software,
-    automation_fraction,
-    log_research_input,
-    released_log_eff_compute,
-)
-from economy.kernels.step import calibration_log_growth, lab_log_growth, record_initial, step_batch
-from economy.state import LabState, NetworkState, RunState, StepDraws
+from economy.kernels.record import record_initial
+from economy.kernels.research import advance_log_software, calibration_log_growth, lab_log_growth, log_research_input
+from economy.kernels.step import step_batch
+from economy.kernels.training import automation_fraction, released_log_eff_compute
+from economy.state import LabState
 
 LN10 = math.log(10.0)
-RTOL = 1e-12
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(seed))
 
 
 def log_uniform(gen: np.random.Generator, lo: float, hi: float) -> float:
@@ -445,160 +449,38 @@ def test_lab_log_growth_matches_twin(baseline):
 
 # ---------------------------------------------------------------------------------------------- the whole step
 
-EXACT_LAB_FIELDS = ("alive", "exited", "kind", "funding", "bloc", "customers", "strategy", "incidents",
-                    "strategy_changed", "imitated", "incident_flag", "founded_year")
-"""Masks, codes, counts and urn counts: the same arithmetic in kernel and twin, so identical."""
-EXACT_RUN_FIELDS = ("step", "n_used", "n_events", "events_dropped", "catastrophe_year")
-
-
-def _copy_labs(labs: LabState) -> LabState:
-    return LabState(*(a.copy() for a in labs))
-
-
-def _copy_runs(runs: RunState) -> RunState:
-    return RunState(*(a.copy() for a in runs))
-
-
-def _copy_net(net: NetworkState) -> NetworkState:
-    return NetworkState(*(a.copy() for a in net))
-
-
-NET_COMPARED = ("prev_log_software", "snap_researchers", "gain", "moved", "distilled", "active_edges")
-"""Network arrays the step writes and the twin reproduces (the packed snapshot ``node`` and ``leave_rate`` are
-intermediate)."""
-
-
-def _assert_close(got: np.ndarray, want: np.ndarray, what: str, scale: np.ndarray | float = 0.0) -> None:
-    """Equal to RTOL relative, or to RTOL times ``scale`` absolute where a difference cancels to near 0."""
-    np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=f"{what}: NaN pattern")
-    np.testing.assert_array_equal(np.isinf(got), np.isinf(want), err_msg=f"{what}: inf pattern")
-    finite = np.isfinite(want)
-    np.testing.assert_array_equal(got[~finite], want[~finite], err_msg=what)
-    tol = RTOL * np.maximum(np.abs(np.where(finite, want, 0.0)), scale)
-    bad = finite & ~(np.abs(np.where(finite, got, 0.0) - np.where(finite, want, 0.0)) <= tol)
-    assert not bad.any(), (f"{what}: got {got[bad].tolist()}, want {want[bad].tolist()} "
-                           f"(tolerance {np.broadcast_to(tol, bad.shape)[bad].tolist()})")
-
-
-def _record_scales(rec: np.ndarray) -> dict[str, np.ndarray]:
-    """Natural magnitudes of record columns that are differences (shares of 1, gaps of ln quantities)."""
-    one = np.ones(rec.shape[0])
-    log_s = 1.0 + np.abs(np.nan_to_num(rec[:, L.M_FRONTIER_LNS]))
-    return {
-        "outside_share": one, "top1_share": one, "top4_share": one, "gini_revenue": one, "mean_safety": one,
-        "frontier_automation": one,
-        "leader_gap_ooms": np.abs(np.nan_to_num(rec[:, L.M_FRONTIER_LOG10E])),
-        "knowledge_gap_dispersion": log_s, "mean_log_software_gap": log_s, "spillover_log_software": log_s,
-        "talent_pool": rec[:, L.M_RESEARCHERS] + rec[:, L.M_POOL],
-        "talent_flow": rec[:, L.M_RESEARCHERS],
-        "industry_return": one,
-        "resale_compute": rec[:, L.M_COMPUTE] + rec[:, L.M_RESALE] + rec[:, L.M_COMPUTE_EXIT],
-    }
-
-
-def _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, where: str, net=None, want_net=None) -> None:
-    for name in LabState._fields:
-        if name == "scratch":  # the record stage's sort buffer
-            continue
-        got, want = getattr(labs, name), getattr(want_labs, name)
-        if name in EXACT_LAB_FIELDS:
-            np.testing.assert_array_equal(got, want, err_msg=f"{where}: labs.{name}")
-        else:
-            _assert_close(got, want, f"{where}: labs.{name}", _lab_scale(name, want_labs))
-    for name in RunState._fields:
-        got, want = getattr(runs, name), getattr(want_runs, name)
-        if name in EXACT_RUN_FIELDS:
-            np.testing.assert_array_equal(got, want, err_msg=f"{where}: runs.{name}")
-        elif name == "events":  # the rows filled this step (older rows are leftovers, never read)
-            for b in range(got.shape[0]):
-                k = int(want_runs.n_events[b])
-                _assert_close(got[b, :k], want[b, :k], f"{where}: runs.events[{b}]", np.abs(want[b, :k]).max(initial=0))
-        else:
-            scale = want_rec[:, L.M_RESEARCHERS] + want_rec[:, L.M_POOL] if name == "talent_pool" else 0.0
-            if name == "resale_flop":  # carried over times 1 - sold / available, which cancels when all is sold
-                scale = want_rec[:, L.M_COMPUTE] + want_rec[:, L.M_RESALE] + want_rec[:, L.M_COMPUTE_EXIT]
-            _assert_close(got, want, f"{where}: runs.{name}", scale)
-    scales = _record_scales(want_rec)
-    for col, name in enumerate(L.MARKET_COLUMNS):
-        if name in L.COUNT_COLUMNS:
-            np.testing.assert_array_equal(rec[:, col], want_rec[:, col], err_msg=f"{where}: record {name}")
-        else:
-            _assert_close(rec[:, col], want_rec[:, col], f"{where}: record {name}", scales.get(name, 0.0))
-    if net is not None:
-        for name in NET_COMPARED:
-            got, want = getattr(net, name), getattr(want_net, name)
-            if name in ("distilled", "active_edges"):
-                np.testing.assert_array_equal(got, want, err_msg=f"{where}: net.{name}")
-            else:  # talent flows: differences of attractiveness cancel, so to the record's talent-flow scale
-                scale = want_rec[:, L.M_RESEARCHERS][:, None] if name == "moved" else 0.0
-                _assert_close(got, want, f"{where}: net.{name}", scale)
-
-
-def _lab_scale(name: str, labs: LabState) -> np.ndarray | float:
-    """Natural magnitude, per run, of lab fields that can cancel to near 0."""
-    if name in ("share", "safety", "automation", "openness", "performance", "aspiration", "revenue_growth",
-                "safety_base", "compute_spend_fraction", "train_fraction", "inference_fraction"):
-        return 1.0
-    if name == "profit_usd_per_year":
-        return np.max(np.abs(labs.revenue_usd_per_year) + labs.researchers * 1e6, axis=1, keepdims=True)
-    if name in ("hire", "researchers"):  # an entrant hires from a talent pool summed in another order
-        return np.max(np.abs(labs.researchers), axis=1, keepdims=True)
-    if name in ("cash_usd", "weight", "drift", "log_software", "run_log_software", "revenue_usd_per_year"):
-        values = np.abs(getattr(labs, name))
-        return np.max(np.where(np.isfinite(values), values, 0.0), axis=1, keepdims=True)
-    return 0.0
-
-
-def _assert_untouched(before, pristine, what: str) -> None:
-    for name, a, b in zip(before._fields, before, pristine, strict=True):
-        np.testing.assert_array_equal(a, b, err_msg=f"the twin changed its input {what}.{name}")
-
-
-def random_draws(gen: np.random.Generator, n_runs: int, capacity: int) -> StepDraws:
-    """Uniforms and normals for one step (the engine draws them from the runs' streams)."""
-    return StepDraws(
-        imitate=gen.random((n_runs, capacity)),
-        search=gen.random((n_runs, capacity)),
-        search_step=gen.standard_normal((n_runs, capacity, L.SEARCH_DRAWS)),
-        entry=gen.random((n_runs, 1 + L.ENTRY_SLOTS)),
-        entry_size=gen.standard_normal((n_runs, L.ENTRY_SLOTS)),
-        acquire=gen.random((n_runs, capacity)),
-        incident=gen.random((n_runs, capacity)),
-    )
-
-
 def drive_against_twin(scenario, seeds, n_steps, prepare=None, seed=0) -> np.ndarray:
     """Step ``step_batch`` and ``naive_step`` from the same state each step; return the kernel's records."""
     sim = Simulation(scenario, seeds, record_labs=False)
     if prepare is not None:
         prepare(sim)
-    labs, runs, par, net = sim.labs, sim.runs, sim.par, sim.net
+    labs, world, par, net = sim.labs, sim.world, sim.par, sim.net
     n_runs, capacity = labs.cash_usd.shape
     arrivals = scenario.market.urn_arrivals_per_step if scenario.market.mode == "urn" else 0
     if scenario.market.urn_entry_probability > 0.0:
         arrivals *= 2  # a found-or-join uniform per arrival after the picks
     gen = rng(seed)
-    start_runs = _copy_runs(runs)
+    start_world = copy_world(world)
     start_rec = np.zeros((n_runs, L.N_MARKET))
-    record_initial(labs, start_runs, par, start_rec)
-    want_runs, want_rec = naive.naive_record_initial(labs, runs, par)
-    _assert_same_state(labs, start_runs, start_rec, labs, want_runs, want_rec, "initial record")
+    record_initial(labs, start_world, par, start_rec)
+    want_world, want_rec = naive_stages.naive_record_initial(labs, world, par)
+    assert_same_state(labs, start_world, start_rec, labs, want_world, want_rec, "initial record")
     records = []
     for k in range(n_steps):
-        before = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
-        pristine = (_copy_labs(labs), _copy_runs(runs), _copy_net(net))
+        before = (copy_labs(labs), copy_world(world), copy_net(net))
+        pristine = (copy_labs(labs), copy_world(world), copy_net(net))
         shocks = gen.standard_normal((n_runs, capacity))
         uniforms = gen.random((n_runs, arrivals))
         draws = random_draws(gen, n_runs, capacity)
         rec = np.zeros((n_runs, L.N_MARKET))
         with np.errstate(invalid="raise", divide="raise", over="raise"):
-            step_batch(labs, runs, par, net, shocks, uniforms, draws, sim.work, rec)
-        want_labs, want_runs, want_net, want_rec = naive.naive_step(*before[:2], par, before[2], shocks, uniforms,
-                                                                    draws)
-        for what, a, b in zip(("labs", "runs", "net"), before, pristine, strict=True):
-            _assert_untouched(a, b, what)
+            step_batch(labs, world, par, net, shocks, uniforms, draws, sim.work, rec)
+        want_labs, want_world, want_net, want_rec = naive_stages.naive_step(*before[:2], par, before[2], shocks,
+                                                                           uniforms, draws)
+        for what, a, b in zip(("labs", "world", "net"), before, pristine, strict=True):
+            assert_untouched(a, b, what)
         spilled = net.indices.shape[0] > 0
-        _assert_same_state(labs, runs, rec, want_labs, want_runs, want_rec, f"step {k + 1}",
+        assert_same_state(labs, world, rec, want_labs, want_world, want_rec, f"step {k + 1}",
                            net if spilled else None, want_net)
         records.append(rec)
     return np.array(records)
@@ -610,120 +492,6 @@ def test_step_matches_twin_baseline(baseline):
     flows = records[:, 0, :].sum(axis=0)
     assert records[-1, 0, L.M_N_ALIVE] == 12 + flows[L.M_N_ENTRIES] - flows[L.M_N_EXITS] - flows[L.M_N_ACQUISITIONS]
     assert flows[L.M_N_STRATEGY] > 0  # the random draws make labs imitate and search
-
-
-def _kill_all(sim):
-    sim.labs.alive[:] = False
-
-
-def _kill_one(sim):
-    sim.labs.alive[:, 1] = False
-    sim.labs.cash_usd[:, 1] = 0.0
-    sim.labs.compute_flop_per_year[:, 1] = 0.0
-    sim.labs.researchers[:, 1] = 0.0
-    sim.labs.share[:, 1] = 0.0
-
-
-_SINGLE = [{"name": "Solo", "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 3e27,
-            "researchers": 1500.0, "log_software": 0.0}]
-_TWINS = [{"name": "Twin A", "kind": "fast_follower", "cash_usd": 1e9, "compute_flop_per_year": 3e26,
-           "researchers": 300.0, "log_software": -0.5},
-          {"name": "Twin B", "kind": "fast_follower", "cash_usd": 1e9, "compute_flop_per_year": 3e26,
-           "researchers": 300.0, "log_software": -0.5},
-          {"name": "Other", "kind": "startup", "cash_usd": 5e8, "compute_flop_per_year": 3e25,
-           "researchers": 60.0, "log_software": -1.5}]
-_ZEROS = [{"name": "No compute", "kind": "frontier", "cash_usd": 1e10, "compute_flop_per_year": 0.0,
-           "researchers": 1500.0, "log_software": 0.0},
-          {"name": "No staff", "kind": "open_weights", "cash_usd": 5e9, "compute_flop_per_year": 2e27,
-           "researchers": 0.0, "log_software": -0.2},
-          {"name": "No cash", "kind": "startup", "cash_usd": 0.0, "compute_flop_per_year": 3e25,
-           "researchers": 0.0, "log_software": -1.5}]
-
-AGENTS_BUSY = {
-    # every agent mechanism at high rates, so that a few steps see each kind of event
-    "adaptation": {"imitation_rate_per_year": 6.0, "search_rate_per_year": 6.0, "search_step": 1.0,
-                   "aspiration_years": 0.05},
-    "entry": {"rate_per_year": 30.0, "size_dispersion": 2.0,
-              "mix": {"startup": 1.0, "open_weights": 1.0, "state_programme": 1.0, "safety_focused": 1.0}},
-    "acquisitions": {"rate_per_year": 20.0, "min_acquirer_share": 0.1, "max_target_share": 0.09},
-    "incidents": {"hazard_per_drift": 50.0, "capability_threshold_log10_flop": 20.0, "catastrophe_fraction": 1.0,
-                  "share_loss": 0.5, "cash_loss": 0.3},
-    "safety": {"drift_rate": 50.0},
-    "money": {"exit_relative_share": 0.3, "exit_grace_years": 0.5},
-    "research": {"automation_midpoint_log10_flop": 26.0},
-}
-"""Scenario sections that make every agent mechanism fire within a couple of simulated years."""
-
-STEP_CASES = {
-    "small": ({}, None, None, [1, 2], 24),
-    "one_lab": ({}, _SINGLE, None, [3], 24),
-    "all_dead": ({}, None, _kill_all, [4], 6),
-    "one_dead": ({}, None, _kill_one, [5], 12),
-    "ties": ({"research": {"shock_sd": 0.0}}, _TWINS, None, [6], 24),
-    "zero_inputs": ({}, _ZEROS, None, [7], 24),
-    "automation_0": ({"research": {"max_automation": 0.0}}, None, None, [8], 12),
-    "automation_1": ({"research": {"max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
-                                   "automation_width_ooms": 0.01}}, None, None, [9], 12),
-    "cobb_douglas": ({"research": {"substitution": 1.0}}, None, None, [10], 12),
-    "no_experiments": ({"research": {"experiment_share": 0.0, "shock_sd": 2.0}}, None, None, [11], 12),
-    "exits": ({"money": {"wage_usd_per_year": 5e7, "funding_to_demand": 0.0, "state_budget_usd_per_year": 0.0}},
-              None, None, [12, 13], 12),
-    "urn": ({"market": {"mode": "urn", "urn_exponent": 2.0, "urn_arrivals_per_step": 50}}, None, None, [14, 15], 12),
-    # Simon's entry: arrivals found labs until the free columns run out (the second case: no open lab to trail)
-    "urn_simon": ({"market": {"mode": "urn", "urn_arrivals_per_step": 20, "urn_entry_probability": 0.3},
-                   "labs": {"max_entrants": 40}, "entry": {"rate_per_year": 3.0}}, None, None, [38, 39], 12),
-    "urn_simon_no_open_lab": ({"market": {"mode": "urn", "urn_exponent": 1.5, "urn_arrivals_per_step": 10,
-                                          "urn_entry_probability": 0.5},
-                               "labs": {"max_entrants": 8}, "entry": {"open_threshold": 1.0}}, None, None, [40], 6),
-    "singular": ({"sim": {"log_software_ceiling": 5.0}, "research": {
-        "returns_to_research": 10.0, "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0,
-        "software_doubling_months": 0.5}}, None, None, [16], 24),
-    "extreme_high": ({"sim": {"dt": 1.0, "years": 6.0}, "research": {
-        "returns_to_research": 10.0, "parallelism": 1.0, "substitution": 10.0, "experiment_share": 0.95,
-        "shock_sd": 2.0, "automation_width_ooms": 20.0}, "market": {
-        "winner_take_all": 200.0, "data_flywheel": 5.0, "switching_years": 0.01, "adoption_growth_per_year": 5.0},
-        "money": {"funding_rank_sensitivity": 1000.0, "hire_speed_per_year": 50.0, "talent_growth_per_year": 2.0},
-        "compute": {"hw_doubling_years": 0.1, "hw_ai_feedback": 10.0, "depreciation_per_year": 5.0},
-        "safety": {"racing_sensitivity": 1.0, "racing_scale": 1e-6}}, None, None, [17], 6),
-    "extreme_low": ({"sim": {"dt": 0.01, "years": 1.0}, "research": {
-        "returns_to_research": 0.05, "parallelism": 0.05, "substitution": 0.05, "max_automation": 1.0,
-        "automation_width_ooms": 0.01}, "market": {"winner_take_all": 0.0, "switching_years": 50.0},
-        "money": {"hire_speed_per_year": 0.0, "talent_pool": 0.0},
-        "training": {"run_years": 0.01, "data_wall_efficiency": 0.0}}, None, None, [18], 30),
-    "generated": ({"labs": {"n": 25, "list": []}}, None, None, [19, 20], 12),
-    "network_complete": ({"network": {"kind": "complete", "talent_mobility": 5.0, "talent_pay_weight": 1.0,
-                                      "publication_rate_per_year": 5.0, "distill_fraction": 0.5}},
-                         None, None, [21, 22], 24),
-    "network_sparse": ({"labs": {"n": 30, "list": []}, "network": {"kind": "erdos_renyi", "mean_degree": 3.0,
-                                                                   "normalise_weights": False}},
-                       None, None, [23, 24], 12),
-    "segments": ({"network": {"kind": "stochastic_block", "cross_segment_intensity": 0.3,
-                              "cut_cross_bloc_year": 2025.5}}, None, None, [25], 18),
-    "separate_markets": ({"network": {"kind": "none", "cross_segment_intensity": 0.0}}, None, None, [26], 12),
-    "no_model_anywhere": ({"archetypes": {k: {"train_fraction": 0.0} for k in (
-        "frontier", "open_weights", "state_programme")}, "market": {"demand_quality_elasticity": 0.0}},
-        None, None, [27], 12),
-    "one_model": ({"archetypes": {k: {"train_fraction": 0.0} for k in ("open_weights", "state_programme")},
-                   # no entrant with open weights, no copying of a training routine
-                   "entry": {"rate_per_year": 0.0}, "adaptation": {"imitation_rate_per_year": 0.0,
-                                                                   "search_rate_per_year": 0.0}},
-                  None, None, [28], 12),
-    "agents_busy": (AGENTS_BUSY, None, None, [30, 31], 24),
-    "agents_busy_network": ({**AGENTS_BUSY, "network": {"kind": "erdos_renyi", "mean_degree": 3.0},
-                             "labs": {"n": 12, "list": []}}, None, None, [32, 33], 24),
-    "agents_generated_rivals": ({**AGENTS_BUSY, "labs": {"n": 20, "list": [], "max_entrants": 3},
-                                 "safety": {"racing_rivals": 1}}, None, None, [34], 24),
-    "merger_review_blocks": ({"entry": AGENTS_BUSY["entry"], "acquisitions": {
-        "rate_per_year": 50.0, "min_acquirer_share": 0.1, "max_target_share": 0.09, "review_post_hhi": 0.0,
-        "review_delta_hhi": 0.0}}, None, None, [35], 12),
-    "no_open_lab": ({"entry": {"rate_per_year": 30.0, "open_threshold": 1.0}}, None, None, [36], 12),
-    "event_buffer_full": ({**AGENTS_BUSY, "output": {"max_events_per_step": 1}}, None, None, [37], 12),
-    "price_floor_vanishes": ({"sim": {"dt": 1.0, "years": 30.0}, "compute": {
-        "hw_doubling_years": 0.1, "hw_ai_feedback": 10.0}, "research": {
-        "max_automation": 1.0, "automation_midpoint_log10_flop": 0.0},
-        "archetypes": {k: {"spend_rate_per_year": 0.0} for k in ("frontier", "open_weights", "state_programme")}},
-        None, None, [29], 30),
-}
 
 
 @pytest.mark.parametrize("name", sorted(STEP_CASES))

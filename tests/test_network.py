@@ -38,7 +38,7 @@ from economy.network import (
     write_graphml,
 )
 from economy.params import Network, Scenario
-from economy.state import LabState, RunState
+from economy.state import LabState, WorldState
 from economy.streams import generators, root_sequence
 
 RTOL = 1e-12
@@ -62,14 +62,14 @@ def apply_stage(sim: Simulation) -> np.ndarray:
     """Stage 5 alone on the simulation's state; returns the record rows it wrote."""
     rec = np.zeros((len(sim.roots), L.N_MARKET))
     with np.errstate(invalid="raise", divide="raise", over="raise"):
-        spillover_stage(sim.labs, sim.runs, sim.par, sim.net, rec)
+        spillover_stage(sim.labs, sim.world, sim.par, sim.net, rec)
     return rec
 
 
 def lab_dicts(sim: Simulation, b: int) -> list[dict]:
     labs, net = sim.labs, sim.net
     fields = ("alive", "bloc", "log_software", "log_eff_compute", "researchers", "cash_usd", "openness",
-              "singular_year", "data_tokens", "quality", "automation", "weight")
+              "singular_year", "data_tokens", "quality", "automation", "logit_weight")
     out = []
     for i in range(labs.alive.shape[1]):
         row = {f: getattr(labs, f)[b, i].item() for f in fields}
@@ -78,8 +78,8 @@ def lab_dicts(sim: Simulation, b: int) -> list[dict]:
     return out
 
 
-def copy_state(sim: Simulation) -> tuple[LabState, RunState]:
-    return (LabState(*(a.copy() for a in sim.labs)), RunState(*(a.copy() for a in sim.runs)))
+def copy_state(sim: Simulation) -> tuple[LabState, WorldState]:
+    return (LabState(*(a.copy() for a in sim.labs)), WorldState(*(a.copy() for a in sim.world)))
 
 
 # ---------------------------------------------------------------------------------------------- closed form
@@ -100,7 +100,7 @@ def test_two_labs_one_edge_gap_decays_at_analytic_rate(openness, half, staff, ra
     g0 = 1.3
     for step in range(1, 61):
         apply_stage(sim)
-        sim.runs.step[:] += 1
+        sim.world.step[:] += 1
         gap = sim.labs.log_software[0, 0] - sim.labs.log_software[0, 1]
         assert gap == pytest.approx(g0 * math.exp(-k * step * dt), rel=1e-12)
     assert sim.labs.log_software[0, 0] == 0.0  # the leader learns nothing from behind
@@ -188,7 +188,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
     before = copy_state(sim)
     wants = []
     for b in range(2):
-        year = float(sim.par[b, L.P_START_YEAR] + sim.runs.step[b] * sim.par[b, L.P_DT])
+        year = float(sim.par[b, L.P_START_YEAR] + sim.world.step[b] * sim.par[b, L.P_DT])
         p = dict(zip(L.PARAM_NAMES, sim.par[b].tolist(), strict=True))
         wants.append(naive_spillover(sim.graphs[b], lab_dicts(sim, b), p, year))
     rec = apply_stage(sim)
@@ -208,7 +208,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
         np.testing.assert_array_equal(net.distilled[b], want["distilled"], err_msg=f"{name}: distilled")
         np.testing.assert_array_equal(net.active_edges[b], want["active_edges"], err_msg=f"{name}: edges")
         lifted = np.asarray(want["distilled"]) > 0
-        for field in ("quality", "automation", "weight"):
+        for field in ("quality", "automation", "logit_weight"):
             np.testing.assert_allclose(getattr(labs, field)[b][lifted], np.asarray(want[field])[lifted], rtol=RTOL,
                                        err_msg=f"{name}: {field}")
             np.testing.assert_array_equal(getattr(labs, field)[b][~lifted], getattr(before[0], field)[b][~lifted])
@@ -216,7 +216,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
         assert rec[b, L.M_TALENT_FLOW] == pytest.approx(math.fsum(want["moved"]), rel=1e-10, abs=1e-12)
     # only the channels' fields moved
     for field in LabState._fields:
-        if field not in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "weight"):
+        if field not in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "logit_weight"):
             np.testing.assert_array_equal(getattr(labs, field), getattr(before[0], field), err_msg=field)
 
 
@@ -438,11 +438,11 @@ def test_export_control_cut_removes_all_cross_bloc_flow():
     for year_step, expect_equal in ((11, False), (13, True), (30, True)):
         results = []
         for sim in (full, within):
-            sim.runs.step[:] = year_step  # 2025 + step / 12
+            sim.world.step[:] = year_step  # 2025 + step / 12
             work = copy_state(sim)
-            labs, runs = sim.labs, sim.runs
+            labs, world = sim.labs, sim.world
             rec = np.zeros((1, L.N_MARKET))
-            spillover_stage(labs, runs, sim.par, sim.net, rec)
+            spillover_stage(labs, world, sim.par, sim.net, rec)
             results.append((LabState(*(a.copy() for a in labs)), rec))
             for dst, src in zip(labs, work[0], strict=True):  # restore for the next year
                 dst[...] = src
@@ -484,8 +484,8 @@ def test_channels_off_is_bitwise_the_stage_skipped():
         assert sim.market[-1, :, L.M_ACTIVE_EDGES].min() > 0
         for name in LabState._fields:
             np.testing.assert_array_equal(getattr(sim.labs, name), getattr(none.labs, name), err_msg=name)
-        for name in RunState._fields:
-            np.testing.assert_array_equal(getattr(sim.runs, name), getattr(none.runs, name), err_msg=name)
+        for name in WorldState._fields:
+            np.testing.assert_array_equal(getattr(sim.world, name), getattr(none.world, name), err_msg=name)
         np.testing.assert_array_equal(sim.market[:, :, :L.M_ACTIVE_EDGES], none.market[:, :, :L.M_ACTIVE_EDGES])
 
 

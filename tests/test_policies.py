@@ -24,7 +24,7 @@ from economy.kernels import policies as K
 from economy.kernels.metrics import concentration
 from economy.network import lab_graph
 from economy.params import Scenario
-from economy.state import LabState, RunState
+from economy.state import LabState, WorldState
 from runs.cli import app
 
 SEEDS = [0, 1]
@@ -216,13 +216,13 @@ def test_breakup_kernel_matches_its_twin():
     sim.run()
     par = sim.par.copy()
     par[0, L.P_BREAKUP_START], par[0, L.P_BREAKUP_END], par[0, L.P_BREAKUP_SHARE] = 2000.0, 3000.0, 0.12
-    labs_k, runs_k = _copy_labs(sim.labs), _copy_runs(sim.runs)
-    labs_n, runs_n = _copy_labs(sim.labs), _copy_runs(sim.runs)
+    labs_k, world_k = _copy_labs(sim.labs), _copy_world(sim.world)
+    labs_n, world_n = _copy_labs(sim.labs), _copy_world(sim.world)
     rec = np.zeros((1, L.N_MARKET))
-    K.breakup_run(labs_k, runs_k, par, 0, 2033.0, 2033.1, rec)
-    made = naive.breakup(labs_n, runs_n, par, 0, 2033.0, 2033.1)
+    K.breakup_run(labs_k, world_k, par, 0, 2033.0, 2033.1, rec)
+    made = naive.breakup(labs_n, world_n, par, 0, 2033.0, 2033.1)
     assert rec[0, L.M_BREAKUP_PARTS] == len(made) > 0
-    assert runs_k.n_used[0] == runs_n.n_used[0]
+    assert world_k.n_used[0] == world_n.n_used[0]
     for name in LabState._fields:
         if name != "scratch":
             np.testing.assert_allclose(getattr(labs_k, name), getattr(labs_n, name), rtol=1e-13, err_msg=name)
@@ -327,5 +327,5 @@ def _copy_labs(labs: LabState) -> LabState:
     return LabState(*(a.copy() for a in labs))
 
 
-def _copy_runs(runs: RunState) -> RunState:
-    return RunState(*(a.copy() for a in runs))
+def _copy_world(world: WorldState) -> WorldState:
+    return WorldState(*(a.copy() for a in world))

@@ -307,7 +307,7 @@ def _candidates(sc: Scenario, key: str) -> list[float]:
 def _state_equal(a: Simulation, b: Simulation) -> bool:
     if not np.array_equal(a.market, b.market, equal_nan=True):
         return False
-    for state_a, state_b in ((a.labs, b.labs), (a.runs, b.runs)):
+    for state_a, state_b in ((a.labs, b.labs), (a.world, b.world)):
         if not all(np.array_equal(getattr(state_a, f), getattr(state_b, f), equal_nan=True) for f in state_a._fields):
             return False
     return True

@@ -1,4 +1,4 @@
-r"""Acquisitions of small labs by large ones (MODEL.md stage 7), and the merger-review seam.
+r"""Acquisitions of small labs by large ones (docs/model.md, stage 7), and the merger-review seam.
 
 Serial per run, after exits.  Shares are inside-market shares (normalised by the alive labs' total, as the
 HHI is).  Each investor-funded lab with a share of at least ``min_acquirer_share`` looks for a deal with
@@ -42,7 +42,7 @@ from economy.kernels.layout import (
     P_DT,
 )
 from economy.kernels.policies import merger_allowed
-from economy.kernels.spillover import _refresh_capability
+from economy.kernels.training import refresh_capability
 
 
 @jit
@@ -83,7 +83,7 @@ def candidate_target(labs, par_row, price, inside, b, a):
 
 
 @jit
-def acquisitions_run(labs, runs, par, b, year, price, draws, rec):
+def acquisitions_run(labs, world, par, b, year, price, draws, rec):
     """Acquisitions in run b; ``price`` is the step's compute price, ``year`` the step's end."""
     rec[b, M_N_ACQUISITIONS] = 0.0
     rec[b, M_N_BLOCKED] = 0.0
@@ -119,14 +119,14 @@ def acquisitions_run(labs, runs, par, b, year, price, draws, rec):
         merged = (labs.share[b, a] + labs.share[b, j]) / inside
         if not review_acquisition(hhi, delta, merged, p, year - p[P_DT]):
             blocked += 1
-            push_event(runs, b, year, a, EVENT_BLOCKED, j, delta)
+            push_event(world, b, year, a, EVENT_BLOCKED, j, delta)
             continue
         cost = acquisition_price(labs, p, price, b, j)
         _merge(labs, par, price, b, a, j, cost)
         hhi += delta
         done += 1
         paid += cost
-        push_event(runs, b, year, a, EVENT_ACQUISITION, j, cost)
+        push_event(world, b, year, a, EVENT_ACQUISITION, j, cost)
     rec[b, M_N_ACQUISITIONS] = done
     rec[b, M_N_BLOCKED] = blocked
     rec[b, M_CASH_ACQUISITIONS] = paid
@@ -148,7 +148,7 @@ def _merge(labs, par, price, b, a, j, cost):
         labs.log_software[b, a] = labs.log_software[b, j]
     if labs.log_eff_compute[b, j] > labs.log_eff_compute[b, a]:
         labs.log_eff_compute[b, a] = labs.log_eff_compute[b, j]
-        _refresh_capability(labs, par, b, a)
+        refresh_capability(labs, par, b, a)
     labs.alive[b, j] = False
     for arr in (labs.cash_usd, labs.compute_flop_per_year, labs.researchers, labs.share, labs.customers,
                 labs.revenue_usd_per_year, labs.data_tokens, labs.run_flop, labs.profit_usd_per_year,

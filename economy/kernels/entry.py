@@ -1,4 +1,4 @@
-r"""Entry of new labs (MODEL.md stage 7), serial per run after exits and acquisitions.
+r"""Entry of new labs (docs/model.md, stage 7), serial per run after exits and acquisitions.
 
 Entrants arrive as a Poisson process whose rate rises with industry profits,
 
@@ -7,7 +7,7 @@ Entrants arrive as a Poisson process whose rate rises with industry profits,
 
 over alive labs (the industry's return on capital, clipped to [-10, 10]); the step's count is the Poisson
 quantile of a pre-drawn uniform, at most ``ENTRY_SLOTS``.  Each entrant takes the first never-used column
-(``runs.n_used``; a column is never reused, so lab ids stay unique) and stops once ``labs.max_entrants``
+(``world.n_used``; a column is never reused, so lab ids stay unique) and stops once ``labs.max_entrants``
 columns are used.  An entrant of kind k (drawn from ``entry.mix``) and size :math:`s = e^{\text{sd} z}` starts
 with its archetype's routine, cash ``s x cash_usd`` (brought by its founders and investors: a documented
 source of money, ``cash_entry``), researchers ``s x researchers`` hired from the talent pool (as many as it
@@ -21,12 +21,13 @@ alive lab with the best served model among those whose openness is at least ``en
 aspiration start at the industry's return.  In the urn market mode an entrant holds no customers, so the urn
 never picks it.
 
-**Simon's entry** (urn mode, ``market.urn_entry_probability`` p > 0; :func:`urn_stage`, stage 6): each arriving
-customer founds a new lab with probability p (while free columns last) and otherwise joins an existing lab by the
-urn rule.  The new lab is an entrant as above, of size 1 (no size draw), whose kind comes from the same uniform
-(``u / p`` is uniform on [0, 1) given ``u < p``), holding that one customer; the open frontier (or laggard) it
-starts behind is the one at its step's first foundation.  With urn exponent 1 this is Simon's (1955) process,
-whose firm sizes follow the Yule-Simon law with tail exponent 1/(1 - p) (docs/validation.md).
+**Simon's entry** (urn mode, ``market.urn_entry_probability`` p > 0; ``urn_run`` in economy.kernels.market,
+stage 6): each arriving customer founds a new lab with probability p (while free columns last) and otherwise joins
+an existing lab by the urn rule.  The new lab is an entrant as above, of size 1 (no size draw), whose kind comes
+from the same uniform (``u / p`` is uniform on [0, 1) given ``u < p``), holding that one customer; the open
+frontier (or laggard) it starts behind is the one at its step's first foundation.  With urn exponent 1 this is
+Simon's (1955) process, whose firm sizes follow the Yule-Simon law with tail exponent 1/(1 - p)
+(docs/validation.md).
 """
 
 import math
@@ -60,14 +61,10 @@ from economy.kernels.layout import (
     P_ENTRY_PROFIT_SENS,
     P_ENTRY_RATE,
     P_ENTRY_SIZE_SD,
-    P_URN_ARRIVALS,
-    P_URN_ENTRY,
-    P_URN_G,
     REVENUE_FLOOR_USD,
 )
-from economy.kernels.market import urn_arrivals
-from economy.kernels.money import return_on_capital
-from economy.kernels.spillover import _refresh_capability
+from economy.kernels.metrics import return_on_capital
+from economy.kernels.training import refresh_capability
 
 NEG_INF = -math.inf
 
@@ -129,7 +126,7 @@ def laggard(labs, b):
 
 
 @jit
-def entry_run(labs, runs, par, b, year, draws, rec):
+def entry_run(labs, world, par, b, year, draws, rec):
     """Entry for run b at the end of stage 7; ``year`` is the step's end (the events' year)."""
     capacity = labs.cash_usd.shape[1]
     p = par[b]
@@ -137,7 +134,7 @@ def entry_run(labs, runs, par, b, year, draws, rec):
     rec[b, M_INDUSTRY_RETURN] = ret
     rate = p[P_ENTRY_RATE] * math.exp(p[P_ENTRY_PROFIT_SENS] * min(ret, 1.0)) if p[P_ENTRY_RATE] > 0.0 else 0.0
     rec[b, M_ENTRY_RATE] = rate
-    if rate <= 0.0 or runs.n_used[b] >= capacity:
+    if rate <= 0.0 or world.n_used[b] >= capacity:
         return
     count = poisson_count(rate * p[P_DT], draws.entry[b, 0], ENTRY_SLOTS)
     if count == 0:
@@ -147,66 +144,23 @@ def entry_run(labs, runs, par, b, year, draws, rec):
     entered = 0
     cash_in = 0.0
     for m in range(count):
-        i = runs.n_used[b]
+        i = world.n_used[b]
         if i >= capacity:
             break
-        runs.n_used[b] = i + 1
+        world.n_used[b] = i + 1
         kind = entrant_kind(p, draws.entry[b, 1 + m])
         size = math.exp(p[P_ENTRY_SIZE_SD] * draws.entry_size[b, m])
-        _enter(labs, runs, par, b, i, kind, size, source, reference, ret)
+        enter(labs, world, par, b, i, kind, size, source, reference, ret)
         labs.founded_year[b, i] = year
         cash_in += labs.cash_usd[b, i]
         entered += 1
-        push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
+        push_event(world, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
     rec[b, M_N_ENTRIES] += entered  # added to Simon's entrants of stage 6 (the record starts at zero)
     rec[b, M_CASH_ENTRY] += cash_in
 
 
 @jit
-def urn_stage(labs, runs, par, b, year, uniforms, rec):
-    """This step's customers in the urn mode for run b (stage 6), with Simon's entry when p > 0 (module docs).
-
-    ``uniforms`` holds the step's pick uniforms (one per arrival) followed, when p > 0, by one uniform per arrival
-    deciding whether it founds a lab; ``year`` is the step's end (the entrants' founding year and the events').
-    Entrants and their cash are counted in ``rec`` (M_N_ENTRIES, M_CASH_ENTRY), which start the step at zero.
-    """
-    p = par[b]
-    arrivals = int(p[P_URN_ARRIVALS])
-    prob = p[P_URN_ENTRY]
-    customers = labs.customers[b]
-    alive = labs.alive[b]
-    if prob <= 0.0:
-        urn_arrivals(customers, alive, p[P_URN_G], uniforms[:arrivals])
-        return
-    capacity = labs.cash_usd.shape[1]
-    entered = 0
-    cash_in = 0.0
-    source = -1
-    reference = -1
-    ret = 0.0
-    for m in range(arrivals):
-        u = uniforms[arrivals + m]
-        i = runs.n_used[b]
-        if u < prob and i < capacity:
-            if entered == 0:
-                ret = industry_return(labs, b)
-                source = open_frontier(labs, p, b)
-                reference = source if source >= 0 else laggard(labs, b)
-            runs.n_used[b] = i + 1
-            _enter(labs, runs, par, b, i, entrant_kind(p, u / prob), 1.0, source, reference, ret)
-            labs.founded_year[b, i] = year
-            customers[i] = 1.0
-            cash_in += labs.cash_usd[b, i]
-            entered += 1
-            push_event(runs, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
-        else:
-            urn_arrivals(customers, alive, p[P_URN_G], uniforms[m:m + 1])
-    rec[b, M_N_ENTRIES] += entered
-    rec[b, M_CASH_ENTRY] += cash_in
-
-
-@jit
-def _enter(labs, runs, par, b, i, kind, size, source, reference, ret):
+def enter(labs, world, par, b, i, kind, size, source, reference, ret):
     """Column i of run b becomes a new lab of archetype ``kind`` (see the module docs)."""
     p = par[b]
     arch = P_ARCH + kind * N_ARCH_FIELDS
@@ -218,9 +172,9 @@ def _enter(labs, runs, par, b, i, kind, size, source, reference, ret):
     labs.strategy[b, i] = int(p[arch + A_STRATEGY])
     labs.bloc[b, i] = labs.bloc[b, reference] if reference >= 0 else 0
     labs.cash_usd[b, i] = p[arch + A_CASH] * size
-    staff = min(p[arch + A_RESEARCHERS] * size, runs.talent_pool[b])
+    staff = min(p[arch + A_RESEARCHERS] * size, world.talent_pool[b])
     labs.researchers[b, i] = staff
-    runs.talent_pool[b] = max(0.0, runs.talent_pool[b] - staff)
+    world.talent_pool[b] = max(0.0, world.talent_pool[b] - staff)
     labs.spend_rate_per_year[b, i] = p[arch + A_SPEND]
     labs.compute_spend_fraction[b, i] = p[arch + A_COMPUTE_SPEND]
     labs.train_fraction[b, i] = p[arch + A_TRAIN]
@@ -261,8 +215,9 @@ def _enter(labs, runs, par, b, i, kind, size, source, reference, ret):
         labs.log_eff_compute[b, i] = NEG_INF
     labs.run_log_software[b, i] = labs.log_software[b, i]
     if labs.log_eff_compute[b, i] > NEG_INF:
-        _refresh_capability(labs, par, b, i)
+        refresh_capability(labs, par, b, i)
     else:
         labs.automation[b, i] = 0.0
         labs.quality[b, i] = NEG_INF
-    labs.weight[b, i] = 0.0  # at the end of stage 7 the weight column holds the step's funding rate: none yet
+        labs.logit_weight[b, i] = NEG_INF
+    labs.funding_inflow_usd_per_year[b, i] = 0.0

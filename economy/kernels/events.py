@@ -1,10 +1,10 @@
 """The per-run event buffer: entries, exits, acquisitions, incidents, catastrophes and strategy changes.
 
-Events are variable in number, so each run has a fixed-size buffer ``runs.events[run, slot, :]`` (columns
-``layout.EV_*``: year, lab, kind code, other lab, value) and a counter ``runs.n_events[run]``, both reset at the
+Events are variable in number, so each run has a fixed-size buffer ``world.events[run, slot, :]`` (columns
+``layout.EV_*``: year, lab, kind code, other lab, value) and a counter ``world.n_events[run]``, both reset at the
 start of every step; the engine drains the buffer after each step (``economy.engine.Simulation``), so memory
 stays bounded per step.  Only serial per-run loops push events, in stage order and lab order, so the order of
-events never depends on the thread count.  Events that do not fit are counted in ``runs.events_dropped``.
+events never depends on the thread count.  Events that do not fit are counted in ``world.events_dropped``.
 """
 
 from economy.kernels.config import jit
@@ -12,23 +12,23 @@ from economy.kernels.layout import EV_KIND, EV_LAB, EV_OTHER, EV_VALUE, EV_YEAR
 
 
 @jit
-def reset_events(runs, b):
+def reset_events(world, b):
     """Empty run b's buffer at the start of a step."""
-    runs.n_events[b] = 0
-    runs.events_dropped[b] = 0
+    world.n_events[b] = 0
+    world.events_dropped[b] = 0
 
 
 @jit
-def push_event(runs, b, year, lab, kind, other, value):
+def push_event(world, b, year, lab, kind, other, value):
     """Append one event to run b's buffer (or count it as dropped when the buffer is full)."""
-    k = runs.n_events[b]
-    events = runs.events
+    k = world.n_events[b]
+    events = world.events
     if k >= events.shape[1]:
-        runs.events_dropped[b] += 1
+        world.events_dropped[b] += 1
         return
     events[b, k, EV_YEAR] = year
     events[b, k, EV_LAB] = lab
     events[b, k, EV_KIND] = kind
     events[b, k, EV_OTHER] = other
     events[b, k, EV_VALUE] = value
-    runs.n_events[b] = k + 1
+    world.n_events[b] = k + 1

@@ -1,22 +1,6 @@
-r"""Stage 8, safety incidents and the catastrophe outcome (MODEL.md stage 8).
+r"""Stage 8, safety incidents and the catastrophe outcome (docs/model.md, "Stage 8").
 
-Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
-\text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
-capability of its served model above a threshold,
-
-.. math:: h_i = h_0 \, \text{drift}_i \, e^{-\epsilon \, \text{safety}_i} \,
-          e^{\kappa \max(0, \log_{10} E_i - \theta)}  \quad (1/\text{year}),
-
-(:math:`\epsilon` = ``safety_effectiveness``: the current safety effort also catches problems before they become
-incidents), so no drift means no incidents; an incident happens in the step with probability
-:math:`1 - e^{-h_i \Delta t}`
-(a pre-drawn uniform :math:`v_i` below it).  It is *catastrophic* with probability
-:math:`q_i = \text{catastrophe\_fraction} \times a_i` (the lab's research automation: loss of oversight), drawn
-from the same uniform (:math:`v_i < (1 - e^{-h_i \Delta t}) q_i`).  An incident costs the lab
-``share_loss`` of its market share (and urn customers; the outside option takes them) and ``cash_loss`` of its
-cash (a documented sink, ``cash_incidents``).  A catastrophe is an absorbing outcome of the run: the year of
-the first is kept (``runs.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
-run's summary reports it; the economy itself keeps being simulated, so later incidents are still recorded.
+The stage is :func:`incident_stage`; its docstring gives the equations.
 """
 
 import math
@@ -24,7 +8,13 @@ import math
 from numba import prange
 
 from economy.kernels.config import jit, jit_parallel
+from economy.kernels.events import push_event
 from economy.kernels.layout import (
+    EVENT_CATASTROPHE,
+    EVENT_INCIDENT,
+    M_CASH_INCIDENTS,
+    M_CATASTROPHE,
+    M_INCIDENTS,
     P_DT,
     P_INC_CAP_SENS,
     P_INC_CASH_LOSS,
@@ -41,6 +31,67 @@ from economy.kernels.policies import active
 
 LN10 = math.log(10.0)
 LOG_CAP = 700.0
+
+
+@jit
+def incident_stage(labs, world, par, draws, work, rec):
+    r"""Stage 8 for every run of a batch: safety incidents and the catastrophe outcome (docs/model.md, "Stage 8").
+
+    Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
+    \text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
+    capability of its served model above a threshold,
+
+    .. math:: h_i = h_0 \, \text{drift}_i \, e^{-\epsilon \, \text{safety}_i} \,
+              e^{\kappa \max(0, \log_{10} E_i - \theta)}  \quad (1/\text{year}),
+
+    (:math:`\epsilon` = ``safety_effectiveness``: the current safety effort also catches problems before they become
+    incidents), so no drift means no incidents; an incident happens in the step with probability
+    :math:`1 - e^{-h_i \Delta t}`
+    (a pre-drawn uniform :math:`v_i` below it).  It is *catastrophic* with probability
+    :math:`q_i = \text{catastrophe\_fraction} \times a_i` (the lab's research automation: loss of oversight), drawn
+    from the same uniform (:math:`v_i < (1 - e^{-h_i \Delta t}) q_i`).  An incident costs the lab
+    ``share_loss`` of its market share (and urn customers; the outside option takes them) and ``cash_loss`` of its
+    cash (a documented sink, ``cash_incidents``).  A catastrophe is an absorbing outcome of the run: the year of
+    the first is kept (``world.catastrophe_year``), the record's ``catastrophe`` column is 1 from then on and the
+    run's summary reports it; the economy itself keeps being simulated, so later incidents are still recorded.
+
+    Per lab (:func:`incident_rows`), then per run, in lab order, the incident and catastrophe events and the year
+    of the first catastrophe.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    draws : StepDraws
+        ``draws.incident``, one uniform per lab.
+    work : StepWork
+        Reads ``start_year`` (the safety standard's window, stage 9) and ``end_year`` (the events' year).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: incidents, their cost, the catastrophe flag.
+    """
+    n_runs, n = labs.cash_usd.shape
+    incident_rows(labs, par, draws.incident, work.start_year)
+    for b in range(n_runs):
+        year = work.end_year[b]
+        n_incidents = 0
+        cash_incidents = 0.0
+        for i in range(n):
+            flag = labs.incident_flag[b, i]
+            if flag == 0:
+                continue
+            n_incidents += 1
+            cash_incidents += labs.incident_cost[b, i]
+            if flag == 2:
+                push_event(world, b, year, i, EVENT_CATASTROPHE, -1, labs.incident_cost[b, i])
+                if world.catastrophe_year[b] < 0.0:
+                    world.catastrophe_year[b] = year
+            else:
+                push_event(world, b, year, i, EVENT_INCIDENT, -1, labs.incident_cost[b, i])
+        rec[b, M_INCIDENTS] = n_incidents
+        rec[b, M_CASH_INCIDENTS] = cash_incidents
+        rec[b, M_CATASTROPHE] = 1.0 if world.catastrophe_year[b] >= 0.0 else 0.0
 
 
 @jit

@@ -1,8 +1,206 @@
-"""Row helpers of the market stage (MODEL.md stage 6)."""
+r"""Stage 6, the product market: demand and shares (docs/model.md, "Stage 6: market").
+
+The stage is :func:`demand_stage`; its docstring gives the equations.
+"""
 
 import math
 
-from economy.kernels.config import jit
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.entry import enter, entrant_kind, industry_return, laggard, open_frontier
+from economy.kernels.events import push_event
+from economy.kernels.layout import (
+    EVENT_ENTRY,
+    M_CASH_ENTRY,
+    M_N_ENTRIES,
+    MODE_URN,
+    P_ADOPTION,
+    P_DEMAND_ELAST,
+    P_DT,
+    P_FRONTIER_U0,
+    P_GAMMA,
+    P_GWP_GROWTH,
+    P_INFER_FLOP_PER_USD,
+    P_LN_DEMAND0,
+    P_LN_GWP0,
+    P_MAX_GWP_FRAC,
+    P_MODE,
+    P_NET_CROSS_SEGMENT,
+    P_OUTSIDE_U,
+    P_SWITCH,
+    P_URN_ARRIVALS,
+    P_URN_ENTRY,
+    P_URN_G,
+)
+from economy.kernels.metrics import top_two
+from economy.kernels.money import investor_weight
+from economy.kernels.segments import segment_log_norms
+
+NEG_INF = -math.inf
+
+
+@jit
+def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
+    r"""Stage 6 for every run of a batch: demand and shares (docs/model.md, "Stage 6").
+
+    Per run, serially: total AI demand grows with adoption and with the frontier's quality,
+    capped at a share of world output,
+
+    .. math::
+        \ln D = \min\big(\ln(\text{max\_gwp\_fraction} \cdot GWP_0) + g_{gwp} (t - t_0), \;
+            \ln D_0 + g_{adopt} (t - t_0) + \epsilon_u (u_{front} - u_{front,0})\big),
+
+    and customers choose by a multinomial logit among the alive labs and an outside option of quality
+    :math:`u_{out}`: with :math:`w_i` the labs' logit weights (stage 4) and :math:`w_0 = \gamma u_{out}`,
+
+    .. math::
+        s^*_i = \frac{e^{w_i}}{e^{w_0} + \sum_j e^{w_j}}, \qquad
+        \text{consumer value} \mathrel{+}= D \, \big(\ln(e^{w_0} + \textstyle\sum_j e^{w_j}) - w_0\big) \, \Delta t
+
+    (Small and Rosen 1981), evaluated as :math:`m + \ln \sum e^{w - m}` with :math:`m` the largest weight, and per
+    market segment when blocs buy apart (economy.kernels.segments).  The investors' weights of stage 7 are summed
+    here too, before the urn's entrants arrive.  Per lab (:func:`share_rows`, row-local): shares move toward their
+    targets with customer inertia, and a lab serves what its inference compute allows,
+
+    .. math::
+        s_i \mathrel{+}= (s^*_i - s_i)(1 - e^{-\Delta t / T_{switch}}), \qquad
+        \text{revenue}_i = \min(s_i D, \; K_i), \qquad K_i = \frac{\text{inference}_i \, C_i}{\text{FLOP per USD}},
+
+    leaving :math:`K_i - \text{revenue}_i` of spare capacity for the demand rivals cannot serve (stage 7).
+
+    **Urn mode** (``market.mode = "urn"``, :func:`urn_run`): shares are customer counts of a generalised Polya urn
+    instead of logit targets; each arrival joins lab i with probability proportional to :math:`c_i^g`
+    (:func:`urn_arrivals`), or, with Simon's entry on, founds a new lab (economy.kernels.entry).
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        The market segments (``segment_demand``, ``n_segments``).
+    urn_uniforms : ndarray, shape (runs, arrivals)
+        Uniforms on [0, 1), used only in the urn mode.
+    work : StepWork
+        Reads ``end_year``; writes ``frontier_quality``, ``max_logit_weight``, ``log_norm`` and
+        ``investor_weight_total`` (the last two read in stage 7).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: Simon's entrants, in the urn mode.
+    """
+    n_runs, n = labs.cash_usd.shape
+    for b in range(n_runs):
+        dt = par[b, P_DT]
+        years_in = world.step[b] * dt + dt
+        first, _ = top_two(labs.quality[b], labs.alive[b])
+        u_front = labs.quality[b, first] if first >= 0 else par[b, P_OUTSIDE_U]
+        work.frontier_quality[b] = u_front
+        log_cap = math.log(par[b, P_MAX_GWP_FRAC]) + par[b, P_LN_GWP0] + par[b, P_GWP_GROWTH] * years_in
+        log_d = par[b, P_LN_DEMAND0] + par[b, P_ADOPTION] * years_in
+        if par[b, P_DEMAND_ELAST] != 0.0:  # skipped at 0: no 0 x -inf while no lab has a model
+            log_d += par[b, P_DEMAND_ELAST] * (u_front - par[b, P_FRONTIER_U0])
+        demand = math.exp(min(log_cap, log_d))
+        world.demand[b] = demand
+        w0 = par[b, P_GAMMA] * par[b, P_OUTSIDE_U]
+        m = w0
+        for i in range(n):
+            if labs.alive[b, i] and labs.logit_weight[b, i] > m:
+                m = labs.logit_weight[b, i]
+        z = math.exp(w0 - m)
+        fund = 0.0
+        for i in range(n):
+            if labs.alive[b, i]:
+                z += math.exp(labs.logit_weight[b, i] - m)
+                if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
+                    fund += investor_weight(labs.quality[b, i], labs.revenue_growth[b, i], u_front, par, b)
+        work.max_logit_weight[b] = m
+        work.investor_weight_total[b] = fund
+        log_z = math.log(z)  # ln Z - m, Z the logit's denominator with the outside option
+        kappa = par[b, P_NET_CROSS_SEGMENT]
+        if net.n_segments[b] > 1 and kappa < 1.0 and par[b, P_MODE] != MODE_URN:
+            log_z = segment_log_norms(labs.logit_weight[b], labs.alive[b], labs.bloc[b], net.segment_demand[b],
+                                      kappa, w0, m, net.segment_scratch[b], work.log_norm[b])
+        else:
+            work.log_norm[b, :] = log_z
+        world.consumer_value[b] += demand * (log_z + m - w0) * dt
+        if par[b, P_MODE] == MODE_URN:
+            urn_run(labs, world, par, b, work.end_year[b], urn_uniforms[b], rec)
+            inside = 0.0
+            for i in range(n):
+                if labs.alive[b, i]:
+                    inside += labs.customers[b, i]
+            for i in range(n):
+                labs.share[b, i] = labs.customers[b, i] / inside if (labs.alive[b, i] and inside > 0.0) else 0.0
+    share_rows(labs, world, par, work)
+
+
+@jit_parallel
+def share_rows(labs, world, par, work):
+    """Stage 6 per lab: the share moves toward its logit target (not in the urn mode), demand is served within
+    inference capacity, and the spare capacity is kept for stage 7 (:func:`demand_stage`).  Written in the loop body on
+    arrays bound to locals (docs/performance.md)."""
+    alive, revenue, logit_weight, share, bloc = (labs.alive, labs.revenue_usd_per_year, labs.logit_weight,
+                                                 labs.share, labs.bloc)
+    infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.spare_capacity_usd_per_year
+    demand, max_weight, log_norm = world.demand, work.max_logit_weight, work.log_norm
+    n_runs, n = alive.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        if not alive[b, i]:
+            revenue[b, i] = 0.0
+            continue
+        if par[b, P_MODE] != MODE_URN:
+            target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
+            share[b, i] = smooth_toward(share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
+        capacity = infer[b, i] * compute[b, i] / par[b, P_INFER_FLOP_PER_USD]
+        revenue[b, i] = min(share[b, i] * demand[b], capacity)
+        spare[b, i] = capacity - revenue[b, i]
+
+
+@jit
+def urn_run(labs, world, par, b, year, uniforms, rec):
+    """This step's customers in the urn mode for run b, with Simon's entry when p > 0 (:func:`demand_stage` and
+    economy.kernels.entry).
+
+    ``uniforms`` holds the step's pick uniforms (one per arrival) followed, when p > 0, by one uniform per arrival
+    deciding whether it founds a lab; ``year`` is the step's end (the entrants' founding year and the events').
+    Entrants and their cash are counted in ``rec`` (M_N_ENTRIES, M_CASH_ENTRY), which start the step at zero.
+    """
+    p = par[b]
+    arrivals = int(p[P_URN_ARRIVALS])
+    prob = p[P_URN_ENTRY]
+    customers = labs.customers[b]
+    alive = labs.alive[b]
+    if prob <= 0.0:
+        urn_arrivals(customers, alive, p[P_URN_G], uniforms[:arrivals])
+        return
+    capacity = labs.cash_usd.shape[1]
+    entered = 0
+    cash_in = 0.0
+    source = -1
+    reference = -1
+    ret = 0.0
+    for m in range(arrivals):
+        u = uniforms[arrivals + m]
+        i = world.n_used[b]
+        if u < prob and i < capacity:
+            if entered == 0:
+                ret = industry_return(labs, b)
+                source = open_frontier(labs, p, b)
+                reference = source if source >= 0 else laggard(labs, b)
+            world.n_used[b] = i + 1
+            enter(labs, world, par, b, i, entrant_kind(p, u / prob), 1.0, source, reference, ret)
+            labs.founded_year[b, i] = year
+            customers[i] = 1.0
+            cash_in += labs.cash_usd[b, i]
+            entered += 1
+            push_event(world, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
+        else:
+            urn_arrivals(customers, alive, p[P_URN_G], uniforms[m:m + 1])
+    rec[b, M_N_ENTRIES] += entered
+    rec[b, M_CASH_ENTRY] += cash_in
 
 
 @jit

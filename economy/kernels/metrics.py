@@ -1,4 +1,4 @@
-"""Row-of-a-run reductions for the record stage (MODEL.md "Outputs and metrics").
+"""Row-of-a-run reductions for the record stage (docs/model.md, "Stage 10: record").
 
 Serial loops over one run's labs, so their last bits never depend on the thread count.
 """
@@ -101,6 +101,23 @@ def top_two(values, alive):
         elif second < 0 or values[i] > values[second]:
             second = i
     return first, second
+
+
+ROC_BOUND = 10.0
+"""Return on capital is clipped to [-ROC_BOUND, ROC_BOUND] per year (a lab with almost no capital)."""
+
+
+@jit
+def return_on_capital(profit, capital):
+    """profit / capital clipped to [-ROC_BOUND, ROC_BOUND] (a lab's performance, stage 7, and the industry's return
+    that drives entry); the bound's sign when capital is 0."""
+    if abs(profit) >= ROC_BOUND * capital:  # also capital <= 0
+        if profit > 0.0:
+            return ROC_BOUND
+        if profit < 0.0:
+            return -ROC_BOUND
+        return 0.0
+    return profit / capital
 
 
 @jit

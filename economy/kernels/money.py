@@ -1,28 +1,274 @@
-r"""Row helpers of stage 7 (money): investors' weights and each lab's performance bookkeeping.
+r"""Stage 7, money: revenue, funding, cash, exit, then acquisitions and entry (docs/model.md, "Stage 7").
 
-Investors put ``funding_to_demand x D`` a year into investor-funded labs with a model, in proportion to
-
-.. math:: w_i = \exp\big(\rho (u_i - u_{front}) + \eta \, \mathrm{clip}(g_i, -1, 1)\big),
-
-:math:`\rho` the rank sensitivity, :math:`\eta` the growth sensitivity and :math:`g_i` the lab's smoothed
-revenue growth; no lab takes more than ``funding_max_share`` of the pool.
-
-A lab is judged (by itself, its rivals and entrants) by its return on capital,
-
-.. math:: \pi_i = \frac{R_i (1 - o) - w L_i - \delta p C_i}{p C_i + \max(\text{cash}_i, 0)} \in [-10, 10],
-
-operating profit after wages and the depreciation of its compute at the market price, over compute at the
-market price plus cash; its *performance* is :math:`\pi_i` smoothed over ``memory_years`` and its *aspiration*
-follows its performance over ``aspiration_years`` (Cyert and March's adaptive aspirations).
+The stage is :func:`money_stage`; its docstring gives the equations.
 """
 
 import math
 
-from economy.kernels.config import jit
-from economy.kernels.layout import P_FUNDING_GROWTH, P_FUNDING_RANK, REVENUE_FLOOR_USD
+from numba import prange
 
-ROC_BOUND = 10.0
-"""Return on capital is clipped to [-ROC_BOUND, ROC_BOUND] per year (a lab with almost no capital)."""
+from economy.kernels.acquisitions import acquisitions_run
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.entry import entry_run
+from economy.kernels.events import push_event
+from economy.kernels.layout import (
+    EVENT_EXIT,
+    M_CASH_EXIT,
+    M_CASH_FUNDING,
+    M_CASH_OPEX,
+    M_CASH_REVENUE,
+    M_CASH_STATE,
+    M_CASH_SUBSIDY,
+    M_CASH_WAGES,
+    M_COMPUTE_EXIT,
+    M_N_EXITS,
+    M_PEOPLE_GROWTH,
+    P_ASPIRATION_YEARS,
+    P_DATA_PER_USD,
+    P_DEPR,
+    P_DT,
+    P_EXIT_GRACE,
+    P_EXIT_SHARE,
+    P_FUNDING_GROWTH,
+    P_FUNDING_MAX_SHARE,
+    P_FUNDING_RANK,
+    P_FUNDING_TO_DEMAND,
+    P_MEMORY_YEARS,
+    P_OPEX,
+    P_START_YEAR,
+    P_STATE_BUDGET,
+    P_SUB_END,
+    P_SUB_MAX_SHARE,
+    P_SUB_RATE,
+    P_SUB_START,
+    P_TALENT_GROWTH,
+    P_WAGE,
+    P_WTAX_END,
+    P_WTAX_RATE,
+    P_WTAX_START,
+    P_WTAX_THRESHOLD,
+    REVENUE_FLOOR_USD,
+)
+from economy.kernels.metrics import return_on_capital
+from economy.kernels.policies import active, windfall_run
+
+NEG_INF = -math.inf
+
+
+@jit
+def money_stage(labs, world, par, draws, work, rec):
+    r"""Stage 7 for every run of a batch: money, funding, exit, acquisitions and entry (docs/model.md, "Stage 7").
+
+    At the start of the stage, per run: the demand rivals could not serve goes to labs with
+    spare capacity in proportion to it, and the exit rule's share threshold is set,
+
+    .. math::
+        \rho = \min\Big(1, \; \frac{\sum_i (s_i D - \text{revenue}_i)}{\sum_i \text{spare}_i}\Big), \qquad
+        s_{exit} = \text{exit\_relative\_share} \cdot \frac{\sum_i s_i}{n_{alive}}.
+
+    Per lab (:func:`money_rows`, row-local): revenue gains :math:`\rho \, \text{spare}_i`, the data flywheel gathers
+    ``data_tokens_per_usd`` tokens per dollar served, investors put :math:`F = \text{funding\_to\_demand} \cdot D` a
+    year into investor-funded labs with a model, by rank and revenue growth and within a bound (state programmes
+    receive ``state_budget_usd_per_year``),
+
+    .. math::
+        w_i = \exp\big(\rho_{rank} (u_i - u_{front}) + \eta \, \mathrm{clip}(g_i, -1, 1)\big), \qquad
+        \text{funding}_i = \min\Big(F \frac{w_i}{\sum_j w_j}, \; \text{funding\_max\_share} \cdot F\Big),
+
+    and cash moves by
+
+    .. math::
+        \text{cash}_i \mathrel{+}= \big(\text{revenue}_i (1 - o) + \text{funding}_i\big) \Delta t - w L_i \Delta t.
+
+    A lab exits when its cash is negative, or when it is investor-funded, past ``exit_grace_years`` and below
+    :math:`s_{exit}`.  A surviving lab is judged by its return on capital
+
+    .. math::
+        \pi_i = \frac{\text{revenue}_i (1 - o) - w L_i - \delta p C_i}{p C_i + \max(\text{cash}_i, 0)} \in [-10, 10],
+
+    smoothed over ``memory_years`` into its *performance*, which its *aspiration* follows over ``aspiration_years``
+    (Cyert and March's adaptive aspirations; :func:`performance_step`).
+
+    Then per run, serially (:func:`close_books_run`): the cash flows are recorded, exited labs' compute goes to the
+    resale pool, their researchers to the talent pool and their cash out of the model; the windfall tax is paid out
+    (stage 9), acquisitions (economy.kernels.acquisitions) and entry (economy.kernels.entry) follow in lab order, and
+    the research workforce grows, :math:`\Delta P = g_L (P + \sum_i L_i) \Delta t` (a documented source).  Stage 9
+    also acts in the rows: the research subsidy pays part of a small lab's wage bill, the windfall tax takes part
+    of a large profit.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    draws : StepDraws
+        The acquisition and entry uniforms and normals.
+    work : StepWork
+        Reads ``start_year``, ``end_year``, ``frontier_quality`` and ``investor_weight_total``; writes
+        ``unserved_ratio``, ``inside_share``, ``exit_share`` and ``founded_by_year``.
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: the cash flows, exits, acquisitions, entry and the workforce's growth.
+    """
+    n_runs, n = labs.cash_usd.shape
+    for b in range(n_runs):
+        unserved = 0.0
+        spare = 0.0
+        inside = 0.0
+        alive = 0
+        for i in range(n):
+            if labs.alive[b, i]:
+                unserved += labs.share[b, i] * world.demand[b] - labs.revenue_usd_per_year[b, i]
+                spare += labs.spare_capacity_usd_per_year[b, i]
+                inside += labs.share[b, i]
+                alive += 1
+        work.unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
+        work.inside_share[b] = inside
+        work.exit_share[b] = par[b, P_EXIT_SHARE] * inside / alive if alive > 0 else 0.0
+        work.founded_by_year[b] = par[b, P_START_YEAR] + (world.step[b] + 1) * par[b, P_DT] - par[b, P_EXIT_GRACE]
+    money_rows(labs, world, par, work)
+    for b in range(n_runs):
+        close_books_run(labs, world, par, b, draws, work, rec)
+
+
+@jit_parallel
+def money_rows(labs, world, par, work):
+    """Stage 7 per lab: unserved demand, data flywheel, funding, cash flows (with the research subsidy and the
+    windfall tax of stage 9), exit, and the performance bookkeeping (:func:`money_stage`).
+
+    The row's work is written in the loop body on arrays bound to locals (a row helper taking the whole lab state
+    would cost several times the work; docs/performance.md).
+    """
+    alive, exited, funding, quality, growth_col = (labs.alive, labs.exited, labs.funding, labs.quality,
+                                                   labs.revenue_growth)
+    revenue_col, spare, data, cash_col = (labs.revenue_usd_per_year, labs.spare_capacity_usd_per_year,
+                                          labs.data_tokens, labs.cash_usd)
+    researchers, share, founded = labs.researchers, labs.share, labs.founded_year
+    compute_col = labs.compute_flop_per_year
+    performance, aspiration, log_revenue = labs.performance, labs.aspiration, labs.log_revenue
+    profit_col, capital_col = labs.profit_usd_per_year, labs.capital_usd
+    tax_col, subsidy_col, inflow_col = labs.tax_usd, labs.subsidy_usd, labs.funding_inflow_usd_per_year
+    price, demand, year = world.price, world.demand, work.start_year
+    frontier_u, fund_total, unserved_ratio = work.frontier_quality, work.investor_weight_total, work.unserved_ratio
+    inside, exit_share, founded_by = work.inside_share, work.exit_share, work.founded_by_year
+    n_runs, n = alive.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        tax_col[b, i] = 0.0
+        subsidy_col[b, i] = 0.0
+        if not alive[b, i]:
+            continue
+        dt = par[b, P_DT]
+        revenue = revenue_col[b, i] + spare[b, i] * unserved_ratio[b]
+        revenue_col[b, i] = revenue
+        data[b, i] += par[b, P_DATA_PER_USD] * revenue * dt
+        if funding[b, i] == 0:
+            inflow = 0.0
+            if fund_total[b] > 0.0 and quality[b, i] > NEG_INF:
+                pool = par[b, P_FUNDING_TO_DEMAND] * demand[b]
+                weight = investor_weight(quality[b, i], growth_col[b, i], frontier_u[b], par, b)
+                inflow = min(pool * weight / fund_total[b], par[b, P_FUNDING_MAX_SHARE] * pool)
+        else:
+            inflow = par[b, P_STATE_BUDGET]
+        inflow_col[b, i] = inflow
+        wages = researchers[b, i] * par[b, P_WAGE] * dt
+        cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
+        # stage 9: the state pays part of a small lab's wage bill
+        if active(par[b], P_SUB_START, P_SUB_END, year[b]) and share[b, i] < par[b, P_SUB_MAX_SHARE] * inside[b]:
+            subsidy = par[b, P_SUB_RATE] * wages
+            subsidy_col[b, i] = subsidy
+            cash += subsidy
+        cash_col[b, i] = cash
+        # exit: bankruptcy, or (investor-funded, past the grace period) a near-zero market share
+        if cash < 0.0 or (funding[b, i] == 0 and share[b, i] < exit_share[b] and founded[b, i] <= founded_by[b]):
+            exited[b, i] = True
+            alive[b, i] = False
+            continue
+        # performance: return on capital (compute at the market price plus cash), aspiration, revenue growth
+        compute = compute_col[b, i]
+        profit = (revenue * (1.0 - par[b, P_OPEX]) - researchers[b, i] * par[b, P_WAGE]
+                  - par[b, P_DEPR] * price[b] * compute)
+        capital = price[b] * compute + max(cash, 0.0)
+        # stage 9: windfall tax on profit above the threshold (paid out to small labs by windfall_run)
+        if active(par[b], P_WTAX_START, P_WTAX_END, year[b]) and profit > par[b, P_WTAX_THRESHOLD]:
+            tax = min(par[b, P_WTAX_RATE] * (profit - par[b, P_WTAX_THRESHOLD]) * dt, max(cash, 0.0))
+            tax_col[b, i] = tax
+            cash_col[b, i] = cash - tax
+        profit_col[b, i] = profit
+        capital_col[b, i] = capital
+        perf, asp, growth, log_rev = performance_step(
+            performance[b, i], aspiration[b, i], growth_col[b, i], log_revenue[b, i], revenue,
+            return_on_capital(profit, capital), dt, par[b, P_MEMORY_YEARS], par[b, P_ASPIRATION_YEARS])
+        performance[b, i] = perf
+        aspiration[b, i] = asp
+        growth_col[b, i] = growth
+        log_revenue[b, i] = log_rev
+
+
+@jit
+def close_books_run(labs, world, par, b, draws, work, rec):
+    """Run b after :func:`money_rows`: the step's cash flows into ``rec[b]``; exited labs' compute to the resale
+    pool, researchers to the talent pool, cash out of the model (``cash_removed_at_exit``), each with an exit
+    event; the windfall tax paid out (stage 9); acquisitions, entry; the workforce's growth."""
+    n = labs.cash_usd.shape[1]
+    dt = par[b, P_DT]
+    year = work.end_year[b]
+    cash_rev = 0.0
+    cash_fund = 0.0
+    cash_state = 0.0
+    cash_wages = 0.0
+    cash_opex = 0.0
+    cash_exit = 0.0
+    cash_subsidy = 0.0
+    compute_exit = 0.0
+    people_exit = 0.0
+    n_exits = 0
+    for i in range(n):
+        if labs.alive[b, i] or labs.exited[b, i]:
+            rev = labs.revenue_usd_per_year[b, i] * dt
+            cash_rev += rev
+            cash_opex += rev * par[b, P_OPEX]
+            if labs.funding[b, i] == 0:
+                cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
+            else:
+                cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
+            cash_wages += labs.researchers[b, i] * par[b, P_WAGE] * dt
+            cash_subsidy += labs.subsidy_usd[b, i]
+        if labs.exited[b, i]:
+            n_exits += 1
+            cash_exit += labs.cash_usd[b, i]
+            compute_exit += labs.compute_flop_per_year[b, i]
+            people_exit += labs.researchers[b, i]
+            push_event(world, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
+            labs.cash_usd[b, i] = 0.0
+            labs.compute_flop_per_year[b, i] = 0.0
+            labs.researchers[b, i] = 0.0
+            labs.share[b, i] = 0.0
+            labs.customers[b, i] = 0.0
+            labs.revenue_usd_per_year[b, i] = 0.0
+            labs.run_flop[b, i] = 0.0
+    world.resale_flop[b] += compute_exit
+    world.talent_pool[b] += people_exit
+    rec[b, M_CASH_REVENUE] = cash_rev
+    rec[b, M_CASH_FUNDING] = cash_fund
+    rec[b, M_CASH_STATE] = cash_state
+    rec[b, M_CASH_WAGES] = cash_wages
+    rec[b, M_CASH_OPEX] = cash_opex
+    rec[b, M_CASH_EXIT] = cash_exit
+    rec[b, M_COMPUTE_EXIT] = compute_exit
+    rec[b, M_N_EXITS] = n_exits
+    rec[b, M_CASH_SUBSIDY] = cash_subsidy
+    windfall_run(labs, par, b, work.start_year[b], rec)
+    acquisitions_run(labs, world, par, b, year, world.price[b], draws, rec)
+    entry_run(labs, world, par, b, year, draws, rec)
+    staff = 0.0
+    for i in range(n):
+        if labs.alive[b, i]:
+            staff += labs.researchers[b, i]
+    growth = par[b, P_TALENT_GROWTH] * (world.talent_pool[b] + staff) * dt
+    world.talent_pool[b] += growth
+    rec[b, M_PEOPLE_GROWTH] = growth
 
 
 @jit
@@ -30,18 +276,6 @@ def investor_weight(quality, growth, frontier_quality, par, b):
     """Investors' weight of a lab of run b with a model: rank (quality below the frontier) and revenue growth."""
     g = min(max(growth, -1.0), 1.0)
     return math.exp(par[b, P_FUNDING_RANK] * (quality - frontier_quality) + par[b, P_FUNDING_GROWTH] * g)
-
-
-@jit
-def return_on_capital(profit, capital):
-    """profit / capital clipped to [-ROC_BOUND, ROC_BOUND]; the bound's sign when capital is 0."""
-    if abs(profit) >= ROC_BOUND * capital:  # also capital <= 0
-        if profit > 0.0:
-            return ROC_BOUND
-        if profit < 0.0:
-            return -ROC_BOUND
-        return 0.0
-    return profit / capital
 
 
 @jit

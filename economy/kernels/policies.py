@@ -1,19 +1,22 @@
 r"""Stage 9, policy interventions (economy.policies holds their schema; docs/policies.md their equations).
 
 A policy acts on the steps whose start year lies in ``[start, end)`` (:func:`active`); an absent policy has
-``start = +inf``.  Each policy acts where the model's own mechanism sits, so the stage order of MODEL.md is
-kept:
+``start = +inf``.  Each policy acts where the model's own mechanism sits, so the stage order of docs/model.md is
+kept (economy/kernels/step.py lists the stages):
 
 * stage 1 (decide): ``open_publication`` and ``safety_standard`` floors (:func:`policy_floors`);
-* stage 2 (compute market): ``export_controls`` refuse a share of restricted labs' purchases
-  (:func:`export_budgets`); ``compute_tax`` takes ``rate / (1 + rate)`` of every purchase and buys public
-  compute for small labs at the clearing price (:func:`compute_tax_run`);
-* stage 4 (training): ``compute_cap`` bounds each run's physical FLOP (:func:`capped_run_flop`);
-  ``conditional_pause`` caps released capability (:func:`pause_cap`, triggered by :func:`pause_trigger`);
-* stage 7 (money): ``rnd_subsidy`` and ``windfall_tax`` in ``money_rows``, the windfall revenue paid out by
-  :func:`windfall_run`; ``merger_review`` in :func:`merger_allowed` (called by the acquisitions' review hook);
+* stage 2 (compute market, economy.kernels.factor_markets): ``export_controls`` refuse a share of restricted
+  labs' purchases (:func:`export_budgets`); ``compute_tax`` takes ``rate / (1 + rate)`` of every purchase and buys
+  public compute for small labs at the clearing price (:func:`compute_tax_run`);
+* stage 4 (training, economy.kernels.training): ``compute_cap`` bounds each run's physical FLOP
+  (:func:`capped_run_flop`); ``conditional_pause`` caps released capability (:func:`pause_cap`, triggered by
+  :func:`pause_trigger` in the record stage, economy.kernels.record);
+* stage 7 (money, economy.kernels.money): ``rnd_subsidy`` and ``windfall_tax`` in ``money_rows``, the windfall
+  revenue paid out by :func:`windfall_run`; ``merger_review`` in :func:`merger_allowed` (called by the
+  acquisitions' review hook);
 * stage 8 (incidents): ``safety_standard`` liability (in ``incident_rows``);
-* after stage 8, on the step's final shares: ``breakup`` (:func:`breakup_run`), then the pause's trigger.
+* after stage 8, on the step's final shares: ``breakup`` (:func:`breakup_stage`), then, after the record, the
+  pause's trigger.
 
 Shares here are *inside* shares (of the alive labs' total, as the HHI).  Every kernel is serial per run or
 row-local, so results do not depend on the thread count; each has a plain-Python twin in
@@ -175,24 +178,24 @@ def capped_run_flop(par_row, year, run_flop):
 
 
 @jit
-def pause_cap(runs, b, year):
+def pause_cap(world, b, year):
     """The highest ln E a release may reach in run b this step (+inf unless a pause holds)."""
-    if runs.pause_until[b] > year:
-        return runs.pause_cap_ln[b]
+    if world.pause_until[b] > year:
+        return world.pause_cap_ln[b]
     return math.inf
 
 
 @jit
-def pause_trigger(runs, par, b, year, end_year, frontier_log_e):
+def pause_trigger(world, par, b, year, end_year, frontier_log_e):
     """Start the conditional pause of run b (once) when the frontier's ln E reaches the threshold on a step
     starting in the policy's window; ``end_year`` is the step's end, when the pause starts."""
     p = par[b]
-    if runs.pause_until[b] >= 0.0 or not active(p, P_PAUSE_START, P_PAUSE_END, year):
+    if world.pause_until[b] >= 0.0 or not active(p, P_PAUSE_START, P_PAUSE_END, year):
         return False
     if frontier_log_e < p[P_PAUSE_THRESHOLD_LN]:
         return False
-    runs.pause_until[b] = end_year + p[P_PAUSE_YEARS]
-    runs.pause_cap_ln[b] = frontier_log_e
+    world.pause_until[b] = end_year + p[P_PAUSE_YEARS]
+    world.pause_cap_ln[b] = frontier_log_e
     return True
 
 
@@ -232,7 +235,15 @@ def merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share):
 
 
 @jit
-def breakup_run(labs, runs, par, b, year, end_year, rec):
+def breakup_stage(labs, world, par, work, rec):
+    """Stage 9 after stage 8, for every run of a batch: break-ups on the step's final shares
+    (:func:`breakup_run`)."""
+    for b in range(labs.cash_usd.shape[0]):
+        breakup_run(labs, world, par, b, work.start_year[b], work.end_year[b], rec)
+
+
+@jit
+def breakup_run(labs, world, par, b, year, end_year, rec):
     """Split every alive lab of run b whose inside share exceeds ``max_share`` into ``k = ceil(s / max_share)``
     equal parts (fewer if free columns run out: the parts take never-used columns, as entrants do).
 
@@ -248,23 +259,23 @@ def breakup_run(labs, runs, par, b, year, end_year, rec):
     if inside <= 0.0:
         return
     capacity = labs.cash_usd.shape[1]
-    n = runs.n_used[b]
+    n = world.n_used[b]
     parts_made = 0
     for i in range(n):
         if not labs.alive[b, i] or labs.share[b, i] <= limit * inside:
             continue
         k = math.ceil(labs.share[b, i] / (limit * inside))
-        k = min(k, 1 + capacity - runs.n_used[b])
+        k = min(k, 1 + capacity - world.n_used[b])
         if k < 2:
             continue
         fraction = 1.0 / k
         _scale_lab(labs, b, i, fraction)
         for _ in range(k - 1):
-            j = runs.n_used[b]
-            runs.n_used[b] = j + 1
+            j = world.n_used[b]
+            world.n_used[b] = j + 1
             _copy_lab(labs, b, i, j)
             labs.founded_year[b, j] = end_year
-            push_event(runs, b, end_year, j, EVENT_BREAKUP, i, labs.share[b, j] / inside)
+            push_event(world, b, end_year, j, EVENT_BREAKUP, i, labs.share[b, j] / inside)
             parts_made += 1
     rec[b, M_BREAKUP_PARTS] = parts_made
 
@@ -273,7 +284,8 @@ def breakup_run(labs, runs, par, b, year, end_year, rec):
 def _scale_lab(labs, b, i, fraction):
     for arr in (labs.cash_usd, labs.compute_flop_per_year, labs.researchers, labs.share, labs.customers,
                 labs.revenue_usd_per_year, labs.run_flop, labs.profit_usd_per_year, labs.capital_usd,
-                labs.compute_budget_usd, labs.weight, labs.tax_usd, labs.subsidy_usd, labs.incident_cost):
+                labs.compute_budget_usd, labs.spare_capacity_usd_per_year, labs.funding_inflow_usd_per_year,
+                labs.tax_usd, labs.subsidy_usd, labs.incident_cost):
         arr[b, i] *= fraction
 
 
@@ -287,7 +299,8 @@ def _copy_lab(labs, b, i, j):
                 labs.openness, labs.performance, labs.aspiration, labs.log_revenue, labs.revenue_growth,
                 labs.profit_usd_per_year, labs.capital_usd, labs.founded_year, labs.safety, labs.automation,
                 labs.quality, labs.revenue_usd_per_year, labs.singular_year, labs.incident_cost,
-                labs.compute_budget_usd, labs.hire, labs.weight, labs.tax_usd, labs.subsidy_usd):
+                labs.compute_budget_usd, labs.hire, labs.logit_weight, labs.spare_capacity_usd_per_year,
+                labs.funding_inflow_usd_per_year, labs.tax_usd, labs.subsidy_usd):
         arr[b, j] = arr[b, i]
     labs.alive[b, j] = labs.alive[b, i]
     labs.exited[b, j] = False
@@ -302,5 +315,5 @@ def _copy_lab(labs, b, i, j):
 
 
 @jit
-def pause_event(runs, b, end_year, lab, log_e):
-    push_event(runs, b, end_year, lab, EVENT_PAUSE, -1, log_e / math.log(10.0))
+def pause_event(world, b, end_year, lab, log_e):
+    push_event(world, b, end_year, lab, EVENT_PAUSE, -1, log_e / math.log(10.0))

@@ -1,27 +1,142 @@
-"""Row helpers of the research and training stages (MODEL.md stages 3 and 4).
+r"""Stage 3, research: the recursive self-improvement loop (docs/model.md, "Stage 3: research").
 
-Pure scalar functions, inlined by the step kernel; each has a plain-Python twin in
-``tests/reference/naive.py``.
+The stage is :func:`research_stage`; its docstring gives the equations.
+
+The scalar helpers are inlined by the row kernel; each has a plain-Python twin in ``tests/reference/naive.py``.
 """
 
 import math
 
-from economy.kernels.config import jit
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.layout import (
+    LN_EXPERIMENT_COMPUTE_REF,
+    P_BETA,
+    P_DRIFT_RATE,
+    P_DT,
+    P_EXP_SHARE,
+    P_K_AI,
+    P_LAMBDA,
+    P_LOG_CEIL,
+    P_LOG_THETA,
+    P_RHO,
+    P_SHOCK_SD,
+)
+from economy.kernels.metrics import safe_log
+from economy.kernels.spillover import mark_rows
 
 NEG_INF = -math.inf
 
 
 @jit
-def automation_fraction(log_eff_compute, mid_ln, width_ln, max_automation):
-    r"""Automated fraction of research tasks, a logistic in ln effective compute.
+def research_stage(labs, world, par, net, work, shocks):
+    r"""Stage 3 for every run of a batch: research, the recursive self-improvement loop (docs/model.md, "Stage 3").
 
-    .. math:: a = \frac{a_{max}}{1 + e^{-(\ln E - m) / w}}
+    Semi-endogenous ideas production (Jones 1995; Davidson and Houlden 2025): each alive lab's algorithmic
+    efficiency S grows at
+
+    .. math::
+        \frac{d \ln S_i}{dt} = g_i = \theta \, R_i^{\lambda} \, S_i^{-\beta} \,
+            e^{\sigma \sqrt{\Delta t} \varepsilon_i - \sigma^2 \Delta t / 2}, \qquad
+        R_i = (1 - \text{safety}_i) \, R_{cog}^{1-\eta} \, (C_{res} / C_{ref})^{\eta},
+
+    with :math:`R_{cog}` the CES of human researchers L and AI researchers :math:`X = k C_{res} S`
+    (:func:`log_research_input`), :math:`C_{res} = (1 - \text{train} - \text{inference}) C` the compute left for
+    research experiments, :math:`\varepsilon_i` the lab's research shock and :math:`\theta` calibrated at the start
+    (:func:`calibration_log_growth`).  Over the step, ln S moves by the exact solution of
+    :math:`dx/dt = g_0 e^{k (x - x_0)}` with :math:`k = d \ln g / d \ln S` (:func:`advance_log_software`); a lab whose
+    ln S reaches ``sim.log_software_ceiling`` is *singular*: the crossing year is kept and its ln S stays at the
+    ceiling.  Value drift accumulates with automated progress made without safety effort,
+
+    .. math:: \Delta \text{drift}_i = a_i \, \Delta \ln S_i \, (1 - \text{safety}_i) \, \text{drift\_rate}.
+
+    Row-local (:func:`research_rows`).  The scalar helpers are inlined by the row kernels; each has a plain-Python
+    twin in ``tests/reference/naive.py``.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        With a spillover network, each lab's ln S at the step's start is kept first (``net.prev_log_software``, read
+        by stage 5).
+    work : StepWork
+        Reads ``start_year`` (a singular lab's crossing year is counted from it).
+    shocks : ndarray, shape (runs, capacity)
+        Standard normals, each lab's research luck this step.
     """
-    z = (log_eff_compute - mid_ln) / width_ln
-    if z >= 0.0:
-        return max_automation / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return max_automation * e / (1.0 + e)
+    if net.indices.shape[0] > 0:
+        mark_rows(labs, net)
+    research_rows(labs, par, work, shocks)
+
+
+@jit_parallel
+def research_rows(labs, par, work, shocks):
+    """Stage 3 per lab (:func:`research_stage`); ``shocks[run, lab]`` are standard normals.  Written in the loop body on
+    arrays bound to locals, like every row kernel (docs/performance.md)."""
+    alive, compute, staff, train, infer = (labs.alive, labs.compute_flop_per_year, labs.researchers,
+                                           labs.train_fraction, labs.inference_fraction)
+    log_s_col, singular, automation, drift, safety = (labs.log_software, labs.singular_year, labs.automation,
+                                                      labs.drift, labs.safety)
+    start_year = work.start_year
+    n_runs, n = alive.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        if not alive[b, i] or singular[b, i] >= 0.0:  # frozen at the ceiling once singular
+            continue
+        log_s = log_s_col[b, i]
+        log_g, slope = log_growth(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i], automation[b, i],
+                                  safety[b, i], par[b], shocks[b, i])
+        new_s, tau = advance_log_software(log_s, log_g, slope, par[b, P_DT], par[b, P_LOG_CEIL])
+        if tau >= 0.0:
+            singular[b, i] = start_year[b] + tau
+        drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_DRIFT_RATE]
+        log_s_col[b, i] = new_s
+
+
+@jit
+def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, safety, par_row, shock):
+    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (:func:`research_stage`).
+
+    Takes the lab's values, not the lab state: called per row from a ``prange`` loop, a helper receiving the whole
+    ``LabState`` costs several times the work (docs/performance.md).
+    """
+    research_compute = (1.0 - train_fraction - inference_fraction) * compute
+    log_rc = safe_log(research_compute)
+    k_ai = par_row[P_K_AI]
+    log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
+    log_r, w_ai = log_research_input(
+        researchers, log_ai, automation, par_row[P_RHO], log_rc - LN_EXPERIMENT_COMPUTE_REF, par_row[P_EXP_SHARE],
+    )
+    if log_r == NEG_INF or safety >= 1.0:
+        return NEG_INF, 0.0
+    log_r += math.log1p(-safety)
+    lam = par_row[P_LAMBDA]
+    beta = par_row[P_BETA]
+    dt = par_row[P_DT]
+    sd = par_row[P_SHOCK_SD]
+    log_g = par_row[P_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
+    return log_g, lam * w_ai - beta
+
+
+@jit
+def lab_log_growth(labs, par, b, i, shock):
+    """:func:`log_growth` of lab (b, i)."""
+    return log_growth(labs.compute_flop_per_year[b, i], labs.train_fraction[b, i], labs.inference_fraction[b, i],
+                      labs.log_software[b, i], labs.researchers[b, i], labs.automation[b, i], labs.safety[b, i],
+                      par[b], shock)
+
+
+@jit
+def calibration_log_growth(labs, par, b, i):
+    """ln of lab i's mean research growth rate with no shock (used to set theta at the start)."""
+    log_g, _ = lab_log_growth(labs, par, b, i, 0.0)
+    sd = par[b, P_SHOCK_SD]
+    return log_g + 0.5 * sd * sd * par[b, P_DT]
 
 
 @jit
@@ -104,27 +219,3 @@ def advance_log_software(x0, log_growth, slope, dt, ceiling):
     if x1 >= ceiling:
         return ceiling, min(max(tau, 0.0), dt)
     return x1, -1.0
-
-
-@jit
-def released_log_eff_compute(run_flop, run_log_software, data_tokens, automation, par_public, par_tokens_per_param,
-                             par_synthetic_multiple, par_wall_efficiency):
-    r"""ln E of a model whose training run used ``run_flop`` FLOP, with the data wall.
-
-    Compute-optimal training (Chinchilla, :math:`C = 6ND`, :math:`D = t N`) needs
-    :math:`C_{wall} = 6 D^2 / t` FLOP to use :math:`D` tokens.  Usable data is the public stock plus the
-    lab's flywheel data plus synthetic data (a multiple of the public stock scaled by the automation level).
-    Past the wall each extra ln of compute buys ``wall_efficiency`` ln of effective compute:
-
-    .. math::
-        \ln E = \ln S_{run} + \begin{cases} \ln C & \ln C \le \ln C_{wall} \\
-        \ln C_{wall} + \epsilon (\ln C - \ln C_{wall}) & \text{otherwise} \end{cases}
-    """
-    if run_flop <= 0.0:
-        return NEG_INF
-    log_c = math.log(run_flop)
-    tokens = par_public + data_tokens + par_synthetic_multiple * par_public * automation
-    log_wall = math.log(6.0) + 2.0 * math.log(tokens) - math.log(par_tokens_per_param)
-    if log_c > log_wall:
-        log_c = log_wall + par_wall_efficiency * (log_c - log_wall)
-    return log_c + run_log_software

@@ -1,26 +1,6 @@
 r"""Stage 5, the knowledge-spillover network: row kernels over a batch's CSR adjacency (docs/network.md).
 
-Each lab (row) reads its neighbours from a snapshot taken at the start of the stage and writes only its own
-row, so the result never depends on the order in which threads visit rows; cross-lab sums (the market record)
-are taken serially per run.  An edge i - j of run ``b`` is *active* when both labs are alive and either the
-step's start year is before ``net_cut_year`` or both labs are in the same bloc (the export-control seam).
-
-Channels, each switched off by a zero parameter:
-
-* publication and open weights (``net_publication_rate``), the catch-up of MODEL.md stage 5,
-
-  .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
-            k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
-
-  integrated exactly over the step with the sources held at their snapshot values;
-* talent mobility (``net_talent_mobility`` mu): researchers move along edges toward more attractive labs,
-  conserving people,
-
-  .. math:: r_{ij} = \mu \frac{w_{ij}}{\max(s_i, s_j)} \max(0, z_j - z_i), \qquad
-            \text{flow}_{i \to j} = L_i \left(1 - e^{-R_i \Delta t}\right) \frac{r_{ij}}{R_i},
-            \quad R_i = \textstyle\sum_j r_{ij};
-* distillation (``net_distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
-  neighbours.
+The stage is :func:`spillover_stage`; its docstring gives the equations.
 """
 
 import math
@@ -44,14 +24,8 @@ from economy.kernels.layout import (
     NODE_OPENNESS,
     NODE_PER_RATE,
     NODE_STRENGTH,
-    P_ALPHA,
-    P_AUTO_MID,
-    P_AUTO_WIDTH,
     P_DT,
-    P_GAMMA,
-    P_LN_CC,
     P_LOG_CEIL,
-    P_MAX_AUTO,
     P_NET_ABSORB_HALF,
     P_NET_CUT_YEAR,
     P_NET_DISTILL,
@@ -62,25 +36,59 @@ from economy.kernels.layout import (
     P_NET_TALENT,
     P_START_YEAR,
     P_WAGE,
-    P_ZETA,
 )
-from economy.kernels.research import automation_fraction
+from economy.kernels.training import capability
 
 NEG_INF = -math.inf
 
 
 @jit
-def spillover_stage(labs, runs, par, net, rec):
-    """Stage 5 for every run of a batch; writes the stage's flows into ``rec[run, :]``.
+def spillover_stage(labs, world, par, net, rec):
+    r"""Stage 5 for every run of a batch: the knowledge-spillover network (docs/network.md).
 
-    Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial
-    per-run sums.  ``mark_rows`` must have run before stage 3 of the same step (it stores ln S at the step's
-    start, from which a lab's research growth is read).
+    Each lab (row) reads its neighbours from a snapshot taken at the start of the stage and writes only its own
+    row, so the result never depends on the order in which threads visit rows; cross-lab sums (the market record)
+    are taken serially per run.  An edge i - j of run ``b`` is *active* when both labs are alive and either the
+    step's start year is before ``net_cut_year`` or both labs are in the same bloc (the export-control seam).
+
+    Channels, each switched off by a zero parameter:
+
+    * publication and open weights (``net_publication_rate``), the catch-up of stage 5 (docs/network.md),
+
+      .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
+                k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
+
+      integrated exactly over the step with the sources held at their snapshot values;
+    * talent mobility (``net_talent_mobility`` mu): researchers move along edges toward more attractive labs,
+      conserving people,
+
+      .. math:: r_{ij} = \mu \frac{w_{ij}}{\max(s_i, s_j)} \max(0, z_j - z_i), \qquad
+                \text{flow}_{i \to j} = L_i \left(1 - e^{-R_i \Delta t}\right) \frac{r_{ij}}{R_i},
+                \quad R_i = \textstyle\sum_j r_{ij};
+    * distillation (``net_distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
+      neighbours.
+
+    Three parallel passes (snapshot and attractiveness; talent leaving rates; the channels), then serial per-run
+    sums; nothing when the batch has no edge.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        The batch's CSR adjacency and the stage's snapshot and flows; ``prev_log_software`` must hold each lab's ln S
+        at the step's start (economy.kernels.research.research_stage keeps it).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: talent flow, spillover gain, distilled labs, active edges.
     """
+    if net.indices.shape[0] == 0:  # no edge in the batch: nothing flows
+        return
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year, per run
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
     snapshot_rows(labs, par, net)
     leave_rows(par, net, year)
     spill_rows(labs, par, net, year)
@@ -274,7 +282,7 @@ def spill_rows(labs, par, net, year):
     """Pass 3: publication catch-up, talent mobility and distillation, each lab writing only its own row."""
     log_s_col, researchers, log_e_col, singular = (labs.log_software, labs.researchers, labs.log_eff_compute,
                                                    labs.singular_year)
-    automation, quality, logit_weight, data = labs.automation, labs.quality, labs.weight, labs.data_tokens
+    automation, quality, logit_weight, data = labs.automation, labs.quality, labs.logit_weight, labs.data_tokens
     node, snap, moved, gain, distilled, active_col = (net.node, net.snap_researchers, net.moved, net.gain,
                                                       net.distilled, net.active_edges)
     indptr, indices, weight = net.indptr, net.indices, net.weight
@@ -335,19 +343,3 @@ def spill_rows(labs, par, net, year):
                 log_e_col[b, i] = floor
                 automation[b, i], quality[b, i], logit_weight[b, i] = capability(floor, data[b, i], par[b])
                 distilled[b, i] = 1.0
-
-
-@jit
-def capability(log_e, data_tokens, par_row):
-    """Automation, quality and logit weight of a lab serving a model of effective compute ln E (the formulas of
-    the end of stage 4)."""
-    automation = automation_fraction(log_e, par_row[P_AUTO_MID], par_row[P_AUTO_WIDTH], par_row[P_MAX_AUTO])
-    quality = par_row[P_ALPHA] * (log_e - par_row[P_LN_CC])
-    return automation, quality, par_row[P_GAMMA] * quality + par_row[P_ZETA] * math.log1p(data_tokens)
-
-
-@jit
-def _refresh_capability(labs, par, b, i):
-    """Automation, quality and logit weight of lab (b, i) from its ln E (:func:`capability`)."""
-    labs.automation[b, i], labs.quality[b, i], labs.weight[b, i] = capability(
-        labs.log_eff_compute[b, i], labs.data_tokens[b, i], par[b])

@@ -1,30 +1,6 @@
-r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (MODEL.md stage 1).
+r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (docs/model.md, stage 1).
 
-A lab's *routine* is its behaviour columns (spend rate, compute-spend fraction, training and inference
-fractions, safety share with no rival close, openness).  Each step, in this order:
-
-1. **Adaptation** (labs whose ``strategy`` is adaptive; Nelson and Winter 1982).  *Imitation*: with
-   probability :math:`1 - e^{-\mu \Delta t}` the lab looks at the labs it observes (its active network
-   neighbours when the scenario has a network, else every alive lab), takes the one with the highest
-   performance (ties: the lowest id) and, if that beats its own, copies its routine as it was at the start of
-   the step.  *Satisficing search*: otherwise, a lab whose performance is below its aspiration tries, with
-   probability :math:`1 - e^{-\nu \Delta t}`, a perturbed routine: the log-odds of its compute-spend fraction,
-   training fraction and safety share each move by ``search_step`` times a standard normal (the inference
-   fraction is cut if training plus inference would pass 1).
-2. **Racing** (Armstrong, Bostrom and Shulman 2016): with :math:`c_{ij} = e^{-|u_i - u_j| / \text{scale}}` the
-   closeness of rival j,
-
-   .. math:: P_i = 1 - \prod_{j \in \text{rivals}(i)} (1 - c_{ij}), \qquad
-             \text{safety}_i = \text{safety\_base}_i \, (1 - \text{sensitivity} \, P_i),
-
-   so more rivals and smaller gaps both lower the safety share.  Rivals are the active network neighbours
-   with a network, else the ``racing_rivals`` best other labs by quality (1: the leader, and for the leader the
-   runner-up).  A rival without a model, or a lab without one, exerts no pressure.
-3. **Budget**: spending, the compute budget and desired hiring from the (new) routine.
-
-Rows are parallel and write only their own row; what a row reads of other labs (performance, quality,
-alive, bloc and the routine snapshot) is not written during the stage, so results do not depend on the
-order of rows.  Strategy-change events are pushed serially afterwards.
+The stage is :func:`strategy_stage`; its docstring gives the equations.
 """
 
 import math
@@ -68,14 +44,56 @@ NEG_INF = -math.inf
 
 
 @jit
-def strategy_stage(labs, runs, par, net, work, draws, rec):
-    """Stage 1 for every run of a batch; pushes strategy-change events and counts them into ``rec``."""
+def strategy_stage(labs, world, par, net, work, draws, rec):
+    r"""Stage 1 for every run of a batch: observe and decide (docs/model.md, "Stage 1: observe and decide").
+
+    A lab's *routine* is its behaviour columns (spend rate, compute-spend fraction, training and inference
+    fractions, safety share with no rival close, openness).  Each step, in this order:
+
+    1. **Adaptation** (labs whose ``strategy`` is adaptive; Nelson and Winter 1982).  *Imitation*: with
+       probability :math:`1 - e^{-\mu \Delta t}` the lab looks at the labs it observes (its active network
+       neighbours when the scenario has a network, else every alive lab), takes the one with the highest
+       performance (ties: the lowest id) and, if that beats its own, copies its routine as it was at the start of
+       the step.  *Satisficing search*: otherwise, a lab whose performance is below its aspiration tries, with
+       probability :math:`1 - e^{-\nu \Delta t}`, a perturbed routine: the log-odds of its compute-spend fraction,
+       training fraction and safety share each move by ``search_step`` times a standard normal (the inference
+       fraction is cut if training plus inference would pass 1).
+    2. **Racing** (Armstrong, Bostrom and Shulman 2016): with :math:`c_{ij} = e^{-|u_i - u_j| / \text{scale}}` the
+       closeness of rival j,
+
+       .. math:: P_i = 1 - \prod_{j \in \text{rivals}(i)} (1 - c_{ij}), \qquad
+                 \text{safety}_i = \text{safety\_base}_i \, (1 - \text{sensitivity} \, P_i),
+
+       so more rivals and smaller gaps both lower the safety share.  Rivals are the active network neighbours
+       with a network, else the ``racing_rivals`` best other labs by quality (1: the leader, and for the leader the
+       runner-up).  A rival without a model, or a lab without one, exerts no pressure.
+    3. **Budget**: spending, the compute budget and desired hiring from the (new) routine.
+
+    Rows are parallel and write only their own row; what a row reads of other labs (performance, quality,
+    alive, bloc and the routine snapshot) is not written during the stage, so results do not depend on the
+    order of rows.  Strategy-change events are pushed serially afterwards.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    net : NetworkState
+        With a network, a lab observes and races its active neighbours.
+    work : StepWork
+        Stage 1's tables (``routine``, ``top``, ``best``, ``peer``), rebuilt here.
+    draws : StepDraws
+        The imitation and search uniforms and the search steps.
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: the strategy changes.
+    """
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year
     imitation = False
     network = False
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + runs.step[b] * par[b, P_DT]
+        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
         rival_table(labs.quality[b], labs.alive[b], work.top[b])
         work.best[b] = best_performer(labs.performance[b], labs.alive[b])
         if par[b, P_IMITATION_RATE] > 0.0:
@@ -100,7 +118,7 @@ def strategy_stage(labs, runs, par, net, work, draws, rec):
                 value = labs.performance[b, j] - labs.performance[b, i]
             else:
                 value = labs.aspiration[b, i] - labs.performance[b, i]
-            push_event(runs, b, end_year, i, EVENT_STRATEGY, j, value)
+            push_event(world, b, end_year, i, EVENT_STRATEGY, j, value)
         rec[b, M_N_STRATEGY] = count
 
 

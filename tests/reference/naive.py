@@ -1,4 +1,4 @@
-"""Slow, obviously-correct plain-Python twins of every compiled kernel (STYLE.md habit 7).
+"""Slow, obviously-correct plain-Python twins of the compiled kernels' scalar functions.
 
 Each function here has the same arguments and results as the kernel of the same name, but is written the
 plain way: loops over labs, the ``math`` module, the textbook formula rather than the kernel's numerical trick
@@ -8,12 +8,7 @@ definition instead of from a sorted cumulative sum, ``1 - e^-x`` in decimal inst
 direct formula would overflow or underflow in floating point the twin falls back to a plain log-space
 evaluation, and says so.
 
-:func:`naive_step` is a twin of :func:`economy.kernels.step.step_batch`: it copies the state into Python
-dictionaries (one per lab), runs the stages of one step in MODEL.md order with per-lab loops, and returns new
-``LabState`` / ``RunState`` / ``NetworkState`` arrays and the market record, leaving its inputs untouched.
-Stage 5 (the spillover network) and the market segments of stage 6 use the network twins of
-:mod:`tests.reference.naive_network`, on a networkx graph rebuilt from the batch's CSR arrays; stage 1, funding,
-exits, acquisitions, entry and stage 8 use the agent twins of :mod:`tests.reference.naive_agents`.
+:mod:`tests.reference.naive_stages` builds the twins of the step's stages, and of the whole step, from these.
 """
 
 from __future__ import annotations
@@ -22,14 +17,9 @@ import decimal
 import math
 from decimal import Decimal
 
-import networkx as nx
-import numpy as np
-
 from economy.kernels import layout as L
-from economy.state import LabState, NetworkState, RunState, StepDraws
 
 from . import naive_agents as agents
-from .naive_network import naive_knowledge_gap, naive_segment_targets, naive_spillover
 
 __all__ = [
     "advance_log_software",
@@ -38,13 +28,11 @@ __all__ = [
     "gini",
     "lab_log_growth",
     "log_research_input",
-    "naive_record_initial",
-    "naive_step",
     "released_log_eff_compute",
     "smooth_toward",
     "top_two",
     "urn_arrivals",
-    "urn_stage",
+    "urn_run",
 ]
 
 INF = math.inf
@@ -225,7 +213,7 @@ def urn_arrivals(customers, alive, exponent: float, uniforms) -> list[float]:
     return counts
 
 
-def urn_stage(labs: list[dict], run: dict, p: dict, uniforms: list[float], year: float, rec: list) -> None:
+def urn_run(labs: list[dict], run: dict, p: dict, uniforms: list[float], year: float, rec: list) -> None:
     """Stage 6 in the urn mode: the step's arrivals; with probability p an arrival founds a lab (Simon 1955)."""
     arrivals = int(p["urn_arrivals"])
     prob = p["urn_entry_probability"]
@@ -326,354 +314,3 @@ def lab_log_growth(lab: dict, p: dict, shock: float) -> tuple[float, float]:
     log_g = (p["log_theta"] + p["lambda"] * log_r - p["beta"] * log_s
              + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt)
     return log_g, p["lambda"] * elasticity - p["beta"]
-
-
-# ---------------------------------------------------------------------------------------------- the whole step
-
-
-def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
-               urn_uniforms, draws: StepDraws) -> tuple[LabState, RunState, NetworkState, np.ndarray]:
-    """One step of every run, stage by stage with per-lab Python loops; returns new state and the record.
-
-    Same contract as :func:`economy.kernels.step.step_batch` (``shocks[run, lab]`` standard normals,
-    ``urn_uniforms[run, arrival]`` uniforms, ``draws`` the other draws), but the inputs are left untouched.  Of the
-    network's scratch
-    arrays the returned ``NetworkState`` fills the step-start ln S, the staff at the start of stage 5 and the
-    per-lab flows (``gain``, ``moved``, ``distilled``, ``active_edges``); the packed snapshot ``node`` and the
-    intermediate ``leave_rate`` are left as given.
-    """
-    n_runs, n = labs.cash_usd.shape
-    new_labs = {name: getattr(labs, name).copy() for name in LabState._fields}
-    new_runs = {name: getattr(runs, name).copy() for name in RunState._fields}
-    new_net = {name: getattr(net, name).copy() for name in NetworkState._fields}
-    spill = net.indices.shape[0] > 0  # stage 5 runs for the whole batch when any run has an edge
-    rec = np.zeros((n_runs, L.N_MARKET))
-    for b in range(n_runs):
-        lab_rows = [{name: new_labs[name][b, i].item() for name in LabState._fields} for i in range(n)]
-        run = _run_dict(new_runs, b)
-        p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
-        run_draws = {name: getattr(draws, name)[b].tolist() for name in StepDraws._fields}
-        network = {
-            "spill": spill,
-            "graph": _graph_from_csr(net, b, n),
-            "segment_demand": net.segment_demand[b].tolist(),
-            "n_segments": int(net.n_segments[b]),
-        }
-        record = [0.0] * L.N_MARKET
-        flows = _step_run(lab_rows, run, p, [float(x) for x in shocks[b]], [float(u) for u in urn_uniforms[b]],
-                          run_draws, record, network)
-        for i, lab in enumerate(lab_rows):
-            for name in LabState._fields:
-                new_labs[name][b, i] = lab[name]
-        for name in RunState._fields:
-            new_runs[name][b] = run[name]
-        for name, values in flows.items():
-            new_net[name][b, :] = values
-        rec[b] = record
-    return LabState(**new_labs), RunState(**new_runs), NetworkState(**new_net), rec
-
-
-def _run_dict(runs: dict, b: int) -> dict:
-    """Run b's scalars as Python numbers, its frontier history and event buffer as lists."""
-    run = {name: runs[name][b].item() for name in RunState._fields if name not in ("frontier_history", "events")}
-    run["frontier_history"] = runs["frontier_history"][b].tolist()
-    run["events"] = runs["events"][b].tolist()
-    return run
-
-
-def _graph_from_csr(net: NetworkState, b: int, n: int) -> nx.Graph:
-    """Run b's undirected weighted graph, read back from the CSR rows (each edge is stored at both ends)."""
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    for i in range(n):
-        for e in range(int(net.indptr[b, i]), int(net.indptr[b, i + 1])):
-            j = int(net.indices[e])
-            if i < j:
-                graph.add_edge(i, j, weight=float(net.weight[e]))
-    return graph
-
-
-def naive_record_initial(labs: LabState, runs: RunState, par) -> tuple[RunState, np.ndarray]:
-    """Twin of :func:`economy.kernels.step.record_initial`: the record of the starting state (no flows)."""
-    n_runs, n = labs.cash_usd.shape
-    new_runs = {name: getattr(runs, name).copy() for name in RunState._fields}
-    rec = np.zeros((n_runs, L.N_MARKET))
-    for b in range(n_runs):
-        lab_rows = [{name: getattr(labs, name)[b, i].item() for name in LabState._fields} for i in range(n)]
-        run = _run_dict(new_runs, b)
-        p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
-        record = [0.0] * L.N_MARKET
-        _record(lab_rows, run, p, p["start_year"], 0, run["demand"], record)
-        record[L.M_PRICE_FLOOR] = math.exp(run["log_price_floor"])
-        for name in RunState._fields:
-            new_runs[name][b] = run[name]
-        rec[b] = record
-    return RunState(**new_runs), rec
-
-
-def _step_run(labs: list[dict], run: dict, p: dict, shocks: list[float], uniforms: list[float], draws: dict,
-              rec: list, network: dict) -> dict[str, list]:
-    """One step of one run; returns the network flows (empty when stage 5 does not run)."""
-    dt = p["dt"]
-    year = p["start_year"] + run["step"] * dt
-    year_end = year + dt
-    run["n_events"] = 0
-    run["events_dropped"] = 0
-
-    # the leader as of the last step (for the hardware feedback)
-    lead, _ = top_two([lab["quality"] for lab in labs], [lab["alive"] for lab in labs])
-
-    # stage 1: observe and decide (adaptation, racing, budget), strategy events
-    agents.decide_stage(labs, run, p, network["graph"], draws, year, rec)
-
-    # stage 2: the compute market clears, the talent market rations hiring, hardware improves
-    live = [lab for lab in labs if lab["alive"]]
-    owned = math.fsum(lab["compute_flop_per_year"] for lab in live)
-    budget = math.fsum(lab["compute_budget_usd"] for lab in live)
-    hires = math.fsum(lab["hire"] for lab in live if lab["hire"] > 0.0)
-    fires = math.fsum(-lab["hire"] for lab in live if lab["hire"] <= 0.0)
-    supply = p["supply0"] * math.exp(p["supply_ln_growth"] * (year - p["start_year"]))
-    available = supply * dt + run["resale_flop"]
-    floor = math.exp(run["log_price_floor"])
-    price = max(floor, budget / available)
-    sold = budget / price if price > 0.0 else 0.0  # a zero price (floor underflowed, nothing bid) sells nothing
-    if run["resale_flop"] > 0.0:
-        run["resale_flop"] *= max(0.0, 1.0 - sold / available)
-    run["price"] = price
-    rec[L.M_CASH_COMPUTE] = budget
-    rec[L.M_COMPUTE_BOUGHT] = sold
-    rec[L.M_COMPUTE_DEPR] = _one_minus_exp_neg(p["depreciation"] * dt) * (owned + sold)
-    rec[L.M_PRICE_FLOOR] = floor
-    pool = run["talent_pool"] + fires
-    hire_scale = min(1.0, pool / hires) if hires > 0.0 else 1.0
-    run["talent_pool"] = max(0.0, pool - hires * hire_scale)  # rationed hiring empties the pool
-    frontier_automation = labs[lead]["automation"] if lead >= 0 else 0.0
-    run["log_price_floor"] -= p["hw_ln_rate"] * (1.0 + p["hw_ai_feedback"] * frontier_automation) * dt
-
-    # stages 2-4 per lab: buy and depreciate compute, hire, research, train, capability
-    step_start_log_software = [lab["log_software"] for lab in labs]
-    for lab, shock in zip(labs, shocks, strict=True):
-        if lab["alive"]:
-            _produce(lab, p, year, price, hire_scale, shock)
-
-    # stage 5: the knowledge-spillover network, from a snapshot of this point
-    flows: dict[str, list] = {}
-    if network["spill"]:
-        flows = {
-            "prev_log_software": step_start_log_software,
-            "snap_researchers": [lab["researchers"] for lab in labs],
-        }
-        inputs = [{**lab, "log_software_start": start} for lab, start in zip(labs, step_start_log_software,
-                                                                               strict=True)]
-        out = naive_spillover(network["graph"], inputs, p, year)
-        for i, lab in enumerate(labs):
-            for name in ("log_software", "researchers", "log_eff_compute", "quality", "automation", "weight"):
-                lab[name] = out[name][i]
-        for name in ("gain", "moved", "distilled", "active_edges"):
-            flows[name] = out[name]
-        rec[L.M_TALENT_FLOW] = math.fsum(out["moved"])
-        rec[L.M_SPILLOVER_GAIN] = math.fsum(out["gain"])
-        rec[L.M_N_DISTILLED] = sum(out["distilled"])
-        rec[L.M_ACTIVE_EDGES] = sum(out["active_edges"]) // 2
-
-    # stage 6: demand, logit normaliser, investors' weights
-    years_in = (run["step"] + 1) * dt
-    alive = [lab["alive"] for lab in labs]
-    first, _ = top_two([lab["quality"] for lab in labs], alive)
-    u_front = labs[first]["quality"] if first >= 0 else p["outside_quality"]
-    log_cap = math.log(p["max_gwp_fraction"]) + p["ln_gwp0"] + p["gwp_growth"] * years_in
-    log_demand = p["ln_demand0"] + p["adoption_growth"] * years_in
-    if p["demand_quality_elasticity"] != 0.0:  # demand independent of quality, even with no model anywhere
-        log_demand += p["demand_quality_elasticity"] * (u_front - p["frontier_quality0"])
-    demand = math.exp(min(log_cap, log_demand))
-    run["demand"] = demand
-    w_outside = p["gamma"] * p["outside_quality"]
-    live = [lab for lab in labs if lab["alive"]]
-    fund_total = math.fsum(
-        agents.investor_weight(lab, p, u_front) for lab in live if lab["funding"] == 0 and lab["quality"] > NEG_INF
-    )
-    urn = p["market_mode"] == L.MODE_URN
-    kappa = p["net_cross_segment"]
-    if network["n_segments"] > 1 and kappa < 1.0 and not urn:  # segmented markets (blocs)
-        targets, log_sum = naive_segment_targets([lab["weight"] for lab in labs], alive,
-                                                 [lab["bloc"] for lab in labs], network["segment_demand"], kappa,
-                                                 w_outside)
-        run["consumer_value"] += demand * (log_sum - w_outside) * dt
-    else:  # one market: multinomial logit with the outside option
-        top = max([w_outside] + [lab["weight"] for lab in live])
-        z = math.fsum([math.exp(w_outside - top)] + [math.exp(lab["weight"] - top) for lab in live])
-        targets = [math.exp(lab["weight"] - top) / z if lab["alive"] else 0.0 for lab in labs]
-        run["consumer_value"] += demand * (math.log(z) + top - w_outside) * dt
-    if urn:
-        urn_stage(labs, run, p, uniforms, year_end, rec)
-        inside = math.fsum(lab["customers"] for lab in labs if lab["alive"])
-        for lab in labs:
-            lab["share"] = lab["customers"] / inside if (lab["alive"] and inside > 0.0) else 0.0
-
-    # stage 6 per lab: shares move toward the logit targets; demand is served within inference capacity
-    for lab, target in zip(labs, targets, strict=True):
-        if not lab["alive"]:
-            lab["revenue_usd_per_year"] = 0.0
-            continue
-        if not urn:
-            lab["share"] = smooth_toward(lab["share"], target, dt, p["switching_years"])
-        capacity = lab["inference_fraction"] * lab["compute_flop_per_year"] / p["inference_flop_per_usd"]
-        lab["revenue_usd_per_year"] = min(lab["share"] * demand, capacity)
-        lab["weight"] = capacity - lab["revenue_usd_per_year"]  # spare capacity
-    live = [lab for lab in labs if lab["alive"]]
-    unserved = math.fsum(lab["share"] * demand - lab["revenue_usd_per_year"] for lab in live)
-    spare = math.fsum(lab["weight"] for lab in live)
-    unserved_ratio = min(1.0, unserved / spare) if spare > 0.0 else 0.0
-    # the exit rule's share threshold: a fraction of the alive labs' mean share
-    exit_share = p["exit_relative_share"] * math.fsum(lab["share"] for lab in live) / len(live) if live else 0.0
-    founded_by = year_end - p["exit_grace_years"]
-
-    # stage 7: unserved demand to rivals with spare capacity, data flywheel, funding, cash flows, exit, performance
-    for lab in live:
-        agents.money(lab, p, price, demand, u_front, fund_total, unserved_ratio, exit_share, founded_by)
-
-    # exits return compute and people; acquisitions; entry
-    cash = {"revenue": [], "opex": [], "funding": [], "state": [], "wages": []}
-    exit_cash, exit_compute, exit_people = [], [], []
-    for i, lab in enumerate(labs):
-        if lab["alive"] or lab["exited"]:
-            revenue = lab["revenue_usd_per_year"] * dt
-            cash["revenue"].append(revenue)
-            cash["opex"].append(revenue * p["opex_fraction"])
-            cash["funding" if lab["funding"] == 0 else "state"].append(lab["weight"] * dt)
-            cash["wages"].append(lab["researchers"] * p["wage"] * dt)
-        if lab["exited"]:
-            exit_cash.append(lab["cash_usd"])
-            exit_compute.append(lab["compute_flop_per_year"])
-            exit_people.append(lab["researchers"])
-            agents.push_event(run, year_end, i, L.EVENT_EXIT, -1, lab["cash_usd"])
-            for name in ("cash_usd", "compute_flop_per_year", "researchers", "share", "customers",
-                         "revenue_usd_per_year", "run_flop"):
-                lab[name] = 0.0
-    run["resale_flop"] += math.fsum(exit_compute)
-    run["talent_pool"] += math.fsum(exit_people)
-    agents.acquisitions(labs, run, p, price, draws, year_end, rec)
-    agents.entry(labs, run, p, draws, year_end, rec)
-
-    # stage 8: incidents; the workforce grows; stage 10 record
-    agents.incidents(labs, run, p, draws, year_end, rec)
-    staff = math.fsum(lab["researchers"] for lab in labs if lab["alive"])
-    growth = p["talent_growth"] * (run["talent_pool"] + staff) * dt
-    run["talent_pool"] += growth
-    rec[L.M_EVENTS_DROPPED] = run["events_dropped"]
-    _record(labs, run, p, year_end, run["step"] + 1, demand, rec)
-    rec[L.M_CASH_REVENUE] = math.fsum(cash["revenue"])
-    rec[L.M_CASH_FUNDING] = math.fsum(cash["funding"])
-    rec[L.M_CASH_STATE] = math.fsum(cash["state"])
-    rec[L.M_CASH_WAGES] = math.fsum(cash["wages"])
-    rec[L.M_CASH_OPEX] = math.fsum(cash["opex"])
-    rec[L.M_CASH_EXIT] = math.fsum(exit_cash)
-    rec[L.M_COMPUTE_EXIT] = math.fsum(exit_compute)
-    rec[L.M_PEOPLE_GROWTH] = growth
-    rec[L.M_N_EXITS] = len(exit_cash)
-    run["step"] += 1
-    return flows
-
-
-def _produce(lab: dict, p: dict, year: float, price: float, hire_scale: float, shock: float) -> None:
-    """Stages 2-4 for one alive lab."""
-    dt = p["dt"]
-    budget = lab["compute_budget_usd"]
-    lab["cash_usd"] -= budget
-    bought = budget / price if price > 0.0 else 0.0
-    compute = (lab["compute_flop_per_year"] + bought) * math.exp(-p["depreciation"] * dt)
-    lab["compute_flop_per_year"] = compute
-    h = lab["hire"]
-    lab["researchers"] = max(0.0, lab["researchers"] + (h * hire_scale if h > 0.0 else h))
-    # stage 3: research, frozen at the ceiling once singular
-    if lab["singular_year"] < 0.0:
-        log_s = lab["log_software"]
-        log_g, slope = lab_log_growth(lab, p, shock)
-        new_s, tau = advance_log_software(log_s, log_g, slope, dt, p["log_software_ceiling"])
-        if tau >= 0.0:
-            lab["singular_year"] = year + tau
-        lab["drift"] += lab["automation"] * (new_s - log_s) * (1.0 - lab["safety"]) * p["drift_rate"]
-        lab["log_software"] = new_s
-    # stage 4: a training run accumulates FLOP and is released when it has lasted run_years
-    lab["run_flop"] += lab["train_fraction"] * compute * dt
-    lab["run_elapsed_years"] += dt
-    if lab["run_elapsed_years"] >= p["run_years"] * (1.0 - 1e-9):
-        released = released_log_eff_compute(
-            lab["run_flop"], lab["run_log_software"], lab["data_tokens"], lab["automation"], p["public_data_tokens"],
-            p["tokens_per_parameter"], p["synthetic_data_multiple"], p["data_wall_efficiency"],
-        )
-        lab["log_eff_compute"] = max(lab["log_eff_compute"], released)
-        left = max(0.0, lab["run_elapsed_years"] - p["run_years"])
-        lab["run_elapsed_years"] = left
-        lab["run_flop"] = lab["train_fraction"] * compute * left
-        lab["run_log_software"] = lab["log_software"]
-    log_e = lab["log_eff_compute"]
-    lab["automation"] = automation_fraction(log_e, p["automation_mid_ln"], p["automation_width_ln"],
-                                            p["max_automation"])
-    if log_e > NEG_INF:
-        lab["quality"] = p["alpha"] * (log_e - p["ln_loss_scale"])
-        lab["weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
-    else:  # no model yet
-        lab["quality"] = NEG_INF
-        lab["weight"] = NEG_INF
-
-
-def _record(labs: list[dict], run: dict, p: dict, year: float, steps_done: int, demand: float, rec: list) -> None:
-    """Stage 10: market metrics and stocks."""
-    dt = p["dt"]
-    alive = [lab["alive"] for lab in labs]
-    live = [lab for lab in labs if lab["alive"]]
-    n_alive = len(live)
-    rec[L.M_YEAR] = year
-    hhi, effective, top1, top4 = concentration([lab["share"] for lab in labs], alive)
-    rec[L.M_HHI], rec[L.M_EFFECTIVE], rec[L.M_TOP1], rec[L.M_TOP4] = hhi, effective, top1, top4
-    rec[L.M_OUTSIDE] = 1.0 - math.fsum(lab["share"] for lab in live) if n_alive > 0 else 1.0
-    rec[L.M_GINI] = gini([lab["revenue_usd_per_year"] for lab in labs], alive)
-    # frontier and runner-up among alive labs with a trained model (quality > -inf)
-    first, second = top_two([lab["quality"] for lab in labs],
-                            [lab["alive"] and lab["quality"] > NEG_INF for lab in labs])
-    if first >= 0:
-        leader = labs[first]
-        log_e = leader["log_eff_compute"]
-        rec[L.M_FRONTIER_U] = leader["quality"]
-        rec[L.M_FRONTIER_LOG10E] = log_e / LN10
-        rec[L.M_FRONTIER_LNS] = leader["log_software"]
-        rec[L.M_FRONTIER_AUTO] = leader["automation"]
-        if run["takeoff_start_year"] < 0.0 and log_e >= p["par_human_ln"]:
-            run["takeoff_start_year"] = year
-        if run["takeoff_end_year"] < 0.0 and log_e >= p["superhuman_ln"]:
-            run["takeoff_end_year"] = year
-    else:
-        log_e = NEG_INF
-        for col in (L.M_FRONTIER_U, L.M_FRONTIER_LOG10E, L.M_FRONTIER_LNS, L.M_FRONTIER_AUTO):
-            rec[col] = NAN
-    # the frontier's ln E over the last year (a ring buffer), for the leader's gap in years
-    history = run["frontier_history"]
-    slots = len(history)
-    history[steps_done % slots] = log_e
-    back = min(steps_done, slots - 1)
-    rate = (log_e - history[(steps_done - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
-    if first >= 0 and second >= 0:
-        gap = labs[first]["log_eff_compute"] - labs[second]["log_eff_compute"]
-        rec[L.M_RUNNERUP_U] = labs[second]["quality"]
-        rec[L.M_GAP_OOMS] = gap / LN10
-        rec[L.M_GAP_YEARS] = gap / rate if 0.0 < rate < INF else NAN
-    else:
-        rec[L.M_RUNNERUP_U] = rec[L.M_GAP_OOMS] = rec[L.M_GAP_YEARS] = NAN
-    singular = [lab["singular_year"] for lab in labs if lab["singular_year"] >= 0.0]
-    if singular and (run["singularity_year"] < 0.0 or min(singular) < run["singularity_year"]):
-        run["singularity_year"] = min(singular)
-    rec[L.M_PRICE] = run["price"]
-    rec[L.M_DEMAND] = demand
-    rec[L.M_REVENUE] = math.fsum(lab["revenue_usd_per_year"] for lab in live)
-    rec[L.M_N_ALIVE] = n_alive
-    rec[L.M_N_SINGULAR] = len(singular)
-    rec[L.M_MEAN_SAFETY] = math.fsum(lab["safety"] for lab in live) / n_alive if n_alive > 0 else 0.0
-    rec[L.M_MAX_DRIFT] = max([0.0] + [lab["drift"] for lab in live])
-    rec[L.M_CASH] = math.fsum(lab["cash_usd"] for lab in live)
-    rec[L.M_COMPUTE] = math.fsum(lab["compute_flop_per_year"] for lab in live)
-    rec[L.M_RESEARCHERS] = math.fsum(lab["researchers"] for lab in live)
-    rec[L.M_POOL] = run["talent_pool"]
-    rec[L.M_RESALE] = run["resale_flop"]
-    # knowledge gap over alive labs (twin of economy.kernels.spillover.record_knowledge_gap)
-    rec[L.M_GAP_DISPERSION], rec[L.M_MEAN_GAP] = naive_knowledge_gap([lab["log_software"] for lab in live])

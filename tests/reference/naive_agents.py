@@ -4,7 +4,7 @@ incidents.py, events.py).
 
 Written the plain way, one lab (a dict) at a time: rivals and best performers by sorting, imitation sources as
 ``min`` over ``(-performance, id)``, the Poisson count by summing the probability mass function term by term,
-sums with ``math.fsum``.  :func:`tests.reference.naive.naive_step` calls these in stage order.
+sums with ``math.fsum``.  The stage twins of :mod:`tests.reference.naive_stages` call these.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def refresh_capability(lab: dict, p: dict) -> None:
     else:
         lab["automation"] = p["max_automation"] / (1.0 + math.exp(-z))
     lab["quality"] = p["alpha"] * (log_e - p["ln_loss_scale"])
-    lab["weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
+    lab["logit_weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
 
 
 def _active(labs: list[dict], p: dict, year: float, i: int, j: int) -> bool:
@@ -173,7 +173,7 @@ def money(lab: dict, p: dict, price: float, demand: float, u_front: float, fund_
           unserved_ratio: float, exit_share: float, founded_by: float) -> None:
     """Stage 7 for one alive lab: revenue, data, funding (rank and growth, bounded), cash, exit, performance."""
     dt = p["dt"]
-    revenue = lab["revenue_usd_per_year"] + lab["weight"] * unserved_ratio
+    revenue = lab["revenue_usd_per_year"] + lab["spare_capacity_usd_per_year"] * unserved_ratio
     lab["revenue_usd_per_year"] = revenue
     lab["data_tokens"] += p["data_tokens_per_usd"] * revenue * dt
     if lab["funding"] == FUNDING_INVESTORS:
@@ -183,7 +183,7 @@ def money(lab: dict, p: dict, price: float, demand: float, u_front: float, fund_
             inflow = min(pool * investor_weight(lab, p, u_front) / fund_total, p["funding_max_share"] * pool)
     else:
         inflow = p["state_budget"]
-    lab["weight"] = inflow
+    lab["funding_inflow_usd_per_year"] = inflow
     wages = lab["researchers"] * p["wage"] * dt
     lab["cash_usd"] += (revenue * (1.0 - p["opex_fraction"]) + inflow) * dt - wages
     small = lab["funding"] == FUNDING_INVESTORS and lab["share"] < exit_share and lab["founded_year"] <= founded_by
@@ -305,8 +305,8 @@ def found_lab(labs: list[dict], run: dict, p: dict, i: int, kind: int, size: flo
     if lab["log_eff_compute"] > NEG_INF:
         refresh_capability(lab, p)
     else:
-        lab["automation"], lab["quality"] = 0.0, NEG_INF
-    lab["weight"] = 0.0
+        lab["automation"], lab["quality"], lab["logit_weight"] = 0.0, NEG_INF, NEG_INF
+    lab["funding_inflow_usd_per_year"] = 0.0
 
 
 def entrant_kind(p: dict, u: float) -> int:

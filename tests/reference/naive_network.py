@@ -116,7 +116,7 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
     log_e = [lab["log_eff_compute"] for lab in labs]
     quality = [lab.get("quality", NEG_INF) for lab in labs]
     automation = [lab.get("automation", 0.0) for lab in labs]
-    weight = [lab.get("weight", NEG_INF) for lab in labs]
+    logit_weight = [lab.get("logit_weight", NEG_INF) for lab in labs]
     distilled = [0.0] * n
     frac = p["net_distill_fraction"]
     for i, lab in enumerate(labs):
@@ -128,11 +128,11 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
             x = (floor - p["automation_mid_ln"]) / p["automation_width_ln"]
             automation[i] = p["max_automation"] / (1.0 + math.exp(-x)) if x > -700 else 0.0
             quality[i] = p["alpha"] * (floor - p["ln_loss_scale"])
-            weight[i] = p["gamma"] * quality[i] + p["zeta"] * math.log(1.0 + lab["data_tokens"])
+            logit_weight[i] = p["gamma"] * quality[i] + p["zeta"] * math.log(1.0 + lab["data_tokens"])
             distilled[i] = 1.0
     return {
         "log_software": log_software, "researchers": researchers, "log_eff_compute": log_e, "quality": quality,
-        "automation": automation, "weight": weight, "gain": gain, "moved": moved, "distilled": distilled,
+        "automation": automation, "logit_weight": logit_weight, "gain": gain, "moved": moved, "distilled": distilled,
         "active_edges": edges,
     }
 

@@ -1,6 +1,6 @@
 """Plain-Python twins of the policy kernels (economy/kernels/policies.py), written from docs/policies.md.
 
-They take and modify the same numpy arrays (a copy of a LabState / RunState), element by element, with no
+They take and modify the same numpy arrays (a copy of a LabState / WorldState), element by element, with no
 shared code: tests/test_policies.py runs kernel and twin on copies of one state and compares.
 """
 
@@ -58,11 +58,12 @@ def merger_allowed(p, year: float, hhi: float, delta: float, merged: float) -> b
 
 
 SPLIT = ("cash_usd", "compute_flop_per_year", "researchers", "share", "customers", "revenue_usd_per_year",
-         "run_flop", "profit_usd_per_year", "capital_usd", "compute_budget_usd", "weight", "tax_usd",
+         "run_flop", "profit_usd_per_year", "capital_usd", "compute_budget_usd", "spare_capacity_usd_per_year",
+         "funding_inflow_usd_per_year", "tax_usd",
          "subsidy_usd", "incident_cost")
 
 
-def breakup(labs, runs, par, b: int, year: float, end_year: float) -> list[tuple[int, int]]:
+def breakup(labs, world, par, b: int, year: float, end_year: float) -> list[tuple[int, int]]:
     """Returns the (part, original) pairs made, in order."""
     p = par[b]
     if not _on(p, L.P_BREAKUP_START, L.P_BREAKUP_END, year):
@@ -73,17 +74,17 @@ def breakup(labs, runs, par, b: int, year: float, end_year: float) -> list[tuple
         return []
     made = []
     capacity = labs.alive.shape[1]
-    for i in range(int(runs.n_used[b])):
+    for i in range(int(world.n_used[b])):
         if not labs.alive[b, i] or labs.share[b, i] <= limit * inside:
             continue
-        k = min(math.ceil(labs.share[b, i] / (limit * inside)), 1 + capacity - int(runs.n_used[b]))
+        k = min(math.ceil(labs.share[b, i] / (limit * inside)), 1 + capacity - int(world.n_used[b]))
         if k < 2:
             continue
         for name in SPLIT:
             getattr(labs, name)[b, i] /= k
         for _ in range(k - 1):
-            j = int(runs.n_used[b])
-            runs.n_used[b] = j + 1
+            j = int(world.n_used[b])
+            world.n_used[b] = j + 1
             for name in labs._fields:
                 if name in ("scratch",):
                     continue

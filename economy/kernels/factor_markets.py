@@ -1,0 +1,136 @@
+r"""Stage 2, the factor markets: compute and talent (docs/model.md, "Stage 2: compute market").
+
+The stage is :func:`factor_market_stage`; its docstring gives the equations.
+"""
+
+import math
+
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.layout import (
+    M_CASH_COMPUTE,
+    M_COMPUTE_BOUGHT,
+    M_COMPUTE_DEPR,
+    M_PRICE_FLOOR,
+    P_DEPR,
+    P_DT,
+    P_HW_FEEDBACK,
+    P_HW_LN_RATE,
+    P_START_YEAR,
+    P_SUPPLY0,
+    P_SUPPLY_LN_GROWTH,
+)
+from economy.kernels.metrics import top_two
+from economy.kernels.policies import compute_tax_run, export_budgets
+
+
+@jit
+def factor_market_stage(labs, world, par, work, rec):
+    r"""Stage 2 for every run of a batch: the compute and talent markets (docs/model.md, "Stage 2").
+
+    Per run, serially: new compute supply grows with fab capacity, the compute
+    returned by exits last step is resold, and one price clears the market for the labs' compute budgets
+    :math:`B_i` (stage 1):
+
+    .. math::
+        Q(t) = Q_0 \, e^{g_Q (t - t_0)}, \qquad
+        p = \max\Big(p_{floor}, \; \frac{\sum_i B_i}{Q \, \Delta t + \text{resale}}\Big),
+
+    so the FLOP sold, :math:`\sum_i B_i / p`, never exceed the FLOP available; unsold resale compute is carried over
+    in proportion.  Researchers are hired from the talent pool :math:`P`: staff let go (:math:`h_i < 0`) return to
+    it first, and when it cannot fill every request (:math:`h_i > 0`) each is filled in the same proportion,
+
+    .. math:: f = \min\Big(1, \; \frac{P + \sum_{h_i < 0} |h_i|}{\sum_{h_i > 0} h_i}\Big).
+
+    The hardware price floor then falls with price-performance, faster when the frontier's research is automated
+    (:math:`a_{front}`, the leader of the last step; stage 1 changes no quality):
+
+    .. math:: \frac{d \ln p_{floor}}{dt} = -\frac{\ln 2}{T_{hw}} \big(1 + f_{hw} \, a_{front}\big).
+
+    Per lab (:func:`purchase_rows`, row-local): the lab pays its budget, buys :math:`B_i \phi / p` FLOP/year
+    (:math:`\phi < 1` under a compute tax), its compute depreciates, and its staff moves by the filled request:
+
+    .. math::
+        \text{cash}_i \mathrel{-}= B_i, \qquad
+        C_i \leftarrow (C_i + B_i \phi / p) \, e^{-\delta \Delta t}, \qquad
+        L_i \leftarrow \max\big(0, L_i + (f h_i \text{ if } h_i > 0 \text{ else } h_i)\big).
+
+    Stage 9 acts here: export controls cut restricted labs' budgets before the market clears
+    (:func:`economy.kernels.policies.export_budgets`) and the compute tax buys public compute for small labs at the
+    clearing price (:func:`economy.kernels.policies.compute_tax_run`, which returns :math:`\phi`).
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    work : StepWork
+        Reads ``start_year``; writes ``own_compute_fraction`` and ``hire_fraction`` (read by :func:`purchase_rows`).
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record: the compute spent, bought and depreciated, the price floor.
+    """
+    n_runs, n = labs.cash_usd.shape
+    for b in range(n_runs):
+        dt = par[b, P_DT]
+        year = work.start_year[b]
+        export_budgets(labs, par, b, year)  # stage 9: export controls refuse restricted labs' purchases
+        budget = 0.0
+        hires = 0.0
+        fires = 0.0
+        owned = 0.0
+        for i in range(n):
+            if labs.alive[b, i]:
+                owned += labs.compute_flop_per_year[b, i]
+                budget += labs.compute_budget_usd[b, i]
+                h = labs.hire[b, i]
+                if h > 0.0:
+                    hires += h
+                else:
+                    fires -= h
+        supply = math.exp(math.log(par[b, P_SUPPLY0]) + par[b, P_SUPPLY_LN_GROWTH] * (year - par[b, P_START_YEAR]))
+        available = supply * dt + world.resale_flop[b]
+        floor = math.exp(world.log_price_floor[b])
+        price = max(floor, budget / available)
+        world.price[b] = price
+        # stage 9: public compute from the compute tax
+        work.own_compute_fraction[b] = compute_tax_run(labs, par, b, year, price, budget, rec)
+        sold = budget / price if price > 0.0 else 0.0  # price = 0 only once the floor has underflowed to 0
+        if world.resale_flop[b] > 0.0:
+            world.resale_flop[b] *= max(0.0, 1.0 - sold / available)
+        rec[b, M_CASH_COMPUTE] = budget
+        rec[b, M_COMPUTE_BOUGHT] = sold
+        rec[b, M_COMPUTE_DEPR] = -math.expm1(-par[b, P_DEPR] * dt) * (owned + sold)
+        rec[b, M_PRICE_FLOOR] = floor
+        pool = world.talent_pool[b] + fires
+        fill = min(1.0, pool / hires) if hires > 0.0 else 1.0
+        work.hire_fraction[b] = fill
+        world.talent_pool[b] = max(0.0, pool - hires * fill)  # >= 0 despite rounding
+        leader, _ = top_two(labs.quality[b], labs.alive[b])
+        automation = labs.automation[b, leader] if leader >= 0 else 0.0
+        world.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * automation) * dt
+    purchase_rows(labs, world, par, work)
+
+
+@jit_parallel
+def purchase_rows(labs, world, par, work):
+    """Stage 2 per lab: pay the compute budget, buy at the clearing price, depreciate, hire or let go
+    (:func:`factor_market_stage`).  The row's work is written in the loop body on arrays bound to locals: a row
+    helper taking the whole lab state would cost several times the work (docs/performance.md)."""
+    alive, budget_col, cash, compute, hire, staff = (labs.alive, labs.compute_budget_usd, labs.cash_usd,
+                                                     labs.compute_flop_per_year, labs.hire, labs.researchers)
+    price, own, fill = world.price, work.own_compute_fraction, work.hire_fraction
+    n_runs, n = alive.shape
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        if not alive[b, i]:
+            continue
+        budget = budget_col[b, i]
+        cash[b, i] -= budget
+        c = compute[b, i] + (budget * own[b] / price[b] if price[b] > 0.0 else 0.0)
+        c *= math.exp(-par[b, P_DEPR] * par[b, P_DT])
+        compute[b, i] = c
+        h = hire[b, i]
+        staff[b, i] = max(0.0, staff[b, i] + (h * fill[b] if h > 0.0 else h))

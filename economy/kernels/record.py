@@ -1,0 +1,195 @@
+r"""Stage 10, the record: each run's market metrics and stocks, one row ``rec[run, :]`` a step (docs/model.md,
+"Stage 10: record"; the columns are ``economy.kernels.layout.MARKET_COLUMNS``).
+
+The stage is :func:`record_stage`; its docstring gives the equations.
+"""
+
+import math
+
+from economy.kernels.config import jit
+from economy.kernels.layout import (
+    M_CASH,
+    M_COMPUTE,
+    M_DEMAND,
+    M_EFFECTIVE,
+    M_EVENTS_DROPPED,
+    M_FRONTIER_AUTO,
+    M_FRONTIER_LNS,
+    M_FRONTIER_LOG10E,
+    M_FRONTIER_U,
+    M_GAP_OOMS,
+    M_GAP_YEARS,
+    M_GINI,
+    M_HHI,
+    M_MAX_DRIFT,
+    M_MEAN_SAFETY,
+    M_N_ALIVE,
+    M_N_SINGULAR,
+    M_OUTSIDE,
+    M_PAUSED,
+    M_POOL,
+    M_PRICE,
+    M_PRICE_FLOOR,
+    M_RESALE,
+    M_RESEARCHERS,
+    M_REVENUE,
+    M_RUNNERUP_U,
+    M_TOP1,
+    M_TOP4,
+    M_YEAR,
+    P_DT,
+    P_PAR_HUMAN_LN,
+    P_START_YEAR,
+    P_SUPERHUMAN_LN,
+)
+from economy.kernels.metrics import concentration, gini, top_two
+from economy.kernels.policies import pause_event, pause_trigger
+from economy.kernels.spillover import record_knowledge_gap
+
+NAN = math.nan
+NEG_INF = -math.inf
+
+
+@jit
+def record_stage(labs, world, par, work, rec):
+    r"""Stage 10 for every run of a batch: the record (docs/model.md, "Stage 10: record").
+
+    Per run, serially, on the step's final state: concentration of the inside market
+    (shares renormalised over alive labs :math:`\hat s_i = s_i / \sum_j s_j`),
+
+    .. math::
+        HHI = 10^4 \sum_i \hat s_i^2, \qquad N_{eff} = 10^4 / HHI, \qquad
+        G = \frac{\sum_i \sum_j |x_i - x_j|}{2 m \sum_i x_i} \;\; (x = \text{revenue}),
+
+    the frontier (the best alive lab with a model) and its lead over the runner-up, in orders of magnitude of
+    effective compute and in years at the frontier's growth over the last year (a ring buffer of its ln E),
+
+    .. math:: \text{gap}_{years} = \frac{\ln E_1 - \ln E_2}{(\ln E_1(t) - \ln E_1(t - 1\,\text{yr})) / 1\,\text{yr}},
+
+    the takeoff clock (the years the frontier crosses par-human and superhuman effective compute), the first
+    singular lab's year, and the stocks of money, compute and people (the conservation tests read them).  Then the
+    conditional pause's trigger (stage 9) reads the recorded frontier, and the step count advances.
+
+    Per run: :func:`record_metrics`, whether a pause held this step, the conditional pause's trigger on the recorded
+    frontier (stage 9), the events that did not fit, and the step count.
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    work : StepWork
+        Reads ``start_year`` and ``end_year``.
+    rec : ndarray, shape (runs, N_MARKET)
+        The step's record, ``rec[run, column]`` with the columns of ``economy.kernels.layout.MARKET_COLUMNS``.
+    """
+    for b in range(labs.cash_usd.shape[0]):
+        start_year = work.start_year[b]
+        end_year = work.end_year[b]
+        record_metrics(labs, world, par, b, end_year, world.step[b] + 1, world.demand[b], rec)
+        rec[b, M_PAUSED] = 1.0 if world.pause_until[b] > start_year else 0.0
+        first, _ = top_two(labs.quality[b], labs.alive[b])
+        if first >= 0 and pause_trigger(world, par, b, start_year, end_year, labs.log_eff_compute[b, first]):
+            pause_event(world, b, end_year, first, labs.log_eff_compute[b, first])
+        rec[b, M_EVENTS_DROPPED] = world.events_dropped[b]
+        world.step[b] += 1
+
+
+@jit
+def record_metrics(labs, world, par, b, year, s, demand, rec):
+    """Stage 10 for run b: market metrics and stocks into ``rec[b]``; ``s`` is the number of steps done."""
+    dt = par[b, P_DT]
+    n = labs.cash_usd.shape[1]
+    total_cash = 0.0
+    total_compute = 0.0
+    staff = 0.0
+    revenue = 0.0
+    inside = 0.0
+    safety = 0.0
+    max_drift = 0.0
+    n_alive = 0
+    n_singular = 0
+    for i in range(n):
+        if labs.singular_year[b, i] >= 0.0:
+            n_singular += 1
+        if not labs.alive[b, i]:
+            continue
+        n_alive += 1
+        total_cash += labs.cash_usd[b, i]
+        total_compute += labs.compute_flop_per_year[b, i]
+        staff += labs.researchers[b, i]
+        revenue += labs.revenue_usd_per_year[b, i]
+        inside += labs.share[b, i]
+        safety += labs.safety[b, i]
+        max_drift = max(max_drift, labs.drift[b, i])
+    rec[b, M_YEAR] = year
+    hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
+    rec[b, M_HHI] = hhi
+    rec[b, M_EFFECTIVE] = eff
+    rec[b, M_TOP1] = top1
+    rec[b, M_TOP4] = top4
+    rec[b, M_OUTSIDE] = 1.0 - inside if n_alive > 0 else 1.0
+    rec[b, M_GINI] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
+    first, second = top_two(labs.quality[b], labs.alive[b])
+    # a lab with no trained model (ln E = -inf) is neither frontier nor runner-up: those columns are undefined
+    if second >= 0 and labs.quality[b, second] == NEG_INF:
+        second = -1
+    if first >= 0 and labs.quality[b, first] == NEG_INF:
+        first = -1
+    if first >= 0:
+        log_e = labs.log_eff_compute[b, first]
+        rec[b, M_FRONTIER_U] = labs.quality[b, first]
+        rec[b, M_FRONTIER_LOG10E] = log_e / math.log(10.0)
+        rec[b, M_FRONTIER_LNS] = labs.log_software[b, first]
+        rec[b, M_FRONTIER_AUTO] = labs.automation[b, first]
+        if world.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_PAR_HUMAN_LN]:
+            world.takeoff_start_year[b] = year
+        if world.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_SUPERHUMAN_LN]:
+            world.takeoff_end_year[b] = year
+    else:
+        log_e = NEG_INF
+        rec[b, M_FRONTIER_U] = NAN
+        rec[b, M_FRONTIER_LOG10E] = NAN
+        rec[b, M_FRONTIER_LNS] = NAN
+        rec[b, M_FRONTIER_AUTO] = NAN
+    # frontier history over the last year, for the leader's gap in years
+    hist = world.frontier_history[b]
+    slots = hist.shape[0]
+    hist[s % slots] = log_e
+    back = min(s, slots - 1)
+    rate = (log_e - hist[(s - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
+    if first >= 0 and second >= 0:
+        gap = labs.log_eff_compute[b, first] - labs.log_eff_compute[b, second]
+        rec[b, M_RUNNERUP_U] = labs.quality[b, second]
+        rec[b, M_GAP_OOMS] = gap / math.log(10.0)
+        rec[b, M_GAP_YEARS] = gap / rate if (rate > 0.0 and rate < math.inf) else NAN
+    else:
+        rec[b, M_RUNNERUP_U] = NAN
+        rec[b, M_GAP_OOMS] = NAN
+        rec[b, M_GAP_YEARS] = NAN
+    for i in range(n):
+        if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
+                                                or labs.singular_year[b, i] < world.singularity_year[b]):
+            world.singularity_year[b] = labs.singular_year[b, i]
+    rec[b, M_PRICE] = world.price[b]
+    rec[b, M_DEMAND] = demand
+    rec[b, M_REVENUE] = revenue
+    rec[b, M_N_ALIVE] = n_alive
+    rec[b, M_N_SINGULAR] = n_singular
+    rec[b, M_MEAN_SAFETY] = safety / n_alive if n_alive > 0 else 0.0
+    rec[b, M_MAX_DRIFT] = max_drift
+    rec[b, M_CASH] = total_cash
+    rec[b, M_COMPUTE] = total_compute
+    rec[b, M_RESEARCHERS] = staff
+    rec[b, M_POOL] = world.talent_pool[b]
+    rec[b, M_RESALE] = world.resale_flop[b]
+    record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
+
+
+@jit
+def record_initial(labs, world, par, rec):
+    """The market record of the starting state (no flows yet)."""
+    for b in range(labs.cash_usd.shape[0]):
+        record_metrics(labs, world, par, b, par[b, P_START_YEAR], 0, world.demand[b], rec)
+        rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])

@@ -1,0 +1,177 @@
+r"""Stage 4, training runs, the data wall and capability (docs/model.md, "Stage 4").
+
+The stage is :func:`training_stage`; its docstring gives the equations.
+"""
+
+import math
+
+import numpy as np
+from numba import prange
+
+from economy.kernels.config import jit, jit_parallel
+from economy.kernels.layout import (
+    P_ALPHA,
+    P_AUTO_MID,
+    P_AUTO_WIDTH,
+    P_DT,
+    P_GAMMA,
+    P_LN_CC,
+    P_MAX_AUTO,
+    P_PUBLIC_DATA,
+    P_RUN_YEARS,
+    P_SYNTH_MULT,
+    P_TOKENS_PER_PARAM,
+    P_WALL_EFF,
+    P_ZETA,
+)
+from economy.kernels.policies import capped_run_flop, pause_cap
+
+NEG_INF = -math.inf
+
+
+@jit_parallel
+def training_stage(labs, world, par, work):
+    r"""Stage 4 for every run of a batch: training runs, the data wall and capability (docs/model.md, "Stage 4").
+
+    A lab's training run accumulates :math:`\text{train}_i \, C_i \, \Delta t` FLOP a step (at most the compute cap's
+    bound, stage 9) and is released when it has lasted ``training.run_years``; the served model is the best released
+    so far, and software progress made during a run waits for the next one (the run uses the ln S of its start):
+
+    .. math::
+        \ln E_{new} = \ln S_{run} + \begin{cases} \ln C_{run} & C_{run} \le C_{wall} \\
+            \ln C_{wall} + \epsilon (\ln C_{run} - \ln C_{wall}) & \text{otherwise} \end{cases}, \qquad
+        C_{wall} = \frac{6 D^2}{t}
+
+    (:func:`released_log_eff_compute`; D the usable tokens, t tokens per parameter, :math:`\epsilon` the efficiency
+    past the wall; a conditional pause, stage 9, caps the release).  From the served model's ln E (:func:`capability`):
+    the automated fraction of research, quality (Kaplan et al. 2020) and the lab's weight in the customers' logit,
+
+    .. math::
+        a = \frac{a_{max}}{1 + e^{-(\ln E - \ln E_{mid}) / w}}, \qquad
+        u = \alpha (\ln E - \ln C_c), \qquad
+        w^{logit} = \gamma u + \zeta \ln(1 + \text{data});
+
+    a lab with no model yet (:math:`\ln E = -\infty`) has quality and logit weight :math:`-\infty`: nothing to sell.
+    Row-local.
+
+    The policies' per-run limits (compute cap, pause) are taken once per run before the row loop; the row's work
+    is written in the loop body on arrays bound to locals (docs/performance.md).
+
+    Parameters
+    ----------
+    labs, world : LabState, WorldState
+        The batch's labs and the world they live in (economy.state), updated in place.
+    par : ndarray, shape (runs, N_PARAMS)
+        Packed parameters (columns ``economy.kernels.layout.P_*``).
+    work : StepWork
+        Reads ``start_year`` (the compute cap's and the pause's windows, stage 9).
+    """
+    alive, compute, train, data = labs.alive, labs.compute_flop_per_year, labs.train_fraction, labs.data_tokens
+    run_flop, elapsed, run_log_s, log_s_col = (labs.run_flop, labs.run_elapsed_years, labs.run_log_software,
+                                               labs.log_software)
+    log_e_col, automation, quality, logit_weight = (labs.log_eff_compute, labs.automation, labs.quality,
+                                                    labs.logit_weight)
+    n_runs, n = alive.shape
+    flop_cap = np.empty(n_runs)
+    release_cap = np.empty(n_runs)
+    for b in range(n_runs):
+        flop_cap[b] = capped_run_flop(par[b], work.start_year[b], math.inf)
+        release_cap[b] = pause_cap(world, b, work.start_year[b])
+    for k in prange(n_runs * n):
+        b = k // n
+        i = k - b * n
+        if not alive[b, i]:
+            continue
+        dt = par[b, P_DT]
+        c = compute[b, i]
+        run_flop[b, i] = min(run_flop[b, i] + train[b, i] * c * dt, flop_cap[b])
+        elapsed[b, i] += dt
+        run_years = par[b, P_RUN_YEARS]
+        if elapsed[b, i] >= run_years * (1.0 - 1e-9):
+            released = released_log_eff_compute(
+                run_flop[b, i], run_log_s[b, i], data[b, i], automation[b, i],
+                par[b, P_PUBLIC_DATA], par[b, P_TOKENS_PER_PARAM], par[b, P_SYNTH_MULT], par[b, P_WALL_EFF],
+            )
+            released = min(released, release_cap[b])
+            if released > log_e_col[b, i]:
+                log_e_col[b, i] = released
+            left = max(0.0, elapsed[b, i] - run_years)
+            elapsed[b, i] = left
+            run_flop[b, i] = min(train[b, i] * c * left, flop_cap[b])
+            run_log_s[b, i] = log_s_col[b, i]
+        log_e = log_e_col[b, i]
+        automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH], par[b, P_MAX_AUTO])
+        if log_e > NEG_INF:
+            quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
+            logit_weight[b, i] = par[b, P_GAMMA] * quality[b, i] + par[b, P_ZETA] * math.log1p(data[b, i])
+        else:  # no model yet: nothing to sell
+            quality[b, i] = NEG_INF
+            logit_weight[b, i] = NEG_INF
+
+
+@jit
+def initial_capability(labs, par, b, n):
+    """The starting labs' served models (run b, columns 0..n-1): the release of a full training run at the starting
+    compute and software, its automation and quality (a lab with no model: quality -inf)."""
+    p = par[b]
+    for i in range(n):
+        full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * p[P_RUN_YEARS]
+        log_e = released_log_eff_compute(full_run, labs.log_software[b, i], 0.0, 0.0, p[P_PUBLIC_DATA],
+                                         p[P_TOKENS_PER_PARAM], p[P_SYNTH_MULT], p[P_WALL_EFF])
+        labs.log_eff_compute[b, i] = log_e
+        labs.automation[b, i] = automation_fraction(log_e, p[P_AUTO_MID], p[P_AUTO_WIDTH], p[P_MAX_AUTO])
+        labs.quality[b, i] = p[P_ALPHA] * (log_e - p[P_LN_CC]) if log_e > NEG_INF else NEG_INF
+
+
+@jit
+def capability(log_e, data_tokens, par_row):
+    """Automation, quality and logit weight of a lab serving a model of effective compute ln E > -inf
+    (:func:`training_stage`)."""
+    automation = automation_fraction(log_e, par_row[P_AUTO_MID], par_row[P_AUTO_WIDTH], par_row[P_MAX_AUTO])
+    quality = par_row[P_ALPHA] * (log_e - par_row[P_LN_CC])
+    return automation, quality, par_row[P_GAMMA] * quality + par_row[P_ZETA] * math.log1p(data_tokens)
+
+
+@jit
+def refresh_capability(labs, par, b, i):
+    """Automation, quality and logit weight of lab (b, i) from its ln E > -inf (:func:`capability`): after
+    distillation (stage 5), an acquisition or an entry (stage 7) gives it a better model."""
+    labs.automation[b, i], labs.quality[b, i], labs.logit_weight[b, i] = capability(
+        labs.log_eff_compute[b, i], labs.data_tokens[b, i], par[b])
+
+
+@jit
+def automation_fraction(log_eff_compute, mid_ln, width_ln, max_automation):
+    r"""Automated fraction of research tasks, a logistic in ln effective compute.
+
+    .. math:: a = \frac{a_{max}}{1 + e^{-(\ln E - m) / w}}
+    """
+    z = (log_eff_compute - mid_ln) / width_ln
+    if z >= 0.0:
+        return max_automation / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return max_automation * e / (1.0 + e)
+
+
+@jit
+def released_log_eff_compute(run_flop, run_log_software, data_tokens, automation, par_public, par_tokens_per_param,
+                             par_synthetic_multiple, par_wall_efficiency):
+    r"""ln E of a model whose training run used ``run_flop`` FLOP, with the data wall.
+
+    Compute-optimal training (Chinchilla, :math:`C = 6ND`, :math:`D = t N`) needs
+    :math:`C_{wall} = 6 D^2 / t` FLOP to use :math:`D` tokens.  Usable data is the public stock plus the
+    lab's flywheel data plus synthetic data (a multiple of the public stock scaled by the automation level).
+    Past the wall each extra ln of compute buys ``wall_efficiency`` ln of effective compute:
+
+    .. math::
+        \ln E = \ln S_{run} + \begin{cases} \ln C & \ln C \le \ln C_{wall} \\
+        \ln C_{wall} + \epsilon (\ln C - \ln C_{wall}) & \text{otherwise} \end{cases}
+    """
+    if run_flop <= 0.0:
+        return NEG_INF
+    log_c = math.log(run_flop)
+    tokens = par_public + data_tokens + par_synthetic_multiple * par_public * automation
+    log_wall = math.log(6.0) + 2.0 * math.log(tokens) - math.log(par_tokens_per_param)
+    if log_c > log_wall:
+        log_c = log_wall + par_wall_efficiency * (log_c - log_wall)
+    return log_c + run_log_software
