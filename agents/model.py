@@ -26,6 +26,7 @@ from agents.lab import RUN, Lab
 from economy.archetypes import STRATEGY_PYTHON
 from economy.engine import Simulation
 from economy.kernels import layout as L
+from economy.kernels.config import configure
 from economy.params import Scenario
 from economy.state import LabState
 from economy.streams import child_sequence, root_sequence
@@ -113,6 +114,7 @@ class AIEconomy(mesa.Model):
         record_labs: bool = True,
         lab_class: type[Lab] = Lab,
     ) -> None:
+        configure()
         scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         root = root_sequence(seed)
         super().__init__(rng=np.random.Generator(np.random.PCG64(child_sequence(root, "mesa"))))

@@ -38,6 +38,7 @@ from agents.examples.custom_strategy import SafetyBrake  # noqa: E402
 from agents.lab import Lab  # noqa: E402
 from agents.model import AIEconomy, load_scenario  # noqa: E402
 from economy.engine import Simulation  # noqa: E402
+from economy.kernels.config import configure  # noqa: E402
 from economy.params import Scenario  # noqa: E402
 
 
@@ -100,6 +101,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "custom_strategy_cost.json")
     args = parser.parse_args()
+    configure()
     numba.set_num_threads(args.threads)
     results = {}
     print("| population | Simulation.step | AIEconomy, built-in | decide() no-op | SafetyBrake | no-op hook alone "

@@ -16,6 +16,7 @@ import pandas as pd
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
+from economy.kernels.config import configure
 from economy.kernels.money import ROC_BOUND
 from economy.kernels.step import calibration_log_growth, initial_capability, record_initial, step_batch
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
@@ -62,6 +63,7 @@ class Simulation:
     ) -> None:
         if len(seeds) == 0:
             raise ValueError("a batch needs at least one seed")
+        configure()  # numba's process set-up, before any kernel runs (economy.kernels.config)
         self.scenario = scenario
         self.roots = [root_sequence(s) for s in seeds]
         self.streams = [generators(root) for root in self.roots]

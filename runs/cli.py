@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from economy.kernels.config import configure
 from economy.params import Scenario
 from runs.compare_cli import register as register_compare
 from runs.ensemble_cli import register as register_ensemble
@@ -42,6 +43,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _set_up_numba() -> None:
+    # Before any command: numba's process set-up (economy.kernels.config.configure).  No docstring: typer would
+    # show it as the program's help.
+    configure()
 
 
 @app.command()
