@@ -20,8 +20,7 @@ from economy.kernels.config import configure
 from economy.kernels.money import ROC_BOUND
 from economy.kernels.step import calibration_log_growth, initial_capability, record_initial, step_batch
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
-from economy.packing import pack_parameters
-from economy.params import Scenario
+from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
 from economy.state import LabState, RunState, allocate_draws, allocate_labs, allocate_runs, allocate_work
 from economy.streams import generators, root_sequence

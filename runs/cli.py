@@ -21,11 +21,10 @@ from rich.table import Table
 from rich.text import Text
 
 from economy.kernels.config import configure
-from economy.params import Scenario
+from economy.params import Scenario, ScenarioError, load_scenario
 from runs.compare_cli import register as register_compare
 from runs.ensemble_cli import register as register_ensemble
 from runs.report_cli import register as register_report
-from runs.scenario import ScenarioError, load_scenario
 from runs.sensitivity_cli import register as register_sensitivity
 from runs.single import OutputDirError, check_output_dir, default_output_dir, run_single
 from runs.sweep_cli import register as register_sweep

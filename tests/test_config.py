@@ -36,7 +36,7 @@ print(cache_folder())
 SIMULATE = """
 import numba.np.ufunc.parallel as parallel
 from economy.engine import Simulation
-from runs.scenario import load_scenario
+from economy.params import load_scenario
 scenario, _ = load_scenario("runs/baseline.toml", ["sim.years=0.25", "network.kind=complete"])
 assert not parallel._is_initialized
 simulation = Simulation(scenario, [0])

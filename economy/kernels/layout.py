@@ -5,7 +5,7 @@ so uncertain parameters may differ between runs) and write the market record as 
 The names here are the only coupling between :mod:`economy.packing` and the kernels.
 """
 
-from economy.policies import POLICY_PARAM_NAMES
+from economy.params.policies import POLICY_PARAM_NAMES
 
 SCALAR_PARAM_NAMES: tuple[str, ...] = (
     # time

@@ -1,4 +1,4 @@
-"""Policy interventions: the validated ``[[policies]]`` tables of a scenario (MODEL.md stage 9).
+"""Policy interventions: the validated ``[[policies]]`` tables of a scenario (stage 9 of docs/model.md).
 
 Each policy is a table with a ``kind``, a ``start_year``, an optional ``end_year`` (active on steps starting in
 ``[start_year, end_year)``) and its own parameters; docs/policies.md gives every policy's equations and the
@@ -16,11 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from economy.fields import Section as _Section
-from economy.fields import param
+from economy.params.fields import LN10_TIMES, UNSET_IS_NEVER, Section, Transform, param, setting
 
 __all__ = [
     "POLICY_KINDS",
+    "POLICY_PARAM_NAMES",
+    "POLICY_TABLES",
     "Breakup",
     "ComputeCap",
     "ComputeTax",
@@ -33,17 +34,29 @@ __all__ = [
     "SafetyStandard",
     "WindfallTax",
     "policy_values",
+    "spillover_cut_window",
 ]
 
 REQUIRED = ...
-LN10 = math.log(10.0)
+OFF = math.inf
+"""The start year of a policy the scenario does not give: it never acts."""
 
 
-class _Policy(_Section):
+def _bloc_bits(blocs: tuple[int, ...]) -> tuple[float, float]:
+    codes = set(blocs)
+    return float(sum(1 << c for c in codes if c < 32)), float(sum(1 << (c - 32) for c in codes if c >= 32))
+
+
+BLOC_BITS = Transform("", "bitmask of the codes", _bloc_bits, suffixes=("_BITS_0_31", "_BITS_32_63"))
+"""A set of bloc codes (0-63) as two bitmasks that a float holds exactly."""
+
+
+class _Policy(Section):
     start_year: float = param(REQUIRED, 1900.0, 2300.0, "year", "assumption: the policy's design",
-                              "First step (by its start year) on which the policy acts.")
+                              "First step (by its start year) on which the policy acts.", route="row", absent=OFF)
     end_year: float | None = param(None, 1900.0, 2300.0, "year", "assumption: the policy's design",
-                                   "The policy stops acting on steps starting at or after this year; unset: never.")
+                                   "The policy stops acting on steps starting at or after this year; unset: never.",
+                                   route="row", transform=UNSET_IS_NEVER, absent=OFF)
 
     @model_validator(mode="after")
     def _window(self) -> Any:
@@ -61,7 +74,8 @@ class ComputeCap(_Policy):
     kind: Literal["compute_cap"]
     max_training_flop: float = param(REQUIRED, 0.0, None, "FLOP (physical)",
                                      "assumption: cf. the 1e26 FLOP reporting threshold of US EO 14110 (2023)",
-                                     "Largest physical FLOP one training run may accumulate.", lo_open=True)
+                                     "Largest physical FLOP one training run may accumulate.", lo_open=True,
+                                     route="row", absent=0.0)
 
 
 class ComputeTax(_Policy):
@@ -69,9 +83,11 @@ class ComputeTax(_Policy):
 
     kind: Literal["compute_tax"]
     rate: float = param(REQUIRED, 0.0, 10.0, "USD tax per USD of compute", "assumption",
-                        "Ad valorem: a lab spending B gets B / (1 + rate) of compute, the state B rate / (1 + rate).")
+                        "Ad valorem: a lab spending B gets B / (1 + rate) of compute, the state B rate / (1 + rate).",
+                        route="row", absent=0.0)
     small_share: float = param(0.05, 0.0, 1.0, "fraction", "assumption",
-                               "Labs with an inside share below this receive the public compute, in equal parts.")
+                               "Labs with an inside share below this receive the public compute, in equal parts.",
+                               route="row", absent=0.0)
 
 
 class WindfallTax(_Policy):
@@ -79,11 +95,13 @@ class WindfallTax(_Policy):
 
     kind: Literal["windfall_tax"]
     rate: float = param(REQUIRED, 0.0, 1.0, "fraction", "assumption: cf. O'Keefe et al. 2020 (Windfall Clause)",
-                        "Share of profit above the threshold taken.")
+                        "Share of profit above the threshold taken.", route="row", absent=0.0)
     threshold_usd_per_year: float = param(REQUIRED, 0.0, None, "USD/year", "assumption",
-                                          "Profit (operating profit after wages and depreciation) left untaxed.")
+                                          "Profit (operating profit after wages and depreciation) left untaxed.",
+                                          route="row", absent=0.0)
     small_share: float = param(0.05, 0.0, 1.0, "fraction", "assumption",
-                               "Labs with an inside market share below this receive the revenue, in equal parts.")
+                               "Labs with an inside market share below this receive the revenue, in equal parts.",
+                               route="row", absent=0.0)
 
 
 class RndSubsidy(_Policy):
@@ -91,16 +109,18 @@ class RndSubsidy(_Policy):
 
     kind: Literal["rnd_subsidy"]
     rate: float = param(REQUIRED, 0.0, 1.0, "fraction of wages", "assumption",
-                        "Share of a small lab's wage bill paid by the state.")
+                        "Share of a small lab's wage bill paid by the state.", route="row", absent=0.0)
     max_share: float = param(0.05, 0.0, 1.0, "fraction", "assumption",
-                             "Labs with an inside market share below this are subsidised.")
+                             "Labs with an inside market share below this are subsidised.", route="row",
+                             absent=0.0)
 
 
 class OpenPublication(_Policy):
     """Every lab publishes at least ``min_openness`` (the spillover network and entrants read openness)."""
 
     kind: Literal["open_publication"]
-    min_openness: float = param(REQUIRED, 0.0, 1.0, "fraction", "assumption", "Floor on every lab's openness.")
+    min_openness: float = param(REQUIRED, 0.0, 1.0, "fraction", "assumption", "Floor on every lab's openness.",
+                                route="row", absent=0.0)
 
 
 class MergerReview(_Policy):
@@ -108,11 +128,13 @@ class MergerReview(_Policy):
 
     kind: Literal["merger_review"]
     post_hhi: float = param(1_800.0, 0.0, 10_000.0, "HHI (0-10,000)", "data: 2023 US Merger Guidelines",
-                            "Blocked when the post-deal HHI exceeds this and the rise exceeds delta_hhi.")
+                            "Blocked when the post-deal HHI exceeds this and the rise exceeds delta_hhi.",
+                            route="row", absent=10_000.0)
     delta_hhi: float = param(100.0, 0.0, 10_000.0, "HHI (0-10,000)", "data: 2023 US Merger Guidelines",
-                             "See post_hhi.")
+                             "See post_hhi.", route="row", absent=0.0)
     max_merged_share: float = param(0.30, 0.0, 1.0, "fraction", "data: 2023 US Merger Guidelines (30 % share)",
-                                    "Blocked when the merged lab's inside share exceeds this.")
+                                    "Blocked when the merged lab's inside share exceeds this.",
+                                    route="row", absent=1.0)
 
 
 class Breakup(_Policy):
@@ -120,18 +142,22 @@ class Breakup(_Policy):
 
     kind: Literal["breakup"]
     max_share: float = param(REQUIRED, 0.0, 1.0, "fraction", "assumption",
-                             "Largest inside market share a lab may hold after a step.", lo_open=True)
+                             "Largest inside market share a lab may hold after a step.", lo_open=True,
+                             route="row", absent=1.0)
 
 
 class ExportControls(_Policy):
     """Labs in the restricted blocs cannot buy (a share of) compute; spillover between blocs is cut."""
 
     kind: Literal["export_controls"]
-    restricted_blocs: tuple[Annotated[int, Field(ge=0, le=63)], ...] = Field(
-        REQUIRED, min_length=1, description="Bloc codes (labs.list[].bloc) whose labs are denied compute.")
+    restricted_blocs: tuple[Annotated[int, Field(ge=0, le=63)], ...] = setting(
+        REQUIRED, min_length=1, description="Bloc codes (labs.list[].bloc) whose labs are denied compute.",
+        route="row", transform=BLOC_BITS, absent=(0.0, 0.0))
     compute_cut: float = param(1.0, 0.0, 1.0, "fraction", "assumption",
-                               "Share of a restricted lab's compute purchases refused (its budget stays cash).")
-    cut_spillover: bool = Field(True, description="Also cut spillover edges between labs of different blocs.")
+                               "Share of a restricted lab's compute purchases refused (its budget stays cash).",
+                               route="row", absent=0.0)
+    cut_spillover: bool = setting(True, description="Also cut spillover edges between labs of different blocs.",
+                                  route="row", transform=None)
 
 
 class SafetyStandard(_Policy):
@@ -139,9 +165,11 @@ class SafetyStandard(_Policy):
 
     kind: Literal["safety_standard"]
     min_safety: float = param(REQUIRED, 0.0, 1.0, "fraction", "assumption",
-                              "Floor on every lab's safety share (after racing).", hi_open=True)
+                              "Floor on every lab's safety share (after racing).", hi_open=True,
+                              route="row", absent=0.0)
     liability: float = param(1.0, 0.0, 100.0, "multiple of the incident's cash cost", "assumption",
-                             "An incident also costs the lab this multiple of its cash loss (paid out of the model).")
+                             "An incident also costs the lab this multiple of its cash loss (paid out of the model).",
+                             route="row", absent=0.0)
 
 
 class ConditionalPause(_Policy):
@@ -149,9 +177,10 @@ class ConditionalPause(_Policy):
 
     kind: Literal["conditional_pause"]
     threshold_log10_eff_compute: float = param(REQUIRED, 0.0, 80.0, "log10(effective FLOP)", "assumption",
-                                               "Frontier capability that triggers the pause.")
+                                               "Frontier capability that triggers the pause.",
+                                               route="row", transform=LN10_TIMES, absent=0.0)
     duration_years: float = param(REQUIRED, 0.0, 100.0, "year", "assumption", "Length of the pause.",
-                                  lo_open=True)
+                                  lo_open=True, route="row", absent=0.0)
 
 
 Policy = Annotated[
@@ -159,10 +188,12 @@ Policy = Annotated[
     | SafetyStandard | ConditionalPause,
     Field(discriminator="kind"),
 ]
-POLICY_KINDS: tuple[str, ...] = (
-    "compute_cap", "compute_tax", "windfall_tax", "rnd_subsidy", "open_publication", "merger_review", "breakup",
-    "export_controls", "safety_standard", "conditional_pause",
+POLICY_TABLES: tuple[type[_Policy], ...] = (
+    ComputeCap, ComputeTax, WindfallTax, RndSubsidy, OpenPublication, MergerReview, Breakup, ExportControls,
+    SafetyStandard, ConditionalPause,
 )
+"""The policy tables in the order of their packed columns."""
+POLICY_KINDS: tuple[str, ...] = tuple(table.model_fields["kind"].annotation.__args__[0] for table in POLICY_TABLES)
 
 POLICY_PARAM_NAMES: tuple[str, ...] = (
     "pol_cap_start", "pol_cap_end", "pol_cap_flop",
@@ -179,6 +210,7 @@ POLICY_PARAM_NAMES: tuple[str, ...] = (
 """Packed columns (economy.kernels.layout appends them to the scalar parameters)."""
 
 _OFF = math.inf
+LN10 = math.log(10.0)
 
 
 def policy_values(policies: tuple[Any, ...]) -> dict[str, float]:

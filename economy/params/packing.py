@@ -8,8 +8,8 @@ import numpy as np
 
 from economy.archetypes import FUNDING_INVESTORS, FUNDING_STATE, KIND_NAMES, STRATEGY_CODE
 from economy.kernels import layout as L
-from economy.params import Scenario
-from economy.policies import policy_values, spillover_cut_window
+from economy.params.policies import policy_values, spillover_cut_window
+from economy.params.scenario import Scenario
 
 __all__ = ["pack_parameters"]
 
