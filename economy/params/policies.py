@@ -5,8 +5,9 @@ Each policy is a table with a ``kind``, a ``start_year``, an optional ``end_year
 stage where it acts.  A scenario holds at most one policy of each kind: two compute caps would only mean the
 tighter one, so a second table of a kind is refused rather than silently combined.
 
-Kernels never see these objects: :func:`policy_values` flattens them into the ``pol_*`` columns of the packed
-parameter row (economy.kernels.layout), with ``start = +inf`` for an absent policy.
+Kernels never see these objects: each policy field declares its packed column (``P_<KIND>_<FIELD>`` of
+economy.kernels.layout, one set per kind) and the column's ``absent`` value, which switches the policy off
+(``start_year = +inf`` for a kind the scenario does not give).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from economy.params.fields import LN10_TIMES, UNSET_IS_NEVER, Section, Transform
 
 __all__ = [
     "POLICY_KINDS",
-    "POLICY_PARAM_NAMES",
     "POLICY_TABLES",
     "Breakup",
     "ComputeCap",
@@ -33,8 +33,6 @@ __all__ = [
     "RndSubsidy",
     "SafetyStandard",
     "WindfallTax",
-    "policy_values",
-    "spillover_cut_window",
 ]
 
 REQUIRED = ...
@@ -195,74 +193,3 @@ POLICY_TABLES: tuple[type[_Policy], ...] = (
 """The policy tables in the order of their packed columns."""
 POLICY_KINDS: tuple[str, ...] = tuple(table.model_fields["kind"].annotation.__args__[0] for table in POLICY_TABLES)
 
-POLICY_PARAM_NAMES: tuple[str, ...] = (
-    "pol_cap_start", "pol_cap_end", "pol_cap_flop",
-    "pol_ctax_start", "pol_ctax_end", "pol_ctax_rate", "pol_ctax_small",
-    "pol_wtax_start", "pol_wtax_end", "pol_wtax_rate", "pol_wtax_threshold", "pol_wtax_small",
-    "pol_sub_start", "pol_sub_end", "pol_sub_rate", "pol_sub_max_share",
-    "pol_open_start", "pol_open_end", "pol_open_min",
-    "pol_merger_start", "pol_merger_end", "pol_merger_post", "pol_merger_delta", "pol_merger_share",
-    "pol_breakup_start", "pol_breakup_end", "pol_breakup_share",
-    "pol_export_start", "pol_export_end", "pol_export_blocs_lo", "pol_export_blocs_hi", "pol_export_cut",
-    "pol_safety_start", "pol_safety_end", "pol_safety_min", "pol_safety_liability",
-    "pol_pause_start", "pol_pause_end", "pol_pause_threshold_ln", "pol_pause_years",
-)
-"""Packed columns (economy.kernels.layout appends them to the scalar parameters)."""
-
-_OFF = math.inf
-LN10 = math.log(10.0)
-
-
-def policy_values(policies: tuple[Any, ...]) -> dict[str, float]:
-    """The ``pol_*`` columns of the packed row: every policy absent (start = +inf) unless given."""
-    v: dict[str, float] = {name: 0.0 for name in POLICY_PARAM_NAMES}
-    for prefix in ("cap", "ctax", "wtax", "sub", "open", "merger", "breakup", "export", "safety", "pause"):
-        v[f"pol_{prefix}_start"] = _OFF
-        v[f"pol_{prefix}_end"] = _OFF
-    v["pol_merger_post"] = 10_000.0
-    v["pol_merger_share"] = 1.0
-    v["pol_breakup_share"] = 1.0
-    for pol in policies:
-        start, end = pol.window()
-        match pol:
-            case ComputeCap():
-                v |= {"pol_cap_start": start, "pol_cap_end": end, "pol_cap_flop": pol.max_training_flop}
-            case ComputeTax():
-                v |= {"pol_ctax_start": start, "pol_ctax_end": end, "pol_ctax_rate": pol.rate,
-                      "pol_ctax_small": pol.small_share}
-            case WindfallTax():
-                v |= {"pol_wtax_start": start, "pol_wtax_end": end, "pol_wtax_rate": pol.rate,
-                      "pol_wtax_threshold": pol.threshold_usd_per_year, "pol_wtax_small": pol.small_share}
-            case RndSubsidy():
-                v |= {"pol_sub_start": start, "pol_sub_end": end, "pol_sub_rate": pol.rate,
-                      "pol_sub_max_share": pol.max_share}
-            case OpenPublication():
-                v |= {"pol_open_start": start, "pol_open_end": end, "pol_open_min": pol.min_openness}
-            case MergerReview():
-                v |= {"pol_merger_start": start, "pol_merger_end": end, "pol_merger_post": pol.post_hhi,
-                      "pol_merger_delta": pol.delta_hhi, "pol_merger_share": pol.max_merged_share}
-            case Breakup():
-                v |= {"pol_breakup_start": start, "pol_breakup_end": end, "pol_breakup_share": pol.max_share}
-            case ExportControls():
-                lo = sum(1 << c for c in set(pol.restricted_blocs) if c < 32)
-                hi = sum(1 << (c - 32) for c in set(pol.restricted_blocs) if c >= 32)
-                v |= {"pol_export_start": start, "pol_export_end": end, "pol_export_blocs_lo": float(lo),
-                      "pol_export_blocs_hi": float(hi), "pol_export_cut": pol.compute_cut}
-            case SafetyStandard():
-                v |= {"pol_safety_start": start, "pol_safety_end": end, "pol_safety_min": pol.min_safety,
-                      "pol_safety_liability": pol.liability}
-            case ConditionalPause():
-                v |= {"pol_pause_start": start, "pol_pause_end": end,
-                      "pol_pause_threshold_ln": pol.threshold_log10_eff_compute * LN10,
-                      "pol_pause_years": pol.duration_years}
-            case _:  # pragma: no cover - the discriminated union admits nothing else
-                raise TypeError(f"unknown policy {pol!r}")
-    return v
-
-
-def spillover_cut_window(policies: tuple[Any, ...]) -> tuple[float, float] | None:
-    """The years ``[cut, reopen)`` in which export controls cut cross-bloc spillover edges, if they do."""
-    for pol in policies:
-        if isinstance(pol, ExportControls) and pol.cut_spillover:
-            return pol.window()
-    return None

@@ -351,7 +351,7 @@ def naive_step(labs: LabState, runs: RunState, par, net: NetworkState, shocks,
     for b in range(n_runs):
         lab_rows = [{name: new_labs[name][b, i].item() for name in LabState._fields} for i in range(n)]
         run = _run_dict(new_runs, b)
-        p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
+        p = dict(zip(L.OLD_PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
         run_draws = {name: getattr(draws, name)[b].tolist() for name in StepDraws._fields}
         network = {
             "spill": spill,
@@ -401,7 +401,7 @@ def naive_record_initial(labs: LabState, runs: RunState, par) -> tuple[RunState,
     for b in range(n_runs):
         lab_rows = [{name: getattr(labs, name)[b, i].item() for name in LabState._fields} for i in range(n)]
         run = _run_dict(new_runs, b)
-        p = dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
+        p = dict(zip(L.OLD_PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
         record = [0.0] * L.N_MARKET
         _record(lab_rows, run, p, p["start_year"], 0, run["demand"], record)
         record[L.M_PRICE_FLOOR] = math.exp(run["log_price_floor"])
