@@ -316,7 +316,7 @@ class Simulation:
         return frame
 
     def summary(self, run: int = 0) -> dict[str, Any]:
-        """Per-run outcomes (MODEL.md "Outputs and metrics")."""
+        """Per-run outcomes (docs/model.md "Stage 10: record")."""
         last = self.market[self.steps_done, run]
         flows = self.market[1:self.steps_done + 1, run]
         runs = self.runs

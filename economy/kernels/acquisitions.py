@@ -1,4 +1,4 @@
-r"""Acquisitions of small labs by large ones (MODEL.md stage 7), and the merger-review seam.
+r"""Acquisitions of small labs by large ones (docs/model.md stage 7), and the merger-review seam.
 
 Serial per run, after exits.  Shares are inside-market shares (normalised by the alive labs' total, as the
 HHI is).  Each investor-funded lab with a share of at least ``min_acquirer_share`` looks for a deal with
@@ -43,6 +43,8 @@ from economy.kernels.layout import (
 )
 from economy.kernels.policies import merger_allowed
 from economy.kernels.spillover import _refresh_capability
+
+__all__ = ["acquisition_price", "acquisitions_run", "candidate_target", "review_acquisition"]
 
 
 @jit

@@ -1,4 +1,4 @@
-r"""Entry of new labs (MODEL.md stage 7), serial per run after exits and acquisitions.
+r"""Entry of new labs (docs/model.md stage 7), serial per run after exits and acquisitions.
 
 Entrants arrive as a Poisson process whose rate rises with industry profits,
 
@@ -68,6 +68,11 @@ from economy.kernels.layout import (
 from economy.kernels.market import urn_arrivals
 from economy.kernels.money import return_on_capital
 from economy.kernels.spillover import _refresh_capability
+
+__all__ = [
+    "NEG_INF", "entrant_kind", "entry_run", "industry_return", "laggard", "open_frontier", "poisson_count",
+    "urn_stage",
+]
 
 NEG_INF = -math.inf
 

@@ -1,4 +1,4 @@
-r"""Stage 8, safety incidents and the catastrophe outcome (MODEL.md stage 8).
+r"""Stage 8, safety incidents and the catastrophe outcome (docs/model.md stage 8).
 
 Value drift accumulates in stage 3 (:math:`d\,\text{drift}_i = a_i \, d\ln S_i \, (1 - \text{safety}_i) \,
 \text{drift\_rate}`).  Each alive lab then has an incident hazard that rises with its drift and with the
@@ -38,6 +38,8 @@ from economy.kernels.layout import (
     P_SAFETY_START,
 )
 from economy.kernels.policies import active
+
+__all__ = ["LN10", "LOG_CAP", "incident_probability", "incident_rows"]
 
 LN10 = math.log(10.0)
 LOG_CAP = 700.0

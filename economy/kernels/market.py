@@ -1,8 +1,10 @@
-"""Row helpers of the market stage (MODEL.md stage 6)."""
+"""Row helpers of the market stage (docs/model.md stage 6)."""
 
 import math
 
 from economy.kernels.config import jit
+
+__all__ = ["smooth_toward", "urn_arrivals"]
 
 
 @jit

@@ -1,4 +1,4 @@
-"""Row-of-a-run reductions for the record stage (MODEL.md "Outputs and metrics").
+"""Row-of-a-run reductions for the record stage (docs/model.md "Stage 10: record").
 
 Serial loops over one run's labs, so their last bits never depend on the thread count.
 """
@@ -9,6 +9,8 @@ import numba
 import numpy as np
 
 from economy.kernels.config import jit
+
+__all__ = ["NUMPY_SORT_MIN", "concentration", "gini", "safe_log", "sort_values", "top_two"]
 
 
 @jit

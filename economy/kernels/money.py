@@ -21,6 +21,8 @@ import math
 from economy.kernels.config import jit
 from economy.kernels.layout import P_FUNDING_GROWTH, P_FUNDING_RANK, REVENUE_FLOOR_USD
 
+__all__ = ["ROC_BOUND", "investor_weight", "performance_step", "return_on_capital"]
+
 ROC_BOUND = 10.0
 """Return on capital is clipped to [-ROC_BOUND, ROC_BOUND] per year (a lab with almost no capital)."""
 

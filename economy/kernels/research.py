@@ -1,4 +1,4 @@
-"""Row helpers of the research and training stages (MODEL.md stages 3 and 4).
+"""Row helpers of the research and training stages (docs/model.md stages 3 and 4).
 
 Pure scalar functions, inlined by the step kernel; each has a plain-Python twin in
 ``tests/reference/naive.py``.
@@ -7,6 +7,8 @@ Pure scalar functions, inlined by the step kernel; each has a plain-Python twin 
 import math
 
 from economy.kernels.config import jit
+
+__all__ = ["NEG_INF", "advance_log_software", "automation_fraction", "log_research_input", "released_log_eff_compute"]
 
 NEG_INF = -math.inf
 

@@ -3,23 +3,24 @@ r"""Stage 5, the knowledge-spillover network: row kernels over a batch's CSR adj
 Each lab (row) reads its neighbours from a snapshot taken at the start of the stage and writes only its own
 row, so the result never depends on the order in which threads visit rows; cross-lab sums (the market record)
 are taken serially per run.  An edge i - j of run ``b`` is *active* when both labs are alive and either the
-step's start year is before ``net_cut_year`` or both labs are in the same bloc (the export-control seam).
+step's start year is outside the cross-bloc cut (``network.cut_cross_bloc_year``, or export controls) or both
+labs are in the same bloc (the export-control seam).
 
 Channels, each switched off by a zero parameter:
 
-* publication and open weights (``net_publication_rate``), the catch-up of MODEL.md stage 5,
+* publication and open weights (``network.publication_rate_per_year``), the catch-up of docs/model.md stage 5,
 
   .. math:: \frac{d \ln S_i}{dt} \mathrel{+}= \sum_j k_{ij} \max(0, \ln S_j - \ln S_i), \qquad
             k_{ij} = \rho_{pub} \, \tilde w_{ij} \, o_j \, a_i, \quad a_i = \frac{L_i}{L_i + L_{1/2}},
 
   integrated exactly over the step with the sources held at their snapshot values;
-* talent mobility (``net_talent_mobility`` mu): researchers move along edges toward more attractive labs,
+* talent mobility (``network.talent_mobility`` mu): researchers move along edges toward more attractive labs,
   conserving people,
 
   .. math:: r_{ij} = \mu \frac{w_{ij}}{\max(s_i, s_j)} \max(0, z_j - z_i), \qquad
             \text{flow}_{i \to j} = L_i \left(1 - e^{-R_i \Delta t}\right) \frac{r_{ij}}{R_i},
             \quad R_i = \textstyle\sum_j r_{ij};
-* distillation (``net_distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
+* distillation (``network.distill_fraction`` f): :math:`\ln E_i \ge \ln f + \max_j \ln E_j` over active
   neighbours.
 """
 
@@ -65,6 +66,11 @@ from economy.kernels.layout import (
     P_ZETA,
 )
 from economy.kernels.research import automation_fraction
+
+__all__ = [
+    "NEG_INF", "absorptive_capacity", "attractiveness", "capability", "catch_up", "leave_rows", "mark_rows",
+    "record_knowledge_gap", "snapshot_rows", "spill_rows", "spillover_stage",
+]
 
 NEG_INF = -math.inf
 

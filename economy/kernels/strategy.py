@@ -1,4 +1,4 @@
-r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (MODEL.md stage 1).
+r"""Stage 1, observe and decide: adaptive routines, racing pressure and the budget (docs/model.md stage 1).
 
 A lab's *routine* is its behaviour columns (spend rate, compute-spend fraction, training and inference
 fractions, safety share with no rival close, openness).  Each step, in this order:
@@ -63,6 +63,11 @@ from economy.kernels.layout import (
     R_TRAIN,
 )
 from economy.kernels.policies import policy_floors
+
+__all__ = [
+    "NEG_INF", "best_performer", "closeness", "decide_rows", "observed_best", "racing_pressure", "rival_table",
+    "shift_log_odds", "snapshot_peers", "snapshot_routines", "strategy_stage",
+]
 
 NEG_INF = -math.inf
 
