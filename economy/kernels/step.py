@@ -1,4 +1,4 @@
-"""The compiled step: MODEL.md stages 1-8 and 10 in their fixed order, over a batch of runs.
+"""The compiled step: docs/model.md stages 1-8 and 10 in their fixed order, over a batch of runs.
 
 Row stages are parallel kernels looping ``prange`` over (run, lab) pairs, each writing only its own row;
 cross-lab sums are taken serially within each run by the orchestrator ``step_batch``, so results are
@@ -158,13 +158,18 @@ from economy.kernels.segments import segment_log_norms
 from economy.kernels.spillover import mark_rows, record_knowledge_gap, spillover_stage
 from economy.kernels.strategy import strategy_stage
 
+__all__ = [
+    "NAN", "NEG_INF", "calibration_log_growth", "initial_capability", "lab_log_growth", "log_growth", "money_rows",
+    "produce_rows", "record_initial", "record_metrics", "share_rows", "step_batch",
+]
+
 NAN = math.nan
 NEG_INF = -math.inf
 
 
 @jit
 def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, safety, par_row, shock):
-    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (MODEL.md stage 3).
+    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (docs/model.md stage 3).
 
     Takes the lab's values, not the lab state: called per row from a ``prange`` loop, a helper receiving the whole
     ``LabState`` costs several times the work (docs/performance.md).
@@ -452,7 +457,7 @@ def step_batch(labs, runs, par, net, shocks, urn_uniforms, draws, work, rec):
         pool = runs.talent_pool[b] + fires
         hire_scale[b] = min(1.0, pool / hires) if hires > 0.0 else 1.0
         runs.talent_pool[b] = max(0.0, pool - hires * hire_scale[b])  # >= 0 despite rounding
-        # hardware progress, optionally sped up by the frontier's automation (MODEL.md stage 2)
+        # hardware progress, optionally sped up by the frontier's automation (docs/model.md stage 2)
         auto = labs.automation[b, lead[b]] if lead[b] >= 0 else 0.0
         runs.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * auto) * dt
 
