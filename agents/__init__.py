@@ -2,6 +2,6 @@
 view on one column of the lab arrays).  See docs/agents.md."""
 
 from agents.lab import LAB_PROPERTIES, Lab
-from agents.model import AGENT_LIMIT, MODEL_REPORTERS, AIEconomy, load_scenario
+from agents.model import AGENT_LIMIT, MODEL_REPORTERS, AIEconomy
 
-__all__ = ["AGENT_LIMIT", "LAB_PROPERTIES", "MODEL_REPORTERS", "AIEconomy", "Lab", "load_scenario"]
+__all__ = ["AGENT_LIMIT", "LAB_PROPERTIES", "MODEL_REPORTERS", "AIEconomy", "Lab"]

@@ -1,6 +1,6 @@
 """``Lab``: a Mesa agent that is a view on one column of the simulation's lab arrays.
 
-The arrays in ``model.simulation.labs`` are the truth (STYLE.md habit 1).  A ``Lab`` stores only its
+The arrays in ``model.simulation.labs`` are the truth.  A ``Lab`` stores only its
 ``lab_id`` (== the column in every array, for the whole run); each economic quantity is a property that reads
 or writes the array element ``labs.<field>[0, lab_id]`` every time it is used, so Mesa's ``AgentSet`` verbs
 (``select``, ``agg``, ``groupby``, ``do``) always see the current values and a write is seen by the kernels

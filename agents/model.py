@@ -13,7 +13,6 @@ named streams, Mesa gets ``rng=`` a generator on the ``"mesa"`` stream, so nothi
 
 from __future__ import annotations
 
-import tomllib
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -26,11 +25,12 @@ from agents.lab import RUN, Lab
 from economy.archetypes import STRATEGY_PYTHON
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.params import Scenario
+from economy.kernels.config import configure
+from economy.params import Scenario, load_scenario
 from economy.state import LabState
 from economy.streams import child_sequence, root_sequence
 
-__all__ = ["AGENT_LIMIT", "MODEL_REPORTERS", "AIEconomy", "load_scenario"]
+__all__ = ["AGENT_LIMIT", "MODEL_REPORTERS", "AIEconomy"]
 
 AGENT_LIMIT = 10_000
 """With ``agents="auto"``, Lab agents are created only for populations of at most this many labs."""
@@ -64,12 +64,6 @@ MODEL_REPORTERS: dict[str, int] = {
 """DataCollector model reporters: name -> market-record column (``economy.kernels.layout.M_*``)."""
 
 _COUNTS = frozenset({"Alive", "Singular", "Exits", "Entries", "Acquisitions", "Incidents", "Catastrophe"})
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario TOML file."""
-    with open(path, "rb") as fh:
-        return Scenario.model_validate(tomllib.load(fh))
 
 
 def _market_value(model: AIEconomy, column: int, count: bool) -> float | int:
@@ -113,7 +107,8 @@ class AIEconomy(mesa.Model):
         record_labs: bool = True,
         lab_class: type[Lab] = Lab,
     ) -> None:
-        scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        configure()
+        scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)[0]
         root = root_sequence(seed)
         super().__init__(rng=np.random.Generator(np.random.PCG64(child_sequence(root, "mesa"))))
         if agents == "auto":

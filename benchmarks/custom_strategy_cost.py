@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from agents.examples.custom_strategy import SafetyBrake  # noqa: E402
 from agents.lab import Lab  # noqa: E402
-from agents.model import AIEconomy, load_scenario  # noqa: E402
+from agents.model import AIEconomy  # noqa: E402
 from economy.engine import Simulation  # noqa: E402
-from economy.params import Scenario  # noqa: E402
+from economy.kernels.config import configure  # noqa: E402
+from economy.params import Scenario, load_scenario  # noqa: E402
 
 
 class DoNothing(Lab):
@@ -49,7 +50,7 @@ class DoNothing(Lab):
 
 
 def populations() -> dict[str, Scenario]:
-    base = load_scenario(ROOT / "runs" / "baseline.toml")
+    base, _ = load_scenario(ROOT / "runs" / "baseline.toml")
     out = {"baseline (12 labs)": base}
     for n in (1_000, 10_000):
         out[f"{n:,} generated labs"] = Scenario.model_validate(
@@ -100,6 +101,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "custom_strategy_cost.json")
     args = parser.parse_args()
+    configure()
     numba.set_num_threads(args.threads)
     results = {}
     print("| population | Simulation.step | AIEconomy, built-in | decide() no-op | SafetyBrake | no-op hook alone "

@@ -342,7 +342,7 @@ class MesaEconomy(mesa.Model):
         self.settings = scenario  # (mesa.Model.scenario is Mesa's own)
         self.shock_stream = generators(root)["shocks"]
         self.capacity = start.capacity
-        self.p = dict(zip(L.PARAM_NAMES, start.par[0].tolist(), strict=True))
+        self.p = dict(zip(L.OLD_PARAM_NAMES, start.par[0].tolist(), strict=True))
         self.wanted_rivals = int(self.p["racing_rivals"])
         world = start.world
         self.steps_done = 0

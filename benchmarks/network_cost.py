@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from economy.engine import Simulation  # noqa: E402
 from economy.kernels import layout as L  # noqa: E402
+from economy.kernels.config import configure  # noqa: E402
 from economy.kernels.spillover import mark_rows, spillover_stage  # noqa: E402
 from economy.network import generate_graph, to_csr  # noqa: E402
 from economy.params import Network, Scenario  # noqa: E402
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's default)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "network_cost.json")
     args = parser.parse_args()
+    configure()
     if args.threads is not None:
         numba.set_num_threads(args.threads)
     kinds = [k for k in args.kinds.split(",") if k]

@@ -69,8 +69,13 @@ from step_times import machine  # noqa: E402
 
 from economy.engine import Simulation  # noqa: E402
 from economy.kernels import layout as L  # noqa: E402
-from economy.params import Scenario  # noqa: E402
-from runs.scenario import load_scenario, scenario_dict_with_overrides, validate_scenario  # noqa: E402
+from economy.kernels.config import configure  # noqa: E402
+from economy.params import (  # noqa: E402
+    Scenario,
+    load_scenario,
+    scenario_dict_with_overrides,
+    validate_scenario,
+)
 
 SEED = 20250101
 MEAN_DEGREE = 10.0
@@ -726,7 +731,7 @@ def bench_cold_start(thread_counts: list[int]) -> dict[str, Any]:
 
 FIRST_STEP = """
 import time
-from runs.scenario import load_scenario
+from economy.params import load_scenario
 from economy.engine import Simulation
 scenario, _ = load_scenario("runs/baseline.toml")
 sim = Simulation(scenario, [0])
@@ -988,6 +993,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--memory-network", default="erdos_renyi", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    configure()
     if args.memory_child is not None:
         memory_child(args.memory_child, args.memory_network)
         return None

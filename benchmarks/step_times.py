@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from agents.model import AIEconomy  # noqa: E402
 from economy.engine import Simulation  # noqa: E402
+from economy.kernels.config import configure  # noqa: E402
 from economy.params import Scenario  # noqa: E402
 
 FULL_SIM_SIZES = (1_000, 100_000, 1_000_000)
@@ -224,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's default)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
+    configure()
     repeats = args.repeats or (7 if args.quick else 25)
     sizes = QUICK_SIM_SIZES if args.quick else FULL_SIM_SIZES
     if args.threads is not None:

@@ -1,4 +1,9 @@
-"""Archetype codes: the ``kind`` column of the lab state (MODEL.md "Labs")."""
+"""Archetype codes: the ``kind`` column of the lab state (docs/model.md "State")."""
+
+__all__ = [
+    "FUNDING_INVESTORS", "FUNDING_STATE", "KIND_CODE", "KIND_NAMES", "STRATEGY_ADAPTIVE", "STRATEGY_CODE",
+    "STRATEGY_FIXED", "STRATEGY_PYTHON",
+]
 
 KIND_NAMES: tuple[str, ...] = (
     "frontier",

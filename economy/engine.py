@@ -21,9 +21,9 @@ from economy.kernels.record import record_initial
 from economy.kernels.research import calibration_log_growth
 from economy.kernels.step import step_batch
 from economy.kernels.training import initial_capability
+from economy.kernels.config import configure
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
-from economy.packing import pack_parameters
-from economy.params import Scenario
+from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
 from economy.state import LabState, WorldState, allocate_draws, allocate_labs, allocate_work, allocate_world
 from economy.streams import generators, root_sequence
@@ -65,6 +65,7 @@ class Simulation:
     ) -> None:
         if len(seeds) == 0:
             raise ValueError("a batch needs at least one seed")
+        configure()  # numba's process set-up, before any kernel runs (economy.kernels.config)
         self.scenario = scenario
         self.roots = [root_sequence(s) for s in seeds]
         self.streams = [generators(root) for root in self.roots]

@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, metavar="FILE",
                         help="replace the calibration-table block of FILE (docs/calibration.md) with the table")
     args = parser.parse_args(argv)
-    from runs.scenario import load_scenario
+    from economy.params import load_scenario
     from runs.validation import replace_block
 
     scenario, _ = load_scenario(args.scenario)

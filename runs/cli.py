@@ -20,11 +20,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from economy.params import Scenario
+from economy.kernels.config import configure
+from economy.params import Scenario, ScenarioError, load_scenario
 from runs.compare_cli import register as register_compare
 from runs.ensemble_cli import register as register_ensemble
 from runs.report_cli import register as register_report
-from runs.scenario import ScenarioError, load_scenario
 from runs.sensitivity_cli import register as register_sensitivity
 from runs.single import OutputDirError, check_output_dir, default_output_dir, run_single
 from runs.sweep_cli import register as register_sweep
@@ -42,6 +42,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _set_up_numba() -> None:
+    # Before any command: numba's process set-up (economy.kernels.config.configure).  No docstring: typer would
+    # show it as the program's help.
+    configure()
 
 
 @app.command()

@@ -38,8 +38,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from economy.params import Scenario
-from economy.policies import POLICY_KINDS
+from economy.params import (
+    POLICY_KINDS,
+    Scenario,
+    ScenarioError,
+    parse_override,
+    scenario_dict_with_overrides,
+    validate_scenario,
+)
 from runs.compare_stats import OUTCOMES, compare_tables, outcome_values
 from runs.ensemble import (
     EnsembleError,
@@ -53,7 +59,6 @@ from runs.ensemble import (
 from runs.ensemble_chunk import write_table_atomic, write_text_atomic
 from runs.ensemble_figures import save_figure_atomic
 from runs.manifest import build_manifest
-from runs.scenario import ScenarioError, parse_override, scenario_dict_with_overrides, validate_scenario
 from runs.single import default_output_dir, finite_or_none
 from runs.uncertain import UncertainPlan
 

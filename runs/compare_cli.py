@@ -27,8 +27,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from economy.params import ScenarioError
 from runs.compare_stats import OUTCOMES, Outcome
-from runs.scenario import ScenarioError
 from runs.single import OutputDirError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "TABLE_NOTE", "compare", "comparison_tables", "register"]

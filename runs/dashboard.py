@@ -20,9 +20,8 @@ from mesa.visualization import Slider, SolaraViz
 from mesa.visualization.utils import update_counter
 
 from agents import AIEconomy
-from economy.params import Scenario
+from economy.params import Scenario, load_scenario
 from runs.figures import hhi_panel, quality_panel, share_panel
-from runs.scenario import load_scenario
 
 __all__ = ["SLIDERS", "DashboardEconomy", "page"]
 

@@ -40,9 +40,8 @@ import pandas as pd
 from scipy import stats
 
 from economy.engine import Simulation
-from economy.params import Distribution, Scenario, check_support, uncertain_parameter_range
+from economy.params import Distribution, Scenario, ScenarioError, check_support, uncertain_parameter_range
 from runs.compare import PolicyFile, arm_scenario, load_policy_file
-from runs.scenario import ScenarioError
 from runs.sensitivity import OUTCOMES, Factor, factors_for, outcome_value
 from runs.uncertain import RunScenarios, ppf
 
@@ -159,7 +158,7 @@ def policy_arms(scenario: Scenario, policy_files: Sequence[str | Path | PolicyFi
     """``{"none": scenario, <arm name>: scenario with that file's policies appended, ...}`` in the files' order.
 
     Each arm is validated here (:func:`runs.compare.arm_scenario`): a malformed file, or one whose policies
-    clash with the scenario's own (a kind given twice), raises :class:`runs.scenario.ScenarioError`; two files
+    clash with the scenario's own (a kind given twice), raises :class:`economy.params.ScenarioError`; two files
     with the same arm name, or a file named ``"none"``, raise ``ValueError``.
     """
     arms: dict[str, Scenario] = {NO_POLICY: scenario}

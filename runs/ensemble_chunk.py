@@ -27,9 +27,7 @@ import pyarrow.parquet as pq
 
 from economy.engine import Simulation
 from economy.kernels.layout import MARKET_COLUMNS
-from economy.packing import pack_parameters
-from economy.params import Scenario
-from runs.scenario import ScenarioError
+from economy.params import Scenario, ScenarioError, pack_parameters
 from runs.single import finite_or_none
 from runs.uncertain import RunScenarios
 

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runs.scenario import ScenarioError, load_scenario
+from economy.params import ScenarioError, load_scenario
 from runs.single import OutputDirError
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_RUN_FAILED", "ensemble", "register"]

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from economy.archetypes import KIND_NAMES
-from economy.params import Archetype, Archetypes, Labs, LabSpec, Scenario
+from economy.params import Archetype, Archetypes, Scenario, leaves
 
 __all__ = ["BEGIN", "END", "archetype_table", "parameter_rows", "parameter_table", "render_into"]
 
@@ -19,36 +19,24 @@ BEGIN = "<!-- parameter-table:begin -->"
 END = "<!-- parameter-table:end -->"
 
 
-def _rows(model: type[BaseModel], prefix: str, defaults: BaseModel | None) -> list[dict[str, Any]]:
-    rows = []
-    for name, field in model.model_fields.items():
-        key = f"{prefix}{name}"
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        value = getattr(defaults, name) if defaults is not None else field.default
-        if isinstance(value, BaseModel):
-            rows.extend(_rows(type(value), key + ".", value))
-            continue
-        if "unit" not in extra:
-            continue
-        rows.append({
-            "key": key, "meaning": field.description or "", "unit": extra["unit"], "default": value,
-            "range": extra["range"], "provenance": extra["provenance"],
-        })
-    return rows
+def _rows(model: type[BaseModel], prefix: str) -> list[dict[str, Any]]:
+    """The documented parameters (those declared with a unit) under ``model``, found by the key walker."""
+    return [
+        {"key": key, "meaning": where.field.description or "", "unit": where.extra("unit"), "default": where.default,
+         "range": where.extra("range"), "provenance": where.extra("provenance")}
+        for key, where in leaves(model, prefix) if where.extra("unit") is not None
+    ]
 
 
 def parameter_rows() -> list[dict[str, Any]]:
-    """Every numeric scenario parameter with its documentation, in schema order."""
+    """Every numeric scenario parameter with its documentation, in schema order (a table's own parameters before
+    the tables it holds); an archetype's are shown once, as ``archetypes.<kind>.*``, with the generic defaults."""
     rows: list[dict[str, Any]] = []
     for section, field in Scenario.model_fields.items():
-        annotation = field.annotation
-        if section == "labs":
-            rows.extend(_rows(Labs, "labs.", None))
-            rows.extend(_rows(LabSpec, "labs.list[].", None))
-        elif section == "archetypes":
-            rows.extend(_rows(Archetype, "archetypes.<kind>.", None))
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            rows.extend(_rows(annotation, f"{section}.", annotation()))
+        if section == "archetypes":
+            rows.extend(_rows(Archetype, "archetypes.<kind>"))
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            rows.extend(_rows(field.annotation, section))
     return rows
 
 

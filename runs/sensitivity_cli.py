@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from runs.scenario import ScenarioError, load_scenario
+from economy.params import ScenarioError, load_scenario
 from runs.sensitivity import (
     DUMMY,
     METHODS,

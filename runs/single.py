@@ -31,11 +31,10 @@ from typing import Any
 
 from economy.engine import Simulation
 from economy.network import lab_graph, write_graphml
-from economy.params import Scenario
+from economy.params import Scenario, ScenarioError
 from runs.figures import overview_figure, save_figure
 from runs.manifest import build_manifest, write_manifest
 from runs.network_figure import network_figure
-from runs.scenario import ScenarioError
 
 __all__ = [
     "OUTPUT_FILES",
@@ -143,7 +142,7 @@ def simulate(
     """Run the engine for one seed (the seam where a later change may route a run through the Mesa model).
 
     Errors while setting the run up from the scenario (a network file that is missing or malformed, say) are
-    bad input and raise :class:`runs.scenario.ScenarioError`; errors while stepping propagate as they are.
+    bad input and raise :class:`economy.params.ScenarioError`; errors while stepping propagate as they are.
     """
     try:
         sim = Simulation(scenario, [seed])

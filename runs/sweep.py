@@ -31,12 +31,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from economy.params import Scenario
+from economy.params import Scenario, ScenarioError, load_scenario
 from runs.ensemble import default_workers_threads, run_ensemble, shared_scheduler
 from runs.ensemble_chunk import write_table_atomic, write_text_atomic
 from runs.ensemble_figures import save_figure_atomic
 from runs.manifest import build_manifest
-from runs.scenario import ScenarioError, load_scenario
 from runs.single import default_output_dir, finite_or_none
 from runs.sweep_grid import (
     GridPoint,

@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from runs.scenario import ScenarioError
+from economy.params import ScenarioError
 from runs.single import OutputDirError
 from runs.sweep_grid import KEYHOLE, Plane, SweepInputError, parse_grid
 

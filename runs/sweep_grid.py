@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from economy.params import Scenario
-from runs.scenario import ScenarioError, parse_override
+from economy.params import Scenario, ScenarioError, parse_override
 
 __all__ = [
     "KEYHOLE",

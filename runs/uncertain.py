@@ -10,13 +10,14 @@ Run ``i``'s scenario is the ensemble's scenario with its drawn values applied, v
 override (:class:`RunScenarios`); validation costs about 40 microseconds per run, about 1 % of simulating
 one baseline run, so every run is validated whole (cross-field checks included) rather than patched.
 
-How a drawn value reaches the engine depends on where the engine reads it (:func:`key_route`):
+How a drawn value reaches the engine depends on where the engine reads it (:func:`key_route`, from the route
+declared with the key's field in the schema, economy.params.fields):
 
-- ``"row"`` keys only enter the packed parameter row (:func:`economy.packing.pack_parameters`), so a chunk of
+- ``"row"`` keys only enter the packed parameter row (:func:`economy.params.pack_parameters`), so a chunk of
   runs is one batched :class:`economy.engine.Simulation` of the base scenario with per-run parameter rows;
 - ``"init"`` keys are also read when a run's starting state is built (the lab population, archetypes, the
-  starting price, demand, talent pool, the software calibration, the network), so each run is simulated
-  from its own scenario (a batch of one; slower, same results).
+  starting price, demand, talent pool, the software calibration, the network's graph), so each run is
+  simulated from its own scenario (a batch of one; slower, same results).
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from economy.packing import pack_parameters
 from economy.params import (
+    BadKey,
     Choice,
     Distribution,
     LogNormal,
@@ -39,12 +40,13 @@ from economy.params import (
     Scenario,
     Triangular,
     Uniform,
+    locate,
+    pack_parameters,
+    split_key,
+    validate_scenario,
 )
-from runs.scenario import validate_scenario
 
 __all__ = [
-    "INIT_KEYS",
-    "ROW_SECTIONS",
     "RunScenarios",
     "UncertainPlan",
     "design_generator",
@@ -53,19 +55,6 @@ __all__ = [
     "ppf",
 ]
 
-ROW_SECTIONS: tuple[str, ...] = ("research", "compute", "training", "capability", "market", "money", "safety",
-                                 "entry", "acquisitions", "incidents", "adaptation")
-"""Sections whose parameters reach the kernels only through the packed parameter row..."""
-
-INIT_KEYS: frozenset[str] = frozenset({
-    "research.software_doubling_months",  # sets log_theta from the starting state
-    "compute.price_usd_per_flop_per_year",  # starting price floor
-    "money.talent_pool",  # starting talent pool
-    "market.demand_usd_per_year",  # starting demand (also packed as ln_demand0)
-    "market.urn_initial_customers",  # starting urn customers
-})
-"""...except these, which ``Simulation`` also reads when it builds a run's starting state."""
-
 _STD_NORMAL = NormalDist()
 _TINY = 1e-300
 
@@ -73,11 +62,15 @@ _TINY = 1e-300
 def key_route(key: str) -> Literal["row", "init"]:
     """``"row"`` if ``key`` acts only through the packed parameter row, else ``"init"`` (see module docs).
 
-    Keys of sections not listed in :data:`ROW_SECTIONS` (labs, archetypes, network and any later section)
-    take the always-correct ``"init"`` route; tests check every ``"row"`` key against a full simulation.
+    The route is the one the key's field declares (``route="row"``); a key read when the starting state is built
+    (``"init"`` or ``"both"``) or declaring none takes the always-correct ``"init"`` route.  Tests check every
+    ``"row"`` key against a full simulation.
     """
-    section = key.split(".", 1)[0]
-    return "row" if section in ROW_SECTIONS and key not in INIT_KEYS else "init"
+    try:
+        packing = locate(Scenario, split_key(key)).packing
+    except BadKey:
+        return "init"
+    return "row" if packing is not None and packing.route == "row" else "init"
 
 
 def design_generator(seed: int) -> np.random.Generator:
@@ -202,7 +195,7 @@ class RunScenarios:
         return out
 
     def scenario(self, values: Sequence[float]) -> Scenario:
-        """The validated run scenario; raises :class:`runs.scenario.ScenarioError` for an invalid combination."""
+        """The validated run scenario; raises :class:`economy.params.ScenarioError` for an invalid combination."""
         return validate_scenario(self.data(values), source=self.source)
 
     def parameter_row(self, values: Sequence[float]) -> np.ndarray:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from economy.kernels.config import configure
 from economy.params import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +81,12 @@ def baseline(baseline_dict: dict[str, Any]) -> Scenario:
 def make_scenario() -> Callable[..., Scenario]:
     """The :func:`build_scenario` builder: ``make_scenario(lab_list=None, research={...}, labs={"n": 5})``."""
     return build_scenario
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """numba's process set-up (economy.kernels.config.configure): tests call kernels directly, not only through
+    ``Simulation``."""
+    configure()
 
 
 # ---------------------------------------------------------------------------------------------- quick benchmark

@@ -16,8 +16,7 @@ from economy.archetypes import KIND_CODE
 from economy.engine import EVENT_COLUMNS, Simulation
 from economy.kernels import layout as L
 from economy.kernels.money import investor_weight
-from economy.packing import pack_parameters
-from runs.scenario import load_scenario
+from economy.params import load_scenario, pack_parameters
 
 SEEDS = [1, 2, 3]
 QUIET = {
@@ -332,14 +331,14 @@ def test_custom_python_strategy_example_changes_outcomes_as_documented():
     """agents/examples/custom_strategy.py: SafetyBrake labs on runs/racing.toml have fewer incidents and less drift
     than the built-in strategies with the same seeds, and the built-in adaptation leaves their routine alone."""
     from agents.examples.custom_strategy import RACING, SafetyBrake, compare
-    from agents.model import AIEconomy, load_scenario
+    from agents.model import AIEconomy
     from economy.archetypes import STRATEGY_PYTHON
 
     result = compare(seeds=range(3))
     built_in, brake = result["built-in"], result["SafetyBrake"]
     assert brake["incidents"] < built_in["incidents"]
     assert brake["mean_final_max_drift"] < built_in["mean_final_max_drift"]
-    model = AIEconomy(load_scenario(RACING), seed=5, lab_class=SafetyBrake, record_labs=False)
+    model = AIEconomy(load_scenario(RACING)[0], seed=5, lab_class=SafetyBrake, record_labs=False)
     for _ in range(60):
         model.step()
     labs = model.labs

@@ -18,7 +18,7 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
-from economy.policies import POLICY_KINDS
+from economy.params import POLICY_KINDS, ScenarioError, load_scenario, scenario_dict_with_overrides
 from runs.compare import (
     BASELINE_ARM,
     CompareInputError,
@@ -31,7 +31,6 @@ from runs.compare_cli import register
 from runs.compare_figures import forest_figure
 from runs.compare_stats import OUTCOMES, compare_tables, outcome_values, paired_mean, paired_proportion
 from runs.ensemble import run_ensemble, shared_scheduler
-from runs.scenario import ScenarioError, load_scenario, scenario_dict_with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"

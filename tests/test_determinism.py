@@ -19,8 +19,7 @@ from conftest import ROOT, deep_merge, load_baseline_dict
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.packing import pack_parameters
-from economy.params import Scenario
+from economy.params import Scenario, pack_parameters
 from economy.state import LabState, WorldState
 
 VARIANTS = {

@@ -3,7 +3,7 @@
 import numpy as np
 
 from economy.engine import Simulation
-from runs.scenario import load_scenario
+from economy.params import load_scenario
 
 SEEDS = list(range(8))
 

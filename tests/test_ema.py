@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from economy.engine import Simulation
-from economy.params import LogNormal, Uniform
+from economy.params import LogNormal, ScenarioError, Uniform, validate_scenario
 from runs.calibrate import baseline_scenario
 from runs.ema_adapter import (
     NO_POLICY,
@@ -27,7 +27,6 @@ from runs.ema_adapter import (
     quiet_import,
     select_dense_box,
 )
-from runs.scenario import ScenarioError, validate_scenario
 from runs.sensitivity import OUTCOMES, Factor, default_factors, outcome_value
 
 

@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from economy.engine import Simulation
 from economy.kernels.layout import MARKET_COLUMNS
+from economy.params import load_scenario
 from runs import ensemble_chunk
 from runs.ensemble import (
     EnsembleInputError,
@@ -40,7 +41,6 @@ from runs.ensemble import (
 from runs.ensemble_cli import register
 from runs.ensemble_figures import FAN_LEVELS, figure_set, step_quantiles
 from runs.ensemble_stats import summarise, wilson_interval
-from runs.scenario import load_scenario
 from runs.uncertain import UncertainPlan
 
 ROOT = Path(__file__).resolve().parents[1]

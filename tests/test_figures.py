@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from economy.params import load_scenario
 from runs.figures import DPI, save_figure
 from runs.phase_figures import PHASE_STATISTICS, axis_label, phase_figure, regime_guides, sweep_figure_set
 from runs.run_figures import (
@@ -30,7 +31,6 @@ from runs.run_figures import (
     run_figure_set,
     top_shares_figure,
 )
-from runs.scenario import load_scenario
 from runs.single import run_single
 from runs.sweep import run_sweep
 from runs.sweep_grid import Plane, parse_grid

@@ -427,7 +427,7 @@ def _lab_dict(labs: LabState, b: int, i: int) -> dict:
 
 
 def _par_dict(par: np.ndarray, b: int) -> dict:
-    return dict(zip(L.PARAM_NAMES, par[b].tolist(), strict=True))
+    return dict(zip(L.OLD_PARAM_NAMES, par[b].tolist(), strict=True))
 
 
 def test_lab_log_growth_matches_twin(baseline):

@@ -14,7 +14,7 @@ import pytest
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from runs.scenario import load_scenario, scenario_dict_with_overrides, validate_scenario
+from economy.params import load_scenario, scenario_dict_with_overrides, validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

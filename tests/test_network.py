@@ -189,7 +189,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
     wants = []
     for b in range(2):
         year = float(sim.par[b, L.P_START_YEAR] + sim.world.step[b] * sim.par[b, L.P_DT])
-        p = dict(zip(L.PARAM_NAMES, sim.par[b].tolist(), strict=True))
+        p = dict(zip(L.OLD_PARAM_NAMES, sim.par[b].tolist(), strict=True))
         wants.append(naive_spillover(sim.graphs[b], lab_dicts(sim, b), p, year))
     rec = apply_stage(sim)
     labs, net = sim.labs, sim.net

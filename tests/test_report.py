@@ -15,11 +15,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from economy.params import load_scenario
 from runs.ensemble import run_ensemble
 from runs.report import REPORT_NAME, build_report, detect_kind, write_report
 from runs.report_cli import register
 from runs.run_figures import run_figure_set
-from runs.scenario import load_scenario
 from runs.single import run_single
 from runs.sweep import run_sweep
 from runs.sweep_grid import Plane, parse_grid

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from economy.params import Archetypes, Capability, Research, Scenario
-from runs.scenario import ScenarioError, load_scenario, parse_override, scenario_dict_with_overrides
+from economy.params import (
+    Archetypes,
+    Capability,
+    Research,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_override,
+    scenario_dict_with_overrides,
+)
 
 BASELINE = Path(__file__).resolve().parents[1] / "runs" / "baseline.toml"
 SMALL = """\

@@ -17,8 +17,8 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
+from economy.params import load_scenario
 from runs.ensemble import run_ensemble
-from runs.scenario import load_scenario
 from runs.sweep import SweepResult, read_points, run_sweep
 from runs.sweep_cli import register
 from runs.sweep_grid import KEYHOLE, Plane, SweepInputError, format_value, grid_points, keyhole_planes, parse_grid

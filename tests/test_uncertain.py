@@ -13,21 +13,22 @@ from conftest import scenario_dict
 from pydantic import BaseModel
 
 from economy.engine import Simulation
-from economy.packing import pack_parameters
 from economy.params import (
     Choice,
     LogNormal,
     LogUniform,
     Normal,
     Scenario,
+    ScenarioError,
     Triangular,
     Uniform,
+    load_scenario,
+    pack_parameters,
+    packing_of,
     uncertain_parameter_range,
+    validate_scenario,
 )
-from runs.scenario import ScenarioError, load_scenario, validate_scenario
 from runs.uncertain import (
-    INIT_KEYS,
-    ROW_SECTIONS,
     RunScenarios,
     UncertainPlan,
     design_generator,
@@ -81,7 +82,7 @@ def test_uncertain_defaults_to_empty_and_does_not_change_the_packed_row(baseline
     pytest.param({"sim.years": {"dist": "uniform", "low": 2, "high": 5}}, ["sim.years", "time axis"], id="sim"),
     pytest.param({"output.labs_every": {"dist": "choice", "values": [1, 2]}}, ["output.labs_every"], id="output"),
     pytest.param({"research.nonsense": {"dist": "uniform", "low": 2, "high": 5}},
-                 ["research.nonsense", "not a scenario parameter", "returns_to_research"], id="unknown"),
+                 ["research.nonsense", "unknown key", "returns_to_research"], id="unknown"),
     pytest.param({"market.urn_arrivals_per_step": {"dist": "choice", "values": [5, 10]}},
                  ["market.urn_arrivals_per_step", "integer"], id="integer"),
     pytest.param({"market.mode": {"dist": "choice", "values": [0, 1]}}, ["market.mode", "not a numeric"],
@@ -97,7 +98,7 @@ def test_uncertain_defaults_to_empty_and_does_not_change_the_packed_row(baseline
     pytest.param({"research.parallelism": {"dist": "choice", "values": [0.5, 2.0]}},
                  ["research.parallelism", "choice value 2"], id="choice-outside"),
     pytest.param({"labs.list.12.cash_usd": {"dist": "uniform", "low": 1e9, "high": 2e9}},
-                 ["labs.list.12.cash_usd", "12 entries"], id="list-index"),
+                 ["labs.list.12.cash_usd", "no index 12"], id="list-index"),
     pytest.param({"labs.mix.startup": {"dist": "uniform", "low": 0.1, "high": 0.5}},
                  ["labs.mix.startup", "labs.n"], id="mix-unused"),
     pytest.param({"research.parallelism": {"dist": "uniform", "low": 0.6, "high": 0.4}},
@@ -268,22 +269,27 @@ def test_run_scenario_with_an_invalid_combination_raises() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- routes
-def _float_keys(sections: tuple[str, ...]) -> list[str]:
-    keys = []
-    for section in sections:
-        model = Scenario.model_fields[section].annotation
-        assert isinstance(model, type) and issubclass(model, BaseModel)
+def _float_keys() -> dict[str, str]:
+    """Every real-valued parameter of a section that may be uncertain -> its declared route."""
+    keys = {}
+    for section, field in Scenario.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or section in ("sim", "output", "labs"):
+            continue
         for name, info in model.model_fields.items():
             base = info.annotation
             if typing.get_origin(base) is not None:
                 args = [a for a in typing.get_args(base) if a is not type(None)]
                 base = args[0] if len(args) == 1 else base
             if base is float:
-                keys.append(f"{section}.{name}")
+                keys[f"{section}.{name}"] = packing_of(info).route
     return keys
 
 
-ROW_KEYS = [key for key in _float_keys(ROW_SECTIONS) if key not in INIT_KEYS]
+ROW_KEYS = sorted(key for key, route in _float_keys().items() if route == "row")
+INIT_KEYS = sorted(key for key, route in _float_keys().items()
+                   if route != "row" and key.split(".")[0] not in ("archetypes", "network"))
+"""Keys read when the starting state is built, each of which changes a run of the small scenario."""
 
 
 def _candidates(sc: Scenario, key: str) -> list[float]:
@@ -291,7 +297,8 @@ def _candidates(sc: Scenario, key: str) -> list[float]:
     section, name = key.split(".")
     default = getattr(getattr(sc, section), name)
     lo, hi, lo_open, hi_open = uncertain_parameter_range(sc, key)
-    raw = [default * 1.1, default * 0.9, default * 3.0, default / 3.0, default * 100.0, default / 100.0]
+    raw = [] if default is None else [default * 1.1, default * 0.9, default * 3.0, default / 3.0, default * 100.0,
+                                      default / 100.0]
     if lo is not None and hi is not None:
         raw += [lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)]
     raw.append((lo or 0.0) + 0.1)
@@ -318,7 +325,8 @@ def _route_case(key: str) -> tuple[Simulation, Simulation, bool]:
 
     The change is the first candidate that alters the run (so the comparison is not vacuous), if any.
     """
-    base_dict = scenario_dict(sim={"years": 1.0}, market={"mode": "urn"} if "urn" in key else {})
+    base_dict = scenario_dict(sim={"years": 1.0}, market={"mode": "urn"} if "urn" in key else {},
+                              network={"kind": "complete"} if key.startswith("network.") else {})
     base = Scenario.model_validate(base_dict)
     seeds = [np.random.SeedSequence(4, spawn_key=(i,)) for i in range(2)]
     unchanged = Simulation(base, seeds, record_labs=False).run()
@@ -344,6 +352,9 @@ def test_row_keys_cover_the_sections() -> None:
     assert all(key_route(key) == "row" for key in ROW_KEYS)
     assert key_route("labs.list.0.cash_usd") == key_route("archetypes.frontier.openness") == "init"
     assert key_route("network.mean_degree") == "init"
+    assert key_route("network.publication_rate_per_year") == key_route("policies.0.rate") == "row"
+    assert INIT_KEYS == ["compute.price_usd_per_flop_per_year", "market.demand_usd_per_year",
+                         "market.urn_initial_customers", "money.talent_pool", "research.software_doubling_months"]
 
 
 @pytest.mark.parametrize("key", ROW_KEYS)
@@ -353,7 +364,7 @@ def test_row_key_acts_only_through_the_parameter_row(key: str) -> None:
     assert _state_equal(full, via_rows), f"{key} is also read outside the packed row: route it 'init'"
 
 
-@pytest.mark.parametrize("key", sorted(INIT_KEYS))
+@pytest.mark.parametrize("key", INIT_KEYS)
 def test_init_key_is_read_outside_the_parameter_row(key: str) -> None:
     """The 'init' keys are needed: the packed row alone does not reproduce the changed scenario."""
     full, via_rows, mattered = _route_case(key)

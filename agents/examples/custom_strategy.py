@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from agents.lab import Lab
-from agents.model import AIEconomy, load_scenario
+from agents.model import AIEconomy
+from economy.params import load_scenario
 
 __all__ = ["SafetyBrake", "compare"]
 
@@ -44,7 +45,7 @@ class SafetyBrake(Lab):
 
 def compare(seeds: range = range(10), scenario: str | Path = RACING) -> dict[str, dict[str, float]]:
     """Run the scenario with the built-in strategies and with SafetyBrake labs, same seeds; return totals."""
-    sc = load_scenario(scenario)
+    sc, _ = load_scenario(scenario)
     out: dict[str, dict[str, float]] = {}
     for name, lab_class in (("built-in", Lab), ("SafetyBrake", SafetyBrake)):
         incidents = catastrophes = 0

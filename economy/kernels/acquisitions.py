@@ -44,6 +44,8 @@ from economy.kernels.layout import (
 from economy.kernels.policies import merger_allowed
 from economy.kernels.training import refresh_capability
 
+__all__ = ["acquisition_price", "acquisitions_run", "candidate_target", "review_acquisition"]
+
 
 @jit
 def review_acquisition(hhi_before, delta_hhi, merged_share, par_row, year):

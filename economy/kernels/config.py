@@ -1,28 +1,43 @@
-"""The one place that sets JIT options (STYLE.md habit 3).
+"""The one place that sets JIT options and numba's process set-up.
 
 ``cache=True`` keeps compiled kernels on disk between processes; ``nogil=True`` lets Dask threads overlap;
 fastmath stays off (no benchmark has earned it, and it would break the NaN/inf guards); the numpy error
-model lets a division by zero produce inf instead of raising, so every kernel guards its divisions itself.
+model lets a division by zero produce inf instead of raising, so every kernel guards its divisions itself
+(docs/model.md "Numerics and determinism").
+
+Importing this module does one thing, which cannot wait: numba's cache locator reads ``numba.config.CACHE_DIR``
+when a ``cache=True`` kernel is decorated, that is when its module is imported, so the cache folder is named
+here (:func:`cache_folder`, a pure and memoised hash that creates nothing).  Everything else with an effect on
+the process or the disk happens in :func:`configure`, which the entry points call (the command line,
+:class:`economy.engine.Simulation`, the Mesa model, the benchmarks, the test session): it removes cache folders
+left by other versions of the code and launches numba's thread pool.
 """
 
+import functools
 import hashlib
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import numba
 
+__all__ = ["JIT_OPTIONS", "cache_folder", "configure", "jit", "jit_parallel"]
+
 _CORE = Path(__file__).resolve().parents[1]
 
 
-def _cache_dir() -> str:
-    """A numba cache folder keyed by the hash of every source file of the core.
+@functools.cache
+def cache_folder() -> str:
+    """The numba cache folder: one per version of the core, named by the hash of every source file of ``economy/``.
 
     Numba invalidates a cached kernel only when its own file changes, so a kernel calling helpers in another
     module (step.py -> research.py, spillover.py, state.py) could run stale machine code, or crash, after
     an edit elsewhere.  Keying the folder on all of ``economy/`` makes any edit start a fresh cache.  A
-    user's NUMBA_CACHE_DIR is kept as the parent folder.
+    user's NUMBA_CACHE_DIR is kept as the parent folder; otherwise the first writable of this package's
+    ``__pycache__`` and a folder in the temporary directory.  ``""`` (numba's default) if none is writable.
+    Reads files, writes nothing.
     """
     digest = hashlib.sha256()
     for path in sorted(_CORE.rglob("*.py")):
@@ -30,24 +45,23 @@ def _cache_dir() -> str:
         digest.update(path.read_bytes())
     key = "numba-" + digest.hexdigest()[:16]
     user = os.environ.get("NUMBA_CACHE_DIR")
-    candidates = [Path(user)] if user else [Path(__file__).parent / "__pycache__",
-                                            Path(tempfile.gettempdir()) / "multipolar-numba-cache"]
-    for parent in candidates:
-        try:
-            target = parent / key
-            target.mkdir(parents=True, exist_ok=True)
-            if not os.access(target, os.W_OK):
-                continue
-        except OSError:
-            continue
-        for old in parent.glob("numba-*"):
-            if old.name != key:
-                shutil.rmtree(old, ignore_errors=True)
-        return str(target)
+    parents = [Path(user)] if user else [Path(__file__).parent / "__pycache__",
+                                         Path(tempfile.gettempdir()) / "multipolar-numba-cache"]
+    for parent in parents:
+        if _can_write(parent / key):
+            return str(parent / key)
     return ""
 
 
-numba.config.CACHE_DIR = _cache_dir()
+def _can_write(path: Path) -> bool:
+    """Whether ``path`` is, or can be created as, a writable folder (its nearest existing ancestor is one)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    return False
+
+
+numba.config.CACHE_DIR = cache_folder()
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -57,8 +71,29 @@ jit = numba.njit(**JIT_OPTIONS)
 jit_parallel = numba.njit(parallel=True, **JIT_OPTIONS)
 """Kernels with ``prange`` loops: each iteration writes only its own row."""
 
-# Launch numba's threading layer at import.  A cached serial kernel that calls parallel kernels (step_batch ->
-# economy.kernels.spillover.spillover_stage -> its row kernels) does not launch it when it is loaded from the
-# on-disk cache, and its first call then crashes the process (numba issue #8578, open; seen with numba 0.68.1 when
-# no parallel kernel had been called directly first).  numba.get_num_threads() launches it.
-numba.get_num_threads()
+_configured = False
+_lock = threading.Lock()
+
+
+def configure() -> None:
+    """Set up numba for this process: remove stale cache folders and launch the thread pool.  Idempotent.
+
+    The cache folders of other versions of the core (siblings of :func:`cache_folder` named ``numba-*``) are
+    deleted, so edits do not pile up compiled code.  Numba's threading layer is launched because a cached serial
+    kernel that calls parallel kernels (step_batch -> economy.kernels.spillover.spillover_stage -> its row
+    kernels) does not launch it when it is loaded from the on-disk cache, and its first call then crashes the
+    process (numba issue #8578, open; seen with numba 0.68.1 when no parallel kernel had been called directly
+    first); ``numba.get_num_threads()`` launches it.
+    """
+    global _configured
+    with _lock:
+        if _configured:
+            return
+        folder = cache_folder()
+        if folder:
+            current = Path(folder)
+            for old in current.parent.glob("numba-*"):
+                if old.name != current.name:
+                    shutil.rmtree(old, ignore_errors=True)
+        numba.get_num_threads()
+        _configured = True

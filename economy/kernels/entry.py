@@ -66,6 +66,10 @@ from economy.kernels.layout import (
 from economy.kernels.metrics import return_on_capital
 from economy.kernels.training import refresh_capability
 
+__all__ = [
+    "NEG_INF", "enter", "entrant_kind", "entry_run", "industry_return", "laggard", "open_frontier", "poisson_count"
+]
+
 NEG_INF = -math.inf
 
 

@@ -10,6 +10,8 @@ events never depends on the thread count.  Events that do not fit are counted in
 from economy.kernels.config import jit
 from economy.kernels.layout import EV_KIND, EV_LAB, EV_OTHER, EV_VALUE, EV_YEAR
 
+__all__ = ["push_event", "reset_events"]
+
 
 @jit
 def reset_events(world, b):

@@ -24,6 +24,8 @@ from economy.kernels.layout import (
 from economy.kernels.metrics import top_two
 from economy.kernels.policies import compute_tax_run, export_budgets
 
+__all__ = ["factor_market_stage", "purchase_rows"]
+
 
 @jit
 def factor_market_stage(labs, world, par, work, rec):

@@ -4,6 +4,8 @@ import math
 
 from economy.kernels.config import jit
 
+__all__ = ["csr_from_edges", "gnp_skip"]
+
 
 @jit
 def gnp_skip(uniforms, log_q, n, state, out_v, out_w):

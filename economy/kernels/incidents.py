@@ -29,6 +29,8 @@ from economy.kernels.layout import (
 )
 from economy.kernels.policies import active
 
+__all__ = ["LN10", "LOG_CAP", "incident_probability", "incident_rows", "incident_stage"]
+
 LN10 = math.log(10.0)
 LOG_CAP = 700.0
 

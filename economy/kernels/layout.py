@@ -1,116 +1,22 @@
-"""Column layout of the packed parameter array and of the market record.
+"""Column layouts of the kernels' arrays: the packed parameter row, the market record, events and snapshots.
 
 Kernels receive scenario parameters as one float64 array ``par[run, column]`` (one row per run of a batch,
-so uncertain parameters may differ between runs) and write the market record as ``rec[run, column]``.
-The names here are the only coupling between :mod:`economy.packing` and the kernels.
+so uncertain parameters may differ between runs) and write the market record as ``rec[run, column]``.  The
+constants of those two are generated (the block at the end of this module) from their one declaration: the
+schema's metadata (economy.params.packing) and economy.market_record.  The names here are the only coupling
+between the schema and the kernels; this module imports nothing.
 """
 
-from economy.policies import POLICY_PARAM_NAMES
-
-SCALAR_PARAM_NAMES: tuple[str, ...] = (
-    # time
-    "dt", "start_year", "log_software_ceiling",
-    # research (stage 3)
-    "lambda", "beta", "rho", "max_automation", "automation_mid_ln", "automation_width_ln",
-    "experiment_share", "ai_researchers_per_flop", "log_theta", "shock_sd",
-    # compute (stage 2)
-    "hw_ln_rate", "supply0", "supply_ln_growth", "depreciation", "hw_ai_feedback",
-    # training and capability (stage 4)
-    "run_years", "public_data_tokens", "tokens_per_parameter", "data_wall_efficiency",
-    "synthetic_data_multiple", "alpha", "ln_loss_scale", "par_human_ln", "superhuman_ln",
-    # market (stage 6)
-    "market_mode", "gamma", "zeta", "switching_years", "outside_quality", "ln_demand0", "adoption_growth",
-    "demand_quality_elasticity", "ln_gwp0", "gwp_growth", "max_gwp_fraction", "data_tokens_per_usd",
-    "inference_flop_per_usd", "urn_exponent", "urn_arrivals", "frontier_quality0",
-    # money (stage 7)
-    "wage", "hire_speed", "opex_fraction", "funding_to_demand", "funding_rank_sensitivity", "state_budget",
-    "talent_growth",
-    # safety (stages 1 and 8)
-    "racing_sensitivity", "racing_scale", "drift_rate",
-    # spillover network (stage 5) and market segments (stage 6); docs/network.md
-    "net_publication_rate", "net_absorb_half_staff", "net_talent_mobility", "net_talent_pay_weight",
-    "net_distill_fraction", "net_normalise", "net_cut_year", "net_cross_segment",
-    # racing rivals without a network, and whether the run has a network (stage 1)
-    "racing_rivals", "net_on",
-    # funding by growth, bounded (stage 7)
-    "funding_growth_sensitivity", "funding_max_share", "exit_relative_share", "exit_grace_years",
-    # adaptation (stage 1)
-    "memory_years", "aspiration_years", "imitation_rate", "search_rate", "search_step",
-    # entry (stage 7)
-    "entry_rate", "entry_profit_sensitivity", "entry_lag_ln", "entry_open_threshold", "entry_size_sd",
-    # acquisitions (stage 7)
-    "acq_rate", "acq_min_acquirer_share", "acq_max_target_share", "acq_premium", "acq_review_post_hhi",
-    "acq_review_delta_hhi",
-    # incidents (stage 8)
-    "inc_hazard_per_drift", "inc_threshold_log10", "inc_capability_sensitivity", "inc_safety_effectiveness",
-    "inc_catastrophe_fraction",
-    "inc_share_loss", "inc_cash_loss",
-    # export controls may reopen the cross-bloc edges (stage 5)
-    "net_reopen_year",
-    # Simon's entry in the urn market mode (stage 6)
-    "urn_entry_probability",
-    *POLICY_PARAM_NAMES,
-)
-"""Scalar parameters; after them come the per-archetype table (``ARCH_FIELDS`` for each kind, used for
-entrants) and the entry mix (cumulative weights per kind)."""
-N_SCALAR_PARAMS = len(SCALAR_PARAM_NAMES)
-(
-    P_DT, P_START_YEAR, P_LOG_CEIL,
-    P_LAMBDA, P_BETA, P_RHO, P_MAX_AUTO, P_AUTO_MID, P_AUTO_WIDTH,
-    P_EXP_SHARE, P_K_AI, P_LOG_THETA, P_SHOCK_SD,
-    P_HW_LN_RATE, P_SUPPLY0, P_SUPPLY_LN_GROWTH, P_DEPR, P_HW_FEEDBACK,
-    P_RUN_YEARS, P_PUBLIC_DATA, P_TOKENS_PER_PARAM, P_WALL_EFF,
-    P_SYNTH_MULT, P_ALPHA, P_LN_CC, P_PAR_HUMAN_LN, P_SUPERHUMAN_LN,
-    P_MODE, P_GAMMA, P_ZETA, P_SWITCH, P_OUTSIDE_U, P_LN_DEMAND0, P_ADOPTION,
-    P_DEMAND_ELAST, P_LN_GWP0, P_GWP_GROWTH, P_MAX_GWP_FRAC, P_DATA_PER_USD,
-    P_INFER_FLOP_PER_USD, P_URN_G, P_URN_ARRIVALS, P_FRONTIER_U0,
-    P_WAGE, P_HIRE_SPEED, P_OPEX, P_FUNDING_TO_DEMAND, P_FUNDING_RANK, P_STATE_BUDGET,
-    P_TALENT_GROWTH,
-    P_RACING_SENS, P_RACING_SCALE, P_DRIFT_RATE,
-    P_NET_PUBLICATION, P_NET_ABSORB_HALF, P_NET_TALENT, P_NET_PAY_WEIGHT,
-    P_NET_DISTILL, P_NET_NORMALISE, P_NET_CUT_YEAR, P_NET_CROSS_SEGMENT,
-    P_RACING_RIVALS, P_NET_ON,
-    P_FUNDING_GROWTH, P_FUNDING_MAX_SHARE, P_EXIT_SHARE, P_EXIT_GRACE,
-    P_MEMORY_YEARS, P_ASPIRATION_YEARS, P_IMITATION_RATE, P_SEARCH_RATE, P_SEARCH_STEP,
-    P_ENTRY_RATE, P_ENTRY_PROFIT_SENS, P_ENTRY_LAG, P_ENTRY_OPEN_THRESHOLD, P_ENTRY_SIZE_SD,
-    P_ACQ_RATE, P_ACQ_MIN_ACQUIRER, P_ACQ_MAX_TARGET, P_ACQ_PREMIUM, P_ACQ_REVIEW_POST, P_ACQ_REVIEW_DELTA,
-    P_INC_HAZARD, P_INC_THRESHOLD_LOG10, P_INC_CAP_SENS, P_INC_SAFETY, P_INC_CATASTROPHE, P_INC_SHARE_LOSS,
-    P_INC_CASH_LOSS,
-    P_NET_REOPEN_YEAR,
-    P_URN_ENTRY,
-    # policies (stage 9; economy.policies, docs/policies.md)
-    P_CAP_START, P_CAP_END, P_CAP_FLOP,
-    P_CTAX_START, P_CTAX_END, P_CTAX_RATE, P_CTAX_SMALL,
-    P_WTAX_START, P_WTAX_END, P_WTAX_RATE, P_WTAX_THRESHOLD, P_WTAX_SMALL,
-    P_SUB_START, P_SUB_END, P_SUB_RATE, P_SUB_MAX_SHARE,
-    P_OPEN_START, P_OPEN_END, P_OPEN_MIN,
-    P_MERGER_START, P_MERGER_END, P_MERGER_POST, P_MERGER_DELTA, P_MERGER_SHARE,
-    P_BREAKUP_START, P_BREAKUP_END, P_BREAKUP_SHARE,
-    P_EXPORT_START, P_EXPORT_END, P_EXPORT_BLOCS_LO, P_EXPORT_BLOCS_HI, P_EXPORT_CUT,
-    P_SAFETY_START, P_SAFETY_END, P_SAFETY_MIN, P_SAFETY_LIABILITY,
-    P_PAUSE_START, P_PAUSE_END, P_PAUSE_THRESHOLD_LN, P_PAUSE_YEARS,
-) = range(N_SCALAR_PARAMS)
-
-N_KINDS = 6
-"""Archetypes, in the order of economy.archetypes.KIND_NAMES."""
-ARCH_FIELDS: tuple[str, ...] = (
-    "spend_rate_per_year", "compute_spend_fraction", "train_fraction", "inference_fraction", "safety_base",
-    "openness", "funding", "strategy", "cash_usd", "researchers",
-)
-"""Per-archetype columns an entrant of that kind starts from (``funding`` and ``strategy`` as codes)."""
-N_ARCH_FIELDS = len(ARCH_FIELDS)
-(A_SPEND, A_COMPUTE_SPEND, A_TRAIN, A_INFERENCE, A_SAFETY, A_OPENNESS, A_FUNDING, A_STRATEGY, A_CASH,
- A_RESEARCHERS) = range(N_ARCH_FIELDS)
-P_ARCH = N_SCALAR_PARAMS
-"""Column of archetype ``k``'s field ``f``: ``P_ARCH + k * N_ARCH_FIELDS + f``."""
-P_ENTRY_MIX = P_ARCH + N_KINDS * N_ARCH_FIELDS
-"""Columns ``P_ENTRY_MIX + k``: cumulative entry weight of kinds 0..k (the last is 1)."""
-PARAM_NAMES: tuple[str, ...] = (
-    SCALAR_PARAM_NAMES
-    + tuple(f"arch_{k}_{f}" for k in range(N_KINDS) for f in ARCH_FIELDS)
-    + tuple(f"entry_mix_cumulative_{k}" for k in range(N_KINDS))
-)
-N_PARAMS = len(PARAM_NAMES)
+__all__ = [
+    "ENTRY_SLOTS", "EVENT_ACQUISITION", "EVENT_BLOCKED", "EVENT_BREAKUP", "EVENT_CATASTROPHE", "EVENT_ENTRY",
+    "EVENT_EXIT", "EVENT_FIELDS", "EVENT_INCIDENT", "EVENT_KINDS", "EVENT_PAUSE", "EVENT_STRATEGY", "EV_KIND",
+    "EV_LAB", "EV_OTHER", "EV_VALUE", "EV_YEAR", "LN_EXPERIMENT_COMPUTE_REF", "NODE_ALIVE", "NODE_ATTRACT",
+    "NODE_BLOC", "NODE_FIELDS", "NODE_LOG_E", "NODE_LOG_S", "NODE_OPENNESS", "NODE_PER_RATE", "NODE_STRENGTH",
+    "PEER_ALIVE", "PEER_BLOC", "PEER_FIELDS", "PEER_PERFORMANCE", "PEER_QUALITY", "REVENUE_FLOOR_USD",
+    "RIVAL_SLOTS", "ROUTINE_FIELDS", "R_COMPUTE_SPEND", "R_INFERENCE", "R_OPENNESS", "R_SAFETY", "R_SPEND",
+    "R_TRAIN", "SEARCH_DRAWS",
+]
+"""The hand-set names; the generated block adds its own."""
 
 ENTRY_SLOTS = 4
 """At most this many entrants per run per step (the Poisson count is capped here; with the default rates the
@@ -120,54 +26,8 @@ REVENUE_FLOOR_USD = 1e6
 RIVAL_SLOTS = 16
 """Upper bound of ``safety.racing_rivals`` (the top-(K + 1) table is this long plus one)."""
 
-MODE_LOGIT = 0.0
-MODE_URN = 1.0
-
 # Reference experiment compute: research input uses (C_res / C_REF) ** experiment_share.
 LN_EXPERIMENT_COMPUTE_REF = 62.16979751083923  # ln(1e27 FLOP/year)
-
-MARKET_COLUMNS: tuple[str, ...] = (
-    "year", "hhi", "effective_labs", "top1_share", "top4_share", "outside_share", "gini_revenue",
-    "leader_gap_ooms", "leader_gap_years", "frontier_quality", "runnerup_quality", "frontier_log10_eff_compute",
-    "frontier_log_software", "frontier_automation", "compute_price", "price_floor", "total_demand",
-    "total_revenue", "n_alive", "n_singular", "n_exits", "mean_safety", "max_drift",
-    # stocks, for conservation checks
-    "total_cash", "total_compute", "total_researchers", "talent_pool", "resale_compute",
-    # flows during the step (sources and sinks)
-    "cash_revenue", "cash_funding", "cash_state_budget", "cash_compute_spend", "cash_wages", "cash_opex",
-    "cash_removed_at_exit", "compute_bought", "compute_depreciated", "compute_removed_at_exit",
-    "people_growth",
-    # spillover network (stage 5): ln S gap to the frontier after the step, flows during it
-    "knowledge_gap_dispersion", "mean_log_software_gap", "spillover_log_software", "talent_flow", "n_distilled",
-    "active_edges",
-    # agents (stages 1, 7 and 8): events, their flows, the catastrophe outcome
-    "n_strategy_changes", "n_entries", "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe",
-    "cash_entry", "cash_acquisitions", "cash_incidents", "entry_rate", "industry_return", "events_dropped",
-    # policies (stage 9; docs/policies.md)
-    "tax_revenue", "public_compute", "cash_subsidy", "n_breakup_parts", "paused",
-)
-N_MARKET = len(MARKET_COLUMNS)
-(
-    M_YEAR, M_HHI, M_EFFECTIVE, M_TOP1, M_TOP4, M_OUTSIDE, M_GINI,
-    M_GAP_OOMS, M_GAP_YEARS, M_FRONTIER_U, M_RUNNERUP_U, M_FRONTIER_LOG10E,
-    M_FRONTIER_LNS, M_FRONTIER_AUTO, M_PRICE, M_PRICE_FLOOR, M_DEMAND,
-    M_REVENUE, M_N_ALIVE, M_N_SINGULAR, M_N_EXITS, M_MEAN_SAFETY, M_MAX_DRIFT,
-    M_CASH, M_COMPUTE, M_RESEARCHERS, M_POOL, M_RESALE,
-    M_CASH_REVENUE, M_CASH_FUNDING, M_CASH_STATE, M_CASH_COMPUTE, M_CASH_WAGES, M_CASH_OPEX,
-    M_CASH_EXIT, M_COMPUTE_BOUGHT, M_COMPUTE_DEPR, M_COMPUTE_EXIT,
-    M_PEOPLE_GROWTH,
-    M_GAP_DISPERSION, M_MEAN_GAP, M_SPILLOVER_GAIN, M_TALENT_FLOW, M_N_DISTILLED,
-    M_ACTIVE_EDGES,
-    M_N_STRATEGY, M_N_ENTRIES, M_N_ACQUISITIONS, M_N_BLOCKED, M_INCIDENTS, M_CATASTROPHE,
-    M_CASH_ENTRY, M_CASH_ACQUISITIONS, M_CASH_INCIDENTS, M_ENTRY_RATE, M_INDUSTRY_RETURN, M_EVENTS_DROPPED,
-    M_TAX_REVENUE, M_PUBLIC_COMPUTE, M_CASH_SUBSIDY, M_BREAKUP_PARTS, M_PAUSED,
-) = range(N_MARKET)
-COUNT_COLUMNS: tuple[str, ...] = (
-    "n_alive", "n_singular", "n_exits", "n_distilled", "active_edges", "n_strategy_changes", "n_entries",
-    "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped", "n_breakup_parts",
-    "paused",
-)
-"""Record columns holding counts (integers in the market frame)."""
 
 # Events (economy.kernels.events): each run's buffer holds rows (year, lab, kind, other lab, value).
 EVENT_FIELDS = 5
@@ -199,3 +59,663 @@ SEARCH_DRAWS = 3
 NODE_FIELDS = 8
 NODE_ALIVE, NODE_BLOC, NODE_LOG_S, NODE_LOG_E, NODE_ATTRACT, NODE_STRENGTH, NODE_OPENNESS, NODE_PER_RATE = range(
     NODE_FIELDS)
+
+# ---- generated by `python -m economy.generate_layout --write`: do not edit by hand (begin) ----
+# The packed parameter row par[run, column] (economy.params.packing). P_<SECTION>_<FIELD> is the column of the scenario
+# key <section>.<field>; a transform's name comes first (P_LN_...: the natural log of the key); a block of several
+# columns starts at its constant.
+
+# [sim]
+P_SIM_START_YEAR = 0
+P_SIM_DT = 1
+P_SIM_LOG_SOFTWARE_CEILING = 2
+
+# [research]
+P_RESEARCH_PARALLELISM = 3
+P_RHO_OF_RESEARCH_SUBSTITUTION = 4  # (x - 1) / x
+P_RESEARCH_MAX_AUTOMATION = 5
+P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP = 6  # x ln(10)
+P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS = 7  # x ln(10)
+P_RESEARCH_EXPERIMENT_SHARE = 8
+P_RESEARCH_AI_RESEARCHERS_PER_FLOP = 9
+P_RESEARCH_SHOCK_SD = 10
+
+# [compute]
+P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS = 11  # ln(2) / x
+P_COMPUTE_SUPPLY_FLOP_PER_YEAR = 12
+P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR = 13  # ln(x)
+P_COMPUTE_DEPRECIATION_PER_YEAR = 14
+P_COMPUTE_HW_AI_FEEDBACK = 15
+
+# [training]
+P_TRAINING_RUN_YEARS = 16
+P_TRAINING_PUBLIC_DATA_TOKENS = 17
+P_TRAINING_TOKENS_PER_PARAMETER = 18
+P_TRAINING_DATA_WALL_EFFICIENCY = 19
+P_TRAINING_SYNTHETIC_DATA_MULTIPLE = 20
+
+# [capability]
+P_CAPABILITY_ALPHA = 21
+P_LN_CAPABILITY_LOSS_SCALE_FLOP = 22  # ln(x)
+P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP = 23  # x ln(10)
+P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP = 24  # x ln(10)
+
+# [market]
+P_MARKET_MODE = 25  # code of x
+P_MARKET_WINNER_TAKE_ALL = 26
+P_MARKET_DATA_FLYWHEEL = 27
+P_MARKET_SWITCHING_YEARS = 28
+P_LN_MARKET_DEMAND_USD_PER_YEAR = 29  # ln(x)
+P_MARKET_ADOPTION_GROWTH_PER_YEAR = 30
+P_MARKET_DEMAND_QUALITY_ELASTICITY = 31
+P_LN_MARKET_GWP_USD_PER_YEAR = 32  # ln(x)
+P_MARKET_GWP_GROWTH_PER_YEAR = 33
+P_MARKET_MAX_GWP_FRACTION = 34
+P_MARKET_DATA_TOKENS_PER_USD = 35
+P_MARKET_INFERENCE_FLOP_PER_USD = 36
+P_MARKET_URN_EXPONENT = 37
+P_MARKET_URN_ARRIVALS_PER_STEP = 38
+P_MARKET_URN_ENTRY_PROBABILITY = 39
+
+# [money]
+P_MONEY_WAGE_USD_PER_YEAR = 40
+P_MONEY_HIRE_SPEED_PER_YEAR = 41
+P_MONEY_OPEX_FRACTION = 42
+P_MONEY_FUNDING_TO_DEMAND = 43
+P_MONEY_FUNDING_RANK_SENSITIVITY = 44
+P_MONEY_STATE_BUDGET_USD_PER_YEAR = 45
+P_MONEY_TALENT_GROWTH_PER_YEAR = 46
+P_MONEY_EXIT_RELATIVE_SHARE = 47
+P_MONEY_EXIT_GRACE_YEARS = 48
+P_MONEY_FUNDING_GROWTH_SENSITIVITY = 49
+P_MONEY_FUNDING_MAX_SHARE = 50
+
+# [safety]
+P_SAFETY_RACING_SENSITIVITY = 51
+P_SAFETY_RACING_SCALE = 52
+P_SAFETY_DRIFT_RATE = 53
+P_SAFETY_RACING_RIVALS = 54
+
+# [network]
+P_NETWORK_KIND = 55  # code of x
+P_NETWORK_NORMALISE_WEIGHTS = 56  # 1 if x else 0
+P_NETWORK_PUBLICATION_RATE_PER_YEAR = 57
+P_NETWORK_ABSORB_HALF_STAFF = 58
+P_NETWORK_TALENT_MOBILITY = 59
+P_NETWORK_TALENT_PAY_WEIGHT = 60
+P_NETWORK_DISTILL_FRACTION = 61
+P_NETWORK_CROSS_SEGMENT_INTENSITY = 62
+
+# [entry]
+P_ENTRY_RATE_PER_YEAR = 63
+P_ENTRY_PROFIT_SENSITIVITY = 64
+P_ENTRY_LAG_LN = 65
+P_ENTRY_OPEN_THRESHOLD = 66
+P_ENTRY_SIZE_DISPERSION = 67
+P_CUMULATIVE_ENTRY_MIX = 68  # cumulative normalised weight of the kinds 0..k (KIND_NAMES order); 6 columns
+
+# [acquisitions]
+P_ACQUISITIONS_RATE_PER_YEAR = 74
+P_ACQUISITIONS_MIN_ACQUIRER_SHARE = 75
+P_ACQUISITIONS_MAX_TARGET_SHARE = 76
+P_ACQUISITIONS_PREMIUM = 77
+P_ACQUISITIONS_REVIEW_POST_HHI = 78
+P_ACQUISITIONS_REVIEW_DELTA_HHI = 79
+
+# [incidents]
+P_INCIDENTS_HAZARD_PER_DRIFT = 80
+P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP = 81
+P_INCIDENTS_CAPABILITY_SENSITIVITY = 82
+P_INCIDENTS_SAFETY_EFFECTIVENESS = 83
+P_INCIDENTS_CATASTROPHE_FRACTION = 84
+P_INCIDENTS_SHARE_LOSS = 85
+P_INCIDENTS_CASH_LOSS = 86
+
+# [adaptation]
+P_ADAPTATION_MEMORY_YEARS = 87
+P_ADAPTATION_ASPIRATION_YEARS = 88
+P_ADAPTATION_IMITATION_RATE_PER_YEAR = 89
+P_ADAPTATION_SEARCH_RATE_PER_YEAR = 90
+P_ADAPTATION_SEARCH_STEP = 91
+
+# values derived from several keys (economy.params.packing.DERIVED)
+# beta = lambda / r (docs/model.md stage 3); reads research.parallelism, research.returns_to_research
+P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 92
+# u_out = alpha (outside_log10_flop ln 10 - ln C_c), the outside option's quality (stage 6); reads
+# market.outside_log10_flop, capability.alpha, capability.loss_scale_flop
+P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 93
+# the first year whose steps carry no flow on cross-bloc edges (+inf: never; stage 5); reads
+# network.cut_cross_bloc_year, policies.export_controls.start_year, policies.export_controls.end_year,
+# policies.export_controls.cut_spillover
+P_CROSS_BLOC_CUT_YEAR = 94
+# the year export controls end their cut (+inf: never; stage 5); reads network.cut_cross_bloc_year,
+# policies.export_controls.start_year, policies.export_controls.end_year, policies.export_controls.cut_spillover
+P_CROSS_BLOC_REOPEN_YEAR = 95
+
+# set when a run's starting state is built (economy.engine.Simulation), not scenario parameters
+# (economy.params.packing.RUN_START)
+# ln theta of the research equation, calibrated when a run starts so that its starting software leader grows at
+# research.software_doubling_months (stage 3)
+P_RUN_START_LOG_THETA = 96
+# the best starting quality u, from which demand grows with quality (stage 6)
+P_RUN_START_FRONTIER_QUALITY = 97
+
+# policy compute_cap (economy.params.policies); its absent value switches it off
+P_COMPUTE_CAP_START_YEAR = 98  # absent: inf
+P_COMPUTE_CAP_END_YEAR = 99  # x, or +inf if unset; absent: inf
+P_COMPUTE_CAP_MAX_TRAINING_FLOP = 100  # absent: 0
+
+# policy compute_tax (economy.params.policies); its absent value switches it off
+P_COMPUTE_TAX_START_YEAR = 101  # absent: inf
+P_COMPUTE_TAX_END_YEAR = 102  # x, or +inf if unset; absent: inf
+P_COMPUTE_TAX_RATE = 103  # absent: 0
+P_COMPUTE_TAX_SMALL_SHARE = 104  # absent: 0
+
+# policy windfall_tax (economy.params.policies); its absent value switches it off
+P_WINDFALL_TAX_START_YEAR = 105  # absent: inf
+P_WINDFALL_TAX_END_YEAR = 106  # x, or +inf if unset; absent: inf
+P_WINDFALL_TAX_RATE = 107  # absent: 0
+P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 108  # absent: 0
+P_WINDFALL_TAX_SMALL_SHARE = 109  # absent: 0
+
+# policy rnd_subsidy (economy.params.policies); its absent value switches it off
+P_RND_SUBSIDY_START_YEAR = 110  # absent: inf
+P_RND_SUBSIDY_END_YEAR = 111  # x, or +inf if unset; absent: inf
+P_RND_SUBSIDY_RATE = 112  # absent: 0
+P_RND_SUBSIDY_MAX_SHARE = 113  # absent: 0
+
+# policy open_publication (economy.params.policies); its absent value switches it off
+P_OPEN_PUBLICATION_START_YEAR = 114  # absent: inf
+P_OPEN_PUBLICATION_END_YEAR = 115  # x, or +inf if unset; absent: inf
+P_OPEN_PUBLICATION_MIN_OPENNESS = 116  # absent: 0
+
+# policy merger_review (economy.params.policies); its absent value switches it off
+P_MERGER_REVIEW_START_YEAR = 117  # absent: inf
+P_MERGER_REVIEW_END_YEAR = 118  # x, or +inf if unset; absent: inf
+P_MERGER_REVIEW_POST_HHI = 119  # absent: 10000
+P_MERGER_REVIEW_DELTA_HHI = 120  # absent: 0
+P_MERGER_REVIEW_MAX_MERGED_SHARE = 121  # absent: 1
+
+# policy breakup (economy.params.policies); its absent value switches it off
+P_BREAKUP_START_YEAR = 122  # absent: inf
+P_BREAKUP_END_YEAR = 123  # x, or +inf if unset; absent: inf
+P_BREAKUP_MAX_SHARE = 124  # absent: 1
+
+# policy export_controls (economy.params.policies); its absent value switches it off
+P_EXPORT_CONTROLS_START_YEAR = 125  # absent: inf
+P_EXPORT_CONTROLS_END_YEAR = 126  # x, or +inf if unset; absent: inf
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 127  # bitmask of the codes (bits_0_31); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 128  # bitmask of the codes (bits_32_63); absent: 0
+P_EXPORT_CONTROLS_COMPUTE_CUT = 129  # absent: 0
+
+# policy safety_standard (economy.params.policies); its absent value switches it off
+P_SAFETY_STANDARD_START_YEAR = 130  # absent: inf
+P_SAFETY_STANDARD_END_YEAR = 131  # x, or +inf if unset; absent: inf
+P_SAFETY_STANDARD_MIN_SAFETY = 132  # absent: 0
+P_SAFETY_STANDARD_LIABILITY = 133  # absent: 0
+
+# policy conditional_pause (economy.params.policies); its absent value switches it off
+P_CONDITIONAL_PAUSE_START_YEAR = 134  # absent: inf
+P_CONDITIONAL_PAUSE_END_YEAR = 135  # x, or +inf if unset; absent: inf
+P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 136  # x ln(10); absent: 0
+P_CONDITIONAL_PAUSE_DURATION_YEARS = 137  # absent: 0
+
+# The archetype table, one record per kind (KIND_NAMES order): the Archetype fields an entrant starts from. Archetype
+# k's field A_<FIELD> is column P_ARCHETYPES + k * N_ARCH_FIELDS + A_<FIELD>.
+N_KINDS = 6
+ARCH_FIELDS: tuple[str, ...] = (
+    "spend_rate_per_year", "compute_spend_fraction", "train_fraction", "inference_fraction", "safety_base", "openness",
+    "funding", "strategy", "cash_usd", "researchers",
+)
+A_SPEND_RATE_PER_YEAR = 0
+A_COMPUTE_SPEND_FRACTION = 1
+A_TRAIN_FRACTION = 2
+A_INFERENCE_FRACTION = 3
+A_SAFETY_BASE = 4
+A_OPENNESS = 5
+A_FUNDING = 6
+A_STRATEGY = 7
+A_CASH_USD = 8
+A_RESEARCHERS = 9
+N_ARCH_FIELDS = 10
+P_ARCHETYPES = 138
+N_PARAMS = 198
+PARAM_NAMES: tuple[str, ...] = (
+    "sim_start_year", "sim_dt", "sim_log_software_ceiling", "research_parallelism", "rho_of_research_substitution",
+    "research_max_automation", "ln10_times_research_automation_midpoint_log10_flop",
+    "ln10_times_research_automation_width_ooms", "research_experiment_share", "research_ai_researchers_per_flop",
+    "research_shock_sd", "ln2_over_compute_hw_doubling_years", "compute_supply_flop_per_year",
+    "ln_compute_supply_growth_per_year", "compute_depreciation_per_year", "compute_hw_ai_feedback",
+    "training_run_years", "training_public_data_tokens", "training_tokens_per_parameter",
+    "training_data_wall_efficiency", "training_synthetic_data_multiple", "capability_alpha",
+    "ln_capability_loss_scale_flop", "ln10_times_capability_par_human_log10_flop",
+    "ln10_times_capability_superhuman_log10_flop", "market_mode", "market_winner_take_all", "market_data_flywheel",
+    "market_switching_years", "ln_market_demand_usd_per_year", "market_adoption_growth_per_year",
+    "market_demand_quality_elasticity", "ln_market_gwp_usd_per_year", "market_gwp_growth_per_year",
+    "market_max_gwp_fraction", "market_data_tokens_per_usd", "market_inference_flop_per_usd", "market_urn_exponent",
+    "market_urn_arrivals_per_step", "market_urn_entry_probability", "money_wage_usd_per_year",
+    "money_hire_speed_per_year", "money_opex_fraction", "money_funding_to_demand", "money_funding_rank_sensitivity",
+    "money_state_budget_usd_per_year", "money_talent_growth_per_year", "money_exit_relative_share",
+    "money_exit_grace_years", "money_funding_growth_sensitivity", "money_funding_max_share",
+    "safety_racing_sensitivity", "safety_racing_scale", "safety_drift_rate", "safety_racing_rivals", "network_kind",
+    "network_normalise_weights", "network_publication_rate_per_year", "network_absorb_half_staff",
+    "network_talent_mobility", "network_talent_pay_weight", "network_distill_fraction",
+    "network_cross_segment_intensity", "entry_rate_per_year", "entry_profit_sensitivity", "entry_lag_ln",
+    "entry_open_threshold", "entry_size_dispersion", "cumulative_entry_mix_0", "cumulative_entry_mix_1",
+    "cumulative_entry_mix_2", "cumulative_entry_mix_3", "cumulative_entry_mix_4", "cumulative_entry_mix_5",
+    "acquisitions_rate_per_year", "acquisitions_min_acquirer_share", "acquisitions_max_target_share",
+    "acquisitions_premium", "acquisitions_review_post_hhi", "acquisitions_review_delta_hhi",
+    "incidents_hazard_per_drift", "incidents_capability_threshold_log10_flop", "incidents_capability_sensitivity",
+    "incidents_safety_effectiveness", "incidents_catastrophe_fraction", "incidents_share_loss", "incidents_cash_loss",
+    "adaptation_memory_years", "adaptation_aspiration_years", "adaptation_imitation_rate_per_year",
+    "adaptation_search_rate_per_year", "adaptation_search_step", "research_parallelism_over_returns_to_research",
+    "quality_of_market_outside_log10_flop", "cross_bloc_cut_year", "cross_bloc_reopen_year", "run_start_log_theta",
+    "run_start_frontier_quality", "compute_cap_start_year", "compute_cap_end_year", "compute_cap_max_training_flop",
+    "compute_tax_start_year", "compute_tax_end_year", "compute_tax_rate", "compute_tax_small_share",
+    "windfall_tax_start_year", "windfall_tax_end_year", "windfall_tax_rate", "windfall_tax_threshold_usd_per_year",
+    "windfall_tax_small_share", "rnd_subsidy_start_year", "rnd_subsidy_end_year", "rnd_subsidy_rate",
+    "rnd_subsidy_max_share", "open_publication_start_year", "open_publication_end_year",
+    "open_publication_min_openness", "merger_review_start_year", "merger_review_end_year", "merger_review_post_hhi",
+    "merger_review_delta_hhi", "merger_review_max_merged_share", "breakup_start_year", "breakup_end_year",
+    "breakup_max_share", "export_controls_start_year", "export_controls_end_year",
+    "export_controls_restricted_blocs_bits_0_31", "export_controls_restricted_blocs_bits_32_63",
+    "export_controls_compute_cut", "safety_standard_start_year", "safety_standard_end_year",
+    "safety_standard_min_safety", "safety_standard_liability", "conditional_pause_start_year",
+    "conditional_pause_end_year", "ln10_times_conditional_pause_threshold_log10_eff_compute",
+    "conditional_pause_duration_years", "archetypes_0_spend_rate_per_year", "archetypes_0_compute_spend_fraction",
+    "archetypes_0_train_fraction", "archetypes_0_inference_fraction", "archetypes_0_safety_base",
+    "archetypes_0_openness", "archetypes_0_funding", "archetypes_0_strategy", "archetypes_0_cash_usd",
+    "archetypes_0_researchers", "archetypes_1_spend_rate_per_year", "archetypes_1_compute_spend_fraction",
+    "archetypes_1_train_fraction", "archetypes_1_inference_fraction", "archetypes_1_safety_base",
+    "archetypes_1_openness", "archetypes_1_funding", "archetypes_1_strategy", "archetypes_1_cash_usd",
+    "archetypes_1_researchers", "archetypes_2_spend_rate_per_year", "archetypes_2_compute_spend_fraction",
+    "archetypes_2_train_fraction", "archetypes_2_inference_fraction", "archetypes_2_safety_base",
+    "archetypes_2_openness", "archetypes_2_funding", "archetypes_2_strategy", "archetypes_2_cash_usd",
+    "archetypes_2_researchers", "archetypes_3_spend_rate_per_year", "archetypes_3_compute_spend_fraction",
+    "archetypes_3_train_fraction", "archetypes_3_inference_fraction", "archetypes_3_safety_base",
+    "archetypes_3_openness", "archetypes_3_funding", "archetypes_3_strategy", "archetypes_3_cash_usd",
+    "archetypes_3_researchers", "archetypes_4_spend_rate_per_year", "archetypes_4_compute_spend_fraction",
+    "archetypes_4_train_fraction", "archetypes_4_inference_fraction", "archetypes_4_safety_base",
+    "archetypes_4_openness", "archetypes_4_funding", "archetypes_4_strategy", "archetypes_4_cash_usd",
+    "archetypes_4_researchers", "archetypes_5_spend_rate_per_year", "archetypes_5_compute_spend_fraction",
+    "archetypes_5_train_fraction", "archetypes_5_inference_fraction", "archetypes_5_safety_base",
+    "archetypes_5_openness", "archetypes_5_funding", "archetypes_5_strategy", "archetypes_5_cash_usd",
+    "archetypes_5_researchers",
+)
+
+# The codes of choices packed into the row: <SECTION>_<FIELD>_<OPTION>.
+MARKET_MODE_LOGIT = 0.0
+MARKET_MODE_URN = 1.0
+NETWORK_KIND_NONE = 0.0
+NETWORK_KIND_COMPLETE = 1.0
+NETWORK_KIND_ERDOS_RENYI = 2.0
+NETWORK_KIND_BARABASI_ALBERT = 3.0
+NETWORK_KIND_WATTS_STROGATZ = 4.0
+NETWORK_KIND_STOCHASTIC_BLOCK = 5.0
+NETWORK_KIND_FILE = 6.0
+
+# The market record rec[run, column] (economy.market_record): M_<NAME> is column <name>.
+MARKET_COLUMNS: tuple[str, ...] = (
+    "year", "hhi", "effective_labs", "top1_share", "top4_share", "outside_share", "gini_revenue", "leader_gap_ooms",
+    "leader_gap_years", "frontier_quality", "runnerup_quality", "frontier_log10_eff_compute", "frontier_log_software",
+    "frontier_automation", "compute_price", "price_floor", "total_demand", "total_revenue", "n_alive", "n_singular",
+    "n_exits", "mean_safety", "max_drift", "total_cash", "total_compute", "total_researchers", "talent_pool",
+    "resale_compute", "cash_revenue", "cash_funding", "cash_state_budget", "cash_compute_spend", "cash_wages",
+    "cash_opex", "cash_removed_at_exit", "compute_bought", "compute_depreciated", "compute_removed_at_exit",
+    "people_growth", "knowledge_gap_dispersion", "mean_log_software_gap", "spillover_log_software", "talent_flow",
+    "n_distilled", "active_edges", "n_strategy_changes", "n_entries", "n_acquisitions", "n_acquisitions_blocked",
+    "incidents", "catastrophe", "cash_entry", "cash_acquisitions", "cash_incidents", "entry_rate", "industry_return",
+    "events_dropped", "tax_revenue", "public_compute", "cash_subsidy", "n_breakup_parts", "paused",
+)
+N_MARKET = 62
+# outcomes
+M_YEAR = 0
+M_HHI = 1
+M_EFFECTIVE_LABS = 2
+M_TOP1_SHARE = 3
+M_TOP4_SHARE = 4
+M_OUTSIDE_SHARE = 5
+M_GINI_REVENUE = 6
+M_LEADER_GAP_OOMS = 7
+M_LEADER_GAP_YEARS = 8
+M_FRONTIER_QUALITY = 9
+M_RUNNERUP_QUALITY = 10
+M_FRONTIER_LOG10_EFF_COMPUTE = 11
+M_FRONTIER_LOG_SOFTWARE = 12
+M_FRONTIER_AUTOMATION = 13
+M_COMPUTE_PRICE = 14
+M_PRICE_FLOOR = 15
+M_TOTAL_DEMAND = 16
+M_TOTAL_REVENUE = 17
+M_N_ALIVE = 18
+M_N_SINGULAR = 19
+M_N_EXITS = 20
+M_MEAN_SAFETY = 21
+M_MAX_DRIFT = 22
+# stocks, for conservation checks
+M_TOTAL_CASH = 23
+M_TOTAL_COMPUTE = 24
+M_TOTAL_RESEARCHERS = 25
+M_TALENT_POOL = 26
+M_RESALE_COMPUTE = 27
+# flows during the step (sources and sinks)
+M_CASH_REVENUE = 28
+M_CASH_FUNDING = 29
+M_CASH_STATE_BUDGET = 30
+M_CASH_COMPUTE_SPEND = 31
+M_CASH_WAGES = 32
+M_CASH_OPEX = 33
+M_CASH_REMOVED_AT_EXIT = 34
+M_COMPUTE_BOUGHT = 35
+M_COMPUTE_DEPRECIATED = 36
+M_COMPUTE_REMOVED_AT_EXIT = 37
+M_PEOPLE_GROWTH = 38
+# spillover network (stage 5): ln S gap to the frontier after the step, flows during it
+M_KNOWLEDGE_GAP_DISPERSION = 39
+M_MEAN_LOG_SOFTWARE_GAP = 40
+M_SPILLOVER_LOG_SOFTWARE = 41
+M_TALENT_FLOW = 42
+M_N_DISTILLED = 43
+M_ACTIVE_EDGES = 44
+# agents (stages 1, 7 and 8): events, their flows, the catastrophe outcome
+M_N_STRATEGY_CHANGES = 45
+M_N_ENTRIES = 46
+M_N_ACQUISITIONS = 47
+M_N_ACQUISITIONS_BLOCKED = 48
+M_INCIDENTS = 49
+M_CATASTROPHE = 50
+M_CASH_ENTRY = 51
+M_CASH_ACQUISITIONS = 52
+M_CASH_INCIDENTS = 53
+M_ENTRY_RATE = 54
+M_INDUSTRY_RETURN = 55
+M_EVENTS_DROPPED = 56
+# policies (stage 9; docs/policies.md)
+M_TAX_REVENUE = 57
+M_PUBLIC_COMPUTE = 58
+M_CASH_SUBSIDY = 59
+M_N_BREAKUP_PARTS = 60
+M_PAUSED = 61
+COUNT_COLUMNS: tuple[str, ...] = (
+    "n_alive", "n_singular", "n_exits", "n_distilled", "active_edges", "n_strategy_changes", "n_entries",
+    "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped", "n_breakup_parts",
+    "paused",
+)
+
+__all__ += [
+    "ARCH_FIELDS", "A_CASH_USD", "A_COMPUTE_SPEND_FRACTION", "A_FUNDING", "A_INFERENCE_FRACTION", "A_OPENNESS",
+    "A_RESEARCHERS", "A_SAFETY_BASE", "A_SPEND_RATE_PER_YEAR", "A_STRATEGY", "A_TRAIN_FRACTION", "COUNT_COLUMNS",
+    "MARKET_COLUMNS", "MARKET_MODE_LOGIT", "MARKET_MODE_URN", "M_ACTIVE_EDGES", "M_CASH_ACQUISITIONS",
+    "M_CASH_COMPUTE_SPEND", "M_CASH_ENTRY", "M_CASH_FUNDING", "M_CASH_INCIDENTS", "M_CASH_OPEX",
+    "M_CASH_REMOVED_AT_EXIT", "M_CASH_REVENUE", "M_CASH_STATE_BUDGET", "M_CASH_SUBSIDY", "M_CASH_WAGES",
+    "M_CATASTROPHE", "M_COMPUTE_BOUGHT", "M_COMPUTE_DEPRECIATED", "M_COMPUTE_PRICE", "M_COMPUTE_REMOVED_AT_EXIT",
+    "M_EFFECTIVE_LABS", "M_ENTRY_RATE", "M_EVENTS_DROPPED", "M_FRONTIER_AUTOMATION", "M_FRONTIER_LOG10_EFF_COMPUTE",
+    "M_FRONTIER_LOG_SOFTWARE", "M_FRONTIER_QUALITY", "M_GINI_REVENUE", "M_HHI", "M_INCIDENTS", "M_INDUSTRY_RETURN",
+    "M_KNOWLEDGE_GAP_DISPERSION", "M_LEADER_GAP_OOMS", "M_LEADER_GAP_YEARS", "M_MAX_DRIFT", "M_MEAN_LOG_SOFTWARE_GAP",
+    "M_MEAN_SAFETY", "M_N_ACQUISITIONS", "M_N_ACQUISITIONS_BLOCKED", "M_N_ALIVE", "M_N_BREAKUP_PARTS", "M_N_DISTILLED",
+    "M_N_ENTRIES", "M_N_EXITS", "M_N_SINGULAR", "M_N_STRATEGY_CHANGES", "M_OUTSIDE_SHARE", "M_PAUSED",
+    "M_PEOPLE_GROWTH", "M_PRICE_FLOOR", "M_PUBLIC_COMPUTE", "M_RESALE_COMPUTE", "M_RUNNERUP_QUALITY",
+    "M_SPILLOVER_LOG_SOFTWARE", "M_TALENT_FLOW", "M_TALENT_POOL", "M_TAX_REVENUE", "M_TOP1_SHARE", "M_TOP4_SHARE",
+    "M_TOTAL_CASH", "M_TOTAL_COMPUTE", "M_TOTAL_DEMAND", "M_TOTAL_RESEARCHERS", "M_TOTAL_REVENUE", "M_YEAR",
+    "NETWORK_KIND_BARABASI_ALBERT", "NETWORK_KIND_COMPLETE", "NETWORK_KIND_ERDOS_RENYI", "NETWORK_KIND_FILE",
+    "NETWORK_KIND_NONE", "NETWORK_KIND_STOCHASTIC_BLOCK", "NETWORK_KIND_WATTS_STROGATZ", "N_ARCH_FIELDS", "N_KINDS",
+    "N_MARKET", "N_PARAMS", "PARAM_NAMES", "P_ACQUISITIONS_MAX_TARGET_SHARE", "P_ACQUISITIONS_MIN_ACQUIRER_SHARE",
+    "P_ACQUISITIONS_PREMIUM", "P_ACQUISITIONS_RATE_PER_YEAR", "P_ACQUISITIONS_REVIEW_DELTA_HHI",
+    "P_ACQUISITIONS_REVIEW_POST_HHI", "P_ADAPTATION_ASPIRATION_YEARS", "P_ADAPTATION_IMITATION_RATE_PER_YEAR",
+    "P_ADAPTATION_MEMORY_YEARS", "P_ADAPTATION_SEARCH_RATE_PER_YEAR", "P_ADAPTATION_SEARCH_STEP", "P_ARCHETYPES",
+    "P_BREAKUP_END_YEAR", "P_BREAKUP_MAX_SHARE", "P_BREAKUP_START_YEAR", "P_CAPABILITY_ALPHA", "P_COMPUTE_CAP_END_YEAR",
+    "P_COMPUTE_CAP_MAX_TRAINING_FLOP", "P_COMPUTE_CAP_START_YEAR", "P_COMPUTE_DEPRECIATION_PER_YEAR",
+    "P_COMPUTE_HW_AI_FEEDBACK", "P_COMPUTE_SUPPLY_FLOP_PER_YEAR", "P_COMPUTE_TAX_END_YEAR", "P_COMPUTE_TAX_RATE",
+    "P_COMPUTE_TAX_SMALL_SHARE", "P_COMPUTE_TAX_START_YEAR", "P_CONDITIONAL_PAUSE_DURATION_YEARS",
+    "P_CONDITIONAL_PAUSE_END_YEAR", "P_CONDITIONAL_PAUSE_START_YEAR", "P_CROSS_BLOC_CUT_YEAR",
+    "P_CROSS_BLOC_REOPEN_YEAR", "P_CUMULATIVE_ENTRY_MIX", "P_ENTRY_LAG_LN", "P_ENTRY_OPEN_THRESHOLD",
+    "P_ENTRY_PROFIT_SENSITIVITY", "P_ENTRY_RATE_PER_YEAR", "P_ENTRY_SIZE_DISPERSION", "P_EXPORT_CONTROLS_COMPUTE_CUT",
+    "P_EXPORT_CONTROLS_END_YEAR", "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31",
+    "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63", "P_EXPORT_CONTROLS_START_YEAR",
+    "P_INCIDENTS_CAPABILITY_SENSITIVITY", "P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP", "P_INCIDENTS_CASH_LOSS",
+    "P_INCIDENTS_CATASTROPHE_FRACTION", "P_INCIDENTS_HAZARD_PER_DRIFT", "P_INCIDENTS_SAFETY_EFFECTIVENESS",
+    "P_INCIDENTS_SHARE_LOSS", "P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS", "P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP",
+    "P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP", "P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE",
+    "P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP", "P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS",
+    "P_LN_CAPABILITY_LOSS_SCALE_FLOP", "P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR", "P_LN_MARKET_DEMAND_USD_PER_YEAR",
+    "P_LN_MARKET_GWP_USD_PER_YEAR", "P_MARKET_ADOPTION_GROWTH_PER_YEAR", "P_MARKET_DATA_FLYWHEEL",
+    "P_MARKET_DATA_TOKENS_PER_USD", "P_MARKET_DEMAND_QUALITY_ELASTICITY", "P_MARKET_GWP_GROWTH_PER_YEAR",
+    "P_MARKET_INFERENCE_FLOP_PER_USD", "P_MARKET_MAX_GWP_FRACTION", "P_MARKET_MODE", "P_MARKET_SWITCHING_YEARS",
+    "P_MARKET_URN_ARRIVALS_PER_STEP", "P_MARKET_URN_ENTRY_PROBABILITY", "P_MARKET_URN_EXPONENT",
+    "P_MARKET_WINNER_TAKE_ALL", "P_MERGER_REVIEW_DELTA_HHI", "P_MERGER_REVIEW_END_YEAR",
+    "P_MERGER_REVIEW_MAX_MERGED_SHARE", "P_MERGER_REVIEW_POST_HHI", "P_MERGER_REVIEW_START_YEAR",
+    "P_MONEY_EXIT_GRACE_YEARS", "P_MONEY_EXIT_RELATIVE_SHARE", "P_MONEY_FUNDING_GROWTH_SENSITIVITY",
+    "P_MONEY_FUNDING_MAX_SHARE", "P_MONEY_FUNDING_RANK_SENSITIVITY", "P_MONEY_FUNDING_TO_DEMAND",
+    "P_MONEY_HIRE_SPEED_PER_YEAR", "P_MONEY_OPEX_FRACTION", "P_MONEY_STATE_BUDGET_USD_PER_YEAR",
+    "P_MONEY_TALENT_GROWTH_PER_YEAR", "P_MONEY_WAGE_USD_PER_YEAR", "P_NETWORK_ABSORB_HALF_STAFF",
+    "P_NETWORK_CROSS_SEGMENT_INTENSITY", "P_NETWORK_DISTILL_FRACTION", "P_NETWORK_KIND", "P_NETWORK_NORMALISE_WEIGHTS",
+    "P_NETWORK_PUBLICATION_RATE_PER_YEAR", "P_NETWORK_TALENT_MOBILITY", "P_NETWORK_TALENT_PAY_WEIGHT",
+    "P_OPEN_PUBLICATION_END_YEAR", "P_OPEN_PUBLICATION_MIN_OPENNESS", "P_OPEN_PUBLICATION_START_YEAR",
+    "P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP", "P_RESEARCH_AI_RESEARCHERS_PER_FLOP", "P_RESEARCH_EXPERIMENT_SHARE",
+    "P_RESEARCH_MAX_AUTOMATION", "P_RESEARCH_PARALLELISM", "P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH",
+    "P_RESEARCH_SHOCK_SD", "P_RHO_OF_RESEARCH_SUBSTITUTION", "P_RND_SUBSIDY_END_YEAR", "P_RND_SUBSIDY_MAX_SHARE",
+    "P_RND_SUBSIDY_RATE", "P_RND_SUBSIDY_START_YEAR", "P_RUN_START_FRONTIER_QUALITY", "P_RUN_START_LOG_THETA",
+    "P_SAFETY_DRIFT_RATE", "P_SAFETY_RACING_RIVALS", "P_SAFETY_RACING_SCALE", "P_SAFETY_RACING_SENSITIVITY",
+    "P_SAFETY_STANDARD_END_YEAR", "P_SAFETY_STANDARD_LIABILITY", "P_SAFETY_STANDARD_MIN_SAFETY",
+    "P_SAFETY_STANDARD_START_YEAR", "P_SIM_DT", "P_SIM_LOG_SOFTWARE_CEILING", "P_SIM_START_YEAR",
+    "P_TRAINING_DATA_WALL_EFFICIENCY", "P_TRAINING_PUBLIC_DATA_TOKENS", "P_TRAINING_RUN_YEARS",
+    "P_TRAINING_SYNTHETIC_DATA_MULTIPLE", "P_TRAINING_TOKENS_PER_PARAMETER", "P_WINDFALL_TAX_END_YEAR",
+    "P_WINDFALL_TAX_RATE", "P_WINDFALL_TAX_SMALL_SHARE", "P_WINDFALL_TAX_START_YEAR",
+    "P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR",
+]
+# ---- generated (end) ----
+
+# ---- old names of issue 15, removed by the rename (begin) ----
+A_CASH = A_CASH_USD
+A_COMPUTE_SPEND = A_COMPUTE_SPEND_FRACTION
+A_INFERENCE = A_INFERENCE_FRACTION
+A_SAFETY = A_SAFETY_BASE
+A_SPEND = A_SPEND_RATE_PER_YEAR
+A_TRAIN = A_TRAIN_FRACTION
+MODE_LOGIT = MARKET_MODE_LOGIT
+MODE_URN = MARKET_MODE_URN
+M_BREAKUP_PARTS = M_N_BREAKUP_PARTS
+M_CASH = M_TOTAL_CASH
+M_CASH_COMPUTE = M_CASH_COMPUTE_SPEND
+M_CASH_EXIT = M_CASH_REMOVED_AT_EXIT
+M_CASH_STATE = M_CASH_STATE_BUDGET
+M_COMPUTE = M_TOTAL_COMPUTE
+M_COMPUTE_DEPR = M_COMPUTE_DEPRECIATED
+M_COMPUTE_EXIT = M_COMPUTE_REMOVED_AT_EXIT
+M_DEMAND = M_TOTAL_DEMAND
+M_EFFECTIVE = M_EFFECTIVE_LABS
+M_FRONTIER_AUTO = M_FRONTIER_AUTOMATION
+M_FRONTIER_LNS = M_FRONTIER_LOG_SOFTWARE
+M_FRONTIER_LOG10E = M_FRONTIER_LOG10_EFF_COMPUTE
+M_FRONTIER_U = M_FRONTIER_QUALITY
+M_GAP_DISPERSION = M_KNOWLEDGE_GAP_DISPERSION
+M_GAP_OOMS = M_LEADER_GAP_OOMS
+M_GAP_YEARS = M_LEADER_GAP_YEARS
+M_GINI = M_GINI_REVENUE
+M_MEAN_GAP = M_MEAN_LOG_SOFTWARE_GAP
+M_N_BLOCKED = M_N_ACQUISITIONS_BLOCKED
+M_N_STRATEGY = M_N_STRATEGY_CHANGES
+M_OUTSIDE = M_OUTSIDE_SHARE
+M_POOL = M_TALENT_POOL
+M_PRICE = M_COMPUTE_PRICE
+M_RESALE = M_RESALE_COMPUTE
+M_RESEARCHERS = M_TOTAL_RESEARCHERS
+M_REVENUE = M_TOTAL_REVENUE
+M_RUNNERUP_U = M_RUNNERUP_QUALITY
+M_SPILLOVER_GAIN = M_SPILLOVER_LOG_SOFTWARE
+M_TOP1 = M_TOP1_SHARE
+M_TOP4 = M_TOP4_SHARE
+P_ACQ_MAX_TARGET = P_ACQUISITIONS_MAX_TARGET_SHARE
+P_ACQ_MIN_ACQUIRER = P_ACQUISITIONS_MIN_ACQUIRER_SHARE
+P_ACQ_PREMIUM = P_ACQUISITIONS_PREMIUM
+P_ACQ_RATE = P_ACQUISITIONS_RATE_PER_YEAR
+P_ACQ_REVIEW_DELTA = P_ACQUISITIONS_REVIEW_DELTA_HHI
+P_ACQ_REVIEW_POST = P_ACQUISITIONS_REVIEW_POST_HHI
+P_ADOPTION = P_MARKET_ADOPTION_GROWTH_PER_YEAR
+P_ALPHA = P_CAPABILITY_ALPHA
+P_ARCH = P_ARCHETYPES
+P_ASPIRATION_YEARS = P_ADAPTATION_ASPIRATION_YEARS
+P_AUTO_MID = P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP
+P_AUTO_WIDTH = P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS
+P_BETA = P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH
+P_BREAKUP_END = P_BREAKUP_END_YEAR
+P_BREAKUP_SHARE = P_BREAKUP_MAX_SHARE
+P_BREAKUP_START = P_BREAKUP_START_YEAR
+P_CAP_END = P_COMPUTE_CAP_END_YEAR
+P_CAP_FLOP = P_COMPUTE_CAP_MAX_TRAINING_FLOP
+P_CAP_START = P_COMPUTE_CAP_START_YEAR
+P_CTAX_END = P_COMPUTE_TAX_END_YEAR
+P_CTAX_RATE = P_COMPUTE_TAX_RATE
+P_CTAX_SMALL = P_COMPUTE_TAX_SMALL_SHARE
+P_CTAX_START = P_COMPUTE_TAX_START_YEAR
+P_DATA_PER_USD = P_MARKET_DATA_TOKENS_PER_USD
+P_DEMAND_ELAST = P_MARKET_DEMAND_QUALITY_ELASTICITY
+P_DEPR = P_COMPUTE_DEPRECIATION_PER_YEAR
+P_DRIFT_RATE = P_SAFETY_DRIFT_RATE
+P_DT = P_SIM_DT
+P_ENTRY_LAG = P_ENTRY_LAG_LN
+P_ENTRY_MIX = P_CUMULATIVE_ENTRY_MIX
+P_ENTRY_PROFIT_SENS = P_ENTRY_PROFIT_SENSITIVITY
+P_ENTRY_RATE = P_ENTRY_RATE_PER_YEAR
+P_ENTRY_SIZE_SD = P_ENTRY_SIZE_DISPERSION
+P_EXIT_GRACE = P_MONEY_EXIT_GRACE_YEARS
+P_EXIT_SHARE = P_MONEY_EXIT_RELATIVE_SHARE
+P_EXPORT_BLOCS_HI = P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63
+P_EXPORT_BLOCS_LO = P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31
+P_EXPORT_CUT = P_EXPORT_CONTROLS_COMPUTE_CUT
+P_EXPORT_END = P_EXPORT_CONTROLS_END_YEAR
+P_EXPORT_START = P_EXPORT_CONTROLS_START_YEAR
+P_EXP_SHARE = P_RESEARCH_EXPERIMENT_SHARE
+P_FRONTIER_U0 = P_RUN_START_FRONTIER_QUALITY
+P_FUNDING_GROWTH = P_MONEY_FUNDING_GROWTH_SENSITIVITY
+P_FUNDING_MAX_SHARE = P_MONEY_FUNDING_MAX_SHARE
+P_FUNDING_RANK = P_MONEY_FUNDING_RANK_SENSITIVITY
+P_FUNDING_TO_DEMAND = P_MONEY_FUNDING_TO_DEMAND
+P_GAMMA = P_MARKET_WINNER_TAKE_ALL
+P_GWP_GROWTH = P_MARKET_GWP_GROWTH_PER_YEAR
+P_HIRE_SPEED = P_MONEY_HIRE_SPEED_PER_YEAR
+P_HW_FEEDBACK = P_COMPUTE_HW_AI_FEEDBACK
+P_HW_LN_RATE = P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS
+P_IMITATION_RATE = P_ADAPTATION_IMITATION_RATE_PER_YEAR
+P_INC_CAP_SENS = P_INCIDENTS_CAPABILITY_SENSITIVITY
+P_INC_CASH_LOSS = P_INCIDENTS_CASH_LOSS
+P_INC_CATASTROPHE = P_INCIDENTS_CATASTROPHE_FRACTION
+P_INC_HAZARD = P_INCIDENTS_HAZARD_PER_DRIFT
+P_INC_SAFETY = P_INCIDENTS_SAFETY_EFFECTIVENESS
+P_INC_SHARE_LOSS = P_INCIDENTS_SHARE_LOSS
+P_INC_THRESHOLD_LOG10 = P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP
+P_INFER_FLOP_PER_USD = P_MARKET_INFERENCE_FLOP_PER_USD
+P_K_AI = P_RESEARCH_AI_RESEARCHERS_PER_FLOP
+P_LAMBDA = P_RESEARCH_PARALLELISM
+P_LN_CC = P_LN_CAPABILITY_LOSS_SCALE_FLOP
+P_LN_DEMAND0 = P_LN_MARKET_DEMAND_USD_PER_YEAR
+P_LN_GWP0 = P_LN_MARKET_GWP_USD_PER_YEAR
+P_LOG_CEIL = P_SIM_LOG_SOFTWARE_CEILING
+P_LOG_THETA = P_RUN_START_LOG_THETA
+P_MAX_AUTO = P_RESEARCH_MAX_AUTOMATION
+P_MAX_GWP_FRAC = P_MARKET_MAX_GWP_FRACTION
+P_MEMORY_YEARS = P_ADAPTATION_MEMORY_YEARS
+P_MERGER_DELTA = P_MERGER_REVIEW_DELTA_HHI
+P_MERGER_END = P_MERGER_REVIEW_END_YEAR
+P_MERGER_POST = P_MERGER_REVIEW_POST_HHI
+P_MERGER_SHARE = P_MERGER_REVIEW_MAX_MERGED_SHARE
+P_MERGER_START = P_MERGER_REVIEW_START_YEAR
+P_MODE = P_MARKET_MODE
+P_NET_ABSORB_HALF = P_NETWORK_ABSORB_HALF_STAFF
+P_NET_CROSS_SEGMENT = P_NETWORK_CROSS_SEGMENT_INTENSITY
+P_NET_CUT_YEAR = P_CROSS_BLOC_CUT_YEAR
+P_NET_DISTILL = P_NETWORK_DISTILL_FRACTION
+P_NET_NORMALISE = P_NETWORK_NORMALISE_WEIGHTS
+P_NET_ON = P_NETWORK_KIND
+P_NET_PAY_WEIGHT = P_NETWORK_TALENT_PAY_WEIGHT
+P_NET_PUBLICATION = P_NETWORK_PUBLICATION_RATE_PER_YEAR
+P_NET_REOPEN_YEAR = P_CROSS_BLOC_REOPEN_YEAR
+P_NET_TALENT = P_NETWORK_TALENT_MOBILITY
+P_OPEN_END = P_OPEN_PUBLICATION_END_YEAR
+P_OPEN_MIN = P_OPEN_PUBLICATION_MIN_OPENNESS
+P_OPEN_START = P_OPEN_PUBLICATION_START_YEAR
+P_OPEX = P_MONEY_OPEX_FRACTION
+P_OUTSIDE_U = P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP
+P_PAR_HUMAN_LN = P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP
+P_PAUSE_END = P_CONDITIONAL_PAUSE_END_YEAR
+P_PAUSE_START = P_CONDITIONAL_PAUSE_START_YEAR
+P_PAUSE_THRESHOLD_LN = P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE
+P_PAUSE_YEARS = P_CONDITIONAL_PAUSE_DURATION_YEARS
+P_PUBLIC_DATA = P_TRAINING_PUBLIC_DATA_TOKENS
+P_RACING_RIVALS = P_SAFETY_RACING_RIVALS
+P_RACING_SCALE = P_SAFETY_RACING_SCALE
+P_RACING_SENS = P_SAFETY_RACING_SENSITIVITY
+P_RHO = P_RHO_OF_RESEARCH_SUBSTITUTION
+P_RUN_YEARS = P_TRAINING_RUN_YEARS
+P_SAFETY_END = P_SAFETY_STANDARD_END_YEAR
+P_SAFETY_LIABILITY = P_SAFETY_STANDARD_LIABILITY
+P_SAFETY_MIN = P_SAFETY_STANDARD_MIN_SAFETY
+P_SAFETY_START = P_SAFETY_STANDARD_START_YEAR
+P_SEARCH_RATE = P_ADAPTATION_SEARCH_RATE_PER_YEAR
+P_SEARCH_STEP = P_ADAPTATION_SEARCH_STEP
+P_SHOCK_SD = P_RESEARCH_SHOCK_SD
+P_START_YEAR = P_SIM_START_YEAR
+P_STATE_BUDGET = P_MONEY_STATE_BUDGET_USD_PER_YEAR
+P_SUB_END = P_RND_SUBSIDY_END_YEAR
+P_SUB_MAX_SHARE = P_RND_SUBSIDY_MAX_SHARE
+P_SUB_RATE = P_RND_SUBSIDY_RATE
+P_SUB_START = P_RND_SUBSIDY_START_YEAR
+P_SUPERHUMAN_LN = P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP
+P_SUPPLY0 = P_COMPUTE_SUPPLY_FLOP_PER_YEAR
+P_SUPPLY_LN_GROWTH = P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR
+P_SWITCH = P_MARKET_SWITCHING_YEARS
+P_SYNTH_MULT = P_TRAINING_SYNTHETIC_DATA_MULTIPLE
+P_TALENT_GROWTH = P_MONEY_TALENT_GROWTH_PER_YEAR
+P_TOKENS_PER_PARAM = P_TRAINING_TOKENS_PER_PARAMETER
+P_URN_ARRIVALS = P_MARKET_URN_ARRIVALS_PER_STEP
+P_URN_ENTRY = P_MARKET_URN_ENTRY_PROBABILITY
+P_URN_G = P_MARKET_URN_EXPONENT
+P_WAGE = P_MONEY_WAGE_USD_PER_YEAR
+P_WALL_EFF = P_TRAINING_DATA_WALL_EFFICIENCY
+P_WTAX_END = P_WINDFALL_TAX_END_YEAR
+P_WTAX_RATE = P_WINDFALL_TAX_RATE
+P_WTAX_SMALL = P_WINDFALL_TAX_SMALL_SHARE
+P_WTAX_START = P_WINDFALL_TAX_START_YEAR
+P_WTAX_THRESHOLD = P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR
+P_ZETA = P_MARKET_DATA_FLYWHEEL
+OLD_PARAM_NAMES = (
+    "start_year", "dt", "log_software_ceiling", "lambda", "rho", "max_automation", "automation_mid_ln",
+    "automation_width_ln", "experiment_share", "ai_researchers_per_flop", "shock_sd", "hw_ln_rate", "supply0",
+    "supply_ln_growth", "depreciation", "hw_ai_feedback", "run_years", "public_data_tokens", "tokens_per_parameter",
+    "data_wall_efficiency", "synthetic_data_multiple", "alpha", "ln_loss_scale", "par_human_ln", "superhuman_ln",
+    "market_mode", "gamma", "zeta", "switching_years", "ln_demand0", "adoption_growth", "demand_quality_elasticity",
+    "ln_gwp0", "gwp_growth", "max_gwp_fraction", "data_tokens_per_usd", "inference_flop_per_usd", "urn_exponent",
+    "urn_arrivals", "urn_entry_probability", "wage", "hire_speed", "opex_fraction", "funding_to_demand",
+    "funding_rank_sensitivity", "state_budget", "talent_growth", "exit_relative_share", "exit_grace_years",
+    "funding_growth_sensitivity", "funding_max_share", "racing_sensitivity", "racing_scale", "drift_rate",
+    "racing_rivals", "net_on", "net_normalise", "net_publication_rate", "net_absorb_half_staff", "net_talent_mobility",
+    "net_talent_pay_weight", "net_distill_fraction", "net_cross_segment", "entry_rate", "entry_profit_sensitivity",
+    "entry_lag_ln", "entry_open_threshold", "entry_size_sd", "entry_mix_cumulative_0", "entry_mix_cumulative_1",
+    "entry_mix_cumulative_2", "entry_mix_cumulative_3", "entry_mix_cumulative_4", "entry_mix_cumulative_5", "acq_rate",
+    "acq_min_acquirer_share", "acq_max_target_share", "acq_premium", "acq_review_post_hhi", "acq_review_delta_hhi",
+    "inc_hazard_per_drift", "inc_threshold_log10", "inc_capability_sensitivity", "inc_safety_effectiveness",
+    "inc_catastrophe_fraction", "inc_share_loss", "inc_cash_loss", "memory_years", "aspiration_years", "imitation_rate",
+    "search_rate", "search_step", "beta", "outside_quality", "net_cut_year", "net_reopen_year", "log_theta",
+    "frontier_quality0", "pol_cap_start", "pol_cap_end", "pol_cap_flop", "pol_ctax_start", "pol_ctax_end",
+    "pol_ctax_rate", "pol_ctax_small", "pol_wtax_start", "pol_wtax_end", "pol_wtax_rate", "pol_wtax_threshold",
+    "pol_wtax_small", "pol_sub_start", "pol_sub_end", "pol_sub_rate", "pol_sub_max_share", "pol_open_start",
+    "pol_open_end", "pol_open_min", "pol_merger_start", "pol_merger_end", "pol_merger_post", "pol_merger_delta",
+    "pol_merger_share", "pol_breakup_start", "pol_breakup_end", "pol_breakup_share", "pol_export_start",
+    "pol_export_end", "pol_export_blocs_lo", "pol_export_blocs_hi", "pol_export_cut", "pol_safety_start",
+    "pol_safety_end", "pol_safety_min", "pol_safety_liability", "pol_pause_start", "pol_pause_end",
+    "pol_pause_threshold_ln", "pol_pause_years", "arch_0_spend_rate_per_year", "arch_0_compute_spend_fraction",
+    "arch_0_train_fraction", "arch_0_inference_fraction", "arch_0_safety_base", "arch_0_openness", "arch_0_funding",
+    "arch_0_strategy", "arch_0_cash_usd", "arch_0_researchers", "arch_1_spend_rate_per_year",
+    "arch_1_compute_spend_fraction", "arch_1_train_fraction", "arch_1_inference_fraction", "arch_1_safety_base",
+    "arch_1_openness", "arch_1_funding", "arch_1_strategy", "arch_1_cash_usd", "arch_1_researchers",
+    "arch_2_spend_rate_per_year", "arch_2_compute_spend_fraction", "arch_2_train_fraction", "arch_2_inference_fraction",
+    "arch_2_safety_base", "arch_2_openness", "arch_2_funding", "arch_2_strategy", "arch_2_cash_usd",
+    "arch_2_researchers", "arch_3_spend_rate_per_year", "arch_3_compute_spend_fraction", "arch_3_train_fraction",
+    "arch_3_inference_fraction", "arch_3_safety_base", "arch_3_openness", "arch_3_funding", "arch_3_strategy",
+    "arch_3_cash_usd", "arch_3_researchers", "arch_4_spend_rate_per_year", "arch_4_compute_spend_fraction",
+    "arch_4_train_fraction", "arch_4_inference_fraction", "arch_4_safety_base", "arch_4_openness", "arch_4_funding",
+    "arch_4_strategy", "arch_4_cash_usd", "arch_4_researchers", "arch_5_spend_rate_per_year",
+    "arch_5_compute_spend_fraction", "arch_5_train_fraction", "arch_5_inference_fraction", "arch_5_safety_base",
+    "arch_5_openness", "arch_5_funding", "arch_5_strategy", "arch_5_cash_usd", "arch_5_researchers",
+)
+# ---- old names (end) ----

@@ -37,6 +37,8 @@ from economy.kernels.metrics import top_two
 from economy.kernels.money import investor_weight
 from economy.kernels.segments import segment_log_norms
 
+__all__ = ["NEG_INF", "demand_stage", "share_rows", "smooth_toward", "urn_arrivals", "urn_run"]
+
 NEG_INF = -math.inf
 
 

@@ -10,6 +10,11 @@ import numpy as np
 
 from economy.kernels.config import jit
 
+__all__ = [
+    "NUMPY_SORT_MIN", "ROC_BOUND", "concentration", "gini", "return_on_capital", "safe_log", "sort_values",
+    "top_two"
+]
+
 
 @jit
 def concentration(share, alive):

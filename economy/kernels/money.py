@@ -52,6 +52,8 @@ from economy.kernels.layout import (
 from economy.kernels.metrics import return_on_capital
 from economy.kernels.policies import active, windfall_run
 
+__all__ = ["NEG_INF", "close_books_run", "investor_weight", "money_rows", "money_stage", "performance_step"]
+
 NEG_INF = -math.inf
 
 

@@ -1,4 +1,4 @@
-r"""Stage 9, policy interventions (economy.policies holds their schema; docs/policies.md their equations).
+r"""Stage 9, policy interventions (economy.params.policies holds their schema; docs/policies.md their equations).
 
 A policy acts on the steps whose start year lies in ``[start, end)`` (:func:`active`); an absent policy has
 ``start = +inf``.  Each policy acts where the model's own mechanism sits, so the stage order of docs/model.md is
@@ -67,6 +67,12 @@ from economy.kernels.layout import (
     P_WTAX_SMALL,
     P_WTAX_START,
 )
+
+__all__ = [
+    "NEG_INF", "active", "breakup_run", "breakup_stage", "capped_run_flop", "compute_tax_run", "eligible_count",
+    "export_budgets", "inside_total", "is_recipient", "merger_allowed", "pause_cap", "pause_event", "pause_trigger",
+    "policy_floors", "restricted", "windfall_run"
+]
 
 NEG_INF = -math.inf
 

@@ -46,6 +46,8 @@ from economy.kernels.metrics import concentration, gini, top_two
 from economy.kernels.policies import pause_event, pause_trigger
 from economy.kernels.spillover import record_knowledge_gap
 
+__all__ = ["NAN", "NEG_INF", "record_initial", "record_metrics", "record_stage"]
+
 NAN = math.nan
 NEG_INF = -math.inf
 

@@ -26,6 +26,11 @@ from economy.kernels.layout import (
 from economy.kernels.metrics import safe_log
 from economy.kernels.spillover import mark_rows
 
+__all__ = [
+    "NEG_INF", "advance_log_software", "calibration_log_growth", "lab_log_growth", "log_growth",
+    "log_research_input", "research_rows", "research_stage"
+]
+
 NEG_INF = -math.inf
 
 

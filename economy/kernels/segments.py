@@ -16,6 +16,8 @@ import math
 
 from economy.kernels.config import jit
 
+__all__ = ["NEG_INF", "segment_log_norms"]
+
 NEG_INF = -math.inf
 
 

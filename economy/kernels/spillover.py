@@ -39,6 +39,11 @@ from economy.kernels.layout import (
 )
 from economy.kernels.training import capability
 
+__all__ = [
+    "NEG_INF", "absorptive_capacity", "attractiveness", "catch_up", "leave_rows", "mark_rows",
+    "record_knowledge_gap", "snapshot_rows", "spill_rows", "spillover_stage"
+]
+
 NEG_INF = -math.inf
 
 

@@ -37,6 +37,8 @@ from economy.kernels.spillover import spillover_stage
 from economy.kernels.strategy import strategy_stage
 from economy.kernels.training import training_stage
 
+__all__ = ["begin_step", "step_batch"]
+
 
 @jit
 def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):

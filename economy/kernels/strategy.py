@@ -40,6 +40,11 @@ from economy.kernels.layout import (
 )
 from economy.kernels.policies import policy_floors
 
+__all__ = [
+    "NEG_INF", "best_performer", "closeness", "decide_rows", "observed_best", "racing_pressure", "rival_table",
+    "shift_log_odds", "snapshot_peers", "snapshot_routines", "strategy_stage"
+]
+
 NEG_INF = -math.inf
 
 

@@ -26,6 +26,11 @@ from economy.kernels.layout import (
 )
 from economy.kernels.policies import capped_run_flop, pause_cap
 
+__all__ = [
+    "NEG_INF", "automation_fraction", "capability", "initial_capability", "refresh_capability",
+    "released_log_eff_compute", "training_stage"
+]
+
 NEG_INF = -math.inf
 
 

@@ -474,7 +474,7 @@ def _over_runs(stages: Sequence[Stage], labs: LabState, world: WorldState, par, 
 
 
 def _par_dict(par, b: int) -> dict:
-    return dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
+    return dict(zip(L.OLD_PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
 
 
 def _run_dict(world: dict, b: int) -> dict:

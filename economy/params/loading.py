@@ -4,9 +4,9 @@ A scenario is read as TOML into a nested dict, the ``--set section.key=value`` o
 dict, and only then is the whole validated by :class:`economy.params.Scenario`, so an override is checked
 exactly like the same value written in the file.  Every failure raises :class:`ScenarioError` whose message is
 one line naming the offending key (dotted, e.g. ``research.returns_to_research``), the value given and the
-allowed range or type.
+allowed range or type.  Keys are resolved by the one walker of :mod:`economy.params.keys`.
 
-The ensemble runner reuses :func:`scenario_dict_with_overrides` and :func:`validate_scenario`.
+This is the only scenario loader: the command line, the runners, the Mesa model and the notebooks use it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,10 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
-from economy.params import Scenario
-from economy.policies import POLICY_KINDS
+from economy.params.keys import BadKey, Key, Location, is_model, section_name, strip, walk
+from economy.params.policies import POLICY_KINDS
+from economy.params.scenario import Scenario
 
 __all__ = [
     "Override",
@@ -35,9 +34,6 @@ __all__ = [
     "scenario_dict_with_overrides",
     "validate_scenario",
 ]
-
-Key = tuple[str | int, ...]
-
 
 class ScenarioError(ValueError):
     """Bad scenario input; ``str(err)`` is a one-line message for the user."""
@@ -147,38 +143,19 @@ def _parse_value(text: str) -> Any:
 
 
 def _check_key(key: Key, text: str) -> Key:
-    """Walk the schema along ``key``; raise on a key the scenario does not have."""
-    tp: Any = Scenario
-    for depth, part in enumerate(key):
-        tp = _strip(tp)
-        where = _dotted(key[:depth])
-        if _is_model(tp):
-            if not isinstance(part, str) or part not in tp.model_fields:
-                raise ScenarioError(
-                    f"--set {text!r}: unknown key {_dotted(key[:depth + 1])}; "
-                    f"valid keys of {_section_name(where)}: {', '.join(tp.model_fields)}"
-                )
-            tp = tp.model_fields[part].annotation
-        elif typing.get_origin(tp) in (tuple, list):
-            if not isinstance(part, int):
-                raise ScenarioError(f"--set {text!r}: {where} is a list; address an item by its index, e.g. {where}.0")
-            tp = typing.get_args(tp)[0]
-        elif typing.get_origin(tp) is dict:
-            key = (*key[:depth], str(part), *key[depth + 1:])
-            tp = typing.get_args(tp)[1]
-        else:
-            raise ScenarioError(f"--set {text!r}: {where} is a single value and has no key {part!r}")
-    return key
+    """The key as the schema has it (table keys as strings); raise on a key the scenario does not have."""
+    try:
+        return walk(Scenario, key)[-1].key
+    except BadKey as err:
+        raise ScenarioError(f"--set {text!r}: {err}") from None
 
 
 def _apply(data: Mapping[str, Any], overrides: Sequence[Override]) -> dict[str, Any]:
     out = copy.deepcopy(dict(data))
     for item in overrides:
+        levels = walk(Scenario, item.key)
         node: Any = out
-        tp: Any = Scenario
         for depth, part in enumerate(item.key[:-1]):
-            tp = _strip(tp)
-            child_tp = _child_type(tp, part)
             where = _dotted(item.key[:depth + 1])
             if isinstance(node, list):
                 if not isinstance(part, int) or part >= len(node):
@@ -189,11 +166,10 @@ def _apply(data: Mapping[str, Any], overrides: Sequence[Override]) -> dict[str, 
                 node = node[part]
             else:
                 if part not in node:
-                    node[part] = _default_dump(tp, part)
+                    node[part] = _default_dump(levels[depth])
                 node = node[part]
             if not isinstance(node, (dict, list)):
                 raise ScenarioError(f"--set {item.text!r}: {where} is {_show(node)} in the scenario, not a table")
-            tp = child_tp
         last = item.key[-1]
         if isinstance(node, list):
             if not isinstance(last, int) or last >= len(node):
@@ -202,20 +178,9 @@ def _apply(data: Mapping[str, Any], overrides: Sequence[Override]) -> dict[str, 
     return out
 
 
-def _child_type(tp: Any, part: str | int) -> Any:
-    if _is_model(tp):
-        return tp.model_fields[part].annotation
-    return typing.get_args(tp)[0 if typing.get_origin(tp) in (tuple, list) else 1]
-
-
-def _default_dump(tp: Any, part: str | int) -> Any:
-    """The default of a missing section, as plain data, so that an override changes only one value."""
-    if not _is_model(tp):
-        return {}
-    info = tp.model_fields[part]
-    default = info.get_default(call_default_factory=True)
-    if default is PydanticUndefined or default is None:
-        return {}
+def _default_dump(level: Location) -> Any:
+    """The default of a table the file leaves out, as plain data, so that an override changes only one value."""
+    default = level.default
     if isinstance(default, BaseModel):
         return default.model_dump(mode="python")
     return copy.deepcopy(default) if isinstance(default, (dict, list)) else {}
@@ -255,8 +220,8 @@ def _problem_text(loc: Key, problem: Mapping[str, Any]) -> str:
         return f"{at} has an invalid key {_show(given)}: {msg}"
     if kind == "extra_forbidden":
         parent_tp, _ = _locate(loc[:-1])
-        valid = ", ".join(parent_tp.model_fields) if _is_model(parent_tp) else "?"
-        return f"unknown key {name} (given {_show(given)}); valid keys of {_section_name(_dotted(loc[:-1]))}: {valid}"
+        valid = ", ".join(parent_tp.model_fields) if is_model(parent_tp) else "?"
+        return f"unknown key {name} (given {_show(given)}); valid keys of {section_name(_dotted(loc[:-1]))}: {valid}"
     if kind == "missing":
         return f"missing required key {name}"
     tp, info = _locate(loc)
@@ -279,64 +244,18 @@ def _problem_text(loc: Key, problem: Mapping[str, Any]) -> str:
 
 
 def _locate(loc: Key) -> tuple[Any, FieldInfo | None]:
-    """The type at ``loc`` in the schema and the FieldInfo of the last named field on the way."""
-    tp: Any = Scenario
-    info: FieldInfo | None = None
-    for part in loc:
-        tp = _strip(tp)
-        if _is_model(tp):
-            if part not in tp.model_fields:
-                return None, None
-            info = tp.model_fields[part]
-            tp = info.annotation
-        elif typing.get_origin(tp) in (tuple, list):
-            tp = typing.get_args(tp)[0]
-        elif typing.get_origin(tp) is dict:
-            tp = typing.get_args(tp)[1]
-            info = _annotated_info(tp) or info
-        elif typing.get_origin(tp) in (typing.Union, types.UnionType) and isinstance(part, str):
-            # a discriminated union (the policies): pydantic's loc names the member by its tag
-            members = [a for a in typing.get_args(tp) if _is_model(a) and "kind" in a.model_fields
-                       and part in typing.get_args(a.model_fields["kind"].annotation)]
-            if not members:
-                break
-            tp = members[0]
-        else:
-            break
-    return _strip(tp), info
-
-
-def _annotated_info(tp: Any) -> FieldInfo | None:
-    if typing.get_origin(tp) is typing.Annotated:
-        for meta in typing.get_args(tp)[1:]:
-            if isinstance(meta, FieldInfo):
-                return meta
-    return None
-
-
-def _strip(tp: Any) -> Any:
-    """Remove ``Annotated`` and ``| None`` wrappers."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            if len(args) != 1:
-                return tp
-            tp = args[0]
-        else:
-            return tp
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
+    """The type at pydantic's error location ``loc`` and the field that declares it (None, None if unknown)."""
+    try:
+        here = walk(Scenario, loc, tags=True)[-1] if loc else None
+    except BadKey:
+        return None, None
+    return (strip(here.annotation), here.field) if here is not None else (Scenario, None)
 
 
 def _expected(tp: Any) -> str | None:
     if tp in _TYPE_WORDS:
         return _TYPE_WORDS[tp]
-    if _is_model(tp):
+    if is_model(tp):
         return "a table of keys (" + ", ".join(tp.model_fields) + ")"
     origin = typing.get_origin(tp)
     if origin is Literal:
@@ -375,7 +294,7 @@ def _range(info: FieldInfo | None, ctx: Mapping[str, Any]) -> str:
 
 def _qualify(text: str, loc: Key, tp: Any) -> str:
     """Turn a validator's bare field names (``train_fraction`` or `` `n` ``) into dotted keys."""
-    if not loc or not _is_model(tp):
+    if not loc or not is_model(tp):
         return text
     prefix = _dotted(loc)
     fields = set(tp.model_fields)
@@ -396,10 +315,6 @@ def _dotted(key: Key) -> str:
     return ".".join(str(part) for k, part in enumerate(key)
                     if not (k >= 2 and key[k - 2] == "policies" and isinstance(key[k - 1], int)
                             and part in POLICY_KINDS))
-
-
-def _section_name(where: str) -> str:
-    return f"[{where}]" if where else "the top level"
 
 
 def _show(value: Any) -> str:

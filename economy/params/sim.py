@@ -1,0 +1,46 @@
+"""The ``[sim]`` and ``[output]`` sections: the time axis, the numerical guard, and what a run records."""
+
+from __future__ import annotations
+
+from economy.params.fields import Section, param
+
+__all__ = ["Output", "Sim"]
+
+
+class Sim(Section):
+    """Time axis and numerical guards."""
+
+    start_year: float = param(2025.0, 1950.0, 2200.0, "year", "assumption", "Start year.", route="both")
+    years: float = param(20.0, 0.0, 200.0, "year", "assumption", "Horizon.", lo_open=True, route="init")
+    dt: float = param(1 / 12, 0.0, 1.0, "year", "assumption", "Time step.", lo_open=True, route="both")
+    log_software_ceiling: float = param(
+        100.0,
+        5.0,
+        700.0,
+        "ln(multiplier)",
+        "assumption",
+        "A lab whose ln S reaches this ceiling has gone singular: the singularity year is recorded "
+        "(interpolated within the step) and its ln S is held there.",
+        route="row",
+    )
+
+    @property
+    def n_steps(self) -> int:
+        return max(1, round(self.years / self.dt))
+
+
+class Output(Section):
+    """What a run records."""
+
+    labs_every: int = param(
+        1, 1, 100000, "steps", "assumption", "Record the lab table every this many steps.", route="init"
+    )
+    max_events_per_step: int = param(
+        10_000,
+        1,
+        10_000_000,
+        "events",
+        "assumption",
+        "Size of each run's event buffer per step; events beyond it are counted (events_dropped), not kept.",
+        route="init",
+    )
