@@ -149,10 +149,14 @@ def released_log_eff_compute(run_flop: float, run_log_s: float, data_tokens: flo
     if run_flop <= 0.0:
         return NEG_INF
     log_c = math.log(run_flop)
-    tokens = p["public_data_tokens"] + data_tokens + p["synthetic_data_multiple"] * p["public_data_tokens"] * automation
-    log_wall = math.log(6.0) + 2.0 * math.log(tokens) - math.log(p["tokens_per_parameter"])
+    tokens = (
+        p["training_public_data_tokens"]
+        + data_tokens
+        + p["training_synthetic_data_multiple"] * p["training_public_data_tokens"] * automation
+    )
+    log_wall = math.log(6.0) + 2.0 * math.log(tokens) - math.log(p["training_tokens_per_parameter"])
     if log_c > log_wall:
-        log_c = log_wall + p["data_wall_efficiency"] * (log_c - log_wall)
+        log_c = log_wall + p["training_data_wall_efficiency"] * (log_c - log_wall)
     return log_c + run_log_s
 
 
@@ -168,7 +172,9 @@ def smooth_toward(current: float, target: float, dt: float, time_constant: float
 
 def investor_weight(quality: float, growth: float, frontier_u: float, p: dict[str, float]) -> float:
     g = min(max(growth, -1.0), 1.0)
-    return math.exp(p["funding_rank_sensitivity"] * (quality - frontier_u) + p["funding_growth_sensitivity"] * g)
+    return math.exp(
+        p["money_funding_rank_sensitivity"] * (quality - frontier_u) + p["money_funding_growth_sensitivity"] * g
+    )
 
 
 def return_on_capital(profit: float, capital: float) -> float:
@@ -197,7 +203,7 @@ class Lab(mesa.Agent):
     # stage 1: racing pressure lowers the safety share; spending, compute budget and hiring
     def decide(self) -> None:
         model, p = self.model, self.model.p
-        dt = p["dt"]
+        dt = p["sim_dt"]
         keep = 1.0
         seen = 0
         for rival in model.ranking:
@@ -206,50 +212,56 @@ class Lab(mesa.Agent):
             if rival is self:
                 continue
             seen += 1
-            keep *= 1.0 - closeness(self.quality, rival.quality, p["racing_scale"])
-        self.safety = self.safety_base * (1.0 - p["racing_sensitivity"] * (1.0 - keep))
+            keep *= 1.0 - closeness(self.quality, rival.quality, p["safety_racing_scale"])
+        self.safety = self.safety_base * (1.0 - p["safety_racing_sensitivity"] * (1.0 - keep))
         spend = self.cash_usd * -math.expm1(-self.spend_rate_per_year * dt) if self.cash_usd > 0.0 else 0.0
         phi = self.compute_spend_fraction
         self.compute_budget_usd = phi * spend
-        target_staff = (1.0 - phi) * spend / dt / p["wage"]
-        self.hire = (target_staff - self.researchers) * -math.expm1(-p["hire_speed"] * dt)
+        target_staff = (1.0 - phi) * spend / dt / p["money_wage_usd_per_year"]
+        self.hire = (target_staff - self.researchers) * -math.expm1(-p["money_hire_speed_per_year"] * dt)
 
     # stages 2-4: buy and depreciate compute, hire, research, train and release, capability
     def produce(self) -> None:
         model, p = self.model, self.model.p
-        dt = p["dt"]
+        dt = p["sim_dt"]
         budget = self.compute_budget_usd
         self.cash_usd -= budget
         c = self.compute_flop_per_year + (budget / model.price if model.price > 0.0 else 0.0)
-        c *= math.exp(-p["depreciation"] * dt)
+        c *= math.exp(-p["compute_depreciation_per_year"] * dt)
         self.compute_flop_per_year = c
         h = self.hire
         self.researchers = max(0.0, self.researchers + (h * model.hire_scale if h > 0.0 else h))
         if self.singular_year < 0.0:
             log_s = self.log_software
             log_g, slope = self.log_growth(model.shocks[self.column])
-            new_s, tau = advance_log_software(log_s, log_g, slope, dt, p["log_software_ceiling"])
+            new_s, tau = advance_log_software(log_s, log_g, slope, dt, p["sim_log_software_ceiling"])
             if tau >= 0.0:
                 self.singular_year = model.year + tau
-            self.drift += self.automation * (new_s - log_s) * (1.0 - self.safety) * p["drift_rate"]
+            self.drift += self.automation * (new_s - log_s) * (1.0 - self.safety) * p["safety_drift_rate"]
             self.log_software = new_s
         self.run_flop += self.train_fraction * c * dt
         self.run_elapsed_years += dt
-        if self.run_elapsed_years >= p["run_years"] * (1.0 - 1e-9):
+        if self.run_elapsed_years >= p["training_run_years"] * (1.0 - 1e-9):
             released = released_log_eff_compute(self.run_flop, self.run_log_software, self.data_tokens,
                                                 self.automation, p)
             if released > self.log_eff_compute:
                 self.log_eff_compute = released
-            left = max(0.0, self.run_elapsed_years - p["run_years"])
+            left = max(0.0, self.run_elapsed_years - p["training_run_years"])
             self.run_elapsed_years = left
             self.run_flop = self.train_fraction * c * left
             self.run_log_software = self.log_software
         log_e = self.log_eff_compute
-        self.automation = automation_fraction(log_e, p["automation_mid_ln"], p["automation_width_ln"],
-                                              p["max_automation"])
+        self.automation = automation_fraction(
+            log_e,
+            p["ln10_times_research_automation_midpoint_log10_flop"],
+            p["ln10_times_research_automation_width_ooms"],
+            p["research_max_automation"],
+        )
         if log_e > NEG_INF:
-            self.quality = p["alpha"] * (log_e - p["ln_loss_scale"])
-            self.log_weight = p["gamma"] * self.quality + p["zeta"] * math.log1p(self.data_tokens)
+            self.quality = p["capability_alpha"] * (log_e - p["ln_capability_loss_scale_flop"])
+            self.log_weight = p["market_winner_take_all"] * self.quality + p["market_data_flywheel"] * math.log1p(
+                self.data_tokens
+            )
         else:
             self.quality = NEG_INF
             self.log_weight = NEG_INF
@@ -259,15 +271,20 @@ class Lab(mesa.Agent):
         p = self.model.p
         research_compute = (1.0 - self.train_fraction - self.inference_fraction) * self.compute_flop_per_year
         log_rc = math.log(research_compute) if research_compute > 0.0 else NEG_INF
-        k_ai = p["ai_researchers_per_flop"]
+        k_ai = p["research_ai_researchers_per_flop"]
         log_ai = math.log(k_ai) + log_rc + self.log_software if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
-        log_r, w_ai = log_research_input(self.researchers, log_ai, self.automation, p["rho"],
-                                         log_rc - LN_EXPERIMENT_COMPUTE_REF, p["experiment_share"])
+        log_r, w_ai = log_research_input(self.researchers, log_ai, self.automation, p["rho_of_research_substitution"],
+                                         log_rc - LN_EXPERIMENT_COMPUTE_REF, p["research_experiment_share"])
         if log_r == NEG_INF or self.safety >= 1.0:
             return NEG_INF, 0.0
         log_r += math.log1p(-self.safety)
-        lam, beta, dt, sd = p["lambda"], p["beta"], p["dt"], p["shock_sd"]
-        log_g = (p["log_theta"] + lam * log_r - beta * self.log_software + sd * math.sqrt(dt) * shock
+        lam, beta, dt, sd = (
+            p["research_parallelism"],
+            p["research_parallelism_over_returns_to_research"],
+            p["sim_dt"],
+            p["research_shock_sd"],
+        )
+        log_g = (p["run_start_log_theta"] + lam * log_r - beta * self.log_software + sd * math.sqrt(dt) * shock
                  - 0.5 * sd * sd * dt)
         return log_g, lam * w_ai - beta
 
@@ -275,43 +292,43 @@ class Lab(mesa.Agent):
     def sell(self) -> None:
         model, p = self.model, self.model.p
         target = math.exp(self.log_weight - model.max_weight - model.log_norm)
-        self.share = smooth_toward(self.share, target, p["dt"], p["switching_years"])
-        capacity = self.inference_fraction * self.compute_flop_per_year / p["inference_flop_per_usd"]
+        self.share = smooth_toward(self.share, target, p["sim_dt"], p["market_switching_years"])
+        capacity = self.inference_fraction * self.compute_flop_per_year / p["market_inference_flop_per_usd"]
         self.revenue_usd_per_year = min(self.share * model.demand, capacity)
         self.spare_capacity = capacity - self.revenue_usd_per_year
 
     # stage 7: unserved demand, data flywheel, funding, wages, exit, performance bookkeeping
     def bank(self) -> None:
         model, p = self.model, self.model.p
-        dt = p["dt"]
+        dt = p["sim_dt"]
         revenue = self.revenue_usd_per_year + self.spare_capacity * model.unserved_ratio
         self.revenue_usd_per_year = revenue
-        self.data_tokens += p["data_tokens_per_usd"] * revenue * dt
+        self.data_tokens += p["market_data_tokens_per_usd"] * revenue * dt
         if self.funding == FUNDING_INVESTORS:
             inflow = 0.0
             if model.fund_total > 0.0 and self.quality > NEG_INF:
-                pool = p["funding_to_demand"] * model.demand
+                pool = p["money_funding_to_demand"] * model.demand
                 weight = investor_weight(self.quality, self.revenue_growth, model.frontier_u, p)
-                inflow = min(pool * weight / model.fund_total, p["funding_max_share"] * pool)
+                inflow = min(pool * weight / model.fund_total, p["money_funding_max_share"] * pool)
         else:
-            inflow = p["state_budget"]
+            inflow = p["money_state_budget_usd_per_year"]
         self.funding_inflow = inflow
-        wages = self.researchers * p["wage"] * dt
-        cash = self.cash_usd + (revenue * (1.0 - p["opex_fraction"]) + inflow) * dt - wages
+        wages = self.researchers * p["money_wage_usd_per_year"] * dt
+        cash = self.cash_usd + (revenue * (1.0 - p["money_opex_fraction"]) + inflow) * dt - wages
         self.cash_usd = cash
         if cash < 0.0 or (self.funding == FUNDING_INVESTORS and self.share < model.exit_share
                           and self.founded_year <= model.founded_by):
             self.exited = True
             return
-        profit = (revenue * (1.0 - p["opex_fraction"]) - self.researchers * p["wage"]
-                  - p["depreciation"] * model.price * self.compute_flop_per_year)
+        profit = (revenue * (1.0 - p["money_opex_fraction"]) - self.researchers * p["money_wage_usd_per_year"]
+                  - p["compute_depreciation_per_year"] * model.price * self.compute_flop_per_year)
         capital = model.price * self.compute_flop_per_year + max(cash, 0.0)
         self.profit_usd_per_year = profit
         self.capital_usd = capital
         roc = return_on_capital(profit, capital)
-        memory = -math.expm1(-dt / p["memory_years"])
+        memory = -math.expm1(-dt / p["adaptation_memory_years"])
         self.performance += (roc - self.performance) * memory
-        self.aspiration += (self.performance - self.aspiration) * -math.expm1(-dt / p["aspiration_years"])
+        self.aspiration += (self.performance - self.aspiration) * -math.expm1(-dt / p["adaptation_aspiration_years"])
         new_log_revenue = math.log(revenue + REVENUE_FLOOR_USD)
         self.revenue_growth += ((new_log_revenue - self.log_revenue) / dt - self.revenue_growth) * memory
         self.log_revenue = new_log_revenue
@@ -342,8 +359,8 @@ class MesaEconomy(mesa.Model):
         self.settings = scenario  # (mesa.Model.scenario is Mesa's own)
         self.shock_stream = generators(root)["shocks"]
         self.capacity = start.capacity
-        self.p = dict(zip(L.OLD_PARAM_NAMES, start.par[0].tolist(), strict=True))
-        self.wanted_rivals = int(self.p["racing_rivals"])
+        self.p = dict(zip(L.PARAM_NAMES, start.par[0].tolist(), strict=True))
+        self.wanted_rivals = int(self.p["safety_racing_rivals"])
         world = start.world
         self.steps_done = 0
         self.log_price_floor = float(world.log_price_floor[0])
@@ -371,8 +388,8 @@ class MesaEconomy(mesa.Model):
 
     def step(self) -> None:
         p = self.p
-        dt = p["dt"]
-        self.year = p["start_year"] + self.steps_done * dt
+        dt = p["sim_dt"]
+        self.year = p["sim_start_year"] + self.steps_done * dt
         self.shocks = self.shock_stream.standard_normal(self.capacity)
         labs = list(self.agents)  # in lab-id order (agents are created in that order)
         lead = self.frontier(labs)
@@ -390,7 +407,10 @@ class MesaEconomy(mesa.Model):
                 hires += lab.hire
             else:
                 fires -= lab.hire
-        supply = math.exp(math.log(p["supply0"]) + p["supply_ln_growth"] * (self.year - p["start_year"]))
+        supply = math.exp(
+            math.log(p["compute_supply_flop_per_year"])
+            + p["ln_compute_supply_growth_per_year"] * (self.year - p["sim_start_year"])
+        )
         available = supply * dt + self.resale_flop
         floor = math.exp(self.log_price_floor)
         self.price = price = max(floor, budget / available)
@@ -398,12 +418,14 @@ class MesaEconomy(mesa.Model):
         if self.resale_flop > 0.0:
             self.resale_flop *= max(0.0, 1.0 - sold / available)
         record = {"cash_compute_spend": budget, "compute_bought": sold, "price_floor": floor,
-                  "compute_depreciated": -math.expm1(-p["depreciation"] * dt) * (owned + sold)}
+                  "compute_depreciated": -math.expm1(-p["compute_depreciation_per_year"] * dt) * (owned + sold)}
         pool = self.talent_pool + fires
         self.hire_scale = min(1.0, pool / hires) if hires > 0.0 else 1.0
         self.talent_pool = max(0.0, pool - hires * self.hire_scale)
         automation = lead.automation if lead is not None else 0.0
-        self.log_price_floor -= p["hw_ln_rate"] * (1.0 + p["hw_ai_feedback"] * automation) * dt
+        self.log_price_floor -= (
+            p["ln2_over_compute_hw_doubling_years"] * (1.0 + p["compute_hw_ai_feedback"] * automation) * dt
+        )
 
         # stages 2-4 per lab
         self.agents.shuffle_do("produce")
@@ -411,13 +433,17 @@ class MesaEconomy(mesa.Model):
         # stage 6: demand, the logit normaliser (with the outside option), investors' total weight
         years_in = self.steps_done * dt + dt
         first = self.frontier(labs)
-        self.frontier_u = first.quality if first is not None else p["outside_quality"]
-        log_cap = math.log(p["max_gwp_fraction"]) + p["ln_gwp0"] + p["gwp_growth"] * years_in
-        log_d = p["ln_demand0"] + p["adoption_growth"] * years_in
-        if p["demand_quality_elasticity"] != 0.0:
-            log_d += p["demand_quality_elasticity"] * (self.frontier_u - p["frontier_quality0"])
+        self.frontier_u = first.quality if first is not None else p["quality_of_market_outside_log10_flop"]
+        log_cap = (
+            math.log(p["market_max_gwp_fraction"])
+            + p["ln_market_gwp_usd_per_year"]
+            + p["market_gwp_growth_per_year"] * years_in
+        )
+        log_d = p["ln_market_demand_usd_per_year"] + p["market_adoption_growth_per_year"] * years_in
+        if p["market_demand_quality_elasticity"] != 0.0:
+            log_d += p["market_demand_quality_elasticity"] * (self.frontier_u - p["run_start_frontier_quality"])
         self.demand = demand = math.exp(min(log_cap, log_d))
-        w0 = p["gamma"] * p["outside_quality"]
+        w0 = p["market_winner_take_all"] * p["quality_of_market_outside_log10_flop"]
         m = w0
         for lab in labs:
             if lab.log_weight > m:
@@ -440,8 +466,8 @@ class MesaEconomy(mesa.Model):
             spare += lab.spare_capacity
             inside += lab.share
         self.unserved_ratio = min(1.0, unserved / spare) if spare > 0.0 else 0.0
-        self.exit_share = p["exit_relative_share"] * inside / len(labs) if labs else 0.0
-        self.founded_by = p["start_year"] + (self.steps_done + 1) * dt - p["exit_grace_years"]
+        self.exit_share = p["money_exit_relative_share"] * inside / len(labs) if labs else 0.0
+        self.founded_by = p["sim_start_year"] + (self.steps_done + 1) * dt - p["money_exit_grace_years"]
 
         # stage 7: money; then the cash flows of the step and the exits (compute and people return)
         self.agents.shuffle_do("bank")
@@ -453,12 +479,12 @@ class MesaEconomy(mesa.Model):
         for lab in labs:
             revenue = lab.revenue_usd_per_year * dt
             flows["cash_revenue"] += revenue
-            flows["cash_opex"] += revenue * p["opex_fraction"]
+            flows["cash_opex"] += revenue * p["money_opex_fraction"]
             if lab.funding == FUNDING_INVESTORS:
                 flows["cash_funding"] += lab.funding_inflow * dt
             else:
                 flows["cash_state_budget"] += lab.funding_inflow * dt
-            flows["cash_wages"] += lab.researchers * p["wage"] * dt
+            flows["cash_wages"] += lab.researchers * p["money_wage_usd_per_year"] * dt
             if lab.exited:
                 n_exits += 1
                 flows["cash_removed_at_exit"] += lab.cash_usd
@@ -480,7 +506,7 @@ class MesaEconomy(mesa.Model):
         staff = 0.0
         for lab in labs:
             staff += lab.researchers
-        growth = p["talent_growth"] * (self.talent_pool + staff) * dt
+        growth = p["money_talent_growth_per_year"] * (self.talent_pool + staff) * dt
         self.talent_pool += growth
         self.steps_done += 1
         record["people_growth"] = growth
@@ -499,7 +525,7 @@ class MesaEconomy(mesa.Model):
     def market_record(self, labs: list[Lab], year: float, record: dict[str, float]) -> dict[str, float]:
         """Stage 10: concentration, Gini of revenue, the frontier and the gap to the runner-up, stocks."""
         p = self.p
-        dt = p["dt"]
+        dt = p["sim_dt"]
         n_alive = len(labs)
         total_cash = total_compute = staff = revenue = inside = safety = max_drift = 0.0
         n_singular = self.singular_removed
@@ -550,9 +576,9 @@ class MesaEconomy(mesa.Model):
             log_e = first.log_eff_compute
             record.update(frontier_quality=first.quality, frontier_log10_eff_compute=log_e / LN10,
                           frontier_log_software=first.log_software, frontier_automation=first.automation)
-            if self.takeoff_start_year < 0.0 and log_e >= p["par_human_ln"]:
+            if self.takeoff_start_year < 0.0 and log_e >= p["ln10_times_capability_par_human_log10_flop"]:
                 self.takeoff_start_year = year
-            if self.takeoff_end_year < 0.0 and log_e >= p["superhuman_ln"]:
+            if self.takeoff_end_year < 0.0 and log_e >= p["ln10_times_capability_superhuman_log10_flop"]:
                 self.takeoff_end_year = year
         else:
             record.update(frontier_quality=math.nan, frontier_log10_eff_compute=math.nan,

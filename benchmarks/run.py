@@ -258,9 +258,13 @@ def _share_like_row(labs, par, demand, b, i):
         labs.revenue_usd_per_year[b, i] = 0.0
         return
     target = math.exp(labs.quality[b, i] - 1.0)
-    share = labs.share[b, i] + (target - labs.share[b, i]) * -math.expm1(-par[b, L.P_DT] / par[b, L.P_SWITCH])
+    share = labs.share[b, i] + (target - labs.share[b, i]) * -math.expm1(
+        -par[b, L.P_SIM_DT] / par[b, L.P_MARKET_SWITCHING_YEARS]
+    )
     labs.share[b, i] = share
-    capacity = labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, L.P_INFER_FLOP_PER_USD]
+    capacity = (
+        labs.inference_fraction[b, i] * labs.compute_flop_per_year[b, i] / par[b, L.P_MARKET_INFERENCE_FLOP_PER_USD]
+    )
     labs.revenue_usd_per_year[b, i] = min(share * demand[b], capacity)
     labs.spare_capacity_usd_per_year[b, i] = capacity - labs.revenue_usd_per_year[b, i]
 
@@ -288,9 +292,11 @@ def _in_loop_body(labs, par, demand):
             revenue_col[b, i] = 0.0
             continue
         target = math.exp(quality[b, i] - 1.0)
-        share = share_col[b, i] + (target - share_col[b, i]) * -math.expm1(-par[b, L.P_DT] / par[b, L.P_SWITCH])
+        share = share_col[b, i] + (target - share_col[b, i]) * -math.expm1(
+            -par[b, L.P_SIM_DT] / par[b, L.P_MARKET_SWITCHING_YEARS]
+        )
         share_col[b, i] = share
-        capacity = infer[b, i] * compute[b, i] / par[b, L.P_INFER_FLOP_PER_USD]
+        capacity = infer[b, i] * compute[b, i] / par[b, L.P_MARKET_INFERENCE_FLOP_PER_USD]
         revenue_col[b, i] = min(share * demand[b], capacity)
         spare[b, i] = capacity - revenue_col[b, i]
 

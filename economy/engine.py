@@ -16,12 +16,12 @@ import pandas as pd
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
+from economy.kernels.config import configure
 from economy.kernels.metrics import ROC_BOUND
 from economy.kernels.record import record_initial
 from economy.kernels.research import calibration_log_growth
 from economy.kernels.step import step_batch
 from economy.kernels.training import initial_capability
-from economy.kernels.config import configure
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
@@ -83,7 +83,11 @@ class Simulation:
         # a step's events: at most a strategy change, an exit or acquisition, an incident, one deal and one
         # break-up part per lab, plus the entrants and a pause
         # (Simon's entry in the urn mode may found a lab per arrival)
-        founders = int(self.par[:, L.P_URN_ARRIVALS].max()) if (self.par[:, L.P_URN_ENTRY] > 0.0).any() else 0
+        founders = (
+            int(self.par[:, L.P_MARKET_URN_ARRIVALS_PER_STEP].max())
+            if (self.par[:, L.P_MARKET_URN_ENTRY_PROBABILITY] > 0.0).any()
+            else 0
+        )
         event_slots = min(scenario.output.max_events_per_step, 5 * self.capacity + L.ENTRY_SLOTS + founders + 1)
         self.world: WorldState = allocate_world(n_runs, max(2, history), event_slots)
         self.draws = allocate_draws(n_runs, self.capacity)
@@ -105,8 +109,12 @@ class Simulation:
         self._shocks = np.zeros((n_runs, self.capacity))
         # urn mode: per run, a pick uniform per arrival, then (Simon's entry on) a found-or-join uniform per arrival
         urn = scenario.market.mode == "urn"
-        self._urn_draws = [int(p[L.P_URN_ARRIVALS]) * (2 if p[L.P_URN_ENTRY] > 0.0 else 1) if urn else 0
-                           for p in self.par]
+        self._urn_draws = [
+            int(p[L.P_MARKET_URN_ARRIVALS_PER_STEP]) * (2 if p[L.P_MARKET_URN_ENTRY_PROBABILITY] > 0.0 else 1)
+            if urn
+            else 0
+            for p in self.par
+        ]
         self._urn = np.zeros((n_runs, max(self._urn_draws)))
 
     # ------------------------------------------------------------------ set-up
@@ -125,17 +133,17 @@ class Simulation:
         labs.safety[b, :n] = cols["safety_base"]
         p = par[b]
         initial_capability(labs, par, b, n)
-        elapsed = cols["run_phase"] * p[L.P_RUN_YEARS]
+        elapsed = cols["run_phase"] * p[L.P_TRAINING_RUN_YEARS]
         labs.run_elapsed_years[b, :n] = elapsed
         labs.run_flop[b, :n] = labs.train_fraction[b, :n] * labs.compute_flop_per_year[b, :n] * elapsed
         labs.run_log_software[b, :n] = labs.log_software[b, :n]
         # theta: the starting software leader grows at the calibrated doubling time (no shock)
         ref = int(np.argmax(labs.log_software[b, :n]))
         g0 = math.log(2.0) / (sc.research.software_doubling_months / 12.0)
-        p[L.P_LOG_THETA] = 0.0
+        p[L.P_RUN_START_LOG_THETA] = 0.0
         log_g = calibration_log_growth(labs, par, b, ref)
-        p[L.P_LOG_THETA] = math.log(g0) - log_g if math.isfinite(log_g) else 0.0
-        p[L.P_FRONTIER_U0] = float(labs.quality[b, :n].max())
+        p[L.P_RUN_START_LOG_THETA] = math.log(g0) - log_g if math.isfinite(log_g) else 0.0
+        p[L.P_RUN_START_FRONTIER_QUALITY] = float(labs.quality[b, :n].max())
         # starting shares: listed ones, else logit targets; customers for the urn mode
         if sc.market.mode == "urn":
             labs.customers[b, :n] = sc.market.urn_initial_customers
@@ -143,8 +151,8 @@ class Simulation:
         else:
             quality = labs.quality[b, :n]
             has_model = quality > -math.inf  # no model: log-weight -inf (as in the step), never 0 x -inf
-            w = np.where(has_model, p[L.P_GAMMA] * np.where(has_model, quality, 0.0), -math.inf)
-            w0 = p[L.P_GAMMA] * p[L.P_OUTSIDE_U]
+            w = np.where(has_model, p[L.P_MARKET_WINNER_TAKE_ALL] * np.where(has_model, quality, 0.0), -math.inf)
+            w0 = p[L.P_MARKET_WINNER_TAKE_ALL] * p[L.P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
             m = max(w.max(), w0)
             target = np.exp(w - m) / (np.exp(w0 - m) + np.exp(w - m).sum())
             share = np.where(np.isnan(cols["share"]), target, cols["share"])
@@ -155,15 +163,20 @@ class Simulation:
         world.price[b] = sc.compute.price_usd_per_flop_per_year
         world.talent_pool[b] = sc.money.talent_pool
         world.demand[b] = sc.market.demand_usd_per_year
-        capacity = labs.inference_fraction[b, :n] * labs.compute_flop_per_year[b, :n] / p[L.P_INFER_FLOP_PER_USD]
+        capacity = (
+            labs.inference_fraction[b, :n] * labs.compute_flop_per_year[b, :n] / p[L.P_MARKET_INFERENCE_FLOP_PER_USD]
+        )
         labs.revenue_usd_per_year[b, :n] = np.minimum(labs.share[b, :n] * world.demand[b], capacity)
         world.n_used[b] = n
         labs.founded_year[b, :n] = sc.sim.start_year
         # performance bookkeeping (economy.kernels.money): start at the starting return on capital
         revenue = labs.revenue_usd_per_year[b, :n]
         price = world.price[b]
-        profit = (revenue * (1.0 - p[L.P_OPEX]) - labs.researchers[b, :n] * p[L.P_WAGE]
-                  - p[L.P_DEPR] * price * labs.compute_flop_per_year[b, :n])
+        profit = (
+            revenue * (1.0 - p[L.P_MONEY_OPEX_FRACTION])
+            - labs.researchers[b, :n] * p[L.P_MONEY_WAGE_USD_PER_YEAR]
+            - p[L.P_COMPUTE_DEPRECIATION_PER_YEAR] * price * labs.compute_flop_per_year[b, :n]
+        )
         capital = price * labs.compute_flop_per_year[b, :n] + np.maximum(labs.cash_usd[b, :n], 0.0)
         bounded = np.abs(profit) >= ROC_BOUND * capital
         ratio = np.divide(profit, capital, out=np.zeros(n), where=~bounded)
@@ -201,10 +214,12 @@ class Simulation:
         draws = self.draws
         par = self.par
         # each stream is drawn only while its mechanism is on in this run, always in the same order
-        behaviour = ((par[:, L.P_IMITATION_RATE] > 0.0) | (par[:, L.P_SEARCH_RATE] > 0.0)).tolist()
-        entry = (par[:, L.P_ENTRY_RATE] > 0.0).tolist()
-        acquire = (par[:, L.P_ACQ_RATE] > 0.0).tolist()
-        incident = (par[:, L.P_INC_HAZARD] > 0.0).tolist()
+        behaviour = (
+            (par[:, L.P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0) | (par[:, L.P_ADAPTATION_SEARCH_RATE_PER_YEAR] > 0.0)
+        ).tolist()
+        entry = (par[:, L.P_ENTRY_RATE_PER_YEAR] > 0.0).tolist()
+        acquire = (par[:, L.P_ACQUISITIONS_RATE_PER_YEAR] > 0.0).tolist()
+        incident = (par[:, L.P_INCIDENTS_HAZARD_PER_DRIFT] > 0.0).tolist()
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
             if self._urn_draws[b]:
@@ -325,7 +340,7 @@ class Simulation:
         world = self.world
         sing = float(world.singularity_year[run])
         start, end = float(world.takeoff_start_year[run]), float(world.takeoff_end_year[run])
-        leader_share = float(last[L.M_TOP1])
+        leader_share = float(last[L.M_TOP1_SHARE])
         hhi = float(last[L.M_HHI])
         alive = self.labs.alive[run]
         leader = int(np.argmax(np.where(alive, self.labs.share[run], -1.0))) if alive.any() else -1
@@ -336,8 +351,8 @@ class Simulation:
             "final_hhi": hhi,
             "leader_share": leader_share,
             "leader": self.names[run][leader] if leader >= 0 else None,
-            "effective_labs": float(last[L.M_EFFECTIVE]),
-            "top4_share": float(last[L.M_TOP4]),
+            "effective_labs": float(last[L.M_EFFECTIVE_LABS]),
+            "top4_share": float(last[L.M_TOP4_SHARE]),
             "n_alive": int(last[L.M_N_ALIVE]),
             "n_exits": int(flows[:, L.M_N_EXITS].sum()),
             "unipolar": bool(leader_share > 0.5 or hhi > 5000.0),
@@ -346,9 +361,9 @@ class Simulation:
             "singularity_year": sing if sing >= 0.0 else None,
             "takeoff_start_year": start if start >= 0.0 else None,
             "takeoff_years": end - start if (start >= 0.0 and end >= 0.0) else None,
-            "frontier_quality": float(last[L.M_FRONTIER_U]),
-            "frontier_log10_eff_compute": float(last[L.M_FRONTIER_LOG10E]),
-            "leader_gap_ooms": _finite_or_none(last[L.M_GAP_OOMS]),
+            "frontier_quality": float(last[L.M_FRONTIER_QUALITY]),
+            "frontier_log10_eff_compute": float(last[L.M_FRONTIER_LOG10_EFF_COMPUTE]),
+            "leader_gap_ooms": _finite_or_none(last[L.M_LEADER_GAP_OOMS]),
             "consumer_value": float(world.consumer_value[run]),
             "catastrophe": bool(world.catastrophe_year[run] >= 0.0),
             "catastrophe_year": float(world.catastrophe_year[run]) if world.catastrophe_year[run] >= 0.0 else None,

@@ -421,9 +421,9 @@ def lab_graph(sim: Any, run: int = 0) -> nx.Graph:
     """
     labs, net = sim.labs, sim.net
     par = sim.par[run]
-    year = float(par[L.P_START_YEAR] + sim.world.step[run] * par[L.P_DT])
-    cut = float(par[L.P_NET_CUT_YEAR])
-    reopen = float(par[L.P_NET_REOPEN_YEAR])
+    year = float(par[L.P_SIM_START_YEAR] + sim.world.step[run] * par[L.P_SIM_DT])
+    cut = float(par[L.P_CROSS_BLOC_CUT_YEAR])
+    reopen = float(par[L.P_CROSS_BLOC_REOPEN_YEAR])
     n = len(sim.names[run])
     graph = nx.Graph(year=year, run=run)
     for i in range(n):

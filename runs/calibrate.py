@@ -117,7 +117,7 @@ def trend_paths(scenario: Scenario, seeds: Sequence[int], years: float = 5.0) ->
         if k < n_steps:
             sim.step()
     market = sim.market[: n_steps + 1]
-    price = market[:, :, L.M_PRICE]
+    price = market[:, :, L.M_COMPUTE_PRICE]
     depreciation = scenario.compute.depreciation_per_year
     return {
         "year": market[:, 0, L.M_YEAR].copy(),
@@ -126,7 +126,7 @@ def trend_paths(scenario: Scenario, seeds: Sequence[int], years: float = 5.0) ->
         "flop_per_dollar": np.exp(-log_floor),
         "largest_run_cost_usd": depreciation * price * run_flop,
         "price": price.copy(),
-        "demand": market[:, :, L.M_DEMAND].copy(),
+        "demand": market[:, :, L.M_TOTAL_DEMAND].copy(),
     }
 
 

@@ -595,20 +595,28 @@ def budget_residuals(sim: Simulation) -> dict[str, float]:
     """
     m = sim.market[: sim.steps_done + 1]
     before, rec = m[:-1], m[1:]
-    dt = sim.par[:, L.P_DT][None, :]
-    depr = sim.par[:, L.P_DEPR][None, :]
-    sources = [L.M_CASH_REVENUE, L.M_CASH_FUNDING, L.M_CASH_STATE, *_columns(MONEY_SOURCES)]
-    sinks = [L.M_CASH_OPEX, L.M_CASH_COMPUTE, L.M_CASH_WAGES, L.M_CASH_EXIT, *_columns(MONEY_SINKS)]
+    dt = sim.par[:, L.P_SIM_DT][None, :]
+    depr = sim.par[:, L.P_COMPUTE_DEPRECIATION_PER_YEAR][None, :]
+    sources = [L.M_CASH_REVENUE, L.M_CASH_FUNDING, L.M_CASH_STATE_BUDGET, *_columns(MONEY_SOURCES)]
+    sinks = [L.M_CASH_OPEX, L.M_CASH_COMPUTE_SPEND, L.M_CASH_WAGES, L.M_CASH_REMOVED_AT_EXIT, *_columns(MONEY_SINKS)]
     money_terms = [rec[..., c] for c in sources + sinks]
     inflow = sum(rec[..., c] for c in sources)
     outflow = sum(rec[..., c] for c in sinks)
-    money_scale = sum(np.abs(t) for t in money_terms) + np.abs(before[..., L.M_CASH]) + np.abs(rec[..., L.M_CASH])
-    money = np.abs(rec[..., L.M_CASH] - before[..., L.M_CASH] - (inflow - outflow)) / np.maximum(money_scale, 1e-300)
-    kept = (before[..., L.M_COMPUTE] + rec[..., L.M_COMPUTE_BOUGHT]) * np.exp(-depr * dt)
-    compute_scale = before[..., L.M_COMPUTE] + rec[..., L.M_COMPUTE_BOUGHT] + rec[..., L.M_COMPUTE_EXIT]
-    compute = np.abs(rec[..., L.M_COMPUTE] - (kept - rec[..., L.M_COMPUTE_EXIT])) / np.maximum(compute_scale, 1e-300)
-    people_before = before[..., L.M_RESEARCHERS] + before[..., L.M_POOL]
-    people_after = rec[..., L.M_RESEARCHERS] + rec[..., L.M_POOL]
+    money_scale = (
+        sum(np.abs(t) for t in money_terms) + np.abs(before[..., L.M_TOTAL_CASH]) + np.abs(rec[..., L.M_TOTAL_CASH])
+    )
+    money = np.abs(rec[..., L.M_TOTAL_CASH] - before[..., L.M_TOTAL_CASH] - (inflow - outflow)) / np.maximum(
+        money_scale, 1e-300
+    )
+    kept = (before[..., L.M_TOTAL_COMPUTE] + rec[..., L.M_COMPUTE_BOUGHT]) * np.exp(-depr * dt)
+    compute_scale = (
+        before[..., L.M_TOTAL_COMPUTE] + rec[..., L.M_COMPUTE_BOUGHT] + rec[..., L.M_COMPUTE_REMOVED_AT_EXIT]
+    )
+    compute = np.abs(rec[..., L.M_TOTAL_COMPUTE] - (kept - rec[..., L.M_COMPUTE_REMOVED_AT_EXIT])) / np.maximum(
+        compute_scale, 1e-300
+    )
+    people_before = before[..., L.M_TOTAL_RESEARCHERS] + before[..., L.M_TALENT_POOL]
+    people_after = rec[..., L.M_TOTAL_RESEARCHERS] + rec[..., L.M_TALENT_POOL]
     people = np.abs(people_after - people_before - rec[..., L.M_PEOPLE_GROWTH]) / np.maximum(
         people_before + people_after, 1e-300)
     return {"money": float(money.max()), "compute": float(compute.max()), "people": float(people.max())}

@@ -251,10 +251,10 @@ def test_merger_review_vetoes_acquisitions(make_scenario):
     free = Simulation(make_scenario(None, **{**busy, "acquisitions": deals}), SEEDS, record_labs=False).run()
     reviewed = Simulation(make_scenario(None, **{**busy, "acquisitions": {
         **deals, "review_post_hhi": 1800.0, "review_delta_hhi": 0.0}}), SEEDS, record_labs=False).run()
-    assert free.market[:, :, L.M_N_ACQUISITIONS].sum() > 0 and free.market[:, :, L.M_N_BLOCKED].sum() == 0
+    assert free.market[:, :, L.M_N_ACQUISITIONS].sum() > 0 and free.market[:, :, L.M_N_ACQUISITIONS_BLOCKED].sum() == 0
     # three starting labs keep the HHI above 1,800: only deals that do not raise it (targets without customers
     # yet) go through
-    assert reviewed.market[:, :, L.M_N_BLOCKED].sum() > 0
+    assert reviewed.market[:, :, L.M_N_ACQUISITIONS_BLOCKED].sum() > 0
     assert reviewed.market[:, :, L.M_N_ACQUISITIONS].sum() < free.market[:, :, L.M_N_ACQUISITIONS].sum()
     for b in range(len(SEEDS)):
         blocked = reviewed.events_frame(b).query("kind == 'acquisition_blocked'")

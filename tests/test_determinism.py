@@ -82,10 +82,10 @@ def test_batch_invariance_with_parameters_differing_by_run():
     """Uncertain parameters: each run of a batch has its own packed parameter row."""
     sc = scenario("network")
     rows = np.tile(pack_parameters(sc), (3, 1))
-    beta = rows[:, L.P_LAMBDA] / np.array([0.5, 1.2, 3.0])  # returns to research r = 0.5, 1.2, 3
-    rows[:, L.P_BETA] = beta
-    rows[:, L.P_GAMMA] = [0.0, 10.0, 200.0]
-    rows[:, L.P_DEPR] = [0.0, 0.25, 5.0]
+    beta = rows[:, L.P_RESEARCH_PARALLELISM] / np.array([0.5, 1.2, 3.0])  # returns to research r = 0.5, 1.2, 3
+    rows[:, L.P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH] = beta
+    rows[:, L.P_MARKET_WINNER_TAKE_ALL] = [0.0, 10.0, 200.0]
+    rows[:, L.P_COMPUTE_DEPRECIATION_PER_YEAR] = [0.0, 0.25, 5.0]
     seeds = [11, 12, 13]
     batch = Simulation(sc, seeds, parameter_rows=rows).run()
     assert len(set(batch.market[-1, :, L.M_HHI])) == 3  # the runs really differ
@@ -93,7 +93,7 @@ def test_batch_invariance_with_parameters_differing_by_run():
         alone = Simulation(sc, [seed], parameter_rows=rows[b: b + 1]).run()
         np.testing.assert_array_equal(batch.market[:, b, :], alone.market[:, 0, :], err_msg=f"run {b}")
         np.testing.assert_array_equal(batch.par[b], alone.par[0])
-        assert alone.par[0, L.P_BETA] == beta[b]
+        assert alone.par[0, L.P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH] == beta[b]
 
 
 THREAD_SCRIPT = textwrap.dedent("""

@@ -221,48 +221,86 @@ def check_invariants(sim: Simulation) -> dict[str, int]:
         check_state(sim, k)
         for b in range(n_runs):
             before, rec = sim.market[k - 1, b], sim.market[k, b]
-            dt = sim.par[b, L.P_DT]
+            dt = sim.par[b, L.P_SIM_DT]
             # money
-            inflow = (rec[L.M_CASH_REVENUE] - rec[L.M_CASH_OPEX] + rec[L.M_CASH_FUNDING] + rec[L.M_CASH_STATE]
+            inflow = (rec[L.M_CASH_REVENUE] - rec[L.M_CASH_OPEX] + rec[L.M_CASH_FUNDING] + rec[L.M_CASH_STATE_BUDGET]
                       + rec[L.M_CASH_ENTRY] + rec[L.M_CASH_SUBSIDY])
-            outflow = (rec[L.M_CASH_COMPUTE] + rec[L.M_CASH_WAGES] + rec[L.M_CASH_EXIT] + rec[L.M_CASH_ACQUISITIONS]
-                       + rec[L.M_CASH_INCIDENTS])
-            magnitude = sum(abs(rec[c]) for c in (L.M_CASH_REVENUE, L.M_CASH_OPEX, L.M_CASH_FUNDING, L.M_CASH_STATE,
-                                                  L.M_CASH_COMPUTE, L.M_CASH_WAGES, L.M_CASH_EXIT, L.M_CASH_ENTRY,
-                                                  L.M_CASH_ACQUISITIONS, L.M_CASH_INCIDENTS, L.M_CASH_SUBSIDY,
-                                                  L.M_TAX_REVENUE))
-            magnitude += abs(before[L.M_CASH]) + abs(rec[L.M_CASH])
-            _close(rec[L.M_CASH] - before[L.M_CASH], inflow - outflow, magnitude, f"money, run {b}, step {k}")
-            assert rec[L.M_CASH_REVENUE] >= 0 and rec[L.M_CASH_COMPUTE] >= 0 and rec[L.M_CASH_WAGES] >= 0
+            outflow = (
+                rec[L.M_CASH_COMPUTE_SPEND]
+                + rec[L.M_CASH_WAGES]
+                + rec[L.M_CASH_REMOVED_AT_EXIT]
+                + rec[L.M_CASH_ACQUISITIONS]
+                + rec[L.M_CASH_INCIDENTS]
+            )
+            magnitude = sum(
+                abs(rec[c])
+                for c in (
+                    L.M_CASH_REVENUE,
+                    L.M_CASH_OPEX,
+                    L.M_CASH_FUNDING,
+                    L.M_CASH_STATE_BUDGET,
+                    L.M_CASH_COMPUTE_SPEND,
+                    L.M_CASH_WAGES,
+                    L.M_CASH_REMOVED_AT_EXIT,
+                    L.M_CASH_ENTRY,
+                    L.M_CASH_ACQUISITIONS,
+                    L.M_CASH_INCIDENTS,
+                    L.M_CASH_SUBSIDY,
+                    L.M_TAX_REVENUE,
+                )
+            )
+            magnitude += abs(before[L.M_TOTAL_CASH]) + abs(rec[L.M_TOTAL_CASH])
+            _close(
+                rec[L.M_TOTAL_CASH] - before[L.M_TOTAL_CASH], inflow - outflow, magnitude, f"money, run {b}, step {k}"
+            )
+            assert rec[L.M_CASH_REVENUE] >= 0 and rec[L.M_CASH_COMPUTE_SPEND] >= 0 and rec[L.M_CASH_WAGES] >= 0
             assert 0 <= rec[L.M_CASH_OPEX] <= rec[L.M_CASH_REVENUE] * (1 + 1e-12)
-            assert rec[L.M_CASH_FUNDING] >= 0 and rec[L.M_CASH_STATE] >= 0
+            assert rec[L.M_CASH_FUNDING] >= 0 and rec[L.M_CASH_STATE_BUDGET] >= 0
             assert rec[L.M_CASH_ENTRY] >= 0 and rec[L.M_CASH_ACQUISITIONS] >= 0 and rec[L.M_CASH_INCIDENTS] >= 0
             # labs: alive = before + entries + break-up parts - exits - acquisitions; the catastrophe flag never
             # resets
-            assert rec[L.M_N_ALIVE] == (before[L.M_N_ALIVE] + rec[L.M_N_ENTRIES] + rec[L.M_BREAKUP_PARTS]
+            assert rec[L.M_N_ALIVE] == (before[L.M_N_ALIVE] + rec[L.M_N_ENTRIES] + rec[L.M_N_BREAKUP_PARTS]
                                         - rec[L.M_N_EXITS] - rec[L.M_N_ACQUISITIONS]), f"labs alive, run {b}, step {k}"
             assert rec[L.M_CATASTROPHE] >= before[L.M_CATASTROPHE]
             events["entry"] += int(rec[L.M_N_ENTRIES])
             events["acquisition"] += int(rec[L.M_N_ACQUISITIONS])
             events["incident"] += int(rec[L.M_INCIDENTS])
             # compute, with depreciation recomputed from the rate
-            decay = math.exp(-sim.par[b, L.P_DEPR] * dt)
-            kept = (before[L.M_COMPUTE] + rec[L.M_COMPUTE_BOUGHT]) * decay
-            magnitude = before[L.M_COMPUTE] + rec[L.M_COMPUTE_BOUGHT] + rec[L.M_COMPUTE_EXIT]
-            _close(rec[L.M_COMPUTE], kept - rec[L.M_COMPUTE_EXIT], magnitude, f"compute, run {b}, step {k}")
-            _close(rec[L.M_COMPUTE_DEPR], (before[L.M_COMPUTE] + rec[L.M_COMPUTE_BOUGHT]) * (1 - decay), magnitude,
-                   f"recorded depreciation, run {b}, step {k}")
-            assert rec[L.M_COMPUTE_BOUGHT] >= 0 and rec[L.M_COMPUTE_EXIT] >= 0
+            decay = math.exp(-sim.par[b, L.P_COMPUTE_DEPRECIATION_PER_YEAR] * dt)
+            kept = (before[L.M_TOTAL_COMPUTE] + rec[L.M_COMPUTE_BOUGHT]) * decay
+            magnitude = before[L.M_TOTAL_COMPUTE] + rec[L.M_COMPUTE_BOUGHT] + rec[L.M_COMPUTE_REMOVED_AT_EXIT]
+            _close(
+                rec[L.M_TOTAL_COMPUTE],
+                kept - rec[L.M_COMPUTE_REMOVED_AT_EXIT],
+                magnitude,
+                f"compute, run {b}, step {k}",
+            )
+            _close(
+                rec[L.M_COMPUTE_DEPRECIATED],
+                (before[L.M_TOTAL_COMPUTE] + rec[L.M_COMPUTE_BOUGHT]) * (1 - decay),
+                magnitude,
+                f"recorded depreciation, run {b}, step {k}",
+            )
+            assert rec[L.M_COMPUTE_BOUGHT] >= 0 and rec[L.M_COMPUTE_REMOVED_AT_EXIT] >= 0
             # compute sold back at exit waits in the resale pool, which only ever sells part of itself
-            assert 0 <= rec[L.M_RESALE] <= before[L.M_RESALE] + rec[L.M_COMPUTE_EXIT] + 1e-9 * magnitude
+            assert (
+                0
+                <= rec[L.M_RESALE_COMPUTE]
+                <= before[L.M_RESALE_COMPUTE] + rec[L.M_COMPUTE_REMOVED_AT_EXIT] + 1e-9 * magnitude
+            )
             # people
-            people_before = before[L.M_RESEARCHERS] + before[L.M_POOL]
-            people_after = rec[L.M_RESEARCHERS] + rec[L.M_POOL]
+            people_before = before[L.M_TOTAL_RESEARCHERS] + before[L.M_TALENT_POOL]
+            people_after = rec[L.M_TOTAL_RESEARCHERS] + rec[L.M_TALENT_POOL]
             _close(people_after - people_before, rec[L.M_PEOPLE_GROWTH], people_before + people_after,
                    f"people, run {b}, step {k}")
-            growth = sim.par[b, L.P_TALENT_GROWTH] * people_after / (1 + sim.par[b, L.P_TALENT_GROWTH] * dt) * dt
+            growth = (
+                sim.par[b, L.P_MONEY_TALENT_GROWTH_PER_YEAR]
+                * people_after
+                / (1 + sim.par[b, L.P_MONEY_TALENT_GROWTH_PER_YEAR] * dt)
+                * dt
+            )
             _close(rec[L.M_PEOPLE_GROWTH], growth, people_after, f"talent growth, run {b}, step {k}")
-            assert rec[L.M_POOL] >= 0 and rec[L.M_RESEARCHERS] >= 0
+            assert rec[L.M_TALENT_POOL] >= 0 and rec[L.M_TOTAL_RESEARCHERS] >= 0
             exits += int(rec[L.M_N_EXITS])
             singular = max(singular, int(rec[L.M_N_SINGULAR]))
     for b in range(n_runs):
@@ -273,10 +311,16 @@ def check_invariants(sim: Simulation) -> dict[str, int]:
 def check_events(sim: Simulation, b: int) -> None:
     """The event table of run b agrees with the record's counts, step by step; lab ids are unique."""
     table = sim.events_frame(b)
-    dt, start = sim.par[b, L.P_DT], sim.par[b, L.P_START_YEAR]
+    dt, start = sim.par[b, L.P_SIM_DT], sim.par[b, L.P_SIM_START_YEAR]
     steps = np.rint((table["year"].to_numpy() - start) / dt).astype(np.int64)
-    counts = {"entry": L.M_N_ENTRIES, "exit": L.M_N_EXITS, "acquisition": L.M_N_ACQUISITIONS,
-              "acquisition_blocked": L.M_N_BLOCKED, "strategy_change": L.M_N_STRATEGY, "breakup": L.M_BREAKUP_PARTS}
+    counts = {
+        "entry": L.M_N_ENTRIES,
+        "exit": L.M_N_EXITS,
+        "acquisition": L.M_N_ACQUISITIONS,
+        "acquisition_blocked": L.M_N_ACQUISITIONS_BLOCKED,
+        "strategy_change": L.M_N_STRATEGY_CHANGES,
+        "breakup": L.M_N_BREAKUP_PARTS,
+    }
     records = sim.market[:, b, :]
     dropped = records[1:, L.M_EVENTS_DROPPED].sum()
     for kind, col in counts.items():
@@ -437,6 +481,6 @@ def test_invariants_fixed_cases(name, make_scenario):
     if name == "all_policies":
         m = sim.market[1:]
         assert (m[..., L.M_TAX_REVENUE] > 0).any() and (m[..., L.M_CASH_SUBSIDY] > 0).any()
-        assert (m[..., L.M_BREAKUP_PARTS] > 0).any() and (m[..., L.M_PAUSED] > 0).any()
+        assert (m[..., L.M_N_BREAKUP_PARTS] > 0).any() and (m[..., L.M_PAUSED] > 0).any()
     if name == "agents_busy":  # conservation held through entries, exits, acquisitions and incidents
         assert outcome["exits"] > 0 and outcome["entry"] > 0 and outcome["acquisition"] > 0 and outcome["incident"] > 0

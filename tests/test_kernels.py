@@ -427,7 +427,7 @@ def _lab_dict(labs: LabState, b: int, i: int) -> dict:
 
 
 def _par_dict(par: np.ndarray, b: int) -> dict:
-    return dict(zip(L.OLD_PARAM_NAMES, par[b].tolist(), strict=True))
+    return dict(zip(L.PARAM_NAMES, par[b].tolist(), strict=True))
 
 
 def test_lab_log_growth_matches_twin(baseline):
@@ -441,7 +441,7 @@ def test_lab_log_growth_matches_twin(baseline):
             assert got[0] == pytest.approx(want[0], rel=1e-13, abs=1e-12)
             assert got[1] == pytest.approx(want[1], rel=1e-12, abs=1e-13)
             # the calibration rate is the shock-free mean growth
-            sd, dt = sim.par[b, L.P_SHOCK_SD], sim.par[b, L.P_DT]
+            sd, dt = sim.par[b, L.P_RESEARCH_SHOCK_SD], sim.par[b, L.P_SIM_DT]
             no_shock = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), 0.0)[0]
             assert calibration_log_growth(sim.labs, sim.par, b, i) == pytest.approx(no_shock + 0.5 * sd * sd * dt,
                                                                                    rel=1e-13, abs=1e-12)
@@ -491,7 +491,7 @@ def test_step_matches_twin_baseline(baseline):
     # labs alive = the twelve starting labs + entrants - exits - acquired labs
     flows = records[:, 0, :].sum(axis=0)
     assert records[-1, 0, L.M_N_ALIVE] == 12 + flows[L.M_N_ENTRIES] - flows[L.M_N_EXITS] - flows[L.M_N_ACQUISITIONS]
-    assert flows[L.M_N_STRATEGY] > 0  # the random draws make labs imitate and search
+    assert flows[L.M_N_STRATEGY_CHANGES] > 0  # the random draws make labs imitate and search
 
 
 @pytest.mark.parametrize("name", sorted(STEP_CASES))
@@ -510,19 +510,22 @@ def test_step_matches_twin(name, make_scenario):
         assert records[:, :, L.M_ACTIVE_EDGES].sum() > 0
         assert records[:, :, L.M_TALENT_FLOW].sum() > 0
     if name == "no_model_anywhere":
-        assert np.isnan(records[:, :, L.M_FRONTIER_U]).all()
-        assert (records[:, :, L.M_DEMAND] > 0).all()
+        assert np.isnan(records[:, :, L.M_FRONTIER_QUALITY]).all()
+        assert (records[:, :, L.M_TOTAL_DEMAND] > 0).all()
     if name == "one_model":
-        assert np.isfinite(records[:, :, L.M_FRONTIER_U]).all() and np.isnan(records[:, :, L.M_GAP_OOMS]).all()
+        assert (
+            np.isfinite(records[:, :, L.M_FRONTIER_QUALITY]).all()
+            and np.isnan(records[:, :, L.M_LEADER_GAP_OOMS]).all()
+        )
     if name == "price_floor_vanishes":
         assert records[-1, 0, L.M_PRICE_FLOOR] == 0.0
     flows = records.sum(axis=(0, 1))
     if name.startswith("agents_busy"):
-        for col in (L.M_N_STRATEGY, L.M_N_ENTRIES, L.M_N_EXITS, L.M_N_ACQUISITIONS, L.M_INCIDENTS):
+        for col in (L.M_N_STRATEGY_CHANGES, L.M_N_ENTRIES, L.M_N_EXITS, L.M_N_ACQUISITIONS, L.M_INCIDENTS):
             assert flows[col] > 0, L.MARKET_COLUMNS[col]
         assert records[-1, :, L.M_CATASTROPHE].all()
     if name == "merger_review_blocks":
-        assert flows[L.M_N_BLOCKED] > 0 and flows[L.M_N_ACQUISITIONS] == 0
+        assert flows[L.M_N_ACQUISITIONS_BLOCKED] > 0 and flows[L.M_N_ACQUISITIONS] == 0
     if name == "agents_generated_rivals":
         assert flows[L.M_N_ENTRIES] == 3  # the entry capacity, then no more
     if name == "urn_simon":  # both kinds of entry fired, and the columns ran out
@@ -533,4 +536,4 @@ def test_step_matches_twin(name, make_scenario):
         assert flows[L.M_EVENTS_DROPPED] > 0
     if name == "network_complete":
         assert records[:, :, L.M_N_DISTILLED].sum() > 0
-        assert records[:, :, L.M_SPILLOVER_GAIN].sum() > 0
+        assert records[:, :, L.M_SPILLOVER_LOG_SOFTWARE].sum() > 0

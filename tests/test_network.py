@@ -174,7 +174,7 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
         _weighted(sim, gen)
     _random_state(sim, gen)
     if tweak == "dt1":
-        sim.par[:, L.P_DT] = 1.0
+        sim.par[:, L.P_SIM_DT] = 1.0
     elif tweak == "ties":
         sim.labs.log_software[:] = -0.5
         sim.net.prev_log_software[:] = -0.6
@@ -188,8 +188,8 @@ def test_spillover_kernel_matches_naive_edge_loop(name, tmp_path):
     before = copy_state(sim)
     wants = []
     for b in range(2):
-        year = float(sim.par[b, L.P_START_YEAR] + sim.world.step[b] * sim.par[b, L.P_DT])
-        p = dict(zip(L.OLD_PARAM_NAMES, sim.par[b].tolist(), strict=True))
+        year = float(sim.par[b, L.P_SIM_START_YEAR] + sim.world.step[b] * sim.par[b, L.P_SIM_DT])
+        p = dict(zip(L.PARAM_NAMES, sim.par[b].tolist(), strict=True))
         wants.append(naive_spillover(sim.graphs[b], lab_dicts(sim, b), p, year))
     rec = apply_stage(sim)
     labs, net = sim.labs, sim.net
@@ -229,11 +229,11 @@ def test_knowledge_gap_record_matches_naive():
         row = np.zeros(L.N_MARKET)
         record_knowledge_gap(x, alive, row)
         want = naive_knowledge_gap(x[alive].tolist())
-        assert row[L.M_GAP_DISPERSION] == pytest.approx(want[0], rel=1e-12, abs=1e-15)
-        assert row[L.M_MEAN_GAP] == pytest.approx(want[1], rel=1e-12, abs=1e-15)
+        assert row[L.M_KNOWLEDGE_GAP_DISPERSION] == pytest.approx(want[0], rel=1e-12, abs=1e-15)
+        assert row[L.M_MEAN_LOG_SOFTWARE_GAP] == pytest.approx(want[1], rel=1e-12, abs=1e-15)
     row = np.ones(L.N_MARKET)
     record_knowledge_gap(np.zeros(3), np.zeros(3, bool), row)
-    assert row[L.M_GAP_DISPERSION] == 0.0 and row[L.M_MEAN_GAP] == 0.0
+    assert row[L.M_KNOWLEDGE_GAP_DISPERSION] == 0.0 and row[L.M_MEAN_LOG_SOFTWARE_GAP] == 0.0
 
 
 # ---------------------------------------------------------------------------------------------- segments
@@ -413,7 +413,7 @@ def test_people_ledger_holds_over_a_run_with_mobility():
     sc = baseline_with(network={"kind": "complete", "talent_mobility": 5.0}, sim={"years": 4.0})
     sim = Simulation(sc, [2], record_labs=False).run()
     rec = sim.market[:, 0]
-    people = rec[:, L.M_RESEARCHERS] + rec[:, L.M_POOL]
+    people = rec[:, L.M_TOTAL_RESEARCHERS] + rec[:, L.M_TALENT_POOL]
     np.testing.assert_allclose(np.diff(people), rec[1:, L.M_PEOPLE_GROWTH], rtol=1e-9, atol=1e-6)
     assert rec[1:, L.M_TALENT_FLOW].sum() > 0.0
 
@@ -508,8 +508,8 @@ def test_raising_openness_shrinks_the_leaders_gap(kind):
                            entry={"rate_per_year": 0.0}, acquisitions={"rate_per_year": 0.0},
                            money={"exit_relative_share": 0.0})
         sim = Simulation(sc, seeds, record_labs=False).run()
-        gaps.append(sim.market[-24:, :, L.M_GAP_OOMS].mean(axis=0))
-        mean_gaps.append(sim.market[-1, :, L.M_MEAN_GAP])
+        gaps.append(sim.market[-24:, :, L.M_LEADER_GAP_OOMS].mean(axis=0))
+        mean_gaps.append(sim.market[-1, :, L.M_MEAN_LOG_SOFTWARE_GAP])
     for less, more in ((0, 1), (1, 2)):
         assert (gaps[more] < gaps[less]).all(), gaps
         assert (mean_gaps[more] < mean_gaps[less]).all(), mean_gaps
@@ -545,7 +545,7 @@ def test_each_kind_runs_through_simulation(kind, tmp_path):
     assert (market[1, :, L.M_ACTIVE_EDGES] == edges).all() and edges.min() > 0
     assert (market[1:, :, L.M_ACTIVE_EDGES] <= edges).all()
     assert np.isfinite(sim.labs.log_software).all()
-    assert market[1:, :, L.M_SPILLOVER_GAIN].min() >= 0.0
+    assert market[1:, :, L.M_SPILLOVER_LOG_SOFTWARE].min() >= 0.0
 
 
 def test_csr_matches_the_adjacency():

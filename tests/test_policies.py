@@ -42,7 +42,7 @@ def _scenario(*policies: dict[str, Any], years: float = 10.0, **sections: dict[s
 def _run(scenario: Scenario, check=None, seeds=SEEDS) -> Simulation:
     sim = Simulation(scenario, seeds)
     while sim.steps_done < sim.n_steps:
-        year = sim.par[0, L.P_START_YEAR] + sim.steps_done * sim.par[0, L.P_DT]  # the step's start
+        year = sim.par[0, L.P_SIM_START_YEAR] + sim.steps_done * sim.par[0, L.P_SIM_DT]  # the step's start
         sim.step()
         if check is not None:
             check(sim, year)
@@ -69,12 +69,12 @@ def test_compute_tax_revenue_is_fully_redistributed_as_public_compute():
     rate = 0.5
     sim = _run(_scenario({"kind": "compute_tax", "start_year": 2026.0, "rate": rate, "small_share": 0.05}))
     m = sim.market[1:]
-    year = m[..., L.M_YEAR] - sim.par[0, L.P_DT]
+    year = m[..., L.M_YEAR] - sim.par[0, L.P_SIM_DT]
     on = year >= 2026.0 - 1e-9
     assert (m[..., L.M_TAX_REVENUE][on] > 0).all() and (m[..., L.M_TAX_REVENUE][~on] == 0).all()
-    np.testing.assert_allclose(m[..., L.M_TAX_REVENUE][on], m[..., L.M_CASH_COMPUTE][on] * rate / (1 + rate),
+    np.testing.assert_allclose(m[..., L.M_TAX_REVENUE][on], m[..., L.M_CASH_COMPUTE_SPEND][on] * rate / (1 + rate),
                                rtol=1e-12)
-    np.testing.assert_allclose(m[..., L.M_PUBLIC_COMPUTE][on] * m[..., L.M_PRICE][on],
+    np.testing.assert_allclose(m[..., L.M_PUBLIC_COMPUTE][on] * m[..., L.M_COMPUTE_PRICE][on],
                                m[..., L.M_TAX_REVENUE][on], rtol=1e-12)
 
 
@@ -113,7 +113,7 @@ def test_rnd_subsidy_pays_its_rate_of_small_labs_wages():
     sim = Simulation(_scenario({"kind": "rnd_subsidy", "start_year": 2025.0, "rate": 0.4, "max_share": 0.5},
                                years=1.0), [0])
     sim.step()
-    wages = sim.labs.researchers * sim.par[0, L.P_WAGE] * sim.par[0, L.P_DT]
+    wages = sim.labs.researchers * sim.par[0, L.P_MONEY_WAGE_USD_PER_YEAR] * sim.par[0, L.P_SIM_DT]
     paid = sim.labs.subsidy_usd[0]
     assert (paid > 0).sum() >= 3
     np.testing.assert_allclose(paid[paid > 0], 0.4 * wages[0][paid > 0], rtol=1e-12)
@@ -124,7 +124,7 @@ def test_open_publication_and_safety_standard_floors_hold():
     def check(sim, year):
         alive = sim.labs.alive
         # the floors bind every lab's decision; an entrant of this step decides from the next step on
-        alive = alive & (sim.labs.founded_year < year + sim.par[0, L.P_DT] - 1e-9)
+        alive = alive & (sim.labs.founded_year < year + sim.par[0, L.P_SIM_DT] - 1e-9)
         if year >= 2026.0:
             assert sim.labs.openness[alive].min() >= 0.5
             assert sim.labs.safety[alive].min() >= 0.2
@@ -144,7 +144,7 @@ def test_safety_liability_multiplies_incident_costs():
     first = np.flatnonzero(base.market[1:, 0, L.M_INCIDENTS] > 0)
     assert first.size, "no incident to price"
     k = first[0] + 1
-    np.testing.assert_array_equal(base.market[:k, 0, L.M_CASH], liable.market[:k, 0, L.M_CASH])
+    np.testing.assert_array_equal(base.market[:k, 0, L.M_TOTAL_CASH], liable.market[:k, 0, L.M_TOTAL_CASH])
     assert liable.market[k, 0, L.M_CASH_INCIDENTS] == pytest.approx(4 * base.market[k, 0, L.M_CASH_INCIDENTS],
                                                                      rel=1e-9)
 
@@ -159,7 +159,7 @@ def test_blocked_mergers_never_happen():
     reviewed = _run(_scenario(strict, acquisitions=_acquisitive()))
     assert free.market[1:, :, L.M_N_ACQUISITIONS].sum() > 0
     assert reviewed.market[1:, :, L.M_N_ACQUISITIONS].sum() == 0
-    assert reviewed.market[1:, :, L.M_N_BLOCKED].sum() > 0
+    assert reviewed.market[1:, :, L.M_N_ACQUISITIONS_BLOCKED].sum() > 0
     assert all((reviewed.events_frame(b)["kind"] != "acquisition").all() for b in range(2))
 
 
@@ -201,7 +201,7 @@ def test_breakup_leaves_no_lab_above_the_threshold():
             alive = sim.labs.alive
             inside = np.where(alive, sim.labs.share, 0.0).sum(axis=1, keepdims=True)
             assert (np.where(alive, sim.labs.share, 0.0) <= limit * inside * (1 + 1e-12)).all()
-        parts.append(sim.market[sim.steps_done, :, L.M_BREAKUP_PARTS].sum())
+        parts.append(sim.market[sim.steps_done, :, L.M_N_BREAKUP_PARTS].sum())
 
     sim = _run(_scenario({"kind": "breakup", "start_year": 2030.0, "max_share": limit}, years=20.0,
                          labs={"max_entrants": 64}), check)
@@ -215,13 +215,13 @@ def test_breakup_kernel_matches_its_twin():
     sim = Simulation(_scenario(years=8.0), [1])
     sim.run()
     par = sim.par.copy()
-    par[0, L.P_BREAKUP_START], par[0, L.P_BREAKUP_END], par[0, L.P_BREAKUP_SHARE] = 2000.0, 3000.0, 0.12
+    par[0, L.P_BREAKUP_START_YEAR], par[0, L.P_BREAKUP_END_YEAR], par[0, L.P_BREAKUP_MAX_SHARE] = 2000.0, 3000.0, 0.12
     labs_k, world_k = _copy_labs(sim.labs), _copy_world(sim.world)
     labs_n, world_n = _copy_labs(sim.labs), _copy_world(sim.world)
     rec = np.zeros((1, L.N_MARKET))
     K.breakup_run(labs_k, world_k, par, 0, 2033.0, 2033.1, rec)
     made = naive.breakup(labs_n, world_n, par, 0, 2033.0, 2033.1)
-    assert rec[0, L.M_BREAKUP_PARTS] == len(made) > 0
+    assert rec[0, L.M_N_BREAKUP_PARTS] == len(made) > 0
     assert world_k.n_used[0] == world_n.n_used[0]
     for name in LabState._fields:
         if name != "scratch":
@@ -238,7 +238,7 @@ def test_export_controls_cut_cross_bloc_compute_and_spillover_from_the_start_yea
 
     def check(sim, year):
         mask = np.isin(sim.labs.bloc, restricted) & sim.labs.alive
-        if abs(year - (start - sim.par[0, L.P_DT])) < 1e-6:  # the last step before the controls
+        if abs(year - (start - sim.par[0, L.P_SIM_DT])) < 1e-6:  # the last step before the controls
             snapshot["compute"] = sim.labs.compute_flop_per_year.copy()
             snapshot["step"] = sim.steps_done
         if year >= start:
@@ -253,7 +253,9 @@ def test_export_controls_cut_cross_bloc_compute_and_spillover_from_the_start_yea
     mask = np.isin(sim.labs.bloc[0], restricted) & sim.labs.alive[0]
     assert mask.sum() == 2
     # from the start year restricted labs' compute only depreciates; without controls they keep buying
-    decay = math.exp(-sim.par[0, L.P_DEPR] * (sim.n_steps - snapshot["step"]) * sim.par[0, L.P_DT])
+    decay = math.exp(
+        -sim.par[0, L.P_COMPUTE_DEPRECIATION_PER_YEAR] * (sim.n_steps - snapshot["step"]) * sim.par[0, L.P_SIM_DT]
+    )
     np.testing.assert_allclose(sim.labs.compute_flop_per_year[0][mask], snapshot["compute"][0][mask] * decay,
                                rtol=1e-12)
     assert (free.labs.compute_flop_per_year[0][mask] > sim.labs.compute_flop_per_year[0][mask]).all()
@@ -266,10 +268,10 @@ def test_conditional_pause_stops_frontier_growth_for_its_duration():
     m = sim.market[:, 0, :]
     paused = np.flatnonzero(m[:, L.M_PAUSED] > 0)
     assert paused.size == 24  # two years of monthly steps
-    frontier = m[paused[0] - 1:paused[-1] + 1, L.M_FRONTIER_LOG10E]
+    frontier = m[paused[0] - 1:paused[-1] + 1, L.M_FRONTIER_LOG10_EFF_COMPUTE]
     assert frontier[0] >= 32.0
     np.testing.assert_array_equal(frontier, frontier[0])  # flat for the whole pause
-    assert m[-1, L.M_FRONTIER_LOG10E] > frontier[0]  # and it grows again afterwards
+    assert m[-1, L.M_FRONTIER_LOG10_EFF_COMPUTE] > frontier[0]  # and it grows again afterwards
     table = sim.events_frame(0)
     assert (table["kind"] == "pause").sum() == 1
 

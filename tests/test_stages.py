@@ -111,7 +111,7 @@ def check_breakup_stage(sim: Simulation, inputs: StepInputs, where: str) -> None
             np.testing.assert_allclose(getattr(sim.labs, name), getattr(labs, name), rtol=RTOL,
                                        err_msg=f"{where}, stage breakup: labs.{name}")
     np.testing.assert_array_equal(sim.world.n_used, world.n_used)
-    np.testing.assert_array_equal(inputs.rec[:, L.M_BREAKUP_PARTS], [len(parts) for parts in made])
+    np.testing.assert_array_equal(inputs.rec[:, L.M_N_BREAKUP_PARTS], [len(parts) for parts in made])
     np.testing.assert_array_equal(sim.world.n_events - events_before, [len(parts) for parts in made])
 
 
@@ -155,7 +155,7 @@ def test_stages_after_a_year_of_agent_events(make_scenario):
         sim.step()
     records = drive_stages(sim, 6, seed=3)
     flows = records.sum(axis=(0, 1))
-    assert flows[L.M_N_STRATEGY] > 0 and flows[L.M_INCIDENTS] > 0
+    assert flows[L.M_N_STRATEGY_CHANGES] > 0 and flows[L.M_INCIDENTS] > 0
 
 
 # ---------------------------------------------------------------------------------------------- random states
@@ -182,7 +182,7 @@ def scramble(sim: Simulation, gen: np.random.Generator) -> None:
     labs.revenue_growth[:] = gen.uniform(-2.0, 2.0, shape)
     labs.performance[:] = gen.uniform(-1.0, 1.0, shape)
     labs.aspiration[:] = gen.uniform(-1.0, 1.0, shape)
-    labs.founded_year[:] = par[:, [L.P_START_YEAR]] + gen.uniform(-5.0, 2.0, shape)
+    labs.founded_year[:] = par[:, [L.P_SIM_START_YEAR]] + gen.uniform(-5.0, 2.0, shape)
     labs.drift[:] = gen.uniform(0.0, 2.0, shape)
     no_model = gen.random(shape) < 0.15
     log_e = np.where(no_model, -np.inf, gen.uniform(55.0, 75.0, shape))
@@ -190,12 +190,21 @@ def scramble(sim: Simulation, gen: np.random.Generator) -> None:
     for b in range(n_runs):
         p = par[b]
         with np.errstate(invalid="ignore"):
-            quality = np.where(no_model[b], -np.inf, p[L.P_ALPHA] * (log_e[b] - p[L.P_LN_CC]))
-            weight = p[L.P_GAMMA] * quality + p[L.P_ZETA] * np.log1p(labs.data_tokens[b])
+            quality = np.where(
+                no_model[b], -np.inf, p[L.P_CAPABILITY_ALPHA] * (log_e[b] - p[L.P_LN_CAPABILITY_LOSS_SCALE_FLOP])
+            )
+            weight = p[L.P_MARKET_WINNER_TAKE_ALL] * quality + p[L.P_MARKET_DATA_FLYWHEEL] * np.log1p(
+                labs.data_tokens[b]
+            )
         labs.logit_weight[b] = np.where(no_model[b], -np.inf, weight)
         labs.quality[b] = quality
-        z = np.where(no_model[b], -np.inf, (log_e[b] - p[L.P_AUTO_MID]) / p[L.P_AUTO_WIDTH])
-        labs.automation[b] = p[L.P_MAX_AUTO] / (1.0 + np.exp(-np.maximum(z, -700.0))) * ~no_model[b]
+        z = np.where(
+            no_model[b],
+            -np.inf,
+            (log_e[b] - p[L.P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP])
+            / p[L.P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
+        )
+        labs.automation[b] = p[L.P_RESEARCH_MAX_AUTOMATION] / (1.0 + np.exp(-np.maximum(z, -700.0))) * ~no_model[b]
 
 
 @pytest.mark.parametrize("case", ["generated", "network_sparse", "segments", "agents_busy", "urn"])
@@ -238,11 +247,11 @@ def test_factor_markets_clear_at_the_closed_form_price_and_ration_hiring(duo):
     inputs = step_inputs(sim, rng(0))
     want = _twin(sim, "factor_markets", inputs)
     KERNELS["factor_markets"](sim, inputs)
-    dt = p[L.P_DT]
-    price = 4e9 / (p[L.P_SUPPLY0] * dt)
+    dt = p[L.P_SIM_DT]
+    price = 4e9 / (p[L.P_COMPUTE_SUPPLY_FLOP_PER_YEAR] * dt)
     assert world.price[0] == pytest.approx(price, rel=1e-14)
     assert inputs.rec[0, L.M_COMPUTE_BOUGHT] == pytest.approx(4e9 / price, rel=1e-14)
-    keep = math.exp(-p[L.P_DEPR] * dt)
+    keep = math.exp(-p[L.P_COMPUTE_DEPRECIATION_PER_YEAR] * dt)
     np.testing.assert_allclose(labs.compute_flop_per_year[0, :2],
                                (compute[0, :2] + np.array([1e9, 3e9]) / price) * keep, rtol=1e-14)
     np.testing.assert_allclose(labs.cash_usd[0, :2], cash[0, :2] - [1e9, 3e9], rtol=1e-15)
@@ -259,7 +268,7 @@ def test_demand_stage_gives_equal_labs_equal_shares_and_caps_revenue_at_capacity
     only what its inference compute allows and the second keeps the rest of its capacity spare."""
     sim, labs, world, p = duo, duo.labs, duo.world, duo.par[0]
     labs.alive[0, 2] = False
-    w = p[L.P_GAMMA] * p[L.P_OUTSIDE_U] + 1.0
+    w = p[L.P_MARKET_WINNER_TAKE_ALL] * p[L.P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP] + 1.0
     labs.logit_weight[0, :2] = w
     labs.share[0, :2] = [0.1, 0.3]
     labs.quality[0, :2] = labs.quality[0, 0]
@@ -267,12 +276,12 @@ def test_demand_stage_gives_equal_labs_equal_shares_and_caps_revenue_at_capacity
     inputs = step_inputs(sim, rng(1))
     want = _twin(sim, "demand", inputs)
     KERNELS["demand"](sim, inputs)
-    w0 = p[L.P_GAMMA] * p[L.P_OUTSIDE_U]
+    w0 = p[L.P_MARKET_WINNER_TAKE_ALL] * p[L.P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
     target = math.exp(w - w0) / (1.0 + 2.0 * math.exp(w - w0))
-    move = -math.expm1(-p[L.P_DT] / p[L.P_SWITCH])
+    move = -math.expm1(-p[L.P_SIM_DT] / p[L.P_MARKET_SWITCHING_YEARS])
     np.testing.assert_allclose(labs.share[0, :2], np.array([0.1, 0.3]) + (target - np.array([0.1, 0.3])) * move,
                                rtol=1e-13)
-    capacity = labs.inference_fraction[0, :2] * labs.compute_flop_per_year[0, :2] / p[L.P_INFER_FLOP_PER_USD]
+    capacity = labs.inference_fraction[0, :2] * labs.compute_flop_per_year[0, :2] / p[L.P_MARKET_INFERENCE_FLOP_PER_USD]
     demand = world.demand[0]
     assert labs.revenue_usd_per_year[0, 0] == capacity[0] < labs.share[0, 0] * demand  # capacity binds
     assert labs.spare_capacity_usd_per_year[0, 0] == 0.0
@@ -292,7 +301,7 @@ def test_money_stage_moves_unserved_demand_to_spare_capacity_and_closes_a_bankru
     labs.revenue_usd_per_year[0, :3] = [4e9, 2.5e9, 1.25e9]
     labs.spare_capacity_usd_per_year[0, :3] = [0.0, 4e9, 0.0]
     labs.cash_usd[0, 2] = -1e12
-    labs.founded_year[0, :] = p[L.P_START_YEAR]  # all within the grace period: only bankruptcy closes a lab
+    labs.founded_year[0, :] = p[L.P_SIM_START_YEAR]  # all within the grace period: only bankruptcy closes a lab
     sim.work.frontier_quality[0] = labs.quality[0, :2].max()
     sim.work.investor_weight_total[0] = 1.0
     compute_2, resale = labs.compute_flop_per_year[0, 2], world.resale_flop[0]
@@ -304,8 +313,8 @@ def test_money_stage_moves_unserved_demand_to_spare_capacity_and_closes_a_bankru
     assert labs.revenue_usd_per_year[0, 0] == 4e9
     assert not labs.alive[0, 2] and labs.exited[0, 2] and labs.compute_flop_per_year[0, 2] == 0.0
     assert world.resale_flop[0] == resale + compute_2
-    assert inputs.rec[0, L.M_N_EXITS] == 1 and inputs.rec[0, L.M_COMPUTE_EXIT] == compute_2
-    assert labs.funding_inflow_usd_per_year[0, 2] == p[L.P_STATE_BUDGET]  # paid, yet not enough
+    assert inputs.rec[0, L.M_N_EXITS] == 1 and inputs.rec[0, L.M_COMPUTE_REMOVED_AT_EXIT] == compute_2
+    assert labs.funding_inflow_usd_per_year[0, 2] == p[L.P_MONEY_STATE_BUDGET_USD_PER_YEAR]  # paid, yet not enough
     np.testing.assert_allclose(labs.cash_usd, want[0].cash_usd, rtol=1e-12)
     np.testing.assert_array_equal(labs.alive, want[0].alive)
 
@@ -318,15 +327,15 @@ def test_record_stage_gives_the_closed_form_concentration_gini_and_gap(duo):
     labs.share[0, :3] = [0.4, 0.4, 0.2]
     labs.revenue_usd_per_year[0, :3] = [1e9, 3e9, 5e9]
     labs.log_eff_compute[0, :2] = [60.0, 60.0 - 2.0 * math.log(10.0)]
-    labs.quality[0, :2] = p[L.P_ALPHA] * (labs.log_eff_compute[0, :2] - p[L.P_LN_CC])
+    labs.quality[0, :2] = p[L.P_CAPABILITY_ALPHA] * (labs.log_eff_compute[0, :2] - p[L.P_LN_CAPABILITY_LOSS_SCALE_FLOP])
     inputs = step_inputs(sim, rng(3))
     want = _twin(sim, "record", inputs)
     KERNELS["record"](sim, inputs)
     rec = inputs.rec[0]
     assert rec[L.M_HHI] == pytest.approx(5000.0, rel=1e-15)
-    assert rec[L.M_EFFECTIVE] == pytest.approx(2.0, rel=1e-15)
-    assert rec[L.M_OUTSIDE] == pytest.approx(0.2, rel=1e-15)
-    assert rec[L.M_GINI] == pytest.approx(0.25, rel=1e-15)
-    assert rec[L.M_GAP_OOMS] == pytest.approx(2.0, rel=1e-14)
+    assert rec[L.M_EFFECTIVE_LABS] == pytest.approx(2.0, rel=1e-15)
+    assert rec[L.M_OUTSIDE_SHARE] == pytest.approx(0.2, rel=1e-15)
+    assert rec[L.M_GINI_REVENUE] == pytest.approx(0.25, rel=1e-15)
+    assert rec[L.M_LEADER_GAP_OOMS] == pytest.approx(2.0, rel=1e-14)
     assert rec[L.M_N_ALIVE] == 2 and rec[L.M_YEAR] == sim.work.end_year[0] and world.step[0] == 1
     np.testing.assert_allclose(rec, want[4][0], rtol=1e-13)

@@ -166,8 +166,8 @@ def test_budget_residuals_detect_a_leak():
         sim.step()
     clean = budget_residuals(sim)
     assert max(clean.values()) < 1e-12
-    sim.market[6, 1, L.M_CASH] *= 1.0 + 1e-6  # a millionth of total cash appears from nowhere
-    sim.market[9, 0, L.M_RESEARCHERS] += 1.0  # one researcher appears
+    sim.market[6, 1, L.M_TOTAL_CASH] *= 1.0 + 1e-6  # a millionth of total cash appears from nowhere
+    sim.market[9, 0, L.M_TOTAL_RESEARCHERS] += 1.0  # one researcher appears
     leaked = budget_residuals(sim)
     assert leaked["money"] > 1e-8
     assert leaked["people"] > 1e-6

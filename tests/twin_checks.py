@@ -80,7 +80,7 @@ def people_scale(labs: LabState, world: WorldState) -> np.ndarray:
 def compute_scale(labs: LabState, world: WorldState, rec: np.ndarray) -> np.ndarray:
     """Per run, the compute owned, for resale and returned by exits this step (FLOP/year)."""
     return (np.where(labs.alive, labs.compute_flop_per_year, 0.0).sum(axis=1) + world.resale_flop
-            + rec[:, L.M_COMPUTE_EXIT])
+            + rec[:, L.M_COMPUTE_REMOVED_AT_EXIT])
 
 
 def record_scales(rec: np.ndarray, labs: LabState, world: WorldState) -> dict[str, np.ndarray]:
@@ -91,7 +91,7 @@ def record_scales(rec: np.ndarray, labs: LabState, world: WorldState) -> dict[st
     return {
         "outside_share": one, "top1_share": one, "top4_share": one, "gini_revenue": one, "mean_safety": one,
         "frontier_automation": one,
-        "leader_gap_ooms": np.abs(np.nan_to_num(rec[:, L.M_FRONTIER_LOG10E])),
+        "leader_gap_ooms": np.abs(np.nan_to_num(rec[:, L.M_FRONTIER_LOG10_EFF_COMPUTE])),
         "knowledge_gap_dispersion": log_s, "mean_log_software_gap": log_s, "spillover_log_software": log_s,
         "talent_pool": people_scale(labs, world),
         "talent_flow": staff_scale(labs),

@@ -32,14 +32,14 @@ from economy.kernels.layout import (
     EVENT_BLOCKED,
     M_CASH_ACQUISITIONS,
     M_N_ACQUISITIONS,
-    M_N_BLOCKED,
-    P_ACQ_MAX_TARGET,
-    P_ACQ_MIN_ACQUIRER,
-    P_ACQ_PREMIUM,
-    P_ACQ_RATE,
-    P_ACQ_REVIEW_DELTA,
-    P_ACQ_REVIEW_POST,
-    P_DT,
+    M_N_ACQUISITIONS_BLOCKED,
+    P_ACQUISITIONS_MAX_TARGET_SHARE,
+    P_ACQUISITIONS_MIN_ACQUIRER_SHARE,
+    P_ACQUISITIONS_PREMIUM,
+    P_ACQUISITIONS_RATE_PER_YEAR,
+    P_ACQUISITIONS_REVIEW_DELTA_HHI,
+    P_ACQUISITIONS_REVIEW_POST_HHI,
+    P_SIM_DT,
 )
 from economy.kernels.policies import merger_allowed
 from economy.kernels.training import refresh_capability
@@ -52,8 +52,8 @@ def review_acquisition(hhi_before, delta_hhi, merged_share, par_row, year):
     """The merger-review hook: True lets the deal go ahead, False blocks it.  The standing review of
     ``acquisitions.review_*`` (a limit of 10,000: none) and the ``merger_review`` policy in its window
     (economy.kernels.policies.merger_allowed) must both allow it."""
-    limit = par_row[P_ACQ_REVIEW_POST]
-    if limit < 10_000.0 and hhi_before + delta_hhi > limit and delta_hhi > par_row[P_ACQ_REVIEW_DELTA]:
+    limit = par_row[P_ACQUISITIONS_REVIEW_POST_HHI]
+    if limit < 10_000.0 and hhi_before + delta_hhi > limit and delta_hhi > par_row[P_ACQUISITIONS_REVIEW_DELTA_HHI]:
         return False
     return merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share)
 
@@ -61,15 +61,17 @@ def review_acquisition(hhi_before, delta_hhi, merged_share, par_row, year):
 @jit
 def acquisition_price(labs, par_row, price, b, j):
     """(1 + premium) x (cash + compute at the market price) of lab j."""
-    return (1.0 + par_row[P_ACQ_PREMIUM]) * (max(labs.cash_usd[b, j], 0.0) + price * labs.compute_flop_per_year[b, j])
+    return (1.0 + par_row[P_ACQUISITIONS_PREMIUM]) * (
+        max(labs.cash_usd[b, j], 0.0) + price * labs.compute_flop_per_year[b, j]
+    )
 
 
 @jit
 def candidate_target(labs, par_row, price, inside, b, a):
     """The lab that lab ``a`` would acquire (see the module docs); -1 if none."""
     best = -1
-    cap = par_row[P_ACQ_MAX_TARGET] * inside
-    markup = 1.0 + par_row[P_ACQ_PREMIUM]
+    cap = par_row[P_ACQUISITIONS_MAX_TARGET_SHARE] * inside
+    markup = 1.0 + par_row[P_ACQUISITIONS_PREMIUM]
     alive, funding, share, performance = labs.alive, labs.funding, labs.share, labs.performance
     cash, compute, log_e = labs.cash_usd, labs.compute_flop_per_year, labs.log_eff_compute
     budget = cash[b, a]
@@ -88,10 +90,10 @@ def candidate_target(labs, par_row, price, inside, b, a):
 def acquisitions_run(labs, world, par, b, year, price, draws, rec):
     """Acquisitions in run b; ``price`` is the step's compute price, ``year`` the step's end."""
     rec[b, M_N_ACQUISITIONS] = 0.0
-    rec[b, M_N_BLOCKED] = 0.0
+    rec[b, M_N_ACQUISITIONS_BLOCKED] = 0.0
     rec[b, M_CASH_ACQUISITIONS] = 0.0
     p = par[b]
-    if p[P_ACQ_RATE] <= 0.0:
+    if p[P_ACQUISITIONS_RATE_PER_YEAR] <= 0.0:
         return
     n = labs.cash_usd.shape[1]
     inside = 0.0
@@ -106,20 +108,20 @@ def acquisitions_run(labs, world, par, b, year, price, draws, rec):
             s = labs.share[b, i] / inside
             hhi += s * s
     hhi *= 10_000.0
-    look = -math.expm1(-p[P_ACQ_RATE] * p[P_DT])
+    look = -math.expm1(-p[P_ACQUISITIONS_RATE_PER_YEAR] * p[P_SIM_DT])
     done = 0
     blocked = 0
     paid = 0.0
     for a in range(n):
         if (not labs.alive[b, a] or labs.funding[b, a] != FUNDING_INVESTORS
-                or labs.share[b, a] < p[P_ACQ_MIN_ACQUIRER] * inside or draws.acquire[b, a] >= look):
+                or labs.share[b, a] < p[P_ACQUISITIONS_MIN_ACQUIRER_SHARE] * inside or draws.acquire[b, a] >= look):
             continue
         j = candidate_target(labs, p, price, inside, b, a)
         if j < 0:
             continue
         delta = 20_000.0 * (labs.share[b, a] / inside) * (labs.share[b, j] / inside)
         merged = (labs.share[b, a] + labs.share[b, j]) / inside
-        if not review_acquisition(hhi, delta, merged, p, year - p[P_DT]):
+        if not review_acquisition(hhi, delta, merged, p, year - p[P_SIM_DT]):
             blocked += 1
             push_event(world, b, year, a, EVENT_BLOCKED, j, delta)
             continue
@@ -130,7 +132,7 @@ def acquisitions_run(labs, world, par, b, year, price, draws, rec):
         paid += cost
         push_event(world, b, year, a, EVENT_ACQUISITION, j, cost)
     rec[b, M_N_ACQUISITIONS] = done
-    rec[b, M_N_BLOCKED] = blocked
+    rec[b, M_N_ACQUISITIONS_BLOCKED] = blocked
     rec[b, M_CASH_ACQUISITIONS] = paid
 
 

@@ -35,16 +35,16 @@ import math
 from economy.kernels.config import jit
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
-    A_CASH,
-    A_COMPUTE_SPEND,
+    A_CASH_USD,
+    A_COMPUTE_SPEND_FRACTION,
     A_FUNDING,
-    A_INFERENCE,
+    A_INFERENCE_FRACTION,
     A_OPENNESS,
     A_RESEARCHERS,
-    A_SAFETY,
-    A_SPEND,
+    A_SAFETY_BASE,
+    A_SPEND_RATE_PER_YEAR,
     A_STRATEGY,
-    A_TRAIN,
+    A_TRAIN_FRACTION,
     ENTRY_SLOTS,
     EVENT_ENTRY,
     M_CASH_ENTRY,
@@ -53,14 +53,14 @@ from economy.kernels.layout import (
     M_N_ENTRIES,
     N_ARCH_FIELDS,
     N_KINDS,
-    P_ARCH,
-    P_DT,
-    P_ENTRY_LAG,
-    P_ENTRY_MIX,
+    P_ARCHETYPES,
+    P_CUMULATIVE_ENTRY_MIX,
+    P_ENTRY_LAG_LN,
     P_ENTRY_OPEN_THRESHOLD,
-    P_ENTRY_PROFIT_SENS,
-    P_ENTRY_RATE,
-    P_ENTRY_SIZE_SD,
+    P_ENTRY_PROFIT_SENSITIVITY,
+    P_ENTRY_RATE_PER_YEAR,
+    P_ENTRY_SIZE_DISPERSION,
+    P_SIM_DT,
     REVENUE_FLOOR_USD,
 )
 from economy.kernels.metrics import return_on_capital
@@ -90,7 +90,7 @@ def poisson_count(mean, u, cap):
 def entrant_kind(par_row, u):
     """The archetype code whose cumulative entry weight first exceeds the uniform ``u``."""
     for k in range(N_KINDS - 1):
-        if u < par_row[P_ENTRY_MIX + k]:
+        if u < par_row[P_CUMULATIVE_ENTRY_MIX + k]:
             return k
     return N_KINDS - 1
 
@@ -136,11 +136,15 @@ def entry_run(labs, world, par, b, year, draws, rec):
     p = par[b]
     ret = industry_return(labs, b)
     rec[b, M_INDUSTRY_RETURN] = ret
-    rate = p[P_ENTRY_RATE] * math.exp(p[P_ENTRY_PROFIT_SENS] * min(ret, 1.0)) if p[P_ENTRY_RATE] > 0.0 else 0.0
+    rate = (
+        p[P_ENTRY_RATE_PER_YEAR] * math.exp(p[P_ENTRY_PROFIT_SENSITIVITY] * min(ret, 1.0))
+        if p[P_ENTRY_RATE_PER_YEAR] > 0.0
+        else 0.0
+    )
     rec[b, M_ENTRY_RATE] = rate
     if rate <= 0.0 or world.n_used[b] >= capacity:
         return
-    count = poisson_count(rate * p[P_DT], draws.entry[b, 0], ENTRY_SLOTS)
+    count = poisson_count(rate * p[P_SIM_DT], draws.entry[b, 0], ENTRY_SLOTS)
     if count == 0:
         return
     source = open_frontier(labs, p, b)
@@ -153,7 +157,7 @@ def entry_run(labs, world, par, b, year, draws, rec):
             break
         world.n_used[b] = i + 1
         kind = entrant_kind(p, draws.entry[b, 1 + m])
-        size = math.exp(p[P_ENTRY_SIZE_SD] * draws.entry_size[b, m])
+        size = math.exp(p[P_ENTRY_SIZE_DISPERSION] * draws.entry_size[b, m])
         enter(labs, world, par, b, i, kind, size, source, reference, ret)
         labs.founded_year[b, i] = year
         cash_in += labs.cash_usd[b, i]
@@ -167,24 +171,24 @@ def entry_run(labs, world, par, b, year, draws, rec):
 def enter(labs, world, par, b, i, kind, size, source, reference, ret):
     """Column i of run b becomes a new lab of archetype ``kind`` (see the module docs)."""
     p = par[b]
-    arch = P_ARCH + kind * N_ARCH_FIELDS
-    lag = p[P_ENTRY_LAG]
+    arch = P_ARCHETYPES + kind * N_ARCH_FIELDS
+    lag = p[P_ENTRY_LAG_LN]
     labs.alive[b, i] = True
     labs.exited[b, i] = False
     labs.kind[b, i] = kind
     labs.funding[b, i] = int(p[arch + A_FUNDING])
     labs.strategy[b, i] = int(p[arch + A_STRATEGY])
     labs.bloc[b, i] = labs.bloc[b, reference] if reference >= 0 else 0
-    labs.cash_usd[b, i] = p[arch + A_CASH] * size
+    labs.cash_usd[b, i] = p[arch + A_CASH_USD] * size
     staff = min(p[arch + A_RESEARCHERS] * size, world.talent_pool[b])
     labs.researchers[b, i] = staff
     world.talent_pool[b] = max(0.0, world.talent_pool[b] - staff)
-    labs.spend_rate_per_year[b, i] = p[arch + A_SPEND]
-    labs.compute_spend_fraction[b, i] = p[arch + A_COMPUTE_SPEND]
-    labs.train_fraction[b, i] = p[arch + A_TRAIN]
-    labs.inference_fraction[b, i] = p[arch + A_INFERENCE]
-    labs.safety_base[b, i] = p[arch + A_SAFETY]
-    labs.safety[b, i] = p[arch + A_SAFETY]
+    labs.spend_rate_per_year[b, i] = p[arch + A_SPEND_RATE_PER_YEAR]
+    labs.compute_spend_fraction[b, i] = p[arch + A_COMPUTE_SPEND_FRACTION]
+    labs.train_fraction[b, i] = p[arch + A_TRAIN_FRACTION]
+    labs.inference_fraction[b, i] = p[arch + A_INFERENCE_FRACTION]
+    labs.safety_base[b, i] = p[arch + A_SAFETY_BASE]
+    labs.safety[b, i] = p[arch + A_SAFETY_BASE]
     labs.openness[b, i] = p[arch + A_OPENNESS]
     labs.compute_flop_per_year[b, i] = 0.0
     labs.share[b, i] = 0.0

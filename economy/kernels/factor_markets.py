@@ -9,17 +9,17 @@ from numba import prange
 
 from economy.kernels.config import jit, jit_parallel
 from economy.kernels.layout import (
-    M_CASH_COMPUTE,
+    M_CASH_COMPUTE_SPEND,
     M_COMPUTE_BOUGHT,
-    M_COMPUTE_DEPR,
+    M_COMPUTE_DEPRECIATED,
     M_PRICE_FLOOR,
-    P_DEPR,
-    P_DT,
-    P_HW_FEEDBACK,
-    P_HW_LN_RATE,
-    P_START_YEAR,
-    P_SUPPLY0,
-    P_SUPPLY_LN_GROWTH,
+    P_COMPUTE_DEPRECIATION_PER_YEAR,
+    P_COMPUTE_HW_AI_FEEDBACK,
+    P_COMPUTE_SUPPLY_FLOP_PER_YEAR,
+    P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS,
+    P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR,
+    P_SIM_DT,
+    P_SIM_START_YEAR,
 )
 from economy.kernels.metrics import top_two
 from economy.kernels.policies import compute_tax_run, export_budgets
@@ -75,7 +75,7 @@ def factor_market_stage(labs, world, par, work, rec):
     """
     n_runs, n = labs.cash_usd.shape
     for b in range(n_runs):
-        dt = par[b, P_DT]
+        dt = par[b, P_SIM_DT]
         year = work.start_year[b]
         export_budgets(labs, par, b, year)  # stage 9: export controls refuse restricted labs' purchases
         budget = 0.0
@@ -91,7 +91,10 @@ def factor_market_stage(labs, world, par, work, rec):
                     hires += h
                 else:
                     fires -= h
-        supply = math.exp(math.log(par[b, P_SUPPLY0]) + par[b, P_SUPPLY_LN_GROWTH] * (year - par[b, P_START_YEAR]))
+        supply = math.exp(
+            math.log(par[b, P_COMPUTE_SUPPLY_FLOP_PER_YEAR])
+            + par[b, P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR] * (year - par[b, P_SIM_START_YEAR])
+        )
         available = supply * dt + world.resale_flop[b]
         floor = math.exp(world.log_price_floor[b])
         price = max(floor, budget / available)
@@ -101,9 +104,9 @@ def factor_market_stage(labs, world, par, work, rec):
         sold = budget / price if price > 0.0 else 0.0  # price = 0 only once the floor has underflowed to 0
         if world.resale_flop[b] > 0.0:
             world.resale_flop[b] *= max(0.0, 1.0 - sold / available)
-        rec[b, M_CASH_COMPUTE] = budget
+        rec[b, M_CASH_COMPUTE_SPEND] = budget
         rec[b, M_COMPUTE_BOUGHT] = sold
-        rec[b, M_COMPUTE_DEPR] = -math.expm1(-par[b, P_DEPR] * dt) * (owned + sold)
+        rec[b, M_COMPUTE_DEPRECIATED] = -math.expm1(-par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * dt) * (owned + sold)
         rec[b, M_PRICE_FLOOR] = floor
         pool = world.talent_pool[b] + fires
         fill = min(1.0, pool / hires) if hires > 0.0 else 1.0
@@ -111,7 +114,9 @@ def factor_market_stage(labs, world, par, work, rec):
         world.talent_pool[b] = max(0.0, pool - hires * fill)  # >= 0 despite rounding
         leader, _ = top_two(labs.quality[b], labs.alive[b])
         automation = labs.automation[b, leader] if leader >= 0 else 0.0
-        world.log_price_floor[b] -= par[b, P_HW_LN_RATE] * (1.0 + par[b, P_HW_FEEDBACK] * automation) * dt
+        world.log_price_floor[b] -= (
+            par[b, P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS] * (1.0 + par[b, P_COMPUTE_HW_AI_FEEDBACK] * automation) * dt
+        )
     purchase_rows(labs, world, par, work)
 
 
@@ -132,7 +137,7 @@ def purchase_rows(labs, world, par, work):
         budget = budget_col[b, i]
         cash[b, i] -= budget
         c = compute[b, i] + (budget * own[b] / price[b] if price[b] > 0.0 else 0.0)
-        c *= math.exp(-par[b, P_DEPR] * par[b, P_DT])
+        c *= math.exp(-par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * par[b, P_SIM_DT])
         compute[b, i] = c
         h = hire[b, i]
         staff[b, i] = max(0.0, staff[b, i] + (h * fill[b] if h > 0.0 else h))

@@ -15,17 +15,17 @@ from economy.kernels.layout import (
     M_CASH_INCIDENTS,
     M_CATASTROPHE,
     M_INCIDENTS,
-    P_DT,
-    P_INC_CAP_SENS,
-    P_INC_CASH_LOSS,
-    P_INC_CATASTROPHE,
-    P_INC_HAZARD,
-    P_INC_SAFETY,
-    P_INC_SHARE_LOSS,
-    P_INC_THRESHOLD_LOG10,
-    P_SAFETY_END,
-    P_SAFETY_LIABILITY,
-    P_SAFETY_START,
+    P_INCIDENTS_CAPABILITY_SENSITIVITY,
+    P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP,
+    P_INCIDENTS_CASH_LOSS,
+    P_INCIDENTS_CATASTROPHE_FRACTION,
+    P_INCIDENTS_HAZARD_PER_DRIFT,
+    P_INCIDENTS_SAFETY_EFFECTIVENESS,
+    P_INCIDENTS_SHARE_LOSS,
+    P_SAFETY_STANDARD_END_YEAR,
+    P_SAFETY_STANDARD_LIABILITY,
+    P_SAFETY_STANDARD_START_YEAR,
+    P_SIM_DT,
 )
 from economy.kernels.policies import active
 
@@ -99,12 +99,12 @@ def incident_stage(labs, world, par, draws, work, rec):
 @jit
 def incident_probability(drift, log_eff_compute, safety, par, b):
     """Probability of an incident within the step, 1 - exp(-h dt), computed in logs (never inf or NaN)."""
-    hazard = par[b, P_INC_HAZARD]
+    hazard = par[b, P_INCIDENTS_HAZARD_PER_DRIFT]
     if drift <= 0.0 or hazard <= 0.0:
         return 0.0
-    excess = max(0.0, log_eff_compute / LN10 - par[b, P_INC_THRESHOLD_LOG10])  # 0 with no model
-    log_rate = (math.log(hazard) + math.log(drift) - par[b, P_INC_SAFETY] * safety
-                + min(par[b, P_INC_CAP_SENS] * excess, LOG_CAP) + math.log(par[b, P_DT]))
+    excess = max(0.0, log_eff_compute / LN10 - par[b, P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP])  # 0 with no model
+    log_rate = (math.log(hazard) + math.log(drift) - par[b, P_INCIDENTS_SAFETY_EFFECTIVENESS] * safety
+                + min(par[b, P_INCIDENTS_CAPABILITY_SENSITIVITY] * excess, LOG_CAP) + math.log(par[b, P_SIM_DT]))
     return -math.expm1(-math.exp(min(log_rate, LOG_CAP)))
 
 
@@ -131,13 +131,13 @@ def incident_rows(labs, par, uniforms, year):
         v = uniforms[b, i]
         if not v < p:
             continue
-        flag[b, i] = 2 if v < p * par[b, P_INC_CATASTROPHE] * automation[b, i] else 1
-        cost = par[b, P_INC_CASH_LOSS] * max(cash[b, i], 0.0)
-        if active(par[b], P_SAFETY_START, P_SAFETY_END, year[b]):
-            cost = min(cost * (1.0 + par[b, P_SAFETY_LIABILITY]), max(cash[b, i], 0.0))
+        flag[b, i] = 2 if v < p * par[b, P_INCIDENTS_CATASTROPHE_FRACTION] * automation[b, i] else 1
+        cost = par[b, P_INCIDENTS_CASH_LOSS] * max(cash[b, i], 0.0)
+        if active(par[b], P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year[b]):
+            cost = min(cost * (1.0 + par[b, P_SAFETY_STANDARD_LIABILITY]), max(cash[b, i], 0.0))
         cash[b, i] -= cost
         cost_out[b, i] = cost
-        keep = 1.0 - par[b, P_INC_SHARE_LOSS]
+        keep = 1.0 - par[b, P_INCIDENTS_SHARE_LOSS]
         share[b, i] *= keep
         customers[b, i] *= keep
         count[b, i] += 1

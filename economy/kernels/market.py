@@ -14,24 +14,24 @@ from economy.kernels.layout import (
     EVENT_ENTRY,
     M_CASH_ENTRY,
     M_N_ENTRIES,
-    MODE_URN,
-    P_ADOPTION,
-    P_DEMAND_ELAST,
-    P_DT,
-    P_FRONTIER_U0,
-    P_GAMMA,
-    P_GWP_GROWTH,
-    P_INFER_FLOP_PER_USD,
-    P_LN_DEMAND0,
-    P_LN_GWP0,
-    P_MAX_GWP_FRAC,
-    P_MODE,
-    P_NET_CROSS_SEGMENT,
-    P_OUTSIDE_U,
-    P_SWITCH,
-    P_URN_ARRIVALS,
-    P_URN_ENTRY,
-    P_URN_G,
+    MARKET_MODE_URN,
+    P_LN_MARKET_DEMAND_USD_PER_YEAR,
+    P_LN_MARKET_GWP_USD_PER_YEAR,
+    P_MARKET_ADOPTION_GROWTH_PER_YEAR,
+    P_MARKET_DEMAND_QUALITY_ELASTICITY,
+    P_MARKET_GWP_GROWTH_PER_YEAR,
+    P_MARKET_INFERENCE_FLOP_PER_USD,
+    P_MARKET_MAX_GWP_FRACTION,
+    P_MARKET_MODE,
+    P_MARKET_SWITCHING_YEARS,
+    P_MARKET_URN_ARRIVALS_PER_STEP,
+    P_MARKET_URN_ENTRY_PROBABILITY,
+    P_MARKET_URN_EXPONENT,
+    P_MARKET_WINNER_TAKE_ALL,
+    P_NETWORK_CROSS_SEGMENT_INTENSITY,
+    P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP,
+    P_RUN_START_FRONTIER_QUALITY,
+    P_SIM_DT,
 )
 from economy.kernels.metrics import top_two
 from economy.kernels.money import investor_weight
@@ -93,18 +93,22 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
     """
     n_runs, n = labs.cash_usd.shape
     for b in range(n_runs):
-        dt = par[b, P_DT]
+        dt = par[b, P_SIM_DT]
         years_in = world.step[b] * dt + dt
         first, _ = top_two(labs.quality[b], labs.alive[b])
-        u_front = labs.quality[b, first] if first >= 0 else par[b, P_OUTSIDE_U]
+        u_front = labs.quality[b, first] if first >= 0 else par[b, P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
         work.frontier_quality[b] = u_front
-        log_cap = math.log(par[b, P_MAX_GWP_FRAC]) + par[b, P_LN_GWP0] + par[b, P_GWP_GROWTH] * years_in
-        log_d = par[b, P_LN_DEMAND0] + par[b, P_ADOPTION] * years_in
-        if par[b, P_DEMAND_ELAST] != 0.0:  # skipped at 0: no 0 x -inf while no lab has a model
-            log_d += par[b, P_DEMAND_ELAST] * (u_front - par[b, P_FRONTIER_U0])
+        log_cap = (
+            math.log(par[b, P_MARKET_MAX_GWP_FRACTION])
+            + par[b, P_LN_MARKET_GWP_USD_PER_YEAR]
+            + par[b, P_MARKET_GWP_GROWTH_PER_YEAR] * years_in
+        )
+        log_d = par[b, P_LN_MARKET_DEMAND_USD_PER_YEAR] + par[b, P_MARKET_ADOPTION_GROWTH_PER_YEAR] * years_in
+        if par[b, P_MARKET_DEMAND_QUALITY_ELASTICITY] != 0.0:  # skipped at 0: no 0 x -inf while no lab has a model
+            log_d += par[b, P_MARKET_DEMAND_QUALITY_ELASTICITY] * (u_front - par[b, P_RUN_START_FRONTIER_QUALITY])
         demand = math.exp(min(log_cap, log_d))
         world.demand[b] = demand
-        w0 = par[b, P_GAMMA] * par[b, P_OUTSIDE_U]
+        w0 = par[b, P_MARKET_WINNER_TAKE_ALL] * par[b, P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
         m = w0
         for i in range(n):
             if labs.alive[b, i] and labs.logit_weight[b, i] > m:
@@ -119,14 +123,14 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
         work.max_logit_weight[b] = m
         work.investor_weight_total[b] = fund
         log_z = math.log(z)  # ln Z - m, Z the logit's denominator with the outside option
-        kappa = par[b, P_NET_CROSS_SEGMENT]
-        if net.n_segments[b] > 1 and kappa < 1.0 and par[b, P_MODE] != MODE_URN:
+        kappa = par[b, P_NETWORK_CROSS_SEGMENT_INTENSITY]
+        if net.n_segments[b] > 1 and kappa < 1.0 and par[b, P_MARKET_MODE] != MARKET_MODE_URN:
             log_z = segment_log_norms(labs.logit_weight[b], labs.alive[b], labs.bloc[b], net.segment_demand[b],
                                       kappa, w0, m, net.segment_scratch[b], work.log_norm[b])
         else:
             work.log_norm[b, :] = log_z
         world.consumer_value[b] += demand * (log_z + m - w0) * dt
-        if par[b, P_MODE] == MODE_URN:
+        if par[b, P_MARKET_MODE] == MARKET_MODE_URN:
             urn_run(labs, world, par, b, work.end_year[b], urn_uniforms[b], rec)
             inside = 0.0
             for i in range(n):
@@ -153,10 +157,10 @@ def share_rows(labs, world, par, work):
         if not alive[b, i]:
             revenue[b, i] = 0.0
             continue
-        if par[b, P_MODE] != MODE_URN:
+        if par[b, P_MARKET_MODE] != MARKET_MODE_URN:
             target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
-            share[b, i] = smooth_toward(share[b, i], target, par[b, P_DT], par[b, P_SWITCH])
-        capacity = infer[b, i] * compute[b, i] / par[b, P_INFER_FLOP_PER_USD]
+            share[b, i] = smooth_toward(share[b, i], target, par[b, P_SIM_DT], par[b, P_MARKET_SWITCHING_YEARS])
+        capacity = infer[b, i] * compute[b, i] / par[b, P_MARKET_INFERENCE_FLOP_PER_USD]
         revenue[b, i] = min(share[b, i] * demand[b], capacity)
         spare[b, i] = capacity - revenue[b, i]
 
@@ -171,12 +175,12 @@ def urn_run(labs, world, par, b, year, uniforms, rec):
     Entrants and their cash are counted in ``rec`` (M_N_ENTRIES, M_CASH_ENTRY), which start the step at zero.
     """
     p = par[b]
-    arrivals = int(p[P_URN_ARRIVALS])
-    prob = p[P_URN_ENTRY]
+    arrivals = int(p[P_MARKET_URN_ARRIVALS_PER_STEP])
+    prob = p[P_MARKET_URN_ENTRY_PROBABILITY]
     customers = labs.customers[b]
     alive = labs.alive[b]
     if prob <= 0.0:
-        urn_arrivals(customers, alive, p[P_URN_G], uniforms[:arrivals])
+        urn_arrivals(customers, alive, p[P_MARKET_URN_EXPONENT], uniforms[:arrivals])
         return
     capacity = labs.cash_usd.shape[1]
     entered = 0
@@ -200,7 +204,7 @@ def urn_run(labs, world, par, b, year, uniforms, rec):
             entered += 1
             push_event(world, b, year, i, EVENT_ENTRY, source, labs.cash_usd[b, i])
         else:
-            urn_arrivals(customers, alive, p[P_URN_G], uniforms[m:m + 1])
+            urn_arrivals(customers, alive, p[P_MARKET_URN_EXPONENT], uniforms[m:m + 1])
     rec[b, M_N_ENTRIES] += entered
     rec[b, M_CASH_ENTRY] += cash_in
 

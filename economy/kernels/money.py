@@ -13,40 +13,40 @@ from economy.kernels.entry import entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_EXIT,
-    M_CASH_EXIT,
     M_CASH_FUNDING,
     M_CASH_OPEX,
+    M_CASH_REMOVED_AT_EXIT,
     M_CASH_REVENUE,
-    M_CASH_STATE,
+    M_CASH_STATE_BUDGET,
     M_CASH_SUBSIDY,
     M_CASH_WAGES,
-    M_COMPUTE_EXIT,
+    M_COMPUTE_REMOVED_AT_EXIT,
     M_N_EXITS,
     M_PEOPLE_GROWTH,
-    P_ASPIRATION_YEARS,
-    P_DATA_PER_USD,
-    P_DEPR,
-    P_DT,
-    P_EXIT_GRACE,
-    P_EXIT_SHARE,
-    P_FUNDING_GROWTH,
-    P_FUNDING_MAX_SHARE,
-    P_FUNDING_RANK,
-    P_FUNDING_TO_DEMAND,
-    P_MEMORY_YEARS,
-    P_OPEX,
-    P_START_YEAR,
-    P_STATE_BUDGET,
-    P_SUB_END,
-    P_SUB_MAX_SHARE,
-    P_SUB_RATE,
-    P_SUB_START,
-    P_TALENT_GROWTH,
-    P_WAGE,
-    P_WTAX_END,
-    P_WTAX_RATE,
-    P_WTAX_START,
-    P_WTAX_THRESHOLD,
+    P_ADAPTATION_ASPIRATION_YEARS,
+    P_ADAPTATION_MEMORY_YEARS,
+    P_COMPUTE_DEPRECIATION_PER_YEAR,
+    P_MARKET_DATA_TOKENS_PER_USD,
+    P_MONEY_EXIT_GRACE_YEARS,
+    P_MONEY_EXIT_RELATIVE_SHARE,
+    P_MONEY_FUNDING_GROWTH_SENSITIVITY,
+    P_MONEY_FUNDING_MAX_SHARE,
+    P_MONEY_FUNDING_RANK_SENSITIVITY,
+    P_MONEY_FUNDING_TO_DEMAND,
+    P_MONEY_OPEX_FRACTION,
+    P_MONEY_STATE_BUDGET_USD_PER_YEAR,
+    P_MONEY_TALENT_GROWTH_PER_YEAR,
+    P_MONEY_WAGE_USD_PER_YEAR,
+    P_RND_SUBSIDY_END_YEAR,
+    P_RND_SUBSIDY_MAX_SHARE,
+    P_RND_SUBSIDY_RATE,
+    P_RND_SUBSIDY_START_YEAR,
+    P_SIM_DT,
+    P_SIM_START_YEAR,
+    P_WINDFALL_TAX_END_YEAR,
+    P_WINDFALL_TAX_RATE,
+    P_WINDFALL_TAX_START_YEAR,
+    P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR,
     REVENUE_FLOOR_USD,
 )
 from economy.kernels.metrics import return_on_capital
@@ -126,8 +126,10 @@ def money_stage(labs, world, par, draws, work, rec):
                 alive += 1
         work.unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
         work.inside_share[b] = inside
-        work.exit_share[b] = par[b, P_EXIT_SHARE] * inside / alive if alive > 0 else 0.0
-        work.founded_by_year[b] = par[b, P_START_YEAR] + (world.step[b] + 1) * par[b, P_DT] - par[b, P_EXIT_GRACE]
+        work.exit_share[b] = par[b, P_MONEY_EXIT_RELATIVE_SHARE] * inside / alive if alive > 0 else 0.0
+        work.founded_by_year[b] = (
+            par[b, P_SIM_START_YEAR] + (world.step[b] + 1) * par[b, P_SIM_DT] - par[b, P_MONEY_EXIT_GRACE_YEARS]
+        )
     money_rows(labs, world, par, work)
     for b in range(n_runs):
         close_books_run(labs, world, par, b, draws, work, rec)
@@ -161,24 +163,27 @@ def money_rows(labs, world, par, work):
         subsidy_col[b, i] = 0.0
         if not alive[b, i]:
             continue
-        dt = par[b, P_DT]
+        dt = par[b, P_SIM_DT]
         revenue = revenue_col[b, i] + spare[b, i] * unserved_ratio[b]
         revenue_col[b, i] = revenue
-        data[b, i] += par[b, P_DATA_PER_USD] * revenue * dt
+        data[b, i] += par[b, P_MARKET_DATA_TOKENS_PER_USD] * revenue * dt
         if funding[b, i] == 0:
             inflow = 0.0
             if fund_total[b] > 0.0 and quality[b, i] > NEG_INF:
-                pool = par[b, P_FUNDING_TO_DEMAND] * demand[b]
+                pool = par[b, P_MONEY_FUNDING_TO_DEMAND] * demand[b]
                 weight = investor_weight(quality[b, i], growth_col[b, i], frontier_u[b], par, b)
-                inflow = min(pool * weight / fund_total[b], par[b, P_FUNDING_MAX_SHARE] * pool)
+                inflow = min(pool * weight / fund_total[b], par[b, P_MONEY_FUNDING_MAX_SHARE] * pool)
         else:
-            inflow = par[b, P_STATE_BUDGET]
+            inflow = par[b, P_MONEY_STATE_BUDGET_USD_PER_YEAR]
         inflow_col[b, i] = inflow
-        wages = researchers[b, i] * par[b, P_WAGE] * dt
-        cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_OPEX]) + inflow) * dt - wages
+        wages = researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
+        cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_MONEY_OPEX_FRACTION]) + inflow) * dt - wages
         # stage 9: the state pays part of a small lab's wage bill
-        if active(par[b], P_SUB_START, P_SUB_END, year[b]) and share[b, i] < par[b, P_SUB_MAX_SHARE] * inside[b]:
-            subsidy = par[b, P_SUB_RATE] * wages
+        if (
+            active(par[b], P_RND_SUBSIDY_START_YEAR, P_RND_SUBSIDY_END_YEAR, year[b])
+            and share[b, i] < par[b, P_RND_SUBSIDY_MAX_SHARE] * inside[b]
+        ):
+            subsidy = par[b, P_RND_SUBSIDY_RATE] * wages
             subsidy_col[b, i] = subsidy
             cash += subsidy
         cash_col[b, i] = cash
@@ -189,19 +194,36 @@ def money_rows(labs, world, par, work):
             continue
         # performance: return on capital (compute at the market price plus cash), aspiration, revenue growth
         compute = compute_col[b, i]
-        profit = (revenue * (1.0 - par[b, P_OPEX]) - researchers[b, i] * par[b, P_WAGE]
-                  - par[b, P_DEPR] * price[b] * compute)
+        profit = (
+            revenue * (1.0 - par[b, P_MONEY_OPEX_FRACTION])
+            - researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR]
+            - par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * price[b] * compute
+        )
         capital = price[b] * compute + max(cash, 0.0)
         # stage 9: windfall tax on profit above the threshold (paid out to small labs by windfall_run)
-        if active(par[b], P_WTAX_START, P_WTAX_END, year[b]) and profit > par[b, P_WTAX_THRESHOLD]:
-            tax = min(par[b, P_WTAX_RATE] * (profit - par[b, P_WTAX_THRESHOLD]) * dt, max(cash, 0.0))
+        if (
+            active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, year[b])
+            and profit > par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]
+        ):
+            tax = min(
+                par[b, P_WINDFALL_TAX_RATE] * (profit - par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]) * dt,
+                max(cash, 0.0),
+            )
             tax_col[b, i] = tax
             cash_col[b, i] = cash - tax
         profit_col[b, i] = profit
         capital_col[b, i] = capital
         perf, asp, growth, log_rev = performance_step(
-            performance[b, i], aspiration[b, i], growth_col[b, i], log_revenue[b, i], revenue,
-            return_on_capital(profit, capital), dt, par[b, P_MEMORY_YEARS], par[b, P_ASPIRATION_YEARS])
+            performance[b, i],
+            aspiration[b, i],
+            growth_col[b, i],
+            log_revenue[b, i],
+            revenue,
+            return_on_capital(profit, capital),
+            dt,
+            par[b, P_ADAPTATION_MEMORY_YEARS],
+            par[b, P_ADAPTATION_ASPIRATION_YEARS],
+        )
         performance[b, i] = perf
         aspiration[b, i] = asp
         growth_col[b, i] = growth
@@ -214,7 +236,7 @@ def close_books_run(labs, world, par, b, draws, work, rec):
     pool, researchers to the talent pool, cash out of the model (``cash_removed_at_exit``), each with an exit
     event; the windfall tax paid out (stage 9); acquisitions, entry; the workforce's growth."""
     n = labs.cash_usd.shape[1]
-    dt = par[b, P_DT]
+    dt = par[b, P_SIM_DT]
     year = work.end_year[b]
     cash_rev = 0.0
     cash_fund = 0.0
@@ -230,12 +252,12 @@ def close_books_run(labs, world, par, b, draws, work, rec):
         if labs.alive[b, i] or labs.exited[b, i]:
             rev = labs.revenue_usd_per_year[b, i] * dt
             cash_rev += rev
-            cash_opex += rev * par[b, P_OPEX]
+            cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
             if labs.funding[b, i] == 0:
                 cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
             else:
                 cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
-            cash_wages += labs.researchers[b, i] * par[b, P_WAGE] * dt
+            cash_wages += labs.researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
             cash_subsidy += labs.subsidy_usd[b, i]
         if labs.exited[b, i]:
             n_exits += 1
@@ -254,11 +276,11 @@ def close_books_run(labs, world, par, b, draws, work, rec):
     world.talent_pool[b] += people_exit
     rec[b, M_CASH_REVENUE] = cash_rev
     rec[b, M_CASH_FUNDING] = cash_fund
-    rec[b, M_CASH_STATE] = cash_state
+    rec[b, M_CASH_STATE_BUDGET] = cash_state
     rec[b, M_CASH_WAGES] = cash_wages
     rec[b, M_CASH_OPEX] = cash_opex
-    rec[b, M_CASH_EXIT] = cash_exit
-    rec[b, M_COMPUTE_EXIT] = compute_exit
+    rec[b, M_CASH_REMOVED_AT_EXIT] = cash_exit
+    rec[b, M_COMPUTE_REMOVED_AT_EXIT] = compute_exit
     rec[b, M_N_EXITS] = n_exits
     rec[b, M_CASH_SUBSIDY] = cash_subsidy
     windfall_run(labs, par, b, work.start_year[b], rec)
@@ -268,7 +290,7 @@ def close_books_run(labs, world, par, b, draws, work, rec):
     for i in range(n):
         if labs.alive[b, i]:
             staff += labs.researchers[b, i]
-    growth = par[b, P_TALENT_GROWTH] * (world.talent_pool[b] + staff) * dt
+    growth = par[b, P_MONEY_TALENT_GROWTH_PER_YEAR] * (world.talent_pool[b] + staff) * dt
     world.talent_pool[b] += growth
     rec[b, M_PEOPLE_GROWTH] = growth
 
@@ -277,7 +299,10 @@ def close_books_run(labs, world, par, b, draws, work, rec):
 def investor_weight(quality, growth, frontier_quality, par, b):
     """Investors' weight of a lab of run b with a model: rank (quality below the frontier) and revenue growth."""
     g = min(max(growth, -1.0), 1.0)
-    return math.exp(par[b, P_FUNDING_RANK] * (quality - frontier_quality) + par[b, P_FUNDING_GROWTH] * g)
+    return math.exp(
+        par[b, P_MONEY_FUNDING_RANK_SENSITIVITY] * (quality - frontier_quality)
+        + par[b, P_MONEY_FUNDING_GROWTH_SENSITIVITY] * g
+    )
 
 
 @jit

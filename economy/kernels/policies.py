@@ -30,42 +30,42 @@ from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_BREAKUP,
     EVENT_PAUSE,
-    M_BREAKUP_PARTS,
+    M_N_BREAKUP_PARTS,
     M_PUBLIC_COMPUTE,
     M_TAX_REVENUE,
-    P_BREAKUP_END,
-    P_BREAKUP_SHARE,
-    P_BREAKUP_START,
-    P_CAP_END,
-    P_CAP_FLOP,
-    P_CAP_START,
-    P_CTAX_END,
-    P_CTAX_RATE,
-    P_CTAX_SMALL,
-    P_CTAX_START,
-    P_EXPORT_BLOCS_HI,
-    P_EXPORT_BLOCS_LO,
-    P_EXPORT_CUT,
-    P_EXPORT_END,
-    P_EXPORT_START,
-    P_MERGER_DELTA,
-    P_MERGER_END,
-    P_MERGER_POST,
-    P_MERGER_SHARE,
-    P_MERGER_START,
-    P_OPEN_END,
-    P_OPEN_MIN,
-    P_OPEN_START,
-    P_PAUSE_END,
-    P_PAUSE_START,
-    P_PAUSE_THRESHOLD_LN,
-    P_PAUSE_YEARS,
-    P_SAFETY_END,
-    P_SAFETY_MIN,
-    P_SAFETY_START,
-    P_WTAX_END,
-    P_WTAX_SMALL,
-    P_WTAX_START,
+    P_BREAKUP_END_YEAR,
+    P_BREAKUP_MAX_SHARE,
+    P_BREAKUP_START_YEAR,
+    P_COMPUTE_CAP_END_YEAR,
+    P_COMPUTE_CAP_MAX_TRAINING_FLOP,
+    P_COMPUTE_CAP_START_YEAR,
+    P_COMPUTE_TAX_END_YEAR,
+    P_COMPUTE_TAX_RATE,
+    P_COMPUTE_TAX_SMALL_SHARE,
+    P_COMPUTE_TAX_START_YEAR,
+    P_CONDITIONAL_PAUSE_DURATION_YEARS,
+    P_CONDITIONAL_PAUSE_END_YEAR,
+    P_CONDITIONAL_PAUSE_START_YEAR,
+    P_EXPORT_CONTROLS_COMPUTE_CUT,
+    P_EXPORT_CONTROLS_END_YEAR,
+    P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31,
+    P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63,
+    P_EXPORT_CONTROLS_START_YEAR,
+    P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE,
+    P_MERGER_REVIEW_DELTA_HHI,
+    P_MERGER_REVIEW_END_YEAR,
+    P_MERGER_REVIEW_MAX_MERGED_SHARE,
+    P_MERGER_REVIEW_POST_HHI,
+    P_MERGER_REVIEW_START_YEAR,
+    P_OPEN_PUBLICATION_END_YEAR,
+    P_OPEN_PUBLICATION_MIN_OPENNESS,
+    P_OPEN_PUBLICATION_START_YEAR,
+    P_SAFETY_STANDARD_END_YEAR,
+    P_SAFETY_STANDARD_MIN_SAFETY,
+    P_SAFETY_STANDARD_START_YEAR,
+    P_WINDFALL_TAX_END_YEAR,
+    P_WINDFALL_TAX_SMALL_SHARE,
+    P_WINDFALL_TAX_START_YEAR,
 )
 
 __all__ = [
@@ -87,10 +87,10 @@ def active(par_row, start_col, end_col, year):
 @jit
 def policy_floors(par_row, year, openness, safety):
     """``(openness, safety)`` after the open-publication and safety-standard floors."""
-    if active(par_row, P_OPEN_START, P_OPEN_END, year):
-        openness = max(openness, par_row[P_OPEN_MIN])
-    if active(par_row, P_SAFETY_START, P_SAFETY_END, year):
-        safety = max(safety, par_row[P_SAFETY_MIN])
+    if active(par_row, P_OPEN_PUBLICATION_START_YEAR, P_OPEN_PUBLICATION_END_YEAR, year):
+        openness = max(openness, par_row[P_OPEN_PUBLICATION_MIN_OPENNESS])
+    if active(par_row, P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year):
+        safety = max(safety, par_row[P_SAFETY_STANDARD_MIN_SAFETY])
     return openness, safety
 
 
@@ -99,17 +99,17 @@ def policy_floors(par_row, year, openness, safety):
 def restricted(par_row, bloc):
     """Whether ``bloc`` is one of the export-controlled blocs (two 32-bit masks held exactly in floats)."""
     if bloc < 32:
-        return (int(par_row[P_EXPORT_BLOCS_LO]) >> bloc) & 1 == 1
-    return (int(par_row[P_EXPORT_BLOCS_HI]) >> (bloc - 32)) & 1 == 1
+        return (int(par_row[P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31]) >> bloc) & 1 == 1
+    return (int(par_row[P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63]) >> (bloc - 32)) & 1 == 1
 
 
 @jit
 def export_budgets(labs, par, b, year):
     """Export controls: restricted labs' compute budgets shrink by ``compute_cut`` (the rest stays cash)."""
     p = par[b]
-    if not active(p, P_EXPORT_START, P_EXPORT_END, year):
+    if not active(p, P_EXPORT_CONTROLS_START_YEAR, P_EXPORT_CONTROLS_END_YEAR, year):
         return
-    keep = 1.0 - p[P_EXPORT_CUT]
+    keep = 1.0 - p[P_EXPORT_CONTROLS_COMPUTE_CUT]
     for i in range(labs.cash_usd.shape[1]):
         if labs.alive[b, i] and restricted(p, labs.bloc[b, i]):
             labs.compute_budget_usd[b, i] *= keep
@@ -157,17 +157,17 @@ def compute_tax_run(labs, par, b, year, price, spend, rec):
     p = par[b]
     rec[b, M_TAX_REVENUE] = 0.0
     rec[b, M_PUBLIC_COMPUTE] = 0.0
-    if not active(p, P_CTAX_START, P_CTAX_END, year) or price <= 0.0:
+    if not active(p, P_COMPUTE_TAX_START_YEAR, P_COMPUTE_TAX_END_YEAR, year) or price <= 0.0:
         return 1.0
-    rate = p[P_CTAX_RATE]
+    rate = p[P_COMPUTE_TAX_RATE]
     revenue = spend * rate / (1.0 + rate)
-    count, alive, inside = eligible_count(labs, b, p[P_CTAX_SMALL])
+    count, alive, inside = eligible_count(labs, b, p[P_COMPUTE_TAX_SMALL_SHARE])
     if alive == 0:
         return 1.0
     all_alive = count == 0
     grant = revenue / price / (alive if all_alive else count)
     for i in range(labs.cash_usd.shape[1]):
-        if is_recipient(labs, b, i, p[P_CTAX_SMALL], inside, all_alive):
+        if is_recipient(labs, b, i, p[P_COMPUTE_TAX_SMALL_SHARE], inside, all_alive):
             labs.compute_flop_per_year[b, i] += grant
     rec[b, M_TAX_REVENUE] = revenue
     rec[b, M_PUBLIC_COMPUTE] = revenue / price
@@ -178,8 +178,8 @@ def compute_tax_run(labs, par, b, year, price, spend, rec):
 @jit
 def capped_run_flop(par_row, year, run_flop):
     """A training run's physical FLOP under the compute cap."""
-    if active(par_row, P_CAP_START, P_CAP_END, year):
-        return min(run_flop, par_row[P_CAP_FLOP])
+    if active(par_row, P_COMPUTE_CAP_START_YEAR, P_COMPUTE_CAP_END_YEAR, year):
+        return min(run_flop, par_row[P_COMPUTE_CAP_MAX_TRAINING_FLOP])
     return run_flop
 
 
@@ -196,11 +196,11 @@ def pause_trigger(world, par, b, year, end_year, frontier_log_e):
     """Start the conditional pause of run b (once) when the frontier's ln E reaches the threshold on a step
     starting in the policy's window; ``end_year`` is the step's end, when the pause starts."""
     p = par[b]
-    if world.pause_until[b] >= 0.0 or not active(p, P_PAUSE_START, P_PAUSE_END, year):
+    if world.pause_until[b] >= 0.0 or not active(p, P_CONDITIONAL_PAUSE_START_YEAR, P_CONDITIONAL_PAUSE_END_YEAR, year):
         return False
-    if frontier_log_e < p[P_PAUSE_THRESHOLD_LN]:
+    if frontier_log_e < p[P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE]:
         return False
-    world.pause_until[b] = end_year + p[P_PAUSE_YEARS]
+    world.pause_until[b] = end_year + p[P_CONDITIONAL_PAUSE_DURATION_YEARS]
     world.pause_cap_ln[b] = frontier_log_e
     return True
 
@@ -211,7 +211,7 @@ def windfall_run(labs, par, b, year, rec):
     """Pay run b's windfall-tax revenue (``labs.tax_usd``, taken in ``money_rows``) to the labs below
     ``small_share`` (all alive labs if none is), in equal parts, as cash; returns the revenue."""
     p = par[b]
-    if not active(p, P_WTAX_START, P_WTAX_END, year):
+    if not active(p, P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, year):
         return 0.0
     revenue = 0.0
     for i in range(labs.cash_usd.shape[1]):
@@ -219,11 +219,11 @@ def windfall_run(labs, par, b, year, rec):
             revenue += labs.tax_usd[b, i]
     if revenue <= 0.0:
         return 0.0
-    count, alive, inside = eligible_count(labs, b, p[P_WTAX_SMALL])
+    count, alive, inside = eligible_count(labs, b, p[P_WINDFALL_TAX_SMALL_SHARE])
     all_alive = count == 0
     grant = revenue / (alive if all_alive else count)
     for i in range(labs.cash_usd.shape[1]):
-        if is_recipient(labs, b, i, p[P_WTAX_SMALL], inside, all_alive):
+        if is_recipient(labs, b, i, p[P_WINDFALL_TAX_SMALL_SHARE], inside, all_alive):
             labs.cash_usd[b, i] += grant
     rec[b, M_TAX_REVENUE] += revenue
     return revenue
@@ -233,11 +233,11 @@ def windfall_run(labs, par, b, year, rec):
 def merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share):
     """Merger review (2023 US Merger Guidelines): blocked when post-deal HHI > ``post_hhi`` with a rise >
     ``delta_hhi``, or when the merged inside share exceeds ``max_merged_share``."""
-    if not active(par_row, P_MERGER_START, P_MERGER_END, year):
+    if not active(par_row, P_MERGER_REVIEW_START_YEAR, P_MERGER_REVIEW_END_YEAR, year):
         return True
-    if hhi_before + delta_hhi > par_row[P_MERGER_POST] and delta_hhi > par_row[P_MERGER_DELTA]:
+    if hhi_before + delta_hhi > par_row[P_MERGER_REVIEW_POST_HHI] and delta_hhi > par_row[P_MERGER_REVIEW_DELTA_HHI]:
         return False
-    return merged_share <= par_row[P_MERGER_SHARE]
+    return merged_share <= par_row[P_MERGER_REVIEW_MAX_MERGED_SHARE]
 
 
 @jit
@@ -256,11 +256,11 @@ def breakup_run(labs, world, par, b, year, end_year, rec):
     Each part keeps the lab's knowledge (ln S, ln E, data are copied: a break-up cannot make anyone forget) and
     routine, and takes ``1/k`` of its cash, compute, researchers, customers, revenue and training run.
     """
-    rec[b, M_BREAKUP_PARTS] = 0.0
+    rec[b, M_N_BREAKUP_PARTS] = 0.0
     p = par[b]
-    if not active(p, P_BREAKUP_START, P_BREAKUP_END, year):
+    if not active(p, P_BREAKUP_START_YEAR, P_BREAKUP_END_YEAR, year):
         return
-    limit = p[P_BREAKUP_SHARE]
+    limit = p[P_BREAKUP_MAX_SHARE]
     inside = inside_total(labs, b)
     if inside <= 0.0:
         return
@@ -283,7 +283,7 @@ def breakup_run(labs, world, par, b, year, end_year, rec):
             labs.founded_year[b, j] = end_year
             push_event(world, b, end_year, j, EVENT_BREAKUP, i, labs.share[b, j] / inside)
             parts_made += 1
-    rec[b, M_BREAKUP_PARTS] = parts_made
+    rec[b, M_N_BREAKUP_PARTS] = parts_made
 
 
 @jit

@@ -8,39 +8,39 @@ import math
 
 from economy.kernels.config import jit
 from economy.kernels.layout import (
-    M_CASH,
-    M_COMPUTE,
-    M_DEMAND,
-    M_EFFECTIVE,
+    M_COMPUTE_PRICE,
+    M_EFFECTIVE_LABS,
     M_EVENTS_DROPPED,
-    M_FRONTIER_AUTO,
-    M_FRONTIER_LNS,
-    M_FRONTIER_LOG10E,
-    M_FRONTIER_U,
-    M_GAP_OOMS,
-    M_GAP_YEARS,
-    M_GINI,
+    M_FRONTIER_AUTOMATION,
+    M_FRONTIER_LOG10_EFF_COMPUTE,
+    M_FRONTIER_LOG_SOFTWARE,
+    M_FRONTIER_QUALITY,
+    M_GINI_REVENUE,
     M_HHI,
+    M_LEADER_GAP_OOMS,
+    M_LEADER_GAP_YEARS,
     M_MAX_DRIFT,
     M_MEAN_SAFETY,
     M_N_ALIVE,
     M_N_SINGULAR,
-    M_OUTSIDE,
+    M_OUTSIDE_SHARE,
     M_PAUSED,
-    M_POOL,
-    M_PRICE,
     M_PRICE_FLOOR,
-    M_RESALE,
-    M_RESEARCHERS,
-    M_REVENUE,
-    M_RUNNERUP_U,
-    M_TOP1,
-    M_TOP4,
+    M_RESALE_COMPUTE,
+    M_RUNNERUP_QUALITY,
+    M_TALENT_POOL,
+    M_TOP1_SHARE,
+    M_TOP4_SHARE,
+    M_TOTAL_CASH,
+    M_TOTAL_COMPUTE,
+    M_TOTAL_DEMAND,
+    M_TOTAL_RESEARCHERS,
+    M_TOTAL_REVENUE,
     M_YEAR,
-    P_DT,
-    P_PAR_HUMAN_LN,
-    P_START_YEAR,
-    P_SUPERHUMAN_LN,
+    P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP,
+    P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP,
+    P_SIM_DT,
+    P_SIM_START_YEAR,
 )
 from economy.kernels.metrics import concentration, gini, top_two
 from economy.kernels.policies import pause_event, pause_trigger
@@ -101,7 +101,7 @@ def record_stage(labs, world, par, work, rec):
 @jit
 def record_metrics(labs, world, par, b, year, s, demand, rec):
     """Stage 10 for run b: market metrics and stocks into ``rec[b]``; ``s`` is the number of steps done."""
-    dt = par[b, P_DT]
+    dt = par[b, P_SIM_DT]
     n = labs.cash_usd.shape[1]
     total_cash = 0.0
     total_compute = 0.0
@@ -128,11 +128,11 @@ def record_metrics(labs, world, par, b, year, s, demand, rec):
     rec[b, M_YEAR] = year
     hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
     rec[b, M_HHI] = hhi
-    rec[b, M_EFFECTIVE] = eff
-    rec[b, M_TOP1] = top1
-    rec[b, M_TOP4] = top4
-    rec[b, M_OUTSIDE] = 1.0 - inside if n_alive > 0 else 1.0
-    rec[b, M_GINI] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
+    rec[b, M_EFFECTIVE_LABS] = eff
+    rec[b, M_TOP1_SHARE] = top1
+    rec[b, M_TOP4_SHARE] = top4
+    rec[b, M_OUTSIDE_SHARE] = 1.0 - inside if n_alive > 0 else 1.0
+    rec[b, M_GINI_REVENUE] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
     first, second = top_two(labs.quality[b], labs.alive[b])
     # a lab with no trained model (ln E = -inf) is neither frontier nor runner-up: those columns are undefined
     if second >= 0 and labs.quality[b, second] == NEG_INF:
@@ -141,20 +141,20 @@ def record_metrics(labs, world, par, b, year, s, demand, rec):
         first = -1
     if first >= 0:
         log_e = labs.log_eff_compute[b, first]
-        rec[b, M_FRONTIER_U] = labs.quality[b, first]
-        rec[b, M_FRONTIER_LOG10E] = log_e / math.log(10.0)
-        rec[b, M_FRONTIER_LNS] = labs.log_software[b, first]
-        rec[b, M_FRONTIER_AUTO] = labs.automation[b, first]
-        if world.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_PAR_HUMAN_LN]:
+        rec[b, M_FRONTIER_QUALITY] = labs.quality[b, first]
+        rec[b, M_FRONTIER_LOG10_EFF_COMPUTE] = log_e / math.log(10.0)
+        rec[b, M_FRONTIER_LOG_SOFTWARE] = labs.log_software[b, first]
+        rec[b, M_FRONTIER_AUTOMATION] = labs.automation[b, first]
+        if world.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP]:
             world.takeoff_start_year[b] = year
-        if world.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_SUPERHUMAN_LN]:
+        if world.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP]:
             world.takeoff_end_year[b] = year
     else:
         log_e = NEG_INF
-        rec[b, M_FRONTIER_U] = NAN
-        rec[b, M_FRONTIER_LOG10E] = NAN
-        rec[b, M_FRONTIER_LNS] = NAN
-        rec[b, M_FRONTIER_AUTO] = NAN
+        rec[b, M_FRONTIER_QUALITY] = NAN
+        rec[b, M_FRONTIER_LOG10_EFF_COMPUTE] = NAN
+        rec[b, M_FRONTIER_LOG_SOFTWARE] = NAN
+        rec[b, M_FRONTIER_AUTOMATION] = NAN
     # frontier history over the last year, for the leader's gap in years
     hist = world.frontier_history[b]
     slots = hist.shape[0]
@@ -163,29 +163,29 @@ def record_metrics(labs, world, par, b, year, s, demand, rec):
     rate = (log_e - hist[(s - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
     if first >= 0 and second >= 0:
         gap = labs.log_eff_compute[b, first] - labs.log_eff_compute[b, second]
-        rec[b, M_RUNNERUP_U] = labs.quality[b, second]
-        rec[b, M_GAP_OOMS] = gap / math.log(10.0)
-        rec[b, M_GAP_YEARS] = gap / rate if (rate > 0.0 and rate < math.inf) else NAN
+        rec[b, M_RUNNERUP_QUALITY] = labs.quality[b, second]
+        rec[b, M_LEADER_GAP_OOMS] = gap / math.log(10.0)
+        rec[b, M_LEADER_GAP_YEARS] = gap / rate if (rate > 0.0 and rate < math.inf) else NAN
     else:
-        rec[b, M_RUNNERUP_U] = NAN
-        rec[b, M_GAP_OOMS] = NAN
-        rec[b, M_GAP_YEARS] = NAN
+        rec[b, M_RUNNERUP_QUALITY] = NAN
+        rec[b, M_LEADER_GAP_OOMS] = NAN
+        rec[b, M_LEADER_GAP_YEARS] = NAN
     for i in range(n):
         if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
                                                 or labs.singular_year[b, i] < world.singularity_year[b]):
             world.singularity_year[b] = labs.singular_year[b, i]
-    rec[b, M_PRICE] = world.price[b]
-    rec[b, M_DEMAND] = demand
-    rec[b, M_REVENUE] = revenue
+    rec[b, M_COMPUTE_PRICE] = world.price[b]
+    rec[b, M_TOTAL_DEMAND] = demand
+    rec[b, M_TOTAL_REVENUE] = revenue
     rec[b, M_N_ALIVE] = n_alive
     rec[b, M_N_SINGULAR] = n_singular
     rec[b, M_MEAN_SAFETY] = safety / n_alive if n_alive > 0 else 0.0
     rec[b, M_MAX_DRIFT] = max_drift
-    rec[b, M_CASH] = total_cash
-    rec[b, M_COMPUTE] = total_compute
-    rec[b, M_RESEARCHERS] = staff
-    rec[b, M_POOL] = world.talent_pool[b]
-    rec[b, M_RESALE] = world.resale_flop[b]
+    rec[b, M_TOTAL_CASH] = total_cash
+    rec[b, M_TOTAL_COMPUTE] = total_compute
+    rec[b, M_TOTAL_RESEARCHERS] = staff
+    rec[b, M_TALENT_POOL] = world.talent_pool[b]
+    rec[b, M_RESALE_COMPUTE] = world.resale_flop[b]
     record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
 
 
@@ -193,5 +193,5 @@ def record_metrics(labs, world, par, b, year, s, demand, rec):
 def record_initial(labs, world, par, rec):
     """The market record of the starting state (no flows yet)."""
     for b in range(labs.cash_usd.shape[0]):
-        record_metrics(labs, world, par, b, par[b, P_START_YEAR], 0, world.demand[b], rec)
+        record_metrics(labs, world, par, b, par[b, P_SIM_START_YEAR], 0, world.demand[b], rec)
         rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])

@@ -12,16 +12,16 @@ from numba import prange
 from economy.kernels.config import jit, jit_parallel
 from economy.kernels.layout import (
     LN_EXPERIMENT_COMPUTE_REF,
-    P_BETA,
-    P_DRIFT_RATE,
-    P_DT,
-    P_EXP_SHARE,
-    P_K_AI,
-    P_LAMBDA,
-    P_LOG_CEIL,
-    P_LOG_THETA,
-    P_RHO,
-    P_SHOCK_SD,
+    P_RESEARCH_AI_RESEARCHERS_PER_FLOP,
+    P_RESEARCH_EXPERIMENT_SHARE,
+    P_RESEARCH_PARALLELISM,
+    P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH,
+    P_RESEARCH_SHOCK_SD,
+    P_RHO_OF_RESEARCH_SUBSTITUTION,
+    P_RUN_START_LOG_THETA,
+    P_SAFETY_DRIFT_RATE,
+    P_SIM_DT,
+    P_SIM_LOG_SOFTWARE_CEILING,
 )
 from economy.kernels.metrics import safe_log
 from economy.kernels.spillover import mark_rows
@@ -96,10 +96,10 @@ def research_rows(labs, par, work, shocks):
         log_s = log_s_col[b, i]
         log_g, slope = log_growth(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i], automation[b, i],
                                   safety[b, i], par[b], shocks[b, i])
-        new_s, tau = advance_log_software(log_s, log_g, slope, par[b, P_DT], par[b, P_LOG_CEIL])
+        new_s, tau = advance_log_software(log_s, log_g, slope, par[b, P_SIM_DT], par[b, P_SIM_LOG_SOFTWARE_CEILING])
         if tau >= 0.0:
             singular[b, i] = start_year[b] + tau
-        drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_DRIFT_RATE]
+        drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_SAFETY_DRIFT_RATE]
         log_s_col[b, i] = new_s
 
 
@@ -112,19 +112,26 @@ def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, 
     """
     research_compute = (1.0 - train_fraction - inference_fraction) * compute
     log_rc = safe_log(research_compute)
-    k_ai = par_row[P_K_AI]
+    k_ai = par_row[P_RESEARCH_AI_RESEARCHERS_PER_FLOP]
     log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
     log_r, w_ai = log_research_input(
-        researchers, log_ai, automation, par_row[P_RHO], log_rc - LN_EXPERIMENT_COMPUTE_REF, par_row[P_EXP_SHARE],
+        researchers,
+        log_ai,
+        automation,
+        par_row[P_RHO_OF_RESEARCH_SUBSTITUTION],
+        log_rc - LN_EXPERIMENT_COMPUTE_REF,
+        par_row[P_RESEARCH_EXPERIMENT_SHARE],
     )
     if log_r == NEG_INF or safety >= 1.0:
         return NEG_INF, 0.0
     log_r += math.log1p(-safety)
-    lam = par_row[P_LAMBDA]
-    beta = par_row[P_BETA]
-    dt = par_row[P_DT]
-    sd = par_row[P_SHOCK_SD]
-    log_g = par_row[P_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
+    lam = par_row[P_RESEARCH_PARALLELISM]
+    beta = par_row[P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH]
+    dt = par_row[P_SIM_DT]
+    sd = par_row[P_RESEARCH_SHOCK_SD]
+    log_g = (
+        par_row[P_RUN_START_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
+    )
     return log_g, lam * w_ai - beta
 
 
@@ -140,8 +147,8 @@ def lab_log_growth(labs, par, b, i, shock):
 def calibration_log_growth(labs, par, b, i):
     """ln of lab i's mean research growth rate with no shock (used to set theta at the start)."""
     log_g, _ = lab_log_growth(labs, par, b, i, 0.0)
-    sd = par[b, P_SHOCK_SD]
-    return log_g + 0.5 * sd * sd * par[b, P_DT]
+    sd = par[b, P_RESEARCH_SHOCK_SD]
+    return log_g + 0.5 * sd * sd * par[b, P_SIM_DT]
 
 
 @jit

@@ -11,10 +11,10 @@ from numba import prange
 from economy.kernels.config import jit, jit_parallel
 from economy.kernels.layout import (
     M_ACTIVE_EDGES,
-    M_GAP_DISPERSION,
-    M_MEAN_GAP,
+    M_KNOWLEDGE_GAP_DISPERSION,
+    M_MEAN_LOG_SOFTWARE_GAP,
     M_N_DISTILLED,
-    M_SPILLOVER_GAIN,
+    M_SPILLOVER_LOG_SOFTWARE,
     M_TALENT_FLOW,
     NODE_ALIVE,
     NODE_ATTRACT,
@@ -24,18 +24,18 @@ from economy.kernels.layout import (
     NODE_OPENNESS,
     NODE_PER_RATE,
     NODE_STRENGTH,
-    P_DT,
-    P_LOG_CEIL,
-    P_NET_ABSORB_HALF,
-    P_NET_CUT_YEAR,
-    P_NET_DISTILL,
-    P_NET_NORMALISE,
-    P_NET_PAY_WEIGHT,
-    P_NET_PUBLICATION,
-    P_NET_REOPEN_YEAR,
-    P_NET_TALENT,
-    P_START_YEAR,
-    P_WAGE,
+    P_CROSS_BLOC_CUT_YEAR,
+    P_CROSS_BLOC_REOPEN_YEAR,
+    P_MONEY_WAGE_USD_PER_YEAR,
+    P_NETWORK_ABSORB_HALF_STAFF,
+    P_NETWORK_DISTILL_FRACTION,
+    P_NETWORK_NORMALISE_WEIGHTS,
+    P_NETWORK_PUBLICATION_RATE_PER_YEAR,
+    P_NETWORK_TALENT_MOBILITY,
+    P_NETWORK_TALENT_PAY_WEIGHT,
+    P_SIM_DT,
+    P_SIM_LOG_SOFTWARE_CEILING,
+    P_SIM_START_YEAR,
 )
 from economy.kernels.training import capability
 
@@ -93,7 +93,7 @@ def spillover_stage(labs, world, par, net, rec):
     n_runs, n = labs.cash_usd.shape
     year = np.empty(n_runs)  # the step's start year, per run
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
+        year[b] = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
     snapshot_rows(labs, par, net)
     leave_rows(par, net, year)
     spill_rows(labs, par, net, year)
@@ -108,7 +108,7 @@ def spillover_stage(labs, world, par, net, rec):
             distilled += net.distilled[b, i]
             edges += net.active_edges[b, i]
         rec[b, M_TALENT_FLOW] = moved
-        rec[b, M_SPILLOVER_GAIN] = gain
+        rec[b, M_SPILLOVER_LOG_SOFTWARE] = gain
         rec[b, M_N_DISTILLED] = distilled
         rec[b, M_ACTIVE_EDGES] = edges // 2
 
@@ -131,8 +131,8 @@ def record_knowledge_gap(log_software, alive, rec_row):
             total += log_software[i]
             top = max(top, log_software[i])
     if m == 0:
-        rec_row[M_GAP_DISPERSION] = 0.0
-        rec_row[M_MEAN_GAP] = 0.0
+        rec_row[M_KNOWLEDGE_GAP_DISPERSION] = 0.0
+        rec_row[M_MEAN_LOG_SOFTWARE_GAP] = 0.0
         return
     mean = total / m
     ss = 0.0
@@ -140,8 +140,8 @@ def record_knowledge_gap(log_software, alive, rec_row):
         if alive[i]:
             d = log_software[i] - mean
             ss += d * d
-    rec_row[M_GAP_DISPERSION] = math.sqrt(ss / m)
-    rec_row[M_MEAN_GAP] = top - mean
+    rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(ss / m)
+    rec_row[M_MEAN_LOG_SOFTWARE_GAP] = top - mean
 
 
 # ---------------------------------------------------------------------------------------------- scalar helpers
@@ -241,8 +241,15 @@ def snapshot_rows(labs, par, net):
         distilled[b, i] = 0.0
         active[b, i] = 0
         if alive[b, i]:
-            node[b, i, NODE_ATTRACT] = attractiveness(log_s[b, i], prev[b, i], cash[b, i], researchers[b, i],
-                                                      par[b, P_DT], par[b, P_WAGE], par[b, P_NET_PAY_WEIGHT])
+            node[b, i, NODE_ATTRACT] = attractiveness(
+                log_s[b, i],
+                prev[b, i],
+                cash[b, i],
+                researchers[b, i],
+                par[b, P_SIM_DT],
+                par[b, P_MONEY_WAGE_USD_PER_YEAR],
+                par[b, P_NETWORK_TALENT_PAY_WEIGHT],
+            )
 
 
 @jit_parallel
@@ -259,11 +266,11 @@ def leave_rows(par, net, year):
         i = k - b * n
         leave[b, i] = 0.0
         moved[b, i] = 0.0
-        mu = par[b, P_NET_TALENT]
+        mu = par[b, P_NETWORK_TALENT_MOBILITY]
         if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
             continue
-        normalise = par[b, P_NET_NORMALISE] != 0.0
-        open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
+        normalise = par[b, P_NETWORK_NORMALISE_WEIGHTS] != 0.0
+        open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
         z_i = node[b, i, NODE_ATTRACT]
         s_i = node[b, i, NODE_STRENGTH]
         bloc_i = node[b, i, NODE_BLOC]
@@ -277,7 +284,7 @@ def leave_rows(par, net, year):
                      * max(node[b, j, NODE_ATTRACT] - z_i, 0.0))
         leave[b, i] = rate
         if rate > 0.0:
-            out = snap[b, i] * -math.expm1(-rate * par[b, P_DT])
+            out = snap[b, i] * -math.expm1(-rate * par[b, P_SIM_DT])
             moved[b, i] = out
             node[b, i, NODE_PER_RATE] = out / rate
 
@@ -297,18 +304,20 @@ def spill_rows(labs, par, net, year):
         i = k - b * n
         if node[b, i, NODE_ALIVE] == 0.0:
             continue
-        dt = par[b, P_DT]
-        normalise = par[b, P_NET_NORMALISE] != 0.0
-        mu = par[b, P_NET_TALENT]
-        frac = par[b, P_NET_DISTILL]
-        open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
+        dt = par[b, P_SIM_DT]
+        normalise = par[b, P_NETWORK_NORMALISE_WEIGHTS] != 0.0
+        mu = par[b, P_NETWORK_TALENT_MOBILITY]
+        frac = par[b, P_NETWORK_DISTILL_FRACTION]
+        open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
         s_i = node[b, i, NODE_STRENGTH]
         bloc_i = node[b, i, NODE_BLOC]
         log_s = node[b, i, NODE_LOG_S]
         z_i = node[b, i, NODE_ATTRACT]
         staff = snap[b, i]
         # publication: receiver-normalised weights, scaled by the receiver's absorptive capacity
-        k_scale = par[b, P_NET_PUBLICATION] * absorptive_capacity(staff, par[b, P_NET_ABSORB_HALF])
+        k_scale = par[b, P_NETWORK_PUBLICATION_RATE_PER_YEAR] * absorptive_capacity(
+            staff, par[b, P_NETWORK_ABSORB_HALF_STAFF]
+        )
         if normalise:
             k_scale = k_scale / s_i if s_i > 0.0 else 0.0
         rate_sum = 0.0
@@ -335,7 +344,7 @@ def spill_rows(labs, par, net, year):
         # publication and open weights: ln S catches up (held at the ceiling once singular)
         if rate_sum > 0.0 and singular[b, i] < 0.0:
             d = catch_up(rate_sum, gap_sum, dt)
-            log_s_col[b, i] = min(log_s + d, par[b, P_LOG_CEIL])
+            log_s_col[b, i] = min(log_s + d, par[b, P_SIM_LOG_SOFTWARE_CEILING])
             gain[b, i] = log_s_col[b, i] - log_s
         # talent mobility: people conserved pairwise (each flow is computed identically at both ends)
         out = moved[b, i]

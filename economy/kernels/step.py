@@ -27,7 +27,7 @@ from economy.kernels.config import jit
 from economy.kernels.events import reset_events
 from economy.kernels.factor_markets import factor_market_stage
 from economy.kernels.incidents import incident_stage
-from economy.kernels.layout import P_DT, P_START_YEAR
+from economy.kernels.layout import P_SIM_DT, P_SIM_START_YEAR
 from economy.kernels.market import demand_stage
 from economy.kernels.money import money_stage
 from economy.kernels.policies import breakup_stage
@@ -69,6 +69,6 @@ def begin_step(world, par, work):
     ``work.end_year``), which every stage reads."""
     for b in range(world.step.shape[0]):
         reset_events(world, b)
-        start = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
+        start = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
         work.start_year[b] = start
-        work.end_year[b] = start + par[b, P_DT]
+        work.end_year[b] = start + par[b, P_SIM_DT]

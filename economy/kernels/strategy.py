@@ -13,20 +13,20 @@ from economy.kernels.config import jit, jit_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_STRATEGY,
-    M_N_STRATEGY,
-    P_DT,
-    P_HIRE_SPEED,
-    P_IMITATION_RATE,
-    P_NET_CUT_YEAR,
-    P_NET_ON,
-    P_NET_REOPEN_YEAR,
-    P_RACING_RIVALS,
-    P_RACING_SCALE,
-    P_RACING_SENS,
-    P_SEARCH_RATE,
-    P_SEARCH_STEP,
-    P_START_YEAR,
-    P_WAGE,
+    M_N_STRATEGY_CHANGES,
+    P_ADAPTATION_IMITATION_RATE_PER_YEAR,
+    P_ADAPTATION_SEARCH_RATE_PER_YEAR,
+    P_ADAPTATION_SEARCH_STEP,
+    P_CROSS_BLOC_CUT_YEAR,
+    P_CROSS_BLOC_REOPEN_YEAR,
+    P_MONEY_HIRE_SPEED_PER_YEAR,
+    P_MONEY_WAGE_USD_PER_YEAR,
+    P_NETWORK_KIND,
+    P_SAFETY_RACING_RIVALS,
+    P_SAFETY_RACING_SCALE,
+    P_SAFETY_RACING_SENSITIVITY,
+    P_SIM_DT,
+    P_SIM_START_YEAR,
     PEER_ALIVE,
     PEER_BLOC,
     PEER_PERFORMANCE,
@@ -98,12 +98,12 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
     imitation = False
     network = False
     for b in range(n_runs):
-        year[b] = par[b, P_START_YEAR] + world.step[b] * par[b, P_DT]
+        year[b] = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
         rival_table(labs.quality[b], labs.alive[b], work.top[b])
         work.best[b] = best_performer(labs.performance[b], labs.alive[b])
-        if par[b, P_IMITATION_RATE] > 0.0:
+        if par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0:
             imitation = True
-        if par[b, P_NET_ON] != 0.0:
+        if par[b, P_NETWORK_KIND] != 0.0:
             network = True
     if imitation:
         snapshot_routines(labs, work.routine)
@@ -111,7 +111,7 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
         snapshot_peers(labs, work.peer)
     decide_rows(labs, par, net, work, draws, year)
     for b in range(n_runs):
-        end_year = year[b] + par[b, P_DT]
+        end_year = year[b] + par[b, P_SIM_DT]
         count = 0
         for i in range(n):
             code = labs.strategy_changed[b, i]
@@ -124,7 +124,7 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
             else:
                 value = labs.aspiration[b, i] - labs.performance[b, i]
             push_event(world, b, end_year, i, EVENT_STRATEGY, j, value)
-        rec[b, M_N_STRATEGY] = count
+        rec[b, M_N_STRATEGY_CHANGES] = count
 
 
 @jit
@@ -284,13 +284,13 @@ def decide_rows(labs, par, net, work, draws, year):
             budget[b, i] = 0.0
             hire[b, i] = 0.0
             continue
-        dt = par[b, P_DT]
-        network = par[b, P_NET_ON] != 0.0
-        open_border = year[b] < par[b, P_NET_CUT_YEAR] or year[b] >= par[b, P_NET_REOPEN_YEAR]
+        dt = par[b, P_SIM_DT]
+        network = par[b, P_NETWORK_KIND] != 0.0
+        open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
         # adaptation: imitation of the most profitable observed lab, else satisficing search
         if strategy[b, i] == STRATEGY_ADAPTIVE:
             source = -1
-            if u_imitate[b, i] < -math.expm1(-par[b, P_IMITATION_RATE] * dt):
+            if u_imitate[b, i] < -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt):
                 j = observed_best(peer, indptr, indices, best, network, open_border, b, i)
                 if j >= 0 and performance[b, j] > performance[b, i]:
                     source = j
@@ -303,8 +303,10 @@ def decide_rows(labs, par, net, work, draws, year):
                 openness[b, i] = routine[b, source, R_OPENNESS]
                 changed[b, i] = 1
                 imitated[b, i] = source
-            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < -math.expm1(-par[b, P_SEARCH_RATE] * dt):
-                step = par[b, P_SEARCH_STEP]
+            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < -math.expm1(
+                -par[b, P_ADAPTATION_SEARCH_RATE_PER_YEAR] * dt
+            ):
+                step = par[b, P_ADAPTATION_SEARCH_STEP]
                 phi_col[b, i] = shift_log_odds(phi_col[b, i], step * z[b, i, 0])
                 train = shift_log_odds(train_col[b, i], step * z[b, i, 1])
                 train_col[b, i] = train
@@ -313,9 +315,9 @@ def decide_rows(labs, par, net, work, draws, year):
                 safety_base[b, i] = shift_log_odds(safety_base[b, i], step * z[b, i, 2])
                 changed[b, i] = 2
         # racing
-        pressure = racing_pressure(quality, peer, indptr, indices, top, int(par[b, P_RACING_RIVALS]),
-                                   par[b, P_RACING_SCALE], network, open_border, b, i)
-        safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_RACING_SENS] * pressure)
+        pressure = racing_pressure(quality, peer, indptr, indices, top, int(par[b, P_SAFETY_RACING_RIVALS]),
+                                   par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i)
+        safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_SAFETY_RACING_SENSITIVITY] * pressure)
         # stage 9: publication and safety floors
         openness[b, i], safety[b, i] = policy_floors(par[b], year[b], openness[b, i], safety[b, i])
         # budget
@@ -323,5 +325,5 @@ def decide_rows(labs, par, net, work, draws, year):
         spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0
         phi = phi_col[b, i]
         budget[b, i] = phi * spend
-        target_staff = (1.0 - phi) * spend / dt / par[b, P_WAGE]
-        hire[b, i] = (target_staff - researchers[b, i]) * -math.expm1(-par[b, P_HIRE_SPEED] * dt)
+        target_staff = (1.0 - phi) * spend / dt / par[b, P_MONEY_WAGE_USD_PER_YEAR]
+        hire[b, i] = (target_staff - researchers[b, i]) * -math.expm1(-par[b, P_MONEY_HIRE_SPEED_PER_YEAR] * dt)

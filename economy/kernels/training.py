@@ -10,19 +10,19 @@ from numba import prange
 
 from economy.kernels.config import jit, jit_parallel
 from economy.kernels.layout import (
-    P_ALPHA,
-    P_AUTO_MID,
-    P_AUTO_WIDTH,
-    P_DT,
-    P_GAMMA,
-    P_LN_CC,
-    P_MAX_AUTO,
-    P_PUBLIC_DATA,
-    P_RUN_YEARS,
-    P_SYNTH_MULT,
-    P_TOKENS_PER_PARAM,
-    P_WALL_EFF,
-    P_ZETA,
+    P_CAPABILITY_ALPHA,
+    P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP,
+    P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS,
+    P_LN_CAPABILITY_LOSS_SCALE_FLOP,
+    P_MARKET_DATA_FLYWHEEL,
+    P_MARKET_WINNER_TAKE_ALL,
+    P_RESEARCH_MAX_AUTOMATION,
+    P_SIM_DT,
+    P_TRAINING_DATA_WALL_EFFICIENCY,
+    P_TRAINING_PUBLIC_DATA_TOKENS,
+    P_TRAINING_RUN_YEARS,
+    P_TRAINING_SYNTHETIC_DATA_MULTIPLE,
+    P_TRAINING_TOKENS_PER_PARAMETER,
 )
 from economy.kernels.policies import capped_run_flop, pause_cap
 
@@ -87,15 +87,21 @@ def training_stage(labs, world, par, work):
         i = k - b * n
         if not alive[b, i]:
             continue
-        dt = par[b, P_DT]
+        dt = par[b, P_SIM_DT]
         c = compute[b, i]
         run_flop[b, i] = min(run_flop[b, i] + train[b, i] * c * dt, flop_cap[b])
         elapsed[b, i] += dt
-        run_years = par[b, P_RUN_YEARS]
+        run_years = par[b, P_TRAINING_RUN_YEARS]
         if elapsed[b, i] >= run_years * (1.0 - 1e-9):
             released = released_log_eff_compute(
-                run_flop[b, i], run_log_s[b, i], data[b, i], automation[b, i],
-                par[b, P_PUBLIC_DATA], par[b, P_TOKENS_PER_PARAM], par[b, P_SYNTH_MULT], par[b, P_WALL_EFF],
+                run_flop[b, i],
+                run_log_s[b, i],
+                data[b, i],
+                automation[b, i],
+                par[b, P_TRAINING_PUBLIC_DATA_TOKENS],
+                par[b, P_TRAINING_TOKENS_PER_PARAMETER],
+                par[b, P_TRAINING_SYNTHETIC_DATA_MULTIPLE],
+                par[b, P_TRAINING_DATA_WALL_EFFICIENCY],
             )
             released = min(released, release_cap[b])
             if released > log_e_col[b, i]:
@@ -105,10 +111,17 @@ def training_stage(labs, world, par, work):
             run_flop[b, i] = min(train[b, i] * c * left, flop_cap[b])
             run_log_s[b, i] = log_s_col[b, i]
         log_e = log_e_col[b, i]
-        automation[b, i] = automation_fraction(log_e, par[b, P_AUTO_MID], par[b, P_AUTO_WIDTH], par[b, P_MAX_AUTO])
+        automation[b, i] = automation_fraction(
+            log_e,
+            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
+            par[b, P_RESEARCH_MAX_AUTOMATION],
+        )
         if log_e > NEG_INF:
-            quality[b, i] = par[b, P_ALPHA] * (log_e - par[b, P_LN_CC])
-            logit_weight[b, i] = par[b, P_GAMMA] * quality[b, i] + par[b, P_ZETA] * math.log1p(data[b, i])
+            quality[b, i] = par[b, P_CAPABILITY_ALPHA] * (log_e - par[b, P_LN_CAPABILITY_LOSS_SCALE_FLOP])
+            logit_weight[b, i] = par[b, P_MARKET_WINNER_TAKE_ALL] * quality[b, i] + par[
+                b, P_MARKET_DATA_FLYWHEEL
+            ] * math.log1p(data[b, i])
         else:  # no model yet: nothing to sell
             quality[b, i] = NEG_INF
             logit_weight[b, i] = NEG_INF
@@ -120,21 +133,45 @@ def initial_capability(labs, par, b, n):
     compute and software, its automation and quality (a lab with no model: quality -inf)."""
     p = par[b]
     for i in range(n):
-        full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * p[P_RUN_YEARS]
-        log_e = released_log_eff_compute(full_run, labs.log_software[b, i], 0.0, 0.0, p[P_PUBLIC_DATA],
-                                         p[P_TOKENS_PER_PARAM], p[P_SYNTH_MULT], p[P_WALL_EFF])
+        full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * p[P_TRAINING_RUN_YEARS]
+        log_e = released_log_eff_compute(
+            full_run,
+            labs.log_software[b, i],
+            0.0,
+            0.0,
+            p[P_TRAINING_PUBLIC_DATA_TOKENS],
+            p[P_TRAINING_TOKENS_PER_PARAMETER],
+            p[P_TRAINING_SYNTHETIC_DATA_MULTIPLE],
+            p[P_TRAINING_DATA_WALL_EFFICIENCY],
+        )
         labs.log_eff_compute[b, i] = log_e
-        labs.automation[b, i] = automation_fraction(log_e, p[P_AUTO_MID], p[P_AUTO_WIDTH], p[P_MAX_AUTO])
-        labs.quality[b, i] = p[P_ALPHA] * (log_e - p[P_LN_CC]) if log_e > NEG_INF else NEG_INF
+        labs.automation[b, i] = automation_fraction(
+            log_e,
+            p[P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+            p[P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
+            p[P_RESEARCH_MAX_AUTOMATION],
+        )
+        labs.quality[b, i] = (
+            p[P_CAPABILITY_ALPHA] * (log_e - p[P_LN_CAPABILITY_LOSS_SCALE_FLOP]) if log_e > NEG_INF else NEG_INF
+        )
 
 
 @jit
 def capability(log_e, data_tokens, par_row):
     """Automation, quality and logit weight of a lab serving a model of effective compute ln E > -inf
     (:func:`training_stage`)."""
-    automation = automation_fraction(log_e, par_row[P_AUTO_MID], par_row[P_AUTO_WIDTH], par_row[P_MAX_AUTO])
-    quality = par_row[P_ALPHA] * (log_e - par_row[P_LN_CC])
-    return automation, quality, par_row[P_GAMMA] * quality + par_row[P_ZETA] * math.log1p(data_tokens)
+    automation = automation_fraction(
+        log_e,
+        par_row[P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+        par_row[P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
+        par_row[P_RESEARCH_MAX_AUTOMATION],
+    )
+    quality = par_row[P_CAPABILITY_ALPHA] * (log_e - par_row[P_LN_CAPABILITY_LOSS_SCALE_FLOP])
+    return (
+        automation,
+        quality,
+        par_row[P_MARKET_WINNER_TAKE_ALL] * quality + par_row[P_MARKET_DATA_FLYWHEEL] * math.log1p(data_tokens),
+    )
 
 
 @jit

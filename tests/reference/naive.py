@@ -215,8 +215,8 @@ def urn_arrivals(customers, alive, exponent: float, uniforms) -> list[float]:
 
 def urn_run(labs: list[dict], run: dict, p: dict, uniforms: list[float], year: float, rec: list) -> None:
     """Stage 6 in the urn mode: the step's arrivals; with probability p an arrival founds a lab (Simon 1955)."""
-    arrivals = int(p["urn_arrivals"])
-    prob = p["urn_entry_probability"]
+    arrivals = int(p["market_urn_arrivals_per_step"])
+    prob = p["market_urn_entry_probability"]
     alive = [lab["alive"] for lab in labs]
     counts = [lab["customers"] for lab in labs]
     cash_in = []
@@ -238,7 +238,7 @@ def urn_run(labs: list[dict], run: dict, p: dict, uniforms: list[float], year: f
             cash_in.append(labs[i]["cash_usd"])
             agents.push_event(run, year, i, L.EVENT_ENTRY, source, labs[i]["cash_usd"])
         else:
-            counts = urn_arrivals(counts, alive, p["urn_exponent"], [uniforms[m]])
+            counts = urn_arrivals(counts, alive, p["market_urn_exponent"], [uniforms[m]])
     for lab, c in zip(labs, counts, strict=True):
         lab["customers"] = c
     rec[L.M_N_ENTRIES] += len(cash_in)
@@ -300,17 +300,26 @@ def lab_log_growth(lab: dict, p: dict, shock: float) -> tuple[float, float]:
     research_compute = (1.0 - lab["train_fraction"] - lab["inference_fraction"]) * lab["compute_flop_per_year"]
     log_rc = _log(research_compute)
     log_s = lab["log_software"]
-    k_ai = p["ai_researchers_per_flop"]
+    k_ai = p["research_ai_researchers_per_flop"]
     log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
     log_r, elasticity = log_research_input(
-        lab["researchers"], log_ai, lab["automation"], p["rho"], log_rc - L.LN_EXPERIMENT_COMPUTE_REF,
-        p["experiment_share"],
+        lab["researchers"],
+        log_ai,
+        lab["automation"],
+        p["rho_of_research_substitution"],
+        log_rc - L.LN_EXPERIMENT_COMPUTE_REF,
+        p["research_experiment_share"],
     )
     safety = lab["safety"]
     if log_r == NEG_INF or safety >= 1.0:
         return NEG_INF, 0.0
     log_r += math.log(1.0 - safety)
-    sd, dt = p["shock_sd"], p["dt"]
-    log_g = (p["log_theta"] + p["lambda"] * log_r - p["beta"] * log_s
-             + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt)
-    return log_g, p["lambda"] * elasticity - p["beta"]
+    sd, dt = p["research_shock_sd"], p["sim_dt"]
+    log_g = (
+        p["run_start_log_theta"]
+        + p["research_parallelism"] * log_r
+        - p["research_parallelism_over_returns_to_research"] * log_s
+        + sd * math.sqrt(dt) * shock
+        - 0.5 * sd * sd * dt
+    )
+    return log_g, p["research_parallelism"] * elasticity - p["research_parallelism_over_returns_to_research"]

@@ -52,24 +52,28 @@ def return_on_capital(profit: float, capital: float) -> float:
 
 def investor_weight(lab: dict, p: dict, u_front: float) -> float:
     growth = max(-1.0, min(1.0, lab["revenue_growth"]))
-    return math.exp(p["funding_rank_sensitivity"] * (lab["quality"] - u_front)
-                    + p["funding_growth_sensitivity"] * growth)
+    return math.exp(p["money_funding_rank_sensitivity"] * (lab["quality"] - u_front)
+                    + p["money_funding_growth_sensitivity"] * growth)
 
 
 def refresh_capability(lab: dict, p: dict) -> None:
     """Automation, quality and logit weight from the lab's ln E (the end of stage 4)."""
     log_e = lab["log_eff_compute"]
-    z = (log_e - p["automation_mid_ln"]) / p["automation_width_ln"]
+    z = (log_e - p["ln10_times_research_automation_midpoint_log10_flop"]) / p[
+        "ln10_times_research_automation_width_ooms"
+    ]
     if z < -700.0:
-        lab["automation"] = p["max_automation"] * math.exp(z)
+        lab["automation"] = p["research_max_automation"] * math.exp(z)
     else:
-        lab["automation"] = p["max_automation"] / (1.0 + math.exp(-z))
-    lab["quality"] = p["alpha"] * (log_e - p["ln_loss_scale"])
-    lab["logit_weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
+        lab["automation"] = p["research_max_automation"] / (1.0 + math.exp(-z))
+    lab["quality"] = p["capability_alpha"] * (log_e - p["ln_capability_loss_scale_flop"])
+    lab["logit_weight"] = p["market_winner_take_all"] * lab["quality"] + p["market_data_flywheel"] * math.log1p(
+        lab["data_tokens"]
+    )
 
 
 def _active(labs: list[dict], p: dict, year: float, i: int, j: int) -> bool:
-    open_border = year < p["net_cut_year"] or year >= p["net_reopen_year"]
+    open_border = year < p["cross_bloc_cut_year"] or year >= p["cross_bloc_reopen_year"]
     return labs[j]["alive"] and (open_border or labs[j]["bloc"] == labs[i]["bloc"])
 
 
@@ -83,7 +87,7 @@ def decide_stage(labs: list[dict], run: dict, p: dict, graph: nx.Graph, draws: d
     by_quality = sorted(alive, key=lambda i: (-labs[i]["quality"], i))
     best = min(alive, key=lambda i: (-labs[i]["performance"], i)) if alive else -1
     routines = [{name: lab[name] for name in ROUTINE} for lab in labs]
-    network = p["net_on"] != 0.0
+    network = p["network_kind"] != 0.0
     for i, lab in enumerate(labs):
         lab["exited"] = False
         lab["strategy_changed"] = 0
@@ -101,19 +105,19 @@ def decide_stage(labs: list[dict], run: dict, p: dict, graph: nx.Graph, draws: d
         if network:
             rivals = neighbours
         else:
-            rivals = [j for j in by_quality if j != i][: int(p["racing_rivals"])]
+            rivals = [j for j in by_quality if j != i][: int(p["safety_racing_rivals"])]
         keep = 1.0
         for j in rivals:
-            keep *= 1.0 - _closeness(lab["quality"], labs[j]["quality"], p["racing_scale"])
-        lab["safety"] = lab["safety_base"] * (1.0 - p["racing_sensitivity"] * (1.0 - keep))
-        dt = p["dt"]
+            keep *= 1.0 - _closeness(lab["quality"], labs[j]["quality"], p["safety_racing_scale"])
+        lab["safety"] = lab["safety_base"] * (1.0 - p["safety_racing_sensitivity"] * (1.0 - keep))
+        dt = p["sim_dt"]
         cash = lab["cash_usd"]
         spend = cash * _one_minus_exp_neg(lab["spend_rate_per_year"] * dt) if cash > 0.0 else 0.0
         phi = lab["compute_spend_fraction"]
         lab["compute_budget_usd"] = phi * spend
-        target_staff = (1.0 - phi) * spend / dt / p["wage"]
-        lab["hire"] = (target_staff - lab["researchers"]) * _one_minus_exp_neg(p["hire_speed"] * dt)
-    end_year = year + p["dt"]
+        target_staff = (1.0 - phi) * spend / dt / p["money_wage_usd_per_year"]
+        lab["hire"] = (target_staff - lab["researchers"]) * _one_minus_exp_neg(p["money_hire_speed_per_year"] * dt)
+    end_year = year + p["sim_dt"]
     count = 0
     for i, lab in enumerate(labs):
         if lab["strategy_changed"] == 0:
@@ -125,7 +129,7 @@ def decide_stage(labs: list[dict], run: dict, p: dict, graph: nx.Graph, draws: d
         else:
             value = lab["aspiration"] - lab["performance"]
         push_event(run, end_year, i, L.EVENT_STRATEGY, j, value)
-    rec[L.M_N_STRATEGY] = count
+    rec[L.M_N_STRATEGY_CHANGES] = count
 
 
 def _closeness(u_i: float, u_j: float, scale: float) -> float:
@@ -144,8 +148,8 @@ def _shift_log_odds(x: float, step: float) -> float:
 
 def _adapt(lab: dict, i: int, labs: list[dict], routines: list[dict], p: dict, draws: dict,
            neighbours: list[int] | None, best: int) -> None:
-    dt = p["dt"]
-    if draws["imitate"][i] < _one_minus_exp_neg(p["imitation_rate"] * dt):
+    dt = p["sim_dt"]
+    if draws["imitate"][i] < _one_minus_exp_neg(p["adaptation_imitation_rate_per_year"] * dt):
         if neighbours is None:
             source = best if best != i else -1
         else:
@@ -155,9 +159,11 @@ def _adapt(lab: dict, i: int, labs: list[dict], routines: list[dict], p: dict, d
             lab["strategy_changed"] = 1
             lab["imitated"] = source
             return
-    if lab["performance"] < lab["aspiration"] and draws["search"][i] < _one_minus_exp_neg(p["search_rate"] * dt):
+    if lab["performance"] < lab["aspiration"] and draws["search"][i] < _one_minus_exp_neg(
+        p["adaptation_search_rate_per_year"] * dt
+    ):
         z = draws["search_step"][i]
-        step = p["search_step"]
+        step = p["adaptation_search_step"]
         lab["compute_spend_fraction"] = _shift_log_odds(lab["compute_spend_fraction"], step * z[0])
         lab["train_fraction"] = _shift_log_odds(lab["train_fraction"], step * z[1])
         if lab["train_fraction"] + lab["inference_fraction"] > 1.0:
@@ -172,20 +178,20 @@ def _adapt(lab: dict, i: int, labs: list[dict], routines: list[dict], p: dict, d
 def money(lab: dict, p: dict, price: float, demand: float, u_front: float, fund_total: float,
           unserved_ratio: float, exit_share: float, founded_by: float) -> None:
     """Stage 7 for one alive lab: revenue, data, funding (rank and growth, bounded), cash, exit, performance."""
-    dt = p["dt"]
+    dt = p["sim_dt"]
     revenue = lab["revenue_usd_per_year"] + lab["spare_capacity_usd_per_year"] * unserved_ratio
     lab["revenue_usd_per_year"] = revenue
-    lab["data_tokens"] += p["data_tokens_per_usd"] * revenue * dt
+    lab["data_tokens"] += p["market_data_tokens_per_usd"] * revenue * dt
     if lab["funding"] == FUNDING_INVESTORS:
         inflow = 0.0
         if fund_total > 0.0 and lab["quality"] > NEG_INF:
-            pool = p["funding_to_demand"] * demand
-            inflow = min(pool * investor_weight(lab, p, u_front) / fund_total, p["funding_max_share"] * pool)
+            pool = p["money_funding_to_demand"] * demand
+            inflow = min(pool * investor_weight(lab, p, u_front) / fund_total, p["money_funding_max_share"] * pool)
     else:
-        inflow = p["state_budget"]
+        inflow = p["money_state_budget_usd_per_year"]
     lab["funding_inflow_usd_per_year"] = inflow
-    wages = lab["researchers"] * p["wage"] * dt
-    lab["cash_usd"] += (revenue * (1.0 - p["opex_fraction"]) + inflow) * dt - wages
+    wages = lab["researchers"] * p["money_wage_usd_per_year"] * dt
+    lab["cash_usd"] += (revenue * (1.0 - p["money_opex_fraction"]) + inflow) * dt - wages
     small = lab["funding"] == FUNDING_INVESTORS and lab["share"] < exit_share and lab["founded_year"] <= founded_by
     if lab["cash_usd"] < 0.0 or small:
         lab["exited"] = True
@@ -193,13 +199,19 @@ def money(lab: dict, p: dict, price: float, demand: float, u_front: float, fund_
         return
     # performance: return on capital, aspiration, revenue growth
     compute = lab["compute_flop_per_year"]
-    profit = revenue * (1.0 - p["opex_fraction"]) - lab["researchers"] * p["wage"] - p["depreciation"] * price * compute
+    profit = (
+        revenue * (1.0 - p["money_opex_fraction"])
+        - lab["researchers"] * p["money_wage_usd_per_year"]
+        - p["compute_depreciation_per_year"] * price * compute
+    )
     capital = price * compute + max(lab["cash_usd"], 0.0)
     lab["profit_usd_per_year"] = profit
     lab["capital_usd"] = capital
-    memory = _one_minus_exp_neg(dt / p["memory_years"])
+    memory = _one_minus_exp_neg(dt / p["adaptation_memory_years"])
     lab["performance"] += (return_on_capital(profit, capital) - lab["performance"]) * memory
-    lab["aspiration"] += (lab["performance"] - lab["aspiration"]) * _one_minus_exp_neg(dt / p["aspiration_years"])
+    lab["aspiration"] += (lab["performance"] - lab["aspiration"]) * _one_minus_exp_neg(
+        dt / p["adaptation_aspiration_years"]
+    )
     log_revenue = math.log(revenue + L.REVENUE_FLOOR_USD)
     lab["revenue_growth"] += ((log_revenue - lab["log_revenue"]) / dt - lab["revenue_growth"]) * memory
     lab["log_revenue"] = log_revenue
@@ -207,33 +219,35 @@ def money(lab: dict, p: dict, price: float, demand: float, u_front: float, fund_
 
 def acquisitions(labs: list[dict], run: dict, p: dict, price: float, draws: dict, year: float, rec: list) -> None:
     """Acquisitions of one run, acquirers in lab order (economy/kernels/acquisitions.py)."""
-    rec[L.M_N_ACQUISITIONS] = rec[L.M_N_BLOCKED] = rec[L.M_CASH_ACQUISITIONS] = 0.0
-    if p["acq_rate"] <= 0.0:
+    rec[L.M_N_ACQUISITIONS] = rec[L.M_N_ACQUISITIONS_BLOCKED] = rec[L.M_CASH_ACQUISITIONS] = 0.0
+    if p["acquisitions_rate_per_year"] <= 0.0:
         return
     inside = math.fsum(lab["share"] for lab in labs if lab["alive"])
     if inside <= 0.0:
         return
     hhi = 10_000.0 * math.fsum((lab["share"] / inside) ** 2 for lab in labs if lab["alive"])
-    look = _one_minus_exp_neg(p["acq_rate"] * p["dt"])
+    look = _one_minus_exp_neg(p["acquisitions_rate_per_year"] * p["sim_dt"])
     done, blocked, paid = 0, 0, []
 
     def price_of(j: int) -> float:
-        return (1.0 + p["acq_premium"]) * (max(labs[j]["cash_usd"], 0.0) + price * labs[j]["compute_flop_per_year"])
+        return (1.0 + p["acquisitions_premium"]) * (
+            max(labs[j]["cash_usd"], 0.0) + price * labs[j]["compute_flop_per_year"]
+        )
 
     for a, buyer in enumerate(labs):
         if (not buyer["alive"] or buyer["funding"] != FUNDING_INVESTORS
-                or buyer["share"] / inside < p["acq_min_acquirer_share"] or draws["acquire"][a] >= look):
+                or buyer["share"] / inside < p["acquisitions_min_acquirer_share"] or draws["acquire"][a] >= look):
             continue
         candidates = [j for j, lab in enumerate(labs)
                       if j != a and lab["alive"] and lab["funding"] == FUNDING_INVESTORS
-                      and lab["share"] / inside <= p["acq_max_target_share"]
+                      and lab["share"] / inside <= p["acquisitions_max_target_share"]
                       and lab["performance"] < buyer["performance"] and price_of(j) <= buyer["cash_usd"]]
         if not candidates:
             continue
         j = min(candidates, key=lambda k: (-labs[k]["log_eff_compute"], k))
         delta = 20_000.0 * (buyer["share"] / inside) * (labs[j]["share"] / inside)
-        reviewed = p["acq_review_post_hhi"] < 10_000.0
-        if reviewed and hhi + delta > p["acq_review_post_hhi"] and delta > p["acq_review_delta_hhi"]:
+        reviewed = p["acquisitions_review_post_hhi"] < 10_000.0
+        if reviewed and hhi + delta > p["acquisitions_review_post_hhi"] and delta > p["acquisitions_review_delta_hhi"]:
             blocked += 1
             push_event(run, year, a, L.EVENT_BLOCKED, j, delta)
             continue
@@ -257,7 +271,7 @@ def acquisitions(labs: list[dict], run: dict, p: dict, price: float, draws: dict
         paid.append(cost)
         push_event(run, year, a, L.EVENT_ACQUISITION, j, cost)
     rec[L.M_N_ACQUISITIONS] = done
-    rec[L.M_N_BLOCKED] = blocked
+    rec[L.M_N_ACQUISITIONS_BLOCKED] = blocked
     rec[L.M_CASH_ACQUISITIONS] = math.fsum(paid)
 
 
@@ -276,7 +290,7 @@ def found_lab(labs: list[dict], run: dict, p: dict, i: int, kind: int, size: flo
     lag = p["entry_lag_ln"]
 
     def arch(field: str) -> float:
-        return p[f"arch_{kind}_{field}"]
+        return p[f"archetypes_{kind}_{field}"]
 
     lab = labs[i]
     staff = min(arch("researchers") * size, run["talent_pool"])
@@ -310,7 +324,7 @@ def found_lab(labs: list[dict], run: dict, p: dict, i: int, kind: int, size: flo
 
 
 def entrant_kind(p: dict, u: float) -> int:
-    return next((c for c in range(L.N_KINDS - 1) if u < p[f"entry_mix_cumulative_{c}"]), L.N_KINDS - 1)
+    return next((c for c in range(L.N_KINDS - 1) if u < p[f"cumulative_entry_mix_{c}"]), L.N_KINDS - 1)
 
 
 def industry_return(labs: list[dict]) -> float:
@@ -323,13 +337,17 @@ def entry(labs: list[dict], run: dict, p: dict, draws: dict, year: float, rec: l
     """Entry of one run after exits and acquisitions (economy/kernels/entry.py); adds to the stage-6 entrants."""
     ret = industry_return(labs)
     rec[L.M_INDUSTRY_RETURN] = ret
-    rate = p["entry_rate"] * math.exp(p["entry_profit_sensitivity"] * min(ret, 1.0)) if p["entry_rate"] > 0 else 0.0
+    rate = (
+        p["entry_rate_per_year"] * math.exp(p["entry_profit_sensitivity"] * min(ret, 1.0))
+        if p["entry_rate_per_year"] > 0
+        else 0.0
+    )
     rec[L.M_ENTRY_RATE] = rate
     capacity = len(labs)
     if rate <= 0.0 or run["n_used"] >= capacity:
         return
     # Poisson count: the smallest k whose cumulative probability passes the uniform, at most ENTRY_SLOTS
-    mean = rate * p["dt"]
+    mean = rate * p["sim_dt"]
     u = draws["entry"][0]
     k, cumulative = 0, math.exp(-mean)
     while u >= cumulative and k < L.ENTRY_SLOTS:
@@ -344,7 +362,7 @@ def entry(labs: list[dict], run: dict, p: dict, draws: dict, year: float, rec: l
         if i >= capacity:
             break
         run["n_used"] = i + 1
-        size = math.exp(p["entry_size_sd"] * draws["entry_size"][m])
+        size = math.exp(p["entry_size_dispersion"] * draws["entry_size"][m])
         found_lab(labs, run, p, i, entrant_kind(p, draws["entry"][1 + m]), size, source, reference, ret, year)
         cash_in.append(labs[i]["cash_usd"])
         push_event(run, year, i, L.EVENT_ENTRY, source, labs[i]["cash_usd"])
@@ -361,23 +379,27 @@ def incidents(labs: list[dict], run: dict, p: dict, draws: dict, year: float, re
     for i, lab in enumerate(labs):
         lab["incident_flag"] = 0
         lab["incident_cost"] = 0.0
-        if not lab["alive"] or lab["drift"] <= 0.0 or p["inc_hazard_per_drift"] <= 0.0:
+        if not lab["alive"] or lab["drift"] <= 0.0 or p["incidents_hazard_per_drift"] <= 0.0:
             continue
         log10_e = lab["log_eff_compute"] / math.log(10.0)
-        excess = max(0.0, log10_e - p["inc_threshold_log10"])
-        log_rate = (math.log(p["inc_hazard_per_drift"] * lab["drift"]) - p["inc_safety_effectiveness"] * lab["safety"]
-                    + min(p["inc_capability_sensitivity"] * excess, 700.0) + math.log(p["dt"]))
+        excess = max(0.0, log10_e - p["incidents_capability_threshold_log10_flop"])
+        log_rate = (
+            math.log(p["incidents_hazard_per_drift"] * lab["drift"])
+            - p["incidents_safety_effectiveness"] * lab["safety"]
+            + min(p["incidents_capability_sensitivity"] * excess, 700.0)
+            + math.log(p["sim_dt"])
+        )
         probability = _one_minus_exp_neg(math.exp(min(log_rate, 700.0)))
         v = draws["incident"][i]
         if not v < probability:
             continue
-        catastrophic = v < probability * p["inc_catastrophe_fraction"] * lab["automation"]
+        catastrophic = v < probability * p["incidents_catastrophe_fraction"] * lab["automation"]
         lab["incident_flag"] = 2 if catastrophic else 1
-        cost = p["inc_cash_loss"] * max(lab["cash_usd"], 0.0)
+        cost = p["incidents_cash_loss"] * max(lab["cash_usd"], 0.0)
         lab["cash_usd"] -= cost
         lab["incident_cost"] = cost
-        lab["share"] *= 1.0 - p["inc_share_loss"]
-        lab["customers"] *= 1.0 - p["inc_share_loss"]
+        lab["share"] *= 1.0 - p["incidents_share_loss"]
+        lab["customers"] *= 1.0 - p["incidents_share_loss"]
         lab["incidents"] += 1
         costs.append(cost)
         if catastrophic:

@@ -39,8 +39,8 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
     distilled, active_edges`` (per lab) as a dict; the input is left untouched.
     """
     n = len(labs)
-    dt = p["dt"]
-    normalise = p["net_normalise"] != 0.0
+    dt = p["sim_dt"]
+    normalise = p["network_normalise_weights"] != 0.0
     strength = [0.0] * n
     for u, v, w in graph.edges(data="weight", default=1.0):
         if u != v:
@@ -48,8 +48,16 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
             strength[v] += w
 
     def active(u: int, v: int) -> bool:
-        return (u != v and labs[u]["alive"] and labs[v]["alive"]
-                and (year < p["net_cut_year"] or year >= p["net_reopen_year"] or labs[u]["bloc"] == labs[v]["bloc"]))
+        return (
+            u != v
+            and labs[u]["alive"]
+            and labs[v]["alive"]
+            and (
+                year < p["cross_bloc_cut_year"]
+                or year >= p["cross_bloc_reopen_year"]
+                or labs[u]["bloc"] == labs[v]["bloc"]
+            )
+        )
 
     def talent_w(w: float, u: int, v: int) -> float:
         if not normalise:
@@ -64,9 +72,9 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
             continue
         growth = (lab["log_software"] - lab["log_software_start"]) / dt
         pay = 0.0
-        if p["net_talent_pay_weight"] != 0.0:
-            runway = max(lab["cash_usd"], 0.0) / (p["wage"] * max(lab["researchers"], 1.0))
-            pay = p["net_talent_pay_weight"] * math.log(1.0 + runway)
+        if p["network_talent_pay_weight"] != 0.0:
+            runway = max(lab["cash_usd"], 0.0) / (p["money_wage_usd_per_year"] * max(lab["researchers"], 1.0))
+            pay = p["network_talent_pay_weight"] * math.log(1.0 + runway)
         z.append(growth + pay)
 
     rate_sum = [0.0] * n
@@ -74,7 +82,7 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
     leave = [0.0] * n
     best_e = [NEG_INF] * n
     edges = [0] * n
-    half = p["net_absorb_half_staff"]
+    half = p["network_absorb_half_staff"]
     for u, v, w in graph.edges(data="weight", default=1.0):
         if not active(u, v):
             continue
@@ -85,19 +93,19 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
             staff = labs[i]["researchers"]
             absorb = 1.0 if half <= 0.0 else (staff / (staff + half) if staff > 0.0 else 0.0)
             scale = (1.0 / strength[i] if strength[i] > 0.0 else 0.0) if normalise else 1.0
-            k = p["net_publication_rate"] * absorb * scale * w * labs[j]["openness"]
+            k = p["network_publication_rate_per_year"] * absorb * scale * w * labs[j]["openness"]
             if gap > 0.0 and k > 0.0:
                 rate_sum[i] += k
                 gap_sum[i] += k * gap
-            if p["net_talent_mobility"] > 0.0 and z[j] > z[i]:
-                leave[i] += p["net_talent_mobility"] * talent_w(w, i, j) * (z[j] - z[i])
+            if p["network_talent_mobility"] > 0.0 and z[j] > z[i]:
+                leave[i] += p["network_talent_mobility"] * talent_w(w, i, j) * (z[j] - z[i])
 
     log_software = [lab["log_software"] for lab in labs]
     gain = [0.0] * n
     for i, lab in enumerate(labs):
         if lab["alive"] and rate_sum[i] > 0.0 and lab["singular_year"] < 0.0:
             step = (1.0 - math.exp(-rate_sum[i] * dt)) * gap_sum[i] / rate_sum[i]
-            log_software[i] = min(lab["log_software"] + step, p["log_software_ceiling"])
+            log_software[i] = min(lab["log_software"] + step, p["sim_log_software_ceiling"])
             gain[i] = log_software[i] - lab["log_software"]
 
     researchers = [lab["researchers"] for lab in labs]
@@ -107,7 +115,7 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
             continue
         for i, j in ((u, v), (v, u)):  # people leave i for j
             if z[j] > z[i] and leave[i] > 0.0:
-                r = p["net_talent_mobility"] * talent_w(w, i, j) * (z[j] - z[i])
+                r = p["network_talent_mobility"] * talent_w(w, i, j) * (z[j] - z[i])
                 flow = labs[i]["researchers"] * (1.0 - math.exp(-leave[i] * dt)) * r / leave[i]
                 researchers[i] -= flow
                 researchers[j] += flow
@@ -118,17 +126,21 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
     automation = [lab.get("automation", 0.0) for lab in labs]
     logit_weight = [lab.get("logit_weight", NEG_INF) for lab in labs]
     distilled = [0.0] * n
-    frac = p["net_distill_fraction"]
+    frac = p["network_distill_fraction"]
     for i, lab in enumerate(labs):
         if not lab["alive"] or frac <= 0.0 or best_e[i] == NEG_INF:
             continue
         floor = math.log(frac) + best_e[i]
         if floor > lab["log_eff_compute"]:
             log_e[i] = floor
-            x = (floor - p["automation_mid_ln"]) / p["automation_width_ln"]
-            automation[i] = p["max_automation"] / (1.0 + math.exp(-x)) if x > -700 else 0.0
-            quality[i] = p["alpha"] * (floor - p["ln_loss_scale"])
-            logit_weight[i] = p["gamma"] * quality[i] + p["zeta"] * math.log(1.0 + lab["data_tokens"])
+            x = (floor - p["ln10_times_research_automation_midpoint_log10_flop"]) / p[
+                "ln10_times_research_automation_width_ooms"
+            ]
+            automation[i] = p["research_max_automation"] / (1.0 + math.exp(-x)) if x > -700 else 0.0
+            quality[i] = p["capability_alpha"] * (floor - p["ln_capability_loss_scale_flop"])
+            logit_weight[i] = p["market_winner_take_all"] * quality[i] + p["market_data_flywheel"] * math.log(
+                1.0 + lab["data_tokens"]
+            )
             distilled[i] = 1.0
     return {
         "log_software": log_software, "researchers": researchers, "log_eff_compute": log_e, "quality": quality,

@@ -25,11 +25,11 @@ def _recipients(labs, b: int, limit: float) -> list[int]:
 def compute_tax(labs, par, b: int, year: float, price: float, spend: float) -> tuple[float, float, float]:
     """Returns (purchase factor, revenue, public compute); grants compute in place."""
     p = par[b]
-    if not _on(p, L.P_CTAX_START, L.P_CTAX_END, year) or price <= 0:
+    if not _on(p, L.P_COMPUTE_TAX_START_YEAR, L.P_COMPUTE_TAX_END_YEAR, year) or price <= 0:
         return 1.0, 0.0, 0.0
-    rate = p[L.P_CTAX_RATE]
+    rate = p[L.P_COMPUTE_TAX_RATE]
     revenue = spend * rate / (1 + rate)
-    who = _recipients(labs, b, p[L.P_CTAX_SMALL])
+    who = _recipients(labs, b, p[L.P_COMPUTE_TAX_SMALL_SHARE])
     if not who:
         return 1.0, 0.0, 0.0
     for i in who:
@@ -39,22 +39,22 @@ def compute_tax(labs, par, b: int, year: float, price: float, spend: float) -> t
 
 def windfall(labs, par, b: int, year: float) -> float:
     p = par[b]
-    if not _on(p, L.P_WTAX_START, L.P_WTAX_END, year):
+    if not _on(p, L.P_WINDFALL_TAX_START_YEAR, L.P_WINDFALL_TAX_END_YEAR, year):
         return 0.0
     revenue = sum(labs.tax_usd[b, i] for i in range(labs.alive.shape[1]) if labs.alive[b, i])
     if revenue <= 0:
         return 0.0
-    who = _recipients(labs, b, p[L.P_WTAX_SMALL])
+    who = _recipients(labs, b, p[L.P_WINDFALL_TAX_SMALL_SHARE])
     for i in who:
         labs.cash_usd[b, i] += revenue / len(who)
     return revenue
 
 
 def merger_allowed(p, year: float, hhi: float, delta: float, merged: float) -> bool:
-    if not _on(p, L.P_MERGER_START, L.P_MERGER_END, year):
+    if not _on(p, L.P_MERGER_REVIEW_START_YEAR, L.P_MERGER_REVIEW_END_YEAR, year):
         return True
-    presumed = hhi + delta > p[L.P_MERGER_POST] and delta > p[L.P_MERGER_DELTA]
-    return not presumed and merged <= p[L.P_MERGER_SHARE]
+    presumed = hhi + delta > p[L.P_MERGER_REVIEW_POST_HHI] and delta > p[L.P_MERGER_REVIEW_DELTA_HHI]
+    return not presumed and merged <= p[L.P_MERGER_REVIEW_MAX_MERGED_SHARE]
 
 
 SPLIT = ("cash_usd", "compute_flop_per_year", "researchers", "share", "customers", "revenue_usd_per_year",
@@ -66,9 +66,9 @@ SPLIT = ("cash_usd", "compute_flop_per_year", "researchers", "share", "customers
 def breakup(labs, world, par, b: int, year: float, end_year: float) -> list[tuple[int, int]]:
     """Returns the (part, original) pairs made, in order."""
     p = par[b]
-    if not _on(p, L.P_BREAKUP_START, L.P_BREAKUP_END, year):
+    if not _on(p, L.P_BREAKUP_START_YEAR, L.P_BREAKUP_END_YEAR, year):
         return []
-    limit = p[L.P_BREAKUP_SHARE]
+    limit = p[L.P_BREAKUP_MAX_SHARE]
     inside = sum(labs.share[b, i] for i in range(labs.alive.shape[1]) if labs.alive[b, i])
     if inside <= 0:
         return []

@@ -65,8 +65,8 @@ def begin_step(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, r
     """Empty the event buffer; the step's start and end years."""
     run["n_events"] = 0
     run["events_dropped"] = 0
-    work["start_year"] = p["start_year"] + run["step"] * p["dt"]
-    work["end_year"] = work["start_year"] + p["dt"]
+    work["start_year"] = p["sim_start_year"] + run["step"] * p["sim_dt"]
+    work["end_year"] = work["start_year"] + p["sim_dt"]
 
 
 def strategy_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, rec: list) -> None:
@@ -77,14 +77,16 @@ def strategy_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dic
 def factor_market_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, rec: list) -> None:
     """Stage 2: the compute market clears at one price, the talent pool fills hires in proportion, the hardware
     floor falls; then every alive lab pays, buys, depreciates and hires."""
-    dt = p["dt"]
+    dt = p["sim_dt"]
     year = work["start_year"]
     live = [lab for lab in labs if lab["alive"]]
     owned = math.fsum(lab["compute_flop_per_year"] for lab in live)
     budget = math.fsum(lab["compute_budget_usd"] for lab in live)
     hires = math.fsum(lab["hire"] for lab in live if lab["hire"] > 0.0)
     fires = math.fsum(-lab["hire"] for lab in live if lab["hire"] <= 0.0)
-    supply = p["supply0"] * math.exp(p["supply_ln_growth"] * (year - p["start_year"]))
+    supply = p["compute_supply_flop_per_year"] * math.exp(
+        p["ln_compute_supply_growth_per_year"] * (year - p["sim_start_year"])
+    )
     available = supply * dt + run["resale_flop"]
     floor = math.exp(run["log_price_floor"])
     price = max(floor, budget / available)
@@ -92,9 +94,9 @@ def factor_market_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs
     if run["resale_flop"] > 0.0:
         run["resale_flop"] *= max(0.0, 1.0 - sold / available)
     run["price"] = price
-    rec[L.M_CASH_COMPUTE] = budget
+    rec[L.M_CASH_COMPUTE_SPEND] = budget
     rec[L.M_COMPUTE_BOUGHT] = sold
-    rec[L.M_COMPUTE_DEPR] = naive._one_minus_exp_neg(p["depreciation"] * dt) * (owned + sold)
+    rec[L.M_COMPUTE_DEPRECIATED] = naive._one_minus_exp_neg(p["compute_depreciation_per_year"] * dt) * (owned + sold)
     rec[L.M_PRICE_FLOOR] = floor
     pool = run["talent_pool"] + fires
     fill = min(1.0, pool / hires) if hires > 0.0 else 1.0
@@ -102,13 +104,17 @@ def factor_market_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs
     # the leader as of the last step (stage 1 changes no quality)
     lead, _ = naive.top_two([lab["quality"] for lab in labs], [lab["alive"] for lab in labs])
     frontier_automation = labs[lead]["automation"] if lead >= 0 else 0.0
-    run["log_price_floor"] -= p["hw_ln_rate"] * (1.0 + p["hw_ai_feedback"] * frontier_automation) * dt
+    run["log_price_floor"] -= (
+        p["ln2_over_compute_hw_doubling_years"] * (1.0 + p["compute_hw_ai_feedback"] * frontier_automation) * dt
+    )
     work["own_compute_fraction"] = 1.0  # no compute tax
     work["hire_fraction"] = fill
     for lab in live:
         lab["cash_usd"] -= lab["compute_budget_usd"]
         bought = lab["compute_budget_usd"] / price if price > 0.0 else 0.0
-        lab["compute_flop_per_year"] = (lab["compute_flop_per_year"] + bought) * math.exp(-p["depreciation"] * dt)
+        lab["compute_flop_per_year"] = (lab["compute_flop_per_year"] + bought) * math.exp(
+            -p["compute_depreciation_per_year"] * dt
+        )
         h = lab["hire"]
         lab["researchers"] = max(0.0, lab["researchers"] + (h * fill if h > 0.0 else h))
 
@@ -123,40 +129,51 @@ def research_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dic
             continue
         log_s = lab["log_software"]
         log_g, slope = naive.lab_log_growth(lab, p, shock)
-        new_s, tau = naive.advance_log_software(log_s, log_g, slope, p["dt"], p["log_software_ceiling"])
+        new_s, tau = naive.advance_log_software(log_s, log_g, slope, p["sim_dt"], p["sim_log_software_ceiling"])
         if tau >= 0.0:
             lab["singular_year"] = work["start_year"] + tau
-        lab["drift"] += lab["automation"] * (new_s - log_s) * (1.0 - lab["safety"]) * p["drift_rate"]
+        lab["drift"] += lab["automation"] * (new_s - log_s) * (1.0 - lab["safety"]) * p["safety_drift_rate"]
         lab["log_software"] = new_s
 
 
 def training_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, rec: list) -> None:
     """Stage 4: a training run accumulates FLOP and is released when it has lasted run_years; automation,
     quality and logit weight follow the served model."""
-    dt = p["dt"]
+    dt = p["sim_dt"]
     for lab in labs:
         if not lab["alive"]:
             continue
         compute = lab["compute_flop_per_year"]
         lab["run_flop"] += lab["train_fraction"] * compute * dt
         lab["run_elapsed_years"] += dt
-        if lab["run_elapsed_years"] >= p["run_years"] * (1.0 - 1e-9):
+        if lab["run_elapsed_years"] >= p["training_run_years"] * (1.0 - 1e-9):
             released = naive.released_log_eff_compute(
-                lab["run_flop"], lab["run_log_software"], lab["data_tokens"], lab["automation"],
-                p["public_data_tokens"], p["tokens_per_parameter"], p["synthetic_data_multiple"],
-                p["data_wall_efficiency"],
+                lab["run_flop"],
+                lab["run_log_software"],
+                lab["data_tokens"],
+                lab["automation"],
+                p["training_public_data_tokens"],
+                p["training_tokens_per_parameter"],
+                p["training_synthetic_data_multiple"],
+                p["training_data_wall_efficiency"],
             )
             lab["log_eff_compute"] = max(lab["log_eff_compute"], released)
-            left = max(0.0, lab["run_elapsed_years"] - p["run_years"])
+            left = max(0.0, lab["run_elapsed_years"] - p["training_run_years"])
             lab["run_elapsed_years"] = left
             lab["run_flop"] = lab["train_fraction"] * compute * left
             lab["run_log_software"] = lab["log_software"]
         log_e = lab["log_eff_compute"]
-        lab["automation"] = naive.automation_fraction(log_e, p["automation_mid_ln"], p["automation_width_ln"],
-                                                      p["max_automation"])
+        lab["automation"] = naive.automation_fraction(
+            log_e,
+            p["ln10_times_research_automation_midpoint_log10_flop"],
+            p["ln10_times_research_automation_width_ooms"],
+            p["research_max_automation"],
+        )
         if log_e > NEG_INF:
-            lab["quality"] = p["alpha"] * (log_e - p["ln_loss_scale"])
-            lab["logit_weight"] = p["gamma"] * lab["quality"] + p["zeta"] * math.log1p(lab["data_tokens"])
+            lab["quality"] = p["capability_alpha"] * (log_e - p["ln_capability_loss_scale_flop"])
+            lab["logit_weight"] = p["market_winner_take_all"] * lab["quality"] + p["market_data_flywheel"] * math.log1p(
+                lab["data_tokens"]
+            )
         else:  # no model yet
             lab["quality"] = NEG_INF
             lab["logit_weight"] = NEG_INF
@@ -178,7 +195,7 @@ def spillover_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: di
     for name in ("gain", "moved", "distilled", "active_edges"):
         flows[name] = out[name]
     rec[L.M_TALENT_FLOW] = math.fsum(out["moved"])
-    rec[L.M_SPILLOVER_GAIN] = math.fsum(out["gain"])
+    rec[L.M_SPILLOVER_LOG_SOFTWARE] = math.fsum(out["gain"])
     rec[L.M_N_DISTILLED] = sum(out["distilled"])
     rec[L.M_ACTIVE_EDGES] = sum(out["active_edges"]) // 2
 
@@ -186,28 +203,32 @@ def spillover_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: di
 def demand_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, rec: list) -> None:
     """Stage 6: demand, the logit's targets (one market or segments), consumer value, the investors' total
     weight for stage 7, the urn; then every alive lab's share, revenue and spare capacity."""
-    dt = p["dt"]
+    dt = p["sim_dt"]
     years_in = (run["step"] + 1) * dt
     alive = [lab["alive"] for lab in labs]
     live = [lab for lab in labs if lab["alive"]]
     first, _ = naive.top_two([lab["quality"] for lab in labs], alive)
-    u_front = labs[first]["quality"] if first >= 0 else p["outside_quality"]
-    log_cap = math.log(p["max_gwp_fraction"]) + p["ln_gwp0"] + p["gwp_growth"] * years_in
-    log_demand = p["ln_demand0"] + p["adoption_growth"] * years_in
-    if p["demand_quality_elasticity"] != 0.0:  # demand independent of quality, even with no model anywhere
-        log_demand += p["demand_quality_elasticity"] * (u_front - p["frontier_quality0"])
+    u_front = labs[first]["quality"] if first >= 0 else p["quality_of_market_outside_log10_flop"]
+    log_cap = (
+        math.log(p["market_max_gwp_fraction"])
+        + p["ln_market_gwp_usd_per_year"]
+        + p["market_gwp_growth_per_year"] * years_in
+    )
+    log_demand = p["ln_market_demand_usd_per_year"] + p["market_adoption_growth_per_year"] * years_in
+    if p["market_demand_quality_elasticity"] != 0.0:  # demand independent of quality, even with no model anywhere
+        log_demand += p["market_demand_quality_elasticity"] * (u_front - p["run_start_frontier_quality"])
     demand = math.exp(min(log_cap, log_demand))
     run["demand"] = demand
-    w_outside = p["gamma"] * p["outside_quality"]
+    w_outside = p["market_winner_take_all"] * p["quality_of_market_outside_log10_flop"]
     top = max([w_outside] + [lab["logit_weight"] for lab in live])
     work["frontier_quality"] = u_front
     work["max_logit_weight"] = top
     work["investor_weight_total"] = math.fsum(
         agents.investor_weight(lab, p, u_front) for lab in live if lab["funding"] == 0 and lab["quality"] > NEG_INF
     )
-    urn = p["market_mode"] == L.MODE_URN
+    urn = p["market_mode"] == L.MARKET_MODE_URN
     network = inputs["network"]
-    kappa = p["net_cross_segment"]
+    kappa = p["network_cross_segment_intensity"]
     if network["n_segments"] > 1 and kappa < 1.0 and not urn:  # segmented markets (blocs)
         targets, log_sum = naive_segment_targets([lab["logit_weight"] for lab in labs], alive,
                                                  [lab["bloc"] for lab in labs], network["segment_demand"], kappa,
@@ -227,8 +248,8 @@ def demand_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict,
             lab["revenue_usd_per_year"] = 0.0
             continue
         if not urn:
-            lab["share"] = naive.smooth_toward(lab["share"], target, dt, p["switching_years"])
-        capacity = lab["inference_fraction"] * lab["compute_flop_per_year"] / p["inference_flop_per_usd"]
+            lab["share"] = naive.smooth_toward(lab["share"], target, dt, p["market_switching_years"])
+        capacity = lab["inference_fraction"] * lab["compute_flop_per_year"] / p["market_inference_flop_per_usd"]
         lab["revenue_usd_per_year"] = min(lab["share"] * demand, capacity)
         lab["spare_capacity_usd_per_year"] = capacity - lab["revenue_usd_per_year"]
 
@@ -237,7 +258,7 @@ def money_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, 
     """Stage 7: unserved demand to rivals with spare capacity, each lab's money and exit
     (:func:`tests.reference.naive_agents.money`), the step's cash flows, exits returning compute and people,
     acquisitions, entry, and the workforce's growth."""
-    dt = p["dt"]
+    dt = p["sim_dt"]
     year_end = work["end_year"]
     demand = run["demand"]
     live = [lab for lab in labs if lab["alive"]]
@@ -246,8 +267,8 @@ def money_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, 
     work["unserved_ratio"] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
     work["inside_share"] = math.fsum(lab["share"] for lab in live)
     # the exit rule's share threshold: a fraction of the alive labs' mean share
-    work["exit_share"] = p["exit_relative_share"] * work["inside_share"] / len(live) if live else 0.0
-    work["founded_by_year"] = year_end - p["exit_grace_years"]
+    work["exit_share"] = p["money_exit_relative_share"] * work["inside_share"] / len(live) if live else 0.0
+    work["founded_by_year"] = year_end - p["money_exit_grace_years"]
     for lab in labs:
         lab["tax_usd"] = lab["subsidy_usd"] = 0.0  # no windfall tax, no subsidy
     for lab in live:
@@ -259,9 +280,9 @@ def money_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, 
         if lab["alive"] or lab["exited"]:
             revenue = lab["revenue_usd_per_year"] * dt
             cash["revenue"].append(revenue)
-            cash["opex"].append(revenue * p["opex_fraction"])
+            cash["opex"].append(revenue * p["money_opex_fraction"])
             cash["funding" if lab["funding"] == 0 else "state"].append(lab["funding_inflow_usd_per_year"] * dt)
-            cash["wages"].append(lab["researchers"] * p["wage"] * dt)
+            cash["wages"].append(lab["researchers"] * p["money_wage_usd_per_year"] * dt)
         if lab["exited"]:
             exit_cash.append(lab["cash_usd"])
             exit_compute.append(lab["compute_flop_per_year"])
@@ -274,17 +295,17 @@ def money_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, 
     run["talent_pool"] += math.fsum(exit_people)
     rec[L.M_CASH_REVENUE] = math.fsum(cash["revenue"])
     rec[L.M_CASH_FUNDING] = math.fsum(cash["funding"])
-    rec[L.M_CASH_STATE] = math.fsum(cash["state"])
+    rec[L.M_CASH_STATE_BUDGET] = math.fsum(cash["state"])
     rec[L.M_CASH_WAGES] = math.fsum(cash["wages"])
     rec[L.M_CASH_OPEX] = math.fsum(cash["opex"])
-    rec[L.M_CASH_EXIT] = math.fsum(exit_cash)
-    rec[L.M_COMPUTE_EXIT] = math.fsum(exit_compute)
+    rec[L.M_CASH_REMOVED_AT_EXIT] = math.fsum(exit_cash)
+    rec[L.M_COMPUTE_REMOVED_AT_EXIT] = math.fsum(exit_compute)
     rec[L.M_N_EXITS] = len(exit_cash)
     rec[L.M_CASH_SUBSIDY] = 0.0
     agents.acquisitions(labs, run, p, run["price"], inputs["draws"], year_end, rec)
     agents.entry(labs, run, p, inputs["draws"], year_end, rec)
     staff = math.fsum(lab["researchers"] for lab in labs if lab["alive"])
-    growth = p["talent_growth"] * (run["talent_pool"] + staff) * dt
+    growth = p["money_talent_growth_per_year"] * (run["talent_pool"] + staff) * dt
     run["talent_pool"] += growth
     rec[L.M_PEOPLE_GROWTH] = growth
 
@@ -305,32 +326,37 @@ def record_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict,
 
 def record(labs: list[dict], run: dict, p: dict, year: float, steps_done: int, demand: float, rec: list) -> None:
     """The market metrics and stocks (twin of ``economy.kernels.record.record_metrics``)."""
-    dt = p["dt"]
+    dt = p["sim_dt"]
     alive = [lab["alive"] for lab in labs]
     live = [lab for lab in labs if lab["alive"]]
     n_alive = len(live)
     rec[L.M_YEAR] = year
     hhi, effective, top1, top4 = naive.concentration([lab["share"] for lab in labs], alive)
-    rec[L.M_HHI], rec[L.M_EFFECTIVE], rec[L.M_TOP1], rec[L.M_TOP4] = hhi, effective, top1, top4
-    rec[L.M_OUTSIDE] = 1.0 - math.fsum(lab["share"] for lab in live) if n_alive > 0 else 1.0
-    rec[L.M_GINI] = naive.gini([lab["revenue_usd_per_year"] for lab in labs], alive)
+    rec[L.M_HHI], rec[L.M_EFFECTIVE_LABS], rec[L.M_TOP1_SHARE], rec[L.M_TOP4_SHARE] = hhi, effective, top1, top4
+    rec[L.M_OUTSIDE_SHARE] = 1.0 - math.fsum(lab["share"] for lab in live) if n_alive > 0 else 1.0
+    rec[L.M_GINI_REVENUE] = naive.gini([lab["revenue_usd_per_year"] for lab in labs], alive)
     # frontier and runner-up among alive labs with a trained model (quality > -inf)
     first, second = naive.top_two([lab["quality"] for lab in labs],
                                   [lab["alive"] and lab["quality"] > NEG_INF for lab in labs])
     if first >= 0:
         leader = labs[first]
         log_e = leader["log_eff_compute"]
-        rec[L.M_FRONTIER_U] = leader["quality"]
-        rec[L.M_FRONTIER_LOG10E] = log_e / LN10
-        rec[L.M_FRONTIER_LNS] = leader["log_software"]
-        rec[L.M_FRONTIER_AUTO] = leader["automation"]
-        if run["takeoff_start_year"] < 0.0 and log_e >= p["par_human_ln"]:
+        rec[L.M_FRONTIER_QUALITY] = leader["quality"]
+        rec[L.M_FRONTIER_LOG10_EFF_COMPUTE] = log_e / LN10
+        rec[L.M_FRONTIER_LOG_SOFTWARE] = leader["log_software"]
+        rec[L.M_FRONTIER_AUTOMATION] = leader["automation"]
+        if run["takeoff_start_year"] < 0.0 and log_e >= p["ln10_times_capability_par_human_log10_flop"]:
             run["takeoff_start_year"] = year
-        if run["takeoff_end_year"] < 0.0 and log_e >= p["superhuman_ln"]:
+        if run["takeoff_end_year"] < 0.0 and log_e >= p["ln10_times_capability_superhuman_log10_flop"]:
             run["takeoff_end_year"] = year
     else:
         log_e = NEG_INF
-        for col in (L.M_FRONTIER_U, L.M_FRONTIER_LOG10E, L.M_FRONTIER_LNS, L.M_FRONTIER_AUTO):
+        for col in (
+            L.M_FRONTIER_QUALITY,
+            L.M_FRONTIER_LOG10_EFF_COMPUTE,
+            L.M_FRONTIER_LOG_SOFTWARE,
+            L.M_FRONTIER_AUTOMATION,
+        ):
             rec[col] = NAN
     # the frontier's ln E over the last year (a ring buffer), for the leader's gap in years
     history = run["frontier_history"]
@@ -340,28 +366,30 @@ def record(labs: list[dict], run: dict, p: dict, year: float, steps_done: int, d
     rate = (log_e - history[(steps_done - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
     if first >= 0 and second >= 0:
         gap = labs[first]["log_eff_compute"] - labs[second]["log_eff_compute"]
-        rec[L.M_RUNNERUP_U] = labs[second]["quality"]
-        rec[L.M_GAP_OOMS] = gap / LN10
-        rec[L.M_GAP_YEARS] = gap / rate if 0.0 < rate < math.inf else NAN
+        rec[L.M_RUNNERUP_QUALITY] = labs[second]["quality"]
+        rec[L.M_LEADER_GAP_OOMS] = gap / LN10
+        rec[L.M_LEADER_GAP_YEARS] = gap / rate if 0.0 < rate < math.inf else NAN
     else:
-        rec[L.M_RUNNERUP_U] = rec[L.M_GAP_OOMS] = rec[L.M_GAP_YEARS] = NAN
+        rec[L.M_RUNNERUP_QUALITY] = rec[L.M_LEADER_GAP_OOMS] = rec[L.M_LEADER_GAP_YEARS] = NAN
     singular = [lab["singular_year"] for lab in labs if lab["singular_year"] >= 0.0]
     if singular and (run["singularity_year"] < 0.0 or min(singular) < run["singularity_year"]):
         run["singularity_year"] = min(singular)
-    rec[L.M_PRICE] = run["price"]
-    rec[L.M_DEMAND] = demand
-    rec[L.M_REVENUE] = math.fsum(lab["revenue_usd_per_year"] for lab in live)
+    rec[L.M_COMPUTE_PRICE] = run["price"]
+    rec[L.M_TOTAL_DEMAND] = demand
+    rec[L.M_TOTAL_REVENUE] = math.fsum(lab["revenue_usd_per_year"] for lab in live)
     rec[L.M_N_ALIVE] = n_alive
     rec[L.M_N_SINGULAR] = len(singular)
     rec[L.M_MEAN_SAFETY] = math.fsum(lab["safety"] for lab in live) / n_alive if n_alive > 0 else 0.0
     rec[L.M_MAX_DRIFT] = max([0.0] + [lab["drift"] for lab in live])
-    rec[L.M_CASH] = math.fsum(lab["cash_usd"] for lab in live)
-    rec[L.M_COMPUTE] = math.fsum(lab["compute_flop_per_year"] for lab in live)
-    rec[L.M_RESEARCHERS] = math.fsum(lab["researchers"] for lab in live)
-    rec[L.M_POOL] = run["talent_pool"]
-    rec[L.M_RESALE] = run["resale_flop"]
+    rec[L.M_TOTAL_CASH] = math.fsum(lab["cash_usd"] for lab in live)
+    rec[L.M_TOTAL_COMPUTE] = math.fsum(lab["compute_flop_per_year"] for lab in live)
+    rec[L.M_TOTAL_RESEARCHERS] = math.fsum(lab["researchers"] for lab in live)
+    rec[L.M_TALENT_POOL] = run["talent_pool"]
+    rec[L.M_RESALE_COMPUTE] = run["resale_flop"]
     # knowledge gap over alive labs (twin of economy.kernels.spillover.record_knowledge_gap)
-    rec[L.M_GAP_DISPERSION], rec[L.M_MEAN_GAP] = naive_knowledge_gap([lab["log_software"] for lab in live])
+    rec[L.M_KNOWLEDGE_GAP_DISPERSION], rec[L.M_MEAN_LOG_SOFTWARE_GAP] = naive_knowledge_gap(
+        [lab["log_software"] for lab in live]
+    )
 
 
 STAGES: dict[str, Stage] = {
@@ -419,7 +447,7 @@ def naive_record_initial(labs: LabState, world: WorldState, par) -> tuple[WorldS
         run = _run_dict(new_world, b)
         p = _par_dict(par, b)
         record_row = [0.0] * L.N_MARKET
-        record(lab_rows, run, p, p["start_year"], 0, run["demand"], record_row)
+        record(lab_rows, run, p, p["sim_start_year"], 0, run["demand"], record_row)
         record_row[L.M_PRICE_FLOOR] = math.exp(run["log_price_floor"])
         for name in WorldState._fields:
             new_world[name][b] = run[name]
@@ -474,7 +502,7 @@ def _over_runs(stages: Sequence[Stage], labs: LabState, world: WorldState, par, 
 
 
 def _par_dict(par, b: int) -> dict:
-    return dict(zip(L.OLD_PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
+    return dict(zip(L.PARAM_NAMES, np.asarray(par[b], dtype=float).tolist(), strict=True))
 
 
 def _run_dict(world: dict, b: int) -> dict:
