@@ -19,14 +19,14 @@ occupies F / T FLOP/year of capacity, bought at the price p (USD per FLOP/year) 
 depreciation rate delta, so it costs p (F / T) delta T = delta p F.  Nothing here changes the model: the
 script measures; proposals go to the docs.
 
-``python -m runs.calibrate [--scenario FILE] [--seeds N] [--json | --markdown | --write docs/calibration.md]``.
+``python -m runs.checks.calibration [--scenario FILE] [--seeds N] [--json | --markdown | --write
+docs/calibration.md]``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -37,6 +37,8 @@ import numpy as np
 from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.params import Scenario
+from runs.checks.markdown import replace_block
+from runs.scenario import load_scenario
 
 __all__ = [
     "BASELINE_PATH",
@@ -45,18 +47,17 @@ __all__ = [
     "Target",
     "baseline_scenario",
     "calibrate",
+    "calibration_table",
     "fit_log_trend",
-    "markdown_table",
     "trend_paths",
 ]
 
-BASELINE_PATH = Path(__file__).with_name("baseline.toml")
+BASELINE_PATH = Path(__file__).resolve().parents[1] / "baseline.toml"
 
 
 def baseline_scenario() -> Scenario:
-    """runs/baseline.toml, validated."""
-    with BASELINE_PATH.open("rb") as handle:
-        return Scenario.model_validate(tomllib.load(handle))
+    """runs/baseline.toml, loaded like any scenario file (:func:`runs.scenario.load_scenario`)."""
+    return load_scenario(BASELINE_PATH)[0]
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ TARGETS: tuple[Target, ...] = (
     Target("training_cost_growth", "largest training run, cost", "x / year", 2.4, 2.0, 2.9,
            "Cottier et al. 2024: 2.4x/year, 90% CI 2.0-2.9"),
 )
-"""The calibration anchors of MODEL.md with their published intervals."""
+"""The calibration anchors (docs/calibration.md) with their published intervals."""
 
 
 def fit_log_trend(t: np.ndarray, y: np.ndarray) -> float:
@@ -202,7 +203,7 @@ def calibrate(scenario: Scenario | None = None, seeds: Sequence[int] = range(20)
                        float(values["demand_growth"].mean()), floor)
 
 
-def markdown_table(cal: Calibration) -> str:
+def calibration_table(cal: Calibration) -> str:
     """Targets next to the fitted values (mean and range over seeds)."""
     lines = ["| trend | target | source | fitted (mean over seeds) | range over seeds | endpoint rate | "
              "seeds within | result |", "|---|---|---|---|---|---|---|---|"]
@@ -227,18 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, metavar="FILE",
                         help="replace the calibration-table block of FILE (docs/calibration.md) with the table")
     args = parser.parse_args(argv)
-    from runs.scenario import load_scenario
-    from runs.validation import replace_block
-
     scenario, _ = load_scenario(args.scenario)
     cal = calibrate(scenario, range(args.seeds), args.years)
     if args.write:
         args.write.write_text(replace_block(args.write.read_text(encoding="utf-8"), "calibration-table",
-                                            markdown_table(cal)), encoding="utf-8")
+                                            calibration_table(cal)), encoding="utf-8")
     elif args.json:
         print(json.dumps(cal.as_dict(), indent=2))
     else:
-        print(markdown_table(cal))
+        print(calibration_table(cal))
         print(f"\nwindow {cal.window[0]:g}-{cal.window[1]:g}, {len(cal.seeds)} seeds; demand grows "
               f"{cal.demand_growth:.2f}x/year; at the hardware price floor the run cost would grow "
               f"{cal.cost_floor_growth:.2f}x/year (compute growth / FLOP-per-dollar growth)")

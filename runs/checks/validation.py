@@ -2,7 +2,7 @@
 
 Each case is a function ``case(quick) -> list[Row]``: it builds a small scenario, runs the engine (or a kernel)
 and compares one measured number per row with the number theory or arithmetic gives, within a stated
-tolerance.  :func:`run_cases` runs them all; ``multipolar validate`` (:mod:`runs.validate_cli`) prints the
+tolerance.  :func:`run_cases` runs them all; ``multipolar validate`` (:mod:`runs.cli.validate`) prints the
 table and exits 1 if a row fails.  ``quick`` shrinks the statistical cases (fewer runs, fewer customers) and
 widens their tolerances by the same statistics, never by hand.
 
@@ -10,7 +10,7 @@ The analytic paths, the scenario builders and the budget residuals here are shar
 (tests/test_closed_form.py, tests/test_urn.py, tests/test_validate.py), so the property tests and this table
 check the same formulas on the same scenarios.
 
-``python -m runs.validation [--quick] [--markdown]`` prints the table (``--markdown``: the block of
+``python -m runs.checks.validation [--quick] [--markdown]`` prints the table (``--markdown``: the block of
 docs/validation.md); ``--write docs/validation.md`` updates that block in place.
 """
 
@@ -31,12 +31,14 @@ from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.kernels.metrics import concentration
 from economy.params import Scenario
-from runs.calibrate import baseline_scenario
+from runs.checks.calibration import baseline_scenario
+from runs.checks.markdown import replace_block
 
 __all__ = [
     "CASES",
-    "Report",
+    "HEADER",
     "Row",
+    "ValidationReport",
     "analytic_log_software",
     "blow_up_time",
     "budget_residuals",
@@ -47,14 +49,13 @@ __all__ = [
     "hhi_merger_delta",
     "initial_growth",
     "isolation",
-    "markdown_table",
     "measured_doubling_factors",
-    "replace_block",
     "run_cases",
     "scenario_from_sections",
     "simulated_log_software",
     "urn_limit_shares",
     "urn_scenario",
+    "validation_table",
 ]
 
 # ---------------------------------------------------------------------------------------------- rows
@@ -277,7 +278,7 @@ def case_growth_paths(quick: bool) -> list[Row]:
         measured = float(sim.labs.log_software[0, 0])
         rows.append(Row(
             case=f"research growth, {regime} (r = {r:g})",
-            source="Jones 1995; MODEL.md closed forms",
+            source="Jones 1995; docs/model.md stage 3",
             quantity=f"ln S after {years:g} y",
             expected=expected, measured=measured, tolerance=1e-9, relative=True,
             detail=f"also: the whole monthly path within 1e-9 (largest relative error {err:.1e}); lambda 0.5, "
@@ -300,7 +301,7 @@ def case_blow_up(quick: bool) -> list[Row]:
     finite = bool(np.isfinite(sim.labs.log_software).all()) and float(sim.labs.log_software[0, 0]) == ceiling
     return [Row(
         case=f"finite-time blow-up (r = {r:g})",
-        source="Jones 1995; Davidson 2023; MODEL.md closed forms",
+        source="Jones 1995; Davidson 2023; docs/model.md stage 3",
         quantity="years to ln S = 100",
         expected=expected, measured=measured, tolerance=1e-9, relative=True,
         detail=f"the blow-up itself is at t* = {t_star:.6g} y, {t_star - expected:.1e} y later; also: ln S held "
@@ -639,7 +640,7 @@ def case_conservation(quick: bool) -> list[Row]:
             "compute": "FLOP/year: bought, depreciated, removed at exit",
             "people": "researchers + talent pool: talent growth only"}
     return [Row(
-        case=f"conservation of {name}", source="MODEL.md invariants",
+        case=f"conservation of {name}", source="docs/model.md stage 10 (budgets)",
         quantity="largest relative residual", expected=0.0, measured=worst[name], tolerance=1e-9, one_sided=True,
         detail=f"{what[name]}; baseline and an exit-heavy variant, 3 seeds each, {steps} run-steps, {exits} exits",
     ) for name in ("money", "compute", "people")]
@@ -668,10 +669,10 @@ def case_determinism(quick: bool) -> list[Row]:
     state = sum(int(np.count_nonzero(_bits(getattr(alone.labs, f)[0]) != _bits(getattr(batch.labs, f)[1])))
                 for f in ("cash_usd", "compute_flop_per_year", "log_software", "log_eff_compute", "share"))
     return [
-        Row(case="determinism: same seed twice", source="MODEL.md invariants", quantity="values differing",
-            expected=0.0, measured=float(differ_repeat), tolerance=0.0,
+        Row(case="determinism: same seed twice", source="docs/model.md numerics and determinism",
+            quantity="values differing", expected=0.0, measured=float(differ_repeat), tolerance=0.0,
             detail=f"baseline, seed 7, 1 thread; {reference.size} market values compared bit for bit"),
-        Row(case="determinism: batch and threads", source="MODEL.md invariants; STYLE.md habit 5",
+        Row(case="determinism: batch and threads", source="docs/model.md numerics and determinism",
             quantity="values differing", expected=0.0, measured=float(differ_batch + state), tolerance=0.0,
             detail=f"seed 7 alone on 1 thread vs in a batch of 3 on {threads} threads; market record and final "
                    "lab state compared bit for bit"),
@@ -694,7 +695,7 @@ CASES: dict[str, Callable[[bool], list[Row]]] = {
 
 
 @dataclass
-class Report:
+class ValidationReport:
     rows: list[Row] = field(default_factory=list)
     quick: bool = False
     seconds: float = 0.0
@@ -709,13 +710,13 @@ class Report:
 
 
 def run_cases(quick: bool = False, names: Sequence[str] | None = None,
-              progress: Callable[[str], None] | None = None) -> Report:
+              progress: Callable[[str], None] | None = None) -> ValidationReport:
     """Run the named cases (default: all) in table order; a case that raises becomes a failing row."""
     unknown = [n for n in (names or ()) if n not in CASES]
     if unknown:
         raise KeyError(f"unknown validation case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
     t0 = time.perf_counter()
-    report = Report(quick=quick)
+    report = ValidationReport(quick=quick)
     for name in [n for n in CASES if names is None or n in names]:  # table order
         if progress is not None:
             progress(name)
@@ -734,22 +735,12 @@ def run_cases(quick: bool = False, names: Sequence[str] | None = None,
 HEADER = ("case", "source", "expected", "measured", "tolerance", "result")
 
 
-def markdown_table(rows: Sequence[Row]) -> str:
+def validation_table(rows: Sequence[Row]) -> str:
     """The table as GitHub markdown (the block between the markers of docs/validation.md)."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     for row in rows:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row.cells()) + " |")
     return "\n".join(lines)
-
-
-def replace_block(text: str, marker: str, block: str) -> str:
-    """``text`` with ``block`` between ``<!-- marker:begin -->`` and ``<!-- marker:end -->`` (both must exist)."""
-    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
-    head, found, rest = text.partition(begin)
-    _, found_end, tail = rest.partition(end)
-    if not (found and found_end):
-        raise ValueError(f"markers {begin} / {end} not found")
-    return f"{head}{begin}\n{block.strip()}\n{end}{tail}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -765,9 +756,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_cases(quick=args.quick and not args.write)
     if args.write:
         args.write.write_text(replace_block(args.write.read_text(encoding="utf-8"), "validation-table",
-                                            markdown_table(report.rows)), encoding="utf-8")
+                                            validation_table(report.rows)), encoding="utf-8")
     elif args.markdown:
-        print(markdown_table(report.rows))
+        print(validation_table(report.rows))
     else:
         for row in report.rows:
             print(" | ".join(row.cells()), "|", row.detail)

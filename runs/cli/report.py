@@ -1,7 +1,7 @@
-"""The ``multipolar report`` command (registered on the CLI app of :mod:`runs.cli` by :func:`register`).
+"""The ``multipolar report`` command: one self-contained HTML report of an output folder (docs/views.md).
 
-Exit codes: 0 the report was written, 2 bad input (not a folder, no or unreadable manifest.json, an output
-path that cannot be written).  ``python -m runs.report_cli DIR`` runs the command alone.
+Exit codes as in :mod:`runs.cli.common`: 0 the report was written, 2 bad input (not a folder, no or unreadable
+manifest.json, an output path that cannot be written).
 """
 
 from __future__ import annotations
@@ -11,42 +11,20 @@ from typing import Annotated
 
 import typer
 
-from runs.report import ReportInputError, write_report
+from runs.cli.common import bad_input, command_errors
+from runs.views.report import write_report
 
-__all__ = ["EXIT_BAD_INPUT", "register", "report"]
+__all__ = ["report"]
 
-EXIT_BAD_INPUT = 2
+Folder = Annotated[Path, typer.Argument(help="Output folder of multipolar run, ensemble or sweep.", show_default=False)]
+Out = Annotated[Path | None, typer.Option("--out", help="Where to write the HTML \\[default: FOLDER/report.html].")]
 
 
-def report(
-    folder: Annotated[Path, typer.Argument(help="Output folder of multipolar run, ensemble or sweep.",
-                                           show_default=False)],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Where to write the HTML \\[default: FOLDER/report.html].")
-    ] = None,
-) -> None:
+def report(folder: Folder, out: Out = None) -> None:
     """Write one self-contained HTML report (figures embedded) of an output folder."""
-    try:
-        path = write_report(folder, out)
-    except ReportInputError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
-    except OSError as err:
-        typer.echo(f"error: cannot write the report ({err})", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    with command_errors():
+        try:
+            path = write_report(folder, out)
+        except OSError as err:
+            bad_input(f"cannot write the report ({err})")
     typer.echo(str(path))
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``report`` command to ``app``."""
-    app.command("report")(report)
-
-
-def _main() -> None:  # pragma: no cover - exercised through subprocess tests
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(report)
-    app()
-
-
-if __name__ == "__main__":
-    _main()

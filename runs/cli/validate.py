@@ -1,13 +1,11 @@
-"""The ``multipolar validate`` command (registered on the CLI app of :mod:`runs.cli` by :func:`register`).
+"""The ``multipolar validate`` command: the validation cases of :mod:`runs.checks.validation` (docs/validation.md).
 
-Runs every validation case of :mod:`runs.validation` and prints the table (case, source, expected, measured,
-tolerance, result).  Exit codes: 0 every row passed, 1 some row failed, 2 bad input (an unknown case).
+Prints the table (case, source, expected, measured, tolerance, result).  Exit codes as in
+:mod:`runs.cli.common`: 0 every row passed, 1 some row failed, 2 bad input (an unknown case).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
@@ -15,45 +13,36 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from runs.validation import CASES, HEADER, Report, run_cases
+from runs.checks.validation import CASES, HEADER, ValidationReport, run_cases
+from runs.cli.common import bad_input, fail, json_option, output_console, print_json
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "register", "report_table", "validate"]
+__all__ = ["report_table", "validate"]
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+Quick = Annotated[bool, typer.Option("--quick", help="Smaller statistical cases (fewer runs and customers); their "
+                                     "tolerances shrink or widen with the sample, never by hand.")]
+Cases = Annotated[list[str] | None,
+                  typer.Option("--case", metavar="NAME", help=f"Run only this case (repeatable): {', '.join(CASES)}.")]
+Details = Annotated[bool, typer.Option("--details", help="Add a column with each row's details.")]
+AsJson = json_option("")
 
 
-def validate(
-    quick: Annotated[bool, typer.Option("--quick", help="Smaller statistical cases (fewer runs and customers); "
-                                        "their tolerances shrink or widen with the sample, never by hand.")] = False,
-    cases: Annotated[
-        list[str] | None,
-        typer.Option("--case", metavar="NAME", help=f"Run only this case (repeatable): {', '.join(CASES)}."),
-    ] = None,
-    details: Annotated[bool, typer.Option("--details", help="Add a column with each row's details.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout; the table goes "
-                                          "to stderr.")] = False,
-) -> None:
+def validate(quick: Quick = False, cases: Cases = None, details: Details = False, as_json: AsJson = False) -> None:
     """Check the model against closed forms, known limits and its own accounting (docs/validation.md)."""
     names = list(cases or [])
     unknown = [n for n in names if n not in CASES]
     if unknown:
-        typer.echo(f"error: unknown validation case {', '.join(unknown)}; known: {', '.join(CASES)}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    err_console = Console(stderr=True)
-    with err_console.status("validating") as status:
+        bad_input(f"unknown validation case {', '.join(unknown)}; known: {', '.join(CASES)}")
+    with Console(stderr=True).status("validating") as status:
         report = run_cases(quick=quick, names=names or None, progress=lambda name: status.update(f"case {name}"))
-    console = err_console if as_json else Console(file=sys.stdout, width=max(Console().width, 160))
-    console.print(report_table(report, details))
+    output_console(as_json, width=max(Console().width, 160)).print(report_table(report, details))
     failed = [row.case for row in report.rows if not row.passed]
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), allow_nan=True))
+        print_json(report.as_dict(), allow_nan=True)  # a case that crashed measured NaN
     if failed:
-        typer.echo(f"error: {len(failed)} of {len(report.rows)} validation rows failed: {'; '.join(failed)}", err=True)
-        raise typer.Exit(EXIT_FAILED)
+        fail(f"{len(failed)} of {len(report.rows)} validation rows failed: {'; '.join(failed)}")
 
 
-def report_table(report: Report, details: bool = False) -> Table:
+def report_table(report: ValidationReport, details: bool = False) -> Table:
     """The validation rows as a rich table."""
     passed = sum(row.passed for row in report.rows)
     title = (f"validation{' (quick)' if report.quick else ''}: {passed} of {len(report.rows)} rows pass "
@@ -70,14 +59,3 @@ def report_table(report: Report, details: bool = False) -> Table:
         extra = [Text(row.detail)] if details else []
         table.add_row(*(Text(c) for c in cells[:-1]), result, *extra)
     return table
-
-
-def register(app: typer.Typer) -> None:
-    """Add the ``validate`` command to ``app``."""
-    app.command("validate")(validate)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _app = typer.Typer(add_completion=False)
-    register(_app)
-    _app()

@@ -3,17 +3,19 @@
 :func:`ema_model` builds an ``ema_workbench`` model whose
 
 - **uncertainties** are the scenario's ``[uncertain]`` table, or the default contested parameters of
-  :func:`runs.sensitivity.default_factors`; each is a ``RealParameter`` whose sampling distribution is the
-  factor's own (the same inverse CDF the ensembles use, :func:`runs.uncertain.ppf`), so EMA's Latin hypercube
-  draws what an ensemble would;
+  :func:`runs.experiments.sensitivity.default_factors`; each is a ``RealParameter`` whose sampling distribution
+  is the factor's own (the same inverse CDF the ensembles use, :func:`runs.experiments.uncertain.ppf`), so EMA's
+  Latin hypercube draws what an ensemble would;
 - **levers** are the policy list and, optionally, scenario parameters: with ``policy_files`` (e.g.
   :func:`default_policy_files`, every ``runs/policies/*.toml``) a ``CategoricalParameter`` named
   :data:`POLICY_LEVER` chooses the arm, ``"none"`` (the scenario as given) or a file's name; that arm's scenario
-  is the scenario with the file's ``[[policies]]`` tables appended (:func:`runs.compare.arm_scenario`, validated
-  once per arm when the model is built).  Numeric levers are a documented subset of scenario parameters given
-  like the uncertainties.  Without either there are no levers;
-- **outcomes** are the per-run outcomes of :data:`runs.sensitivity.OUTCOMES` (the engine's summary), each a
-  ``ScalarOutcome``; ``unipolar`` is 0/1, censored takeoff and singularity times are filled as documented there.
+  is the scenario with the file's ``[[policies]]`` tables appended
+  (:func:`runs.experiments.compare.arm_scenario`, validated once per arm when the model is built).  Numeric
+  levers are a documented subset of scenario parameters given like the uncertainties.  Without either there
+  are no levers;
+- **outcomes** are the per-run outcomes of :data:`runs.experiments.sensitivity.RUN_OUTCOMES` (the engine's
+  summary), each a ``ScalarOutcome``; ``unipolar`` is 0/1, censored takeoff and singularity times are filled
+  as documented there.
 
 Each experiment applies its uncertainty (and numeric lever) values to its arm's scenario, validates it (a value
 combination the schema refuses gives NaN outcomes, never an exception) and simulates one run; :func:`perform`
@@ -23,6 +25,10 @@ experiments come from the parameters and the arm alone); with ``replications=k``
 ``seed .. seed + k - 1`` (an EMA ``ReplicatorModel``) and every outcome is the mean over those seeds (for
 ``unipolar``: the share of seeds that end unipolar).
 
+:func:`perform` evaluates the experiments through the package's :class:`~runs.experiments.execution.Execution`
+(in this process by default, or on Dask in chunks), as EMA's own evaluators would: the evaluator is one object
+passed to ``perform_experiments``, and the results do not depend on where an experiment ran.
+
 The workbench is imported lazily, with its import-time warning about the optional ipyparallel backend silenced.
 """
 
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -41,16 +48,17 @@ from scipy import stats
 
 from economy.engine import Simulation
 from economy.params import Distribution, Scenario, check_support, uncertain_parameter_range
-from runs.compare import PolicyFile, arm_scenario, load_policy_file
+from runs.experiments.compare import PolicyFile, arm_scenario, load_policy_file
+from runs.experiments.execution import Execution
+from runs.experiments.sensitivity import RUN_OUTCOMES, Factor, factors_for, outcome_value
+from runs.experiments.uncertain import RunScenarios, ppf
 from runs.scenario import ScenarioError
-from runs.sensitivity import OUTCOMES, Factor, factors_for, outcome_value
-from runs.uncertain import RunScenarios, ppf
 
 __all__ = ["DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
-           "default_policy_files", "ema_model", "ema_names", "experiment_frame", "perform", "policy_arms",
-           "quiet_import", "select_dense_box"]
+           "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "perform",
+           "policy_arms", "quiet_import", "select_dense_box"]
 
-DEFAULT_OUTCOMES: tuple[str, ...] = tuple(OUTCOMES)
+DEFAULT_OUTCOMES: tuple[str, ...] = tuple(RUN_OUTCOMES)
 NO_POLICY = "none"
 """The arm that runs the scenario as given (with its own ``[[policies]]``, if any)."""
 POLICY_LEVER = "policy_arm"
@@ -58,7 +66,7 @@ POLICY_LEVER = "policy_arm"
 already has a ``policy`` column (the lever sample's name; :func:`perform` names each sample after its arm)."""
 POLICY_VARIABLE = "policy"
 """The keyword under which the model function receives the chosen arm."""
-POLICY_DIR = Path(__file__).resolve().parent / "policies"
+POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 
 
 @contextlib.contextmanager
@@ -70,7 +78,8 @@ def quiet_import() -> Iterator[None]:
 
 
 class ScenarioQuantile(stats.rv_continuous):
-    """A scipy distribution whose quantile function is a scenario distribution's (:func:`runs.uncertain.ppf`).
+    """A scipy distribution whose quantile function is a scenario distribution's
+    (:func:`runs.experiments.uncertain.ppf`).
 
     The scenario distribution rides in the constructor parameters so that scipy's freezing, copying and
     pickling (EMA's multiprocessing evaluator pickles the model) keep it.
@@ -158,7 +167,7 @@ def default_policy_files() -> list[Path]:
 def policy_arms(scenario: Scenario, policy_files: Sequence[str | Path | PolicyFile]) -> dict[str, Scenario]:
     """``{"none": scenario, <arm name>: scenario with that file's policies appended, ...}`` in the files' order.
 
-    Each arm is validated here (:func:`runs.compare.arm_scenario`): a malformed file, or one whose policies
+    Each arm is validated here (:func:`runs.experiments.compare.arm_scenario`): a malformed file, or one whose policies
     clash with the scenario's own (a kind given twice), raises :class:`runs.scenario.ScenarioError`; two files
     with the same arm name, or a file named ``"none"``, raise ``ValueError``.
     """
@@ -213,7 +222,8 @@ def ema_model(
     Parameters
     ----------
     uncertainties
-        Default: :func:`runs.sensitivity.factors_for` (the ``[uncertain]`` table or the contested defaults).
+        Default: :func:`runs.experiments.sensitivity.factors_for` (the ``[uncertain]`` table or the contested
+        defaults).
     levers
         Scenario parameters to treat as numeric levers, with the distribution EMA samples them from.
     policy_files
@@ -221,16 +231,16 @@ def ema_model(
         over ``"none"`` and the files' arm names (:func:`policy_arms`; a clash with the scenario's own
         policies raises here).  Default: no policy lever.
     outcomes
-        Names in :data:`runs.sensitivity.OUTCOMES`.
+        Names in :data:`runs.experiments.sensitivity.RUN_OUTCOMES`.
     seed, replications
         Root seed of every experiment (``replications=1``) or the first of ``replications`` seeds.
     """
     with quiet_import():
         from ema_workbench import CategoricalParameter, Constant, Model, RealParameter, ReplicatorModel, ScalarOutcome
 
-    unknown = [o for o in outcomes if o not in OUTCOMES]
+    unknown = [o for o in outcomes if o not in RUN_OUTCOMES]
     if unknown:
-        raise ValueError(f"unknown outcome(s) {', '.join(unknown)}; known: {', '.join(OUTCOMES)}")
+        raise ValueError(f"unknown outcome(s) {', '.join(unknown)}; known: {', '.join(RUN_OUTCOMES)}")
     if replications < 1:
         raise ValueError(f"replications {replications}: need at least 1")
     factors = _checked(scenario, uncertainties if uncertainties is not None else factors_for(scenario))
@@ -275,19 +285,19 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(np.asarray(values, dtype=np.float64)))
 
 
-def perform(model: Any, scenarios: int, *, policies: int | None = None,
-            seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Run ``scenarios`` Latin-hypercube experiments (times ``policies`` lever samples, default 4) sequentially.
+def perform(model: Any, scenarios: int, *, policies: int | None = None, seed: int = 0,
+            execution: Execution | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Run ``scenarios`` Latin-hypercube experiments (times ``policies`` lever samples, default 4).
 
     When the policy lever is the model's only lever and ``policies`` is None, every arm is run on every
     uncertainty sample instead (``scenarios x arms`` experiments; EMA's ``policy`` column holds the arm's
     name), with the same seed: the arms differ by their policies alone.
 
     The designs are drawn from generators of ``SeedSequence([seed, 1])`` (uncertainties) and ``[seed, 2]``
-    (levers), so the experiments are reproducible.
+    (levers), so the experiments are reproducible.  ``execution`` says where they run (default: in this
+    process, one after the other; with workers, in chunks of ``execution.chunk`` experiments).
     """
     with quiet_import():
-        from ema_workbench import SequentialEvaluator
         from ema_workbench.em_framework.points import Sample
 
     kwargs: dict[str, Any] = {"uncertainty_sampling_kwargs": {"rng": _generator(seed, 1)}}
@@ -301,10 +311,56 @@ def perform(model: Any, scenarios: int, *, policies: int | None = None,
         kwargs["lever_sampling_kwargs"] = {"rng": _generator(seed, 2)}
     else:
         lever_samples = 0
-    with SequentialEvaluator(model) as evaluator:
+    with execution_evaluator(model, execution or Execution(workers=1)) as evaluator:
         experiments, outcomes = evaluator.perform_experiments(
             scenarios=scenarios, policies=lever_samples, log_progress=True, **kwargs)
     return experiments, outcomes
+
+
+def execution_evaluator(model: Any, execution: Execution) -> Any:
+    """An EMA evaluator (``ema_workbench``'s ``BaseEvaluator``) that runs experiments through ``execution``.
+
+    Experiments go in chunks of ``execution.chunk_size(n)`` to :meth:`Execution.map`, each chunk evaluated by
+    EMA's own ``ExperimentRunner`` (:func:`_run_experiments`), and EMA's callback records every result in the
+    driver, so the experiments table and outcomes are those of EMA's sequential evaluator.
+    """
+    with quiet_import():
+        from ema_workbench.em_framework.evaluators import BaseEvaluator
+
+    class ExecutionEvaluator(BaseEvaluator):
+        def initialize(self) -> None:
+            """Nothing to set up: the execution starts its workers for each call."""
+
+        def finalize(self) -> None:
+            """Nothing to tear down."""
+
+        def evaluate_experiments(self, experiments: Any, callback: Any, **_kwargs: Any) -> None:
+            todo = list(experiments)
+            size = execution.chunk_size(len(todo))
+            tasks = [(self._msis, todo[start:start + size]) for start in range(0, len(todo), size)]
+
+            def record(results: list[tuple[Any, dict[str, Any]]]) -> None:
+                for experiment, outcomes in results:
+                    callback(experiment, outcomes)
+
+            execution.map(_run_experiments, tasks, record, n_tasks=len(tasks))
+
+    return ExecutionEvaluator(model)
+
+
+def _run_experiments(task: tuple[list[Any], list[Any]]) -> list[tuple[Any, dict[str, Any]]]:
+    """Evaluate a chunk of EMA experiments on their models (in whichever process the execution chose)."""
+    with quiet_import():
+        from ema_workbench.em_framework.experiment_runner import ExperimentRunner
+
+    models, experiments = task
+    cwd = os.getcwd()
+    runner = ExperimentRunner(models)
+    try:
+        return [(experiment, runner.run_experiment(experiment)) for experiment in experiments]
+    finally:
+        runner.cleanup()
+        os.chdir(cwd)
 
 
 def experiment_frame(experiments: pd.DataFrame, outcomes: Mapping[str, np.ndarray]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from economy.params import Scenario
+from runs.experiments.result import ExperimentInputError
 from runs.scenario import ScenarioError, parse_override
 
 __all__ = [
@@ -24,7 +25,6 @@ __all__ = [
     "GridAxis",
     "GridPoint",
     "Plane",
-    "SweepInputError",
     "check_planes",
     "format_value",
     "grid_points",
@@ -39,10 +39,6 @@ KEYHOLE: tuple[tuple[str, str], ...] = (
     ("research.max_automation", "0.5:1:6"),  # 1 = no permanent feedback bottleneck
 )
 """The keyhole's axes: r on the x axis of both planes, gamma and the automation cap on the y axes."""
-
-
-class SweepInputError(ValueError):
-    """Bad sweep input (a grid, options, the output directory): nothing was computed.  CLI exit code 2."""
 
 
 @dataclass(frozen=True)
@@ -92,35 +88,35 @@ def parse_grid(text: str) -> GridAxis:
     later, with the whole scenario at every point.
     """
     if "=" not in text:
-        raise SweepInputError(
+        raise ExperimentInputError(
             f"--grid {text!r}: expected key=start:stop:n (e.g. research.returns_to_research=0.4:3.6:6)")
     key, spec = (part.strip() for part in text.split("=", 1))
     try:
         override = parse_override(f"{key}=0")
     except ScenarioError as err:
         message, prefix = str(err), f"--set {f'{key}=0'!r}: "
-        raise SweepInputError(f"--grid {text!r}: {message.removeprefix(prefix)}") from None
+        raise ExperimentInputError(f"--grid {text!r}: {message.removeprefix(prefix)}") from None
     parts = [p.strip() for p in spec.split(":")]
     log = len(parts) == 4 and parts[3].lower() == "log"
     if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
-        raise SweepInputError(f"--grid {text!r}: expected {key}=start:stop:n or {key}=start:stop:n:log")
+        raise ExperimentInputError(f"--grid {text!r}: expected {key}=start:stop:n or {key}=start:stop:n:log")
     try:
         start, stop = float(parts[0]), float(parts[1])
         n = int(parts[2])
     except ValueError:
-        raise SweepInputError(f"--grid {text!r}: start and stop must be numbers and n an integer") from None
+        raise ExperimentInputError(f"--grid {text!r}: start and stop must be numbers and n an integer") from None
     if not (math.isfinite(start) and math.isfinite(stop)):
-        raise SweepInputError(f"--grid {text!r}: start and stop must be finite")
+        raise ExperimentInputError(f"--grid {text!r}: start and stop must be finite")
     if n < 1:
-        raise SweepInputError(f"--grid {text!r}: n = {n}, need at least one value")
+        raise ExperimentInputError(f"--grid {text!r}: n = {n}, need at least one value")
     if n == 1 and start != stop:
-        raise SweepInputError(f"--grid {text!r}: one value needs start == stop")
+        raise ExperimentInputError(f"--grid {text!r}: one value needs start == stop")
     if log and (start <= 0.0 or stop <= 0.0):
-        raise SweepInputError(f"--grid {text!r}: a log grid needs start and stop > 0")
+        raise ExperimentInputError(f"--grid {text!r}: a log grid needs start and stop > 0")
     raw = np.geomspace(start, stop, n) if log else np.linspace(start, stop, n)
     values = tuple(float(f"{v:.12g}") for v in raw)
     if len(set(values)) != len(values):
-        raise SweepInputError(f"--grid {text!r}: the values are not distinct")
+        raise ExperimentInputError(f"--grid {text!r}: the values are not distinct")
     return GridAxis(override.dotted, values, text, log)
 
 
@@ -133,19 +129,19 @@ def keyhole_planes() -> tuple[Plane, ...]:
 def check_planes(planes: Sequence[Plane], overrides: Sequence[str], uncertain: Sequence[str]) -> None:
     """A plane has one or two distinct keys, none also given by ``--set`` or drawn from ``[uncertain]``."""
     if not planes:
-        raise SweepInputError("a sweep needs at least one --grid")
+        raise ExperimentInputError("a sweep needs at least one --grid")
     set_keys = {parse_override(item).dotted for item in overrides}
     for plane in planes:
         if not 1 <= len(plane.axes) <= 2:
-            raise SweepInputError(f"{len(plane.axes)} --grid keys: a phase diagram has one or two "
+            raise ExperimentInputError(f"{len(plane.axes)} --grid keys: a phase diagram has one or two "
                                   "(run one sweep per pair of keys)")
         if len(set(plane.keys)) != len(plane.keys):
-            raise SweepInputError(f"--grid {plane.keys[0]} is given twice")
+            raise ExperimentInputError(f"--grid {plane.keys[0]} is given twice")
         for key in plane.keys:
             if key in set_keys:
-                raise SweepInputError(f"--grid {key} is also given by --set; drop one of them")
+                raise ExperimentInputError(f"--grid {key} is also given by --set; drop one of them")
             if key in uncertain:
-                raise SweepInputError(f"--grid {key} is drawn from the scenario's [uncertain] table, so every run "
+                raise ExperimentInputError(f"--grid {key} is drawn from the scenario's [uncertain] table, so every run "
                                       "would replace the grid value; remove it from [uncertain]")
 
 

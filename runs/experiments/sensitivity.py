@@ -1,13 +1,14 @@
 """Global sensitivity analysis (Sobol' or Morris, with SALib) on the ensemble machinery (docs/sensitivity.md).
 
 Factors are the scenario's ``[uncertain]`` table, or, when it has none, :func:`default_factors` (the contested
-parameters of MODEL.md with documented ranges).  SALib draws the design in the unit cube; each column is
-mapped through its factor's inverse CDF (:func:`runs.uncertain.ppf`, the same mapping the ensembles use), so
-the indices decompose the output variance over the factors' own distributions.
+parameters of docs/model.md, "The essays' claims and the switch for each", with documented ranges).  SALib
+draws the design in the unit cube; each column is mapped through its factor's inverse CDF
+(:func:`runs.experiments.uncertain.ppf`, the same mapping the ensembles use), so the indices decompose the
+output variance over the factors' own distributions.
 
 Design point ``i`` is run ``i`` of an ensemble with root seed ``N``: root ``SeedSequence(N, spawn_key=(i,))``,
-simulated in chunks by :func:`runs.ensemble_chunk.simulate_chunk` (validation per run, batched rows,
-failures recorded per run), in this process or on the Dask cluster of :mod:`runs.ensemble`.  Every design
+simulated in chunks by :func:`runs.experiments.chunk.simulate_chunk` (validation per run, batched rows,
+failures recorded per run), wherever the :class:`~runs.experiments.execution.Execution` says.  Every design
 point has its own seed, so seed-to-seed noise is part of the output variance.  A **dummy factor** that the model
 never reads is added to the design: its estimated indices measure that noise plus the estimator's error, the
 threshold below which a factor's index is indistinguishable from zero (Khorashadi Zadeh et al. 2017).
@@ -18,7 +19,7 @@ one evaluator (:class:`ModelEvaluator`), the Ishigami test function another (tes
 
 from __future__ import annotations
 
-import json
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -38,20 +39,30 @@ from economy.params import (
     check_support,
     uncertain_parameter_range,
 )
-from runs.ensemble_chunk import ChunkTask, numba_threads, simulate_chunk, write_table_atomic, write_text_atomic
-from runs.single import default_output_dir, finite_or_none
-from runs.uncertain import key_route, ppf
+from runs.experiments.chunk import ChunkTask, chunk_runs_table, warm_up
+from runs.experiments.execution import Execution
+from runs.experiments.outputs import (
+    default_output_dir,
+    experiment_manifest,
+    finite_or_none,
+    fresh_output_dir,
+    write_json_atomic,
+    write_manifest,
+    write_table_atomic,
+    write_text_atomic,
+)
+from runs.experiments.result import NO_FIGURES, ExperimentInputError, ExperimentResult, Figures, draw
+from runs.experiments.uncertain import key_route, ppf
 
 __all__ = [
     "DUMMY",
     "METHODS",
-    "OUTCOMES",
+    "RUN_OUTCOMES",
     "Factor",
     "ModelEvaluator",
-    "Outcome",
-    "SensitivityInputError",
+    "RunOutcome",
     "SensitivityResult",
-    "check_options",
+    "check_design",
     "default_factors",
     "factors_for",
     "outcome_array",
@@ -65,10 +76,6 @@ Method = Literal["sobol", "morris"]
 METHODS: tuple[str, ...] = ("sobol", "morris")
 DUMMY = "dummy"
 """Name of the factor the model never reads (the noise and estimator threshold)."""
-
-
-class SensitivityInputError(ValueError):
-    """Bad options (method, sample size, outputs, factors, output directory); nothing was computed."""
 
 
 # ---------------------------------------------------------------------------------------------- factors
@@ -112,7 +119,7 @@ _NETWORK_DEFAULTS: tuple[tuple[str, Distribution, str], ...] = (
 
 
 def default_factors(scenario: Scenario) -> tuple[Factor, ...]:
-    """The contested parameters (MODEL.md's switch table) with documented ranges inside their valid ranges.
+    """The contested parameters (the switch table of docs/model.md) with documented ranges inside their valid ranges.
 
     The spillover parameters are included only when the scenario has a network (``network.kind`` not "none"):
     otherwise the model never reads them; the entry rate only where the schema has an entry process.
@@ -143,7 +150,7 @@ def describe(dist: Distribution) -> str:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class RunOutcome:
     """A per-run outcome (a key of ``Simulation.summary``) as a number; ``censor`` says how a null is filled."""
 
     name: str
@@ -151,27 +158,27 @@ class Outcome:
     censor: Literal["horizon", "end_year"] | None = None
 
 
-OUTCOMES: dict[str, Outcome] = {o.name: o for o in (
-    Outcome("final_hhi", "HHI of the inside market at the horizon (0-10,000)"),
-    Outcome("leader_share", "the leader's inside-market share at the horizon"),
-    Outcome("effective_labs", "10,000 / HHI at the horizon"),
-    Outcome("top4_share", "top-4 inside-market share at the horizon"),
-    Outcome("unipolar", "1 if the leader's share > 0.5 or HHI > 5,000 at the horizon, else 0"),
-    Outcome("n_alive", "labs alive at the horizon"),
-    Outcome("n_exits", "labs that exited"),
-    Outcome("takeoff_years", "years from par-human to superhuman frontier; not completed: the horizon length",
+RUN_OUTCOMES: dict[str, RunOutcome] = {o.name: o for o in (
+    RunOutcome("final_hhi", "HHI of the inside market at the horizon (0-10,000)"),
+    RunOutcome("leader_share", "the leader's inside-market share at the horizon"),
+    RunOutcome("effective_labs", "10,000 / HHI at the horizon"),
+    RunOutcome("top4_share", "top-4 inside-market share at the horizon"),
+    RunOutcome("unipolar", "1 if the leader's share > 0.5 or HHI > 5,000 at the horizon, else 0"),
+    RunOutcome("n_alive", "labs alive at the horizon"),
+    RunOutcome("n_exits", "labs that exited"),
+    RunOutcome("takeoff_years", "years from par-human to superhuman frontier; not completed: the horizon length",
             censor="horizon"),
-    Outcome("singularity_year", "first year a lab went singular; none: the end year", censor="end_year"),
-    Outcome("frontier_quality", "frontier quality u at the horizon"),
-    Outcome("frontier_log10_eff_compute", "log10 effective compute of the frontier model at the horizon"),
-    Outcome("leader_gap_ooms", "leader's lead over the runner-up in OOMs of effective compute"),
-    Outcome("consumer_value", "cumulative consumer value (USD x utils)"),
+    RunOutcome("singularity_year", "first year a lab went singular; none: the end year", censor="end_year"),
+    RunOutcome("frontier_quality", "frontier quality u at the horizon"),
+    RunOutcome("frontier_log10_eff_compute", "log10 effective compute of the frontier model at the horizon"),
+    RunOutcome("leader_gap_ooms", "leader's lead over the runner-up in OOMs of effective compute"),
+    RunOutcome("consumer_value", "cumulative consumer value (USD x utils)"),
 )}
 
 
 def outcome_value(summary: Mapping[str, Any], name: str, scenario: Scenario) -> float:
     """One run's outcome as a float (NaN if undefined and not censored)."""
-    spec = OUTCOMES[name]
+    spec = RUN_OUTCOMES[name]
     value = summary.get(name)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         if spec.censor == "horizon":
@@ -218,7 +225,7 @@ def design(method: Method, n_factors: int, samples: int, seed: int, levels: int 
     elif method == "morris":
         u = morris_sample.sample(problem, samples, num_levels=levels, seed=rng)
     else:
-        raise SensitivityInputError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
+        raise ExperimentInputError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
     return np.clip(u, 0.0, 1.0)
 
 
@@ -302,20 +309,20 @@ class SensitivityResult:
         })
 
 
-def check_options(factors: Sequence[Factor], method: str, samples: int, dummy: bool) -> tuple[str, ...]:
-    """Raise :class:`SensitivityInputError` for a bad method, sample size or factor list; return the design's names."""
+def check_design(factors: Sequence[Factor], method: str, samples: int, dummy: bool) -> tuple[str, ...]:
+    """Raise :class:`ExperimentInputError` for a bad method, sample size or factor list; return the design's names."""
     if method not in METHODS:
-        raise SensitivityInputError(f"method {method!r}: choose one of {', '.join(METHODS)}")
+        raise ExperimentInputError(f"method {method!r}: choose one of {', '.join(METHODS)}")
     if not factors:
-        raise SensitivityInputError("no factors to analyse")
+        raise ExperimentInputError("no factors to analyse")
     if method == "sobol" and (samples < 2 or samples != round_up_power_of_two(samples)):
-        raise SensitivityInputError(f"samples {samples}: Sobol' needs a power of two >= 2 (e.g. "
+        raise ExperimentInputError(f"samples {samples}: Sobol' needs a power of two >= 2 (e.g. "
                                     f"{round_up_power_of_two(max(samples, 2))})")
     if method == "morris" and samples < 2:
-        raise SensitivityInputError(f"samples {samples}: Morris needs at least 2 trajectories")
+        raise ExperimentInputError(f"samples {samples}: Morris needs at least 2 trajectories")
     names = tuple(f.key for f in factors) + ((DUMMY,) if dummy else ())
     if len(set(names)) != len(names):
-        raise SensitivityInputError(f"factor names must be distinct (and not {DUMMY!r}): {', '.join(names)}")
+        raise ExperimentInputError(f"factor names must be distinct (and not {DUMMY!r}): {', '.join(names)}")
     return names
 
 
@@ -349,14 +356,14 @@ def sensitivity_analysis(
         Add a factor the evaluator never sees (see the module docs).
     """
     t0 = time.perf_counter()
-    names = check_options(factors, method, samples, dummy)
+    names = check_design(factors, method, samples, dummy)
     u = design(method, len(names), samples, seed, levels)
     values = to_values(factors, u[:, : len(factors)])
     evaluated = {k: np.asarray(v, dtype=np.float64) for k, v in evaluate(values).items()}
     wanted = list(outputs) if outputs is not None else list(evaluated)
     missing = [o for o in wanted if o not in evaluated]
     if missing:
-        raise SensitivityInputError(f"the evaluator gave no output {', '.join(missing)}")
+        raise ExperimentInputError(f"the evaluator gave no output {', '.join(missing)}")
     frames = []
     skipped: dict[str, str] = {}
     for name in wanted:
@@ -385,99 +392,52 @@ def sensitivity_analysis(
 class ModelEvaluator:
     """Evaluates a design on the engine: design row i is run i (root ``SeedSequence(seed, spawn_key=(i,))``).
 
-    Chunks of runs go through :func:`runs.ensemble_chunk.simulate_chunk`, in this process (``workers`` 1) or
-    on the Dask cluster of :mod:`runs.ensemble`.  After a call, ``table`` holds the runs table (drawn values,
-    status, outcomes) and ``censored`` the number of censored values per outcome.
+    Chunks of runs go through :func:`runs.experiments.chunk.simulate_chunk`, wherever ``execution`` says
+    (default: in this process).  After a call, ``table`` holds the runs table (drawn values, status, outcomes)
+    and ``censored`` the number of censored values per outcome.
     """
 
     def __init__(self, scenario: Scenario, keys: Sequence[str], *, seed: int = 0, outcomes: Sequence[str] = (),
-                 workers: int = 1, threads: int = 1, chunk: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+                 execution: Execution | None = None) -> None:
         self.scenario = scenario
         self.keys = tuple(keys)
         self.seed = seed
-        self.outcomes = tuple(outcomes) or tuple(OUTCOMES)
-        self.workers = workers
-        self.threads = threads
-        self.chunk = chunk
-        self.progress = progress
+        self.outcomes = tuple(outcomes) or tuple(RUN_OUTCOMES)
+        self.execution = execution or Execution(workers=1)
         self.table: pd.DataFrame | None = None
         self.censored: dict[str, int] = {}
         self.per_run_init = any(key_route(k) == "init" for k in self.keys)
 
     def tasks(self, values: np.ndarray) -> list[ChunkTask]:
-        from runs.ensemble import default_chunk
-
         n = values.shape[0]
-        size = self.chunk or default_chunk(n)
+        size = self.execution.chunk_size(n)
         return [ChunkTask(c, start, min(n, start + size), self.seed, self.scenario, self.keys,
-                          values[start: min(n, start + size)], self.per_run_init, False, self.threads, "")
+                          values[start: min(n, start + size)], self.per_run_init, False, self.execution.n_threads, "")
                 for c, start in enumerate(range(0, n, size))]
 
     def __call__(self, values: np.ndarray) -> dict[str, np.ndarray]:
         tasks = self.tasks(values)
         n = values.shape[0]
         parts: dict[int, pa.Table] = {}
-        done = 0
-        if self.progress is not None:
-            self.progress(0, n)
-        for index, part in self._execute(tasks):
-            parts[index] = part
-            done += part.num_rows
-            if self.progress is not None:
-                self.progress(done, n)
+        self.execution.report(0, n)
+
+        def collect(part: pa.Table) -> None:
+            parts[int(part.schema.metadata[b"chunk"])] = part
+            self.execution.report(sum(p.num_rows for p in parts.values()), n)
+
+        self.execution.map(chunk_runs_table, tasks, collect, n_tasks=len(tasks),
+                           warm_up=functools.partial(warm_up, self.scenario))
         table = pa.concat_tables([parts[t.index] for t in tasks], promote_options="permissive").to_pandas()
         self.table = table
         out = {}
         for name in self.outcomes:
             out[name] = outcome_array(table, name, self.scenario)
             raw = table[name] if name in table else pd.Series([None] * len(table))
-            self.censored[name] = int(raw.isna().sum()) if OUTCOMES[name].censor else 0
+            self.censored[name] = int(raw.isna().sum()) if RUN_OUTCOMES[name].censor else 0
         return out
-
-    def _execute(self, tasks: Sequence[ChunkTask]):
-        if self.workers <= 1:
-            for task in tasks:
-                yield task.index, _chunk_runs(task)
-            return
-        from distributed import as_completed
-
-        from runs.ensemble import Execution, dask_client, warm_up
-
-        execution = Execution(self.workers, self.threads, None)
-        with dask_client(execution) as client:
-            client.run(warm_up, self.scenario)
-            futures = [client.submit(_chunk_runs, task, pure=False, retries=2) for task in tasks]
-            for future in as_completed(futures, loop=client.loop):
-                table = future.result()
-                yield int(table.schema.metadata[b"chunk"]), table
-                future.release()
-
-
-def _chunk_runs(task: ChunkTask) -> pa.Table:
-    """One chunk's runs table (the market series are not kept); its index rides in the schema metadata."""
-    with numba_threads(task.threads):
-        table = simulate_chunk(task).runs
-    return table.replace_schema_metadata({b"chunk": str(task.index).encode()})
 
 
 # ---------------------------------------------------------------------------------------------- a whole study
-
-
-def default_sensitivity_dir(scenario: Scenario) -> Path:
-    """``runs/out/<name>-sensitivity`` under the current directory."""
-    return default_output_dir(scenario).with_name(f"{scenario.name}-sensitivity")
-
-
-def _prepare_dir(target: Path) -> None:
-    if target.exists():
-        if not target.is_dir():
-            raise SensitivityInputError(f"output path {target} exists and is not a directory")
-        entries = list(target.iterdir())
-        if entries and not (target / "sensitivity.json").is_file():
-            raise SensitivityInputError(f"output directory {target} is not empty and holds no sensitivity.json; "
-                                        "refusing to replace it (choose another --out)")
-    target.mkdir(parents=True, exist_ok=True)
 
 
 def run_sensitivity(
@@ -491,32 +451,30 @@ def run_sensitivity(
     levels: int = 4,
     factors: Sequence[Factor] | None = None,
     dummy: bool = True,
-    workers: int = 1,
-    threads: int = 1,
-    out_dir: str | Path | None = None,
     overrides: Sequence[str] = (),
+    out_dir: str | Path | None = None,
+    execution: Execution | None = None,
     command: Sequence[str] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[SensitivityResult, Path]:
-    """A sensitivity study of a scenario, written to ``out_dir`` (default :func:`default_sensitivity_dir`).
+    figures: Figures = NO_FIGURES,
+) -> ExperimentResult:
+    """A sensitivity study of a scenario, written to ``out_dir`` (default ``runs/out/<name>-sensitivity``).
 
     Files: ``runs.parquet`` (the design and every run's outcomes), ``indices.csv``, ``sensitivity.json``
-    (the summary), ``sensitivity.png`` (the bar chart) and ``manifest.json``.
+    (the summary), the figures of ``figures.sensitivity`` (the command line's: ``sensitivity.png``, the bar
+    chart) and ``manifest.json``.  ``execution`` says where the design's chunks run.  The result's
+    ``details["analysis"]`` is the :class:`SensitivityResult`.
     """
-    from runs.manifest import build_manifest
-    from runs.sensitivity_figures import index_figure, save_figure_atomic
-
-    unknown = [o for o in outputs if o not in OUTCOMES]
+    execution = execution or Execution()
+    execution.check()
+    unknown = [o for o in outputs if o not in RUN_OUTCOMES]
     if unknown or not outputs:
-        raise SensitivityInputError(f"--outputs: unknown {', '.join(unknown) or '(none given)'}; known: "
-                                    f"{', '.join(OUTCOMES)}")
+        raise ExperimentInputError(f"--outputs: unknown {', '.join(unknown) or '(none given)'}; known: "
+                                   f"{', '.join(RUN_OUTCOMES)}")
     factors = tuple(factors) if factors is not None else factors_for(scenario)
-    check_options(factors, method, samples, dummy)
-    target = Path(out_dir) if out_dir is not None else default_sensitivity_dir(scenario)
-    target = target.absolute()
-    _prepare_dir(target)
-    evaluator = ModelEvaluator(scenario, [f.key for f in factors], seed=seed, outcomes=outputs, workers=workers,
-                               threads=threads, progress=progress)
+    check_design(factors, method, samples, dummy)
+    target = (Path(out_dir) if out_dir is not None else default_output_dir(scenario, "sensitivity")).absolute()
+    fresh_output_dir(target)
+    evaluator = ModelEvaluator(scenario, [f.key for f in factors], seed=seed, outcomes=outputs, execution=execution)
     result = sensitivity_analysis(factors, evaluator, method=method, samples=samples, outputs=outputs, seed=seed,
                                   levels=levels, dummy=dummy)
     result.censored = dict(evaluator.censored)
@@ -524,20 +482,18 @@ def run_sensitivity(
     if dummy:
         table.insert(3, DUMMY, result.values[:, -1])
     write_table_atomic(pa.Table.from_pandas(table, preserve_index=False), target / "runs.parquet")
-    indices_csv = result.indices.to_csv(index=False)
-    write_text_atomic(indices_csv, target / "indices.csv")
+    write_text_atomic(result.indices.to_csv(index=False), target / "indices.csv")
     failed = int((table["status"] != "ok").sum()) if "status" in table else 0
-    summary = {**result.summary(), "scenario": scenario.name, "seed": seed, "failed_runs": failed,
-               "out_dir": str(target)}
-    summary = finite_or_none(summary)
-    write_text_atomic(json.dumps(summary, indent=2, allow_nan=False) + "\n", target / "sensitivity.json")
-    fig = index_figure(result, title=f"{scenario.name}: {method} ({result.n_runs} runs)")
-    save_figure_atomic(fig, target / "sensitivity.png")
-    files = [target / name for name in ("runs.parquet", "indices.csv", "sensitivity.json", "sensitivity.png")]
-    manifest = build_manifest(scenario, scenario_text, seeds=[], overrides=overrides, files=files, command=command,
-                              extra={"root_seed": seed, "sensitivity": {
-                                  "method": method, "samples": samples, "levels": levels, "dummy": dummy,
-                                  "run_root": "design row i: SeedSequence(root_seed, spawn_key=(i,))",
-                                  "design": "SALib in the unit cube, mapped by runs.uncertain.ppf"}})
-    write_text_atomic(json.dumps(manifest, indent=2, allow_nan=False) + "\n", target / "manifest.json")
-    return result, target
+    summary = finite_or_none({**result.summary(), "scenario": scenario.name, "seed": seed, "failed_runs": failed,
+                              "out_dir": str(target)})
+    write_json_atomic(summary, target / "sensitivity.json")
+    drawn = draw(figures.sensitivity, target, result=result,
+                 title=f"{scenario.name}: {method} ({result.n_runs} runs)")
+    files = [target / name for name in ("runs.parquet", "indices.csv", "sensitivity.json")] + drawn
+    state = {"method": method, "samples": samples, "levels": levels, "dummy": dummy,
+             "run_root": "design row i: SeedSequence(root_seed, spawn_key=(i,))",
+             "design": "SALib in the unit cube, mapped by runs.experiments.uncertain.ppf"}
+    manifest = experiment_manifest("sensitivity", scenario, scenario_text, seed=seed, state=state, files=files,
+                                   overrides=overrides, command=command)
+    write_manifest(manifest, target)
+    return ExperimentResult(table, summary, manifest, target, {"analysis": result})

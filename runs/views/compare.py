@@ -1,30 +1,30 @@
 """The forest plot of a policy comparison: a panel per outcome, a row per policy arm, difference and 95 % CI.
 
-Built directly as a :class:`matplotlib.figure.Figure` (no ``pyplot`` state) in the Okabe-Ito palette of
-:mod:`runs.figures`; values come from comparison.json (:func:`runs.compare.run_compare`).
+In the style of :mod:`runs.views.style`; values come from comparison.json
+(:func:`runs.experiments.compare.run_compare`).  :func:`write_compare_figures` is the comparison's figure hook.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from runs.compare_stats import OUTCOMES, Outcome
-from runs.figures import DPI, OKABE_ITO
+from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
+from runs.views.style import DPI, GUIDE, OKABE_ITO, write_figures
 
-__all__ = ["forest_figure"]
+__all__ = ["forest_figure", "write_compare_figures"]
 
 _CLEAR = OKABE_ITO["vermillion"]  # the interval excludes zero
 _SPANS = OKABE_ITO["blue"]  # the interval contains zero
-_GUIDE = "#555555"
 _COLUMNS = 4
 
 
-def _shown(outcome: Outcome, value: float) -> float:
+def _shown(outcome: PairedOutcome, value: float) -> float:
     """The value in the panel's unit: percentage points for proportions, else ``value / scale``."""
     return 100.0 * value if outcome.kind == "binary" else value / outcome.scale
 
@@ -32,20 +32,20 @@ def _shown(outcome: Outcome, value: float) -> float:
 def forest_figure(comparison: Mapping[str, Any]) -> Figure:
     """Forest plot of ``comparison["comparisons"]`` (policy - baseline, run by run) for every outcome."""
     arms = list(comparison["comparisons"])
-    n_rows = math.ceil(len(OUTCOMES) / _COLUMNS)
+    n_rows = math.ceil(len(PAIRED_OUTCOMES) / _COLUMNS)
     height = 1.6 + n_rows * (0.9 + 0.32 * max(1, len(arms)))
     fig = Figure(figsize=(15.0, height), dpi=DPI, layout="constrained")
     axes = fig.subplots(n_rows, _COLUMNS, sharey=True, squeeze=False)
     positions = list(range(len(arms)))[::-1]  # first arm at the top
-    for index, outcome in enumerate(OUTCOMES):
+    for index, outcome in enumerate(PAIRED_OUTCOMES):
         ax = axes[index // _COLUMNS][index % _COLUMNS]
-        ax.axvline(0.0, color=_GUIDE, linewidth=1.0, zorder=1)
+        ax.axvline(0.0, color=GUIDE, linewidth=1.0, zorder=1)
         for y, arm in zip(positions, arms, strict=True):
             stat = comparison["comparisons"][arm]["outcomes"][outcome.key]
             diff, ci = stat.get("difference"), stat.get("ci95")
             if diff is None:
                 ax.annotate(f"n/a ({stat.get('n_pairs', 0)} pairs)", (0.5, y), xycoords=("axes fraction", "data"),
-                            ha="center", va="center", fontsize=8, color=_GUIDE,
+                            ha="center", va="center", fontsize=8, color=GUIDE,
                             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
                 continue
             x = _shown(outcome, diff)
@@ -62,7 +62,7 @@ def forest_figure(comparison: Mapping[str, Any]) -> Figure:
         ax.tick_params(axis="x", labelsize=8)
         ax.grid(axis="x", alpha=0.3)
         ax.margins(x=0.15)
-    for ax in axes.flat[len(OUTCOMES):]:
+    for ax in axes.flat[len(PAIRED_OUTCOMES):]:
         ax.set_visible(False)
     for row in axes:
         row[0].set_yticks(positions, arms, fontsize=9)
@@ -75,6 +75,11 @@ def forest_figure(comparison: Mapping[str, Any]) -> Figure:
     footer = ("Each run of a policy arm is paired with the baseline run of the same seed and uncertain draws "
               "(common random numbers). 95 % intervals: Student t on the mean paired difference; Newcombe (1998) "
               "hybrid score for proportions. Takeoff: pairs where both runs completed one.")
-    fig.text(0.005, 0.003, footer, fontsize=7, color=_GUIDE, va="bottom")
+    fig.text(0.005, 0.003, footer, fontsize=7, color=GUIDE, va="bottom")
     fig.get_layout_engine().set(rect=(0.0, 0.03, 1.0, 0.97))
     return fig
+
+
+def write_compare_figures(folder: Path, *, comparison: Mapping[str, Any]) -> list[str]:
+    """The comparison's figure hook: ``forest.png`` (:func:`forest_figure`) written into ``folder``."""
+    return write_figures(folder, {"forest.png": forest_figure(comparison)})

@@ -21,12 +21,12 @@ from mesa.visualization.utils import update_counter
 
 from agents import AIEconomy
 from economy.params import Scenario
-from runs.figures import hhi_panel, quality_panel, share_panel
 from runs.scenario import load_scenario
+from runs.views.run import hhi_panel, quality_panel, share_panel
 
 __all__ = ["SLIDERS", "DashboardEconomy", "page"]
 
-DEFAULT_SCENARIO = Path(__file__).with_name("baseline.toml")
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "baseline.toml"
 
 SLIDERS: dict[str, tuple[str, str, float, float, float]] = {
     # constructor argument: (scenario key, label, min, max, step)

@@ -1,14 +1,11 @@
 """Figures of an ensemble: fan charts over time, the final leader's share, shares by rank.
 
-Like :mod:`runs.figures` (whose palette, thresholds and PNG writer are reused), every function builds a
-:class:`matplotlib.figure.Figure` directly (Agg canvas, no ``pyplot`` state), uses the Okabe-Ito colour-blind-safe
-palette and puts units on the axes.  Quantiles are taken over the runs that succeeded.
+In the style of :mod:`runs.views.style`; quantiles are taken over the runs that succeeded.
+:func:`write_ensemble_figures` is the ensemble's figure hook (the four figures of :func:`ensemble_figure_set`).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,21 +13,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from runs.figures import DPI, HHI_HIGH, HHI_MODERATE, OKABE_ITO, save_figure
+from runs.views.style import DPI, GUIDE, HHI_HIGH, HHI_MODERATE, OKABE_ITO, write_figures
 
 __all__ = [
+    "FAN_LEVELS",
+    "ensemble_figure_set",
     "fan_chart",
-    "figure_set",
     "leader_share_histogram",
     "rank_share_chart",
-    "save_figure_atomic",
     "step_quantiles",
+    "write_ensemble_figures",
 ]
 
 FAN_LEVELS: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 _MAIN = OKABE_ITO["blue"]
 _ACCENT = OKABE_ITO["vermillion"]
-_GUIDE = "#555555"
 
 
 def step_quantiles(values: np.ndarray, levels: tuple[float, ...] = FAN_LEVELS) -> np.ndarray:
@@ -67,8 +64,8 @@ def fan_chart(years: np.ndarray, values: np.ndarray, *, ylabel: str, title: str,
     if hhi_guides:
         for level, text in ((HHI_MODERATE, "1,000: moderately concentrated"),
                             (HHI_HIGH, "1,800: highly concentrated")):
-            ax.axhline(level, color=_GUIDE, linewidth=0.8, linestyle="--")
-            ax.annotate(text, (0.005, level), xycoords=("axes fraction", "data"), fontsize=8, color=_GUIDE,
+            ax.axhline(level, color=GUIDE, linewidth=0.8, linestyle="--")
+            ax.annotate(text, (0.005, level), xycoords=("axes fraction", "data"), fontsize=8, color=GUIDE,
                         va="bottom")
         ax.set_ylim(0.0, 10_000.0)
     ax.set_xlabel("year")
@@ -109,7 +106,7 @@ def rank_share_chart(rank_shares: np.ndarray, *, title: str, footer: str) -> Fig
     if k and rank_shares.shape[0]:
         q = np.quantile(rank_shares, FAN_LEVELS, axis=0)
         ax.bar(ranks, q[2], color=_MAIN, alpha=0.85, label="median")
-        ax.vlines(ranks, q[0], q[4], color=_GUIDE, linewidth=1.0, label="5-95 % of runs")
+        ax.vlines(ranks, q[0], q[4], color=GUIDE, linewidth=1.0, label="5-95 % of runs")
         ax.vlines(ranks, q[1], q[3], color=_ACCENT, linewidth=4.0, label="25-75 % of runs")
         ax.legend(loc="upper right", fontsize=9)
     ax.set_xticks(ranks)
@@ -122,7 +119,7 @@ def rank_share_chart(rank_shares: np.ndarray, *, title: str, footer: str) -> Fig
     return fig
 
 
-def figure_set(table: pd.DataFrame, fan: Mapping[str, np.ndarray], *, scenario_name: str,
+def ensemble_figure_set(table: pd.DataFrame, fan: Mapping[str, np.ndarray], *, scenario_name: str,
                n_runs: int) -> dict[str, Figure]:
     """The four ensemble figures, keyed by file name, from runs.parquet and the fan series."""
     ok = table[table["status"] == "ok"]
@@ -149,17 +146,11 @@ def figure_set(table: pd.DataFrame, fan: Mapping[str, np.ndarray], *, scenario_n
 
 def _footer(fig: Figure, text: str) -> None:
     """A source line under the axes; the layout keeps a strip free for it."""
-    fig.text(0.01, 0.005, text, fontsize=7, color=_GUIDE, va="bottom")
+    fig.text(0.01, 0.005, text, fontsize=7, color=GUIDE, va="bottom")
     fig.get_layout_engine().set(rect=(0.0, 0.035, 1.0, 0.965))
 
 
-def save_figure_atomic(fig: Figure, path: Path) -> None:
-    """Write ``fig`` as PNG to a temporary name, then rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
-    try:
-        save_figure(fig, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def write_ensemble_figures(folder: Path, *, table: pd.DataFrame, fan: Mapping[str, np.ndarray], scenario_name: str,
+                           n_runs: int) -> list[str]:
+    """The ensemble's figure hook: :func:`ensemble_figure_set` written into ``folder``."""
+    return write_figures(folder, ensemble_figure_set(table, fan, scenario_name=scenario_name, n_runs=n_runs))

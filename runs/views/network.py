@@ -19,11 +19,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from runs.figures import DPI, OKABE_ITO
+from runs.views.style import DPI, GUIDE, OKABE_ITO
 
 __all__ = ["network_figure"]
 
-_GUIDE = "#555555"
 _BLOC_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
@@ -64,7 +63,7 @@ def network_figure(
     _flow_panel(ax_flow, market_df)
     fig.suptitle(title or "Multipolar: the knowledge-spillover network", fontsize=12)
     fig.text(0.01, 0.002, "Source: Multipolar simulation. Catch-up: d ln S_i += dt sum_j k_ij max(0, ln S_j - ln S_i) "
-             "(docs/network.md).", fontsize=7.5, color=_GUIDE, ha="left", va="bottom")
+             "(docs/network.md).", fontsize=7.5, color=GUIDE, ha="left", va="bottom")
     return fig
 
 
@@ -126,9 +125,9 @@ def _degree_panel(ax: Any, graph: nx.Graph) -> None:
     ax.bar(k, counts[k] / degrees.size, width=0.8 if k.max() < 60 else max(1.0, k.max() / 60),
            color=OKABE_ITO["blue"])
     mean = degrees.mean()
-    ax.axvline(mean, color=_GUIDE, linestyle="--", linewidth=0.9)
+    ax.axvline(mean, color=GUIDE, linestyle="--", linewidth=0.9)
     ax.annotate(f"mean {mean:.1f}", xy=(mean, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -3),
-                textcoords="offset points", ha="left", va="top", fontsize=8, color=_GUIDE)
+                textcoords="offset points", ha="left", va="top", fontsize=8, color=GUIDE)
     if k.max() > 50 and k.min() > 0:
         ax.set_xscale("log")
         ax.set_yscale("log")

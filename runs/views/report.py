@@ -8,7 +8,7 @@ figures, and in collapsed sections the scenario file and the output files with t
 The kind of folder is read from its manifest (:func:`detect_kind`):
 
 - ``run`` (``multipolar run``): the figures are drawn afresh from ``market.parquet`` and ``labs.parquet``
-  (:func:`runs.run_figures.run_figure_set`), plus any other PNG in the folder (the network);
+  (:func:`runs.views.run.run_figure_set`), plus any other PNG in the folder (the network);
 - ``ensemble`` and ``sweep``: the figures the command wrote, and for a sweep the table of grid points;
 - any other kind (a later ``compare``, say): the manifest, ``summary.json`` flattened into a table and every
   PNG in the folder.  Missing or unreadable parts are reported in the page, never fatal.
@@ -22,15 +22,17 @@ import html
 import io
 import json
 import math
-import os
 import shlex
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from runs.experiments.outputs import write_text_atomic
+from runs.views.run import run_figure_set
+from runs.views.style import save_figure
 
 __all__ = ["REPORT_NAME", "Report", "ReportInputError", "build_report", "detect_kind", "render_html", "write_report"]
 
@@ -153,13 +155,7 @@ def write_report(out_dir: str | Path, path: str | Path | None = None) -> Path:
     folder = Path(out_dir)
     report = build_report(folder)
     target = Path(path) if path is not None else folder / REPORT_NAME
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
-    try:
-        tmp.write_text(render_html(report), encoding="utf-8")
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(render_html(report), target)
     return target
 
 
@@ -210,9 +206,6 @@ def _pngs(folder: Path, first: Iterable[str]) -> list[Path]:
 
 
 def _run_figures(folder: Path, summary: Mapping[str, Any] | None, notes: list[str]) -> dict[str, bytes]:
-    from runs.figures import DPI
-    from runs.run_figures import run_figure_set
-
     try:
         market = pd.read_parquet(folder / "market.parquet")
         labs = pd.read_parquet(folder / "labs.parquet")
@@ -223,7 +216,7 @@ def _run_figures(folder: Path, summary: Mapping[str, Any] | None, notes: list[st
     out = {}
     for name, fig in run_figure_set(market, labs, summary or {}).items():
         buffer = io.BytesIO()
-        fig.savefig(buffer, dpi=DPI, format="png", metadata={"Software": "multipolar"})
+        save_figure(fig, buffer)
         out[name] = buffer.getvalue()
     return out
 

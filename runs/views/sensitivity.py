@@ -2,24 +2,24 @@
 
 Sobol': first-order (S1) and total-order (ST) indices with their 95 % bootstrap intervals; Morris: mu* (mean
 absolute elementary effect, per unit of the factor's quantile range) and sigma.  The dummy factor's total index
-is drawn as a dashed line: bars that do not clear it are not distinguishable from seed noise.  Like
-:mod:`runs.figures`, the figure is built without ``pyplot`` state, in the Okabe-Ito palette.
+is drawn as a dashed line: bars that do not clear it are not distinguishable from seed noise.  In the style of
+:mod:`runs.views.style`; :func:`write_sensitivity_figures` is the study's figure hook.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from runs.ensemble_figures import save_figure_atomic
-from runs.figures import DPI, OKABE_ITO
+from runs.views.style import DPI, GUIDE, OKABE_ITO, write_figures
 
 if TYPE_CHECKING:
-    from runs.sensitivity import SensitivityResult
+    from runs.experiments.sensitivity import SensitivityResult
 
-__all__ = ["index_figure", "save_figure_atomic"]
+__all__ = ["index_figure", "write_sensitivity_figures"]
 
 
 def index_figure(result: SensitivityResult, *, title: str = "") -> Figure:
@@ -45,7 +45,7 @@ def index_figure(result: SensitivityResult, *, title: str = "") -> Figure:
                     error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "#333333"})
         threshold = result.noise_threshold(output)
         if threshold is not None:
-            ax.axvline(max(threshold, 0.0), color="#555555", linestyle="--", linewidth=1.0,
+            ax.axvline(max(threshold, 0.0), color=GUIDE, linestyle="--", linewidth=1.0,
                        label="dummy factor (noise threshold)")
         ax.set_yticks(y, table["factor"].tolist())
         ax.invert_yaxis()
@@ -59,3 +59,8 @@ def index_figure(result: SensitivityResult, *, title: str = "") -> Figure:
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=11)
     return fig
+
+
+def write_sensitivity_figures(folder: Path, *, result: SensitivityResult, title: str) -> list[str]:
+    """The study's figure hook: ``sensitivity.png`` (:func:`index_figure`) written into ``folder``."""
+    return write_figures(folder, {"sensitivity.png": index_figure(result, title=title)})

@@ -5,9 +5,8 @@ of runs with a singularity, the median final HHI).  A 2-D plane is a heat map wi
 in it; a 1-D plane is a line with its 95 % interval.  Guides mark the regime boundaries the model brief names:
 ``r = 1`` for returns to research (flatline below, explosive growth possible above with full automation) and
 ``gamma alpha = 1`` for winner-take-all strength (Arthur's lock-in regime above); a star marks the scenario's
-own point.  As in :mod:`runs.figures`: Figure objects on their own Agg canvas (no ``pyplot``), colour-blind-safe
-colours (the perceptually uniform ``cividis`` and ``viridis`` maps, Okabe-Ito for lines), units on the axes and
-a source line.
+own point.  In the style of :mod:`runs.views.style` (the ``cividis`` and ``viridis`` maps for the cells,
+Okabe-Ito for lines).  :func:`write_sweep_figures` is the sweep's figure hook.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +26,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from economy.params import Scenario
-from runs.figures import DPI, OKABE_ITO
-from runs.sweep_grid import Plane, scenario_value
+from runs.experiments.grid import Plane, scenario_value
+from runs.views.style import DPI, GUIDE, OKABE_ITO, write_figures
 
-__all__ = ["PHASE_STATISTICS", "PhaseStatistic", "axis_label", "phase_figure", "regime_guides", "sweep_figure_set"]
+__all__ = ["PHASE_STATISTICS", "PhaseStatistic", "axis_label", "phase_figure", "regime_guides", "sweep_figure_set",
+           "write_sweep_figures"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,6 @@ _NAMES: dict[str, str] = {
     "research.substitution": "human/AI substitution sigma",
     "market.data_flywheel": "data flywheel zeta",
 }
-_GUIDE = "#555555"
 _LINE = OKABE_ITO["vermillion"]
 
 
@@ -76,6 +76,12 @@ def sweep_figure_set(points: pd.DataFrame, planes: Sequence[Plane], *, scenario:
     base = {key: scenario_value(scenario, key) for plane in planes for key in plane.keys}
     return {"phase_diagram.png": phase_figure(points, planes, title=title, runs_per_point=runs_per_point,
                                               guides=regime_guides(scenario), base=base, scenario_name=scenario.name)}
+
+
+def write_sweep_figures(folder: Path, *, points: pd.DataFrame, planes: Sequence[Plane], scenario: Scenario,
+                        runs_per_point: int) -> list[str]:
+    """The sweep's figure hook: :func:`sweep_figure_set` written into ``folder``."""
+    return write_figures(folder, sweep_figure_set(points, planes, scenario=scenario, runs_per_point=runs_per_point))
 
 
 def regime_guides(scenario: Scenario) -> dict[str, tuple[float, str]]:
@@ -124,7 +130,7 @@ def phase_figure(
         notes.append("Star: the scenario's own values. Dashed: regime boundaries. Orange line: P = 0.5.")
     if any(len(plane.axes) == 1 for plane in planes):
         notes.append("Bands: 95 % intervals (Wilson for shares, order statistics for the median).")
-    fig.text(0.005, 0.003, " ".join(notes), fontsize=7.5, color=_GUIDE, ha="left", va="bottom")
+    fig.text(0.005, 0.003, " ".join(notes), fontsize=7.5, color=GUIDE, ha="left", va="bottom")
     fig.get_layout_engine().set(rect=(0.0, 0.025, 1.0, 0.975), h_pad=0.08)
     return fig
 
@@ -273,7 +279,7 @@ _UNIT_CACHE: dict[str, str] = {}
 
 def _units() -> dict[str, str]:
     if not _UNIT_CACHE:
-        from runs.paramdoc import parameter_rows
+        from runs.views.paramdoc import parameter_rows
 
         _UNIT_CACHE.update({row["key"]: row["unit"] for row in parameter_rows()})
     return _UNIT_CACHE

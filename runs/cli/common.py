@@ -1,0 +1,230 @@
+"""What every command shares: exit codes, options, the progress bar, the error handler and the output.
+
+- **Exit codes** (docs/cli.md): :data:`EXIT_OK` 0, the command did what it was asked; :data:`EXIT_RUN_FAILED` 1,
+  a run or a task failed (what was finished is kept); :data:`EXIT_BAD_INPUT` 2, bad input, nothing written;
+  :data:`EXIT_INTERRUPTED` 130, interrupted (Ctrl-C, the shell's 128 + SIGINT).
+- **Options**: each shared option is declared once, as an ``Annotated`` alias (``Overrides``, ``AsJson``, ...)
+  or, where commands word their help differently, as a function that builds the alias from the words that
+  differ (``set_option(" in every arm")``).
+- :func:`command_errors`: the one handler that turns bad input, a failed experiment and Ctrl-C into a
+  one-line message and the exit code; :func:`progress_bar`: the one progress bar (on stderr);
+  :func:`output_console`: where the tables go (stdout, or stderr with ``--json``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from runs.experiments.result import ExperimentError, ExperimentInputError
+from runs.scenario import ScenarioError
+from runs.views.report import ReportInputError
+
+__all__ = [
+    "BAD_INPUT",
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_RUN_FAILED",
+    "AsJson",
+    "Chunk",
+    "Overrides",
+    "ScenarioFile",
+    "Scheduler",
+    "ThreadsPerWorker",
+    "Workers",
+    "bad_input",
+    "chunk_option",
+    "command_errors",
+    "command_line",
+    "fail",
+    "json_option",
+    "note_ignored_workers",
+    "number",
+    "out_option",
+    "output_console",
+    "print_json",
+    "progress_bar",
+    "runs_option",
+    "scheduler_option",
+    "seed_option",
+    "set_option",
+    "workers_option",
+]
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+BAD_INPUT: tuple[type[Exception], ...] = (ScenarioError, ExperimentInputError, ReportInputError)
+"""The errors that mean bad input: a one-line message, exit code 2, nothing written."""
+
+MAX_SEED = 2**63 - 1
+
+
+# ---------------------------------------------------------------------------------------------- options
+ScenarioFile = Annotated[
+    Path, typer.Argument(help="Scenario TOML file, e.g. runs/baseline.toml.", show_default=False)
+]
+
+
+def set_option(where: str = "", value: str = "VALUE is read as TOML, else as a string.") -> Any:
+    """``--set SECTION.KEY=VALUE`` (repeatable): "Override one parameter{where} (repeatable); {value}"."""
+    return Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="SECTION.KEY=VALUE", help=f"Override one parameter{where} (repeatable); {value}"),
+    ]
+
+
+def seed_option(help: str, *, bounded: bool = True) -> Any:
+    """``--seed``: a root seed, 0 .. 2^63 - 1 (``bounded``) or any non-negative integer."""
+    return Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED if bounded else None, help=help)]
+
+
+def runs_option(help: str, *, minimum: int | None = 1) -> Any:
+    """``--runs R`` (required)."""
+    return Annotated[int, typer.Option("--runs", min=minimum, help=help, show_default=False)]
+
+
+def out_option(default: str) -> Any:
+    """``--out DIR``: "Output directory [default: {default}]."."""
+    return Annotated[Path | None, typer.Option("--out", help=f"Output directory \\[default: {default}].")]
+
+
+def json_option(what: str = "the summary", tables: str = "the table goes") -> Any:
+    """``--json``: "Print exactly one JSON object ({what}) on stdout; {tables} to stderr."."""
+    subject = f" ({what})" if what else ""
+    return Annotated[bool, typer.Option("--json", help=f"Print exactly one JSON object{subject} on stdout; {tables} "
+                                        "to stderr.")]
+
+
+def workers_option(help: str) -> Any:
+    """``--workers W``: worker processes of the local Dask cluster (default one per core)."""
+    return Annotated[int | None, typer.Option("--workers", min=1, help=help)]
+
+
+def scheduler_option(help: str) -> Any:
+    """``--scheduler ADDRESS`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``)."""
+    return Annotated[str | None, typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS", metavar="ADDRESS",
+                                              help=help)]
+
+
+def chunk_option(help: str = "Runs per chunk \\[default: min(200, R/8)].") -> Any:
+    """``--chunk K``: runs per task."""
+    return Annotated[int | None, typer.Option("--chunk", min=1, help=help)]
+
+
+Overrides = set_option()
+AsJson = json_option()
+Workers = workers_option("Worker processes of the local Dask cluster; 1 runs in this process \\[default: one per "
+                         "core]. Ignored with --scheduler.")
+ThreadsPerWorker = Annotated[int | None, typer.Option("--threads", min=1, help="Numba threads per worker \\[default: "
+                                                      "1].")]
+Scheduler = scheduler_option("Use a running Dask scheduler (tcp://host:port) instead of a local cluster; the output "
+                             "directory must be on a filesystem its workers share.")
+Chunk = chunk_option()
+
+
+# ---------------------------------------------------------------------------------------------- errors
+def bad_input(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with :data:`EXIT_BAD_INPUT`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and exit with :data:`EXIT_RUN_FAILED`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_RUN_FAILED)
+
+
+@contextlib.contextmanager
+def command_errors() -> Iterator[None]:
+    """The one error handler of the commands: bad input (:data:`BAD_INPUT`) exits 2, an experiment that could not
+    be completed (:class:`runs.experiments.ExperimentError`) 1, Ctrl-C 130; each with one line on stderr."""
+    try:
+        yield
+    except BAD_INPUT as err:
+        bad_input(str(err))
+    except ExperimentError as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+# ---------------------------------------------------------------------------------------------- output
+@contextlib.contextmanager
+def progress_bar(description: str, unit: str = "runs") -> Iterator[Any]:
+    """The progress bar on stderr (gone when done); yields ``update(done, total, description=None)``."""
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+        TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int, description: str | None = None) -> None:
+            if description is None:
+                bar.update(task, completed=done, total=total)
+            else:
+                bar.update(task, completed=done, total=total, description=description)
+
+        yield update
+
+
+def note_ignored_workers(workers: int | None, scheduler: str | None) -> None:
+    """Say on stderr that ``--workers`` does not apply when a scheduler is given."""
+    if scheduler is not None and workers is not None:
+        Console(stderr=True).print(f"note: --workers {workers} is ignored with --scheduler (the cluster has its own "
+                                   "workers)")
+
+
+def output_console(as_json: bool, *, width: int | None = None) -> Console:
+    """Where a command prints its tables: stdout, or stderr when stdout carries the ``--json`` object."""
+    return Console(stderr=True) if as_json else Console(file=None, width=width)
+
+
+def print_json(value: Any, *, allow_nan: bool = False) -> None:
+    """Print exactly one JSON object on stdout (standard JSON: no NaN, no inf, unless ``allow_nan``)."""
+    typer.echo(json.dumps(value, allow_nan=allow_nan))
+
+
+def number(value: Any, spec: str, missing: str = "n/a") -> str:
+    """``value`` formatted with ``spec``, or ``missing`` for None."""
+    return missing if value is None else format(value, spec)
+
+
+def command_line(name: str, arguments: Sequence[object], options: Sequence[tuple[str, object]]) -> list[str]:
+    """The command as typed, for the manifest: ``multipolar NAME ARGUMENTS`` and every option given.
+
+    An option whose value is None or False is left out; True is a bare flag; a list repeats the option.
+    """
+    out = ["multipolar", name, *map(str, arguments)]
+    for flag, value in options:
+        if value is None or value is False:
+            continue
+        if value is True:
+            out.append(flag)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                out += [flag, str(item)]
+        else:
+            out += [flag, str(value)]
+    return out
