@@ -1,4 +1,4 @@
-"""Parameter uncertainty: the [uncertain] schema, Latin hypercube draws, run scenarios (runs/uncertain.py)."""
+"""Parameter uncertainty: the [uncertain] schema, Latin hypercube draws, run scenarios (experiments/uncertain.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,7 @@ from economy.params import (
     Uniform,
     uncertain_parameter_range,
 )
-from runs.scenario import ScenarioError, load_scenario, validate_scenario
-from runs.uncertain import (
+from runs.experiments import (
     INIT_KEYS,
     ROW_SECTIONS,
     RunScenarios,
@@ -35,6 +34,7 @@ from runs.uncertain import (
     latin_hypercube,
     ppf,
 )
+from runs.scenario import ScenarioError, load_scenario, validate_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"

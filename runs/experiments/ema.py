@@ -55,8 +55,8 @@ from runs.experiments.uncertain import RunScenarios, ppf
 from runs.scenario import ScenarioError
 
 __all__ = ["DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
-           "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "perform",
-           "policy_arms", "quiet_import", "select_dense_box"]
+           "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "frozen",
+           "perform", "policy_arms", "quiet_import", "select_dense_box"]
 
 DEFAULT_OUTCOMES: tuple[str, ...] = tuple(RUN_OUTCOMES)
 NO_POLICY = "none"
