@@ -557,14 +557,15 @@ def bench_mesa(n: int, steps: int, thread_counts: list[int]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- 6. ensembles
 def bench_ensemble(workers: int, runs: int) -> dict[str, Any]:
-    from runs.experiments import Execution, run_ensemble
+    from runs.experiments import Execution, Setup, run_ensemble
     from runs.views import FIGURES
 
     scenario, text = load_scenario(ROOT / "runs" / "baseline.toml")
     with tempfile.TemporaryDirectory(prefix="bench-ensemble-") as tmp:
         t0 = time.perf_counter()
-        result = run_ensemble(scenario, text, runs=runs, seed=0, out_dir=Path(tmp) / "out",
-                              execution=Execution(workers=workers, threads=1), figures=FIGURES)
+        setup = Setup(scenario, text, out_dir=Path(tmp) / "out", execution=Execution(workers=workers, threads=1),
+                      figures=FIGURES)
+        result = run_ensemble(setup, runs=runs)
         wall = time.perf_counter() - t0
     thr = result.summary["throughput"]
     return {"workers": workers, "threads_per_worker": 1, "runs": runs, "failed_runs": result.failed_runs,

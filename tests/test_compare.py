@@ -24,6 +24,7 @@ from runs.experiments import (
     PAIRED_OUTCOMES,
     Execution,
     ExperimentInputError,
+    Setup,
     arm_scenario,
     build_arms,
     compare_tables,
@@ -156,8 +157,8 @@ def test_common_random_numbers_narrow_the_interval(tmp_path: Path, scenario_file
     capped = arm_scenario(data, list(SHORT), policy, str(scenario_file))
     tables = {}
     for label, scenario, seed in (("base", sc, 11), ("same", capped, 11), ("other", capped, 12)):
-        res = run_ensemble(scenario, text, runs=8, seed=seed, out_dir=tmp_path / label,
-                           execution=Execution(workers=1))
+        res = run_ensemble(Setup(scenario, text, seed=seed, out_dir=tmp_path / label, execution=Execution(workers=1)),
+                           runs=8)
         tables[label] = pd.read_parquet(res.out_dir / "runs.parquet")
     crn = compare_tables(tables["base"], tables["same"])["outcomes"]
     independent = compare_tables(tables["base"], tables["other"])["outcomes"]
@@ -350,9 +351,9 @@ def test_shared_scheduler_in_process() -> None:
 # ---------------------------------------------------------------------------------------------- Dask
 @pytest.mark.slow
 def test_local_cluster_gives_the_same_comparison(tmp_path: Path, scenario_file: Path, compared: dict) -> None:
-    result = run_compare(*load_scenario(scenario_file, SHORT), policies=[POLICIES / "compute_cap.toml",
-                         POLICIES / "merger_review.toml"], runs=RUNS, seed=SEED, overrides=list(SHORT),
-                         out_dir=tmp_path / "dask", execution=Execution(workers=2), figures=FIGURES)
+    setup = Setup.load(scenario_file, SHORT, seed=SEED, out_dir=tmp_path / "dask", execution=Execution(workers=2),
+                       figures=FIGURES)
+    result = run_compare(setup, policies=[POLICIES / "compute_cap.toml", POLICIES / "merger_review.toml"], runs=RUNS)
     local = pd.read_parquet(compared["out"] / "runs.parquet")
     dask = pd.read_parquet(result.out_dir / "runs.parquet")
     pd.testing.assert_frame_equal(local, dask, check_exact=True)

@@ -31,6 +31,7 @@ from runs.experiments import (
     Execution,
     ExperimentInputError,
     ExperimentResult,
+    Setup,
     UncertainPlan,
     local_cluster,
     read_fan_series,
@@ -74,9 +75,9 @@ def _scenario_file(tmp_path: Path, extra: str, name: str = "case.toml") -> Path:
 def _ensemble(out: Path, *, runs: int = 12, seed: int = 3, path: Path = BASELINE,
               overrides: tuple[str, ...] = SHORT, workers: int = 1, chunk: int | None = None, resume: bool = False,
               **kw) -> ExperimentResult:
-    sc, text = load_scenario(path, list(overrides))
-    return run_ensemble(sc, text, runs=runs, seed=seed, overrides=list(overrides), out_dir=out,
-                        execution=Execution(workers=workers, chunk=chunk, resume=resume), figures=FIGURES, **kw)
+    setup = Setup.load(path, overrides, seed=seed, out_dir=out, figures=FIGURES,
+                       execution=Execution(workers=workers, chunk=chunk, resume=resume))
+    return run_ensemble(setup, runs=runs, **kw)
 
 
 def _chunks(result: ExperimentResult) -> tuple[int, int]:

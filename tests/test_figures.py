@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from runs.experiments import Execution, Plane, parse_grid, run_single, run_sweep
+from runs.experiments import Execution, Plane, Setup, parse_grid, run_single, run_sweep
 from runs.scenario import load_scenario
 from runs.views import (
     DPI,
@@ -46,7 +46,7 @@ BASELINE = ROOT / "runs" / "baseline.toml"
 def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     out = tmp_path_factory.mktemp("figures") / "run"
     sc, text = load_scenario(BASELINE, ["sim.years=2"])
-    run_single(sc, text, seed=5, out_dir=out)
+    run_single(Setup(sc, text, seed=5, out_dir=out))
     summary = json.loads((out / "summary.json").read_text())
     return pd.read_parquet(out / "market.parquet"), pd.read_parquet(out / "labs.parquet"), summary
 
@@ -55,8 +55,8 @@ def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, 
 def sweep_output(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("figures") / "sweep"
     planes = (Plane((parse_grid("research.returns_to_research=0.6:2:2"), parse_grid("market.winner_take_all=5:30:2"))),)
-    result = run_sweep(*load_scenario(BASELINE, ["sim.years=1"]), runs=3, planes=planes, overrides=["sim.years=1"],
-                       out_dir=out, execution=Execution(workers=1))
+    result = run_sweep(Setup.load(BASELINE, ["sim.years=1"], out_dir=out, execution=Execution(workers=1)), runs=3,
+                       planes=planes)
     return result, planes
 
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from runs.cli import app
-from runs.experiments import Execution, Plane, parse_grid, run_ensemble, run_single, run_sweep
+from runs.experiments import Execution, Plane, Setup, parse_grid, run_ensemble, run_single, run_sweep
 from runs.scenario import load_scenario
 from runs.views import FIGURES, REPORT_NAME, build_report, detect_kind, run_figure_set, write_report
 
@@ -44,13 +45,12 @@ def _self_contained(text: str) -> None:
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("report")
     sc, text = load_scenario(BASELINE, ["sim.years=2"])
-    here = Execution(workers=1)
-    run_single(sc, text, seed=3, out_dir=base / "run", overrides=["sim.years=2"], figures=FIGURES)
-    run_ensemble(sc, text, runs=6, seed=1, overrides=["sim.years=2"], out_dir=base / "ensemble", execution=here,
-                 figures=FIGURES)
+    setup = Setup(sc, text, overrides=["sim.years=2"], execution=Execution(workers=1), figures=FIGURES)
+    run_single(replace(setup, seed=3, out_dir=base / "run"))
+    run_ensemble(replace(setup, seed=1, out_dir=base / "ensemble"), runs=6)
     planes = (Plane((parse_grid("market.winner_take_all=5:30:2"),)),)
-    run_sweep(*load_scenario(BASELINE, ["sim.years=1"]), runs=2, planes=planes, overrides=["sim.years=1"],
-              out_dir=base / "sweep", execution=here, figures=FIGURES)
+    run_sweep(Setup.load(BASELINE, ["sim.years=1"], out_dir=base / "sweep", execution=Execution(workers=1),
+                         figures=FIGURES), runs=2, planes=planes)
     return {"run": base / "run", "ensemble": base / "ensemble", "sweep": base / "sweep"}
 
 

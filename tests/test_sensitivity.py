@@ -26,6 +26,7 @@ from runs.experiments import (
     ExperimentInputError,
     Factor,
     ModelEvaluator,
+    Setup,
     default_factors,
     factors_for,
     outcome_value,
@@ -178,8 +179,8 @@ def test_invalid_draws_become_nan_and_are_reported(tmp_path):
     sc = baseline_scenario().model_copy(update={"sim": baseline_scenario().sim.model_copy(update={"years": 1.0})})
     # frontier train + inference fraction above 1 is refused by the schema for part of this range
     factors = (Factor("archetypes.frontier.train_fraction", Uniform(dist="uniform", low=0.3, high=0.9)),)
-    study = run_sensitivity(sc, "", method="sobol", samples=8, outputs=("final_hhi",), factors=factors,
-                            out_dir=tmp_path / "s", execution=Execution(workers=1))
+    study = run_sensitivity(Setup(sc, "", out_dir=tmp_path / "s", execution=Execution(workers=1)), method="sobol",
+                            samples=8, outputs=("final_hhi",), factors=factors)
     result, target = study.details["analysis"], study.out_dir
     table = pd.read_parquet(target / "runs.parquet")
     assert (table["status"] == "invalid").any() and (table["status"] == "ok").any()
@@ -195,9 +196,9 @@ def small_study(tmp_path_factory):
     factors = (Factor("market.winner_take_all", Uniform(dist="uniform", low=2.0, high=40.0)),
                Factor("research.returns_to_research", LogUniform(dist="loguniform", low=0.4, high=3.6)))
     out = tmp_path_factory.mktemp("sens") / "study"
-    study = run_sensitivity(sc, "name = 'x'", method="sobol", samples=16,
-                            outputs=("final_hhi", "frontier_log10_eff_compute"), factors=factors, seed=4,
-                            out_dir=out, execution=Execution(workers=1), figures=FIGURES)
+    setup = Setup(sc, "name = 'x'", seed=4, out_dir=out, execution=Execution(workers=1), figures=FIGURES)
+    study = run_sensitivity(setup, method="sobol", samples=16, outputs=("final_hhi", "frontier_log10_eff_compute"),
+                            factors=factors)
     return study.details["analysis"], study.out_dir
 
 

@@ -23,6 +23,7 @@ from runs.experiments import (
     ExperimentInputError,
     ExperimentResult,
     Plane,
+    Setup,
     format_value,
     grid_points,
     keyhole_planes,
@@ -49,8 +50,8 @@ def _invoke(*args: str):
 def _sweep(out: Path, planes: tuple[Plane, ...], *, runs: int, overrides: tuple[str, ...] | list[str], seed: int = 0,
            **kw) -> ExperimentResult:
     execution = Execution(workers=kw.pop("workers", 1), progress=kw.pop("progress", None))
-    return run_sweep(*load_scenario(BASELINE, overrides), runs=runs, planes=planes, seed=seed, overrides=overrides,
-                     out_dir=out, execution=execution, figures=FIGURES, **kw)
+    setup = Setup.load(BASELINE, overrides, seed=seed, out_dir=out, execution=execution, figures=FIGURES)
+    return run_sweep(setup, runs=runs, planes=planes, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,7 @@ def test_each_point_is_the_ensemble_of_its_scenario(small: ExperimentResult, tmp
     row = points.iloc[3]
     sets = [*SHORT, "research.returns_to_research=2.4", "market.winner_take_all=30"]
     sc, text = load_scenario(BASELINE, sets)
-    alone = run_ensemble(sc, text, runs=3, seed=4, out_dir=tmp_path / "alone", execution=Execution(workers=1))
+    alone = run_ensemble(Setup(sc, text, seed=4, out_dir=tmp_path / "alone", execution=Execution(workers=1)), runs=3)
     table = pd.read_parquet(alone.out_dir / "runs.parquet")
     point_table = pd.read_parquet(small.out_dir / row["dir"] / "runs.parquet")
     for column in ("final_hhi", "leader_share", "frontier_quality"):

@@ -31,8 +31,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from runs.experiments.execution import Execution
 from runs.experiments.result import ExperimentError, ExperimentInputError
+from runs.experiments.setup import Setup
 from runs.scenario import ScenarioError
+from runs.views import FIGURES
 from runs.views.report import ReportInputError
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "chunk_option",
     "command_errors",
     "command_line",
+    "experiment_setup",
     "fail",
     "json_option",
     "note_ignored_workers",
@@ -169,24 +173,39 @@ def command_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
+# ---------------------------------------------------------------------------------------------- setup
+def experiment_setup(ctx: typer.Context, scenario: Path, overrides: Sequence[str] | None, *, seed: int,
+                     out: Path | None, execution: Execution) -> Setup:
+    """Load the scenario file with its ``--set`` overrides into the setup every runner takes, with the running
+    command (:func:`command_line`) and the figures the command line draws (:data:`runs.views.FIGURES`)."""
+    return Setup.load(scenario, overrides or (), seed=seed, out_dir=out, execution=execution,
+                      command=command_line(ctx), figures=FIGURES)
+
+
 # ---------------------------------------------------------------------------------------------- output
 @contextlib.contextmanager
 def progress_bar(description: str, unit: str = "runs") -> Iterator[Any]:
-    """The progress bar on stderr (gone when done); yields ``update(done, total, description=None)``."""
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-        TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(description, total=None)
+    """The progress bar on stderr; yields ``update(done, total, label=None)`` (``label`` replaces the description).
 
-        def update(done: int, total: int, description: str | None = None) -> None:
-            if description is None:
-                bar.update(task, completed=done, total=total)
-            else:
-                bar.update(task, completed=done, total=total, description=description)
+    The bar appears with the first update, so bad input found before any run starts prints its one line alone,
+    and is gone when the block ends.
+    """
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
+                   TaskProgressColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                   transient=True)
+    tasks: list[Any] = []
 
+    def update(done: int, total: int, label: str | None = None) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task(description, total=total))
+        bar.update(tasks[0], completed=done, total=total, **({} if label is None else {"description": label}))
+
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()
 
 
 def note_ignored_workers(workers: int | None, scheduler: str | None) -> None:
@@ -211,20 +230,24 @@ def number(value: Any, spec: str, missing: str = "n/a") -> str:
     return missing if value is None else format(value, spec)
 
 
-def command_line(name: str, arguments: Sequence[object], options: Sequence[tuple[str, object]]) -> list[str]:
-    """The command as typed, for the manifest: ``multipolar NAME ARGUMENTS`` and every option given.
+def command_line(ctx: typer.Context) -> list[str]:
+    """The running command as an equivalent command line, for the manifest (read from its context).
 
-    An option whose value is None or False is left out; True is a bare flag; a list repeats the option.
+    Arguments and every option with a value, in the command's order: a flag when it is on (an on/off pair when
+    it differs from its default), a repeatable option once per value, no option left at None.
     """
-    out = ["multipolar", name, *map(str, arguments)]
-    for flag, value in options:
-        if value is None or value is False:
+    out = ["multipolar", str(ctx.info_name)]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value is None:
             continue
-        if value is True:
-            out.append(flag)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                out += [flag, str(item)]
-        else:
-            out += [flag, str(value)]
+        if getattr(param, "is_flag", False):
+            if param.secondary_opts and value != param.default:
+                out.append(param.opts[0] if value else param.secondary_opts[0])
+            elif value and not param.secondary_opts:
+                out.append(param.opts[0])
+            continue
+        flag = [] if param.param_type_name == "argument" else [param.opts[0]]
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            out += [*flag, str(item)]
     return out

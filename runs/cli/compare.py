@@ -22,7 +22,7 @@ from runs.cli.common import (
     ThreadsPerWorker,
     Workers,
     command_errors,
-    command_line,
+    experiment_setup,
     fail,
     json_option,
     note_ignored_workers,
@@ -34,9 +34,8 @@ from runs.cli.common import (
     seed_option,
     set_option,
 )
+from runs.experiments.execution import Execution
 from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
-from runs.scenario import load_scenario
-from runs.views import FIGURES
 
 __all__ = ["TABLE_NOTE", "compare", "comparison_tables"]
 
@@ -53,6 +52,7 @@ AsJson = json_option("comparison.json", "the tables go")
 
 
 def compare(
+    ctx: typer.Context,
     scenario: ScenarioFile,
     policies: Policies,
     runs: Runs,
@@ -69,23 +69,15 @@ def compare(
     """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals,
     runs.parquet, comparison.json and forest.png."""
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
-    from runs.experiments import Execution, run_compare
+    from runs.experiments import run_compare
 
-    sets = list(overrides or [])
-    command = command_line("compare", [scenario], [
-        ("--policy", policies), ("--runs", runs), ("--seed", seed), ("--set", sets), ("--workers", workers),
-        ("--threads", threads), ("--chunk", chunk), ("--out", out), ("--scheduler", scheduler),
-        ("--keep-series", keep_series), ("--json", as_json)])
     with command_errors():
-        sc, text = load_scenario(scenario, sets)
+        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
+                                 execution=Execution(workers, threads, scheduler, chunk))
         note_ignored_workers(workers, scheduler)
         arms = f"compare {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} + baseline"
         with progress_bar(arms) as bar:
-            result = run_compare(
-                sc, text, policies=policies, runs=runs, seed=seed, overrides=sets, out_dir=out,
-                keep_series=keep_series, command=command, figures=FIGURES,
-                execution=Execution(workers, threads, scheduler, chunk, bar),
-            )
+            result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series)
 
     comparison = result.summary
     console = output_console(as_json)

@@ -21,7 +21,7 @@ from runs.cli.common import (
     Workers,
     chunk_option,
     command_errors,
-    command_line,
+    experiment_setup,
     fail,
     note_ignored_workers,
     number,
@@ -32,8 +32,7 @@ from runs.cli.common import (
     runs_option,
     seed_option,
 )
-from runs.scenario import load_scenario
-from runs.views import FIGURES
+from runs.experiments.execution import Execution
 
 __all__ = ["ensemble", "summary_table"]
 
@@ -48,6 +47,7 @@ RecordLabs = Annotated[bool, typer.Option("--record-labs", help="Also write ever
 
 
 def ensemble(
+    ctx: typer.Context,
     scenario: ScenarioFile,
     runs: Runs,
     seed: Seed = 0,
@@ -63,21 +63,14 @@ def ensemble(
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario on Dask and write runs.parquet, market/, summary and figures."""
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
-    from runs.experiments import Execution, run_ensemble
+    from runs.experiments import run_ensemble
 
-    sets = list(overrides or [])
-    command = command_line("ensemble", [scenario], [
-        ("--runs", runs), ("--seed", seed), ("--set", sets), ("--workers", workers), ("--threads", threads),
-        ("--chunk", chunk), ("--out", out), ("--scheduler", scheduler), ("--resume", resume),
-        ("--record-labs", record_labs), ("--json", as_json)])
     with command_errors():
-        sc, text = load_scenario(scenario, sets)
+        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
+                                 execution=Execution(workers, threads, scheduler, chunk, resume=resume))
         note_ignored_workers(workers, scheduler)
-        with progress_bar(f"{sc.name} ensemble") as bar:
-            result = run_ensemble(
-                sc, text, runs=runs, seed=seed, overrides=sets, out_dir=out, record_labs=record_labs, command=command,
-                execution=Execution(workers, threads, scheduler, chunk, bar, resume), figures=FIGURES,
-            )
+        with progress_bar(f"{setup.scenario.name} ensemble") as bar:
+            result = run_ensemble(setup.with_progress(bar), runs=runs, record_labs=record_labs)
 
     summary = result.summary
     output_console(as_json).print(summary_table(summary))

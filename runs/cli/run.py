@@ -9,7 +9,6 @@ Exit codes as in :mod:`runs.cli.common`: 0 done, 1 the run itself failed (the ou
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from typing import Annotated, Any
 
 import pandas as pd
@@ -24,7 +23,7 @@ from runs.cli.common import (
     Overrides,
     ScenarioFile,
     command_errors,
-    command_line,
+    experiment_setup,
     fail,
     number,
     out_option,
@@ -34,10 +33,8 @@ from runs.cli.common import (
     seed_option,
 )
 from runs.experiments.execution import Execution
-from runs.experiments.outputs import check_output_dir, default_output_dir
+from runs.experiments.outputs import check_output_dir
 from runs.experiments.single import run_single
-from runs.scenario import load_scenario
-from runs.views import FIGURES
 
 __all__ = ["run", "schema"]
 
@@ -54,6 +51,7 @@ def schema() -> None:
 
 
 def run(
+    ctx: typer.Context,
     scenario: ScenarioFile,
     seed: Seed = 0,
     overrides: Overrides = None,
@@ -64,18 +62,14 @@ def run(
 ) -> None:
     """Run one seed of a scenario and write market.parquet, labs.parquet, events.parquet, summary.json,
     manifest.json, overview.png."""
-    sets = list(overrides or [])
-    command = command_line("run", [scenario], [("--seed", seed), ("--set", sets), ("--out", out), ("--json", as_json),
-                                               ("--threads", threads), ("--events", events)])
     with command_errors():
-        sc, text = load_scenario(scenario, sets)
-        target = check_output_dir(out if out is not None else default_output_dir(sc))
-        execution = Execution(threads=threads)
-        execution.check()
+        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
+                                 execution=Execution(threads=threads))
+        target = check_output_dir(setup.output_dir())
+        setup.execution.check()
         try:
-            with progress_bar(f"{sc.name} seed {seed}", "steps") as bar:
-                result = run_single(sc, text, seed=seed, overrides=sets, out_dir=target,
-                                    execution=replace(execution, progress=bar), command=command, figures=FIGURES)
+            with progress_bar(f"{setup.scenario.name} seed {seed}", "steps") as bar:
+                result = run_single(setup.with_progress(bar))
         except BAD_INPUT:
             raise
         except Exception as err:

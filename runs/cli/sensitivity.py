@@ -18,7 +18,7 @@ from runs.cli.common import (
     ScenarioFile,
     bad_input,
     command_errors,
-    command_line,
+    experiment_setup,
     fail,
     json_option,
     out_option,
@@ -36,8 +36,6 @@ from runs.experiments.sensitivity import (
     round_up_power_of_two,
     run_sensitivity,
 )
-from runs.scenario import load_scenario
-from runs.views import FIGURES
 
 __all__ = ["index_table", "sensitivity"]
 
@@ -61,6 +59,7 @@ AsJson = json_option("the summary", "the tables go")
 
 
 def sensitivity(
+    ctx: typer.Context,
     scenario: ScenarioFile,
     method: Method = "sobol",
     samples: Samples = 256,
@@ -79,7 +78,6 @@ def sensitivity(
     Factors: the scenario's [uncertain] table, or the default set of contested parameters (docs/sensitivity.md).
     """
 
-    sets = list(overrides or [])
     names = [o.strip() for o in outputs.split(",") if o.strip()]
     if method not in METHODS:
         bad_input(f"--method {method!r}: choose one of {', '.join(METHODS)}")
@@ -90,17 +88,12 @@ def sensitivity(
         Console(stderr=True).print(f"note: --samples {samples} rounded up to {round_up_power_of_two(samples)} "
                                    "(Sobol' sequences need a power of two)")
         samples = round_up_power_of_two(samples)
-    command = command_line("sensitivity", [scenario], [
-        ("--method", method), ("--samples", samples), ("--outputs", ",".join(names)), ("--seed", seed),
-        ("--levels", levels), ("--set", sets), ("--workers", workers), ("--threads", threads), ("--out", out),
-        ("--no-dummy", not dummy)])
     with command_errors():
-        sc, text = load_scenario(scenario, sets)
-        with progress_bar(f"{sc.name} {method}") as bar:
-            result = run_sensitivity(
-                sc, text, method=method, samples=samples, outputs=names, seed=seed, levels=levels, dummy=dummy,
-                out_dir=out, overrides=sets, command=command, figures=FIGURES,
-                execution=Execution(workers=workers, threads=threads, progress=bar))
+        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
+                                 execution=Execution(workers=workers, threads=threads))
+        with progress_bar(f"{setup.scenario.name} {method}") as bar:
+            result = run_sensitivity(setup.with_progress(bar), method=method, samples=samples, outputs=names,
+                                     levels=levels, dummy=dummy)
     analysis = result.details["analysis"]
     console = output_console(as_json)
     for name in names:

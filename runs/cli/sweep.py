@@ -20,7 +20,7 @@ from runs.cli.common import (
     ScenarioFile,
     ThreadsPerWorker,
     command_errors,
-    command_line,
+    experiment_setup,
     fail,
     out_option,
     output_console,
@@ -32,9 +32,8 @@ from runs.cli.common import (
     set_option,
     workers_option,
 )
+from runs.experiments.execution import Execution
 from runs.experiments.grid import KEYHOLE, Plane, parse_grid
-from runs.scenario import load_scenario
-from runs.views import FIGURES
 
 __all__ = ["points_table", "sweep"]
 
@@ -59,6 +58,7 @@ KeepSeries = Annotated[bool, typer.Option("--keep-series", help="Keep every poin
 
 
 def sweep(
+    ctx: typer.Context,
     scenario: ScenarioFile,
     runs: Runs,
     grid: Grid = None,
@@ -74,25 +74,18 @@ def sweep(
 ) -> None:
     """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams."""
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
-    from runs.experiments import Execution, run_sweep
+    from runs.experiments import run_sweep
 
-    sets = list(overrides or [])
-    command = command_line("sweep", [scenario], [
-        ("--runs", runs), ("--seed", seed), ("--grid", grid), ("--set", sets), ("--workers", workers),
-        ("--threads", threads), ("--chunk", chunk), ("--out", out), ("--scheduler", scheduler),
-        ("--keep-series", keep_series), ("--json", as_json)])
     with command_errors():
         planes = (Plane(tuple(parse_grid(item) for item in grid)),) if grid else None
-        sc, text = load_scenario(scenario, sets)
+        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
+                                 execution=Execution(workers, threads, scheduler, chunk))
         with progress_bar("sweep") as bar:
             def progress(done: int, total: int) -> None:
                 shown = min(done // runs + 1, total // runs)
-                bar(done, total, description=f"sweep: point {shown}/{total // runs}")
+                bar(done, total, label=f"sweep: point {shown}/{total // runs}")
 
-            result = run_sweep(
-                sc, text, runs=runs, planes=planes, seed=seed, overrides=sets, out_dir=out, keep_series=keep_series,
-                command=command, figures=FIGURES, execution=Execution(workers, threads, scheduler, chunk, progress),
-            )
+            result = run_sweep(setup.with_progress(progress), runs=runs, planes=planes, keep_series=keep_series)
 
     output_console(as_json).print(points_table(result.summary, result.table))
     if as_json:

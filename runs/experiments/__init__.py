@@ -1,8 +1,8 @@
 """The experiments room: everything that runs the model many times and writes what came out.
 
-One module per kind of experiment, each runner with the same signature style
-(``run_KIND(scenario, scenario_text, *, ..., seed, overrides, out_dir, execution, command, figures)``) and the
-same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one run),
+One module per kind of experiment, each runner with the same signature (``run_KIND(setup, *, the kind's
+options)``: a :class:`Setup` holds the scenario, seed, overrides, output folder, execution, command line and
+figure hooks) and the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one run),
 :mod:`~runs.experiments.ensemble` (Monte Carlo, in chunks: :mod:`~runs.experiments.chunk`),
 :mod:`~runs.experiments.sweep` (an ensemble per point of a :mod:`~runs.experiments.grid`),
 :mod:`~runs.experiments.compare` (policy arms on common random numbers), :mod:`~runs.experiments.sensitivity`
@@ -10,7 +10,8 @@ same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one ru
 :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver path),
 :mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
 (the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design),
-:mod:`~runs.experiments.variants` (a scenario's points and arms) and :mod:`~runs.experiments.result`.
+:mod:`~runs.experiments.variants` (a scenario's points and arms), :mod:`~runs.experiments.setup` and
+:mod:`~runs.experiments.result`.
 
 Experiments never draw (figures come in through :class:`Figures`) and never print.
 
@@ -35,11 +36,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
                   "error_text", "local_cluster", "numba_threads"),
     "grid": ("KEYHOLE", "GridAxis", "GridPoint", "Plane", "check_planes", "format_value", "grid_points",
              "keyhole_planes", "parse_grid", "scenario_value"),
-    "outputs": ("PACKAGES", "atomic_output_dir", "build_manifest", "check_output_dir", "default_output_dir",
-                "experiment_manifest", "file_entry", "finite_or_none", "fresh_output_dir", "git_state",
-                "package_versions", "stream_keys", "temporary_path", "write_json_atomic", "write_manifest",
+    "outputs": ("PACKAGES", "OutputFolder", "atomic_output_dir", "build_manifest", "check_output_dir",
+                "default_output_dir", "experiment_manifest", "file_entry", "finite_or_none", "fresh_output_dir",
+                "git_state", "package_versions", "stream_keys", "temporary_path", "write_json_atomic", "write_manifest",
                 "write_table_atomic", "write_text_atomic"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
+    "setup": ("Setup",),
     "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",
                     "check_design", "default_factors", "factors_for", "outcome_array", "outcome_value",
                     "round_up_power_of_two", "run_sensitivity", "sensitivity_analysis"),

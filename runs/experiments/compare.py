@@ -38,29 +38,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from economy.params import Scenario
 from economy.policies import POLICY_KINDS
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
-from runs.experiments.execution import Execution
-from runs.experiments.outputs import (
-    default_output_dir,
-    experiment_manifest,
-    finite_or_none,
-    fresh_output_dir,
-    write_json_atomic,
-    write_manifest,
-    write_table_atomic,
-)
-from runs.experiments.result import (
-    NO_FIGURES,
-    ExperimentError,
-    ExperimentInputError,
-    ExperimentResult,
-    Figures,
-    draw,
-)
+from runs.experiments.outputs import OutputFolder, finite_or_none
+from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
+from runs.experiments.setup import Setup
 from runs.experiments.stats import PAIRED_OUTCOMES, compare_tables, outcome_values
 from runs.experiments.uncertain import UncertainPlan
 from runs.experiments.variants import scenario_data
@@ -181,38 +165,23 @@ def build_arms(scenario: Scenario, scenario_text: str, policy_paths: Sequence[st
 
 
 # ---------------------------------------------------------------------------------------------- the driver
-def run_compare(
-    scenario: Scenario,
-    scenario_text: str,
-    *,
-    policies: Sequence[str | Path],
-    runs: int,
-    seed: int = 0,
-    overrides: Sequence[str] = (),
-    out_dir: str | Path | None = None,
-    execution: Execution | None = None,
-    keep_series: bool = False,
-    command: Sequence[str] | None = None,
-    figures: Figures = NO_FIGURES,
-) -> ExperimentResult:
+def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int,
+                keep_series: bool = False) -> ExperimentResult:
     """Run the baseline and every policy arm on the same seeds and draws; write the paired comparison.
 
     Parameters
     ----------
-    scenario, scenario_text, overrides
-        The scenario as loaded (:func:`runs.scenario.load_scenario`) from its TOML text with the ``--set``
-        overrides (applied to every arm).
+    setup
+        The scenario as loaded with its overrides (applied to every arm), the root seed ``N`` every arm
+        shares, the folder (default ``runs/out/<name>-compare``) and the execution (one local cluster serves
+        every arm; ``progress(done, total)`` counts runs over all arms).  ``setup.figures.compare`` draws the
+        comparison's figures, ``setup.figures.ensemble`` every arm's.
     policies
         Policy files, one arm each (in order).
-    runs, seed
-        Runs per arm ``R >= 2`` and the root seed ``N`` every arm shares.
-    execution
-        As for :func:`runs.experiments.ensemble.run_ensemble`; one local cluster serves every arm, and
-        ``progress(done, total)`` counts runs over all arms.
+    runs
+        Runs per arm ``R >= 2``.
     keep_series
         Keep every arm's per-step market series (``arms/K-NAME/market/``, about 45 kB per run).
-    figures
-        ``figures.compare`` draws the comparison's figures, ``figures.ensemble`` every arm's.
 
     Returns
     -------
@@ -228,19 +197,19 @@ def run_compare(
         An arm's ensemble could not be completed, or the arms did not share their seeds and draws.
     """
     wall0 = time.perf_counter()
-    execution = execution or Execution()
+    scenario, seed, execution = setup.scenario, setup.seed, setup.execution
     if not isinstance(runs, int) or isinstance(runs, bool) or runs < 2:
         raise ExperimentInputError(f"--runs {runs!r}: need at least 2 runs per arm for paired intervals")
     check_runs_and_seed(runs, seed)
     execution.check()
-    sets = list(overrides)
-    arms = build_arms(scenario, scenario_text, policies, sets)
+    sets = list(setup.overrides)
+    arms = build_arms(scenario, setup.scenario_text, policies, sets)
     plan = UncertainPlan.from_scenario(scenario)
     for arm in arms:
         if UncertainPlan.from_scenario(arm.scenario) != plan:  # pragma: no cover - a policy file has no [uncertain]
             raise ExperimentInputError(f"arm {arm.name!r}: its [uncertain] table differs from the baseline's")
-    target = (Path(out_dir) if out_dir is not None else default_output_dir(scenario, "compare")).absolute()
-    fresh_output_dir(target)
+    folder = OutputFolder.fresh("compare", setup)
+    target = folder.path
 
     width = len(str(len(arms) - 1))
     dirs = [f"arms/{k:0{width}d}-{_slug(arm.name)}" for k, arm in enumerate(arms)]
@@ -253,9 +222,7 @@ def run_compare(
         "seeds": "every arm: run i uses SeedSequence(seed, spawn_key=(i,)) and row i of the same uncertain design "
                  "(common random numbers)",
     }
-    manifest_args = {"overrides": sets, "command": command}
-    write_manifest(experiment_manifest("compare", scenario, scenario_text, seed=seed,
-                                       state={**settings, "status": "running"}, **manifest_args), target)
+    folder.start(settings)
 
     tables: list[pd.DataFrame] = []
     failed = 0
@@ -265,10 +232,9 @@ def run_compare(
             def arm_progress(done: int, _total: int, k: int = k) -> None:
                 execution.report(k * runs + done, total)
 
-            result = run_ensemble(
-                arm.scenario, scenario_text, runs=runs, seed=seed, overrides=sets, out_dir=target / arm_dir,
-                execution=replace(shared, progress=arm_progress, resume=False), command=command, figures=figures,
-            )
+            arm_setup = replace(setup, scenario=arm.scenario, out_dir=target / arm_dir,
+                                execution=replace(shared, progress=arm_progress, resume=False))
+            result = run_ensemble(arm_setup, runs=runs)
             failed += result.failed_runs
             tables.append(result.table)
             if not keep_series:
@@ -294,17 +260,15 @@ def run_compare(
                         for arm, table in zip(arms[1:], tables[1:], strict=True)},
         "failed_runs": failed,
     }
-    combined = _write_runs(target / "runs.parquet", arms, tables)
-    drawn = draw(figures.compare, target, comparison=comparison)
+    combined = _runs_table(arms, tables)
+    folder.table(combined, "runs.parquet")
+    drawn = draw(setup.figures.compare, target, comparison=comparison)
     comparison["wall_seconds"] = time.perf_counter() - wall0
     comparison["out_dir"] = str(target)
     comparison = finite_or_none(comparison)
-    write_json_atomic(comparison, target / "comparison.json")
-    files = [target / "runs.parquet", target / "comparison.json", *drawn]
-    manifest = experiment_manifest("compare", scenario, scenario_text, seed=seed,
-                                   state={**settings, "status": "complete"}, files=files, **manifest_args)
-    write_manifest(manifest, target)
-    return ExperimentResult(combined, comparison, manifest, target)
+    folder.json(comparison, "comparison.json")
+    folder.add(*drawn)
+    return ExperimentResult(combined, comparison, folder.complete(settings), target)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -319,7 +283,8 @@ def _check_common_numbers(arms: Sequence[Arm], tables: Sequence[pd.DataFrame], k
             raise ExperimentError(f"arm {arm.name!r} did not run the baseline's seeds and draws")
 
 
-def _write_runs(path: Path, arms: Sequence[Arm], tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+def _runs_table(arms: Sequence[Arm], tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Every arm's runs, with the arm's name, index and policy file first and the singularity flag."""
     singular = next(o for o in PAIRED_OUTCOMES if o.key == "singularity")
     frames = []
     for k, (arm, table) in enumerate(zip(arms, tables, strict=True)):
@@ -331,7 +296,6 @@ def _write_runs(path: Path, arms: Sequence[Arm], tables: Sequence[pd.DataFrame])
         frames.append(frame)
     combined = pd.concat(frames, ignore_index=True)
     combined["policy_file"] = combined["policy_file"].astype("string")
-    write_table_atomic(pa.Table.from_pandas(combined, preserve_index=False), path)
     return combined
 
 

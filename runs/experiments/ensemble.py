@@ -46,17 +46,9 @@ from economy.kernels.layout import MARKET_COLUMNS
 from economy.params import Scenario
 from economy.streams import STREAM_NAMES
 from runs.experiments.chunk import ChunkTask, OutputLayout, run_chunk, warm_up
-from runs.experiments.execution import Execution
-from runs.experiments.outputs import (
-    default_output_dir,
-    experiment_manifest,
-    finite_or_none,
-    fresh_output_dir,
-    temporary_path,
-    write_json_atomic,
-    write_manifest,
-)
-from runs.experiments.result import NO_FIGURES, ExperimentError, ExperimentInputError, ExperimentResult, Figures, draw
+from runs.experiments.outputs import OutputFolder, finite_or_none, temporary_path
+from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
+from runs.experiments.setup import Setup
 from runs.experiments.stats import summarise_ensemble
 from runs.experiments.uncertain import UncertainPlan
 
@@ -67,39 +59,21 @@ FAN_RUN_LIMIT = 20_000
 """Fan charts use the series of at most this many successful runs (the lowest run indices)."""
 
 
-def run_ensemble(
-    scenario: Scenario,
-    scenario_text: str,
-    *,
-    runs: int,
-    seed: int = 0,
-    overrides: Sequence[str] = (),
-    out_dir: str | Path | None = None,
-    execution: Execution | None = None,
-    record_labs: bool = False,
-    command: Sequence[str] | None = None,
-    figures: Figures = NO_FIGURES,
-) -> ExperimentResult:
-    """Run ``runs`` seeds of ``scenario`` (with its uncertain draws) and write the ensemble outputs.
+def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> ExperimentResult:
+    """Run ``runs`` seeds of the setup's scenario (with its uncertain draws) and write the ensemble outputs.
 
     Parameters
     ----------
-    scenario, scenario_text
-        The validated scenario and its TOML text (for the manifest).
-    runs, seed
-        Number of runs ``R`` and the ensemble's root seed ``N``: run ``i`` uses ``SeedSequence(N, spawn_key=(i,))``.
-    overrides, command
-        The ``--set`` strings and the command line, recorded in the manifest.
-    out_dir
-        Output folder; default ``runs/out/<name>-ensemble``.
-    execution
-        Where the chunks run, their size ``K`` (default :func:`runs.experiments.execution.default_chunk`; on
-        resume: the interrupted ensemble's), progress, and ``resume``: complete the ensemble already in
-        ``out_dir`` without recomputing its finished chunks.
+    setup
+        The scenario, the root seed ``N`` (run ``i`` uses ``SeedSequence(N, spawn_key=(i,))``), the folder
+        (default ``runs/out/<name>-ensemble``), and the execution: where the chunks run, their size ``K``
+        (default :func:`runs.experiments.execution.default_chunk`; on resume: the interrupted ensemble's),
+        progress, and ``resume`` (complete the ensemble already in the folder without recomputing its finished
+        chunks).  ``setup.figures.ensemble`` draws the ensemble's figures into the folder.
+    runs
+        Number of runs ``R``.
     record_labs
         Also write the long lab table of every run (``labs/``).
-    figures
-        ``figures.ensemble`` draws the ensemble's figures into the folder.
 
     Returns
     -------
@@ -114,10 +88,10 @@ def run_ensemble(
         A chunk task kept failing (its runs' own failures never do: they are recorded per run).
     """
     wall0 = time.perf_counter()
-    execution = execution or Execution()
+    scenario, seed, execution = setup.scenario, setup.seed, setup.execution
     check_runs_and_seed(runs, seed)
     execution.check()
-    target = (Path(out_dir) if out_dir is not None else default_output_dir(scenario, "ensemble")).absolute()
+    target = setup.output_dir("ensemble").absolute()
     layout = OutputLayout(target)
     previous = _read_state(target)
     chunk = execution.chunk
@@ -133,8 +107,9 @@ def run_ensemble(
                 "differs); rerun without --resume to replace it, or with the same scenario, --set, --runs, --seed, "
                 "--chunk and --record-labs"
             )
+        folder = OutputFolder("ensemble", setup, target)
     else:
-        fresh_output_dir(target)
+        folder = OutputFolder.fresh("ensemble", setup)
     layout.make(record_labs)
     _remove_temporaries(target)
 
@@ -143,9 +118,9 @@ def run_ensemble(
     n_chunks = math.ceil(runs / chunk)
     todo = [c for c in range(n_chunks) if not layout.done(c, record_labs)]
     reused = n_chunks - len(todo)
-    state = {"format": FORMAT, "fingerprint": fingerprint, "identity": identity, "chunk": chunk, "status": "running"}
-    manifest_args = {"overrides": list(overrides), "command": command}
-    write_manifest(_manifest(scenario, scenario_text, seed, state, [], **manifest_args), target)
+    state = {"format": FORMAT, "fingerprint": fingerprint, "identity": identity, "chunk": chunk,
+             "seeds": _seeds_note(seed)}
+    folder.start(state)
 
     threads = execution.n_threads
     tasks = (
@@ -178,8 +153,7 @@ def run_ensemble(
         "chunk_wall_seconds": chunk_seconds[0], "chunk_cpu_seconds": chunk_seconds[1],
         "runs_per_cpu_second": computed_runs / chunk_seconds[1] if chunk_seconds[1] > 0 else None,
     }
-    return _finalise(target, layout, scenario, scenario_text, seed, runs, chunk, n_chunks, plan.keys, state,
-                     throughput, wall0, manifest_args, figures)
+    return _finalise(setup, folder, layout, runs, chunk, n_chunks, plan.keys, state, throughput, wall0)
 
 
 def check_runs_and_seed(runs: int, seed: int) -> None:
@@ -233,32 +207,31 @@ def _remove_temporaries(target: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _manifest(scenario: Scenario, text: str, seed: int, state: dict[str, Any], files: Sequence[Path], *,
-              overrides: Sequence[str], command: Sequence[str] | None) -> dict[str, Any]:
-    runs_note = {
+def _seeds_note(seed: int) -> dict[str, Any]:
+    """How the runs' seeds and draws derive from the root seed (the manifest's ``ensemble.seeds``)."""
+    return {
         "root_seed": seed,
         "run_root": "run i: SeedSequence(root_seed, spawn_key=(i,)) == SeedSequence(root_seed).spawn(runs)[i]",
         "run_streams": {name: f"SeedSequence(root_seed, spawn_key=(i, {k}))" for k, name in enumerate(STREAM_NAMES)},
         "design": "Latin hypercube from SeedSequence(root_seed) itself (runs.experiments.uncertain)",
     }
-    return experiment_manifest("ensemble", scenario, text, seed=seed, state={**state, "seeds": runs_note},
-                               files=files, overrides=overrides, command=command)
 
 
 # ---------------------------------------------------------------------------------------------- finishing
-def _finalise(target: Path, layout: OutputLayout, scenario: Scenario, text: str, seed: int, runs: int, chunk: int,
-              n_chunks: int, keys: Sequence[str], state: dict[str, Any], throughput: dict[str, Any], wall0: float,
-              manifest_args: dict[str, Any], figures: Figures) -> ExperimentResult:
+def _finalise(setup: Setup, folder: OutputFolder, layout: OutputLayout, runs: int, chunk: int, n_chunks: int,
+              keys: Sequence[str], state: dict[str, Any], throughput: dict[str, Any], wall0: float) -> ExperimentResult:
     finalise0 = time.perf_counter()
+    scenario, figures, target = setup.scenario, setup.figures, folder.path
     parts = [layout.part(c) for c in range(n_chunks)]
     missing = [p.name for p in parts if not p.is_file()]
     if missing:
         raise ExperimentError(f"chunks missing after the run: {', '.join(missing[:5])}; rerun with --resume")
     _merge_parts(parts, target / "runs.parquet")
+    folder.add(target / "runs.parquet")
     table = pd.read_parquet(target / "runs.parquet")
     if len(table) != runs or not np.array_equal(table["run"].to_numpy(), np.arange(runs)):
         raise ExperimentError(f"runs.parquet does not hold runs 0..{runs - 1} exactly once")
-    summary = summarise_ensemble(table, scenario_name=scenario.name, seed=seed, chunk=chunk, uncertain=keys)
+    summary = summarise_ensemble(table, scenario_name=scenario.name, seed=setup.seed, chunk=chunk, uncertain=keys)
     summary["throughput"] = throughput
     summary["out_dir"] = str(target)
     drawn = [] if figures.ensemble is None else draw(
@@ -267,13 +240,11 @@ def _finalise(target: Path, layout: OutputLayout, scenario: Scenario, text: str,
     throughput["finalise_seconds"] = time.perf_counter() - finalise0  # without the manifest's hashing
     throughput["wall_seconds"] = time.perf_counter() - wall0
     summary = finite_or_none(summary)
-    write_json_atomic(summary, target / "summary.json")
-    files = [target / "runs.parquet", target / "summary.json", *drawn]
+    folder.json(summary, "summary.json")
+    folder.add(*drawn)
     for sub in ("market", "labs", "chunks"):
-        files += sorted((target / sub).glob("*.parquet"))
-    manifest = _manifest(scenario, text, seed, {**state, "status": "complete"}, files, **manifest_args)
-    write_manifest(manifest, target)
-    return ExperimentResult(table, summary, manifest, target)
+        folder.add(*sorted((target / sub).glob("*.parquet")))
+    return ExperimentResult(table, summary, folder.complete(state), target)
 
 
 def _merge_parts(parts: Sequence[Path], path: Path) -> None:

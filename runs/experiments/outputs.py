@@ -9,6 +9,10 @@ accepted target; :func:`atomic_output_dir` builds a run's folder beside the targ
 **Files.** :func:`write_table_atomic`, :func:`write_text_atomic` and :func:`write_json_atomic` write to a
 temporary name and rename, so a file is either whole or absent (what lets an interrupted ensemble resume).
 
+**An experiment's folder.** :class:`OutputFolder` is the three steps every experiment of many runs takes:
+start (the folder emptied, ``manifest.json`` written with status "running"), write its files (each listed for
+the manifest), complete (``manifest.json`` again, status "complete", with every file's hash).
+
 **Manifests.** Every output folder carries ``manifest.json`` (:func:`build_manifest`): what is needed to
 reproduce and to trust it: the scenario (name, TOML text, every resolved parameter, the overrides), the root
 seed and the spawn key of each named random stream, the git commit of the code (and whether the working tree
@@ -31,10 +35,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -42,8 +48,12 @@ from economy.params import Scenario
 from economy.streams import STREAM_NAMES, child_sequence, root_sequence
 from runs.experiments.result import ExperimentInputError
 
+if TYPE_CHECKING:
+    from runs.experiments.setup import Setup
+
 __all__ = [
     "PACKAGES",
+    "OutputFolder",
     "atomic_output_dir",
     "build_manifest",
     "check_output_dir",
@@ -161,6 +171,52 @@ def _remove_empty(created: list[Path]) -> None:
             p.rmdir()
 
 
+@dataclass
+class OutputFolder:
+    """The output folder of an experiment of many runs, the files written into it so far, and its manifest.
+
+    ``kind`` names the experiment (the manifest's ``kind`` and the section holding its ``state``).
+    """
+
+    kind: str
+    setup: Setup
+    path: Path
+    files: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def fresh(cls, kind: str, setup: Setup) -> OutputFolder:
+        """The setup's folder for this kind (:func:`check_output_dir`, then emptied and created)."""
+        path = setup.output_dir(kind).absolute()
+        fresh_output_dir(path)
+        return cls(kind, setup, path)
+
+    def start(self, state: Mapping[str, Any]) -> None:
+        """Write the manifest with ``state`` and status "running" (an interrupted experiment says so)."""
+        write_manifest(experiment_manifest(self.kind, self.setup, state={**state, "status": "running"}), self.path)
+
+    def table(self, frame: pd.DataFrame, name: str) -> None:
+        """Write ``frame`` as the Parquet file ``name`` (atomically) and list it."""
+        self.add(write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), self.path / name))
+
+    def json(self, value: Any, name: str) -> None:
+        """Write ``value`` as the JSON file ``name`` (atomically; NaN and inf as null) and list it."""
+        self.add(write_json_atomic(value, self.path / name))
+
+    def text(self, text: str, name: str) -> None:
+        """Write ``text`` as the file ``name`` (atomically) and list it."""
+        self.add(write_text_atomic(text, self.path / name))
+
+    def add(self, *paths: Path) -> None:
+        """List files written by others (the figures, the chunk files) for the manifest."""
+        self.files += paths
+
+    def complete(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Write the manifest with ``state``, status "complete" and every listed file's hash; return it."""
+        manifest = experiment_manifest(self.kind, self.setup, state={**state, "status": "complete"}, files=self.files)
+        write_manifest(manifest, self.path)
+        return manifest
+
+
 # ---------------------------------------------------------------------------------------------- files
 def temporary_path(path: Path) -> Path:
     """A hidden sibling name for ``path`` (``.NAME.tmp-XXXX``), renamed into place when written."""
@@ -177,8 +233,8 @@ def _series_options(table: pa.Table) -> dict[str, Any]:
     return {"compression": "zstd", "compression_level": 1, "use_dictionary": text, "use_byte_stream_split": numeric}
 
 
-def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> None:
-    """Write a Parquet file atomically (``series``: the options for per-step series)."""
+def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> Path:
+    """Write a Parquet file atomically (``series``: the options for per-step series); returns its path."""
     tmp = temporary_path(path)
     try:
         pq.write_table(table, tmp, **(_series_options(table) if series else {"compression": "zstd"}))
@@ -186,10 +242,11 @@ def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> 
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return path
 
 
-def write_text_atomic(text: str, path: Path) -> None:
-    """Write a UTF-8 text file atomically."""
+def write_text_atomic(text: str, path: Path) -> Path:
+    """Write a UTF-8 text file atomically; returns its path."""
     tmp = temporary_path(path)
     try:
         tmp.write_text(text, encoding="utf-8")
@@ -197,11 +254,12 @@ def write_text_atomic(text: str, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return path
 
 
-def write_json_atomic(value: Any, path: Path) -> None:
+def write_json_atomic(value: Any, path: Path) -> Path:
     """Write ``value`` as indented standard JSON (NaN and inf as null, :func:`finite_or_none`) atomically."""
-    write_text_atomic(json.dumps(finite_or_none(value), indent=2, allow_nan=False) + "\n", path)
+    return write_text_atomic(json.dumps(finite_or_none(value), indent=2, allow_nan=False) + "\n", path)
 
 
 def finite_or_none(value: Any) -> Any:
@@ -268,12 +326,12 @@ def build_manifest(
     return manifest
 
 
-def experiment_manifest(kind: str, scenario: Scenario, scenario_text: str, *, seed: int, state: Mapping[str, Any],
-                        files: Iterable[Path] = (), overrides: Sequence[str] = (),
-                        command: Sequence[str] | None = None) -> dict[str, Any]:
-    """The manifest of an experiment of many runs: ``kind``, its ``root_seed`` and its section ``kind: state``."""
-    return build_manifest(scenario, scenario_text, seeds=[], overrides=overrides, files=files, command=command,
-                          extra={"kind": kind, "root_seed": seed, kind: dict(state)})
+def experiment_manifest(kind: str, setup: Setup, *, state: Mapping[str, Any],
+                        files: Iterable[Path] = ()) -> dict[str, Any]:
+    """The manifest of an experiment of many runs (its :class:`~runs.experiments.setup.Setup`): ``kind``, its
+    ``root_seed`` and its section ``kind: state``."""
+    return build_manifest(setup.scenario, setup.scenario_text, seeds=[], overrides=setup.overrides, files=files,
+                          command=setup.command, extra={"kind": kind, "root_seed": setup.seed, kind: dict(state)})
 
 
 def write_manifest(manifest: Mapping[str, Any], folder: Path) -> None:

@@ -1,10 +1,11 @@
 """What every experiment returns, the two ways it can fail, and the figure hooks the caller passes in.
 
 Every runner (:func:`~runs.experiments.single.run_single`, ``run_ensemble``, ``run_sweep``, ``run_compare``,
-``run_sensitivity``) returns one :class:`ExperimentResult`: its main table, its summary (what it wrote as
-JSON), its manifest and its output folder.  Bad input raises :class:`ExperimentInputError` before anything is
-computed (the command line exits 2); an experiment that cannot be completed raises :class:`ExperimentError`
-(exit 1).  A scenario that does not validate raises :class:`runs.scenario.ScenarioError` (exit 2).
+``run_sensitivity``) takes a :class:`~runs.experiments.setup.Setup` and returns one :class:`ExperimentResult`:
+its main table, its summary (what it wrote as JSON), its manifest and its output folder.  Bad input raises
+:class:`ExperimentInputError` before anything is computed (the command line exits 2); an experiment that cannot
+be completed raises :class:`ExperimentError` (exit 1).  A scenario that does not validate raises
+:class:`runs.scenario.ScenarioError` (exit 2).
 
 Experiments never draw: a caller that wants figures in the output folder passes :class:`Figures`, a bundle of
 drawing functions (``runs.views.FIGURES`` holds the package's own), so an experiment also runs without them.

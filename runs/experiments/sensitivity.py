@@ -24,7 +24,6 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -41,17 +40,9 @@ from economy.params import (
 )
 from runs.experiments.chunk import ChunkTask, chunk_runs_table, warm_up
 from runs.experiments.execution import Execution
-from runs.experiments.outputs import (
-    default_output_dir,
-    experiment_manifest,
-    finite_or_none,
-    fresh_output_dir,
-    write_json_atomic,
-    write_manifest,
-    write_table_atomic,
-    write_text_atomic,
-)
-from runs.experiments.result import NO_FIGURES, ExperimentInputError, ExperimentResult, Figures, draw
+from runs.experiments.outputs import OutputFolder, finite_or_none
+from runs.experiments.result import ExperimentInputError, ExperimentResult, draw
+from runs.experiments.setup import Setup
 from runs.experiments.uncertain import key_route, ppf
 
 __all__ = [
@@ -441,30 +432,24 @@ class ModelEvaluator:
 
 
 def run_sensitivity(
-    scenario: Scenario,
-    scenario_text: str,
+    setup: Setup,
     *,
     method: Method = "sobol",
     samples: int = 256,
     outputs: Sequence[str] = ("final_hhi", "leader_share", "takeoff_years", "frontier_log10_eff_compute"),
-    seed: int = 0,
     levels: int = 4,
     factors: Sequence[Factor] | None = None,
     dummy: bool = True,
-    overrides: Sequence[str] = (),
-    out_dir: str | Path | None = None,
-    execution: Execution | None = None,
-    command: Sequence[str] | None = None,
-    figures: Figures = NO_FIGURES,
 ) -> ExperimentResult:
-    """A sensitivity study of a scenario, written to ``out_dir`` (default ``runs/out/<name>-sensitivity``).
+    """A sensitivity study of the setup's scenario (:func:`sensitivity_analysis` on :class:`ModelEvaluator`).
 
-    Files: ``runs.parquet`` (the design and every run's outcomes), ``indices.csv``, ``sensitivity.json``
-    (the summary), the figures of ``figures.sensitivity`` (the command line's: ``sensitivity.png``, the bar
-    chart) and ``manifest.json``.  ``execution`` says where the design's chunks run.  The result's
-    ``details["analysis"]`` is the :class:`SensitivityResult`.
+    Written to the setup's folder (default ``runs/out/<name>-sensitivity``): ``runs.parquet`` (the design and
+    every run's outcomes), ``indices.csv``, ``sensitivity.json`` (the summary), the figures of
+    ``setup.figures.sensitivity`` (the command line's: ``sensitivity.png``, the bar chart) and
+    ``manifest.json``.  The setup's execution says where the design's chunks run; its seed seeds the runs and
+    the design.  The result's ``details["analysis"]`` is the :class:`SensitivityResult`.
     """
-    execution = execution or Execution()
+    scenario, seed, execution = setup.scenario, setup.seed, setup.execution
     execution.check()
     unknown = [o for o in outputs if o not in RUN_OUTCOMES]
     if unknown or not outputs:
@@ -472,8 +457,11 @@ def run_sensitivity(
                                    f"{', '.join(RUN_OUTCOMES)}")
     factors = tuple(factors) if factors is not None else factors_for(scenario)
     check_design(factors, method, samples, dummy)
-    target = (Path(out_dir) if out_dir is not None else default_output_dir(scenario, "sensitivity")).absolute()
-    fresh_output_dir(target)
+    folder = OutputFolder.fresh("sensitivity", setup)
+    state = {"method": method, "samples": samples, "levels": levels, "dummy": dummy,
+             "run_root": "design row i: SeedSequence(root_seed, spawn_key=(i,))",
+             "design": "SALib in the unit cube, mapped by runs.experiments.uncertain.ppf"}
+    folder.start(state)
     evaluator = ModelEvaluator(scenario, [f.key for f in factors], seed=seed, outcomes=outputs, execution=execution)
     result = sensitivity_analysis(factors, evaluator, method=method, samples=samples, outputs=outputs, seed=seed,
                                   levels=levels, dummy=dummy)
@@ -481,19 +469,12 @@ def run_sensitivity(
     table = evaluator.table if evaluator.table is not None else pd.DataFrame()
     if dummy:
         table.insert(3, DUMMY, result.values[:, -1])
-    write_table_atomic(pa.Table.from_pandas(table, preserve_index=False), target / "runs.parquet")
-    write_text_atomic(result.indices.to_csv(index=False), target / "indices.csv")
+    folder.table(table, "runs.parquet")
+    folder.text(result.indices.to_csv(index=False), "indices.csv")
     failed = int((table["status"] != "ok").sum()) if "status" in table else 0
     summary = finite_or_none({**result.summary(), "scenario": scenario.name, "seed": seed, "failed_runs": failed,
-                              "out_dir": str(target)})
-    write_json_atomic(summary, target / "sensitivity.json")
-    drawn = draw(figures.sensitivity, target, result=result,
-                 title=f"{scenario.name}: {method} ({result.n_runs} runs)")
-    files = [target / name for name in ("runs.parquet", "indices.csv", "sensitivity.json")] + drawn
-    state = {"method": method, "samples": samples, "levels": levels, "dummy": dummy,
-             "run_root": "design row i: SeedSequence(root_seed, spawn_key=(i,))",
-             "design": "SALib in the unit cube, mapped by runs.experiments.uncertain.ppf"}
-    manifest = experiment_manifest("sensitivity", scenario, scenario_text, seed=seed, state=state, files=files,
-                                   overrides=overrides, command=command)
-    write_manifest(manifest, target)
-    return ExperimentResult(table, summary, manifest, target, {"analysis": result})
+                              "out_dir": str(folder.path)})
+    folder.json(summary, "sensitivity.json")
+    folder.add(*draw(setup.figures.sensitivity, folder.path, result=result,
+                     title=f"{scenario.name}: {method} ({result.n_runs} runs)"))
+    return ExperimentResult(table, summary, folder.complete(state), folder.path, {"analysis": result})

@@ -21,25 +21,24 @@ target is left as it was.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from pathlib import Path
 from typing import Any
 
 from economy.engine import Simulation
 from economy.network import lab_graph, write_graphml
 from economy.params import Scenario
-from runs.experiments.execution import Execution, numba_threads
+from runs.experiments.execution import numba_threads
 from runs.experiments.outputs import (
     atomic_output_dir,
     build_manifest,
     check_output_dir,
-    default_output_dir,
     finite_or_none,
     write_json_atomic,
     write_manifest,
 )
-from runs.experiments.result import NO_FIGURES, ExperimentResult, Figures, draw
+from runs.experiments.result import ExperimentResult, draw
+from runs.experiments.setup import Setup
 from runs.scenario import ScenarioError
 
 __all__ = ["GRAPHML_MAX_LABS", "NETWORK_FILES", "OUTPUT_FILES", "run_single", "run_summary", "simulate"]
@@ -52,43 +51,21 @@ NETWORK_FILES: tuple[str, ...] = ("network_start.graphml", "network_end.graphml"
 GRAPHML_MAX_LABS = 10_000
 
 
-def run_single(
-    scenario: Scenario,
-    scenario_text: str,
-    *,
-    seed: int = 0,
-    overrides: Sequence[str] = (),
-    out_dir: str | Path | None = None,
-    execution: Execution | None = None,
-    command: Sequence[str] | None = None,
-    figures: Figures = NO_FIGURES,
-) -> ExperimentResult:
-    """Run one seed of ``scenario`` and write its outputs into ``out_dir``.
+def run_single(setup: Setup) -> ExperimentResult:
+    """Run one seed (``setup.seed``) of the setup's scenario and write its outputs into its folder.
 
-    Parameters
-    ----------
-    scenario, scenario_text
-        The validated scenario and the TOML text it was read from (for the manifest).
-    seed
-        The run's root seed.
-    overrides, command
-        The ``--set`` strings and the command line, recorded in the manifest.
-    out_dir
-        Output folder; default :func:`runs.experiments.outputs.default_output_dir`.
-    execution
-        Only ``threads`` (numba threads for this run; default numba's own) and ``progress`` (called with the
-        steps done and the number of steps) apply to a single run, which runs in this process.
-    figures
-        ``figures.run`` draws the run's figures into the folder.
+    Of the execution only ``threads`` (numba threads for this run; default numba's own) and ``progress``
+    (called with the steps done and the number of steps) apply: a single run runs in this process.
+    ``setup.figures.run`` draws the run's figures into the folder.
 
     Returns
     -------
     The market series, the summary as written to ``summary.json`` (non-finite numbers as ``None``), the
     manifest and the folder.
     """
-    execution = execution or Execution()
+    scenario, execution = setup.scenario, setup.execution
     execution.check()
-    target = check_output_dir(Path(out_dir) if out_dir is not None else default_output_dir(scenario))
+    target = check_output_dir(setup.output_dir())
     graphs: dict[str, Any] = {}
     has_network = scenario.network.kind != "none"
 
@@ -97,7 +74,7 @@ def run_single(
 
     threads = numba_threads(execution.threads) if execution.threads is not None else nullcontext()
     with threads:
-        sim = simulate(scenario, seed, execution.report, before_run=keep_start if has_network else None)
+        sim = simulate(scenario, setup.seed, execution.report, before_run=keep_start if has_network else None)
     market, labs, events = sim.market_frame(0), sim.labs_frame(0), sim.events_frame(0)
     summary = run_summary(scenario, sim.summary(0))
     with atomic_output_dir(target) as tmp:
@@ -111,9 +88,9 @@ def run_single(
         labs.to_parquet(tmp / "labs.parquet", index=False, engine="pyarrow")
         events.to_parquet(tmp / "events.parquet", index=False, engine="pyarrow")
         write_json_atomic(summary, tmp / "summary.json")
-        files += draw(figures.run, tmp, market=market, labs=labs, summary=summary, graph=end)
-        manifest = build_manifest(scenario, scenario_text, seeds=[seed], overrides=overrides, command=command,
-                                  files=files)
+        files += draw(setup.figures.run, tmp, market=market, labs=labs, summary=summary, graph=end)
+        manifest = build_manifest(scenario, setup.scenario_text, seeds=[setup.seed], overrides=setup.overrides,
+                                  command=setup.command, files=files)
         write_manifest(manifest, tmp)
     return ExperimentResult(market, summary, manifest, target)
 

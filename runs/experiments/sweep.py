@@ -28,22 +28,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from economy.params import Scenario
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
-from runs.experiments.execution import Execution
 from runs.experiments.grid import GridPoint, Plane, check_planes, grid_points, keyhole_planes, scenario_value
-from runs.experiments.outputs import (
-    default_output_dir,
-    experiment_manifest,
-    finite_or_none,
-    fresh_output_dir,
-    write_json_atomic,
-    write_manifest,
-    write_table_atomic,
-)
-from runs.experiments.result import NO_FIGURES, ExperimentInputError, ExperimentResult, Figures, draw
+from runs.experiments.outputs import OutputFolder, finite_or_none
+from runs.experiments.result import ExperimentInputError, ExperimentResult, draw
+from runs.experiments.setup import Setup
 from runs.experiments.stats import POINT_STATISTICS, point_statistics
 from runs.experiments.variants import scenario_data, variant
 from runs.scenario import ScenarioError
@@ -58,39 +49,25 @@ def is_keyhole(planes: Sequence[Plane]) -> bool:
     return [p.keys for p in planes] == [p.keys for p in keyhole_planes()]
 
 
-def run_sweep(
-    scenario: Scenario,
-    scenario_text: str,
-    *,
-    runs: int,
-    planes: Sequence[Plane] | None = None,
-    seed: int = 0,
-    overrides: Sequence[str] = (),
-    out_dir: str | Path | None = None,
-    execution: Execution | None = None,
-    keep_series: bool = False,
-    command: Sequence[str] | None = None,
-    figures: Figures = NO_FIGURES,
-) -> ExperimentResult:
+def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
+              keep_series: bool = False) -> ExperimentResult:
     """Run an ensemble of ``runs`` runs at every grid point and write points.parquet and the summary.
 
     Parameters
     ----------
-    scenario, scenario_text, overrides
-        The scenario as loaded (:func:`runs.scenario.load_scenario`) from its TOML text with the ``--set``
-        overrides; each point applies its own values to the text after the overrides.
+    setup
+        The scenario as loaded with its overrides (each point applies its own values to the scenario's TOML
+        text after them), the root seed shared by every point (common random numbers), the folder (default
+        ``runs/out/<name>-sweep``) and the execution (one local cluster serves the whole sweep;
+        ``progress(done, total)`` counts runs over all points).  ``setup.figures.sweep`` draws the phase
+        diagrams, ``setup.figures.ensemble`` every point's ensemble figures.
+    runs
+        Runs per point.
     planes
         The grid; default :func:`runs.experiments.grid.keyhole_planes`.
-    runs, seed
-        Runs per point and the root seed shared by every point (common random numbers).
-    execution
-        As for :func:`runs.experiments.ensemble.run_ensemble`; one local cluster serves the whole sweep, and
-        ``progress(done, total)`` counts runs over all points.
     keep_series
         Keep every point's per-step market series (``points/NNN/market/``); by default they are deleted once
         the point is summarised (they are about 45 kB per run).
-    figures
-        ``figures.sweep`` draws the phase diagrams, ``figures.ensemble`` every point's ensemble figures.
 
     Returns
     -------
@@ -104,17 +81,17 @@ def run_sweep(
         A point's ensemble could not be completed.
     """
     wall0 = time.perf_counter()
-    execution = execution or Execution()
+    scenario, seed, execution = setup.scenario, setup.seed, setup.execution
     check_runs_and_seed(runs, seed)
     execution.check()
-    sets = list(overrides)
-    data = scenario_data(scenario, scenario_text, sets)
+    sets = list(setup.overrides)
+    data = scenario_data(scenario, setup.scenario_text, sets)
     planes = tuple(planes) if planes else keyhole_planes()
     check_planes(planes, sets, tuple(scenario.uncertain))
     points = grid_points(planes, {key: scenario_value(scenario, key) for plane in planes for key in plane.keys})
     scenarios = [_point_scenario(data, scenario.name, sets, point) for point in points]
-    target = (Path(out_dir) if out_dir is not None else default_output_dir(scenario, "sweep")).absolute()
-    fresh_output_dir(target)
+    folder = OutputFolder.fresh("sweep", setup)
+    target = folder.path
     settings = {
         "format": FORMAT, "runs_per_point": runs, "seed": seed, "chunk": execution.chunk, "keep_series": keep_series,
         "planes": [{"keys": list(p.keys), "values": {a.key: list(a.values) for a in p.axes},
@@ -122,9 +99,7 @@ def run_sweep(
         "points": len(points), "keyhole": is_keyhole(planes),
         "seeds": "every point: run i uses SeedSequence(seed, spawn_key=(i,)) (common random numbers)",
     }
-    manifest_args = {"overrides": sets, "command": command}
-    write_manifest(experiment_manifest("sweep", scenario, scenario_text, seed=seed,
-                                       state={**settings, "status": "running"}, **manifest_args), target)
+    folder.start(settings)
 
     width = max(3, len(str(len(points) - 1)))
     rows: list[dict[str, Any]] = []
@@ -137,11 +112,10 @@ def run_sweep(
             def point_progress(done: int, _total: int, k: int = point.index) -> None:
                 execution.report(k * runs + done, total)
 
-            result = run_ensemble(
-                point_scenario, scenario_text, runs=runs, seed=seed, overrides=[*sets, *point.overrides],
-                out_dir=target / name, execution=replace(shared, progress=point_progress, resume=False),
-                command=command, figures=figures,
-            )
+            execution_k = replace(shared, progress=point_progress, resume=False)
+            point_setup = replace(setup, scenario=point_scenario, overrides=(*sets, *point.overrides),
+                                  out_dir=target / name, execution=execution_k)
+            result = run_ensemble(point_setup, runs=runs)
             failed += result.failed_runs
             rows.append(_point_row(point, planes, name, result.table))
             if not keep_series:
@@ -149,15 +123,12 @@ def run_sweep(
         execution.report(total, total)
 
     frame = pd.DataFrame(rows)
-    write_table_atomic(pa.Table.from_pandas(frame, preserve_index=False), target / "points.parquet")
+    folder.table(frame, "points.parquet")
     summary = finite_or_none(_summary(scenario, frame, settings, failed, wall0, target))
-    drawn = draw(figures.sweep, target, points=frame, planes=planes, scenario=scenario, runs_per_point=runs)
-    write_json_atomic(summary, target / "summary.json")
-    files = [target / "points.parquet", target / "summary.json", *drawn]
-    manifest = experiment_manifest("sweep", scenario, scenario_text, seed=seed,
-                                   state={**settings, "status": "complete"}, files=files, **manifest_args)
-    write_manifest(manifest, target)
-    return ExperimentResult(frame, summary, manifest, target)
+    drawn = draw(setup.figures.sweep, target, points=frame, planes=planes, scenario=scenario, runs_per_point=runs)
+    folder.json(summary, "summary.json")
+    folder.add(*drawn)
+    return ExperimentResult(frame, summary, folder.complete(settings), target)
 
 
 def read_points(out_dir: str | Path) -> pd.DataFrame:
