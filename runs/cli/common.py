@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -58,7 +58,6 @@ __all__ = [
     "experiment_setup",
     "fail",
     "json_option",
-    "note_ignored_workers",
     "number",
     "out_option",
     "output_console",
@@ -174,12 +173,25 @@ def command_errors() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------- setup
-def experiment_setup(ctx: typer.Context, scenario: Path, overrides: Sequence[str] | None, *, seed: int,
-                     out: Path | None, execution: Execution) -> Setup:
-    """Load the scenario file with its ``--set`` overrides into the setup every runner takes, with the running
-    command (:func:`command_line`) and the figures the command line draws (:data:`runs.views.FIGURES`)."""
-    return Setup.load(scenario, overrides or (), seed=seed, out_dir=out, execution=execution,
-                      command=command_line(ctx), figures=FIGURES)
+EXECUTION_OPTIONS: tuple[str, ...] = ("workers", "threads", "scheduler", "chunk", "resume")
+"""The shared options (by parameter name) that say how an experiment's runs are computed."""
+
+
+def experiment_setup(ctx: typer.Context) -> Setup:
+    """The setup every runner takes, from the running command's shared options (read by parameter name).
+
+    ``scenario`` loaded with ``overrides`` (``--set``), ``seed``, ``out``, the :data:`EXECUTION_OPTIONS` the
+    command has, the command line (:func:`command_line`) and the figures the command line draws
+    (:data:`runs.views.FIGURES`).  ``--workers`` given with ``--scheduler`` is noted on stderr (it is ignored).
+    """
+    given = ctx.params
+    execution = Execution(**{name: given[name] for name in EXECUTION_OPTIONS if name in given})
+    setup = Setup.load(given["scenario"], given.get("overrides") or (), seed=given["seed"], out_dir=given.get("out"),
+                       execution=execution, command=command_line(ctx), figures=FIGURES)
+    if execution.scheduler is not None and given.get("workers") is not None:
+        Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "
+                                   "has its own workers)")
+    return setup
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -206,13 +218,6 @@ def progress_bar(description: str, unit: str = "runs") -> Iterator[Any]:
     finally:
         if tasks:
             bar.stop()
-
-
-def note_ignored_workers(workers: int | None, scheduler: str | None) -> None:
-    """Say on stderr that ``--workers`` does not apply when a scheduler is given."""
-    if scheduler is not None and workers is not None:
-        Console(stderr=True).print(f"note: --workers {workers} is ignored with --scheduler (the cluster has its own "
-                                   "workers)")
 
 
 def output_console(as_json: bool, *, width: int | None = None) -> Console:

@@ -25,7 +25,6 @@ from runs.cli.common import (
     experiment_setup,
     fail,
     json_option,
-    note_ignored_workers,
     out_option,
     output_console,
     print_json,
@@ -34,7 +33,6 @@ from runs.cli.common import (
     seed_option,
     set_option,
 )
-from runs.experiments.execution import Execution
 from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
 
 __all__ = ["TABLE_NOTE", "compare", "comparison_tables"]
@@ -72,9 +70,7 @@ def compare(
     from runs.experiments import run_compare
 
     with command_errors():
-        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
-                                 execution=Execution(workers, threads, scheduler, chunk))
-        note_ignored_workers(workers, scheduler)
+        setup = experiment_setup(ctx)
         arms = f"compare {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} + baseline"
         with progress_bar(arms) as bar:
             result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series)

@@ -23,7 +23,6 @@ from runs.cli.common import (
     command_errors,
     experiment_setup,
     fail,
-    note_ignored_workers,
     number,
     out_option,
     output_console,
@@ -32,7 +31,6 @@ from runs.cli.common import (
     runs_option,
     seed_option,
 )
-from runs.experiments.execution import Execution
 
 __all__ = ["ensemble", "summary_table"]
 
@@ -66,9 +64,7 @@ def ensemble(
     from runs.experiments import run_ensemble
 
     with command_errors():
-        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
-                                 execution=Execution(workers, threads, scheduler, chunk, resume=resume))
-        note_ignored_workers(workers, scheduler)
+        setup = experiment_setup(ctx)
         with progress_bar(f"{setup.scenario.name} ensemble") as bar:
             result = run_ensemble(setup.with_progress(bar), runs=runs, record_labs=record_labs)
 

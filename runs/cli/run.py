@@ -32,8 +32,6 @@ from runs.cli.common import (
     progress_bar,
     seed_option,
 )
-from runs.experiments.execution import Execution
-from runs.experiments.outputs import check_output_dir
 from runs.experiments.single import run_single
 
 __all__ = ["run", "schema"]
@@ -63,10 +61,8 @@ def run(
     """Run one seed of a scenario and write market.parquet, labs.parquet, events.parquet, summary.json,
     manifest.json, overview.png."""
     with command_errors():
-        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
-                                 execution=Execution(threads=threads))
-        target = check_output_dir(setup.output_dir())
-        setup.execution.check()
+        setup = experiment_setup(ctx)
+        target = setup.output_dir()
         try:
             with progress_bar(f"{setup.scenario.name} seed {seed}", "steps") as bar:
                 result = run_single(setup.with_progress(bar))

@@ -27,7 +27,6 @@ from runs.cli.common import (
     progress_bar,
     seed_option,
 )
-from runs.experiments.execution import Execution
 from runs.experiments.sensitivity import (
     DUMMY,
     METHODS,
@@ -89,8 +88,7 @@ def sensitivity(
                                    "(Sobol' sequences need a power of two)")
         samples = round_up_power_of_two(samples)
     with command_errors():
-        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
-                                 execution=Execution(workers=workers, threads=threads))
+        setup = experiment_setup(ctx)
         with progress_bar(f"{setup.scenario.name} {method}") as bar:
             result = run_sensitivity(setup.with_progress(bar), method=method, samples=samples, outputs=names,
                                      levels=levels, dummy=dummy)

@@ -32,7 +32,6 @@ from runs.cli.common import (
     set_option,
     workers_option,
 )
-from runs.experiments.execution import Execution
 from runs.experiments.grid import KEYHOLE, Plane, parse_grid
 
 __all__ = ["points_table", "sweep"]
@@ -78,8 +77,7 @@ def sweep(
 
     with command_errors():
         planes = (Plane(tuple(parse_grid(item) for item in grid)),) if grid else None
-        setup = experiment_setup(ctx, scenario, overrides, seed=seed, out=out,
-                                 execution=Execution(workers, threads, scheduler, chunk))
+        setup = experiment_setup(ctx)
         with progress_bar("sweep") as bar:
             def progress(done: int, total: int) -> None:
                 shown = min(done // runs + 1, total // runs)

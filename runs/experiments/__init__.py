@@ -36,7 +36,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
                   "error_text", "local_cluster", "numba_threads"),
     "grid": ("KEYHOLE", "GridAxis", "GridPoint", "Plane", "check_planes", "format_value", "grid_points",
              "keyhole_planes", "parse_grid", "scenario_value"),
-    "outputs": ("PACKAGES", "OutputFolder", "atomic_output_dir", "build_manifest", "check_output_dir",
+    "outputs": ("PACKAGES", "OutputFolder", "atomic_file", "atomic_output_dir", "build_manifest", "check_output_dir",
                 "default_output_dir", "experiment_manifest", "file_entry", "finite_or_none", "fresh_output_dir",
                 "git_state", "package_versions", "stream_keys", "temporary_path", "write_json_atomic", "write_manifest",
                 "write_table_atomic", "write_text_atomic"),

@@ -30,7 +30,6 @@ import hashlib
 import importlib.metadata
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +45,7 @@ from economy.kernels.layout import MARKET_COLUMNS
 from economy.params import Scenario
 from economy.streams import STREAM_NAMES
 from runs.experiments.chunk import ChunkTask, OutputLayout, run_chunk, warm_up
-from runs.experiments.outputs import OutputFolder, finite_or_none, temporary_path
+from runs.experiments.outputs import OutputFolder, atomic_file, finite_or_none
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
 from runs.experiments.stats import summarise_ensemble
@@ -251,19 +250,13 @@ def _merge_parts(parts: Sequence[Path], path: Path) -> None:
     """Concatenate the chunks' runs tables into one file, one row group per chunk (bounded memory)."""
     schemas = [pq.read_schema(p) for p in parts]
     schema = pa.unify_schemas(schemas, promote_options="permissive")
-    tmp = temporary_path(path)
-    try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for p in parts:
-                table = pq.read_table(p)
-                for name in schema.names:
-                    if name not in table.column_names:
-                        table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
-                writer.write_table(table.select(schema.names).cast(schema))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        for p in parts:
+            table = pq.read_table(p)
+            for name in schema.names:
+                if name not in table.column_names:
+                    table = table.append_column(name, pa.nulls(len(table), schema.field(name).type))
+            writer.write_table(table.select(schema.names).cast(schema))
 
 
 def read_market(out_dir: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:

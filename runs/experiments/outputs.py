@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PACKAGES",
     "OutputFolder",
+    "atomic_file",
     "atomic_output_dir",
     "build_manifest",
     "check_output_dir",
@@ -233,27 +234,30 @@ def _series_options(table: pa.Table) -> dict[str, Any]:
     return {"compression": "zstd", "compression_level": 1, "use_dictionary": text, "use_byte_stream_split": numeric}
 
 
-def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> Path:
-    """Write a Parquet file atomically (``series``: the options for per-step series); returns its path."""
-    tmp = temporary_path(path)
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to write; it replaces ``path`` when the block ends, and is removed
+    if the block fails, so ``path`` is always whole or absent."""
+    tmp = temporary_path(Path(path))
     try:
-        pq.write_table(table, tmp, **(_series_options(table) if series else {"compression": "zstd"}))
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> Path:
+    """Write a Parquet file atomically (``series``: the options for per-step series); returns its path."""
+    with atomic_file(path) as tmp:
+        pq.write_table(table, tmp, **(_series_options(table) if series else {"compression": "zstd"}))
     return path
 
 
 def write_text_atomic(text: str, path: Path) -> Path:
     """Write a UTF-8 text file atomically; returns its path."""
-    tmp = temporary_path(path)
-    try:
+    with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

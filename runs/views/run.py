@@ -81,7 +81,7 @@ def overview_figure(
     labs_df
         The long lab table (``year``, ``lab_id``, ``name``, ``share``, ...).
     summary
-        The run summary (``runs.single.run_summary``); used, each optional: ``scenario``, ``seed``, ``leader``,
+        The run summary (``runs.experiments.run_summary``); used, each optional: ``scenario``, ``seed``, ``leader``,
         ``leader_share``, ``effective_labs``, ``singularity_year``, ``takeoff_start_year``, ``takeoff_years``,
         ``par_human_quality``, ``superhuman_quality``, ``par_human_log10_flop``, ``superhuman_log10_flop``.
     top_labs

@@ -11,7 +11,6 @@ call, :class:`runs.experiments.Figures`).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +18,7 @@ from typing import IO, Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from runs.experiments.outputs import temporary_path
+from runs.experiments.outputs import atomic_file
 
 __all__ = [
     "DPI",
@@ -59,14 +58,8 @@ def save_figure(fig: Figure, target: Path | IO[bytes], *, dpi: int = DPI) -> Non
 
 def save_figure_atomic(fig: Figure, path: Path) -> None:
     """Write ``fig`` as PNG to a temporary name, then rename it into place."""
-    path = Path(path)
-    tmp = temporary_path(path)
-    try:
+    with atomic_file(path) as tmp:
         save_figure(fig, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_figures(folder: Path, figures: Mapping[str, Figure]) -> list[str]:
