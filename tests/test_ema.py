@@ -106,6 +106,16 @@ def test_small_experiment_set_end_to_end(short_baseline):
     np.testing.assert_array_equal(again_out["final_hhi"], outcomes["final_hhi"])
 
 
+def test_experiments_in_chunks_equal_one_by_one(short_baseline):
+    """The execution evaluator runs EMA's experiments in chunks; each keeps its own outcomes (an EMA model hands
+    back one outcomes dict that its next run refills)."""
+    model = ema_model(short_baseline, outcomes=("final_hhi",))
+    _, one = perform(model, 6, seed=2, execution=Execution(workers=1, chunk=1))
+    _, chunked = perform(model, 6, seed=2, execution=Execution(workers=1, chunk=4))
+    assert len(np.unique(one["final_hhi"])) == 6
+    np.testing.assert_array_equal(chunked["final_hhi"], one["final_hhi"])
+
+
 @pytest.mark.slow
 def test_experiments_on_dask_workers_equal_the_sequential_ones(short_baseline):
     """EMA's experiments through the execution's Dask path (two workers, chunks of 3) give the sequential results."""

@@ -6,6 +6,8 @@
 - **Options**: each shared option is declared once, as an ``Annotated`` alias (``Overrides``, ``AsJson``, ...)
   or, where commands word their help differently, as a function that builds the alias from the words that
   differ (``set_option(" in every arm")``).
+- :func:`experiment_setup`: the :class:`runs.experiments.Setup` of a command, from its shared options (the
+  scenario with ``--set``, ``--seed``, ``--out``, the execution options) and its command line.
 - :func:`command_errors`: the one handler that turns bad input, a failed experiment and Ctrl-C into a
   one-line message and the exit code; :func:`progress_bar`: the one progress bar (on stderr);
   :func:`output_console`: where the tables go (stdout, or stderr with ``--json``).

@@ -35,6 +35,7 @@ The workbench is imported lazily, with its import-time warning about the optiona
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import warnings
@@ -356,8 +357,8 @@ def _run_experiments(task: tuple[list[Any], list[Any]]) -> list[tuple[Any, dict[
     models, experiments = task
     cwd = os.getcwd()
     runner = ExperimentRunner(models)
-    try:
-        return [(experiment, runner.run_experiment(experiment)) for experiment in experiments]
+    try:  # a model hands back its own outcomes dict, refilled by its next run: keep a copy of each
+        return [(experiment, copy.deepcopy(runner.run_experiment(experiment))) for experiment in experiments]
     finally:
         runner.cleanup()
         os.chdir(cwd)
