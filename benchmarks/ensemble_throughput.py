@@ -5,7 +5,7 @@ Usage::
     python benchmarks/ensemble_throughput.py [--scenario runs/baseline.toml] [--runs 10000] [--workers 2]
                                              [--chunk K] [--set KEY=VALUE ...] [--out FILE.json]
 
-Runs the ensemble command as a user does (a subprocess: ``python -m runs.ensemble_cli ... --json``) into a
+Runs the ensemble command as a user does (a subprocess: ``python -m runs.cli ensemble ... --json``) into a
 temporary directory, sampling the resident memory of the whole process tree (the command, the Dask scheduler,
 nannies and workers) every 0.2 s.  Reports:
 
@@ -84,7 +84,7 @@ class TreeMemory:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ensemble-bench-") as tmp:
         out_dir = Path(tmp) / "out"
-        cmd = [sys.executable, "-m", "runs.ensemble_cli", str(args.scenario), "--runs", str(args.runs),
+        cmd = [sys.executable, "-m", "runs.cli", "ensemble", str(args.scenario), "--runs", str(args.runs),
                "--workers", str(args.workers), "--seed", str(args.seed), "--out", str(out_dir), "--json"]
         if args.chunk is not None:
             cmd += ["--chunk", str(args.chunk)]

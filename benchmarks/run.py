@@ -20,7 +20,7 @@ Measures, in this order (docs/performance.md explains the method and discusses t
    :func:`bytes_per_lab`) and the fraction of the bandwidth floor (bytes / bandwidth) the step reaches;
 5. the same model written the idiomatic Mesa way (benchmarks/mesa_idiomatic.py) at N = 1e3 and 1e4
    (``--quick``: 1e3), against the engine on the same restricted scenario, and the ratio;
-6. ensemble throughput of runs/baseline.toml (runs/s after warm-up, :func:`runs.ensemble.run_ensemble`) with
+6. ensemble throughput of runs/baseline.toml (runs/s after warm-up, :func:`runs.experiments.run_ensemble`) with
    1 and 2 workers, and a chunk's simulation alone (one compiled batch of baseline runs, in this process);
 7. peak memory per lab at N = 1e6 (``--quick``: 1e4) with the network: the peak resident memory of a child
    process that builds and steps that simulation, minus that of a child that only loads the kernels, over N;
@@ -576,13 +576,15 @@ def bench_mesa(n: int, steps: int, thread_counts: list[int]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- 6. ensembles
 def bench_ensemble(workers: int, runs: int) -> dict[str, Any]:
-    from runs.ensemble import run_ensemble
+    from runs.experiments import Execution, Setup, run_ensemble
+    from runs.views import FIGURES
 
     scenario, text = load_scenario(ROOT / "runs" / "baseline.toml")
     with tempfile.TemporaryDirectory(prefix="bench-ensemble-") as tmp:
         t0 = time.perf_counter()
-        result = run_ensemble(scenario, text, runs=runs, seed=0, out_dir=Path(tmp) / "out", workers=workers,
-                              threads=1)
+        setup = Setup(scenario, text, out_dir=Path(tmp) / "out", execution=Execution(workers=workers, threads=1),
+                      figures=FIGURES)
+        result = run_ensemble(setup, runs=runs)
         wall = time.perf_counter() - t0
     thr = result.summary["throughput"]
     return {"workers": workers, "threads_per_worker": 1, "runs": runs, "failed_runs": result.failed_runs,

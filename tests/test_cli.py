@@ -1,4 +1,4 @@
-"""The command line, the run outputs, the manifest and the overview figure (runs/cli.py, single.py, ...)."""
+"""The command line, the run outputs, the manifest and the overview figure (runs/cli/run.py, experiments/single.py)."""
 
 from __future__ import annotations
 
@@ -20,14 +20,15 @@ from economy.engine import LAB_COLUMNS
 from economy.kernels.layout import MARKET_COLUMNS
 from economy.params import Research, Scenario
 from economy.streams import STREAM_NAMES
-from runs import single
 from runs.cli import app
-from runs.figures import HHI_HIGH, HHI_MODERATE, overview_figure
-from runs.single import NETWORK_FILES, OUTPUT_FILES, finite_or_none
+from runs.experiments import NETWORK_FILES, OUTPUT_FILES, finite_or_none
+from runs.views import HHI_HIGH, HHI_MODERATE, RUN_FIGURES, overview_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
 SHORT = ["--set", "sim.years=3"]  # baseline labs over three years: fast, still every output
+WRITTEN = OUTPUT_FILES + NETWORK_FILES + RUN_FIGURES + ("network.png",)
+"""What ``multipolar run`` writes for the baseline (it has a network)."""
 REQUIRED = ("final_hhi", "leader_share", "effective_labs", "n_alive", "singularity_year", "takeoff_years",
             "frontier_quality", "catastrophe", "seed")
 
@@ -132,7 +133,7 @@ def test_refuses_to_replace_a_directory_that_is_not_a_run(tmp_path: Path) -> Non
 # ---------------------------------------------------------------------------------------------- happy path
 def test_run_writes_all_outputs(baseline_run: tuple[Path, dict, object]) -> None:
     out, summary, _ = baseline_run
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES + NETWORK_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(WRITTEN)
     market = pd.read_parquet(out / "market.parquet")
     labs = pd.read_parquet(out / "labs.parquet")
     n_steps = round(3.0 / (1 / 12))
@@ -184,7 +185,7 @@ def test_manifest(baseline_run: tuple[Path, dict, object]) -> None:
     assert git is None or (len(git["commit"]) == 40 and isinstance(git["dirty"], bool))
     assert manifest["command"][:2] == ["multipolar", "run"] and "--json" in manifest["command"]
     assert manifest["created_utc"].endswith("+00:00")
-    assert set(manifest["files"]) == (set(OUTPUT_FILES) | set(NETWORK_FILES)) - {"manifest.json"}
+    assert set(manifest["files"]) == set(WRITTEN) - {"manifest.json"}
     for name, entry in manifest["files"].items():
         data = (out / name).read_bytes()
         assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -218,7 +219,7 @@ def test_failure_leaves_the_target_untouched(tmp_path: Path, monkeypatch: pytest
     def broken(*_args: object, **_kw: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(single, "save_figure", broken)
+    monkeypatch.setattr("runs.views.style.save_figure", broken)
     result = _run("run", BASELINE, "--seed", 2, "--out", out, *SHORT)
     assert result.exit_code == 1 and "disk full" in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -233,8 +234,8 @@ def test_default_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     result = _run("run", BASELINE, "--set", "name=tiny", *SHORT)
     assert result.exit_code == 0
     written = sorted(p.name for p in (tmp_path / "runs" / "out" / "tiny").iterdir())
-    assert written == sorted(OUTPUT_FILES + NETWORK_FILES)
-    assert written == sorted(OUTPUT_FILES + NETWORK_FILES)
+    assert written == sorted(WRITTEN)
+    assert written == sorted(WRITTEN)
     result = _run("run", BASELINE, "--set", "name=../escape", *SHORT)
     assert result.exit_code == 2 and "--out" in result.stderr
 

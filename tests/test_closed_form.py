@@ -10,7 +10,7 @@ with :math:`r = \lambda / \beta`.  Its solutions: exponential growth of S for r 
 :math:`t^* = 1 / (\beta (r - 1) g_0)`.  Checked on the kernel (``advance_log_software`` iterated) and through
 ``Simulation`` with a one-lab scenario whose inputs are constant, where theta is calibrated so that the
 starting growth rate is :math:`g_0 = \ln 2 / (\text{software\_doubling\_months} / 12)`.  The closed forms and the
-one-lab scenario are shared with ``multipolar validate`` (:mod:`runs.validation`).
+one-lab scenario are shared with ``multipolar validate`` (:mod:`runs.checks.validation`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pytest
 
 from economy.engine import Simulation
 from economy.kernels.research import advance_log_software
-from runs import validation
+from runs import checks
 
 LAMBDA = 0.5
 DOUBLING_MONTHS = 8.0
@@ -32,16 +32,16 @@ CEILING = 100.0
 
 def analytic_log_software(t: np.ndarray, r: float, g0: float, x0: float = 0.0) -> np.ndarray:
     """ln S(t) in the three regimes (the closed form shared with ``multipolar validate``)."""
-    return validation.analytic_log_software(t, r, g0, LAMBDA, x0)
+    return checks.analytic_log_software(t, r, g0, LAMBDA, x0)
 
 
 def blow_up_time(r: float, g0: float) -> float:
-    return validation.blow_up_time(r, g0, LAMBDA)
+    return checks.blow_up_time(r, g0, LAMBDA)
 
 
 def ceiling_time(r: float, g0: float, gap: float) -> float:
     """When ln S reaches the ceiling, ``gap`` above its start: the solution for r > 1 solved for t."""
-    return validation.ceiling_time(r, g0, LAMBDA, gap)
+    return checks.ceiling_time(r, g0, LAMBDA, gap)
 
 
 def test_shared_closed_form_is_the_textbook_blow_up():
@@ -108,12 +108,12 @@ def test_kernel_blows_up_at_the_analytic_time(r, dt):
 
 def constant_input_scenario(make_scenario, r: float, years: float, dt: float = 1 / 12):
     """One lab, full automation, constant compute, no shocks, no safety share, every other mechanism off."""
-    return validation.constant_input_scenario(r, years, dt=dt, lam=LAMBDA, doubling_months=DOUBLING_MONTHS,
+    return checks.constant_input_scenario(r, years, dt=dt, lam=LAMBDA, doubling_months=DOUBLING_MONTHS,
                                               ceiling=CEILING)
 
 
 def simulated_log_software(sim: Simulation) -> tuple[np.ndarray, np.ndarray]:
-    return validation.simulated_log_software(sim)
+    return checks.simulated_log_software(sim)
 
 
 @pytest.mark.parametrize("r", [1.0, 0.5])

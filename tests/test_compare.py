@@ -1,4 +1,4 @@
-"""Paired policy comparison (runs/compare.py, runs/compare_stats.py, runs/compare_cli.py, runs/policies/).
+"""Paired policy comparison (runs/experiments/compare.py and stats.py, runs/cli/compare.py, runs/policies/).
 
 Fast tests run every arm in this process (``workers=1``) on a three-year horizon; the Dask test is slow.
 """
@@ -14,23 +14,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from scipy import stats
 from typer.testing import CliRunner
 
 from economy.params import POLICY_KINDS, ScenarioError, load_scenario, scenario_dict_with_overrides
-from runs.compare import (
+from runs.cli import app
+from runs.experiments import (
     BASELINE_ARM,
-    CompareInputError,
+    PAIRED_OUTCOMES,
+    Execution,
+    ExperimentInputError,
+    Setup,
     arm_scenario,
     build_arms,
+    compare_tables,
     load_policy_file,
+    outcome_values,
+    paired_mean,
+    paired_proportion,
     run_compare,
+    run_ensemble,
 )
-from runs.compare_cli import register
-from runs.compare_figures import forest_figure
-from runs.compare_stats import OUTCOMES, compare_tables, outcome_values, paired_mean, paired_proportion
-from runs.ensemble import run_ensemble, shared_scheduler
+from runs.views import FIGURES, forest_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -54,13 +59,6 @@ max_training_flop = 3e26
 
 # ---------------------------------------------------------------------------------------------- helpers
 def _invoke(*args: object):
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def noop() -> None:  # a second command keeps "compare" a subcommand, as in runs/cli.py
-        """Nothing."""
-
     return CliRunner().invoke(app, ["compare", *map(str, args)], catch_exceptions=False)
 
 
@@ -96,7 +94,7 @@ def test_json_and_outputs(compared: dict) -> None:
     assert set(payload["comparisons"]) == {"compute_cap", "merger_review"}
     for comp in payload["comparisons"].values():
         assert comp["pairs"] == RUNS
-        assert set(comp["outcomes"]) == {o.key for o in OUTCOMES}
+        assert set(comp["outcomes"]) == {o.key for o in PAIRED_OUTCOMES}
     assert payload["common_random_numbers"]["verified"] is True
     for name in ("runs.parquet", "comparison.json", "forest.png", "manifest.json"):
         assert (out / name).is_file(), name
@@ -158,7 +156,8 @@ def test_common_random_numbers_narrow_the_interval(tmp_path: Path, scenario_file
     capped = arm_scenario(data, list(SHORT), policy, str(scenario_file))
     tables = {}
     for label, scenario, seed in (("base", sc, 11), ("same", capped, 11), ("other", capped, 12)):
-        res = run_ensemble(scenario, text, runs=8, seed=seed, out_dir=tmp_path / label, workers=1)
+        res = run_ensemble(Setup(scenario, text, seed=seed, out_dir=tmp_path / label, execution=Execution(workers=1)),
+                           runs=8)
         tables[label] = pd.read_parquet(res.out_dir / "runs.parquet")
     crn = compare_tables(tables["base"], tables["same"])["outcomes"]
     independent = compare_tables(tables["base"], tables["other"])["outcomes"]
@@ -215,17 +214,17 @@ def test_arm_names_must_differ(tmp_path: Path) -> None:
     body = '[[policies]]\nkind = "breakup"\nstart_year = 2031.0\nmax_share = 0.4\n'
     for name in ("breakup", "baseline"):
         other = _write(tmp_path / f"{name}_copy.toml", f'name = "{name}"\n' + body)
-        with pytest.raises(CompareInputError, match=f"arm name '{name}' is already used"):
-            build_arms(BASELINE, [POLICIES / "breakup.toml", other])
+        with pytest.raises(ExperimentInputError, match=f"arm name '{name}' is already used"):
+            build_arms(*load_scenario(BASELINE), [POLICIES / "breakup.toml", other])
 
 
 def test_policy_repeating_a_scenario_policy_is_refused(tmp_path: Path) -> None:
     scenario = _write(tmp_path / "with_cap.toml", BASELINE.read_text() + "\n[[policies]]\nkind = \"compute_cap\"\n"
                       "start_year = 2030.0\nmax_training_flop = 1e30\n")
     with pytest.raises(ScenarioError, match=r"policies\.1\.kind = 'compute_cap' repeats policies\.0"):
-        build_arms(scenario, [POLICIES / "compute_cap.toml"])
+        build_arms(*load_scenario(scenario), [POLICIES / "compute_cap.toml"])
     # a different kind is appended after the scenario's own policy
-    _, _, arms = build_arms(scenario, [POLICIES / "breakup.toml"])
+    arms = build_arms(*load_scenario(scenario), [POLICIES / "breakup.toml"])
     assert [arm.kinds for arm in arms] == [["compute_cap"], ["compute_cap", "breakup"]]
 
 
@@ -242,7 +241,7 @@ def test_refuses_a_directory_it_did_not_write(tmp_path: Path) -> None:
 def test_every_shipped_policy_file_loads() -> None:
     files = sorted(POLICIES.glob("*.toml"))
     assert sorted(p.stem for p in files) == sorted(POLICY_KINDS)  # one file per kind
-    _, _, arms = build_arms(BASELINE, files)
+    arms = build_arms(*load_scenario(BASELINE), files)
     for path, arm in zip(files, arms[1:], strict=True):
         assert arm.name == path.stem and arm.kinds == [path.stem]
         assert path.read_text().startswith("# "), path  # a comment header says what and why
@@ -250,7 +249,7 @@ def test_every_shipped_policy_file_loads() -> None:
 
 
 def test_shipped_values_are_the_documented_ones() -> None:
-    _, _, arms = build_arms(BASELINE, sorted(POLICIES.glob("*.toml")))
+    arms = build_arms(*load_scenario(BASELINE), sorted(POLICIES.glob("*.toml")))
     pol = {arm.name: arm.scenario.policies[0] for arm in arms[1:]}
     assert (pol["compute_cap"].max_training_flop, pol["compute_cap"].start_year) == (1e28, 2027.0)
     assert (pol["compute_tax"].rate, pol["compute_tax"].small_share) == (0.5, 0.05)
@@ -272,7 +271,7 @@ def test_a_policy_package_adds_several_policies(tmp_path: Path) -> None:
     package = _write(tmp_path / "package.toml", 'description = "break-up and merger review"\n'
                      '[[policies]]\nkind = "breakup"\nstart_year = 2030.0\nmax_share = 0.3\n'
                      '[[policies]]\nkind = "merger_review"\nstart_year = 2025.0\n')
-    _, _, arms = build_arms(BASELINE, [package])
+    arms = build_arms(*load_scenario(BASELINE), [package])
     assert arms[1].name == "package" and arms[1].kinds == ["breakup", "merger_review"]
 
 
@@ -325,7 +324,7 @@ def test_paired_proportion_edges() -> None:
 def test_outcome_values_follow_the_ensemble_definitions() -> None:
     table = pd.DataFrame({"singularity_year": [2031.5, None], "unipolar": [True, False], "final_hhi": [5000.0, 1.0],
                           "takeoff_years": [None, 2.5]})
-    by_key = {o.key: o for o in OUTCOMES}
+    by_key = {o.key: o for o in PAIRED_OUTCOMES}
     assert outcome_values(table, by_key["singularity"]).tolist() == [1.0, 0.0]
     assert outcome_values(table, by_key["unipolar"]).tolist() == [1.0, 0.0]
     assert np.isnan(outcome_values(table, by_key["takeoff_years"])[0])
@@ -335,26 +334,27 @@ def test_forest_figure_has_a_panel_per_outcome(compared: dict) -> None:
     payload = json.loads((compared["out"] / "comparison.json").read_text())
     fig = forest_figure(payload)
     visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert [ax.get_title() for ax in visible] == [o.label for o in OUTCOMES]
+    assert [ax.get_title() for ax in visible] == [o.label for o in PAIRED_OUTCOMES]
     ticks = dict(zip([t.get_text() for t in visible[0].get_yticklabels()], visible[0].get_yticks(), strict=True))
     assert set(ticks) == {"compute_cap", "merger_review"}
     assert ticks["compute_cap"] > ticks["merger_review"]  # arms top to bottom in command-line order
 
 
 def test_shared_scheduler_in_process() -> None:
-    with shared_scheduler(1, None) as address:
-        assert address is None
-    with shared_scheduler(4, "tcp://example:8786") as address:
-        assert address == "tcp://example:8786"
+    with Execution(workers=1).shared() as shared:
+        assert shared.scheduler is None and shared.in_process
+    with Execution(workers=4, scheduler="tcp://example:8786").shared() as shared:
+        assert shared.scheduler == "tcp://example:8786"
 
 
 # ---------------------------------------------------------------------------------------------- Dask
 @pytest.mark.slow
 def test_local_cluster_gives_the_same_comparison(tmp_path: Path, scenario_file: Path, compared: dict) -> None:
-    result = run_compare(scenario_file, [POLICIES / "compute_cap.toml", POLICIES / "merger_review.toml"],
-                         runs=RUNS, seed=SEED, overrides=list(SHORT), out_dir=tmp_path / "dask", workers=2)
+    setup = Setup.load(scenario_file, SHORT, seed=SEED, out_dir=tmp_path / "dask", execution=Execution(workers=2),
+                       figures=FIGURES)
+    result = run_compare(setup, policies=[POLICIES / "compute_cap.toml", POLICIES / "merger_review.toml"], runs=RUNS)
     local = pd.read_parquet(compared["out"] / "runs.parquet")
     dask = pd.read_parquet(result.out_dir / "runs.parquet")
     pd.testing.assert_frame_equal(local, dask, check_exact=True)
-    assert result.comparison["comparisons"] == json.loads((compared["out"] / "comparison.json").read_text())[
+    assert result.summary["comparisons"] == json.loads((compared["out"] / "comparison.json").read_text())[
         "comparisons"]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from runs.paramdoc import BEGIN, END, parameter_rows, render_into
+from runs.views import BEGIN, END, parameter_rows, render_into
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_model_doc_parameter_table_is_current():
     text = (ROOT / "docs" / "model.md").read_text()
     assert BEGIN in text and END in text
-    assert render_into(text) == text, "run: python -m runs.paramdoc --write docs/model.md"
+    assert render_into(text) == text, "run: python -m runs.views.paramdoc --write docs/model.md"
 
 
 def test_every_parameter_has_unit_range_and_provenance():

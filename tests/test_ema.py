@@ -1,4 +1,4 @@
-"""The EMA workbench adapter (runs/ema_adapter.py): a small experiment set end to end, and PRIM on its result."""
+"""The EMA workbench adapter (runs/experiments/ema.py): a small experiment set end to end, and PRIM on its result."""
 
 from __future__ import annotations
 
@@ -12,22 +12,26 @@ import pytest
 
 from economy.engine import Simulation
 from economy.params import LogNormal, ScenarioError, Uniform, validate_scenario
-from runs.calibrate import baseline_scenario
-from runs.ema_adapter import (
+from runs.checks import baseline_scenario
+from runs.experiments import (
     NO_POLICY,
     POLICY_LEVER,
+    RUN_OUTCOMES,
+    Execution,
+    Factor,
     ScenarioRunner,
+    default_factors,
     default_policy_files,
     ema_model,
     ema_names,
     experiment_frame,
     frozen,
+    outcome_value,
     perform,
     policy_arms,
     quiet_import,
     select_dense_box,
 )
-from runs.sensitivity import OUTCOMES, Factor, default_factors, outcome_value
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +46,7 @@ def test_model_is_generated_from_the_scenario(short_baseline):
     names = ema_names([f.key for f in factors])
     assert [u.name for u in model.uncertainties] == [names[f.key] for f in factors]
     assert [u.variable_name for u in model.uncertainties] == [[f.key] for f in factors]
-    assert [o.name for o in model.outcomes] == list(OUTCOMES)
+    assert [o.name for o in model.outcomes] == list(RUN_OUTCOMES)
     assert list(model.levers) == []
     assert names["research.returns_to_research"] == "returns_to_research"
     # bounds come from the factor distributions
@@ -99,6 +103,28 @@ def test_small_experiment_set_end_to_end(short_baseline):
     cols = [c for c in experiments.columns if c not in ("scenario", "policy", "model")]
     assert experiments[cols].equals(again[cols])
     np.testing.assert_array_equal(again_out["final_hhi"], outcomes["final_hhi"])
+
+
+def test_experiments_in_chunks_equal_one_by_one(short_baseline):
+    """The execution evaluator runs EMA's experiments in chunks; each keeps its own outcomes (an EMA model hands
+    back one outcomes dict that its next run refills)."""
+    model = ema_model(short_baseline, outcomes=("final_hhi",))
+    _, one = perform(model, 6, seed=2, execution=Execution(workers=1, chunk=1))
+    _, chunked = perform(model, 6, seed=2, execution=Execution(workers=1, chunk=4))
+    assert len(np.unique(one["final_hhi"])) == 6
+    np.testing.assert_array_equal(chunked["final_hhi"], one["final_hhi"])
+
+
+@pytest.mark.slow
+def test_experiments_on_dask_workers_equal_the_sequential_ones(short_baseline):
+    """EMA's experiments through the execution's Dask path (two workers, chunks of 3) give the sequential results."""
+    model = ema_model(short_baseline, outcomes=("final_hhi", "unipolar"))
+    experiments, outcomes = perform(model, 8, seed=3)
+    on_dask, dask_outcomes = perform(model, 8, seed=3, execution=Execution(workers=2, chunk=3))
+    cols = [c for c in experiments.columns if c not in ("scenario", "policy", "model")]
+    assert experiments[cols].equals(on_dask[cols])
+    for name in ("final_hhi", "unipolar"):
+        np.testing.assert_array_equal(dask_outcomes[name], outcomes[name])
 
 
 def _cdf(factor: Factor, value: float) -> float:
@@ -183,7 +209,7 @@ def test_policy_lever_lists_none_and_the_policy_files(short_baseline):
 
 
 def test_runner_applies_the_chosen_policy(short_baseline):
-    outcomes = tuple(OUTCOMES)
+    outcomes = tuple(RUN_OUTCOMES)
     arms = policy_arms(short_baseline, [POLICY_DIR / "compute_cap.toml", POLICY_DIR / "compute_tax.toml"])
     runner = ScenarioRunner(short_baseline, [], outcomes, seed=3, arms=arms)
     for name in ("compute_cap", "compute_tax"):

@@ -1,4 +1,4 @@
-"""Monte Carlo ensembles (runs/ensemble.py, runs/ensemble_cli.py, runs/ensemble_figures.py).
+"""Monte Carlo ensembles (runs/experiments/ensemble.py and chunk.py, runs/cli/ensemble.py, runs/views/ensemble.py).
 
 Fast tests run ensembles in this process (``workers=1``) on short horizons.  Tests that start Dask (a local
 cluster, or a scheduler and two workers as subprocesses), kill processes or check statistics are marked slow;
@@ -21,27 +21,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from economy.engine import Simulation
 from economy.kernels.layout import MARKET_COLUMNS
 from economy.params import load_scenario
-from runs import ensemble_chunk
-from runs.ensemble import (
-    EnsembleInputError,
-    EnsembleResult,
+from runs.cli import app
+from runs.experiments import (
+    Execution,
+    ExperimentInputError,
+    ExperimentResult,
+    Setup,
+    UncertainPlan,
     local_cluster,
     read_fan_series,
     read_market,
     run_ensemble,
     run_root,
+    summarise_ensemble,
+    wilson_interval,
 )
-from runs.ensemble_cli import register
-from runs.ensemble_figures import FAN_LEVELS, figure_set, step_quantiles
-from runs.ensemble_stats import summarise, wilson_interval
-from runs.uncertain import UncertainPlan
+from runs.experiments import chunk as chunk_module
+from runs.views import FAN_LEVELS, FIGURES, ensemble_figure_set, step_quantiles
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -71,10 +73,16 @@ def _scenario_file(tmp_path: Path, extra: str, name: str = "case.toml") -> Path:
 
 
 def _ensemble(out: Path, *, runs: int = 12, seed: int = 3, path: Path = BASELINE,
-              overrides: tuple[str, ...] = SHORT, **kw) -> EnsembleResult:
-    sc, text = load_scenario(path, list(overrides))
-    return run_ensemble(sc, text, runs=runs, seed=seed, overrides=list(overrides), out_dir=out,
-                        workers=kw.pop("workers", 1), **kw)
+              overrides: tuple[str, ...] = SHORT, workers: int = 1, chunk: int | None = None, resume: bool = False,
+              **kw) -> ExperimentResult:
+    setup = Setup.load(path, overrides, seed=seed, out_dir=out, figures=FIGURES,
+                       execution=Execution(workers=workers, chunk=chunk, resume=resume))
+    return run_ensemble(setup, runs=runs, **kw)
+
+
+def _chunks(result: ExperimentResult) -> tuple[int, int]:
+    """Chunks computed and reused."""
+    return result.summary["throughput"]["chunks_computed"], result.summary["throughput"]["chunks_reused"]
 
 
 def _runs(out: Path) -> pd.DataFrame:
@@ -88,29 +96,22 @@ def _assert_same_results(a: Path, b: Path) -> None:
 
 
 def _cli(*args: object, timeout: float = PROCESS_TIMEOUT, **popen) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "runs.ensemble_cli", *map(str, args)]
+    cmd = [sys.executable, "-m", "runs.cli", "ensemble", *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, **popen)
 
 
 def _invoke(*args: object):
-    app = typer.Typer()
-    register(app)
-
-    @app.command("noop")
-    def noop() -> None:  # a second command keeps "ensemble" a subcommand, as in runs/cli.py
-        """Nothing."""
-
     return CliRunner().invoke(app, ["ensemble", *map(str, args)], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> EnsembleResult:
+def small(tmp_path_factory: pytest.TempPathFactory) -> ExperimentResult:
     """12 baseline runs over two years in chunks of 5 (the last chunk is short)."""
     return _ensemble(tmp_path_factory.mktemp("ens") / "small", runs=12, chunk=5)
 
 
 # ---------------------------------------------------------------------------------------------- outputs
-def test_outputs_are_complete(small: EnsembleResult) -> None:
+def test_outputs_are_complete(small: ExperimentResult) -> None:
     out = small.out_dir
     runs = _runs(out)
     assert runs["run"].tolist() == list(range(12))
@@ -134,7 +135,7 @@ def test_outputs_are_complete(small: EnsembleResult) -> None:
     assert not list(out.rglob(".*.tmp-*")), "temporary files left behind"
 
 
-def test_manifest_lists_every_output_with_its_hash(small: EnsembleResult) -> None:
+def test_manifest_lists_every_output_with_its_hash(small: ExperimentResult) -> None:
     out = small.out_dir
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["root_seed"] == 3
@@ -148,7 +149,7 @@ def test_manifest_lists_every_output_with_its_hash(small: EnsembleResult) -> Non
     assert files["runs.parquet"]["sha256"] == digest
 
 
-def test_summary_agrees_with_the_runs_table(small: EnsembleResult) -> None:
+def test_summary_agrees_with_the_runs_table(small: ExperimentResult) -> None:
     summary = json.loads((small.out_dir / "summary.json").read_text())
     assert summary == json.loads(json.dumps(small.summary))
     runs = _runs(small.out_dir)
@@ -164,7 +165,7 @@ def test_summary_agrees_with_the_runs_table(small: EnsembleResult) -> None:
     assert summary["throughput"]["chunks_computed"] == 3 and summary["throughput"]["chunks_reused"] == 0
 
 
-def test_each_run_equals_its_serial_simulation(small: EnsembleResult) -> None:
+def test_each_run_equals_its_serial_simulation(small: ExperimentResult) -> None:
     sc, _ = load_scenario(BASELINE, list(SHORT))
     runs = _runs(small.out_dir).set_index("run")
     market = read_market(small.out_dir)
@@ -186,10 +187,10 @@ def test_run_roots_are_the_spawned_children() -> None:
         assert run_root(17, i).generate_state(4).tolist() == child.generate_state(4).tolist()
 
 
-def test_results_do_not_depend_on_the_chunk_size(small: EnsembleResult, tmp_path: Path) -> None:
+def test_results_do_not_depend_on_the_chunk_size(small: ExperimentResult, tmp_path: Path) -> None:
     for chunk in (1, 12):
         other = _ensemble(tmp_path / f"chunk{chunk}", runs=12, chunk=chunk)
-        assert other.chunks_computed == 12 // chunk
+        assert _chunks(other)[0] == 12 // chunk
         _assert_same_results(small.out_dir, other.out_dir)
 
 
@@ -240,16 +241,16 @@ def test_invalid_draws_are_recorded_and_the_ensemble_goes_on(tmp_path: Path) -> 
     assert set(read_market(result.out_dir)["run"]) == set(runs.loc[~invalid, "run"])
 
 
-def test_a_run_that_raises_is_recorded_and_the_others_are_unchanged(small: EnsembleResult, tmp_path: Path,
+def test_a_run_that_raises_is_recorded_and_the_others_are_unchanged(small: ExperimentResult, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ensemble_chunk._simulate
+    real = chunk_module._simulate
 
     def flaky(scenario, roots, rows, record_labs):
         if any(root.spawn_key == (4,) for root in roots):
             raise FloatingPointError("injected failure of run 4")
         return real(scenario, roots, rows, record_labs)
 
-    monkeypatch.setattr(ensemble_chunk, "_simulate", flaky)
+    monkeypatch.setattr(chunk_module, "_simulate", flaky)
     result = _ensemble(tmp_path / "flaky", runs=12, chunk=5)
     runs = _runs(result.out_dir)
     assert result.failed_runs == 1
@@ -270,7 +271,7 @@ def _stamp(path: Path) -> tuple[int, int]:
     return st.st_ino, st.st_mtime_ns
 
 
-def test_resume_recomputes_only_the_missing_chunks(small: EnsembleResult, tmp_path: Path) -> None:
+def test_resume_recomputes_only_the_missing_chunks(small: ExperimentResult, tmp_path: Path) -> None:
     out = tmp_path / "resume"
     _ensemble(out, runs=12, chunk=5)
     (out / "chunks" / "runs-00001.parquet").unlink()
@@ -278,32 +279,32 @@ def test_resume_recomputes_only_the_missing_chunks(small: EnsembleResult, tmp_pa
     (out / "market" / ".market-00001.parquet.tmp-deadbeef0000").write_bytes(b"partial")
     kept = {p: _stamp(p) for p in (out / "chunks" / "runs-00000.parquet", out / "market" / "market-00002.parquet")}
     result = _ensemble(out, runs=12, resume=True)  # --chunk is taken from the interrupted ensemble
-    assert (result.chunks_computed, result.chunks_reused) == (1, 2)
+    assert _chunks(result) == (1, 2)
     assert {p: _stamp(p) for p in kept} == kept
     assert not list(out.rglob(".*.tmp-*"))
     _assert_same_results(small.out_dir, out)
     again = _ensemble(out, runs=12, resume=True, workers=2)  # complete: no cluster is started
-    assert (again.chunks_computed, again.chunks_reused) == (0, 3)
+    assert _chunks(again) == (0, 3)
     assert again.summary["throughput"]["execution"] == "nothing to compute"
     _assert_same_results(small.out_dir, out)
 
 
-def test_resume_refuses_a_different_ensemble(small: EnsembleResult, tmp_path: Path) -> None:
+def test_resume_refuses_a_different_ensemble(small: ExperimentResult, tmp_path: Path) -> None:
     out = tmp_path / "mismatch"
     _ensemble(out, runs=4, chunk=2)
-    with pytest.raises(EnsembleInputError, match="seed"):
+    with pytest.raises(ExperimentInputError, match="seed"):
         _ensemble(out, runs=4, seed=4, chunk=2, resume=True)
-    with pytest.raises(EnsembleInputError, match=r"scenario \(sim\)"):
+    with pytest.raises(ExperimentInputError, match=r"scenario \(sim\)"):
         _ensemble(out, runs=4, chunk=2, resume=True, overrides=("sim.years=1",))
     result = _ensemble(out, runs=4, seed=4, chunk=2)  # without --resume the old ensemble is replaced
-    assert (_runs(out)["seed"] == 4).all() and result.chunks_computed == 2
+    assert (_runs(out)["seed"] == 4).all() and _chunks(result)[0] == 2
 
 
 def test_a_foreign_directory_is_not_replaced(tmp_path: Path) -> None:
     out = tmp_path / "foreign"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(EnsembleInputError, match=r"no manifest\.json"):
+    with pytest.raises(ExperimentInputError, match=r"no manifest\.json"):
         _ensemble(out, runs=2)
     assert (out / "notes.txt").read_text() == "mine"
 
@@ -357,7 +358,7 @@ def test_summarise_counts_failures_and_quantiles() -> None:
         "final_hhi": [*np.arange(20) * 100.0, np.nan], "leader_share": [*np.linspace(0.2, 0.9, 20), np.nan],
         "takeoff_years": [2.0, 4.0] + [None] * 19, "singularity_year": [None] * 21,
     })
-    s = summarise(table, scenario_name="t", seed=1, chunk=5, uncertain=())
+    s = summarise_ensemble(table, scenario_name="t", seed=1, chunk=5, uncertain=())
     assert (s["runs"], s["ok_runs"], s["failed_runs"]) == (21, 20, 1)
     assert s["unipolar"]["probability"] == 0.25 and s["unipolar"]["of"] == 20
     assert s["catastrophe"]["count"] == 1
@@ -375,11 +376,11 @@ def test_step_quantiles_skip_non_finite_values() -> None:
     assert q[2, 0] == 2.0 and np.isnan(q[:, 1]).all() and (q[:, 2] == 5.0).all()
 
 
-def test_figures_have_units_and_data(small: EnsembleResult) -> None:
+def test_figures_have_units_and_data(small: ExperimentResult) -> None:
     runs = _runs(small.out_dir)
     fan = read_fan_series(small.out_dir, 3)
     assert fan["hhi"].shape == (25, 12)
-    figures = figure_set(runs, fan, scenario_name="baseline", n_runs=12)
+    figures = ensemble_figure_set(runs, fan, scenario_name="baseline", n_runs=12)
     assert set(figures) == {"fan_hhi.png", "fan_quality.png", "leader_share.png", "rank_shares.png"}
     labels = {name: (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) for name, fig in figures.items()}
     assert all(isinstance(fig, Figure) for fig in figures.values())
@@ -465,7 +466,7 @@ def test_scheduler_with_a_worker_killed_mid_ensemble(tmp_path: Path, dask_cluste
     out = tmp_path / "killed"
     env = {**os.environ, "DASK_SCHEDULER_ADDRESS": address}  # the environment variable instead of --scheduler
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runs.ensemble_cli", BASELINE, "--runs", str(runs), "--seed", "9", "--chunk",
+        [sys.executable, "-m", "runs.cli", "ensemble", BASELINE, "--runs", str(runs), "--seed", "9", "--chunk",
          str(chunk), "--out", out, "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
@@ -492,7 +493,7 @@ def test_a_killed_ensemble_is_completed_by_resume(tmp_path: Path) -> None:
     runs, chunk = 300, 10
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runs.ensemble_cli", BASELINE, "--runs", str(runs), "--seed", "2", "--chunk",
+        [sys.executable, "-m", "runs.cli", "ensemble", BASELINE, "--runs", str(runs), "--seed", "2", "--chunk",
          str(chunk), "--workers", "1", "--out", out],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
     try:

@@ -1,4 +1,4 @@
-"""The standalone run figures (runs/run_figures.py) and the phase diagrams of sweeps (runs/phase_figures.py).
+"""The standalone run figures (runs/views/run.py) and the phase diagrams of sweeps (runs/views/sweep.py).
 
 Each figure is drawn from a small real output (a two-year baseline run; a 2 x 2 sweep of three runs per point),
 written as PNG, and checked: the file is a PNG of the figure's pixel size, the axes carry the expected labels
@@ -18,22 +18,25 @@ import pytest
 from matplotlib.figure import Figure
 
 from economy.params import load_scenario
-from runs.figures import DPI, save_figure
-from runs.phase_figures import PHASE_STATISTICS, axis_label, phase_figure, regime_guides, sweep_figure_set
-from runs.run_figures import (
+from runs.experiments import Execution, Plane, Setup, parse_grid, run_single, run_sweep
+from runs.views import (
+    DPI,
+    PHASE_STATISTICS,
+    axis_label,
     effective_labs_figure,
     gini_coefficient,
     horizon_labs,
     lorenz_curve,
     lorenz_figure,
+    phase_figure,
     quality_figure,
     rank_share_figure,
+    regime_guides,
     run_figure_set,
+    save_figure,
+    sweep_figure_set,
     top_shares_figure,
 )
-from runs.single import run_single
-from runs.sweep import run_sweep
-from runs.sweep_grid import Plane, parse_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -43,7 +46,7 @@ BASELINE = ROOT / "runs" / "baseline.toml"
 def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     out = tmp_path_factory.mktemp("figures") / "run"
     sc, text = load_scenario(BASELINE, ["sim.years=2"])
-    run_single(sc, text, 5, out)
+    run_single(Setup(sc, text, seed=5, out_dir=out))
     summary = json.loads((out / "summary.json").read_text())
     return pd.read_parquet(out / "market.parquet"), pd.read_parquet(out / "labs.parquet"), summary
 
@@ -52,7 +55,9 @@ def run_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, 
 def sweep_output(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("figures") / "sweep"
     planes = (Plane((parse_grid("research.returns_to_research=0.6:2:2"), parse_grid("market.winner_take_all=5:30:2"))),)
-    return run_sweep(BASELINE, runs=3, planes=planes, overrides=["sim.years=1"], out_dir=out, workers=1), planes
+    result = run_sweep(Setup.load(BASELINE, ["sim.years=1"], out_dir=out, execution=Execution(workers=1)), runs=3,
+                       planes=planes)
+    return result, planes
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -169,7 +174,7 @@ def test_run_figure_set_names(run_output) -> None:
 def test_phase_figure_from_a_real_sweep(sweep_output, tmp_path: Path) -> None:
     result, planes = sweep_output
     sc, _ = load_scenario(BASELINE, ["sim.years=1"])
-    figures = sweep_figure_set(result.points, planes, scenario=sc, runs_per_point=3)
+    figures = sweep_figure_set(result.table, planes, scenario=sc, runs_per_point=3)
     fig = figures["phase_diagram.png"]
     _check_png(fig, tmp_path / "phase.png")
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
@@ -180,7 +185,7 @@ def test_phase_figure_from_a_real_sweep(sweep_output, tmp_path: Path) -> None:
         assert ax.get_title().startswith(stat.title)
         mesh = ax.collections[0]
         grid = np.asarray(mesh.get_array()).reshape(2, 2)
-        expected = result.points.sort_values(["y_index", "x_index"])[stat.column].to_numpy().reshape(2, 2)
+        expected = result.table.sort_values(["y_index", "x_index"])[stat.column].to_numpy().reshape(2, 2)
         np.testing.assert_allclose(grid, expected)
         texts = [t.get_text() for t in ax.texts]
         assert len([t for t in texts if t.endswith("%") or t[0].isdigit()]) >= 4  # every cell is labelled

@@ -690,7 +690,7 @@ def test_network_section_validation():
 
 
 def test_network_figure(tmp_path):
-    from runs.network_figure import network_figure
+    from runs.views import network_figure
 
     sc = generated(60, network={"kind": "stochastic_block", "blocs": 3, "within_bloc_density": 0.3,
                                 "cross_bloc_density": 0.02}, sim={"years": 1.0})

@@ -1,4 +1,4 @@
-"""``multipolar report``: one self-contained HTML file per output folder (runs/report.py, runs/report_cli.py)."""
+"""``multipolar report``: one self-contained HTML file per output folder (runs/views/report.py, runs/cli/report.py)."""
 
 from __future__ import annotations
 
@@ -8,36 +8,25 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from economy.params import load_scenario
-from runs.ensemble import run_ensemble
-from runs.report import REPORT_NAME, build_report, detect_kind, write_report
-from runs.report_cli import register
-from runs.run_figures import run_figure_set
-from runs.single import run_single
-from runs.sweep import run_sweep
-from runs.sweep_grid import Plane, parse_grid
+from runs.cli import app
+from runs.experiments import Execution, Plane, Setup, parse_grid, run_ensemble, run_single, run_sweep
+from runs.views import FIGURES, REPORT_NAME, build_report, detect_kind, run_figure_set, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
 IMG = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
 
 
-def _cli() -> typer.Typer:
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command("version")(lambda: None)  # a second command, so typer keeps "report" as a subcommand
-    register(app)
-    return app
-
-
 def _report(*args: str):
-    return CliRunner().invoke(_cli(), ["report", *map(str, args)], catch_exceptions=False)
+    return CliRunner().invoke(app, ["report", *map(str, args)], catch_exceptions=False)
 
 
 def _images(text: str) -> list[bytes]:
@@ -56,10 +45,12 @@ def _self_contained(text: str) -> None:
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("report")
     sc, text = load_scenario(BASELINE, ["sim.years=2"])
-    run_single(sc, text, 3, base / "run", overrides=["sim.years=2"])
-    run_ensemble(sc, text, runs=6, seed=1, overrides=["sim.years=2"], out_dir=base / "ensemble", workers=1)
+    setup = Setup(sc, text, overrides=["sim.years=2"], execution=Execution(workers=1), figures=FIGURES)
+    run_single(replace(setup, seed=3, out_dir=base / "run"))
+    run_ensemble(replace(setup, seed=1, out_dir=base / "ensemble"), runs=6)
     planes = (Plane((parse_grid("market.winner_take_all=5:30:2"),)),)
-    run_sweep(BASELINE, runs=2, planes=planes, overrides=["sim.years=1"], out_dir=base / "sweep", workers=1)
+    run_sweep(Setup.load(BASELINE, ["sim.years=1"], out_dir=base / "sweep", execution=Execution(workers=1),
+                         figures=FIGURES), runs=2, planes=planes)
     return {"run": base / "run", "ensemble": base / "ensemble", "sweep": base / "sweep"}
 
 
@@ -159,15 +150,13 @@ def test_bad_input_exits_2(tmp_path: Path, case: str) -> None:
 
 
 def test_registered_on_the_multipolar_app(outputs: dict[str, Path]) -> None:
-    from runs.cli import app
-
     result = CliRunner().invoke(app, ["report", str(outputs["sweep"])], catch_exceptions=False)
     assert result.exit_code == 0 and (outputs["sweep"] / REPORT_NAME).is_file()
 
 
 def test_module_entry_point(outputs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "elsewhere.html"
-    done = subprocess.run([sys.executable, "-m", "runs.report_cli", str(outputs["ensemble"]), "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "runs.cli", "report", str(outputs["ensemble"]), "--out", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert out.is_file() and len(_images(out.read_text(encoding="utf-8"))) == 4

@@ -1,4 +1,4 @@
-"""Scenario loading: TOML, --set overrides, and the one-line error messages (runs/scenario.py)."""
+"""Scenario loading: TOML, --set overrides, and the one-line error messages (economy/params/loading.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Global sensitivity analysis (runs/sensitivity.py, sensitivity_cli.py).
+"""Global sensitivity analysis (runs/experiments/sensitivity.py, runs/cli/sensitivity.py).
 
 The method is checked on the Ishigami function, whose Sobol' indices are known in closed form, through the same
-:func:`runs.sensitivity.sensitivity_analysis` the model uses; the model path is checked end to end on a small
+:func:`runs.experiments.sensitivity_analysis` the model uses; the model path is checked end to end on a small
 design (files, sizes, seeds, the dummy factor, failures).
 """
 
@@ -17,20 +17,23 @@ import pytest
 from typer.testing import CliRunner
 
 from economy.params import LogUniform, Uniform
-from runs.calibrate import baseline_scenario
+from runs.checks import baseline_scenario
 from runs.cli import app
-from runs.sensitivity import (
+from runs.experiments import (
     DUMMY,
-    OUTCOMES,
+    RUN_OUTCOMES,
+    Execution,
+    ExperimentInputError,
     Factor,
     ModelEvaluator,
-    SensitivityInputError,
+    Setup,
     default_factors,
     factors_for,
     outcome_value,
     run_sensitivity,
     sensitivity_analysis,
 )
+from runs.views import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -106,11 +109,11 @@ def test_design_follows_each_factors_distribution():
 
 
 def test_bad_inputs_are_refused():
-    with pytest.raises(SensitivityInputError, match="power of two"):
+    with pytest.raises(ExperimentInputError, match="power of two"):
         sensitivity_analysis(ISHIGAMI_FACTORS, ishigami, samples=100)
-    with pytest.raises(SensitivityInputError, match="method"):
+    with pytest.raises(ExperimentInputError, match="method"):
         sensitivity_analysis(ISHIGAMI_FACTORS, ishigami, method="fast")  # type: ignore[arg-type]
-    with pytest.raises(SensitivityInputError, match="no output"):
+    with pytest.raises(ExperimentInputError, match="no output"):
         sensitivity_analysis(ISHIGAMI_FACTORS, ishigami, samples=8, outputs=["z"])
 
 
@@ -146,14 +149,14 @@ def test_outcome_censoring():
     assert outcome_value({"singularity_year": None}, "singularity_year", sc) == sc.sim.start_year + sc.sim.years
     assert math.isnan(outcome_value({"leader_gap_ooms": None}, "leader_gap_ooms", sc))
     assert outcome_value({"unipolar": True}, "unipolar", sc) == 1.0
-    assert set(OUTCOMES) >= {"final_hhi", "takeoff_years", "unipolar", "leader_share"}
+    assert set(RUN_OUTCOMES) >= {"final_hhi", "takeoff_years", "unipolar", "leader_share"}
 
 
 def test_model_evaluator_runs_design_rows_as_ensemble_runs():
     sc = baseline_scenario().model_copy(update={"sim": baseline_scenario().sim.model_copy(update={"years": 2.0})})
     factors = (Factor("market.winner_take_all", Uniform(dist="uniform", low=2.0, high=40.0)),)
     evaluator = ModelEvaluator(sc, ["market.winner_take_all"], seed=11, outcomes=("final_hhi", "leader_share"),
-                               chunk=3)
+                               execution=Execution(workers=1, chunk=3))
     values = np.array([[5.0], [20.0], [35.0], [20.0], [5.0]])
     out = evaluator(values)
     table = evaluator.table
@@ -162,7 +165,8 @@ def test_model_evaluator_runs_design_rows_as_ensemble_runs():
     assert (table["status"] == "ok").all()
     assert np.isfinite(out["final_hhi"]).all()
     # run i is ensemble run i: the same seed and value give the same result in a different chunking
-    again = ModelEvaluator(sc, ["market.winner_take_all"], seed=11, outcomes=("final_hhi",), chunk=5)(values)
+    again = ModelEvaluator(sc, ["market.winner_take_all"], seed=11, outcomes=("final_hhi",),
+                           execution=Execution(workers=1, chunk=5))(values)
     np.testing.assert_array_equal(again["final_hhi"], out["final_hhi"])
     # different runs have different seeds, so equal values need not give equal outcomes ...
     assert out["final_hhi"][1] != out["final_hhi"][3]
@@ -175,8 +179,9 @@ def test_invalid_draws_become_nan_and_are_reported(tmp_path):
     sc = baseline_scenario().model_copy(update={"sim": baseline_scenario().sim.model_copy(update={"years": 1.0})})
     # frontier train + inference fraction above 1 is refused by the schema for part of this range
     factors = (Factor("archetypes.frontier.train_fraction", Uniform(dist="uniform", low=0.3, high=0.9)),)
-    result, target = run_sensitivity(sc, "", method="sobol", samples=8, outputs=("final_hhi",), factors=factors,
-                                     out_dir=tmp_path / "s")
+    study = run_sensitivity(Setup(sc, "", out_dir=tmp_path / "s", execution=Execution(workers=1)), method="sobol",
+                            samples=8, outputs=("final_hhi",), factors=factors)
+    result, target = study.details["analysis"], study.out_dir
     table = pd.read_parquet(target / "runs.parquet")
     assert (table["status"] == "invalid").any() and (table["status"] == "ok").any()
     assert "final_hhi" in result.skipped
@@ -191,10 +196,10 @@ def small_study(tmp_path_factory):
     factors = (Factor("market.winner_take_all", Uniform(dist="uniform", low=2.0, high=40.0)),
                Factor("research.returns_to_research", LogUniform(dist="loguniform", low=0.4, high=3.6)))
     out = tmp_path_factory.mktemp("sens") / "study"
-    result, target = run_sensitivity(sc, "name = 'x'", method="sobol", samples=16,
-                                     outputs=("final_hhi", "frontier_log10_eff_compute"), factors=factors, seed=4,
-                                     out_dir=out)
-    return result, target
+    setup = Setup(sc, "name = 'x'", seed=4, out_dir=out, execution=Execution(workers=1), figures=FIGURES)
+    study = run_sensitivity(setup, method="sobol", samples=16, outputs=("final_hhi", "frontier_log10_eff_compute"),
+                            factors=factors)
+    return study.details["analysis"], study.out_dir
 
 
 def test_model_study_writes_its_outputs(small_study):
@@ -254,6 +259,8 @@ def test_dask_workers_give_the_same_runs(tmp_path):
     sc = baseline_scenario()
     sc = sc.model_copy(update={"sim": sc.sim.model_copy(update={"years": 2.0})})
     values = np.array([[5.0], [20.0], [35.0], [12.0]])
-    alone = ModelEvaluator(sc, ["market.winner_take_all"], seed=2, outcomes=("final_hhi",), chunk=1)(values)
-    dask = ModelEvaluator(sc, ["market.winner_take_all"], seed=2, outcomes=("final_hhi",), chunk=1, workers=2)(values)
+    alone = ModelEvaluator(sc, ["market.winner_take_all"], seed=2, outcomes=("final_hhi",),
+                           execution=Execution(workers=1, chunk=1))(values)
+    dask = ModelEvaluator(sc, ["market.winner_take_all"], seed=2, outcomes=("final_hhi",),
+                          execution=Execution(workers=2, chunk=1))(values)
     np.testing.assert_array_equal(alone["final_hhi"], dask["final_hhi"])

@@ -1,4 +1,4 @@
-"""Parameter sweeps (runs/sweep.py, sweep_grid.py, sweep_stats.py, sweep_cli.py).
+"""Parameter sweeps (runs/experiments/sweep.py, grid.py and stats.py; runs/cli/sweep.py).
 
 Fast tests run in this process (``workers=1``) on a 2 x 2 grid of three runs per point over one or two years.
 The test that starts a local Dask cluster is marked slow.
@@ -13,16 +13,29 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
 from scipy import stats
 from typer.testing import CliRunner
 
 from economy.params import load_scenario
-from runs.ensemble import run_ensemble
-from runs.sweep import SweepResult, read_points, run_sweep
-from runs.sweep_cli import register
-from runs.sweep_grid import KEYHOLE, Plane, SweepInputError, format_value, grid_points, keyhole_planes, parse_grid
-from runs.sweep_stats import median_interval, point_statistics
+from runs.cli import app
+from runs.experiments import (
+    KEYHOLE,
+    Execution,
+    ExperimentInputError,
+    ExperimentResult,
+    Plane,
+    Setup,
+    format_value,
+    grid_points,
+    keyhole_planes,
+    median_interval,
+    parse_grid,
+    point_statistics,
+    read_points,
+    run_ensemble,
+    run_sweep,
+)
+from runs.views import FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -30,26 +43,26 @@ SHORT = ("sim.years=2",)
 GRID = ("research.returns_to_research=0.6:2.4:2", "market.winner_take_all=5:30:2")
 
 
-def _cli() -> typer.Typer:
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command("version")(lambda: None)  # a second command, so typer keeps "sweep" as a subcommand
-    register(app)
-    return app
-
-
 def _invoke(*args: str):
-    return CliRunner().invoke(_cli(), ["sweep", *map(str, args)], catch_exceptions=False)
+    return CliRunner().invoke(app, ["sweep", *map(str, args)], catch_exceptions=False)
+
+
+def _sweep(out: Path, planes: tuple[Plane, ...], *, runs: int, overrides: tuple[str, ...] | list[str], seed: int = 0,
+           **kw) -> ExperimentResult:
+    execution = Execution(workers=kw.pop("workers", 1), progress=kw.pop("progress", None))
+    setup = Setup.load(BASELINE, overrides, seed=seed, out_dir=out, execution=execution, figures=FIGURES)
+    return run_sweep(setup, runs=runs, planes=planes, **kw)
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> SweepResult:
+def small(tmp_path_factory: pytest.TempPathFactory) -> ExperimentResult:
     out = tmp_path_factory.mktemp("sweep") / "small"
     planes = (Plane(tuple(parse_grid(g) for g in GRID)),)
-    return run_sweep(BASELINE, runs=3, planes=planes, seed=4, overrides=list(SHORT), out_dir=out, workers=1)
+    return _sweep(out, planes, runs=3, seed=4, overrides=list(SHORT))
 
 
 # ---------------------------------------------------------------------------------------------- outputs
-def test_points_parquet_has_one_row_per_grid_point(small: SweepResult) -> None:
+def test_points_parquet_has_one_row_per_grid_point(small: ExperimentResult) -> None:
     points = read_points(small.out_dir)
     assert len(points) == 4
     assert points["point"].tolist() == [0, 1, 2, 3]
@@ -65,12 +78,12 @@ def test_points_parquet_has_one_row_per_grid_point(small: SweepResult) -> None:
         assert (small.out_dir / name).is_file(), name
 
 
-def test_each_point_is_the_ensemble_of_its_scenario(small: SweepResult, tmp_path: Path) -> None:
+def test_each_point_is_the_ensemble_of_its_scenario(small: ExperimentResult, tmp_path: Path) -> None:
     points = read_points(small.out_dir)
     row = points.iloc[3]
     sets = [*SHORT, "research.returns_to_research=2.4", "market.winner_take_all=30"]
     sc, text = load_scenario(BASELINE, sets)
-    alone = run_ensemble(sc, text, runs=3, seed=4, out_dir=tmp_path / "alone", workers=1)
+    alone = run_ensemble(Setup(sc, text, seed=4, out_dir=tmp_path / "alone", execution=Execution(workers=1)), runs=3)
     table = pd.read_parquet(alone.out_dir / "runs.parquet")
     point_table = pd.read_parquet(small.out_dir / row["dir"] / "runs.parquet")
     for column in ("final_hhi", "leader_share", "frontier_quality"):
@@ -80,7 +93,7 @@ def test_each_point_is_the_ensemble_of_its_scenario(small: SweepResult, tmp_path
         assert row[name] == pytest.approx(expected[name], nan_ok=True)
 
 
-def test_every_point_uses_the_same_seeds(small: SweepResult) -> None:
+def test_every_point_uses_the_same_seeds(small: ExperimentResult) -> None:
     keys = []
     for folder in read_points(small.out_dir)["dir"]:
         table = pd.read_parquet(small.out_dir / folder / "runs.parquet")
@@ -89,7 +102,7 @@ def test_every_point_uses_the_same_seeds(small: SweepResult) -> None:
     assert keys[0] == ([4, 4, 4], [[0], [1], [2]])
 
 
-def test_statistics_come_from_the_points_runs(small: SweepResult) -> None:
+def test_statistics_come_from_the_points_runs(small: ExperimentResult) -> None:
     for _, row in read_points(small.out_dir).iterrows():
         table = pd.read_parquet(small.out_dir / row["dir"] / "runs.parquet")
         assert row["p_unipolar"] == pytest.approx(table["unipolar"].mean())
@@ -97,16 +110,15 @@ def test_statistics_come_from_the_points_runs(small: SweepResult) -> None:
         assert row["median_final_hhi"] == pytest.approx(table["final_hhi"].median())
 
 
-def test_series_are_removed_unless_kept(small: SweepResult, tmp_path: Path) -> None:
+def test_series_are_removed_unless_kept(small: ExperimentResult, tmp_path: Path) -> None:
     first = small.out_dir / read_points(small.out_dir)["dir"].iloc[0]
     assert (first / "runs.parquet").is_file() and not (first / "market").exists()
     planes = (Plane((parse_grid("market.winner_take_all=5:5:1"),)),)
-    kept = run_sweep(BASELINE, runs=2, planes=planes, overrides=["sim.years=1"], out_dir=tmp_path / "kept",
-                     workers=1, keep_series=True)
-    assert any((kept.out_dir / kept.points["dir"].iloc[0] / "market").glob("*.parquet"))
+    kept = _sweep(tmp_path / "kept", planes, runs=2, overrides=["sim.years=1"], keep_series=True)
+    assert any((kept.out_dir / kept.table["dir"].iloc[0] / "market").glob("*.parquet"))
 
 
-def test_manifest_and_summary(small: SweepResult) -> None:
+def test_manifest_and_summary(small: ExperimentResult) -> None:
     manifest = json.loads((small.out_dir / "manifest.json").read_text())
     assert manifest["kind"] == "sweep" and manifest["sweep"]["status"] == "complete"
     assert manifest["sweep"]["runs_per_point"] == 3 and manifest["root_seed"] == 4
@@ -116,16 +128,15 @@ def test_manifest_and_summary(small: SweepResult) -> None:
     summary = json.loads((small.out_dir / "summary.json").read_text())
     assert summary["points"] == 4 and summary["total_runs"] == 12 and summary["failed_runs"] == 0
     hhi = summary["statistics"]["median_final_hhi"]
-    assert hhi["max"] == pytest.approx(small.points["median_final_hhi"].max())
+    assert hhi["max"] == pytest.approx(small.table["median_final_hhi"].max())
 
 
 def test_progress_reaches_the_total(tmp_path: Path) -> None:
     calls = []
     planes = (Plane((parse_grid("market.winner_take_all=5:30:2"),)),)
-    run_sweep(BASELINE, runs=2, planes=planes, overrides=["sim.years=1"], out_dir=tmp_path / "p", workers=1,
-              progress=lambda *args: calls.append(args))
+    _sweep(tmp_path / "p", planes, runs=2, overrides=["sim.years=1"], progress=lambda *args: calls.append(args))
     done = [c[0] for c in calls]
-    assert done == sorted(done) and calls[-1] == (4, 4, 2, 2)
+    assert done == sorted(done) and calls[-1] == (4, 4)
 
 
 # ---------------------------------------------------------------------------------------------- grid
@@ -148,7 +159,7 @@ def test_parse_grid_values() -> None:
     ("research.returns_to_research=0:1:3:log", ["log grid"]),
 ])
 def test_parse_grid_refuses_bad_input(text: str, words: list[str]) -> None:
-    with pytest.raises(SweepInputError) as info:
+    with pytest.raises(ExperimentInputError) as info:
         parse_grid(text)
     for word in words:
         assert word in str(info.value)
@@ -210,8 +221,6 @@ def test_cli_bad_input_exits_2_naming_the_key(tmp_path: Path, args: list[str], w
 
 
 def test_registered_on_the_multipolar_app(tmp_path: Path) -> None:
-    from runs.cli import app
-
     result = CliRunner().invoke(app, ["sweep", str(BASELINE), "--runs", "2", "--grid", "research.nosuch=0:1:2",
                                       "--out", str(tmp_path / "x")], catch_exceptions=False)
     assert result.exit_code == 2 and "research.nosuch" in result.stderr
@@ -237,13 +246,12 @@ def test_a_foreign_directory_is_not_replaced(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_one_local_cluster_gives_the_in_process_results(small: SweepResult, tmp_path: Path) -> None:
+def test_one_local_cluster_gives_the_in_process_results(small: ExperimentResult, tmp_path: Path) -> None:
     planes = (Plane(tuple(parse_grid(g) for g in GRID)),)
-    dask = run_sweep(BASELINE, runs=3, planes=planes, seed=4, overrides=list(SHORT), out_dir=tmp_path / "dask",
-                     workers=2)
+    dask = _sweep(tmp_path / "dask", planes, runs=3, seed=4, overrides=list(SHORT), workers=2)
     columns = ["p_unipolar", "p_singularity", "median_final_hhi", "median_leader_share"]
-    pd.testing.assert_frame_equal(dask.points[columns], small.points[columns])
-    for folder in small.points["dir"]:
+    pd.testing.assert_frame_equal(dask.table[columns], small.table[columns])
+    for folder in small.table["dir"]:
         a = pd.read_parquet(small.out_dir / folder / "runs.parquet")
         b = pd.read_parquet(dask.out_dir / folder / "runs.parquet")
         np.testing.assert_array_equal(a["final_hhi"], b["final_hhi"])

@@ -1,4 +1,4 @@
-"""Parameter uncertainty: the [uncertain] schema, Latin hypercube draws, run scenarios (runs/uncertain.py)."""
+"""Parameter uncertainty: the [uncertain] schema, Latin hypercube draws, run scenarios (experiments/uncertain.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from economy.params import (
     uncertain_parameter_range,
     validate_scenario,
 )
-from runs.uncertain import (
+from runs.experiments import (
     RunScenarios,
     UncertainPlan,
     design_generator,

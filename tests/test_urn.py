@@ -5,7 +5,7 @@ With ``market.mode = "urn"`` each arriving customer joins lab i with probability
 g > 1 locks in (one lab's share tends to 1), g < 1 equalises (shares tend to 1/2), and g = 1 is the classic
 Polya urn whose limit share is uniform on (0, 1) (after N draws the count of lab 0 is exactly uniform on
 0..N).  Every ensemble uses fixed seeds, so each test is deterministic.  The scenario and the ensemble runner are
-shared with ``multipolar validate`` (:mod:`runs.validation`), whose urn rows add quantitative limits.
+shared with ``multipolar validate`` (:mod:`runs.checks.validation`), whose urn rows add quantitative limits.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from runs import validation
+from runs import checks
 
 N_RUNS = 400
 STEPS = 12
@@ -23,12 +23,12 @@ ARRIVALS = 1000  # per step: 12,000 customers per run
 
 def urn_scenario(make_scenario, exponent: float, arrivals: int = ARRIVALS, initial: float = 1.0):
     """Two identical labs, shares driven by the urn alone (the scenario ``multipolar validate`` uses)."""
-    return validation.urn_scenario(exponent, arrivals, steps=STEPS, initial=initial)
+    return checks.urn_scenario(exponent, arrivals, steps=STEPS, initial=initial)
 
 
 def limit_shares(scenario, seeds) -> np.ndarray:
     """Lab 0's share at the horizon, one entry per seed (one batch); the urn drew every customer."""
-    shares = validation.urn_limit_shares(scenario, seeds)
+    shares = checks.urn_limit_shares(scenario, seeds)
     assert shares.shape == (len(seeds),) and np.all((shares > 0.0) & (shares < 1.0))
     return shares
 

@@ -1,4 +1,4 @@
-"""``multipolar validate``, its cases and the calibration check (runs/validation.py, validate_cli.py, calibrate.py).
+"""``multipolar validate``, its cases and the calibration check (runs/checks/, runs/cli/validate.py).
 
 The quick validation must pass as a whole; the tests below also show that each kind of row can fail: a wrong
 expectation, a broken budget, a wrongly derived rule.  docs/validation.md and docs/calibration.md must hold the
@@ -17,21 +17,26 @@ from typer.testing import CliRunner
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from runs import validation
-from runs.calibrate import TARGETS, baseline_scenario, calibrate, fit_log_trend, markdown_table, trend_paths
-from runs.cli import app
-from runs.validation import (
+from runs import checks
+from runs.checks import (
     CASES,
+    TARGETS,
     Row,
     analytic_log_software,
+    baseline_scenario,
     budget_residuals,
+    calibrate,
+    calibration_table,
     constant_input_scenario,
     crossing_times,
     doubling_time_factor,
+    fit_log_trend,
     hhi_merger_delta,
     measured_doubling_factors,
     run_cases,
+    trend_paths,
 )
+from runs.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,8 +149,8 @@ def test_the_doubling_rule_row_would_catch_a_misderived_rule():
 def test_simulated_growth_follows_the_closed_form_when_eta_is_not_zero():
     sc = constant_input_scenario(0.7, 10.0, experiment_share=0.4)
     sim = Simulation(sc, [0]).run()
-    t, x = validation.simulated_log_software(sim)
-    np.testing.assert_allclose(x, analytic_log_software(t, 0.7, validation.initial_growth(sc), 0.5,
+    t, x = checks.simulated_log_software(sim)
+    np.testing.assert_allclose(x, analytic_log_software(t, 0.7, checks.initial_growth(sc), 0.5,
                                                         experiment_share=0.4), rtol=1e-10, atol=1e-10)
 
 
@@ -186,7 +191,7 @@ def _doc_block(path: Path, marker: str) -> str:
 
 @pytest.mark.slow
 def test_docs_validation_table_is_the_full_run():
-    """docs/validation.md holds the table of ``python -m runs.validation --markdown`` (measured values may differ
+    """docs/validation.md holds the table of ``python -m runs.checks.validation --markdown`` (measured values may differ
     in their last digits between machines, within the row's tolerance)."""
     report = run_cases(quick=False)
     assert report.passed
@@ -243,4 +248,4 @@ def test_calibration_against_targets(calibration):
 
 
 def test_docs_calibration_table_is_current(calibration):
-    assert _doc_block(ROOT / "docs" / "calibration.md", "calibration-table") == markdown_table(calibration)
+    assert _doc_block(ROOT / "docs" / "calibration.md", "calibration-table") == calibration_table(calibration)

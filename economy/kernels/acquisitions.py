@@ -24,7 +24,7 @@ price, compute, people and shares are conserved.
 
 import math
 
-from economy.archetypes import FUNDING_INVESTORS
+from economy.kernels.codes import FUNDING_INVESTORS
 from economy.kernels.config import jit
 from economy.kernels.events import push_event
 from economy.kernels.layout import (

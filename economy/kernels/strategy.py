@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.archetypes import STRATEGY_ADAPTIVE
+from economy.kernels.codes import STRATEGY_ADAPTIVE
 from economy.kernels.config import jit, jit_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (

@@ -26,6 +26,8 @@ from economy.params.loading import (
     ScenarioError,
     load_scenario,
     parse_override,
+    parse_toml,
+    read_toml,
     scenario_dict_with_overrides,
     validate_scenario,
 )
@@ -106,6 +108,8 @@ __all__ = [
     "packing_of",
     "param",
     "parse_override",
+    "parse_toml",
+    "read_toml",
     "scenario_dict_with_overrides",
     "setting",
     "split_key",

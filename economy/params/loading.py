@@ -7,6 +7,7 @@ one line naming the offending key (dotted, e.g. ``research.returns_to_research``
 allowed range or type.  Keys are resolved by the one walker of :mod:`economy.params.keys`.
 
 This is the only scenario loader: the command line, the runners, the Mesa model and the notebooks use it.
+The experiments also use :func:`read_toml` (policy files) and :func:`parse_toml`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ __all__ = [
     "ScenarioError",
     "load_scenario",
     "parse_override",
+    "parse_toml",
+    "read_toml",
     "scenario_dict_with_overrides",
     "validate_scenario",
 ]
@@ -73,24 +76,38 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
         On a missing or unreadable file, malformed TOML, an unknown key, a wrong type, an out-of-range value,
         a failed cross-field check, or a malformed override.
     """
-    path = Path(path)
-    if not path.exists():
-        raise ScenarioError(f"scenario file not found: {path}")
-    if not path.is_file():
-        raise ScenarioError(f"scenario path is not a file: {path}")
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as err:
-        raise ScenarioError(f"cannot read scenario file {path}: {err.strerror or err}") from None
-    except UnicodeDecodeError as err:
-        raise ScenarioError(f"{path}: not UTF-8 text (byte {err.start}); a scenario is a TOML file") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{path}: malformed TOML: {_one_line(str(err))}") from None
+    data, text = read_toml(path)
     parsed = [parse_override(item) for item in overrides]
     data = _apply(data, parsed)
     return validate_scenario(data, parsed, source=str(path)), text
+
+
+def read_toml(path: str | Path, what: str = "scenario") -> tuple[dict[str, Any], str]:
+    """Read a TOML file (a scenario, a policy file): its data and its text.
+
+    Raises :class:`ScenarioError` (one line naming the file) when the file is missing, unreadable, not UTF-8
+    or malformed; ``what`` names the kind of file in the message.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"{what} file not found: {path}")
+    if not path.is_file():
+        raise ScenarioError(f"{what} path is not a file: {path}")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise ScenarioError(f"cannot read {what} file {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {err.start}); a {what} is a TOML file") from None
+    return parse_toml(text, str(path)), text
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The data of a TOML text; malformed TOML raises :class:`ScenarioError` naming ``source``."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{source}: malformed TOML: {_one_line(str(err))}") from None
 
 
 def parse_override(text: str) -> Override:

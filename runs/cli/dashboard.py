@@ -1,0 +1,44 @@
+"""The ``multipolar dashboard`` command: serve the Solara app of ``runs/views/dashboard.py`` (docs/views.md).
+
+Exit codes: the server's own (0 when stopped with Ctrl-C), 2 bad input (the scenario does not load).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from economy.params import load_scenario
+from runs.cli.common import command_errors
+
+__all__ = ["dashboard"]
+
+Scenario = Annotated[
+    Path | None, typer.Argument(help="Scenario TOML file (default: runs/baseline.toml).", show_default=False)
+]
+Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")]
+
+
+def dashboard(scenario: Scenario = None, port: Port = 8765) -> None:
+    """Serve the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:PORT until interrupted."""
+    env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
+    if scenario is not None:
+        with command_errors():
+            load_scenario(scenario, [])
+        env["MULTIPOLAR_SCENARIO"] = str(scenario.resolve())
+    app_file = importlib.util.find_spec("runs.views.dashboard").origin
+    command = [sys.executable, "-m", "solara", "run", str(app_file), "--host", "127.0.0.1", "--port", str(port),
+               "--production", "--no-open"]
+    Console(stderr=True).print(f"Multipolar dashboard on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    try:
+        code = subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)

@@ -1,0 +1,74 @@
+"""The experiments room: everything that runs the model many times and writes what came out.
+
+One module per kind of experiment, each runner with the same signature (``run_KIND(setup, *, the kind's
+options)``: a :class:`Setup` holds the scenario, seed, overrides, output folder, execution, command line and
+figure hooks) and the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one run),
+:mod:`~runs.experiments.ensemble` (Monte Carlo, in chunks: :mod:`~runs.experiments.chunk`),
+:mod:`~runs.experiments.sweep` (an ensemble per point of a :mod:`~runs.experiments.grid`),
+:mod:`~runs.experiments.compare` (policy arms on common random numbers), :mod:`~runs.experiments.sensitivity`
+(Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench).  The shared layers:
+:mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver path),
+:mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
+(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design),
+:mod:`~runs.experiments.variants` (a scenario's points and arms), :mod:`~runs.experiments.setup` and
+:mod:`~runs.experiments.result`.
+
+Experiments never draw (figures come in through :class:`Figures`) and never print.
+
+Every public name below is importable from here (``from runs.experiments import run_ensemble``).  They load on
+first use, so that ``multipolar run`` and ``multipolar --help`` do not import the ensemble machinery and Dask.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_MODULES: dict[str, tuple[str, ...]] = {
+    "chunk": ("RANK_LIMIT", "ChunkData", "ChunkTask", "OutputLayout", "chunk_runs_table", "run_chunk", "run_root",
+              "simulate_chunk", "warm_up"),
+    "compare": ("BASELINE_ARM", "Arm", "PolicyFile", "arm_scenario", "build_arms", "load_policy_file", "run_compare"),
+    "ema": ("DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
+            "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "frozen",
+            "perform", "policy_arms", "quiet_import", "select_dense_box"),
+    "ensemble": ("FAN_RUN_LIMIT", "check_runs_and_seed", "read_fan_series", "read_market", "run_ensemble"),
+    "execution": ("DEFAULT_CHUNK", "Execution", "ExecutionReport", "Progress", "available_cores", "default_chunk",
+                  "error_text", "local_cluster", "numba_threads"),
+    "grid": ("KEYHOLE", "GridAxis", "GridPoint", "Plane", "check_planes", "format_value", "grid_points",
+             "keyhole_planes", "parse_grid", "scenario_value"),
+    "outputs": ("PACKAGES", "OutputFolder", "atomic_file", "atomic_output_dir", "build_manifest", "check_output_dir",
+                "default_output_dir", "experiment_manifest", "file_entry", "finite_or_none", "fresh_output_dir",
+                "git_state", "package_versions", "stream_keys", "temporary_path", "write_json_atomic", "write_manifest",
+                "write_table_atomic", "write_text_atomic"),
+    "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
+    "setup": ("Setup",),
+    "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",
+                    "check_design", "default_factors", "factors_for", "outcome_array", "outcome_value",
+                    "round_up_power_of_two", "run_sensitivity", "sensitivity_analysis"),
+    "single": ("GRAPHML_MAX_LABS", "NETWORK_FILES", "OUTPUT_FILES", "run_single", "run_summary", "simulate"),
+    "stats": ("PAIRED_OUTCOMES", "POINT_STATISTICS", "QUANTILES", "PairedOutcome", "compare_tables",
+              "median_interval", "outcome_values", "paired_mean", "paired_proportion", "point_statistics",
+              "summarise_ensemble", "wilson_interval"),
+    "sweep": ("is_keyhole", "read_points", "run_sweep"),
+    "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "key_route",
+                  "latin_hypercube", "ppf"),
+    "variants": ("scenario_data", "variant"),
+}
+"""Each module's public names (its ``__all__``; tests/test_architecture.py checks that the two agree)."""
+
+_HOME: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

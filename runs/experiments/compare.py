@@ -1,0 +1,314 @@
+"""Paired policy comparison: the baseline and one arm per policy file, on common random numbers.
+
+Every arm is an ordinary ensemble (:func:`runs.experiments.ensemble.run_ensemble`) of ``R`` runs with the same
+root seed ``N``: run ``i`` of every arm has the root ``SeedSequence(N, spawn_key=(i,))`` and row ``i`` of the
+same Latin hypercube of the scenario's ``[uncertain]`` table (the design depends only on that table, ``R`` and
+``N``, and a policy file cannot change the table).  So run ``i`` of a policy arm and run ``i`` of the baseline
+differ by the policy alone, and :func:`runs.experiments.stats.compare_tables` reports paired differences.  The
+baseline arm is the scenario as given (with its own ``[[policies]]``, if any); a policy arm appends a file's
+``[[policies]]`` tables to them.  One Dask cluster serves every arm
+(:meth:`runs.experiments.execution.Execution.shared`); ``workers=1`` runs in this process.
+
+A policy file holds ``[[policies]]`` tables and optionally ``name`` (the arm's name; default the file's stem)
+and ``description``; any other top-level key is an error.  A file with several tables is a policy package.
+Policy files are read by the scenario loader (:func:`economy.params.read_toml`), with its one-line errors.
+
+Output folder (default ``runs/out/<name>-compare/``)::
+
+    runs.parquet       one row per arm and run: arm, arm_index, policy_file, the ensemble's runs columns
+    comparison.json    the paired differences with 95 % intervals (also what ``--json`` prints)
+    figures            of ``figures.compare`` (the command line's: forest.png, a panel per outcome, a row per
+                       policy arm: difference and 95 % interval)
+    manifest.json      provenance (runs.experiments.outputs), with a ``compare`` section holding the policy
+                       files' text
+    arms/K-NAME/       arm K's ensemble (runs.parquet, summary.json, manifest.json, figures; its per-step
+                       market series only with ``keep_series``)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from economy.params import POLICY_KINDS, Scenario, ScenarioError, read_toml, validate_scenario
+from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
+from runs.experiments.outputs import OutputFolder, finite_or_none
+from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
+from runs.experiments.setup import Setup
+from runs.experiments.stats import PAIRED_OUTCOMES, compare_tables, outcome_values
+from runs.experiments.uncertain import UncertainPlan
+from runs.experiments.variants import scenario_data
+
+__all__ = [
+    "BASELINE_ARM",
+    "Arm",
+    "PolicyFile",
+    "arm_scenario",
+    "build_arms",
+    "load_policy_file",
+    "run_compare",
+]
+
+FORMAT = "multipolar-compare/1"
+BASELINE_ARM = "baseline"
+POLICY_FILE_KEYS: tuple[str, ...] = ("policies", "name", "description")
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """A parsed policy file: its ``[[policies]]`` tables (not yet validated) and the arm's name."""
+
+    path: Path
+    name: str
+    description: str | None
+    tables: tuple[dict[str, Any], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of a comparison: the scenario it runs and where its policies came from."""
+
+    name: str
+    scenario: Scenario
+    policy_file: PolicyFile | None
+
+    @property
+    def kinds(self) -> list[str]:
+        return [pol.kind for pol in self.scenario.policies]
+
+
+# ---------------------------------------------------------------------------------------------- input
+def load_policy_file(path: str | Path) -> PolicyFile:
+    """Read a policy file; raises :class:`ScenarioError` (one line naming the key) on a malformed one.
+
+    Only the file's shape and each table's ``kind`` are checked here; the parameters are validated with the
+    scenario (:func:`arm_scenario`).
+    """
+    path = Path(path)
+    try:
+        data, text = read_toml(path, "policy")
+    except ScenarioError as err:
+        raise ScenarioError(f"--policy: {err}") from None
+    unknown = [key for key in data if key not in POLICY_FILE_KEYS]
+    if unknown:
+        raise ScenarioError(f"{path}: unknown key {unknown[0]} (given {_show(data[unknown[0]])}); a policy file holds "
+                            "[[policies]] tables and optionally name and description")
+    tables = data.get("policies")
+    if not isinstance(tables, list) or not tables:
+        raise ScenarioError(f"{path}: policies is missing or empty; a policy file holds one or more [[policies]] "
+                            "tables")
+    for k, table in enumerate(tables):
+        if not isinstance(table, dict):
+            raise ScenarioError(f"{path}: policies.{k} = {_show(table)} is not a table; write [[policies]] tables")
+        if "kind" not in table:
+            raise ScenarioError(f"{path}: missing required key policies.{k}.kind; allowed: {', '.join(POLICY_KINDS)}")
+        if table["kind"] not in POLICY_KINDS:
+            raise ScenarioError(f"{path}: policies.{k}.kind = {_show(table['kind'])} is not a policy kind; allowed: "
+                                f"{', '.join(POLICY_KINDS)}")
+    for key in ("name", "description"):
+        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
+            raise ScenarioError(f"{path}: {key} = {_show(data[key])} must be a non-empty string")
+    name = data.get("name", path.stem).strip()
+    return PolicyFile(path, name, data.get("description"), tuple(tables), text)
+
+
+def arm_scenario(data: dict[str, Any], overrides: Sequence[str], policy: PolicyFile, source: str) -> Scenario:
+    """The scenario dict (``--set`` applied) with the file's policies appended to its own, validated.
+
+    The file's tables are first validated alone (errors name ``policies.K`` as numbered in the file), then
+    with the scenario's own policies (a kind given twice is refused); both raise :class:`ScenarioError`.
+    """
+    alone = dict(data)
+    alone["policies"] = list(policy.tables)
+    validate_scenario(alone, source=str(policy.path))
+    combined = dict(data)
+    combined["policies"] = [*(data.get("policies") or []), *policy.tables]
+    return validate_scenario(combined, overrides, source=f"{source} with {policy.path}")
+
+
+def build_arms(scenario: Scenario, scenario_text: str, policy_paths: Sequence[str | Path],
+               overrides: Sequence[str] = ()) -> list[Arm]:
+    """The baseline arm (``scenario`` itself) and one arm per policy file, in order.
+
+    ``scenario`` is the scenario as loaded from ``scenario_text`` with ``overrides``.  Raises
+    :class:`ScenarioError` on any bad file, key or value, and :class:`ExperimentInputError` when no policy
+    file is given or two arms would have the same name.
+    """
+    if not policy_paths:
+        raise ExperimentInputError("--policy: give at least one policy file, e.g. --policy "
+                                   "runs/policies/compute_cap.toml")
+    data = scenario_data(scenario, scenario_text, overrides)
+    arms = [Arm(BASELINE_ARM, scenario, None)]
+    seen = {BASELINE_ARM: "the baseline arm"}
+    for item in policy_paths:
+        policy = load_policy_file(item)
+        if [Path(p).resolve() for p in policy_paths].count(Path(item).resolve()) > 1:
+            raise ExperimentInputError(f"--policy {item} is given twice; each file is one arm")
+        if policy.name in seen:
+            raise ExperimentInputError(f"--policy {item}: arm name {policy.name!r} is already used by "
+                                       f"{seen[policy.name]}; give the file another name = \"...\"")
+        seen[policy.name] = str(item)
+        arms.append(Arm(policy.name, arm_scenario(data, overrides, policy, f"scenario {scenario.name!r}"), policy))
+    return arms
+
+
+# ---------------------------------------------------------------------------------------------- the driver
+def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int,
+                keep_series: bool = False) -> ExperimentResult:
+    """Run the baseline and every policy arm on the same seeds and draws; write the paired comparison.
+
+    Parameters
+    ----------
+    setup
+        The scenario as loaded with its overrides (applied to every arm), the root seed ``N`` every arm
+        shares, the folder (default ``runs/out/<name>-compare``) and the execution (one local cluster serves
+        every arm; ``progress(done, total)`` counts runs over all arms).  ``setup.figures.compare`` draws the
+        comparison's figures, ``setup.figures.ensemble`` every arm's.
+    policies
+        Policy files, one arm each (in order).
+    runs
+        Runs per arm ``R >= 2``.
+    keep_series
+        Keep every arm's per-step market series (``arms/K-NAME/market/``, about 45 kB per run).
+
+    Returns
+    -------
+    runs.parquet (every arm's runs), the comparison (as in comparison.json), the manifest and the folder.
+
+    Raises
+    ------
+    ScenarioError
+        A bad policy file (nothing written).
+    ExperimentInputError
+        Bad options or an unusable output folder (nothing written).
+    ExperimentError
+        An arm's ensemble could not be completed, or the arms did not share their seeds and draws.
+    """
+    wall0 = time.perf_counter()
+    scenario, seed, execution = setup.scenario, setup.seed, setup.execution
+    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 2:
+        raise ExperimentInputError(f"--runs {runs!r}: need at least 2 runs per arm for paired intervals")
+    check_runs_and_seed(runs, seed)
+    execution.check()
+    sets = list(setup.overrides)
+    arms = build_arms(scenario, setup.scenario_text, policies, sets)
+    plan = UncertainPlan.from_scenario(scenario)
+    for arm in arms:
+        if UncertainPlan.from_scenario(arm.scenario) != plan:  # pragma: no cover - a policy file has no [uncertain]
+            raise ExperimentInputError(f"arm {arm.name!r}: its [uncertain] table differs from the baseline's")
+    folder = OutputFolder.fresh("compare", setup)
+    target = folder.path
+
+    width = len(str(len(arms) - 1))
+    dirs = [f"arms/{k:0{width}d}-{_slug(arm.name)}" for k, arm in enumerate(arms)]
+    settings = {
+        "format": FORMAT, "runs_per_arm": runs, "seed": seed, "chunk": execution.chunk, "keep_series": keep_series,
+        "arms": [_arm_entry(arm, d) for arm, d in zip(arms, dirs, strict=True)],
+        "policy_files": [{"arm": arm.name, "path": str(arm.policy_file.path), "toml": arm.policy_file.text,
+                          "sha256": hashlib.sha256(arm.policy_file.text.encode()).hexdigest()}
+                         for arm in arms if arm.policy_file is not None],
+        "seeds": "every arm: run i uses SeedSequence(seed, spawn_key=(i,)) and row i of the same uncertain design "
+                 "(common random numbers)",
+    }
+    folder.start(settings)
+
+    tables: list[pd.DataFrame] = []
+    failed = 0
+    total = len(arms) * runs
+    with execution.shared() as shared:
+        for k, (arm, arm_dir) in enumerate(zip(arms, dirs, strict=True)):
+            def arm_progress(done: int, _total: int, k: int = k) -> None:
+                execution.report(k * runs + done, total)
+
+            arm_setup = replace(setup, scenario=arm.scenario, out_dir=target / arm_dir,
+                                execution=replace(shared, progress=arm_progress, resume=False))
+            result = run_ensemble(arm_setup, runs=runs)
+            failed += result.failed_runs
+            tables.append(result.table)
+            if not keep_series:
+                shutil.rmtree(target / arm_dir / "market", ignore_errors=True)
+    execution.report(total, total)
+    _check_common_numbers(arms, tables, plan.keys)
+
+    comparison = {
+        "kind": "compare", "format": FORMAT, "scenario": scenario.name, "runs_per_arm": runs, "seed": seed,
+        "overrides": sets, "uncertain": list(plan.keys),
+        "common_random_numbers": {"verified": True, "seeds": settings["seeds"]},
+        "methods": {
+            "mean": "mean of paired differences (policy - baseline, run by run), Student t 95 % interval",
+            "binary": "difference of paired proportions, Newcombe (1998) hybrid score 95 % interval (method 10)",
+            "pairs": "runs that succeeded in both arms",
+        },
+        "outcomes": [{"key": o.key, "label": o.label, "unit": o.unit, "kind": o.kind, "note": o.note}
+                     for o in PAIRED_OUTCOMES],
+        "arms": [{**_arm_entry(arm, d), "ok_runs": int((t["status"] == "ok").sum()),
+                  "failed_runs": int((t["status"] != "ok").sum())}
+                 for arm, d, t in zip(arms, dirs, tables, strict=True)],
+        "comparisons": {arm.name: compare_tables(tables[0], table)
+                        for arm, table in zip(arms[1:], tables[1:], strict=True)},
+        "failed_runs": failed,
+    }
+    combined = _runs_table(arms, tables)
+    folder.table(combined, "runs.parquet")
+    drawn = draw(setup.figures.compare, target, comparison=comparison)
+    comparison["wall_seconds"] = time.perf_counter() - wall0
+    comparison["out_dir"] = str(target)
+    comparison = finite_or_none(comparison)
+    folder.json(comparison, "comparison.json")
+    folder.add(*drawn)
+    return ExperimentResult(combined, comparison, folder.complete(settings), target)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _check_common_numbers(arms: Sequence[Arm], tables: Sequence[pd.DataFrame], keys: Sequence[str]) -> None:
+    """Every arm's run i has the baseline's seed, spawn key and drawn values (bit for bit)."""
+    ref = tables[0]
+    for arm, table in zip(arms[1:], tables[1:], strict=True):
+        same = len(table) == len(ref) and all(np.array_equal(table[c].to_numpy(), ref[c].to_numpy())
+                                              for c in ("run", "seed", *keys))
+        same = same and [list(k) for k in table["spawn_key"]] == [list(k) for k in ref["spawn_key"]]
+        if not same:
+            raise ExperimentError(f"arm {arm.name!r} did not run the baseline's seeds and draws")
+
+
+def _runs_table(arms: Sequence[Arm], tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Every arm's runs, with the arm's name, index and policy file first and the singularity flag."""
+    singular = next(o for o in PAIRED_OUTCOMES if o.key == "singularity")
+    frames = []
+    for k, (arm, table) in enumerate(zip(arms, tables, strict=True)):
+        frame = table.copy()
+        frame.insert(0, "arm", arm.name)
+        frame.insert(1, "arm_index", np.int64(k))
+        frame.insert(2, "policy_file", None if arm.policy_file is None else str(arm.policy_file.path))
+        frame["singularity"] = np.where(frame["status"] == "ok", outcome_values(frame, singular) > 0.5, False)
+        frames.append(frame)
+    combined = pd.concat(frames, ignore_index=True)
+    combined["policy_file"] = combined["policy_file"].astype("string")
+    return combined
+
+
+def _arm_entry(arm: Arm, arm_dir: str) -> dict[str, Any]:
+    policy = arm.policy_file
+    return {
+        "name": arm.name, "dir": arm_dir, "policy_file": None if policy is None else str(policy.path),
+        "description": None if policy is None else policy.description, "policies": arm.kinds,
+    }
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "arm"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

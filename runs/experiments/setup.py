@@ -1,0 +1,79 @@
+"""What every experiment is given besides its own options: one :class:`Setup`.
+
+Every runner takes a setup first and its kind's options after it, and returns an
+:class:`~runs.experiments.result.ExperimentResult`::
+
+    run_single(setup)
+    run_ensemble(setup, runs=1000, record_labs=False)
+    run_sweep(setup, runs=50, planes=None, keep_series=False)
+    run_compare(setup, policies=[...], runs=1000, keep_series=False)
+    run_sensitivity(setup, method="sobol", samples=256, outputs=(...), ...)
+
+A sweep or a comparison runs its points or arms as ensembles of a derived setup (its own scenario, overrides,
+folder and progress), so nested experiments need no further plumbing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from economy.params import Scenario, load_scenario
+from runs.experiments.execution import Execution, Progress
+from runs.experiments.outputs import default_output_dir
+from runs.experiments.result import NO_FIGURES, Figures
+
+__all__ = ["Setup"]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The scenario of an experiment and how to run and record it.
+
+    Attributes
+    ----------
+    scenario, scenario_text
+        The validated scenario and the TOML text it was read from (recorded in the manifest; a sweep's points
+        and a comparison's arms are built from it, :mod:`runs.experiments.variants`).
+    seed
+        The root seed (an experiment of many runs gives run ``i`` the root ``SeedSequence(seed, spawn_key=(i,))``).
+    overrides
+        The ``--set`` strings the scenario was loaded with.
+    out_dir
+        The output folder; default ``runs/out/<scenario name>`` (a run) or ``runs/out/<name>-<kind>``.
+    execution
+        Where and how the runs are computed (:class:`~runs.experiments.execution.Execution`).
+    command
+        The command line recorded in the manifest (default ``sys.argv``).
+    figures
+        The figure hooks to call (:class:`~runs.experiments.result.Figures`; ``runs.views.FIGURES`` draws what
+        the command line draws); none by default.
+    """
+
+    scenario: Scenario
+    scenario_text: str
+    seed: int = 0
+    overrides: Sequence[str] = ()
+    out_dir: str | Path | None = None
+    execution: Execution = field(default_factory=Execution)
+    command: Sequence[str] | None = None
+    figures: Figures = NO_FIGURES
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", tuple(self.overrides))
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: Sequence[str] = (), **options: Any) -> Setup:
+        """The setup of a scenario file loaded with ``overrides`` (:func:`economy.params.load_scenario`)."""
+        scenario, text = load_scenario(path, overrides)
+        return cls(scenario, text, overrides=overrides, **options)
+
+    def with_progress(self, progress: Progress | None) -> Setup:
+        """This setup with ``progress(done, total)`` told about the runs as they finish."""
+        return replace(self, execution=self.execution.with_progress(progress))
+
+    def output_dir(self, kind: str | None = None) -> Path:
+        """``out_dir``, or the default folder of an experiment of this ``kind`` (None: a single run)."""
+        return Path(self.out_dir) if self.out_dir is not None else default_output_dir(self.scenario, kind)
