@@ -19,7 +19,7 @@ the lognormal shocks), 4 (training runs and releases), 6 (demand, logit shares, 
 data flywheel, funding, wages, exits, performance bookkeeping), the talent growth and the market record
 (stage 10) all run.  The research shocks come from the same named stream as the engine's (one standard normal
 per lab column per step), and the starting state is the engine's own (the model builds a ``Simulation`` of
-the scenario and copies its starting columns into the agents), so tests/test_mesa_idiomatic.py can check that
+the scenario and copies its starting columns into the agents), so tests/agents/test_mesa_idiomatic.py can check that
 both give the same labs and market series.  The step is what is measured, not the set-up.
 """
 

@@ -6,8 +6,8 @@ compiles in as literals.  They are generated from their one declaration (the sch
 :mod:`economy.params.packing`, and :mod:`economy.market_record`) into a committed block of that module, rather
 than computed when it is imported, so that the kernels import nothing from :mod:`economy.params` (the arrows run
 ``economy -> economy.kernels``), every constant is a plain line a reader (or grep) finds, and the kernel cache key
-(a hash of ``economy/``) changes whenever a column does.  tests/test_layout.py fails when the block is out of
-date.  Regenerate it with::
+(a hash of ``economy/``) changes whenever a column does.  tests/economy/kernels/test_layout.py fails when the
+block is out of date.  Regenerate it with::
 
     python -m economy.generate_layout --write
 """

@@ -1,4 +1,5 @@
-"""What the tests of kernels against their plain-Python twins share (tests/test_kernels.py, tests/test_stages.py).
+"""What the tests of kernels against their plain-Python twins share (tests/economy/kernels/test_kernels.py and
+test_stages.py).
 
 The tolerances and the comparison of a kernel's state with its twin's, the copies, the step's random draws, and
 the scenario cases: hand-picked (a single lab, twins, ties, zero inputs) and adversarial (all labs dead, no model

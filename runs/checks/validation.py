@@ -7,8 +7,8 @@ table and exits 1 if a row fails.  ``quick`` shrinks the statistical cases (fewe
 widens their tolerances by the same statistics, never by hand.
 
 The analytic paths, the scenario builders and the budget residuals here are shared with the tests
-(tests/test_closed_form.py, tests/test_urn.py, tests/test_validate.py), so the property tests and this table
-check the same formulas on the same scenarios.
+(tests/economy/test_closed_form.py, tests/economy/test_urn.py, tests/runs/checks/test_validation.py), so the
+property tests and this table check the same formulas on the same scenarios.
 
 ``python -m runs.checks.validation [--quick] [--markdown]`` prints the table (``--markdown``: the block of
 docs/validation.md); ``--write docs/validation.md`` updates that block in place.

@@ -14,7 +14,8 @@ never reads is added to the design: its estimated indices measure that noise plu
 threshold below which a factor's index is indistinguishable from zero (Khorashadi Zadeh et al. 2017).
 
 :func:`sensitivity_analysis` is the whole method for any ``evaluate(values) -> {output: array}``; the model is
-one evaluator (:class:`ModelEvaluator`), the Ishigami test function another (tests/test_sensitivity.py).
+one evaluator (:class:`ModelEvaluator`), the Ishigami test function another
+(tests/runs/experiments/test_sensitivity.py).
 """
 
 from __future__ import annotations

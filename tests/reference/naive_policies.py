@@ -1,7 +1,7 @@
 """Plain-Python twins of the policy kernels (economy/kernels/policies.py), written from docs/policies.md.
 
 They take and modify the same numpy arrays (a copy of a LabState / WorldState), element by element, with no
-shared code: tests/test_policies.py runs kernel and twin on copies of one state and compares.
+shared code: tests/economy/test_policies.py runs kernel and twin on copies of one state and compares.
 """
 
 from __future__ import annotations

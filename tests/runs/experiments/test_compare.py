@@ -37,7 +37,7 @@ from runs.experiments import (
 )
 from runs.views import FIGURES, forest_figure
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 POLICIES = ROOT / "runs" / "policies"
 SHORT = ("sim.years=3",)

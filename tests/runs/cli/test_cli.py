@@ -24,7 +24,7 @@ from runs.cli import app
 from runs.experiments import NETWORK_FILES, OUTPUT_FILES, finite_or_none
 from runs.views import HHI_HIGH, HHI_MODERATE, RUN_FIGURES, overview_figure
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 SHORT = ["--set", "sim.years=3"]  # baseline labs over three years: fast, still every output
 WRITTEN = OUTPUT_FILES + NETWORK_FILES + RUN_FIGURES + ("network.png",)

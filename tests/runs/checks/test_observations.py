@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "runs" / "data"
+DATA_DIR = Path(__file__).resolve().parents[3] / "runs" / "data"
 
 REQUIRED_COLUMNS = ("series", "date", "window_start", "value", "unit", "low", "high", "interval", "entity",
                     "method", "source", "dataset", "locator", "note")

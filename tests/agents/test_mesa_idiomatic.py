@@ -16,7 +16,7 @@ from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.params import load_scenario, scenario_dict_with_overrides, validate_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from mesa_idiomatic import RESTRICTED_OVERRIDES, MesaEconomy, check_restricted  # noqa: E402

@@ -37,7 +37,7 @@ from runs.experiments import (
 )
 from runs.views import FIGURES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 SHORT = ("sim.years=2",)
 GRID = ("research.returns_to_research=0.6:2.4:2", "market.winner_take_all=5:30:2")

@@ -38,7 +38,7 @@ from runs.views import (
     top_shares_figure,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 
 

@@ -20,7 +20,7 @@ from runs.cli import app
 from runs.experiments import Execution, Plane, Setup, parse_grid, run_ensemble, run_single, run_sweep
 from runs.views import FIGURES, REPORT_NAME, build_report, detect_kind, run_figure_set, write_report
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 IMG = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
 

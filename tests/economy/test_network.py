@@ -10,6 +10,7 @@ import math
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import networkx as nx
 import numba
@@ -359,7 +360,7 @@ def test_serial_and_parallel_runs_are_bitwise_equal():
 
 _SUBPROCESS = """
 import hashlib, numpy as np, sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{here!r}, {tests!r}]
 from test_network import _network_batch
 sim = _network_batch()
 h = hashlib.sha256()
@@ -372,7 +373,7 @@ print(h.hexdigest())
 @pytest.mark.slow
 def test_numba_num_threads_1_build_matches_parallel_build():
     """NUMBA_NUM_THREADS=1 (a serial build) against the default thread count, in fresh processes."""
-    code = _SUBPROCESS.format(tests=str(ROOT / "tests"))
+    code = _SUBPROCESS.format(here=str(Path(__file__).resolve().parent), tests=str(ROOT / "tests"))
     digests = []
     for threads in ("1", str(max(2, os.cpu_count() or 2))):
         env = {**os.environ, "NUMBA_NUM_THREADS": threads}

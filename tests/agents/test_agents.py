@@ -15,7 +15,7 @@ from economy.params import Scenario
 from economy.state import N_BLOC_SLOTS
 from economy.streams import STREAM_NAMES, root_sequence
 
-BASELINE = Path(__file__).resolve().parents[1] / "runs" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[2] / "runs" / "baseline.toml"
 # the ``baseline`` fixture (runs/baseline.toml, validated) comes from tests/conftest.py
 
 

@@ -7,7 +7,7 @@ state.  Cases: the scenario cases of tests/twin_checks.py (one lab, all dead, on
 and cash, a lab with no model yet and no model anywhere, automation 0 and 1, extreme parameters, urn, networks,
 market segments, every agent mechanism busy); random states, scrambled within their valid ranges before each step;
 and hand-picked states whose results are known in closed form (stages 2, 6, 7 and 10).  The whole step against the
-whole-step twin is in tests/test_kernels.py.
+whole-step twin is in tests/economy/kernels/test_kernels.py.
 """
 
 from __future__ import annotations

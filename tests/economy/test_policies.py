@@ -2,7 +2,7 @@
 and bad policy input.
 
 Conservation of money, compute and people with every policy on at once is checked step by step in
-tests/test_invariants.py (case ``all_policies``).
+tests/economy/test_invariants.py (case ``all_policies``).
 """
 
 from __future__ import annotations

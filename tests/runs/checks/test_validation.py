@@ -38,7 +38,7 @@ from runs.checks import (
 )
 from runs.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _invoke(*args: str):

@@ -45,7 +45,7 @@ from runs.experiments import (
 from runs.experiments import chunk as chunk_module
 from runs.views import FAN_LEVELS, FIGURES, ensemble_figure_set, step_quantiles
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 BIN = Path(sys.executable).parent
 SHORT = ("sim.years=2",)

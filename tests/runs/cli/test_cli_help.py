@@ -1,7 +1,7 @@
 """The command line's help texts and bad-input exit code, snapshotted before the restructure (issue 15).
 
 A change meant to alter a help text regenerates the snapshots with
-``MULTIPOLAR_WRITE_HELP=1 .venv/bin/pytest tests/test_cli_help.py`` and says why in its commit.
+``MULTIPOLAR_WRITE_HELP=1 .venv/bin/pytest tests/runs/cli/test_cli_help.py`` and says why in its commit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from runs.cli import app
 
-HELP = Path(__file__).resolve().parent / "golden" / "help"
+HELP = Path(__file__).resolve().parents[2] / "golden" / "help"
 COMMANDS = ("", "schema", "run", "dashboard", "ensemble", "sweep", "report", "validate", "sensitivity", "compare")
 ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
 

@@ -18,7 +18,7 @@ from economy.params import (
     scenario_dict_with_overrides,
 )
 
-BASELINE = Path(__file__).resolve().parents[1] / "runs" / "baseline.toml"
+BASELINE = Path(__file__).resolve().parents[3] / "runs" / "baseline.toml"
 SMALL = """\
 name = "small"
 

@@ -35,7 +35,7 @@ from runs.experiments import (
 )
 from runs.views import FIGURES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 SHORT = ["--set", "sim.years=2"]
 

@@ -1,5 +1,5 @@
 """The kernels' scalar functions against their twins in tests/reference/naive.py, and the whole step against the
-whole-step twin (tests/reference/naive_stages.py; each stage alone is in tests/test_stages.py).
+whole-step twin (tests/reference/naive_stages.py; each stage alone is in tests/economy/kernels/test_stages.py).
 
 Random cases come from a seeded ``Generator``; hand-picked and adversarial cases cover one lab, all labs dead,
 zero compute, zero researchers, automation 0 and 1, rho = 0 (sigma = 1), ties and the extremes of each valid

@@ -181,7 +181,7 @@ def test_prim_finds_the_winner_take_all_box(short_baseline):
 
 
 # ---------------------------------------------------------------------------------------------- the policy lever
-POLICY_DIR = Path(__file__).resolve().parents[1] / "runs" / "policies"
+POLICY_DIR = Path(__file__).resolve().parents[3] / "runs" / "policies"
 
 
 def _with_policy_file(scenario, name):
