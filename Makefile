@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test check lint clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,11 @@ test: $(STAMP)
 	bash .ci/browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# Everyday tier: lint and every test not marked slow, browser or benchmark (under 3 minutes with warm kernels).
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow and not browser and not benchmark"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
