@@ -16,6 +16,7 @@ import itertools
 import math
 import random
 import re
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,6 +33,7 @@ from economy.state import N_BLOC_SLOTS, LabState, NetworkState, allocate_network
 __all__ = [
     "FILE_LAB_ATTRIBUTES",
     "GRAPH_KINDS",
+    "MAX_EDGE_WEIGHT",
     "CSRGraph",
     "as_networkx",
     "build_lab_graph",
@@ -49,6 +51,10 @@ __all__ = [
 GRAPH_KINDS: tuple[str, ...] = (
     "none", "complete", "erdos_renyi", "barabasi_albert", "watts_strogatz", "stochastic_block", "file",
 )
+
+MAX_EDGE_WEIGHT = 1e12
+"""The largest edge weight a network file may carry: larger ones overflow a lab's total edge weight (the
+normalisation of docs/network.md), which would silently zero its spillovers."""
 
 FILE_LAB_ATTRIBUTES: dict[str, tuple[float, float]] = {
     "bloc": (0, N_BLOC_SLOTS - 1),
@@ -226,17 +232,18 @@ def load_graph_file(path: str | Path, names: Sequence[str]) -> nx.Graph:
     Edge list: one edge per line, ``u v [weight]`` separated by whitespace or commas, ``#`` comments, an
     optional ``source target [weight]`` header.  Nodes are matched to labs by a ``lab_id`` attribute (GraphML),
     else by integer id ``0 .. n-1``, else by lab name (node id or ``name`` attribute).  The graph is read as
-    undirected: a directed file's pair linked both ways keeps the larger weight.  Weights must be finite and
-    non-negative; self-loops are dropped.  Returns a graph on nodes ``0 .. n-1`` keeping the file's node
-    attributes.
+    undirected: a pair listed twice (or linked both ways in a directed file) keeps the larger weight.  Every
+    weight must be a finite number in ``[0, MAX_EDGE_WEIGHT]``, each checked where it is written; self-loops
+    are dropped.  GraphML is parsed by expat (Python's ``xml.etree``), which reads no external entity and stops
+    entity expansion bombs.  Returns a graph on nodes ``0 .. n-1`` keeping the file's node attributes.
+
+    Raises ValueError naming ``network.file``, the file and the line, node or edge and attribute at fault
+    (FileNotFoundError for a missing file).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"network.file: {path} does not exist")
-    if path.suffix.lower() in (".graphml", ".xml"):
-        raw = nx.read_graphml(path)
-    else:
-        raw = _read_edge_list(path)
+    raw = _read_graphml(path) if path.suffix.lower() in (".graphml", ".xml") else _read_edge_list(path)
     n = len(names)
     mapping = _node_rows(raw, names, path)
     graph = nx.Graph()
@@ -244,9 +251,7 @@ def load_graph_file(path: str | Path, names: Sequence[str]) -> nx.Graph:
     for node, data in raw.nodes(data=True):
         graph.nodes[mapping[node]].update(data)
     for u, v, data in raw.edges(data=True):
-        w = float(data.get("weight", 1.0))
-        if not (math.isfinite(w) and w >= 0.0):
-            raise ValueError(f"network.file {path}: edge ({u}, {v}) has weight {w!r}; weights must be finite, >= 0")
+        w = _edge_weight(data.get("weight", 1.0), f"network.file {path}: edge ({u}, {v}) has weight")
         a, b = mapping[u], mapping[v]
         if a == b:
             continue
@@ -256,10 +261,63 @@ def load_graph_file(path: str | Path, names: Sequence[str]) -> nx.Graph:
     return graph
 
 
+def _edge_weight(value: Any, where: str) -> float:
+    """``value`` as an edge weight, or ValueError starting with ``where``."""
+    try:
+        w = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} {value!r}, which is not a number") from None
+    if not (math.isfinite(w) and 0.0 <= w <= MAX_EDGE_WEIGHT):
+        raise ValueError(f"{where} {value!r}; weights must be finite, >= 0 and <= {MAX_EDGE_WEIGHT:g}")
+    return w
+
+
+def _read_graphml(path: Path) -> nx.Graph:
+    try:
+        return nx.read_graphml(path)
+    except (ET.ParseError, nx.NetworkXError, KeyError, TypeError, ValueError, IndexError) as err:
+        detail = _graphml_bad_value(path) if isinstance(err, ValueError) else None
+        text = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"network.file {path}: not a readable GraphML file: {detail or text}") from None
+
+
+def _graphml_bad_value(path: Path) -> str | None:
+    """The first node or edge attribute of a GraphML file whose text does not fit its declared type."""
+    kinds = {"int": int, "long": int, "float": float, "double": float}
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return None
+    keys = {}
+    for key in root.iter():
+        if key.tag.rsplit("}", 1)[-1] == "key" and key.get("attr.type") in kinds:
+            keys[key.get("id")] = (key.get("attr.name") or key.get("id"), kinds[key.get("attr.type", "")])
+    for element in root.iter():
+        tag = element.tag.rsplit("}", 1)[-1]
+        if tag not in ("node", "edge"):
+            continue
+        what = f"node {element.get('id')!r}" if tag == "node" else f"edge ({element.get('source')!r}, " \
+                                                                   f"{element.get('target')!r})"
+        for data in element:
+            if data.tag.rsplit("}", 1)[-1] != "data" or data.get("key") not in keys:
+                continue
+            name, kind = keys[data.get("key")]
+            try:
+                kind(data.text)
+            except (TypeError, ValueError):
+                return f"{what} has {name} = {data.text!r}, which is not {'an integer' if kind is int else 'a number'}"
+    return None
+
+
 def _read_edge_list(path: Path) -> nx.Graph:
     graph = nx.Graph()
     first = True
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text_lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"network.file {path}: not a UTF-8 text edge list ({err.reason} at byte {err.start})"
+                         ) from None
+    for lineno, line in enumerate(text_lines, start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
@@ -270,10 +328,8 @@ def _read_edge_list(path: Path) -> nx.Graph:
         first = False
         if len(tokens) not in (2, 3):
             raise ValueError(f"network.file {path}, line {lineno}: expected 'u v [weight]', got {text!r}")
-        try:
-            w = float(tokens[2]) if len(tokens) == 3 else 1.0
-        except ValueError:
-            raise ValueError(f"network.file {path}, line {lineno}: weight {tokens[2]!r} is not a number") from None
+        where = f"network.file {path}, line {lineno}: edge ({tokens[0]}, {tokens[1]}) has weight"
+        w = _edge_weight(tokens[2], where) if len(tokens) == 3 else 1.0
         if graph.has_edge(tokens[0], tokens[1]):
             w = max(w, graph[tokens[0]][tokens[1]]["weight"])
         graph.add_edge(tokens[0], tokens[1], weight=w)
@@ -284,7 +340,13 @@ def _node_rows(raw: nx.Graph, names: Sequence[str], path: Path) -> dict[Any, int
     n = len(names)
     nodes = list(raw.nodes)
     if nodes and all("lab_id" in raw.nodes[v] for v in nodes):
-        rows = {v: int(raw.nodes[v]["lab_id"]) for v in nodes}
+        rows = {}
+        for v in nodes:
+            row = _as_int(raw.nodes[v]["lab_id"])
+            if row is None:
+                raise ValueError(f"network.file {path}: node {v!r} has lab_id = {raw.nodes[v]['lab_id']!r}, which is "
+                                 f"not a lab row 0..{n - 1}")
+            rows[v] = row
         how = "lab_id attribute"
     elif all(_as_int(v) is not None for v in nodes):
         rows = {v: _as_int(v) for v in nodes}
@@ -325,7 +387,10 @@ def file_lab_attributes(graph: nx.Graph, n: int) -> dict[str, np.ndarray]:
         for node, data in graph.nodes(data=True):
             if name not in data:
                 continue
-            x = float(data[name])
+            try:
+                x = float(data[name])
+            except (TypeError, ValueError):
+                x = math.nan
             if not (math.isfinite(x) and lo <= x <= hi) or (name == "bloc" and x != int(x)):
                 raise ValueError(f"network.file: node {node} has {name} = {data[name]!r}, allowed [{lo:g}, {hi:g}]")
             values[node] = x

@@ -218,11 +218,12 @@ def _describe_one(problem: Mapping[str, Any], overrides: Sequence[Override]) -> 
     loc: Key = tuple(problem["loc"])
     text = _problem_text(loc, problem)
     name = _dotted(loc)
-    for item in overrides:
-        related = name and (name == item.dotted or name.startswith(item.dotted + ".")
-                            or item.dotted.startswith(name + "."))
-        if related or re.search(rf"(?<![\w.]){re.escape(item.dotted)}(?![\w])", text):
-            return f"{text} (from --set {item.text})"
+    named = [item for item in overrides
+             if name == item.dotted or re.search(rf"(?<![\w.]){re.escape(item.dotted)}(?![\w])", text)]
+    related = named or [item for item in overrides
+                        if name and (name.startswith(item.dotted + ".") or item.dotted.startswith(name + "."))]
+    if related:  # the flags the message names (a cross-field error), else those setting its table or key
+        return f"{text} (from " + ", ".join(f"--set {item.text}" for item in related) + ")"
     return text
 
 
@@ -241,6 +242,11 @@ def _problem_text(loc: Key, problem: Mapping[str, Any]) -> str:
         return f"unknown key {name} (given {_show(given)}); valid keys of {section_name(_dotted(loc[:-1]))}: {valid}"
     if kind == "missing":
         return f"missing required key {name}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        allowed = ", ".join(repr(k) for k in POLICY_KINDS)
+        if kind == "union_tag_not_found":
+            return f"{name} has no kind: give one of {allowed}"
+        return f"{name}.kind = {_show(ctx.get('tag'))} is not a policy kind: allowed {allowed}"
     tp, info = _locate(loc)
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
         unit = _extra(info, "unit")

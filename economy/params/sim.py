@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import model_validator
+
 from economy.params.fields import Section, param
 
 __all__ = ["Output", "Sim"]
@@ -23,6 +25,13 @@ class Sim(Section):
         "(interpolated within the step) and its ln S is held there.",
         route="row",
     )
+
+    @model_validator(mode="after")
+    def _step_within_horizon(self) -> Sim:
+        if self.dt > self.years:
+            raise ValueError(f"sim.dt = {self.dt:g} is longer than sim.years = {self.years:g}: a run would step a "
+                             "whole dt past its horizon; use sim.dt <= sim.years")
+        return self
 
     @property
     def n_steps(self) -> int:

@@ -34,6 +34,7 @@ from rich.progress import (
 )
 
 from economy.params import ScenarioError
+from economy.resources import parse_size
 from runs.experiments.execution import Execution
 from runs.experiments.result import ExperimentError, ExperimentInputError
 from runs.experiments.setup import Setup
@@ -48,10 +49,15 @@ __all__ = [
     "EXIT_RUN_FAILED",
     "AsJson",
     "Chunk",
+    "MaxMemory",
     "Overrides",
+    "Overwrite",
     "ScenarioFile",
     "Scheduler",
     "ThreadsPerWorker",
+    "TlsCaFile",
+    "TlsCert",
+    "TlsKey",
     "Workers",
     "bad_input",
     "chunk_option",
@@ -144,6 +150,16 @@ ThreadsPerWorker = Annotated[int | None, typer.Option("--threads", min=1, help="
 Scheduler = scheduler_option("Use a running Dask scheduler (tcp://host:port) instead of a local cluster; the output "
                              "directory must be on a filesystem its workers share.")
 Chunk = chunk_option()
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Also write into an output directory holding files "
+                                         "Multipolar did not write; they are kept (only its own files are replaced).")]
+MaxMemory = Annotated[str | None, typer.Option("--max-memory", metavar="SIZE", help="Memory the runs may use, e.g. "
+                                               "64G or 512M \\[default: what is available when the command starts].")]
+TlsCaFile = Annotated[Path | None, typer.Option("--tls-ca-file", metavar="FILE", help="With --scheduler tls://...: the "
+                                                "CA certificate (PEM) that signed the scheduler's certificate.")]
+TlsCert = Annotated[Path | None, typer.Option("--tls-cert", metavar="FILE", help="With --scheduler tls://...: this "
+                                              "client's certificate (PEM).")]
+TlsKey = Annotated[Path | None, typer.Option("--tls-key", metavar="FILE", help="With --scheduler tls://...: this "
+                                             "client's private key (PEM), unless it is in the --tls-cert file.")]
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -175,21 +191,30 @@ def command_errors() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------------------------- setup
-EXECUTION_OPTIONS: tuple[str, ...] = ("workers", "threads", "scheduler", "chunk", "resume")
-"""The shared options (by parameter name) that say how an experiment's runs are computed."""
+EXECUTION_OPTIONS: tuple[str, ...] = ("workers", "threads", "scheduler", "chunk", "resume", "tls_ca_file", "tls_cert",
+                                      "tls_key")
+"""The shared options (by parameter name) that say how an experiment's runs are computed (with ``max_memory``)."""
 
 
 def experiment_setup(ctx: typer.Context) -> Setup:
     """The setup every runner takes, from the running command's shared options (read by parameter name).
 
-    ``scenario`` loaded with ``overrides`` (``--set``), ``seed``, ``out``, the :data:`EXECUTION_OPTIONS` the
-    command has, the command line (:func:`command_line`) and the figures the command line draws
-    (:data:`runs.views.FIGURES`).  ``--workers`` given with ``--scheduler`` is noted on stderr (it is ignored).
+    ``scenario`` loaded with ``overrides`` (``--set``), ``seed``, ``out``, ``overwrite``, the
+    :data:`EXECUTION_OPTIONS` the command has and ``--max-memory``, the command line (:func:`command_line`) and
+    the figures the command line draws (:data:`runs.views.FIGURES`).  ``--workers`` given with ``--scheduler`` is
+    noted on stderr (it is ignored).
     """
     given = ctx.params
-    execution = Execution(**{name: given[name] for name in EXECUTION_OPTIONS if name in given})
+    options = {name: given[name] for name in EXECUTION_OPTIONS if name in given}
+    if given.get("max_memory") is not None:
+        try:
+            options["max_memory"] = parse_size(given["max_memory"])
+        except ValueError as err:
+            raise ExperimentInputError(f"--max-memory {err}") from None
+    execution = Execution(**options)
     setup = Setup.load(given["scenario"], given.get("overrides") or (), seed=given["seed"], out_dir=given.get("out"),
-                       execution=execution, command=command_line(ctx), figures=FIGURES)
+                       overwrite=bool(given.get("overwrite")), execution=execution, command=command_line(ctx),
+                       figures=FIGURES)
     if execution.scheduler is not None and given.get("workers") is not None:
         Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "
                                    "has its own workers)")

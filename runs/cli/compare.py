@@ -17,9 +17,14 @@ from rich.text import Text
 
 from runs.cli.common import (
     Chunk,
+    MaxMemory,
+    Overwrite,
     ScenarioFile,
     Scheduler,
     ThreadsPerWorker,
+    TlsCaFile,
+    TlsCert,
+    TlsKey,
     Workers,
     command_errors,
     experiment_setup,
@@ -59,8 +64,13 @@ def compare(
     workers: Workers = None,
     threads: ThreadsPerWorker = None,
     scheduler: Scheduler = None,
+    tls_ca_file: TlsCaFile = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     chunk: Chunk = None,
+    max_memory: MaxMemory = None,
     out: Out = None,
+    overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
     as_json: AsJson = False,
 ) -> None:

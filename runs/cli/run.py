@@ -20,7 +20,9 @@ from economy.params import Scenario
 from runs.cli.common import (
     BAD_INPUT,
     AsJson,
+    MaxMemory,
     Overrides,
+    Overwrite,
     ScenarioFile,
     command_errors,
     experiment_setup,
@@ -54,8 +56,10 @@ def run(
     seed: Seed = 0,
     overrides: Overrides = None,
     out: Out = None,
+    overwrite: Overwrite = False,
     as_json: AsJson = False,
     threads: Threads = None,
+    max_memory: MaxMemory = None,
     events: Events = False,
 ) -> None:
     """Run one seed of a scenario and write market.parquet, labs.parquet, events.parquet, summary.json,

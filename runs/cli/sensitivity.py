@@ -14,7 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from runs.cli.common import (
+    MaxMemory,
     Overrides,
+    Overwrite,
     ScenarioFile,
     bad_input,
     command_errors,
@@ -69,7 +71,9 @@ def sensitivity(
     dummy: Dummy = True,
     workers: Workers = 1,
     threads: Threads = 1,
+    max_memory: MaxMemory = None,
     out: Out = None,
+    overwrite: Overwrite = False,
     as_json: AsJson = False,
 ) -> None:
     """Global sensitivity of a scenario's outcomes to its uncertain parameters (SALib Sobol' or Morris).

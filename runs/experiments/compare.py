@@ -206,6 +206,8 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int,
     for arm in arms:
         if UncertainPlan.from_scenario(arm.scenario) != plan:  # pragma: no cover - a policy file has no [uncertain]
             raise ExperimentInputError(f"arm {arm.name!r}: its [uncertain] table differs from the baseline's")
+    for arm in arms:
+        execution.check_memory(arm.scenario, min(execution.chunk_size(runs), runs))
     folder = OutputFolder.fresh("compare", setup)
     target = folder.path
 

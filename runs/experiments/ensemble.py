@@ -97,6 +97,7 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
     if execution.resume and previous is not None and chunk is None:
         chunk = int(previous.get("chunk", 0)) or None
     chunk = chunk if chunk is not None else execution.chunk_size(runs)
+    execution.check_memory(scenario, min(chunk, runs), record_labs=record_labs)
     identity = _identity(scenario, runs, seed, chunk, record_labs)
     fingerprint = _digest(identity)
     if execution.resume and previous is not None:
@@ -106,11 +107,11 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
                 "differs); rerun without --resume to replace it, or with the same scenario, --set, --runs, --seed, "
                 "--chunk and --record-labs"
             )
-        folder = OutputFolder("ensemble", setup, target)
+        folder = OutputFolder.reused("ensemble", setup)
     else:
         folder = OutputFolder.fresh("ensemble", setup)
     layout.make(record_labs)
-    _remove_temporaries(target)
+    folder.remove_stale_temporaries("market", "labs", "chunks")
 
     plan = UncertainPlan.from_scenario(scenario)
     design = plan.design(runs, seed) if plan.keys else np.empty((runs, 0))
@@ -198,12 +199,6 @@ def _read_state(target: Path) -> dict[str, Any] | None:
     except (OSError, ValueError, AttributeError):
         return None
     return state if isinstance(state, dict) and state.get("format") == FORMAT else None
-
-
-def _remove_temporaries(target: Path) -> None:
-    for sub in ("", "market", "labs", "chunks"):
-        for path in (target / sub).glob(".*.tmp-*"):
-            path.unlink(missing_ok=True)
 
 
 def _seeds_note(seed: int) -> dict[str, Any]:

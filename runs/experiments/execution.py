@@ -9,7 +9,14 @@ sensitivity studies and EMA experiments all go through :meth:`Execution.map`.  A
 - with how many numba threads per worker (``threads``, default 1: parallelism comes from workers, see
   docs/ensembles.md);
 - in chunks of how many runs (``chunk``, default :func:`default_chunk`);
-- whom to tell about progress (``progress(done, total)``) and whether to resume an interrupted ensemble.
+- whom to tell about progress (``progress(done, total)``) and whether to resume an interrupted ensemble;
+- how much memory the runs may use (``max_memory``, default what is available: economy.resources);
+- the TLS credentials for a scheduler reached over ``tls://`` (``tls_ca_file``, ``tls_cert``, ``tls_key``).
+
+Every service it starts listens on the loopback address only (:data:`LOOPBACK`): the local cluster's scheduler,
+its workers and nannies, and the scheduler's HTTP endpoint, which serves no route (docs/security.md).  A
+scheduler is reached within :data:`CONNECT_TIMEOUT` seconds or the experiment is refused before anything is
+written (:meth:`Execution.check`).
 
 The Dask path keeps about two tasks per worker thread in flight, so the driver never holds more than that,
 retries a task that raised (a run's own failure never raises: it is recorded in its row), and warms every
@@ -28,14 +35,19 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 import numba
 
+from economy.params import Scenario
+from economy.resources import check_memory
 from runs.experiments.result import ExperimentError, ExperimentInputError
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DEFAULT_CHUNK",
+    "LOOPBACK",
     "Execution",
     "ExecutionReport",
     "Progress",
@@ -51,6 +63,13 @@ DEFAULT_CHUNK = 200
 TASK_RETRIES = 2
 """Dask retries of a task that raised."""
 ERROR_CHARS = 2000
+LOOPBACK = "127.0.0.1"
+"""The address every service this program starts listens on."""
+CONNECT_TIMEOUT = 5
+"""Seconds to reach a scheduler (given by ``--scheduler``) before the experiment is refused."""
+WORKER_WAIT = 120
+"""Seconds to wait for a scheduler's first worker."""
+TLS_SCHEMES = ("tls://", "wss://")
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: runs done so far and in all."""
@@ -115,6 +134,13 @@ class Execution:
         Called as ``progress(done, total)`` while runs finish.
     resume
         Complete an interrupted ensemble in its output folder instead of starting afresh.
+    max_memory
+        Bytes the runs may use (``--max-memory``); default the memory available when the experiment starts
+        (:func:`economy.resources.check_memory`).
+    tls_ca_file, tls_cert, tls_key
+        PEM files for a scheduler reached over ``tls://``: the certificate authority that signed the scheduler's
+        certificate, this client's certificate, and its private key (None: in the certificate file).  Without
+        them, Dask's own TLS configuration (``distributed.comm.tls``) applies.
     """
 
     workers: int | None = None
@@ -123,9 +149,31 @@ class Execution:
     chunk: int | None = None
     progress: Progress | None = None
     resume: bool = False
+    max_memory: int | None = None
+    tls_ca_file: str | Path | None = None
+    tls_cert: str | Path | None = None
+    tls_key: str | Path | None = None
 
     def check(self) -> None:
-        """Raise :class:`ExperimentInputError` for a bad ``--chunk``, ``--workers`` or ``--threads``."""
+        """Raise :class:`ExperimentInputError` for a bad ``--chunk``, ``--workers``, ``--threads``, TLS options, or a
+        scheduler that cannot be reached within :data:`CONNECT_TIMEOUT` seconds (so nothing is written)."""
+        self._check_numbers()
+        self._check_tls()
+        if self.scheduler is not None:
+            with self._connect():
+                pass
+
+    def check_memory(self, scenario: Scenario, batch_runs: int, *, record_labs: bool = False) -> None:
+        """Refuse (:func:`economy.resources.check_memory`) a scenario whose batches of ``batch_runs`` runs need more
+        memory than ``max_memory`` or, without it, than this machine has: one batch at a time in this process, one
+        per worker of a local cluster.  A running scheduler's workers are elsewhere: checked against
+        ``max_memory`` only."""
+        if self.scheduler is not None and self.max_memory is None:
+            return
+        batches = 1 if self.scheduler is not None or self.in_process else self.n_workers
+        check_memory(scenario, batch_runs, record_labs=record_labs, limit=self.max_memory, batches=batches)
+
+    def _check_numbers(self) -> None:
         for name, value in (("--chunk", self.chunk), ("--workers", self.workers), ("--threads", self.threads)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
                 raise ExperimentInputError(f"{name} {value!r}: need a positive integer")
@@ -136,6 +184,55 @@ class Execution:
         if self.threads is not None and not 1 <= self.threads <= limit:
             raise ExperimentInputError(f"--threads {self.threads} is out of range: allowed 1..{limit} "
                                        "(numba.config.NUMBA_NUM_THREADS)")
+        if self.max_memory is not None and (not isinstance(self.max_memory, int) or self.max_memory <= 0):
+            raise ExperimentInputError(f"--max-memory {self.max_memory!r}: need a positive size in bytes")
+
+    def _check_tls(self) -> None:
+        given = [(name, value) for name, value in (("--tls-ca-file", self.tls_ca_file), ("--tls-cert", self.tls_cert),
+                                                   ("--tls-key", self.tls_key)) if value is not None]
+        for name, value in given:
+            path = Path(value)
+            if not path.is_file() or not os.access(path, os.R_OK):
+                raise ExperimentInputError(f"{name} {path}: no such readable file")
+        tls = self.scheduler is not None and self.scheduler.startswith(TLS_SCHEMES)
+        if given and not tls:
+            where = f"--scheduler {self.scheduler}" if self.scheduler else "the local cluster (no --scheduler)"
+            raise ExperimentInputError(f"{given[0][0]} is for a scheduler reached over tls://, but {where} is not")
+        if tls and given and (self.tls_ca_file is None or self.tls_cert is None):
+            raise ExperimentInputError(f"--scheduler {self.scheduler}: TLS needs --tls-ca-file and --tls-cert (and "
+                                       "--tls-key unless the key is in the certificate file)")
+        if tls and not given and self.security().get_connection_args("client").get("ssl_context") is None:
+            raise ExperimentInputError(
+                f"--scheduler {self.scheduler} is a TLS address, but no credentials were given: pass --tls-ca-file, "
+                "--tls-cert and --tls-key (or set Dask's distributed.comm.tls configuration); docs/security.md"
+            )
+
+    def security(self) -> Any:
+        """The :class:`distributed.security.Security` for the scheduler: from the TLS files if given (encryption
+        required), else Dask's configuration."""
+        from distributed.security import Security
+
+        if self.tls_ca_file is None and self.tls_cert is None:
+            return Security()
+        return Security(tls_ca_file=str(self.tls_ca_file), tls_client_cert=str(self.tls_cert),
+                        tls_client_key=None if self.tls_key is None else str(self.tls_key), require_encryption=True)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Any]:
+        """A client of the scheduler, closed on exit; refused (bad input) if it cannot be reached in time."""
+        from distributed import Client
+
+        try:
+            client = Client(self.scheduler, security=self.security(), timeout=f"{CONNECT_TIMEOUT}s",
+                            set_as_default=False)
+        except Exception as err:
+            raise ExperimentInputError(f"--scheduler {self.scheduler}: cannot connect within {CONNECT_TIMEOUT} s "
+                                       f"({error_text(err)}); is the scheduler running, and are its address and "
+                                       "TLS settings right?") from None
+        try:
+            yield client
+        finally:
+            client.close(timeout=30)
 
     @property
     def n_threads(self) -> int:
@@ -224,15 +321,13 @@ class Execution:
 
         if self.scheduler is not None:
             report.mode = f"scheduler {self.scheduler}"
-            try:
-                client = Client(self.scheduler, timeout="30s", set_as_default=False)
-            except (OSError, TimeoutError) as err:
-                raise ExperimentInputError(f"--scheduler {self.scheduler}: cannot connect ({err})") from None
-            try:
-                client.wait_for_workers(1, timeout=120)
+            with self._connect() as client:
+                try:
+                    client.wait_for_workers(1, timeout=WORKER_WAIT)
+                except TimeoutError:
+                    raise ExperimentError(f"--scheduler {self.scheduler}: no worker joined within {WORKER_WAIT} s; "
+                                          "start workers and rerun with --resume") from None
                 yield client
-            finally:
-                client.close(timeout=30)
             return
         report.mode = "local-cluster"
         with local_cluster(self.n_workers) as cluster:
@@ -247,15 +342,19 @@ class Execution:
 def local_cluster(workers: int) -> Iterator[Any]:
     """A Dask LocalCluster of ``workers`` single-threaded worker processes, closed on exit.
 
-    One thread per worker process: a task sets its own numba thread count (:func:`numba_threads`).  No
-    dashboard, and the scheduler's HTTP endpoint (health, metrics) on a free port: two experiments on one
-    machine at the same time do not compete for port 8787.
+    One thread per worker process: a task sets its own numba thread count (:func:`numba_threads`).  Everything
+    listens on :data:`LOOPBACK` only: the scheduler, the workers and their nannies.  No dashboard; the HTTP
+    endpoint the scheduler and the workers always open serves no route (nothing here uses it) on a free port, so
+    two experiments on one machine at the same time do not compete for port 8787.
     """
+    import dask
     from distributed import LocalCluster
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           scheduler_kwargs={"dashboard": False, "dashboard_address": ":0"},
-                           silence_logs=logging.ERROR)
+    with dask.config.set({"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOOPBACK,
+                               dashboard_address=None, worker_dashboard_address=None,
+                               scheduler_kwargs={"dashboard": False, "dashboard_address": f"{LOOPBACK}:0"},
+                               silence_logs=logging.ERROR)
     try:
         yield cluster
     finally:

@@ -1,17 +1,23 @@
 """Output folders, atomic writers and manifests: the layer every experiment writes its outputs through.
 
 **Folders.** An experiment writes into ``--out DIR`` or :func:`default_output_dir` (``runs/out/<name>`` for a
-run, ``runs/out/<name>-<kind>`` for the others).  :func:`check_output_dir` is the one check of a target: it
-must be absent, empty, or an earlier output (it holds ``manifest.json``), never a file; anything else is
-refused (bad input), so ``--out .`` cannot wipe a working folder.  :func:`fresh_output_dir` empties an
-accepted target; :func:`atomic_output_dir` builds a run's folder beside the target and swaps it in whole.
+run, ``runs/out/<name>-<kind>`` for the others), and only into a folder that is new, empty, or was written by
+Multipolar (:func:`read_manifest`: its manifest carries the format marker and the command); with ``overwrite``
+also into a folder holding other files.  Multipolar replaces only its own files there (:func:`survey_folder`:
+those its manifest lists and those its kind writes, :data:`FOLDER_LAYOUTS`); every other file is kept byte for
+byte, and one lying where the experiment would write is refused.  The current folder, its parents, the home
+folder, ``/`` and unwritable folders are always refused (:func:`check_output_location`).
+:func:`check_output_dir` is the one check, made before anything is computed; :func:`fresh_output_dir` clears an
+accepted folder for a new experiment; :func:`atomic_output_dir` builds a run's folder beside the target and puts
+it in place at the end.  Temporaries carry the writer's process id (``.NAME.tmp-PID-X``), so leftovers of a
+killed run are told from work in progress and removed (:func:`remove_stale_temporaries`).
 
 **Files.** :func:`write_table_atomic`, :func:`write_text_atomic` and :func:`write_json_atomic` write to a
 temporary name and rename, so a file is either whole or absent (what lets an interrupted ensemble resume).
 
 **An experiment's folder.** :class:`OutputFolder` is the three steps every experiment of many runs takes:
-start (the folder emptied, ``manifest.json`` written with status "running"), write its files (each listed for
-the manifest), complete (``manifest.json`` again, status "complete", with every file's hash).
+start (Multipolar's own files cleared, ``manifest.json`` written with status "running"), write its files (each
+listed for the manifest), complete (``manifest.json`` again, status "complete", with every file's hash).
 
 **Manifests.** Every output folder carries ``manifest.json`` (:func:`build_manifest`): what is needed to
 reproduce and to trust it: the scenario (name, TOML text, every resolved parameter, the overrides), the root
@@ -24,15 +30,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import fnmatch
 import hashlib
 import importlib.metadata
 import json
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -52,20 +62,32 @@ if TYPE_CHECKING:
     from runs.experiments.setup import Setup
 
 __all__ = [
+    "FOLDER_LAYOUTS",
+    "MANIFEST_FORMAT",
     "PACKAGES",
+    "FolderLayout",
+    "FolderSurvey",
     "OutputFolder",
     "atomic_file",
     "atomic_output_dir",
     "build_manifest",
     "check_output_dir",
+    "check_output_location",
+    "clear_output_dir",
     "default_output_dir",
     "experiment_manifest",
     "file_entry",
     "finite_or_none",
     "fresh_output_dir",
     "git_state",
+    "is_stale_temporary",
+    "output_clashes",
     "package_versions",
+    "read_manifest",
+    "remove_stale_temporaries",
     "stream_keys",
+    "survey_folder",
+    "temporary_name",
     "temporary_path",
     "write_json_atomic",
     "write_manifest",
@@ -80,6 +102,47 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------------------------------------- folders
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "multipolar-manifest/1"
+"""The ``format`` marker of every manifest; a folder whose manifest carries ``multipolar-manifest/N`` and the
+command that wrote it is a Multipolar folder."""
+MANIFEST_MAX_BYTES = 256 << 20
+FIGURE_SUFFIX = ".png"
+"""Figures (drawn by the caller's hooks) are PNG files at the top of the folder."""
+REPORT_NAME = "report.html"
+"""What ``multipolar report`` writes into a folder (runs.views.report)."""
+SHOWN_ENTRIES = 5
+"""How many entries a refusal names."""
+
+
+@dataclass(frozen=True)
+class FolderLayout:
+    """What one kind of output folder holds besides ``manifest.json``, the figures and the report.
+
+    ``files`` are the top-level files the kind writes (even before its manifest lists them: an interrupted
+    ensemble's ``runs.parquet``); ``folders`` its folders, each with the name pattern of the files it writes there,
+    or None when every entry of the folder is an output folder of its own (a sweep's points, a comparison's arms).
+    """
+
+    files: tuple[str, ...] = ()
+    folders: tuple[tuple[str, str | None], ...] = ()
+
+
+FOLDER_LAYOUTS: dict[str, FolderLayout] = {
+    "run": FolderLayout(("market.parquet", "labs.parquet", "events.parquet", "summary.json", "network_start.graphml",
+                         "network_end.graphml")),
+    "ensemble": FolderLayout(("runs.parquet", "summary.json"), (
+        ("market", "market-*.parquet"), ("labs", "labs-*.parquet"), ("chunks", "runs-*.parquet"))),
+    "sweep": FolderLayout(("points.parquet", "summary.json"), (("points", None),)),
+    "compare": FolderLayout(("runs.parquet", "comparison.json"), (("arms", None),)),
+    "sensitivity": FolderLayout(("runs.parquet", "indices.csv", "sensitivity.json")),
+}
+"""Each kind's layout (the manifest's ``kind``; a run's manifest has none): what Multipolar may replace in an
+earlier output folder of that kind, and where a new experiment of that kind will write."""
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<role>tmp|old)-(?:(?P<pid>[0-9]+)-)?[0-9a-f]{12}$")
+
+
 def default_output_dir(scenario: Scenario, kind: str | None = None) -> Path:
     """``runs/out/<scenario name>`` (a run) or ``runs/out/<scenario name>-<kind>``, under the current folder."""
     name = scenario.name
@@ -88,71 +151,308 @@ def default_output_dir(scenario: Scenario, kind: str | None = None) -> Path:
     return Path("runs") / "out" / (name if kind is None else f"{name}-{kind}")
 
 
-def check_output_dir(out_dir: str | Path) -> Path:
-    """Refuse a target that is a file, or a non-empty folder that is not an earlier output (no manifest.json).
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest of a Multipolar folder: ``manifest.json`` a regular file holding a JSON object with the
+    ``format`` marker ``multipolar-manifest/N`` and the ``command`` that wrote it; None for any other folder."""
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MANIFEST_MAX_BYTES:
+            return None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("format"), str)
+            and re.fullmatch(r"multipolar-manifest/[0-9]+", manifest["format"])
+            and isinstance(manifest.get("command"), list)):
+        return None
+    return manifest
 
-    Raises :class:`ExperimentInputError` (nothing is written); returns the target as a Path.
+
+@dataclass
+class FolderSurvey:
+    """An existing folder sorted into Multipolar's own entries and the rest (:func:`survey_folder`).
+
+    ``own`` are files Multipolar wrote (listed in the manifest, or where its kind writes), ``own_folders`` the
+    folders it made (deepest first; removed once empty), ``stale`` its leftover temporaries, and ``foreign``
+    everything else (paths relative to the folder), which Multipolar never replaces or deletes.
     """
+
+    root: Path
+    manifest: dict[str, Any] | None
+    own: list[Path] = field(default_factory=list)
+    own_folders: list[Path] = field(default_factory=list)
+    stale: list[Path] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+    @property
+    def multipolar(self) -> bool:
+        return self.manifest is not None
+
+
+def survey_folder(folder: Path, *, before: float | None = None) -> FolderSurvey:
+    """Sort the entries of an existing folder into Multipolar's own and foreign ones.
+
+    A folder without a Multipolar manifest (:func:`read_manifest`) owns nothing.  In a Multipolar folder, own are
+    ``manifest.json``, the files its manifest lists, the files of its kind's layout (:data:`FOLDER_LAYOUTS`), the
+    figures and the report it lists, the files of its kind's folders that match their pattern, and nested output
+    folders in them (surveyed the same way); temporaries that are stale (:func:`is_stale_temporary`, with
+    ``before`` the current run's start) are listed apart.  Symbolic links are never own.
+    """
+    folder = Path(folder)
+    survey = FolderSurvey(folder, read_manifest(folder))
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    if survey.manifest is None:
+        survey.foreign = [p.name for p in entries]
+        return survey
+    layout = FOLDER_LAYOUTS.get(str(survey.manifest.get("kind") or "run"), FolderLayout())
+    listed = survey.manifest.get("files")
+    names = {MANIFEST_NAME, REPORT_NAME, *layout.files, *(listed if isinstance(listed, dict) else ())}
+    folders = dict(layout.folders)
+    for path in entries:
+        if path.is_symlink():
+            survey.foreign.append(path.name)
+        elif is_stale_temporary(path, before):
+            survey.stale.append(path)
+        elif path.is_file() and path.name in names:
+            survey.own.append(path)
+        elif path.is_dir() and path.name in folders:
+            _survey_subfolder(survey, path, folders[path.name], before)
+        else:
+            survey.foreign.append(path.name)
+    return survey
+
+
+def _survey_subfolder(survey: FolderSurvey, folder: Path, pattern: str | None, before: float | None) -> None:
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        relative = path.relative_to(survey.root).as_posix()
+        if path.is_symlink():
+            survey.foreign.append(relative)
+        elif is_stale_temporary(path, before):
+            survey.stale.append(path)
+        elif pattern is not None and path.is_file() and fnmatch.fnmatchcase(path.name, pattern):
+            survey.own.append(path)
+        elif pattern is None and path.is_dir() and read_manifest(path) is not None:
+            nested = survey_folder(path, before=before)
+            survey.own += nested.own
+            survey.own_folders += [*nested.own_folders, path]
+            survey.stale += nested.stale
+            survey.foreign += [f"{relative}/{name}" for name in nested.foreign]
+        else:
+            survey.foreign.append(relative)
+    survey.own_folders.append(folder)
+
+
+def check_output_location(out_dir: str | Path) -> Path:
+    """Refuse an output path Multipolar must never write into: a file or a symbolic link, the current folder or
+    any parent of it, the home folder, the root ``/`` (all after resolving symbolic links and ``..``), or a
+    folder it cannot write.  Raises :class:`ExperimentInputError`; returns the path."""
     out_dir = Path(out_dir)
-    if out_dir.exists() or out_dir.is_symlink():
-        if not out_dir.is_dir() or out_dir.is_symlink():
-            raise ExperimentInputError(f"output path {out_dir} exists and is not a directory")
-        if any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
-            raise ExperimentInputError(
-                f"output directory {out_dir} is not empty and holds no manifest.json; "
-                "refusing to replace it (choose another --out)"
-            )
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise ExperimentInputError(f"output path {out_dir} exists and is not a directory")
     if out_dir.name in ("", ".", ".."):
         raise ExperimentInputError(f"output path {out_dir} must name a directory (not . or ..)")
+    resolved = Path(os.path.realpath(out_dir))
+    cwd = Path.cwd().resolve()
+    try:
+        home: Path | None = Path(os.path.realpath(Path.home()))
+    except RuntimeError:  # no home folder known
+        home = None
+    refused = ("the root folder" if resolved == Path(resolved.anchor) else
+               "the current folder" if resolved == cwd else
+               f"a parent of the current folder ({cwd})" if resolved in cwd.parents else
+               "the home folder" if resolved == home else None)
+    if refused is not None:
+        raise ExperimentInputError(f"output directory {out_dir} is {refused} ({resolved}); Multipolar never writes "
+                                   "there: choose a folder of its own (--out)")
+    existing = out_dir if out_dir.exists() else next(p for p in out_dir.absolute().parents if p.exists())
+    if not existing.is_dir():
+        raise ExperimentInputError(f"output directory {out_dir}: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ExperimentInputError(f"output directory {out_dir} cannot be written ({existing} is read-only for this "
+                                   "user); choose another --out")
     return out_dir
 
 
-def fresh_output_dir(target: Path) -> None:
-    """Empty an accepted target (:func:`check_output_dir`) for a new experiment, creating it if absent."""
-    check_output_dir(target)
-    if target.exists():
-        for entry in list(target.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+def check_output_dir(out_dir: str | Path, kind: str = "run", *, overwrite: bool = False) -> Path:
+    """Check, before anything is computed or written, that an experiment of ``kind`` may write into ``out_dir``.
+
+    Accepted: a new or empty folder, or one Multipolar wrote (:func:`read_manifest`); with ``overwrite`` also a
+    folder holding other files, which are kept.  Refused (:class:`ExperimentInputError`, nothing touched): the
+    places of :func:`check_output_location`, a non-empty folder Multipolar did not write (without
+    ``overwrite``; the message names a few of its entries), and a folder holding files that are not
+    Multipolar's where this kind writes (with or without ``overwrite``).  Returns the path.
+    """
+    out_dir = check_output_location(out_dir)
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return out_dir
+    survey = survey_folder(out_dir)
+    if not survey.multipolar and not overwrite:
+        raise ExperimentInputError(
+            f"output directory {out_dir} is not empty and was not written by Multipolar (no Multipolar "
+            f"manifest.json; it holds {_some(survey.foreign)}); refusing to write into it: choose another --out, or "
+            "give --overwrite to add Multipolar's files and keep these"
+        )
+    clashes = output_clashes(survey, kind)
+    if clashes:
+        raise ExperimentInputError(
+            f"output directory {out_dir} holds files that Multipolar did not write where a {kind} writes its own "
+            f"({_some(clashes)}); they are never replaced: move them away or choose another --out"
+        )
+    return out_dir
+
+
+def output_clashes(survey: FolderSurvey, kind: str) -> list[str]:
+    """Foreign entries of a surveyed folder (relative paths) lying where an experiment of ``kind`` writes."""
+    layout = FOLDER_LAYOUTS[kind]
+    folders = dict(layout.folders)
+    names = {MANIFEST_NAME, REPORT_NAME, *layout.files}
+    clashes = []
+    for relative in survey.foreign:
+        top, _, rest = relative.partition("/")
+        if not rest and (top in names or top.endswith(FIGURE_SUFFIX)):
+            clashes.append(relative)
+        elif top in folders:
+            pattern = folders[top]
+            if not rest or pattern is None or fnmatch.fnmatchcase(rest, pattern):
+                clashes.append(relative)
+    return clashes
+
+
+def clear_output_dir(out_dir: Path, *, before: float | None = None) -> None:
+    """Remove Multipolar's own files and stale temporaries from an accepted folder (:func:`check_output_dir`),
+    then its own folders once empty; foreign files stay as they are, byte for byte."""
+    if not Path(out_dir).is_dir():
+        return
+    survey = survey_folder(Path(out_dir), before=before)
+    for path in survey.stale:
+        _remove(path)
+    for path in sorted(survey.own, key=lambda p: p.name == MANIFEST_NAME):  # the manifest last
+        path.unlink(missing_ok=True)
+    for path in survey.own_folders:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def fresh_output_dir(target: Path, kind: str = "run", *, overwrite: bool = False, before: float | None = None) -> None:
+    """Check ``target`` (:func:`check_output_dir`), clear Multipolar's own files from it and create it if absent."""
+    check_output_dir(target, kind, overwrite=overwrite)
+    clear_output_dir(target, before=before)
     target.mkdir(parents=True, exist_ok=True)
 
 
-@contextlib.contextmanager
-def atomic_output_dir(target: Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``target``; on success it replaces ``target``, on failure it is removed.
+def temporary_name(name: str, role: str = "tmp") -> str:
+    """A hidden temporary name for ``name``: ``.NAME.tmp-PID-XXXXXXXXXXXX`` (``role`` tmp, or old for a folder
+    moved aside), with this process's id so that a later run can tell a leftover from work in progress."""
+    return f".{name}.{role}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
-    A previous ``target`` is moved aside first and deleted only once the new folder is in place (two
-    renames: POSIX cannot rename over a non-empty folder).  Parent folders created here are removed again on
-    failure if they are still empty.
+
+def is_stale_temporary(path: Path, before: float | None) -> bool:
+    """Whether ``path`` is a leftover Multipolar temporary (``.NAME.tmp-PID-X`` or ``.NAME.old-PID-X``): older than
+    ``before`` (the current run's start; None: never stale) and not held by a live process (the one whose id it
+    carries, started before it was written, other than this one)."""
+    match = _TEMPORARY.match(path.name)
+    if match is None or before is None or path.is_symlink():
+        return False
+    try:
+        written = path.lstat().st_mtime
+    except OSError:
+        return False
+    if written >= before:
+        return False
+    pid = match.group("pid")
+    return pid is None or int(pid) == os.getpid() or not _alive_since(int(pid), written)
+
+
+def _alive_since(pid: int, when: float) -> bool:
+    try:
+        return psutil.Process(pid).create_time() <= when + 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, ValueError):
+        return False
+
+
+def remove_stale_temporaries(folder: Path, before: float, *, name: str | None = None) -> None:
+    """Remove the stale temporaries (:func:`is_stale_temporary`) directly in ``folder``; with ``name``, only those
+    of that name (a run's ``.NAME.tmp-*`` and ``.NAME.old-*`` siblings)."""
+    if not Path(folder).is_dir():
+        return
+    for path in Path(folder).iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match is not None and (name is None or match.group("name") == name) and is_stale_temporary(path, before):
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _some(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:SHOWN_ENTRIES])
+    return shown + (f" and {len(names) - SHOWN_ENTRIES} more" if len(names) > SHOWN_ENTRIES else "")
+
+
+@contextlib.contextmanager
+def atomic_output_dir(target: Path, *, before: float | None = None) -> Iterator[Path]:
+    """Yield a temporary sibling of ``target`` to fill; on success it becomes ``target``, on failure it is removed.
+
+    A new ``target`` is the renamed sibling.  An earlier one holding only Multipolar's own files is moved aside
+    first and deleted once the new folder is in place (two renames: POSIX cannot rename over a non-empty
+    folder).  An earlier one holding foreign files (accepted with ``overwrite``) stays: its own files are
+    removed and the new ones moved in, ``manifest.json`` last; the foreign files are not touched.  A new file
+    that would replace a foreign one raises :class:`ExperimentInputError` and leaves ``target`` as it was.
+    Stale temporaries of ``target`` (older than ``before``, the run's start) are removed first; parent folders
+    created here are removed again on failure if they are still empty.
     """
     target = Path(target)
     created = _make_parents(target.parent)
     try:
-        tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
+        if before is not None:
+            remove_stale_temporaries(target.parent, before, name=target.name)
+        tmp = target.parent / temporary_name(target.name)
         tmp.mkdir()  # honours the umask, unlike tempfile.mkdtemp's 0o700
     except BaseException:
         _remove_empty(created)
         raise
     try:
         yield tmp
-        aside = None
-        if target.exists():
-            aside = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
-            os.rename(target, aside)
-        try:
-            os.rename(tmp, target)
-        except BaseException:
-            if aside is not None:
-                os.rename(aside, target)
-            raise
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
+        _install(tmp, target, before)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         _remove_empty(created)
         raise
+
+
+def _install(tmp: Path, target: Path, before: float | None) -> None:
+    """Put the filled folder ``tmp`` in the place of ``target`` (see :func:`atomic_output_dir`)."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    survey = survey_folder(target, before=before)
+    if not survey.foreign:
+        aside = target.parent / temporary_name(target.name, "old")
+        os.rename(target, aside)
+        try:
+            os.rename(tmp, target)
+        except BaseException:
+            os.rename(aside, target)
+            raise
+        shutil.rmtree(aside, ignore_errors=True)
+        return
+    new = sorted(tmp.iterdir(), key=lambda p: p.name == MANIFEST_NAME)  # the manifest last
+    clashes = [p.name for p in new if p.name in survey.foreign]
+    if clashes:
+        raise ExperimentInputError(f"output directory {target} now holds files that Multipolar did not write where "
+                                   f"the run writes its own ({_some(clashes)}); it was left as it was")
+    for path in survey.stale:
+        _remove(path)
+    for path in survey.own:
+        if path.name != MANIFEST_NAME:
+            path.unlink(missing_ok=True)
+    for path in new:
+        os.replace(path, target / path.name)
+    tmp.rmdir()
 
 
 def _make_parents(parent: Path) -> list[Path]:
@@ -183,13 +483,25 @@ class OutputFolder:
     setup: Setup
     path: Path
     files: list[Path] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
 
     @classmethod
     def fresh(cls, kind: str, setup: Setup) -> OutputFolder:
-        """The setup's folder for this kind (:func:`check_output_dir`, then emptied and created)."""
+        """The setup's folder for this kind (:func:`check_output_dir`, then Multipolar's own files cleared)."""
         path = setup.output_dir(kind).absolute()
-        fresh_output_dir(path)
-        return cls(kind, setup, path)
+        started = time.time()
+        fresh_output_dir(path, kind, overwrite=setup.overwrite, before=started)
+        return cls(kind, setup, path, started=started)
+
+    @classmethod
+    def reused(cls, kind: str, setup: Setup) -> OutputFolder:
+        """The setup's folder, kept as it is (an interrupted experiment resumed: :func:`check_output_location`)."""
+        return cls(kind, setup, check_output_location(setup.output_dir(kind).absolute()))
+
+    def remove_stale_temporaries(self, *subfolders: str) -> None:
+        """Remove the leftover temporaries of earlier runs from the folder and its ``subfolders``."""
+        for sub in ("", *subfolders):
+            remove_stale_temporaries(self.path / sub, self.started)
 
     def start(self, state: Mapping[str, Any]) -> None:
         """Write the manifest with ``state`` and status "running" (an interrupted experiment says so)."""
@@ -220,8 +532,9 @@ class OutputFolder:
 
 # ---------------------------------------------------------------------------------------------- files
 def temporary_path(path: Path) -> Path:
-    """A hidden sibling name for ``path`` (``.NAME.tmp-XXXX``), renamed into place when written."""
-    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:12]}")
+    """A hidden sibling name for ``path`` (``.NAME.tmp-PID-XXXX``, :func:`temporary_name`), renamed into place when
+    written."""
+    return path.with_name(temporary_name(path.name))
 
 
 def _series_options(table: pa.Table) -> dict[str, Any]:
@@ -307,7 +620,7 @@ def build_manifest(
         Further fields (an experiment's section); they must not replace the standard ones.
     """
     manifest: dict[str, Any] = {
-        "format": "multipolar-manifest/1",
+        "format": MANIFEST_FORMAT,
         "scenario": {
             "name": scenario.name,
             "toml": scenario_text,
@@ -340,7 +653,7 @@ def experiment_manifest(kind: str, setup: Setup, *, state: Mapping[str, Any],
 
 def write_manifest(manifest: Mapping[str, Any], folder: Path) -> None:
     """Write ``folder/manifest.json`` atomically."""
-    write_json_atomic(manifest, folder / "manifest.json")
+    write_json_atomic(manifest, folder / MANIFEST_NAME)
 
 
 def stream_keys(seed: int) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from economy.params import (
     uncertain_parameter_range,
 )
 from runs.experiments.chunk import ChunkTask, chunk_runs_table, warm_up
-from runs.experiments.execution import Execution
+from runs.experiments.execution import DEFAULT_CHUNK, Execution
 from runs.experiments.outputs import OutputFolder, finite_or_none
 from runs.experiments.result import ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
@@ -458,6 +458,7 @@ def run_sensitivity(
                                    f"{', '.join(RUN_OUTCOMES)}")
     factors = tuple(factors) if factors is not None else factors_for(scenario)
     check_design(factors, method, samples, dummy)
+    execution.check_memory(scenario, execution.chunk or DEFAULT_CHUNK)
     folder = OutputFolder.fresh("sensitivity", setup)
     state = {"method": method, "samples": samples, "levels": levels, "dummy": dummy,
              "run_root": "design row i: SeedSequence(root_seed, spawn_key=(i,))",

@@ -43,6 +43,9 @@ class Setup:
         The ``--set`` strings the scenario was loaded with.
     out_dir
         The output folder; default ``runs/out/<scenario name>`` (a run) or ``runs/out/<name>-<kind>``.
+    overwrite
+        Also write into an output folder holding files Multipolar did not write (they are kept;
+        :func:`runs.experiments.outputs.check_output_dir`).
     execution
         Where and how the runs are computed (:class:`~runs.experiments.execution.Execution`).
     command
@@ -57,6 +60,7 @@ class Setup:
     seed: int = 0
     overrides: Sequence[str] = ()
     out_dir: str | Path | None = None
+    overwrite: bool = False
     execution: Execution = field(default_factory=Execution)
     command: Sequence[str] | None = None
     figures: Figures = NO_FIGURES

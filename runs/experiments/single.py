@@ -14,13 +14,15 @@ Outputs (all in one folder, by default ``runs/out/<scenario.name>/`` under the c
 - the figures of ``figures.run`` (the command line's: ``overview.png``, and ``network.png`` with a network);
 - ``manifest.json``: provenance (:mod:`runs.experiments.outputs`), with the size and SHA-256 of the files above.
 
-The folder is written atomically (:func:`runs.experiments.outputs.atomic_output_dir`): on any failure the
-target is left as it was.
+The folder is built beside the target and put in place at the end
+(:func:`runs.experiments.outputs.atomic_output_dir`): on any failure the target is left as it was; files in it
+that Multipolar did not write are kept.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import Any
@@ -28,6 +30,7 @@ from typing import Any
 from economy.engine import Simulation
 from economy.network import lab_graph, write_graphml
 from economy.params import Scenario, ScenarioError
+from economy.resources import check_memory
 from runs.experiments.execution import numba_threads
 from runs.experiments.outputs import (
     atomic_output_dir,
@@ -62,9 +65,11 @@ def run_single(setup: Setup) -> ExperimentResult:
     The market series, the summary as written to ``summary.json`` (non-finite numbers as ``None``), the
     manifest and the folder.
     """
+    started = time.time()
     scenario, execution = setup.scenario, setup.execution
     execution.check()
-    target = check_output_dir(setup.output_dir())
+    check_memory(scenario, 1, limit=execution.max_memory)
+    target = check_output_dir(setup.output_dir(), "run", overwrite=setup.overwrite)
     graphs: dict[str, Any] = {}
     has_network = scenario.network.kind != "none"
 
@@ -76,7 +81,7 @@ def run_single(setup: Setup) -> ExperimentResult:
         sim = simulate(scenario, setup.seed, execution.report, before_run=keep_start if has_network else None)
     market, labs, events = sim.market_frame(0), sim.labs_frame(0), sim.events_frame(0)
     summary = run_summary(scenario, sim.summary(0))
-    with atomic_output_dir(target) as tmp:
+    with atomic_output_dir(target, before=started) as tmp:
         files = [tmp / name for name in OUTPUT_FILES if name != "manifest.json"]
         end = lab_graph(sim, 0) if has_network else None
         if end is not None and scenario.n_labs <= GRAPHML_MAX_LABS:

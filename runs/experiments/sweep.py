@@ -89,6 +89,8 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     check_planes(planes, sets, tuple(scenario.uncertain))
     points = grid_points(planes, {key: scenario_value(scenario, key) for plane in planes for key in plane.keys})
     scenarios = [_point_scenario(data, scenario.name, sets, point) for point in points]
+    for point_scenario in scenarios:
+        execution.check_memory(point_scenario, min(execution.chunk_size(runs), runs))
     folder = OutputFolder.fresh("sweep", setup)
     target = folder.path
     settings = {

@@ -304,7 +304,7 @@ def test_a_foreign_directory_is_not_replaced(tmp_path: Path) -> None:
     out = tmp_path / "foreign"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    with pytest.raises(ExperimentInputError, match=r"no manifest\.json"):
+    with pytest.raises(ExperimentInputError, match=r"no Multipolar manifest\.json"):
         _ensemble(out, runs=2)
     assert (out / "notes.txt").read_text() == "mine"
 
