@@ -13,6 +13,9 @@ report of an output folder), :mod:`~runs.views.paramdoc` (the parameter table of
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 from runs.experiments.result import Figures
 from runs.views.compare import forest_figure, write_compare_figures
 from runs.views.ensemble import (
@@ -56,6 +59,7 @@ from runs.views.run import (
 from runs.views.sensitivity import index_figure, write_sensitivity_figures
 from runs.views.style import (
     DPI,
+    FORMATS,
     GUIDE,
     HHI_HIGH,
     HHI_MODERATE,
@@ -82,6 +86,7 @@ __all__ = [
     "END",
     "FAN_LEVELS",
     "FIGURES",
+    "FORMATS",
     "GUIDE",
     "HHI_HIGH",
     "HHI_MODERATE",
@@ -100,6 +105,7 @@ __all__ = [
     "effective_labs_figure",
     "ensemble_figure_set",
     "fan_chart",
+    "figure_hooks",
     "finite",
     "forest_figure",
     "gini_coefficient",
@@ -138,6 +144,20 @@ __all__ = [
     "write_sweep_figures",
 ]
 
+
+
+def figure_hooks(formats: Sequence[str] = ("png",)) -> Figures:
+    """The figure hooks of every kind of output, writing each figure in ``formats`` (``png``, ``svg``)."""
+    if tuple(formats) == ("png",):
+        return FIGURES
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"figure formats {list(formats)}: choose one or more of {', '.join(FORMATS)}")
+    hooks = {name: functools.partial(getattr(FIGURES, name), formats=tuple(formats))
+             for name in ("run", "ensemble", "sweep", "compare", "sensitivity")}
+    return Figures(**hooks)
+
+
 FIGURES = Figures(run=write_run_figures, ensemble=write_ensemble_figures, sweep=write_sweep_figures,
                   compare=write_compare_figures, sensitivity=write_sensitivity_figures)
-"""The figures the command line writes, for every kind of output."""
+"""The figures the command line writes, for every kind of output (as PNG; :func:`figure_hooks` for SVG)."""
