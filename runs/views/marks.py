@@ -69,10 +69,11 @@ def mark_events(ax: Any, events: pd.DataFrame | None, years: np.ndarray, values:
     return drawn, handles
 
 
-def year_axis(ax: Any, start: float, end: float) -> None:
-    """Whole years on the x axis from ``start`` to ``end`` (ticks at integers, written without decimals)."""
+def year_axis(ax: Any, start: float, end: float, *, ticks: int = 10) -> None:
+    """Whole years on the x axis from ``start`` to ``end``: at most ``ticks`` ticks, at integers in steps of 1, 2, 5
+    or 10 years (2025, 2030, ...), written without decimals."""
     ax.set_xlim(start, end if end > start else start + 1.0)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True, min_n_ticks=3))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=ticks, steps=[1, 2, 5, 10], integer=True, min_n_ticks=3))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:.0f}"))
 
 

@@ -5,17 +5,17 @@ Nothing here draws or knows Solara; :mod:`runs.views.dashboard` calls it from it
 - :func:`view_scenarios`: the validated baseline scenario of a :class:`~runs.views.controls.PageState` and,
   with policies on, the same scenario with the policies' tables appended (the policy arm).
 - :func:`simulate_run`: one run to the horizon (a fraction of a second), its tables, summary and network.
-- :class:`EnsembleJob`: ``R`` runs of each arm through the execution layer (:class:`runs.experiments.Execution`,
+- :func:`run_ensemble`: ``R`` runs of each arm through the execution layer (:class:`runs.experiments.Execution`,
   in this process, in chunks of :func:`runs.experiments.simulate_chunk`), run ``i`` of every arm on the root
   ``SeedSequence(seed, spawn_key=(i,))`` (common random numbers, as ``multipolar compare``); the fan series and
-  P(unipolar) with its Wilson interval are updated after every chunk; :meth:`EnsembleJob.cancel` stops it at
-  the next chunk.
+  P(unipolar) with its Wilson interval are handed on after every chunk, and a cancel acts at the next chunk.
 - :func:`watch_model`: an :class:`agents.AIEconomy` for watching a run unfold step by step (Mesa's model API; the
   same seed gives the same run as :func:`simulate_run`).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,8 +47,8 @@ __all__ = [
     "POLICY",
     "Cancelled",
     "EnsembleArm",
-    "EnsembleJob",
     "RunView",
+    "run_ensemble",
     "simulate_run",
     "view_scenarios",
     "watch_model",
@@ -164,84 +164,57 @@ class EnsembleArm:
         return self.unipolar / self.ok, interval[0], interval[1]
 
 
-class EnsembleJob:
-    """``runs`` runs of every arm, chunk by chunk, in a daemon thread; ``on_update(arms, done, total)`` after each.
+def run_ensemble(arms: Mapping[str, Scenario], seed: int, runs: int,
+                 on_update: Callable[[dict[str, EnsembleArm], int, int], None], cancel: threading.Event, *,
+                 chunk: int = 5) -> dict[str, EnsembleArm]:
+    """``runs`` runs of every arm, chunk by chunk, through the execution layer (in this thread).
 
     Parameters
     ----------
     arms
         Arm name -> scenario (:func:`view_scenarios`).
     seed
-        Root seed ``N``: run ``i`` of every arm uses ``SeedSequence(N, spawn_key=(i,))``.
+        Root seed ``N``: run ``i`` of every arm uses ``SeedSequence(N, spawn_key=(i,))`` (common random numbers).
     runs
         Runs per arm.
     on_update
-        Called from the worker thread with the arms (:class:`EnsembleArm`), the runs done and the total.
+        Called after every chunk with the arms so far (:class:`EnsembleArm`), the runs done and the total.
+    cancel
+        Checked after every chunk: once set, :class:`Cancelled` is raised (so a chunk is the most work done
+        after a cancel).
     chunk
         Runs per chunk (one compiled batch); small, so updates come often and a cancel acts quickly.
     """
+    plans = {name: UncertainPlan.from_scenario(sc) for name, sc in arms.items()}
+    designs = {name: plan.design(runs, seed) if plan.keys else np.empty((runs, 0)) for name, plan in plans.items()}
+    state = {name: EnsembleArm(name) for name in arms}
+    total = runs * len(arms)
+    done = 0
 
-    def __init__(self, arms: Mapping[str, Scenario], seed: int, runs: int,
-                 on_update: Callable[[dict[str, EnsembleArm], int, int], None], *, chunk: int = 5) -> None:
-        self.scenarios = dict(arms)
-        self.seed, self.runs, self.chunk = seed, runs, chunk
-        self.on_update = on_update
-        self.arms = {name: EnsembleArm(name) for name in self.scenarios}
-        self.error: str | None = None
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="multipolar-ensemble", daemon=True)
-
-    def start(self) -> EnsembleJob:
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        """Stop at the next chunk (returns at once; :meth:`join` waits)."""
-        self._cancel.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def _tasks(self):
-        plans = {name: UncertainPlan.from_scenario(sc) for name, sc in self.scenarios.items()}
-        designs = {name: plan.design(self.runs, self.seed) if plan.keys else np.empty((self.runs, 0))
-                   for name, plan in plans.items()}
-        for index, start in enumerate(range(0, self.runs, self.chunk)):
-            stop = min(self.runs, start + self.chunk)
-            for name, scenario in self.scenarios.items():
-                if self._cancel.is_set():
-                    return
+    def tasks():
+        for index, start in enumerate(range(0, runs, chunk)):
+            stop = min(runs, start + chunk)
+            for name, scenario in arms.items():
                 plan = plans[name]
-                yield name, ChunkTask(index, start, stop, self.seed, scenario, plan.keys, designs[name][start:stop],
+                yield name, ChunkTask(index, start, stop, seed, scenario, plan.keys, designs[name][start:stop],
                                       plan.per_run_init, False, 1, "")
 
-    def _work(self) -> None:
-        total = self.runs * len(self.scenarios)
-        done = 0
+    def compute(item: tuple[str, ChunkTask]) -> tuple[str, Any]:
+        if cancel.is_set():
+            raise Cancelled
+        name, task = item
+        return name, simulate_chunk(task)
 
-        def compute(item: tuple[str, ChunkTask]) -> tuple[str, Any]:
-            name, task = item
-            return name, simulate_chunk(task)
+    def on_result(result: tuple[str, Any]) -> None:
+        nonlocal done
+        name, data = result
+        state[name].add(data.runs.to_pandas(), data.market.to_pandas())
+        done += data.runs.num_rows
+        if cancel.is_set():
+            raise Cancelled
+        on_update(state, done, total)
 
-        def on_result(result: tuple[str, Any]) -> None:
-            nonlocal done
-            if self._cancel.is_set():
-                raise Cancelled
-            name, data = result
-            self.arms[name].add(data.runs.to_pandas(), data.market.to_pandas())
-            done += data.runs.num_rows
-            self.on_update(self.arms, done, total)
-
-        first = next(iter(self.scenarios.values()))
-        try:
-            Execution(workers=1, threads=1).map(compute, self._tasks(), on_result, n_tasks=total,
-                                                warm_up=lambda: warm_up(first))
-        except Cancelled:
-            return
-        except Exception as err:  # shown on the page; the server keeps serving
-            self.error = f"{type(err).__name__}: {err}"
-            self.on_update(self.arms, done, total)
+    first = next(iter(arms.values()))
+    Execution(workers=1, threads=1).map(compute, tasks(), on_result, n_tasks=math.ceil(runs / chunk) * len(arms),
+                                        warm_up=lambda: warm_up(first))
+    return state
