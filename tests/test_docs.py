@@ -1,5 +1,6 @@
 """The documentation cannot drift from the code it describes."""
 
+import os
 from pathlib import Path
 
 from runs.views import BEGIN, END, parameter_rows, render_into
@@ -29,3 +30,16 @@ def test_issue_public_parameter_names_exist():
                 "market.winner_take_all", "market.switching_years", "market.data_flywheel",
                 "compute.hw_doubling_years"):
         assert key in keys, key
+
+
+def test_cli_doc_command_reference_is_current():
+    from runs.cli import REFERENCE_BEGIN, REFERENCE_END, app, render_reference_into
+
+    path = ROOT / "docs" / "cli.md"
+    text = path.read_text()
+    assert REFERENCE_BEGIN in text and REFERENCE_END in text
+    if os.environ.get("MULTIPOLAR_WRITE_DOCS"):
+        path.write_text(render_reference_into(text, app))
+        text = path.read_text()
+    assert render_reference_into(text, app) == text, "run: MULTIPOLAR_WRITE_DOCS=1 pytest tests/test_docs.py"
+    assert "### `multipolar dashboard`" in text and "`--format FORMATS`" in text

@@ -11,6 +11,9 @@ runs it too.  The commands that run ensembles import their machinery when called
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from economy.kernels.config import configure
@@ -18,13 +21,25 @@ from runs.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_
 from runs.cli.compare import compare
 from runs.cli.dashboard import dashboard
 from runs.cli.ensemble import ensemble
+from runs.cli.reference import REFERENCE_BEGIN, REFERENCE_END, command_reference, render_reference_into
 from runs.cli.report import report
 from runs.cli.run import run, schema
 from runs.cli.sensitivity import sensitivity
-from runs.cli.sweep import sweep
+from runs.cli.sweep import points_table, sweep
 from runs.cli.validate import validate
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUN_FAILED", "app"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_RUN_FAILED",
+    "REFERENCE_BEGIN",
+    "REFERENCE_END",
+    "app",
+    "command_reference",
+    "points_table",
+    "render_reference_into",
+]
 
 app = typer.Typer(
     name="multipolar",
@@ -39,8 +54,17 @@ for _name, _command in (("schema", schema), ("run", run), ("dashboard", dashboar
     app.command(_name)(_command)
 
 
+def _print_version(given: bool) -> None:
+    if given:
+        typer.echo(f"multipolar {version('multipolar')}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
-def _set_up_numba() -> None:
+def _set_up_numba(
+    _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                           help="Print the installed version and exit.")] = False,
+) -> None:
     # Before any command: numba's process set-up (economy.kernels.config.configure).  No docstring: typer would
     # show it as the program's help.
     configure()

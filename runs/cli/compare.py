@@ -38,6 +38,7 @@ from runs.cli.common import (
     seed_option,
     set_option,
 )
+from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
 
 __all__ = ["TABLE_NOTE", "compare", "comparison_tables"]
@@ -73,14 +74,17 @@ def compare(
     overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
     as_json: AsJson = False,
+    figure_format: FigureFormat = "png",
 ) -> None:
-    """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals,
-    runs.parquet, comparison.json and forest.png."""
+    """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals.
+
+    Writes runs.parquet, comparison.json and forest.png.
+    """
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_compare
 
     with command_errors():
-        setup = experiment_setup(ctx)
+        setup = with_figure_formats(experiment_setup(ctx), figure_format)
         arms = f"compare {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} + baseline"
         with progress_bar(arms) as bar:
             result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series)

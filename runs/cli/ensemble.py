@@ -36,6 +36,7 @@ from runs.cli.common import (
     runs_option,
     seed_option,
 )
+from runs.cli.formats import FigureFormat, with_figure_formats
 
 __all__ = ["ensemble", "summary_table"]
 
@@ -68,13 +69,14 @@ def ensemble(
     resume: Resume = False,
     record_labs: RecordLabs = False,
     as_json: AsJson = False,
+    figure_format: FigureFormat = "png",
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario on Dask and write runs.parquet, market/, summary and figures."""
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_ensemble
 
     with command_errors():
-        setup = experiment_setup(ctx)
+        setup = with_figure_formats(experiment_setup(ctx), figure_format)
         with progress_bar(f"{setup.scenario.name} ensemble") as bar:
             result = run_ensemble(setup.with_progress(bar), runs=runs, record_labs=record_labs)
 

@@ -34,6 +34,7 @@ from runs.cli.common import (
     progress_bar,
     seed_option,
 )
+from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.experiments.single import run_single
 
 __all__ = ["run", "schema"]
@@ -58,14 +59,20 @@ def run(
     out: Out = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
+    figure_format: FigureFormat = "png",
     threads: Threads = None,
     max_memory: MaxMemory = None,
     events: Events = False,
 ) -> None:
-    """Run one seed of a scenario and write market.parquet, labs.parquet, events.parquet, summary.json,
-    manifest.json, overview.png."""
+    """Run one seed of a scenario and write its tables, summary, manifest and figures.
+
+    Outputs: market.parquet, labs.parquet, events.parquet, summary.json, manifest.json, overview.png (.svg too
+    with --format png,svg).
+
+    With a network (network.kind other than "none"): also network.png, network_start.graphml, network_end.graphml.
+    """
     with command_errors():
-        setup = experiment_setup(ctx)
+        setup = with_figure_formats(experiment_setup(ctx), figure_format)
         target = setup.output_dir()
         try:
             with progress_bar(f"{setup.scenario.name} seed {seed}", "steps") as bar:

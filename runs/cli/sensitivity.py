@@ -29,6 +29,7 @@ from runs.cli.common import (
     progress_bar,
     seed_option,
 )
+from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.experiments.sensitivity import (
     DUMMY,
     METHODS,
@@ -75,10 +76,11 @@ def sensitivity(
     out: Out = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
+    figure_format: FigureFormat = "png",
 ) -> None:
     """Global sensitivity of a scenario's outcomes to its uncertain parameters (SALib Sobol' or Morris).
 
-    Factors: the scenario's [uncertain] table, or the default set of contested parameters (docs/sensitivity.md).
+    Factors: the scenario's \\[uncertain] table, or the default set of contested parameters (docs/sensitivity.md).
     """
 
     names = [o.strip() for o in outputs.split(",") if o.strip()]
@@ -92,7 +94,7 @@ def sensitivity(
                                    "(Sobol' sequences need a power of two)")
         samples = round_up_power_of_two(samples)
     with command_errors():
-        setup = experiment_setup(ctx)
+        setup = with_figure_formats(experiment_setup(ctx), figure_format)
         with progress_bar(f"{setup.scenario.name} {method}") as bar:
             result = run_sensitivity(setup.with_progress(bar), method=method, samples=samples, outputs=names,
                                      levels=levels, dummy=dummy)

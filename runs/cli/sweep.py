@@ -37,6 +37,7 @@ from runs.cli.common import (
     set_option,
     workers_option,
 )
+from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.experiments.grid import KEYHOLE, Plane, parse_grid
 
 __all__ = ["points_table", "sweep"]
@@ -80,6 +81,7 @@ def sweep(
     overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
     as_json: AsJson = False,
+    figure_format: FigureFormat = "png",
 ) -> None:
     """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams."""
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
@@ -87,7 +89,7 @@ def sweep(
 
     with command_errors():
         planes = (Plane(tuple(parse_grid(item) for item in grid)),) if grid else None
-        setup = experiment_setup(ctx)
+        setup = with_figure_formats(experiment_setup(ctx), figure_format)
         with progress_bar("sweep") as bar:
             def progress(done: int, total: int) -> None:
                 shown = min(done // runs + 1, total // runs)
@@ -104,25 +106,28 @@ def sweep(
 
 
 def points_table(summary: dict[str, Any], points: Any) -> Table:
-    """One line per grid point: the swept values and the three headline statistics."""
+    """One line per grid point: the swept values and the three headline statistics (fits 80 columns for two keys)."""
     keys = [key for plane in summary["planes"] for key in plane["keys"]]
     keys = list(dict.fromkeys(keys))
     table = Table(title=Text(f"{summary['scenario']} sweep: {summary['points']} points x {summary['runs_per_point']} "
                              f"runs, seed {summary['seed']}  ->  {summary['out_dir']}"), title_justify="left")
-    for key in keys:
-        table.add_column(key.split(".")[-1], justify="right", overflow="fold")
-    for name in ("P(unipolar) [95 % CI]", "P(singularity) [95 % CI]", "median final HHI"):
-        table.add_column(name, justify="right", overflow="fold")
-    for _, row in points.iterrows():
-        cells = [f"{row[key]:g}" for key in keys]
-        cells += [_share(row, "p_unipolar"), _share(row, "p_singularity"), _hhi(row)]
+    # every column as wide as its longest header word or cell, so headers wrap between words (returns / to /
+    # research), never inside one, and two swept keys fit 80 columns
+    rows = [[f"{row[key]:g}" for key in keys] + [_share(row, "p_unipolar"), _share(row, "p_singularity"), _hhi(row)]
+            for _, row in points.iterrows()]
+    headers = [key.split(".")[-1].replace("_", " ") for key in keys]
+    headers += ["P(unipolar) 95 % CI", "P(singularity) 95 % CI", "median final HHI"]
+    for k, header in enumerate(headers):
+        width = max([len(word) for word in header.split()] + [len(row[k]) for row in rows])
+        table.add_column(header, justify="right", width=width)
+    for cells in rows:
         table.add_row(*cells)
     return table
 
 
 def _share(row: Any, name: str) -> str:
     value = row[name]
-    return "n/a" if not math.isfinite(value) else f"{value:.0%} [{row[name + '_lo']:.0%}, {row[name + '_hi']:.0%}]"
+    return "n/a" if not math.isfinite(value) else f"{value:.0%} [{row[name + '_lo']:.0%}-{row[name + '_hi']:.0%}]"
 
 
 def _hhi(row: Any) -> str:

@@ -65,8 +65,8 @@ class ExperimentResult:
 
 
 RunFigures = Callable[..., Sequence[str]]
-"""``run(folder, *, market, labs, summary, graph)``: draws one run's figures into ``folder``, returns the names.
-``graph`` is the lab network at the horizon (None without a network)."""
+"""``run(folder, *, market, labs, summary, graph, events)``: draws one run's figures into ``folder``, returns the
+names.  ``graph`` is the lab network at the horizon (None without a network), ``events`` events.parquet."""
 EnsembleFigures = Callable[..., Sequence[str]]
 """``ensemble(folder, *, table, fan, scenario_name, n_runs)``: ``table`` is runs.parquet, ``fan`` the year axis
 and ``(steps, runs)`` arrays of ``hhi`` and ``frontier_quality``."""

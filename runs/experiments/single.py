@@ -92,7 +92,7 @@ def run_single(setup: Setup) -> ExperimentResult:
         labs.to_parquet(tmp / "labs.parquet", index=False, engine="pyarrow")
         events.to_parquet(tmp / "events.parquet", index=False, engine="pyarrow")
         write_json_atomic(summary, tmp / "summary.json")
-        files += draw(setup.figures.run, tmp, market=market, labs=labs, summary=summary, graph=end)
+        files += draw(setup.figures.run, tmp, market=market, labs=labs, summary=summary, graph=end, events=events)
         manifest = build_manifest(scenario, setup.scenario_text, seeds=[setup.seed], overrides=setup.overrides,
                                   command=setup.command, files=files)
         write_manifest(manifest, tmp)

@@ -3,9 +3,12 @@
 :mod:`~runs.views.style` (palette, thresholds, how figures are written), then one module per kind of output:
 :mod:`~runs.views.run` (the overview and the figures of one run), :mod:`~runs.views.network`,
 :mod:`~runs.views.ensemble` (fan charts), :mod:`~runs.views.compare` (the forest plot),
-:mod:`~runs.views.sweep` (phase diagrams), :mod:`~runs.views.sensitivity`; :mod:`~runs.views.report` (the HTML
-report of an output folder), :mod:`~runs.views.paramdoc` (the parameter table of docs/model.md) and
-``runs/views/dashboard.py``, the Solara app that ``multipolar dashboard`` serves (not imported here).
+:mod:`~runs.views.sweep` (phase diagrams), :mod:`~runs.views.sensitivity`; :mod:`~runs.views.marks` (event
+markers, guide labels placed clear of the data, year ticks); :mod:`~runs.views.report` (the HTML report of an
+output folder), :mod:`~runs.views.paramdoc` (the parameter table of docs/model.md); the policy lab's controls
+and URL state (:mod:`~runs.views.controls`) and figures (:mod:`~runs.views.page_figures`); and
+``runs/views/dashboard.py`` with ``runs/views/session.py``, the Solara app that ``multipolar dashboard`` serves
+(not imported here: they load Mesa).
 
 :data:`FIGURES` bundles each kind's figure hook for the runners of :mod:`runs.experiments`
 (``run_ensemble(..., figures=FIGURES)``): experiments never draw, views are passed in.
@@ -13,8 +16,24 @@ report of an output folder), :mod:`~runs.views.paramdoc` (the parameter table of
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 from runs.experiments.result import Figures
 from runs.views.compare import forest_figure, write_compare_figures
+from runs.views.controls import (
+    CONTESTED,
+    MAX_RUNS,
+    MODES,
+    Control,
+    PageState,
+    PolicyToggle,
+    contested_controls,
+    format_value,
+    more_controls,
+    policy_toggles,
+    scenario_files,
+)
 from runs.views.ensemble import (
     FAN_LEVELS,
     ensemble_figure_set,
@@ -24,7 +43,22 @@ from runs.views.ensemble import (
     step_quantiles,
     write_ensemble_figures,
 )
+from runs.views.marks import (
+    EVENT_STYLES,
+    label_overlaps,
+    mark_events,
+    place_guide_labels,
+    settle_layout,
+    year_axis,
+)
 from runs.views.network import network_figure
+from runs.views.page_figures import (
+    ARM_COLOURS,
+    capability_figure,
+    concentration_figure,
+    fan_figure,
+    shares_figure,
+)
 from runs.views.paramdoc import BEGIN, END, archetype_table, parameter_rows, parameter_table, render_into
 from runs.views.report import (
     REPORT_NAME,
@@ -56,6 +90,7 @@ from runs.views.run import (
 from runs.views.sensitivity import index_figure, write_sensitivity_figures
 from runs.views.style import (
     DPI,
+    FORMATS,
     GUIDE,
     HHI_HIGH,
     HHI_MODERATE,
@@ -77,44 +112,64 @@ from runs.views.sweep import (
 )
 
 __all__ = [
+    "ARM_COLOURS",
     "BEGIN",
+    "CONTESTED",
     "DPI",
     "END",
+    "EVENT_STYLES",
     "FAN_LEVELS",
     "FIGURES",
+    "FORMATS",
     "GUIDE",
     "HHI_HIGH",
     "HHI_MODERATE",
     "LORENZ_COLUMNS",
+    "MAX_RUNS",
+    "MODES",
     "OKABE_ITO",
     "PHASE_STATISTICS",
     "REPORT_NAME",
     "RUN_FIGURES",
+    "Control",
+    "PageState",
     "PhaseStatistic",
+    "PolicyToggle",
     "Report",
     "ReportInputError",
     "archetype_table",
     "axis_label",
     "build_report",
+    "capability_figure",
+    "concentration_figure",
+    "contested_controls",
     "detect_kind",
     "effective_labs_figure",
     "ensemble_figure_set",
     "fan_chart",
+    "fan_figure",
+    "figure_hooks",
     "finite",
     "forest_figure",
+    "format_value",
     "gini_coefficient",
     "hhi_panel",
     "horizon_labs",
     "index_figure",
     "is_real",
+    "label_overlaps",
     "leader_share_histogram",
     "lorenz_curve",
     "lorenz_figure",
+    "mark_events",
+    "more_controls",
     "network_figure",
     "overview_figure",
     "parameter_rows",
     "parameter_table",
     "phase_figure",
+    "place_guide_labels",
+    "policy_toggles",
     "quality_figure",
     "quality_panel",
     "rank_share_chart",
@@ -125,7 +180,10 @@ __all__ = [
     "run_figure_set",
     "save_figure",
     "save_figure_atomic",
+    "scenario_files",
+    "settle_layout",
     "share_panel",
+    "shares_figure",
     "step_quantiles",
     "sweep_figure_set",
     "top_shares_figure",
@@ -136,8 +194,23 @@ __all__ = [
     "write_run_figures",
     "write_sensitivity_figures",
     "write_sweep_figures",
+    "year_axis",
 ]
+
+
+
+def figure_hooks(formats: Sequence[str] = ("png",)) -> Figures:
+    """The figure hooks of every kind of output, writing each figure in ``formats`` (``png``, ``svg``)."""
+    if tuple(formats) == ("png",):
+        return FIGURES
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"figure formats {list(formats)}: choose one or more of {', '.join(FORMATS)}")
+    hooks = {name: functools.partial(getattr(FIGURES, name), formats=tuple(formats))
+             for name in ("run", "ensemble", "sweep", "compare", "sensitivity")}
+    return Figures(**hooks)
+
 
 FIGURES = Figures(run=write_run_figures, ensemble=write_ensemble_figures, sweep=write_sweep_figures,
                   compare=write_compare_figures, sensitivity=write_sensitivity_figures)
-"""The figures the command line writes, for every kind of output."""
+"""The figures the command line writes, for every kind of output (as PNG; :func:`figure_hooks` for SVG)."""

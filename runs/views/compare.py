@@ -7,7 +7,7 @@ In the style of :mod:`runs.views.style`; values come from comparison.json
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,7 @@ def forest_figure(comparison: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def write_compare_figures(folder: Path, *, comparison: Mapping[str, Any]) -> list[str]:
+def write_compare_figures(folder: Path, *, comparison: Mapping[str, Any],
+                          formats: Sequence[str] = ("png",)) -> list[str]:
     """The comparison's figure hook: ``forest.png`` (:func:`forest_figure`) written into ``folder``."""
-    return write_figures(folder, {"forest.png": forest_figure(comparison)})
+    return write_figures(folder, {"forest.png": forest_figure(comparison)}, formats)

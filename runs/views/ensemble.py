@@ -6,7 +6,7 @@ In the style of :mod:`runs.views.style`; quantiles are taken over the runs that 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +151,6 @@ def _footer(fig: Figure, text: str) -> None:
 
 
 def write_ensemble_figures(folder: Path, *, table: pd.DataFrame, fan: Mapping[str, np.ndarray], scenario_name: str,
-                           n_runs: int) -> list[str]:
+                           n_runs: int, formats: Sequence[str] = ("png",)) -> list[str]:
     """The ensemble's figure hook: :func:`ensemble_figure_set` written into ``folder``."""
-    return write_figures(folder, ensemble_figure_set(table, fan, scenario_name=scenario_name, n_runs=n_runs))
+    return write_figures(folder, ensemble_figure_set(table, fan, scenario_name=scenario_name, n_runs=n_runs), formats)

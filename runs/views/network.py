@@ -19,11 +19,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from runs.views.marks import year_axis
 from runs.views.style import DPI, GUIDE, OKABE_ITO
 
 __all__ = ["network_figure"]
 
 _BLOC_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_NAMED_LABS = 5
+"""Labs named in the graph panel (the largest by share)."""
 
 
 def network_figure(
@@ -34,8 +37,9 @@ def network_figure(
     layout_seed: int = 0,
     title: str | None = None,
 ) -> Figure:
-    """Four panels: the graph (colour: ln S gap to the frontier; size: market share; marker: bloc; dashed
-    vermillion: cut edges), the degree distribution, the knowledge gap over time, and talent and knowledge flows.
+    """Four panels: the graph of the labs alive (on a circle grouped by bloc; size: market share; colour: ln S gap
+    to the best of them; marker: bloc; grey: active edges, dashed vermillion: cut edges; the five largest labs
+    named), their degree distribution, the knowledge gap over time, and talent and knowledge flows.
 
     Parameters
     ----------
@@ -46,9 +50,9 @@ def network_figure(
         The market table (``year``, ``knowledge_gap_dispersion``, ``mean_log_software_gap``, ``talent_flow``,
         ``spillover_log_software``).
     max_nodes
-        Larger graphs are drawn as the subgraph of their ``max_nodes`` best-connected labs (said in the title).
+        More labs alive are drawn as the subgraph of the ``max_nodes`` largest by share (said in the title).
     layout_seed
-        Seed of the spring layout (presentation only; it draws from its own generator).
+        Seed of the spring layout used above 60 labs (presentation only; it draws from its own generator).
     """
     fig = Figure(figsize=(12.0, 8.0), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
@@ -67,33 +71,55 @@ def network_figure(
     return fig
 
 
+def _circle_layout(nodes: list[int], bloc: np.ndarray, share: np.ndarray) -> dict[int, np.ndarray]:
+    """Labs on a circle, blocs in contiguous arcs (a gap between blocs), within a bloc the largest share first."""
+    order = sorted(range(len(nodes)), key=lambda k: (int(bloc[k]), -float(share[k]), nodes[k]))
+    n_blocs = len(np.unique(bloc))
+    slots = len(nodes) + (n_blocs if n_blocs > 1 else 0)  # one empty slot between blocs
+    pos: dict[int, np.ndarray] = {}
+    slot = 0
+    previous = None
+    for k in order:
+        if previous is not None and bloc[k] != previous:
+            slot += 1
+        angle = np.pi / 2 - 2 * np.pi * slot / max(slots, 1)
+        pos[nodes[k]] = np.array([np.cos(angle), np.sin(angle)])
+        previous = bloc[k]
+        slot += 1
+    return pos
+
+
 def _graph_panel(fig: Figure, ax: Any, graph: nx.Graph, max_nodes: int, layout_seed: int) -> None:
-    shown = graph
-    note = ""
-    if graph.number_of_nodes() > max_nodes:
-        ranked = sorted(graph.degree, key=lambda nd: (-nd[1], nd[0]))[:max_nodes]
-        shown = graph.subgraph([node for node, _ in ranked])
-        note = f" ({max_nodes} best-connected of {graph.number_of_nodes()} labs)"
-    nodes = sorted(shown.nodes)
+    """The labs alive at the horizon on a circle grouped by bloc: size = market share, colour = software gap,
+    marker = bloc, grey lines = active spillover edges, dashed vermillion = cut edges, the largest labs named."""
+    alive_nodes = [v for v in graph.nodes if bool(graph.nodes[v].get("alive", True))]
+    gone = graph.number_of_nodes() - len(alive_nodes)
+    ranked = sorted(alive_nodes, key=lambda v: (-float(graph.nodes[v].get("share", 0.0)), v))
+    nodes = sorted(ranked[:max_nodes])
+    shown = graph.subgraph(nodes)
+    notes = []
+    if len(alive_nodes) > max_nodes:
+        notes.append(f"the {max_nodes} largest of {len(alive_nodes)} labs alive")
+    if gone:
+        notes.append(f"{gone} exited lab{'s' if gone != 1 else ''} not drawn")
     if not nodes:
         ax.set_axis_off()
-        ax.set_title("no labs", loc="left")
+        ax.set_title("Spillover network: no lab alive", loc="left", fontsize=11)
         return
-    pos = nx.spring_layout(shown, seed=layout_seed) if shown.number_of_edges() else nx.circular_layout(shown)
     log_s = np.array([float(shown.nodes[v].get("log_software", 0.0)) for v in nodes])
-    alive = np.array([bool(shown.nodes[v].get("alive", True)) for v in nodes])
-    frontier = log_s[alive].max() if alive.any() else 0.0
-    gap = np.clip(frontier - log_s, 0.0, None)
+    gap = np.clip(log_s.max() - log_s, 0.0, None)
     share = np.array([float(shown.nodes[v].get("share", 0.0)) for v in nodes])
-    size = 20.0 + 900.0 * np.sqrt(np.clip(share, 0.0, 1.0))
+    inside = share / share.sum() if share.sum() > 0 else share
+    size = 30.0 + 1600.0 * np.clip(inside, 0.0, 1.0)
     bloc = np.array([int(shown.nodes[v].get("bloc", 0)) for v in nodes])
+    pos = _circle_layout(nodes, bloc, inside) if len(nodes) <= 60 else nx.spring_layout(shown, seed=layout_seed)
     active, cut = [], []
     for u, v, act in shown.edges(data="active", default=True):
         (active if act else cut).append((pos[u], pos[v]))
     if active:
-        ax.add_collection(LineCollection(active, colors="#9E9E9E", linewidths=0.6, alpha=0.6, zorder=1))
+        ax.add_collection(LineCollection(active, colors="#8C8C8C", linewidths=0.9, alpha=0.55, zorder=1))
     if cut:
-        ax.add_collection(LineCollection(cut, colors=OKABE_ITO["vermillion"], linewidths=0.8, linestyles="--",
+        ax.add_collection(LineCollection(cut, colors=OKABE_ITO["vermillion"], linewidths=1.0, linestyles="--",
                                          alpha=0.8, zorder=1))
     xy = np.array([pos[v] for v in nodes])
     vmax = max(float(gap.max()), 1e-9)
@@ -103,21 +129,39 @@ def _graph_panel(fig: Figure, ax: Any, graph: nx.Graph, max_nodes: int, layout_s
         sel = bloc == code
         marker = _BLOC_MARKERS[k % len(_BLOC_MARKERS)]
         scatter = ax.scatter(xy[sel, 0], xy[sel, 1], s=size[sel], c=gap[sel], cmap="viridis_r", vmin=0.0, vmax=vmax,
-                             marker=marker, edgecolors=np.where(alive[sel], "black", "#BDBDBD"), linewidths=0.5,
-                             zorder=2)
-        handles.append(Line2D([], [], marker=marker, linestyle="", color="#777777", label=f"bloc {code}"))
+                             marker=marker, edgecolors="black", linewidths=0.6, zorder=2)
+        handles.append(Line2D([], [], marker=marker, linestyle="", color="#777777", markersize=8,
+                              label=f"bloc {code}: {int(sel.sum())} lab{'s' if sel.sum() != 1 else ''}"))
+    handles.append(Line2D([], [], color="#8C8C8C", linewidth=1.2, label=f"active edge ({len(active)})"))
     if cut:
-        handles.append(Line2D([], [], color=OKABE_ITO["vermillion"], linestyle="--", label="cut edge"))
-    ax.legend(handles=handles, loc="lower left", fontsize=8, frameon=False)
-    fig.colorbar(scatter, ax=ax, shrink=0.6, label="ln S gap to the frontier (ln units)")
-    ax.set_title(f"Spillover network{note}: colour = software gap, size = market share", loc="left", fontsize=11)
+        handles.append(Line2D([], [], color=OKABE_ITO["vermillion"], linestyle="--", label=f"cut edge ({len(cut)})"))
+    for frac in (0.05, 0.25):
+        handles.append(Line2D([], [], marker="o", linestyle="", color="white", markeredgecolor="black",
+                              markersize=float(np.sqrt(30.0 + 1600.0 * frac)), label=f"{frac:.0%} market share"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3, fontsize=8, frameon=False,
+              title="marker: bloc (jurisdiction: its own market segment; export controls and cross-bloc cuts act "
+                    "between blocs)", title_fontsize=8, alignment="left", labelspacing=1.1)
+    for k in np.argsort(-inside, kind="stable")[:_NAMED_LABS]:
+        x, y = xy[k]
+        name = str(shown.nodes[nodes[k]].get("name", nodes[k]))
+        ax.annotate(f"{name}\n{inside[k]:.0%}", (x, y), xytext=(x * 1.22, y * 1.22), textcoords="data",
+                    ha="center", va="center", fontsize=8, zorder=3)
+    fig.colorbar(scatter, ax=ax, shrink=0.55, pad=0.02, label="ln S gap to the best lab shown (ln units)")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    ax.set_title(f"Spillover network of the labs alive{note}\nsize: share of the labs' market; colour: software gap",
+                 loc="left", fontsize=10.5)
+    ax.set_xlim(-1.45, 1.45)
+    ax.set_ylim(-1.35, 1.35)
     ax.set_aspect("equal")
-    ax.autoscale_view()
     ax.set_axis_off()
 
 
 def _degree_panel(ax: Any, graph: nx.Graph) -> None:
-    degrees = np.array([d for _, d in graph.degree], dtype=np.int64)
+    alive = [v for v in graph.nodes if bool(graph.nodes[v].get("alive", True))]
+    active = nx.Graph()
+    active.add_nodes_from(alive)
+    active.add_edges_from((u, v) for u, v, act in graph.subgraph(alive).edges(data="active", default=True) if act)
+    degrees = np.array([d for _, d in active.degree], dtype=np.int64)
     if degrees.size == 0:
         return
     counts = np.bincount(degrees)
@@ -131,19 +175,20 @@ def _degree_panel(ax: Any, graph: nx.Graph) -> None:
     if k.max() > 50 and k.min() > 0:
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set_xlabel("degree (neighbours)")
-    ax.set_ylabel("fraction of labs")
+    ax.set_xlabel("degree (active edges to labs alive)")
+    ax.set_ylabel("fraction of labs alive")
     ax.set_title("Degree distribution", loc="left", fontsize=11)
 
 
-def _year_axis(ax: Any) -> None:
+def _year_axis(ax: Any, years: np.ndarray) -> None:
+    if years.size:
+        year_axis(ax, float(years[0]), float(years[-1]))
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    ax.xaxis.get_major_formatter().set_useOffset(False)
 
 
 def _gap_panel(ax: Any, market_df: pd.DataFrame) -> None:
-    _year_axis(ax)
     years = market_df["year"].to_numpy(dtype=float)
+    _year_axis(ax, years)
     ax.plot(years, market_df["mean_log_software_gap"].to_numpy(dtype=float), color=OKABE_ITO["blue"], linewidth=2,
             label="mean gap to the frontier")
     ax.plot(years, market_df["knowledge_gap_dispersion"].to_numpy(dtype=float), color=OKABE_ITO["orange"],
@@ -155,8 +200,8 @@ def _gap_panel(ax: Any, market_df: pd.DataFrame) -> None:
 
 
 def _flow_panel(ax: Any, market_df: pd.DataFrame) -> None:
-    _year_axis(ax)
     years = market_df["year"].to_numpy(dtype=float)
+    _year_axis(ax, years)
     dt = float(np.median(np.diff(years))) if years.size > 1 else 1.0
     dt = dt if math.isfinite(dt) and dt > 0 else 1.0
     talent = market_df["talent_flow"].to_numpy(dtype=float) / dt

@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from runs.views.marks import mark_events, place_guide_labels, settle_layout, year_axis
 from runs.views.network import network_figure
 from runs.views.style import DPI, GUIDE, HHI_HIGH, HHI_MODERATE, OKABE_ITO, finite, is_real, write_figures
 
@@ -70,9 +71,12 @@ def overview_figure(
     labs_df: pd.DataFrame,
     summary: Mapping[str, Any],
     *,
+    events: pd.DataFrame | None = None,
     top_labs: int = 6,
 ) -> Figure:
-    """Three panels over time: market shares, concentration (HHI), frontier and runner-up quality.
+    """Three panels over time: market shares, concentration (HHI) with the run's events, frontier and runner-up
+    quality.  The threshold labels of the HHI panel sit where the drawn HHI line and event markers leave room
+    (:func:`runs.views.marks.place_guide_labels`, measured after the layout is final).
 
     Parameters
     ----------
@@ -84,6 +88,9 @@ def overview_figure(
         The run summary (``runs.experiments.run_summary``); used, each optional: ``scenario``, ``seed``, ``leader``,
         ``leader_share``, ``effective_labs``, ``singularity_year``, ``takeoff_start_year``, ``takeoff_years``,
         ``par_human_quality``, ``superhuman_quality``, ``par_human_log10_flop``, ``superhuman_log10_flop``.
+    events
+        The run's events (``events.parquet``): entries, exits, acquisitions, incidents and policy events are
+        marked on the HHI line (:data:`runs.views.marks.EVENT_STYLES`); None marks nothing.
     top_labs
         Labs named in the share panel (largest by time-averaged share); the rest are grouped as "others".
     """
@@ -91,13 +98,12 @@ def overview_figure(
     FigureCanvasAgg(fig)  # the Agg canvas, attached to this figure only (no pyplot, no global backend switch)
     ax_share, ax_hhi, ax_quality = fig.subplots(3, 1, sharex=True, height_ratios=(1.25, 1.0, 1.1))
     share_panel(ax_share, labs_df, top_labs)
-    hhi_panel(ax_hhi, market_df)
+    avoid = hhi_panel(ax_hhi, market_df, events)
     quality_panel(ax_quality, market_df, summary)
     ax_quality.set_xlabel("year")
-    ax_quality.xaxis.set_major_locator(MaxNLocator(integer=True))
     years = market_df["year"].to_numpy(dtype=float)
     if years.size:
-        ax_quality.set_xlim(years[0], years[-1] if years[-1] > years[0] else years[0] + 1.0)
+        year_axis(ax_quality, years[0], years[-1])
     name = summary.get("scenario", "scenario")
     seed = summary.get("seed")
     fig.suptitle(f"Multipolar: scenario '{name}', seed {seed}\n{_headline(summary)}", fontsize=12)
@@ -108,17 +114,26 @@ def overview_figure(
         fontsize=7.5, color=GUIDE, ha="left", va="bottom",
     )
     fig.get_layout_engine().set(h_pad=0.06, hspace=0.04, rect=(0.0, 0.015, 1.0, 0.985))
+    place_guide_labels(ax_hhi, HHI_GUIDES, avoid, settle_layout(fig))
     return fig
 
 
 def write_run_figures(folder: Path, *, market: pd.DataFrame, labs: pd.DataFrame, summary: Mapping[str, Any],
-                      graph: nx.Graph | None = None) -> list[str]:
-    """The run's figure hook: ``overview.png``, and ``network.png`` (:func:`runs.views.network.network_figure`)
-    when the run has a lab network; written into ``folder``."""
-    figures = {"overview.png": overview_figure(market, labs, summary)}
+                      graph: nx.Graph | None = None, events: pd.DataFrame | None = None,
+                      formats: Sequence[str] = ("png",)) -> list[str]:
+    """The run's figure hook: ``overview`` (with the run's events), and ``network``
+    (:func:`runs.views.network.network_figure`) when the run has a lab network; written into ``folder`` in each
+    of ``formats`` (``png``, ``svg``)."""
+    figures = {"overview.png": overview_figure(market, labs, summary, events=events)}
     if graph is not None:
-        figures = {"network.png": network_figure(graph, market), **figures}
-    return write_figures(folder, figures)
+        figures = {"network.png": network_figure(graph, market, title=_network_title(summary)), **figures}
+    return write_figures(folder, figures, formats)
+
+
+def _network_title(summary: Mapping[str, Any]) -> str:
+    year = summary.get("final_year")
+    when = f" in {year:.0f}" if is_real(year) else ""
+    return f"Multipolar: the knowledge-spillover network{when} (scenario '{summary.get('scenario', 'scenario')}')"
 
 
 def effective_labs_figure(market_df: pd.DataFrame, summary: Mapping[str, Any]) -> Figure:
@@ -344,30 +359,33 @@ def share_panel(ax: Any, labs_df: pd.DataFrame, top_labs: int) -> None:
     ax.margins(x=0.0)
 
 
-def hhi_panel(ax: Any, market_df: pd.DataFrame) -> None:
+HHI_GUIDES: tuple[tuple[float, str], ...] = ((HHI_MODERATE, "1,000: moderately concentrated"),
+                                              (HHI_HIGH, "1,800: highly concentrated"))
+"""The 2023 US Merger Guidelines thresholds and their labels."""
+
+
+def hhi_panel(ax: Any, market_df: pd.DataFrame, events: pd.DataFrame | None = None) -> list[Any]:
+    """The HHI over time with the Merger Guidelines bands and the run's events; returns the drawn data lines
+    (what the threshold labels of :data:`HHI_GUIDES` must avoid, :func:`runs.views.marks.place_guide_labels`)."""
     years = market_df["year"].to_numpy(dtype=float)
     hhi = market_df["hhi"].to_numpy(dtype=float)
     ax.axhspan(HHI_HIGH, 10_000.0, color=OKABE_ITO["vermillion"], alpha=0.06, linewidth=0)
     ax.axhspan(HHI_MODERATE, HHI_HIGH, color=OKABE_ITO["orange"], alpha=0.07, linewidth=0)
-    side = _clear_side(hhi, (HHI_MODERATE, HHI_HIGH), band=900.0)
-    for level, text, va, dy in ((HHI_MODERATE, "1,000: moderately concentrated", "top", -3),
-                                (HHI_HIGH, "1,800: highly concentrated", "bottom", 3)):
+    for level, _text in HHI_GUIDES:
         ax.axhline(level, color=GUIDE, linestyle="--", linewidth=0.9)
-        ax.annotate(f"{text} (2023 US Merger Guidelines)", xy=(side, level), xycoords=("axes fraction", "data"),
-                    xytext=(4 - 8 * side, dy), textcoords="offset points", ha="right" if side else "left", va=va,
-                    fontsize=8, color=GUIDE,
-                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
     (line,) = ax.plot(years, hhi, color=OKABE_ITO["blue"], linewidth=2.0, zorder=4)
+    drawn, marks = mark_events(ax, events, years, hhi)
     handles = [
         line,
         Patch(facecolor=OKABE_ITO["vermillion"], alpha=0.12, label="highly concentrated (> 1,800)"),
         Patch(facecolor=OKABE_ITO["orange"], alpha=0.14, label="moderately concentrated\n(1,000-1,800)"),
         Patch(facecolor="white", edgecolor="#BDBDBD", label="unconcentrated (< 1,000)"),
+        *marks,
     ]
     hhi_label = "HHI: sum of squared % shares of\nthe labs' market (outside option\nexcluded)"
     labels = [hhi_label, *(h.get_label() for h in handles[1:])]
     ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8.5, frameon=False,
-              title="2023 US Merger Guidelines", title_fontsize=9)
+              title="2023 US Merger Guidelines" + ("; events" if marks else ""), title_fontsize=9)
     ax.set_ylim(0.0, 10_000.0)
     ax.set_yticks([0, 2000, 4000, 6000, 8000, 10000])
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
@@ -379,6 +397,7 @@ def hhi_panel(ax: Any, market_df: pd.DataFrame) -> None:
         ax.set_title(f"Concentration: final HHI {last:,.0f} ({effective:.1f} effective labs)", loc="left",
                      fontsize=11)
     ax.margins(x=0.0)
+    return [line, *drawn]
 
 
 def quality_panel(ax: Any, market_df: pd.DataFrame, summary: Mapping[str, Any]) -> None:
@@ -424,20 +443,6 @@ def _quality_limits(frontier: np.ndarray, runner: np.ndarray, summary: Mapping[s
             lo, hi = min(lo, level), max(hi, level)
     pad = 0.06 * (hi - lo if hi > lo else 1.0)
     return lo - pad, hi + pad
-
-
-def _clear_side(values: np.ndarray, levels: tuple[float, ...], band: float) -> float:
-    """0.0 (left) or 1.0 (right): the end of the panel where the curve stays farther from the guideline labels."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return 1.0
-    k = max(1, finite.size * 2 // 5)
-    lo, hi = min(levels) - band, max(levels) + band
-
-    def crowding(part: np.ndarray) -> float:
-        return float(np.mean((part > lo) & (part < hi)))
-
-    return 0.0 if crowding(finite[:k]) < crowding(finite[-k:]) else 1.0
 
 
 def _headline(summary: Mapping[str, Any]) -> str:

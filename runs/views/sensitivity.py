@@ -8,6 +8,7 @@ is drawn as a dashed line: bars that do not clear it are not distinguishable fro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,7 @@ def index_figure(result: SensitivityResult, *, title: str = "") -> Figure:
     return fig
 
 
-def write_sensitivity_figures(folder: Path, *, result: SensitivityResult, title: str) -> list[str]:
+def write_sensitivity_figures(folder: Path, *, result: SensitivityResult, title: str,
+                              formats: Sequence[str] = ("png",)) -> list[str]:
     """The study's figure hook: ``sensitivity.png`` (:func:`index_figure`) written into ``folder``."""
-    return write_figures(folder, {"sensitivity.png": index_figure(result, title=title)})
+    return write_figures(folder, {"sensitivity.png": index_figure(result, title=title)}, formats)

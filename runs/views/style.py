@@ -3,15 +3,15 @@
 Every figure is a :class:`matplotlib.figure.Figure` built directly on its own Agg canvas (no ``pyplot``, so no
 global figure state leaks between calls or threads), drawn in the Okabe-Ito colour-blind-safe palette (or the
 perceptually uniform ``cividis`` and ``viridis`` maps), with units on the axes and its source in a footer.
-Plotting lives in this room, never on model classes.  :func:`save_figure` writes a PNG;
-:func:`write_figures` writes a set of them atomically into an output folder (what the runners' figure hooks
-call, :class:`runs.experiments.Figures`).
+Plotting lives in this room, never on model classes.  :func:`save_figure` writes a PNG or an SVG;
+:func:`write_figures` writes a set of them atomically into an output folder, in one or more :data:`FORMATS`
+(what the runners' figure hooks call, :class:`runs.experiments.Figures`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +22,7 @@ from runs.experiments.outputs import atomic_file
 
 __all__ = [
     "DPI",
+    "FORMATS",
     "GUIDE",
     "HHI_HIGH",
     "HHI_MODERATE",
@@ -51,22 +52,38 @@ HHI_HIGH = 1800.0  # 2023 US Merger Guidelines: above this a market is highly co
 DPI = 120
 
 
-def save_figure(fig: Figure, target: Path | IO[bytes], *, dpi: int = DPI) -> None:
-    """Write a figure as PNG (Agg canvas, no pyplot) to a path or a binary file."""
-    fig.savefig(target, dpi=dpi, format="png", metadata={"Software": "multipolar"})
+FORMATS: tuple[str, ...] = ("png", "svg")
+"""The file formats a figure can be written in (``--format png,svg``)."""
+
+
+def save_figure(fig: Figure, target: Path | IO[bytes], *, dpi: int = DPI, fmt: str = "png") -> None:
+    """Write a figure as PNG or SVG (Agg canvas, no pyplot) to a path or a binary file."""
+    if fmt not in FORMATS:
+        raise ValueError(f"figure format {fmt!r}: choose from {', '.join(FORMATS)}")
+    # SVG: text as text (searchable, small); no timestamp, so equal figures give equal files
+    metadata = {"Creator": "multipolar", "Date": None} if fmt == "svg" else {"Software": "multipolar"}
+    fig.savefig(target, dpi=dpi, format=fmt, metadata=metadata)
 
 
 def save_figure_atomic(fig: Figure, path: Path) -> None:
-    """Write ``fig`` as PNG to a temporary name, then rename it into place."""
+    """Write ``fig`` to a temporary name, then rename it into place; the format is the path's suffix."""
     with atomic_file(path) as tmp:
-        save_figure(fig, tmp)
+        save_figure(fig, tmp, fmt=Path(path).suffix.lstrip(".").lower())
 
 
-def write_figures(folder: Path, figures: Mapping[str, Figure]) -> list[str]:
-    """Write each figure (keyed by file name) atomically into ``folder``; returns the names written."""
+def write_figures(folder: Path, figures: Mapping[str, Figure], formats: Sequence[str] = ("png",)) -> list[str]:
+    """Write each figure (keyed by its ``.png`` file name) atomically into ``folder`` in every one of ``formats``;
+    returns the names written (``overview.png``, ``overview.svg``, ...)."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"figure formats {list(formats)}: choose one or more of {', '.join(FORMATS)}")
+    written = []
     for name, fig in figures.items():
-        save_figure_atomic(fig, Path(folder) / name)
-    return list(figures)
+        for fmt in formats:
+            target = Path(folder) / Path(name).with_suffix(f".{fmt}").name
+            save_figure_atomic(fig, target)
+            written.append(target.name)
+    return written
 
 
 def finite(values: np.ndarray) -> np.ndarray:

@@ -79,9 +79,10 @@ def sweep_figure_set(points: pd.DataFrame, planes: Sequence[Plane], *, scenario:
 
 
 def write_sweep_figures(folder: Path, *, points: pd.DataFrame, planes: Sequence[Plane], scenario: Scenario,
-                        runs_per_point: int) -> list[str]:
-    """The sweep's figure hook: :func:`sweep_figure_set` written into ``folder``."""
-    return write_figures(folder, sweep_figure_set(points, planes, scenario=scenario, runs_per_point=runs_per_point))
+                        runs_per_point: int, formats: Sequence[str] = ("png",)) -> list[str]:
+    """The sweep's figure hook: :func:`sweep_figure_set` written into ``folder`` in each of ``formats``."""
+    figures = sweep_figure_set(points, planes, scenario=scenario, runs_per_point=runs_per_point)
+    return write_figures(folder, figures, formats)
 
 
 def regime_guides(scenario: Scenario) -> dict[str, tuple[float, str]]:

@@ -1,0 +1,31 @@
+"""``--format``: the file formats the figures of a command are written in (docs/cli.md).
+
+Each command that draws figures (``run``, ``ensemble``, ``sweep``, ``compare``, ``sensitivity``) takes
+``--format png`` (the default), ``--format svg`` or ``--format png,svg``, and passes it to its runner with
+:func:`with_figure_formats` (the figure hooks of :func:`runs.views.figure_hooks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from runs.cli.common import bad_input
+from runs.experiments.setup import Setup
+from runs.views import FORMATS, figure_hooks
+
+__all__ = ["FigureFormat", "with_figure_formats"]
+
+FigureFormat = Annotated[str, typer.Option("--format", metavar="FORMATS",
+                                           help="Figure file formats: png, svg, or png,svg for both.")]
+
+
+def with_figure_formats(setup: Setup, formats: str) -> Setup:
+    """``setup`` with figures written in each of ``formats`` (``"png,svg"``); an unknown format is bad input."""
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        bad_input(f"--format {formats!r}: choose png, svg or both (png,svg); known: {', '.join(FORMATS)}")
+    return replace(setup, figures=figure_hooks(chosen))

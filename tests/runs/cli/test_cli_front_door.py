@@ -1,0 +1,65 @@
+"""The command line as a new user meets it: --version, help text without markup losses, tables at 80 columns."""
+
+from __future__ import annotations
+
+import io
+from importlib.metadata import version
+
+import pandas as pd
+from rich.console import Console
+from typer.testing import CliRunner
+
+from runs.cli import app, points_table
+
+ENV = {"COLUMNS": "80", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = CliRunner().invoke(app, ["--version"], env=ENV)
+    assert result.exit_code == 0
+    assert result.output == f"multipolar {version('multipolar')}\n"
+
+
+def test_help_keeps_square_brackets_that_rich_would_read_as_markup() -> None:
+    result = CliRunner().invoke(app, ["sensitivity", "--help"], env=ENV)
+    assert "the scenario's [uncertain] table" in " ".join(result.output.split())
+
+
+def test_run_help_lists_every_output_file() -> None:
+    result = CliRunner().invoke(app, ["run", "--help"], env=ENV)
+    text = " ".join(result.output.split())
+    for name in ("market.parquet", "labs.parquet", "events.parquet", "summary.json", "manifest.json", "overview.png",
+                 "network.png", "network_start.graphml", "network_end.graphml"):
+        assert name in text, name
+
+
+def test_the_sweep_table_fits_80_columns_and_wraps_headers_between_words() -> None:
+    summary = {"planes": [{"keys": ["research.returns_to_research", "market.winner_take_all"]}],
+               "scenario": "baseline", "points": 4, "runs_per_point": 100, "seed": 0,
+               "out_dir": "runs/out/baseline-sweep"}
+    rows = [{"research.returns_to_research": r, "market.winner_take_all": g, "p_unipolar": 0.115,
+             "p_unipolar_lo": 0.06, "p_unipolar_hi": 0.2, "p_singularity": 1.0, "p_singularity_lo": 0.96,
+             "p_singularity_hi": 1.0, "median_final_hhi": 2345.0} for r in (0.5, 3.0) for g in (5.0, 40.0)]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80).print(points_table(summary, pd.DataFrame(rows)))
+    lines = buffer.getvalue().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    cells = [cell.strip() for line in lines for cell in line.strip("┃│").split("┃" if "┃" in line else "│")]
+    words = {word for cell in cells for word in cell.split()}
+    for word in ("returns", "research", "winner", "P(unipolar)", "P(singularity)", "median", "final", "HHI"):
+        assert word in words, (word, buffer.getvalue())
+    assert sum("12% [6%-20%]" in line and "100% [96%-100%]" in line and "2,345" in line for line in lines) == 4
+
+
+def test_format_writes_the_figures_as_png_and_svg_and_rejects_an_unknown_format(tmp_path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--set", "sim.years=1", "--format", "png,svg",
+                                      "--out", str(out)], env=ENV)
+    assert result.exit_code == 0, result.output
+    for name in ("overview", "network"):
+        assert (out / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert (out / f"{name}.svg").read_bytes().lstrip().startswith(b"<?xml")
+    bad = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--format", "pdf", "--out", str(tmp_path / "bad")],
+                             env=ENV)
+    assert bad.exit_code == 2
+    assert "--format 'pdf'" in bad.output and not (tmp_path / "bad").exists()
