@@ -15,24 +15,26 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from economy.params import load_scenario
-from runs.cli.common import command_errors
+from economy.params import load_policy_file, load_scenario
+from runs.cli.common import PolicyFiles, command_errors
 
 __all__ = ["dashboard"]
 
 Scenario = Annotated[
     Path | None, typer.Argument(help="Scenario TOML file (default: runs/baseline.toml).", show_default=False)
 ]
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "baseline.toml"
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")]
 
 
-def dashboard(scenario: Scenario = None, port: Port = 8765) -> None:
+def dashboard(scenario: Scenario = None, port: Port = 8765, policy_files: PolicyFiles = None) -> None:
     """Serve the interactive dashboard (Mesa SolaraViz) on http://127.0.0.1:PORT until interrupted."""
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False")
-    if scenario is not None:
+    if scenario is not None or policy_files:
         with command_errors():
-            load_scenario(scenario, [])
-        env["MULTIPOLAR_SCENARIO"] = str(scenario.resolve())
+            load_scenario(scenario or DEFAULT_SCENARIO, [], [load_policy_file(item) for item in policy_files or ()])
+        env["MULTIPOLAR_SCENARIO"] = str((scenario or DEFAULT_SCENARIO).resolve())
+        env["MULTIPOLAR_POLICY_FILES"] = os.pathsep.join(str(Path(item).resolve()) for item in policy_files or ())
     app_file = importlib.util.find_spec("runs.views.dashboard").origin
     command = [sys.executable, "-m", "solara", "run", str(app_file), "--host", "127.0.0.1", "--port", str(port),
                "--production", "--no-open"]

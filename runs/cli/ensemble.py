@@ -15,6 +15,7 @@ from rich.text import Text
 from runs.cli.common import (
     AsJson,
     Overrides,
+    PolicyFiles,
     ScenarioFile,
     Scheduler,
     ThreadsPerWorker,
@@ -50,6 +51,7 @@ def ensemble(
     runs: Runs,
     seed: Seed = 0,
     overrides: Overrides = None,
+    policy_files: PolicyFiles = None,
     workers: Workers = None,
     threads: ThreadsPerWorker = None,
     scheduler: Scheduler = None,

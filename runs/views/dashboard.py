@@ -5,7 +5,8 @@ contested parameters; as in every SolaraViz app they apply when you press Reset.
 lab, HHI with the 2023 Merger Guidelines lines, frontier and runner-up quality.
 
 This module is imported by ``solara run``: the scenario comes from the environment variable
-``MULTIPOLAR_SCENARIO`` (default: the packaged ``runs/baseline.toml``).
+``MULTIPOLAR_SCENARIO`` (default: the packaged ``runs/baseline.toml``), its policy files (``--policy``) from
+``MULTIPOLAR_POLICY_FILES`` (paths joined by ``os.pathsep``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mesa.visualization import Slider, SolaraViz
 from mesa.visualization.utils import update_counter
 
 from agents import AIEconomy
-from economy.params import Scenario, load_scenario
+from economy.params import Scenario, load_policy_file, load_scenario
 from runs.views.run import hhi_panel, quality_panel, share_panel
 
 __all__ = ["SLIDERS", "DashboardEconomy", "page"]
@@ -38,9 +39,14 @@ SLIDERS: dict[str, tuple[str, str, float, float, float]] = {
 }
 
 
-def _base_scenario() -> tuple[Scenario, str]:
+def _load(overrides: list[str]) -> tuple[Scenario, str]:
     path = os.environ.get("MULTIPOLAR_SCENARIO") or str(DEFAULT_SCENARIO)
-    return load_scenario(path, [])
+    files = [load_policy_file(item) for item in os.environ.get("MULTIPOLAR_POLICY_FILES", "").split(os.pathsep) if item]
+    return load_scenario(path, overrides, files)
+
+
+def _base_scenario() -> tuple[Scenario, str]:
+    return _load([])
 
 
 class DashboardEconomy(AIEconomy):
@@ -53,8 +59,7 @@ class DashboardEconomy(AIEconomy):
         if unknown:
             raise TypeError(f"unknown dashboard parameters: {sorted(unknown)}")
         overrides = [f"{SLIDERS[name][0]}={value!r}" for name, value in values.items()]
-        path = os.environ.get("MULTIPOLAR_SCENARIO") or str(DEFAULT_SCENARIO)
-        super().__init__(load_scenario(path, overrides)[0], seed=int(seed))
+        super().__init__(_load(overrides)[0], seed=int(seed))
 
 
 def _slider_defaults(scenario: Scenario) -> dict[str, float]:
