@@ -2,7 +2,8 @@
 
 :mod:`~runs.views.style` (palette, thresholds, how figures are written), then one module per kind of output:
 :mod:`~runs.views.run` (the overview and the figures of one run), :mod:`~runs.views.network`,
-:mod:`~runs.views.ensemble` (fan charts), :mod:`~runs.views.compare` (the forest plot),
+:mod:`~runs.views.ensemble` (fan charts), :mod:`~runs.views.compare` (the forest plot), :mod:`~runs.views.policy`
+(effects tables, trade-off, dose-response and Pareto figures),
 :mod:`~runs.views.sweep` (phase diagrams), :mod:`~runs.views.sensitivity`; :mod:`~runs.views.report` (the HTML
 report of an output folder), :mod:`~runs.views.paramdoc` (the parameter table of docs/model.md) and
 ``runs/views/dashboard.py``, the Solara app that ``multipolar dashboard`` serves (not imported here).
@@ -26,6 +27,20 @@ from runs.views.ensemble import (
 )
 from runs.views.network import network_figure
 from runs.views.paramdoc import BEGIN, END, archetype_table, parameter_rows, parameter_table, render_into
+from runs.views.policy import (
+    DOSE_PANELS,
+    EffectRow,
+    dose_response_figure,
+    effect_rows,
+    level_text,
+    pareto_figure,
+    shown,
+    signed_text,
+    tradeoff_figure,
+    write_compare_policy_figures,
+    write_optimize_figures,
+    write_policy_sweep_figures,
+)
 from runs.views.report import (
     REPORT_NAME,
     Report,
@@ -78,6 +93,7 @@ from runs.views.sweep import (
 
 __all__ = [
     "BEGIN",
+    "DOSE_PANELS",
     "DPI",
     "END",
     "FAN_LEVELS",
@@ -90,6 +106,7 @@ __all__ = [
     "PHASE_STATISTICS",
     "REPORT_NAME",
     "RUN_FIGURES",
+    "EffectRow",
     "PhaseStatistic",
     "Report",
     "ReportInputError",
@@ -97,6 +114,8 @@ __all__ = [
     "axis_label",
     "build_report",
     "detect_kind",
+    "dose_response_figure",
+    "effect_rows",
     "effective_labs_figure",
     "ensemble_figure_set",
     "fan_chart",
@@ -108,12 +127,14 @@ __all__ = [
     "index_figure",
     "is_real",
     "leader_share_histogram",
+    "level_text",
     "lorenz_curve",
     "lorenz_figure",
     "network_figure",
     "overview_figure",
     "parameter_rows",
     "parameter_table",
+    "pareto_figure",
     "phase_figure",
     "quality_figure",
     "quality_panel",
@@ -126,12 +147,18 @@ __all__ = [
     "save_figure",
     "save_figure_atomic",
     "share_panel",
+    "shown",
+    "signed_text",
     "step_quantiles",
     "sweep_figure_set",
     "top_shares_figure",
+    "tradeoff_figure",
     "write_compare_figures",
+    "write_compare_policy_figures",
     "write_ensemble_figures",
     "write_figures",
+    "write_optimize_figures",
+    "write_policy_sweep_figures",
     "write_report",
     "write_run_figures",
     "write_sensitivity_figures",
@@ -139,5 +166,6 @@ __all__ = [
 ]
 
 FIGURES = Figures(run=write_run_figures, ensemble=write_ensemble_figures, sweep=write_sweep_figures,
-                  compare=write_compare_figures, sensitivity=write_sensitivity_figures)
+                  compare=write_compare_figures, sensitivity=write_sensitivity_figures,
+                  policy_sweep=write_policy_sweep_figures, optimize=write_optimize_figures)
 """The figures the command line writes, for every kind of output."""

@@ -25,9 +25,7 @@ from economy.params import (
     with_policy_files,
 )
 from economy.params.policies import POLICY_TABLES
-from runs.experiments.grid import scenario_value
-from runs.experiments.uncertain import RunScenarios
-from runs.experiments.variants import variant
+from runs.experiments import RunScenarios, scenario_value, variant
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
