@@ -51,6 +51,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
               "QUANTILES", "STATISTIC", "SUPERHUMAN", "PairedOutcome", "compare_tables", "is_finding",
               "median_interval", "outcome_values", "paired_delay", "paired_mean", "paired_proportion",
               "point_statistics", "practical_threshold", "summarise_ensemble", "threshold_years", "wilson_interval"),
+    "optimize": ("TRIAL_COLUMNS", "Objective", "SearchKey", "parse_objective", "parse_search", "run_optimize"),
     "sweep": ("REFERENCE_DIR", "is_keyhole", "read_points", "run_sweep"),
     "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "key_route",
                   "latin_hypercube", "ppf"),
