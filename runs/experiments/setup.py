@@ -5,8 +5,9 @@ Every runner takes a setup first and its kind's options after it, and returns an
 
     run_single(setup)
     run_ensemble(setup, runs=1000, record_labs=False)
-    run_sweep(setup, runs=50, planes=None, keep_series=False)
-    run_compare(setup, policies=[...], runs=1000, keep_series=False)
+    run_sweep(setup, runs=50, planes=None, keep_series=False, target=None, min_effects=None)
+    run_compare(setup, policies=[...], runs=1000, keep_series=False, min_effects=None)
+    run_optimize(setup, search=[...], objectives=[...], constraints=(), trials=40, runs=100)
     run_sensitivity(setup, method="sobol", samples=256, outputs=(...), ...)
 
 A sweep or a comparison runs its points or arms as ensembles of a derived setup (its own scenario, overrides,
