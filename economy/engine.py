@@ -22,6 +22,7 @@ from economy.kernels.record import record_initial
 from economy.kernels.research import calibration_log_growth
 from economy.kernels.step import step_batch
 from economy.kernels.training import initial_capability
+from economy.kernels.triggers import observation_slots
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
@@ -81,15 +82,16 @@ class Simulation:
         self.labs: LabState = allocate_labs(n_runs, self.capacity)
         history = round(1.0 / scenario.sim.dt) + 1
         # a step's events: at most a strategy change, an exit or acquisition, an incident, one deal and one
-        # break-up part per lab, plus the entrants and a pause
+        # break-up part per lab, plus the entrants, a pause and a trigger's switch per policy kind
         # (Simon's entry in the urn mode may found a lab per arrival)
         founders = (
             int(self.par[:, L.P_MARKET_URN_ARRIVALS_PER_STEP].max())
             if (self.par[:, L.P_MARKET_URN_ENTRY_PROBABILITY] > 0.0).any()
             else 0
         )
-        event_slots = min(scenario.output.max_events_per_step, 5 * self.capacity + L.ENTRY_SLOTS + founders + 1)
-        self.world: WorldState = allocate_world(n_runs, max(2, history), event_slots)
+        event_slots = min(scenario.output.max_events_per_step,
+                          5 * self.capacity + L.ENTRY_SLOTS + founders + 1 + L.N_POLICY_KINDS)
+        self.world: WorldState = allocate_world(n_runs, max(2, history), event_slots, observation_slots(self.par))
         self.draws = allocate_draws(n_runs, self.capacity)
         self.work = allocate_work(n_runs, self.capacity)
         self._events: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
@@ -368,6 +370,8 @@ class Simulation:
             "catastrophe": bool(world.catastrophe_year[run] >= 0.0),
             "catastrophe_year": float(world.catastrophe_year[run]) if world.catastrophe_year[run] >= 0.0 else None,
             "incidents": int(flows[:, L.M_INCIDENTS].sum()),
+            "tax_revenue_usd": float(flows[:, L.M_TAX_REVENUE].sum()),
+            "subsidy_usd": float(flows[:, L.M_CASH_SUBSIDY].sum()),
             "n_entries": int(flows[:, L.M_N_ENTRIES].sum()),
             "n_acquisitions": int(flows[:, L.M_N_ACQUISITIONS].sum()),
         }

@@ -24,6 +24,7 @@ from economy.market_record import COUNT_COLUMNS, MARKET_COLUMN_GROUPS, MARKET_CO
 from economy.params.fields import packing_of
 from economy.params.keys import is_model
 from economy.params.packing import DERIVED, RUN_START, archetype_columns, parameter_columns, parameter_names
+from economy.params.policies import POLICY_KINDS, TRIGGER_FIELDS, TRIGGER_OBSERVABLES
 from economy.params.scenario import Scenario
 
 __all__ = ["BEGIN", "END", "LAYOUT_PATH", "generated_block", "render_into"]
@@ -114,7 +115,39 @@ def _parameter_lines() -> list[str]:
     lines.append(f"N_PARAMS = {index + len(KIND_NAMES) * len(arch)}")
     lines += _tuple("PARAM_NAMES", parameter_names())
     lines += ["", "# The codes of choices packed into the row: <SECTION>_<FIELD>_<OPTION>.", *codes]
+    return lines + _trigger_lines()
+
+
+def _ints(name: str, values: list[int]) -> list[str]:
+    return [f"{name} = ({', '.join(str(v) for v in values)}{',' if len(values) == 1 else ''})"]
+
+
+def _trigger_lines() -> list[str]:
+    """Per policy kind, its window and trigger columns, so the trigger stage can loop over the kinds."""
+    index = {column.constant: k for k, column in enumerate(_indexed_columns())}
+    kinds = [kind.upper() for kind in POLICY_KINDS]
+    lines = ["", *_comment(
+        "Triggers (economy.params.policies.Trigger; economy/kernels/triggers.py): per policy kind, in POLICY_KINDS "
+        "order, its start and end columns and the first of its trigger columns; trigger field F of kind k is column "
+        "POLICY_TRIGGER_COLUMNS[k] + T_<F>. Observables are coded TRIGGER_OBSERVE_<NAME> (0: no trigger).")]
+    lines += _tuple("POLICY_KINDS", POLICY_KINDS)
+    lines.append(f"N_POLICY_KINDS = {len(POLICY_KINDS)}")
+    lines += _ints("POLICY_START_COLUMNS", [index[f"P_{kind}_START_YEAR"] for kind in kinds])
+    lines += _ints("POLICY_END_COLUMNS", [index[f"P_{kind}_END_YEAR"] for kind in kinds])
+    lines += _ints("POLICY_TRIGGER_COLUMNS", [index[f"P_{kind}_TRIGGER_{TRIGGER_FIELDS[0].upper()}"] for kind in kinds])
+    lines += [f"T_{name.upper()} = {k}" for k, name in enumerate(TRIGGER_FIELDS)]
+    lines.append(f"N_TRIGGER_FIELDS = {len(TRIGGER_FIELDS)}")
+    lines += [f"TRIGGER_OBSERVE_{name.upper()} = {o.code}" for name, o in TRIGGER_OBSERVABLES.items()]
+    lines.append(f"N_TRIGGER_OBSERVABLES = {len(TRIGGER_OBSERVABLES)}")
     return lines
+
+
+def _indexed_columns() -> list:
+    """Every column of the packed row's scalar part, a block's columns each once (so list index = column)."""
+    out = []
+    for column in parameter_columns():
+        out += [column] * column.width
+    return out
 
 
 def _market_lines() -> list[str]:

@@ -17,6 +17,8 @@ import numpy as np
 from economy.kernels.layout import (
     ENTRY_SLOTS,
     EVENT_FIELDS,
+    N_POLICY_KINDS,
+    N_TRIGGER_OBSERVABLES,
     NODE_FIELDS,
     PEER_FIELDS,
     RIVAL_SLOTS,
@@ -110,6 +112,8 @@ class WorldState(NamedTuple):
     events: np.ndarray  # (runs, slots, EVENT_FIELDS) this step's events: year, lab, kind, other lab, value
     pause_until: np.ndarray  # year the conditional pause ends, -1 if it never started (stage 9)
     pause_cap_ln: np.ndarray  # ln E releases may not pass while the pause holds (read only then)
+    trigger_observed: np.ndarray  # (runs, slots, observables) ring of the regulator's observables (stage 9 triggers)
+    trigger_state: np.ndarray  # (runs, policy kinds, 2) record that started the condition / switched on, -1 if none
 
 
 _LAB_DTYPES = {"alive": np.bool_, "exited": np.bool_, "kind": np.int8, "funding": np.int8, "bloc": np.int16,
@@ -127,9 +131,9 @@ def allocate_labs(n_runs: int, capacity: int) -> LabState:
     return LabState(**arrays)
 
 
-def allocate_world(n_runs: int, history: int, event_slots: int = 1) -> WorldState:
-    """Zeroed run state with ``history`` slots of frontier history and ``event_slots`` event rows per step; year
-    fields start at -1 (never)."""
+def allocate_world(n_runs: int, history: int, event_slots: int = 1, observation_slots: int = 2) -> WorldState:
+    """Zeroed run state with ``history`` slots of frontier history, ``event_slots`` event rows per step and
+    ``observation_slots`` records in the triggers' observation ring; year fields start at -1 (never)."""
     return WorldState(
         step=np.zeros(n_runs, np.int64),
         log_price_floor=np.zeros(n_runs),
@@ -149,6 +153,8 @@ def allocate_world(n_runs: int, history: int, event_slots: int = 1) -> WorldStat
         events=np.zeros((n_runs, max(1, event_slots), EVENT_FIELDS)),
         pause_until=np.full(n_runs, -1.0),
         pause_cap_ln=np.zeros(n_runs),
+        trigger_observed=np.zeros((n_runs, max(2, observation_slots), N_TRIGGER_OBSERVABLES)),
+        trigger_state=np.full((n_runs, N_POLICY_KINDS, 2), -1.0),
     )
 
 

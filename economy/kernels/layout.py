@@ -9,7 +9,8 @@ between the schema and the kernels; this module imports nothing.
 
 __all__ = [
     "ENTRY_SLOTS", "EVENT_ACQUISITION", "EVENT_BLOCKED", "EVENT_BREAKUP", "EVENT_CATASTROPHE", "EVENT_ENTRY",
-    "EVENT_EXIT", "EVENT_FIELDS", "EVENT_INCIDENT", "EVENT_KINDS", "EVENT_PAUSE", "EVENT_STRATEGY", "EV_KIND",
+    "EVENT_EXIT", "EVENT_FIELDS", "EVENT_INCIDENT", "EVENT_KINDS", "EVENT_PAUSE", "EVENT_POLICY_OFF",
+    "EVENT_POLICY_ON", "EVENT_STRATEGY", "EV_KIND",
     "EV_LAB", "EV_OTHER", "EV_VALUE", "EV_YEAR", "LN_EXPERIMENT_COMPUTE_REF", "NODE_ALIVE", "NODE_ATTRACT",
     "NODE_BLOC", "NODE_FIELDS", "NODE_LOG_E", "NODE_LOG_S", "NODE_OPENNESS", "NODE_PER_RATE", "NODE_STRENGTH",
     "PEER_ALIVE", "PEER_BLOC", "PEER_FIELDS", "PEER_PERFORMANCE", "PEER_QUALITY", "REVENUE_FLOOR_USD",
@@ -34,16 +35,18 @@ EVENT_FIELDS = 5
 EV_YEAR, EV_LAB, EV_KIND, EV_OTHER, EV_VALUE = range(EVENT_FIELDS)
 EVENT_KINDS: tuple[str, ...] = (
     "entry", "exit", "acquisition", "acquisition_blocked", "incident", "catastrophe", "strategy_change",
-    "breakup", "pause",
+    "breakup", "pause", "policy_on", "policy_off",
 )
 """Event kind codes (the index).  ``value``: entry, starting cash (USD; other = the open-frontier lab whose weights
 it starts from, or -1); exit, cash at exit (USD: negative, written off; positive, returned to the owners);
 acquisition, price paid (USD; lab = acquirer, other = target); acquisition_blocked, the HHI rise the review
 refused; incident and catastrophe, cash lost (USD); strategy_change, the performance gap that moved it (1/year;
 other = the lab imitated, -1 for a search); breakup, the new part's inside share (lab = the part, other = the
-lab split); pause, the frontier's log10 E that triggered the conditional pause (lab = the frontier)."""
+lab split); pause, the frontier's log10 E that triggered the conditional pause (lab = the frontier); policy_on and
+policy_off, a trigger switched a policy's lever on or off (economy/kernels/triggers.py; value = the policy's kind,
+its index in POLICY_KINDS; no lab)."""
 (EVENT_ENTRY, EVENT_EXIT, EVENT_ACQUISITION, EVENT_BLOCKED, EVENT_INCIDENT, EVENT_CATASTROPHE,
- EVENT_STRATEGY, EVENT_BREAKUP, EVENT_PAUSE) = range(len(EVENT_KINDS))
+ EVENT_STRATEGY, EVENT_BREAKUP, EVENT_PAUSE, EVENT_POLICY_ON, EVENT_POLICY_OFF) = range(len(EVENT_KINDS))
 
 # Routine snapshot columns (stage 1 imitation reads other labs' routines from it)
 ROUTINE_FIELDS = 6
@@ -201,64 +204,134 @@ P_RUN_START_LOG_THETA = 96
 P_RUN_START_FRONTIER_QUALITY = 97
 
 # policy compute_cap (economy.params.policies); its absent value switches it off
-P_COMPUTE_CAP_START_YEAR = 98  # absent: inf
+P_COMPUTE_CAP_START_YEAR = 98  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
 P_COMPUTE_CAP_END_YEAR = 99  # x, or +inf if unset; absent: inf
-P_COMPUTE_CAP_MAX_TRAINING_FLOP = 100  # absent: 0
+P_COMPUTE_CAP_TRIGGER_OBSERVE = 100  # trigger field (observe); absent: 0
+P_COMPUTE_CAP_TRIGGER_DIRECTION = 101  # trigger field (direction); absent: 0
+P_COMPUTE_CAP_TRIGGER_THRESHOLD = 102  # trigger field (threshold); absent: 0
+P_COMPUTE_CAP_TRIGGER_FOR_YEARS = 103  # trigger field (for_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_LAG_YEARS = 104  # trigger field (lag_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_MIN_DURATION_YEARS = 105  # trigger field (min_duration_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_FROM_YEAR = 106  # trigger field (from_year); absent: 0
+P_COMPUTE_CAP_MAX_TRAINING_FLOP = 107  # absent: 0
 
 # policy compute_tax (economy.params.policies); its absent value switches it off
-P_COMPUTE_TAX_START_YEAR = 101  # absent: inf
-P_COMPUTE_TAX_END_YEAR = 102  # x, or +inf if unset; absent: inf
-P_COMPUTE_TAX_RATE = 103  # absent: 0
-P_COMPUTE_TAX_SMALL_SHARE = 104  # absent: 0
+P_COMPUTE_TAX_START_YEAR = 108  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_COMPUTE_TAX_END_YEAR = 109  # x, or +inf if unset; absent: inf
+P_COMPUTE_TAX_TRIGGER_OBSERVE = 110  # trigger field (observe); absent: 0
+P_COMPUTE_TAX_TRIGGER_DIRECTION = 111  # trigger field (direction); absent: 0
+P_COMPUTE_TAX_TRIGGER_THRESHOLD = 112  # trigger field (threshold); absent: 0
+P_COMPUTE_TAX_TRIGGER_FOR_YEARS = 113  # trigger field (for_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_LAG_YEARS = 114  # trigger field (lag_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_MIN_DURATION_YEARS = 115  # trigger field (min_duration_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_FROM_YEAR = 116  # trigger field (from_year); absent: 0
+P_COMPUTE_TAX_RATE = 117  # absent: 0
+P_COMPUTE_TAX_SMALL_SHARE = 118  # absent: 0
 
 # policy windfall_tax (economy.params.policies); its absent value switches it off
-P_WINDFALL_TAX_START_YEAR = 105  # absent: inf
-P_WINDFALL_TAX_END_YEAR = 106  # x, or +inf if unset; absent: inf
-P_WINDFALL_TAX_RATE = 107  # absent: 0
-P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 108  # absent: 0
-P_WINDFALL_TAX_SMALL_SHARE = 109  # absent: 0
+P_WINDFALL_TAX_START_YEAR = 119  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_WINDFALL_TAX_END_YEAR = 120  # x, or +inf if unset; absent: inf
+P_WINDFALL_TAX_TRIGGER_OBSERVE = 121  # trigger field (observe); absent: 0
+P_WINDFALL_TAX_TRIGGER_DIRECTION = 122  # trigger field (direction); absent: 0
+P_WINDFALL_TAX_TRIGGER_THRESHOLD = 123  # trigger field (threshold); absent: 0
+P_WINDFALL_TAX_TRIGGER_FOR_YEARS = 124  # trigger field (for_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_LAG_YEARS = 125  # trigger field (lag_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_MIN_DURATION_YEARS = 126  # trigger field (min_duration_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_FROM_YEAR = 127  # trigger field (from_year); absent: 0
+P_WINDFALL_TAX_RATE = 128  # absent: 0
+P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 129  # absent: 0
+P_WINDFALL_TAX_SMALL_SHARE = 130  # absent: 0
 
 # policy rnd_subsidy (economy.params.policies); its absent value switches it off
-P_RND_SUBSIDY_START_YEAR = 110  # absent: inf
-P_RND_SUBSIDY_END_YEAR = 111  # x, or +inf if unset; absent: inf
-P_RND_SUBSIDY_RATE = 112  # absent: 0
-P_RND_SUBSIDY_MAX_SHARE = 113  # absent: 0
+P_RND_SUBSIDY_START_YEAR = 131  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_RND_SUBSIDY_END_YEAR = 132  # x, or +inf if unset; absent: inf
+P_RND_SUBSIDY_TRIGGER_OBSERVE = 133  # trigger field (observe); absent: 0
+P_RND_SUBSIDY_TRIGGER_DIRECTION = 134  # trigger field (direction); absent: 0
+P_RND_SUBSIDY_TRIGGER_THRESHOLD = 135  # trigger field (threshold); absent: 0
+P_RND_SUBSIDY_TRIGGER_FOR_YEARS = 136  # trigger field (for_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_LAG_YEARS = 137  # trigger field (lag_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_MIN_DURATION_YEARS = 138  # trigger field (min_duration_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_FROM_YEAR = 139  # trigger field (from_year); absent: 0
+P_RND_SUBSIDY_RATE = 140  # absent: 0
+P_RND_SUBSIDY_MAX_SHARE = 141  # absent: 0
 
 # policy open_publication (economy.params.policies); its absent value switches it off
-P_OPEN_PUBLICATION_START_YEAR = 114  # absent: inf
-P_OPEN_PUBLICATION_END_YEAR = 115  # x, or +inf if unset; absent: inf
-P_OPEN_PUBLICATION_MIN_OPENNESS = 116  # absent: 0
+P_OPEN_PUBLICATION_START_YEAR = 142  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_OPEN_PUBLICATION_END_YEAR = 143  # x, or +inf if unset; absent: inf
+P_OPEN_PUBLICATION_TRIGGER_OBSERVE = 144  # trigger field (observe); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_DIRECTION = 145  # trigger field (direction); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_THRESHOLD = 146  # trigger field (threshold); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_FOR_YEARS = 147  # trigger field (for_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_LAG_YEARS = 148  # trigger field (lag_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_MIN_DURATION_YEARS = 149  # trigger field (min_duration_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_FROM_YEAR = 150  # trigger field (from_year); absent: 0
+P_OPEN_PUBLICATION_MIN_OPENNESS = 151  # absent: 0
 
 # policy merger_review (economy.params.policies); its absent value switches it off
-P_MERGER_REVIEW_START_YEAR = 117  # absent: inf
-P_MERGER_REVIEW_END_YEAR = 118  # x, or +inf if unset; absent: inf
-P_MERGER_REVIEW_POST_HHI = 119  # absent: 10000
-P_MERGER_REVIEW_DELTA_HHI = 120  # absent: 0
-P_MERGER_REVIEW_MAX_MERGED_SHARE = 121  # absent: 1
+P_MERGER_REVIEW_START_YEAR = 152  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_MERGER_REVIEW_END_YEAR = 153  # x, or +inf if unset; absent: inf
+P_MERGER_REVIEW_TRIGGER_OBSERVE = 154  # trigger field (observe); absent: 0
+P_MERGER_REVIEW_TRIGGER_DIRECTION = 155  # trigger field (direction); absent: 0
+P_MERGER_REVIEW_TRIGGER_THRESHOLD = 156  # trigger field (threshold); absent: 0
+P_MERGER_REVIEW_TRIGGER_FOR_YEARS = 157  # trigger field (for_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_LAG_YEARS = 158  # trigger field (lag_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_MIN_DURATION_YEARS = 159  # trigger field (min_duration_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_FROM_YEAR = 160  # trigger field (from_year); absent: 0
+P_MERGER_REVIEW_POST_HHI = 161  # absent: 10000
+P_MERGER_REVIEW_DELTA_HHI = 162  # absent: 0
+P_MERGER_REVIEW_MAX_MERGED_SHARE = 163  # absent: 1
 
 # policy breakup (economy.params.policies); its absent value switches it off
-P_BREAKUP_START_YEAR = 122  # absent: inf
-P_BREAKUP_END_YEAR = 123  # x, or +inf if unset; absent: inf
-P_BREAKUP_MAX_SHARE = 124  # absent: 1
+P_BREAKUP_START_YEAR = 164  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_BREAKUP_END_YEAR = 165  # x, or +inf if unset; absent: inf
+P_BREAKUP_TRIGGER_OBSERVE = 166  # trigger field (observe); absent: 0
+P_BREAKUP_TRIGGER_DIRECTION = 167  # trigger field (direction); absent: 0
+P_BREAKUP_TRIGGER_THRESHOLD = 168  # trigger field (threshold); absent: 0
+P_BREAKUP_TRIGGER_FOR_YEARS = 169  # trigger field (for_years); absent: 0
+P_BREAKUP_TRIGGER_LAG_YEARS = 170  # trigger field (lag_years); absent: 0
+P_BREAKUP_TRIGGER_MIN_DURATION_YEARS = 171  # trigger field (min_duration_years); absent: 0
+P_BREAKUP_TRIGGER_FROM_YEAR = 172  # trigger field (from_year); absent: 0
+P_BREAKUP_MAX_SHARE = 173  # absent: 1
 
 # policy export_controls (economy.params.policies); its absent value switches it off
-P_EXPORT_CONTROLS_START_YEAR = 125  # absent: inf
-P_EXPORT_CONTROLS_END_YEAR = 126  # x, or +inf if unset; absent: inf
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 127  # bitmask of the codes (bits_0_31); absent: 0
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 128  # bitmask of the codes (bits_32_63); absent: 0
-P_EXPORT_CONTROLS_COMPUTE_CUT = 129  # absent: 0
+P_EXPORT_CONTROLS_START_YEAR = 174  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_EXPORT_CONTROLS_END_YEAR = 175  # x, or +inf if unset; absent: inf
+P_EXPORT_CONTROLS_TRIGGER_OBSERVE = 176  # trigger field (observe); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_DIRECTION = 177  # trigger field (direction); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_THRESHOLD = 178  # trigger field (threshold); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS = 179  # trigger field (for_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS = 180  # trigger field (lag_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS = 181  # trigger field (min_duration_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR = 182  # trigger field (from_year); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 183  # bitmask of the codes (bits_0_31); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 184  # bitmask of the codes (bits_32_63); absent: 0
+P_EXPORT_CONTROLS_COMPUTE_CUT = 185  # absent: 0
 
 # policy safety_standard (economy.params.policies); its absent value switches it off
-P_SAFETY_STANDARD_START_YEAR = 130  # absent: inf
-P_SAFETY_STANDARD_END_YEAR = 131  # x, or +inf if unset; absent: inf
-P_SAFETY_STANDARD_MIN_SAFETY = 132  # absent: 0
-P_SAFETY_STANDARD_LIABILITY = 133  # absent: 0
+P_SAFETY_STANDARD_START_YEAR = 186  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_SAFETY_STANDARD_END_YEAR = 187  # x, or +inf if unset; absent: inf
+P_SAFETY_STANDARD_TRIGGER_OBSERVE = 188  # trigger field (observe); absent: 0
+P_SAFETY_STANDARD_TRIGGER_DIRECTION = 189  # trigger field (direction); absent: 0
+P_SAFETY_STANDARD_TRIGGER_THRESHOLD = 190  # trigger field (threshold); absent: 0
+P_SAFETY_STANDARD_TRIGGER_FOR_YEARS = 191  # trigger field (for_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_LAG_YEARS = 192  # trigger field (lag_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_MIN_DURATION_YEARS = 193  # trigger field (min_duration_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_FROM_YEAR = 194  # trigger field (from_year); absent: 0
+P_SAFETY_STANDARD_MIN_SAFETY = 195  # absent: 0
+P_SAFETY_STANDARD_LIABILITY = 196  # absent: 0
 
 # policy conditional_pause (economy.params.policies); its absent value switches it off
-P_CONDITIONAL_PAUSE_START_YEAR = 134  # absent: inf
-P_CONDITIONAL_PAUSE_END_YEAR = 135  # x, or +inf if unset; absent: inf
-P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 136  # x ln(10); absent: 0
-P_CONDITIONAL_PAUSE_DURATION_YEARS = 137  # absent: 0
+P_CONDITIONAL_PAUSE_START_YEAR = 197  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_CONDITIONAL_PAUSE_END_YEAR = 198  # x, or +inf if unset; absent: inf
+P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE = 199  # trigger field (observe); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_DIRECTION = 200  # trigger field (direction); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD = 201  # trigger field (threshold); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_FOR_YEARS = 202  # trigger field (for_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS = 203  # trigger field (lag_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS = 204  # trigger field (min_duration_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR = 205  # trigger field (from_year); absent: 0
+P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 206  # x ln(10); absent: 0
+P_CONDITIONAL_PAUSE_DURATION_YEARS = 207  # absent: 0
 
 # The archetype table, one record per kind (KIND_NAMES order): the Archetype fields an entrant starts from. Archetype
 # k's field A_<FIELD> is column P_ARCHETYPES + k * N_ARCH_FIELDS + A_<FIELD>.
@@ -278,8 +351,8 @@ A_STRATEGY = 7
 A_CASH_USD = 8
 A_RESEARCHERS = 9
 N_ARCH_FIELDS = 10
-P_ARCHETYPES = 138
-N_PARAMS = 198
+P_ARCHETYPES = 208
+N_PARAMS = 268
 PARAM_NAMES: tuple[str, ...] = (
     "sim_start_year", "sim_dt", "sim_log_software_ceiling", "research_parallelism", "rho_of_research_substitution",
     "research_max_automation", "ln10_times_research_automation_midpoint_log10_flop",
@@ -310,37 +383,61 @@ PARAM_NAMES: tuple[str, ...] = (
     "adaptation_memory_years", "adaptation_aspiration_years", "adaptation_imitation_rate_per_year",
     "adaptation_search_rate_per_year", "adaptation_search_step", "research_parallelism_over_returns_to_research",
     "quality_of_market_outside_log10_flop", "cross_bloc_cut_year", "cross_bloc_reopen_year", "run_start_log_theta",
-    "run_start_frontier_quality", "compute_cap_start_year", "compute_cap_end_year", "compute_cap_max_training_flop",
-    "compute_tax_start_year", "compute_tax_end_year", "compute_tax_rate", "compute_tax_small_share",
-    "windfall_tax_start_year", "windfall_tax_end_year", "windfall_tax_rate", "windfall_tax_threshold_usd_per_year",
-    "windfall_tax_small_share", "rnd_subsidy_start_year", "rnd_subsidy_end_year", "rnd_subsidy_rate",
-    "rnd_subsidy_max_share", "open_publication_start_year", "open_publication_end_year",
-    "open_publication_min_openness", "merger_review_start_year", "merger_review_end_year", "merger_review_post_hhi",
-    "merger_review_delta_hhi", "merger_review_max_merged_share", "breakup_start_year", "breakup_end_year",
-    "breakup_max_share", "export_controls_start_year", "export_controls_end_year",
-    "export_controls_restricted_blocs_bits_0_31", "export_controls_restricted_blocs_bits_32_63",
-    "export_controls_compute_cut", "safety_standard_start_year", "safety_standard_end_year",
-    "safety_standard_min_safety", "safety_standard_liability", "conditional_pause_start_year",
-    "conditional_pause_end_year", "ln10_times_conditional_pause_threshold_log10_eff_compute",
-    "conditional_pause_duration_years", "archetypes_0_spend_rate_per_year", "archetypes_0_compute_spend_fraction",
-    "archetypes_0_train_fraction", "archetypes_0_inference_fraction", "archetypes_0_safety_base",
-    "archetypes_0_openness", "archetypes_0_funding", "archetypes_0_strategy", "archetypes_0_cash_usd",
-    "archetypes_0_researchers", "archetypes_1_spend_rate_per_year", "archetypes_1_compute_spend_fraction",
-    "archetypes_1_train_fraction", "archetypes_1_inference_fraction", "archetypes_1_safety_base",
-    "archetypes_1_openness", "archetypes_1_funding", "archetypes_1_strategy", "archetypes_1_cash_usd",
-    "archetypes_1_researchers", "archetypes_2_spend_rate_per_year", "archetypes_2_compute_spend_fraction",
-    "archetypes_2_train_fraction", "archetypes_2_inference_fraction", "archetypes_2_safety_base",
-    "archetypes_2_openness", "archetypes_2_funding", "archetypes_2_strategy", "archetypes_2_cash_usd",
-    "archetypes_2_researchers", "archetypes_3_spend_rate_per_year", "archetypes_3_compute_spend_fraction",
-    "archetypes_3_train_fraction", "archetypes_3_inference_fraction", "archetypes_3_safety_base",
-    "archetypes_3_openness", "archetypes_3_funding", "archetypes_3_strategy", "archetypes_3_cash_usd",
-    "archetypes_3_researchers", "archetypes_4_spend_rate_per_year", "archetypes_4_compute_spend_fraction",
-    "archetypes_4_train_fraction", "archetypes_4_inference_fraction", "archetypes_4_safety_base",
-    "archetypes_4_openness", "archetypes_4_funding", "archetypes_4_strategy", "archetypes_4_cash_usd",
-    "archetypes_4_researchers", "archetypes_5_spend_rate_per_year", "archetypes_5_compute_spend_fraction",
-    "archetypes_5_train_fraction", "archetypes_5_inference_fraction", "archetypes_5_safety_base",
-    "archetypes_5_openness", "archetypes_5_funding", "archetypes_5_strategy", "archetypes_5_cash_usd",
-    "archetypes_5_researchers",
+    "run_start_frontier_quality", "compute_cap_start_year", "compute_cap_end_year", "compute_cap_trigger_observe",
+    "compute_cap_trigger_direction", "compute_cap_trigger_threshold", "compute_cap_trigger_for_years",
+    "compute_cap_trigger_lag_years", "compute_cap_trigger_min_duration_years", "compute_cap_trigger_from_year",
+    "compute_cap_max_training_flop", "compute_tax_start_year", "compute_tax_end_year", "compute_tax_trigger_observe",
+    "compute_tax_trigger_direction", "compute_tax_trigger_threshold", "compute_tax_trigger_for_years",
+    "compute_tax_trigger_lag_years", "compute_tax_trigger_min_duration_years", "compute_tax_trigger_from_year",
+    "compute_tax_rate", "compute_tax_small_share", "windfall_tax_start_year", "windfall_tax_end_year",
+    "windfall_tax_trigger_observe", "windfall_tax_trigger_direction", "windfall_tax_trigger_threshold",
+    "windfall_tax_trigger_for_years", "windfall_tax_trigger_lag_years", "windfall_tax_trigger_min_duration_years",
+    "windfall_tax_trigger_from_year", "windfall_tax_rate", "windfall_tax_threshold_usd_per_year",
+    "windfall_tax_small_share", "rnd_subsidy_start_year", "rnd_subsidy_end_year", "rnd_subsidy_trigger_observe",
+    "rnd_subsidy_trigger_direction", "rnd_subsidy_trigger_threshold", "rnd_subsidy_trigger_for_years",
+    "rnd_subsidy_trigger_lag_years", "rnd_subsidy_trigger_min_duration_years", "rnd_subsidy_trigger_from_year",
+    "rnd_subsidy_rate", "rnd_subsidy_max_share", "open_publication_start_year", "open_publication_end_year",
+    "open_publication_trigger_observe", "open_publication_trigger_direction", "open_publication_trigger_threshold",
+    "open_publication_trigger_for_years", "open_publication_trigger_lag_years",
+    "open_publication_trigger_min_duration_years", "open_publication_trigger_from_year",
+    "open_publication_min_openness", "merger_review_start_year", "merger_review_end_year",
+    "merger_review_trigger_observe", "merger_review_trigger_direction", "merger_review_trigger_threshold",
+    "merger_review_trigger_for_years", "merger_review_trigger_lag_years", "merger_review_trigger_min_duration_years",
+    "merger_review_trigger_from_year", "merger_review_post_hhi", "merger_review_delta_hhi",
+    "merger_review_max_merged_share", "breakup_start_year", "breakup_end_year", "breakup_trigger_observe",
+    "breakup_trigger_direction", "breakup_trigger_threshold", "breakup_trigger_for_years", "breakup_trigger_lag_years",
+    "breakup_trigger_min_duration_years", "breakup_trigger_from_year", "breakup_max_share",
+    "export_controls_start_year", "export_controls_end_year", "export_controls_trigger_observe",
+    "export_controls_trigger_direction", "export_controls_trigger_threshold", "export_controls_trigger_for_years",
+    "export_controls_trigger_lag_years", "export_controls_trigger_min_duration_years",
+    "export_controls_trigger_from_year", "export_controls_restricted_blocs_bits_0_31",
+    "export_controls_restricted_blocs_bits_32_63", "export_controls_compute_cut", "safety_standard_start_year",
+    "safety_standard_end_year", "safety_standard_trigger_observe", "safety_standard_trigger_direction",
+    "safety_standard_trigger_threshold", "safety_standard_trigger_for_years", "safety_standard_trigger_lag_years",
+    "safety_standard_trigger_min_duration_years", "safety_standard_trigger_from_year", "safety_standard_min_safety",
+    "safety_standard_liability", "conditional_pause_start_year", "conditional_pause_end_year",
+    "conditional_pause_trigger_observe", "conditional_pause_trigger_direction", "conditional_pause_trigger_threshold",
+    "conditional_pause_trigger_for_years", "conditional_pause_trigger_lag_years",
+    "conditional_pause_trigger_min_duration_years", "conditional_pause_trigger_from_year",
+    "ln10_times_conditional_pause_threshold_log10_eff_compute", "conditional_pause_duration_years",
+    "archetypes_0_spend_rate_per_year", "archetypes_0_compute_spend_fraction", "archetypes_0_train_fraction",
+    "archetypes_0_inference_fraction", "archetypes_0_safety_base", "archetypes_0_openness", "archetypes_0_funding",
+    "archetypes_0_strategy", "archetypes_0_cash_usd", "archetypes_0_researchers", "archetypes_1_spend_rate_per_year",
+    "archetypes_1_compute_spend_fraction", "archetypes_1_train_fraction", "archetypes_1_inference_fraction",
+    "archetypes_1_safety_base", "archetypes_1_openness", "archetypes_1_funding", "archetypes_1_strategy",
+    "archetypes_1_cash_usd", "archetypes_1_researchers", "archetypes_2_spend_rate_per_year",
+    "archetypes_2_compute_spend_fraction", "archetypes_2_train_fraction", "archetypes_2_inference_fraction",
+    "archetypes_2_safety_base", "archetypes_2_openness", "archetypes_2_funding", "archetypes_2_strategy",
+    "archetypes_2_cash_usd", "archetypes_2_researchers", "archetypes_3_spend_rate_per_year",
+    "archetypes_3_compute_spend_fraction", "archetypes_3_train_fraction", "archetypes_3_inference_fraction",
+    "archetypes_3_safety_base", "archetypes_3_openness", "archetypes_3_funding", "archetypes_3_strategy",
+    "archetypes_3_cash_usd", "archetypes_3_researchers", "archetypes_4_spend_rate_per_year",
+    "archetypes_4_compute_spend_fraction", "archetypes_4_train_fraction", "archetypes_4_inference_fraction",
+    "archetypes_4_safety_base", "archetypes_4_openness", "archetypes_4_funding", "archetypes_4_strategy",
+    "archetypes_4_cash_usd", "archetypes_4_researchers", "archetypes_5_spend_rate_per_year",
+    "archetypes_5_compute_spend_fraction", "archetypes_5_train_fraction", "archetypes_5_inference_fraction",
+    "archetypes_5_safety_base", "archetypes_5_openness", "archetypes_5_funding", "archetypes_5_strategy",
+    "archetypes_5_cash_usd", "archetypes_5_researchers",
 )
 
 # The codes of choices packed into the row: <SECTION>_<FIELD>_<OPTION>.
@@ -353,6 +450,32 @@ NETWORK_KIND_BARABASI_ALBERT = 3.0
 NETWORK_KIND_WATTS_STROGATZ = 4.0
 NETWORK_KIND_STOCHASTIC_BLOCK = 5.0
 NETWORK_KIND_FILE = 6.0
+
+# Triggers (economy.params.policies.Trigger; economy/kernels/triggers.py): per policy kind, in POLICY_KINDS order, its
+# start and end columns and the first of its trigger columns; trigger field F of kind k is column
+# POLICY_TRIGGER_COLUMNS[k] + T_<F>. Observables are coded TRIGGER_OBSERVE_<NAME> (0: no trigger).
+POLICY_KINDS: tuple[str, ...] = (
+    "compute_cap", "compute_tax", "windfall_tax", "rnd_subsidy", "open_publication", "merger_review", "breakup",
+    "export_controls", "safety_standard", "conditional_pause",
+)
+N_POLICY_KINDS = 10
+POLICY_START_COLUMNS = (98, 108, 119, 131, 142, 152, 164, 174, 186, 197)
+POLICY_END_COLUMNS = (99, 109, 120, 132, 143, 153, 165, 175, 187, 198)
+POLICY_TRIGGER_COLUMNS = (100, 110, 121, 133, 144, 154, 166, 176, 188, 199)
+T_OBSERVE = 0
+T_DIRECTION = 1
+T_THRESHOLD = 2
+T_FOR_YEARS = 3
+T_LAG_YEARS = 4
+T_MIN_DURATION_YEARS = 5
+T_FROM_YEAR = 6
+N_TRIGGER_FIELDS = 7
+TRIGGER_OBSERVE_HHI = 1
+TRIGGER_OBSERVE_LEADER_SHARE = 2
+TRIGGER_OBSERVE_FRONTIER_LOG10_EFF_COMPUTE = 3
+TRIGGER_OBSERVE_INCIDENTS = 4
+TRIGGER_OBSERVE_CATASTROPHE = 5
+N_TRIGGER_OBSERVABLES = 5
 
 # The market record rec[run, column] (economy.market_record): M_<NAME> is column <name>.
 MARKET_COLUMNS: tuple[str, ...] = (
@@ -459,22 +582,37 @@ __all__ += [
     "M_TOTAL_CASH", "M_TOTAL_COMPUTE", "M_TOTAL_DEMAND", "M_TOTAL_RESEARCHERS", "M_TOTAL_REVENUE", "M_YEAR",
     "NETWORK_KIND_BARABASI_ALBERT", "NETWORK_KIND_COMPLETE", "NETWORK_KIND_ERDOS_RENYI", "NETWORK_KIND_FILE",
     "NETWORK_KIND_NONE", "NETWORK_KIND_STOCHASTIC_BLOCK", "NETWORK_KIND_WATTS_STROGATZ", "N_ARCH_FIELDS", "N_KINDS",
-    "N_MARKET", "N_PARAMS", "PARAM_NAMES", "P_ACQUISITIONS_MAX_TARGET_SHARE", "P_ACQUISITIONS_MIN_ACQUIRER_SHARE",
-    "P_ACQUISITIONS_PREMIUM", "P_ACQUISITIONS_RATE_PER_YEAR", "P_ACQUISITIONS_REVIEW_DELTA_HHI",
-    "P_ACQUISITIONS_REVIEW_POST_HHI", "P_ADAPTATION_ASPIRATION_YEARS", "P_ADAPTATION_IMITATION_RATE_PER_YEAR",
-    "P_ADAPTATION_MEMORY_YEARS", "P_ADAPTATION_SEARCH_RATE_PER_YEAR", "P_ADAPTATION_SEARCH_STEP", "P_ARCHETYPES",
-    "P_BREAKUP_END_YEAR", "P_BREAKUP_MAX_SHARE", "P_BREAKUP_START_YEAR", "P_CAPABILITY_ALPHA", "P_COMPUTE_CAP_END_YEAR",
-    "P_COMPUTE_CAP_MAX_TRAINING_FLOP", "P_COMPUTE_CAP_START_YEAR", "P_COMPUTE_DEPRECIATION_PER_YEAR",
-    "P_COMPUTE_HW_AI_FEEDBACK", "P_COMPUTE_SUPPLY_FLOP_PER_YEAR", "P_COMPUTE_TAX_END_YEAR", "P_COMPUTE_TAX_RATE",
-    "P_COMPUTE_TAX_SMALL_SHARE", "P_COMPUTE_TAX_START_YEAR", "P_CONDITIONAL_PAUSE_DURATION_YEARS",
-    "P_CONDITIONAL_PAUSE_END_YEAR", "P_CONDITIONAL_PAUSE_START_YEAR", "P_CROSS_BLOC_CUT_YEAR",
-    "P_CROSS_BLOC_REOPEN_YEAR", "P_CUMULATIVE_ENTRY_MIX", "P_ENTRY_LAG_LN", "P_ENTRY_OPEN_THRESHOLD",
-    "P_ENTRY_PROFIT_SENSITIVITY", "P_ENTRY_RATE_PER_YEAR", "P_ENTRY_SIZE_DISPERSION", "P_EXPORT_CONTROLS_COMPUTE_CUT",
-    "P_EXPORT_CONTROLS_END_YEAR", "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31",
-    "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63", "P_EXPORT_CONTROLS_START_YEAR",
-    "P_INCIDENTS_CAPABILITY_SENSITIVITY", "P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP", "P_INCIDENTS_CASH_LOSS",
-    "P_INCIDENTS_CATASTROPHE_FRACTION", "P_INCIDENTS_HAZARD_PER_DRIFT", "P_INCIDENTS_SAFETY_EFFECTIVENESS",
-    "P_INCIDENTS_SHARE_LOSS", "P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS", "P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP",
+    "N_MARKET", "N_PARAMS", "N_POLICY_KINDS", "N_TRIGGER_FIELDS", "N_TRIGGER_OBSERVABLES", "PARAM_NAMES",
+    "POLICY_END_COLUMNS", "POLICY_KINDS", "POLICY_START_COLUMNS", "POLICY_TRIGGER_COLUMNS",
+    "P_ACQUISITIONS_MAX_TARGET_SHARE", "P_ACQUISITIONS_MIN_ACQUIRER_SHARE", "P_ACQUISITIONS_PREMIUM",
+    "P_ACQUISITIONS_RATE_PER_YEAR", "P_ACQUISITIONS_REVIEW_DELTA_HHI", "P_ACQUISITIONS_REVIEW_POST_HHI",
+    "P_ADAPTATION_ASPIRATION_YEARS", "P_ADAPTATION_IMITATION_RATE_PER_YEAR", "P_ADAPTATION_MEMORY_YEARS",
+    "P_ADAPTATION_SEARCH_RATE_PER_YEAR", "P_ADAPTATION_SEARCH_STEP", "P_ARCHETYPES", "P_BREAKUP_END_YEAR",
+    "P_BREAKUP_MAX_SHARE", "P_BREAKUP_START_YEAR", "P_BREAKUP_TRIGGER_DIRECTION", "P_BREAKUP_TRIGGER_FOR_YEARS",
+    "P_BREAKUP_TRIGGER_FROM_YEAR", "P_BREAKUP_TRIGGER_LAG_YEARS", "P_BREAKUP_TRIGGER_MIN_DURATION_YEARS",
+    "P_BREAKUP_TRIGGER_OBSERVE", "P_BREAKUP_TRIGGER_THRESHOLD", "P_CAPABILITY_ALPHA", "P_COMPUTE_CAP_END_YEAR",
+    "P_COMPUTE_CAP_MAX_TRAINING_FLOP", "P_COMPUTE_CAP_START_YEAR", "P_COMPUTE_CAP_TRIGGER_DIRECTION",
+    "P_COMPUTE_CAP_TRIGGER_FOR_YEARS", "P_COMPUTE_CAP_TRIGGER_FROM_YEAR", "P_COMPUTE_CAP_TRIGGER_LAG_YEARS",
+    "P_COMPUTE_CAP_TRIGGER_MIN_DURATION_YEARS", "P_COMPUTE_CAP_TRIGGER_OBSERVE", "P_COMPUTE_CAP_TRIGGER_THRESHOLD",
+    "P_COMPUTE_DEPRECIATION_PER_YEAR", "P_COMPUTE_HW_AI_FEEDBACK", "P_COMPUTE_SUPPLY_FLOP_PER_YEAR",
+    "P_COMPUTE_TAX_END_YEAR", "P_COMPUTE_TAX_RATE", "P_COMPUTE_TAX_SMALL_SHARE", "P_COMPUTE_TAX_START_YEAR",
+    "P_COMPUTE_TAX_TRIGGER_DIRECTION", "P_COMPUTE_TAX_TRIGGER_FOR_YEARS", "P_COMPUTE_TAX_TRIGGER_FROM_YEAR",
+    "P_COMPUTE_TAX_TRIGGER_LAG_YEARS", "P_COMPUTE_TAX_TRIGGER_MIN_DURATION_YEARS", "P_COMPUTE_TAX_TRIGGER_OBSERVE",
+    "P_COMPUTE_TAX_TRIGGER_THRESHOLD", "P_CONDITIONAL_PAUSE_DURATION_YEARS", "P_CONDITIONAL_PAUSE_END_YEAR",
+    "P_CONDITIONAL_PAUSE_START_YEAR", "P_CONDITIONAL_PAUSE_TRIGGER_DIRECTION", "P_CONDITIONAL_PAUSE_TRIGGER_FOR_YEARS",
+    "P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR", "P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS",
+    "P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS", "P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE",
+    "P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD", "P_CROSS_BLOC_CUT_YEAR", "P_CROSS_BLOC_REOPEN_YEAR",
+    "P_CUMULATIVE_ENTRY_MIX", "P_ENTRY_LAG_LN", "P_ENTRY_OPEN_THRESHOLD", "P_ENTRY_PROFIT_SENSITIVITY",
+    "P_ENTRY_RATE_PER_YEAR", "P_ENTRY_SIZE_DISPERSION", "P_EXPORT_CONTROLS_COMPUTE_CUT", "P_EXPORT_CONTROLS_END_YEAR",
+    "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31", "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63",
+    "P_EXPORT_CONTROLS_START_YEAR", "P_EXPORT_CONTROLS_TRIGGER_DIRECTION", "P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS",
+    "P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR", "P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS",
+    "P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS", "P_EXPORT_CONTROLS_TRIGGER_OBSERVE",
+    "P_EXPORT_CONTROLS_TRIGGER_THRESHOLD", "P_INCIDENTS_CAPABILITY_SENSITIVITY",
+    "P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP", "P_INCIDENTS_CASH_LOSS", "P_INCIDENTS_CATASTROPHE_FRACTION",
+    "P_INCIDENTS_HAZARD_PER_DRIFT", "P_INCIDENTS_SAFETY_EFFECTIVENESS", "P_INCIDENTS_SHARE_LOSS",
+    "P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS", "P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP",
     "P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP", "P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE",
     "P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP", "P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS",
     "P_LN_CAPABILITY_LOSS_SCALE_FLOP", "P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR", "P_LN_MARKET_DEMAND_USD_PER_YEAR",
@@ -484,23 +622,40 @@ __all__ += [
     "P_MARKET_URN_ARRIVALS_PER_STEP", "P_MARKET_URN_ENTRY_PROBABILITY", "P_MARKET_URN_EXPONENT",
     "P_MARKET_WINNER_TAKE_ALL", "P_MERGER_REVIEW_DELTA_HHI", "P_MERGER_REVIEW_END_YEAR",
     "P_MERGER_REVIEW_MAX_MERGED_SHARE", "P_MERGER_REVIEW_POST_HHI", "P_MERGER_REVIEW_START_YEAR",
-    "P_MONEY_EXIT_GRACE_YEARS", "P_MONEY_EXIT_RELATIVE_SHARE", "P_MONEY_FUNDING_GROWTH_SENSITIVITY",
-    "P_MONEY_FUNDING_MAX_SHARE", "P_MONEY_FUNDING_RANK_SENSITIVITY", "P_MONEY_FUNDING_TO_DEMAND",
-    "P_MONEY_HIRE_SPEED_PER_YEAR", "P_MONEY_OPEX_FRACTION", "P_MONEY_STATE_BUDGET_USD_PER_YEAR",
-    "P_MONEY_TALENT_GROWTH_PER_YEAR", "P_MONEY_WAGE_USD_PER_YEAR", "P_NETWORK_ABSORB_HALF_STAFF",
-    "P_NETWORK_CROSS_SEGMENT_INTENSITY", "P_NETWORK_DISTILL_FRACTION", "P_NETWORK_KIND", "P_NETWORK_NORMALISE_WEIGHTS",
+    "P_MERGER_REVIEW_TRIGGER_DIRECTION", "P_MERGER_REVIEW_TRIGGER_FOR_YEARS", "P_MERGER_REVIEW_TRIGGER_FROM_YEAR",
+    "P_MERGER_REVIEW_TRIGGER_LAG_YEARS", "P_MERGER_REVIEW_TRIGGER_MIN_DURATION_YEARS",
+    "P_MERGER_REVIEW_TRIGGER_OBSERVE", "P_MERGER_REVIEW_TRIGGER_THRESHOLD", "P_MONEY_EXIT_GRACE_YEARS",
+    "P_MONEY_EXIT_RELATIVE_SHARE", "P_MONEY_FUNDING_GROWTH_SENSITIVITY", "P_MONEY_FUNDING_MAX_SHARE",
+    "P_MONEY_FUNDING_RANK_SENSITIVITY", "P_MONEY_FUNDING_TO_DEMAND", "P_MONEY_HIRE_SPEED_PER_YEAR",
+    "P_MONEY_OPEX_FRACTION", "P_MONEY_STATE_BUDGET_USD_PER_YEAR", "P_MONEY_TALENT_GROWTH_PER_YEAR",
+    "P_MONEY_WAGE_USD_PER_YEAR", "P_NETWORK_ABSORB_HALF_STAFF", "P_NETWORK_CROSS_SEGMENT_INTENSITY",
+    "P_NETWORK_DISTILL_FRACTION", "P_NETWORK_KIND", "P_NETWORK_NORMALISE_WEIGHTS",
     "P_NETWORK_PUBLICATION_RATE_PER_YEAR", "P_NETWORK_TALENT_MOBILITY", "P_NETWORK_TALENT_PAY_WEIGHT",
     "P_OPEN_PUBLICATION_END_YEAR", "P_OPEN_PUBLICATION_MIN_OPENNESS", "P_OPEN_PUBLICATION_START_YEAR",
-    "P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP", "P_RESEARCH_AI_RESEARCHERS_PER_FLOP", "P_RESEARCH_EXPERIMENT_SHARE",
-    "P_RESEARCH_MAX_AUTOMATION", "P_RESEARCH_PARALLELISM", "P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH",
-    "P_RESEARCH_SHOCK_SD", "P_RHO_OF_RESEARCH_SUBSTITUTION", "P_RND_SUBSIDY_END_YEAR", "P_RND_SUBSIDY_MAX_SHARE",
-    "P_RND_SUBSIDY_RATE", "P_RND_SUBSIDY_START_YEAR", "P_RUN_START_FRONTIER_QUALITY", "P_RUN_START_LOG_THETA",
-    "P_SAFETY_DRIFT_RATE", "P_SAFETY_RACING_RIVALS", "P_SAFETY_RACING_SCALE", "P_SAFETY_RACING_SENSITIVITY",
-    "P_SAFETY_STANDARD_END_YEAR", "P_SAFETY_STANDARD_LIABILITY", "P_SAFETY_STANDARD_MIN_SAFETY",
-    "P_SAFETY_STANDARD_START_YEAR", "P_SIM_DT", "P_SIM_LOG_SOFTWARE_CEILING", "P_SIM_START_YEAR",
+    "P_OPEN_PUBLICATION_TRIGGER_DIRECTION", "P_OPEN_PUBLICATION_TRIGGER_FOR_YEARS",
+    "P_OPEN_PUBLICATION_TRIGGER_FROM_YEAR", "P_OPEN_PUBLICATION_TRIGGER_LAG_YEARS",
+    "P_OPEN_PUBLICATION_TRIGGER_MIN_DURATION_YEARS", "P_OPEN_PUBLICATION_TRIGGER_OBSERVE",
+    "P_OPEN_PUBLICATION_TRIGGER_THRESHOLD", "P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP",
+    "P_RESEARCH_AI_RESEARCHERS_PER_FLOP", "P_RESEARCH_EXPERIMENT_SHARE", "P_RESEARCH_MAX_AUTOMATION",
+    "P_RESEARCH_PARALLELISM", "P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH", "P_RESEARCH_SHOCK_SD",
+    "P_RHO_OF_RESEARCH_SUBSTITUTION", "P_RND_SUBSIDY_END_YEAR", "P_RND_SUBSIDY_MAX_SHARE", "P_RND_SUBSIDY_RATE",
+    "P_RND_SUBSIDY_START_YEAR", "P_RND_SUBSIDY_TRIGGER_DIRECTION", "P_RND_SUBSIDY_TRIGGER_FOR_YEARS",
+    "P_RND_SUBSIDY_TRIGGER_FROM_YEAR", "P_RND_SUBSIDY_TRIGGER_LAG_YEARS", "P_RND_SUBSIDY_TRIGGER_MIN_DURATION_YEARS",
+    "P_RND_SUBSIDY_TRIGGER_OBSERVE", "P_RND_SUBSIDY_TRIGGER_THRESHOLD", "P_RUN_START_FRONTIER_QUALITY",
+    "P_RUN_START_LOG_THETA", "P_SAFETY_DRIFT_RATE", "P_SAFETY_RACING_RIVALS", "P_SAFETY_RACING_SCALE",
+    "P_SAFETY_RACING_SENSITIVITY", "P_SAFETY_STANDARD_END_YEAR", "P_SAFETY_STANDARD_LIABILITY",
+    "P_SAFETY_STANDARD_MIN_SAFETY", "P_SAFETY_STANDARD_START_YEAR", "P_SAFETY_STANDARD_TRIGGER_DIRECTION",
+    "P_SAFETY_STANDARD_TRIGGER_FOR_YEARS", "P_SAFETY_STANDARD_TRIGGER_FROM_YEAR", "P_SAFETY_STANDARD_TRIGGER_LAG_YEARS",
+    "P_SAFETY_STANDARD_TRIGGER_MIN_DURATION_YEARS", "P_SAFETY_STANDARD_TRIGGER_OBSERVE",
+    "P_SAFETY_STANDARD_TRIGGER_THRESHOLD", "P_SIM_DT", "P_SIM_LOG_SOFTWARE_CEILING", "P_SIM_START_YEAR",
     "P_TRAINING_DATA_WALL_EFFICIENCY", "P_TRAINING_PUBLIC_DATA_TOKENS", "P_TRAINING_RUN_YEARS",
     "P_TRAINING_SYNTHETIC_DATA_MULTIPLE", "P_TRAINING_TOKENS_PER_PARAMETER", "P_WINDFALL_TAX_END_YEAR",
     "P_WINDFALL_TAX_RATE", "P_WINDFALL_TAX_SMALL_SHARE", "P_WINDFALL_TAX_START_YEAR",
-    "P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR",
+    "P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR", "P_WINDFALL_TAX_TRIGGER_DIRECTION", "P_WINDFALL_TAX_TRIGGER_FOR_YEARS",
+    "P_WINDFALL_TAX_TRIGGER_FROM_YEAR", "P_WINDFALL_TAX_TRIGGER_LAG_YEARS", "P_WINDFALL_TAX_TRIGGER_MIN_DURATION_YEARS",
+    "P_WINDFALL_TAX_TRIGGER_OBSERVE", "P_WINDFALL_TAX_TRIGGER_THRESHOLD", "TRIGGER_OBSERVE_CATASTROPHE",
+    "TRIGGER_OBSERVE_FRONTIER_LOG10_EFF_COMPUTE", "TRIGGER_OBSERVE_HHI", "TRIGGER_OBSERVE_INCIDENTS",
+    "TRIGGER_OBSERVE_LEADER_SHARE", "T_DIRECTION", "T_FOR_YEARS", "T_FROM_YEAR", "T_LAG_YEARS", "T_MIN_DURATION_YEARS",
+    "T_OBSERVE", "T_THRESHOLD",
 ]
 # ---- generated (end) ----

@@ -45,6 +45,7 @@ from economy.kernels.layout import (
 from economy.kernels.metrics import concentration, gini, top_two
 from economy.kernels.policies import pause_event, pause_trigger
 from economy.kernels.spillover import record_knowledge_gap
+from economy.kernels.triggers import trigger_run
 
 __all__ = ["NAN", "NEG_INF", "record_initial", "record_metrics", "record_stage"]
 
@@ -70,10 +71,11 @@ def record_stage(labs, world, par, work, rec):
 
     the takeoff clock (the years the frontier crosses par-human and superhuman effective compute), the first
     singular lab's year, and the stocks of money, compute and people (the conservation tests read them).  Then the
-    conditional pause's trigger (stage 9) reads the recorded frontier, and the step count advances.
+    conditional pause's trigger and the policies' triggers (stage 9) read the record, and the step count advances.
 
     Per run: :func:`record_metrics`, whether a pause held this step, the conditional pause's trigger on the recorded
-    frontier (stage 9), the events that did not fit, and the step count.
+    frontier and the policies' triggers (stage 9, economy.kernels.triggers.trigger_run), the events that did not
+    fit, and the step count.
 
     Parameters
     ----------
@@ -94,6 +96,7 @@ def record_stage(labs, world, par, work, rec):
         first, _ = top_two(labs.quality[b], labs.alive[b])
         if first >= 0 and pause_trigger(world, par, b, start_year, end_year, labs.log_eff_compute[b, first]):
             pause_event(world, b, end_year, first, labs.log_eff_compute[b, first])
+        trigger_run(world, par, b, world.step[b] + 1, end_year, rec[b])
         rec[b, M_EVENTS_DROPPED] = world.events_dropped[b]
         world.step[b] += 1
 
@@ -191,7 +194,8 @@ def record_metrics(labs, world, par, b, year, s, demand, rec):
 
 @jit
 def record_initial(labs, world, par, rec):
-    """The market record of the starting state (no flows yet)."""
+    """The market record of the starting state (no flows yet), also the triggers' first observation."""
     for b in range(labs.cash_usd.shape[0]):
         record_metrics(labs, world, par, b, par[b, P_SIM_START_YEAR], 0, world.demand[b], rec)
         rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])
+        trigger_run(world, par, b, 0, par[b, P_SIM_START_YEAR], rec[b])

@@ -51,7 +51,9 @@ class Transform:
 
     ``prefix`` starts the column constant's name after ``P_`` (``LN_`` for a natural log); a transform
     filling several columns gives one constant per ``suffixes`` entry, each the start of ``width`` columns.
-    ``codes`` names the numbers a choice (a ``Literal``) is packed as.
+    ``codes`` names the numbers a choice (a ``Literal``) is packed as.  A policy field's transform with
+    ``reads_table`` is applied to the whole policy table, not to the field's value (a trigger packs its policy's
+    window too).
     """
 
     prefix: str
@@ -60,6 +62,7 @@ class Transform:
     suffixes: tuple[str, ...] = ("",)
     width: int = 1
     codes: Mapping[str, float] = field(default_factory=dict)
+    reads_table: bool = False
 
     @property
     def n_columns(self) -> int:

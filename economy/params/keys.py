@@ -2,11 +2,13 @@
 
 A key is written as in ``--set`` and ``[uncertain]``: section and field names joined by dots, list items by
 their index (``labs.list.0.cash_usd``, ``policies.0.rate``), table entries by their key
-(``archetypes.frontier.openness``, ``labs.mix.startup``).  :func:`walk` follows a key through the schema, and
-through a scenario's values when it is given one, and says what it found at each step: the annotation, the field
-that declares it (unit, range, default, route) and the value.  The ``--set`` checks and error messages of
-:mod:`economy.params.loading`, the ``[uncertain]`` checks, the routes of uncertain keys (runs.uncertain) and the
-parameter table of docs/model.md (runs.paramdoc) all use it.
+(``archetypes.frontier.openness``, ``labs.mix.startup``).  An item of a list of tagged tables (the policies) may
+also be named by its label, its ``name`` or else its ``kind`` (``policies.compute_cap.max_training_flop``):
+:func:`item_label`, resolved to its index against a scenario's values by :func:`index_key`.  :func:`walk`
+follows a key through the schema, and through a scenario's values when it is given one, and says what it found at
+each step: the annotation, the field that declares it (unit, range, default, route) and the value.  The ``--set``
+checks and error messages of :mod:`economy.params.loading`, the ``[uncertain]`` checks, the routes of uncertain keys
+(runs.uncertain) and the parameter table of docs/model.md (runs.paramdoc) all use it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ __all__ = [
     "Key",
     "Location",
     "dotted",
+    "index_key",
     "is_model",
+    "item_label",
+    "label_index",
     "leaves",
     "locate",
     "section_name",
@@ -107,6 +112,50 @@ class Location:
 
 
 
+def item_label(item: Any) -> str | None:
+    """The label of a list item that is a tagged table: its ``name`` if set, else its ``kind`` (None otherwise);
+    ``item`` is a validated table or its TOML data."""
+    if isinstance(item, BaseModel):
+        name, kind = getattr(item, "name", None), getattr(item, "kind", None)
+    elif isinstance(item, dict):
+        name, kind = item.get("name"), item.get("kind")
+    else:
+        return None
+    label = name if isinstance(name, str) and name else kind
+    return label if isinstance(label, str) else None
+
+
+def label_index(items: Sequence[Any], label: str) -> int | None:
+    """The index of the item labelled ``label`` (:func:`item_label`), or None."""
+    found = [k for k, item in enumerate(items) if item_label(item) == label]
+    return found[0] if found else None
+
+
+def index_key(root: Any, key: Sequence[str | int], what: str = "") -> Key:
+    """``key`` with every list item named by its label replaced by its index in ``root`` (a validated model or
+    its data); raises :class:`BadKey` for a label no item has.  Other parts are kept as they are."""
+    node, out = root, []
+    for depth, part in enumerate(key):
+        if isinstance(node, (list, tuple)):
+            if isinstance(part, str) and not part.strip().isdigit():
+                index = label_index(node, part)
+                if index is None:
+                    labels = [item_label(item) for item in node]
+                    named = ", ".join(str(label) for label in labels) if labels else "none"
+                    raise BadKey(f"{dotted(key[:depth]) or what} has no item named {part!r} (names: {named})")
+                part = index
+            part = int(part)
+            node = node[part] if part < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, BaseModel):
+            node = getattr(node, str(part), None)
+        else:
+            node = None
+        out.append(part)
+    return tuple(out)
+
+
 def split_key(text: str) -> Key:
     """``"labs.list.0.cash_usd"`` -> ``("labs", "list", 0, "cash_usd")``."""
     return tuple(int(part) if part.strip().isdigit() else part.strip() for part in text.split("."))
@@ -181,6 +230,24 @@ def walk(root: type[BaseModel] | BaseModel, key: Sequence[str | int], *, tags: b
             default = getattr(default, part) if isinstance(default, BaseModel) else _field_default(field)
         elif typing.get_origin(base) in (tuple, list):
             index = int(part) if isinstance(part, str) and part.isdigit() else part
+            item_tp = typing.get_args(base)[0]
+            members = _union_models(strip(item_tp))
+            if not isinstance(index, int) and members and all(_tags(m) for m in members):
+                # an item named by its label: a policy's name, else its kind
+                if value is not NO_VALUE:
+                    found = label_index(value, str(index))
+                    if found is None:
+                        names = ", ".join(str(item_label(item)) for item in value) or "none"
+                        raise BadKey(f"{parent} has no item named {index!r} (names: {names})")
+                    value = value[found]
+                    tp = item_tp
+                else:
+                    tagged = [m for m in members if index in _tags(m)]
+                    tp = tagged[0] if tagged else item_tp
+                field = _annotated_field(item_tp)
+                default = None
+                out.append(Location(here, tp, field, packing, value, default))
+                continue
             if not isinstance(index, int):
                 raise BadKey(f"{parent} is a list; address an item by its index, e.g. {parent}.0")
             if value is not NO_VALUE:

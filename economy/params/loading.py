@@ -6,6 +6,11 @@ exactly like the same value written in the file.  Every failure raises :class:`S
 one line naming the offending key (dotted, e.g. ``research.returns_to_research``), the value given and the
 allowed range or type.  Keys are resolved by the one walker of :mod:`economy.params.keys`.
 
+Policy files (``--policy FILE``, economy.params.policy_files) join the scenario's data before the overrides
+(:func:`with_policy_files`), so ``--set policies.<name>.<key>=value`` reaches their policies too.  A key names a
+policy by its index or by its name (economy.params.keys); a bad value of a policy key named by name is reported
+under that name.
+
 This is the only scenario loader: the command line, the runners, the Mesa model and the notebooks use it.
 The experiments also use :func:`read_toml` (policy files) and :func:`parse_toml`.
 """
@@ -18,17 +23,18 @@ import tomllib
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from economy.params.keys import BadKey, Key, Location, is_model, section_name, strip, walk
+from economy.params.keys import BadKey, Key, Location, index_key, is_model, item_label, section_name, strip, walk
 from economy.params.policies import POLICY_KINDS
 from economy.params.scenario import Scenario
 
 __all__ = [
     "Override",
+    "PolicyTables",
     "ScenarioError",
     "load_scenario",
     "parse_override",
@@ -36,10 +42,22 @@ __all__ = [
     "read_toml",
     "scenario_dict_with_overrides",
     "validate_scenario",
+    "with_policy_files",
 ]
 
 class ScenarioError(ValueError):
     """Bad scenario input; ``str(err)`` is a one-line message for the user."""
+
+
+class PolicyTables(Protocol):
+    """What the loader reads of a policy file (economy.params.policy_files.PolicyFile): where it is and its
+    tables, names filled in."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def tables(self) -> tuple[dict[str, Any], ...]: ...
 
 
 class Override(typing.NamedTuple):
@@ -55,7 +73,8 @@ class Override(typing.NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------- public API
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scenario, str]:
+def load_scenario(path: str | Path, overrides: Sequence[str] = (),
+                  policy_files: Sequence[PolicyTables] = ()) -> tuple[Scenario, str]:
     """Read, override and validate a scenario file.
 
     Parameters
@@ -65,6 +84,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
     overrides
         ``section.key=value`` strings (the CLI's ``--set``); the value is parsed as a TOML value, falling back
         to a plain string.
+    policy_files
+        Policy files (``--policy``, economy.params.policy_files.load_policy_file) whose policies join the
+        scenario's before the overrides are applied.
 
     Returns
     -------
@@ -78,8 +100,35 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> tuple[Scen
     """
     data, text = read_toml(path)
     parsed = [parse_override(item) for item in overrides]
-    data = _apply(data, parsed)
-    return validate_scenario(data, parsed, source=str(path)), text
+    source = str(path) + "".join(f" with {f.path}" for f in policy_files)
+    data = _apply(with_policy_files(data, policy_files, str(path)), parsed)
+    return validate_scenario(data, parsed, source=source), text
+
+
+def with_policy_files(data: Mapping[str, Any], files: Sequence[PolicyTables], source: str) -> dict[str, Any]:
+    """A copy of the scenario data ``data`` with the files' tables appended to its ``[[policies]]``.
+
+    Raises :class:`ScenarioError` when two policies would have one name (naming both and where they come from)
+    or a file is given twice; ``source`` names the scenario in the message.
+    """
+    out = dict(data)
+    tables = list(out.get("policies") or [])
+    origins = [f"policies.{k} of {source}" for k in range(len(tables))]
+    paths: list[Path] = []
+    for policy_file in files:
+        if policy_file.path.resolve() in paths:
+            raise ScenarioError(f"--policy {policy_file.path} is given twice")
+        paths.append(policy_file.path.resolve())
+        for k, table in enumerate(policy_file.tables):
+            label = item_label(table)
+            clash = [origin for origin, other in zip(origins, tables, strict=True) if item_label(other) == label]
+            if clash:
+                raise ScenarioError(f"--policy {policy_file.path}: policy name {label!r} (policies.{k} of the file) is "
+                                    f"already used by {clash[0]}; give one of them another name = \"...\"")
+            tables.append(dict(table))
+            origins.append(f"policies.{k} of {policy_file.path}")
+    out["policies"] = tables
+    return out
 
 
 def read_toml(path: str | Path, what: str = "scenario") -> tuple[dict[str, Any], str]:
@@ -148,7 +197,7 @@ def validate_scenario(
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_describe(err, parsed, source)) from None
+        raise ScenarioError(_describe(err, parsed, source, data)) from None
 
 
 # ---------------------------------------------------------------------------------------------- overrides
@@ -174,6 +223,11 @@ def _apply(data: Mapping[str, Any], overrides: Sequence[Override]) -> dict[str, 
         node: Any = out
         for depth, part in enumerate(item.key[:-1]):
             where = _dotted(item.key[:depth + 1])
+            if isinstance(node, list) and isinstance(part, str):  # an item named by its label (a policy's name)
+                try:
+                    part = index_key(node, (part,), _dotted(item.key[:depth]))[0]
+                except BadKey as err:
+                    raise ScenarioError(f"--set {item.text!r}: {err}") from None
             if isinstance(node, list):
                 if not isinstance(part, int) or part >= len(node):
                     raise ScenarioError(
@@ -200,6 +254,8 @@ def _default_dump(level: Location) -> Any:
     default = level.default
     if isinstance(default, BaseModel):
         return default.model_dump(mode="python")
+    if isinstance(default, tuple):
+        return list(default)
     return copy.deepcopy(default) if isinstance(default, (dict, list)) else {}
 
 
@@ -207,24 +263,48 @@ def _default_dump(level: Location) -> Any:
 _TYPE_WORDS = {float: "a number", int: "an integer", str: "a string", bool: "true or false"}
 
 
-def _describe(err: ValidationError, overrides: Sequence[Override], source: str) -> str:
+def _describe(err: ValidationError, overrides: Sequence[Override], source: str, data: Mapping[str, Any]) -> str:
     problems = err.errors(include_url=False)
-    lines = [_describe_one(problem, overrides) for problem in problems[:3]]
+    lines = [_describe_one(problem, overrides, data) for problem in problems[:3]]
     more = f" (and {len(problems) - 3} more problem(s))" if len(problems) > 3 else ""
     return f"{source}: " + "; ".join(lines) + more
 
 
-def _describe_one(problem: Mapping[str, Any], overrides: Sequence[Override]) -> str:
+def _describe_one(problem: Mapping[str, Any], overrides: Sequence[Override], data: Mapping[str, Any]) -> str:
     loc: Key = tuple(problem["loc"])
     text = _problem_text(loc, problem)
     name = _dotted(loc)
-    named = [item for item in overrides
-             if name == item.dotted or re.search(rf"(?<![\w.]){re.escape(item.dotted)}(?![\w])", text)]
-    related = named or [item for item in overrides
-                        if name and (name.startswith(item.dotted + ".") or item.dotted.startswith(name + "."))]
-    if related:  # the flags the message names (a cross-field error), else those setting its table or key
-        return f"{text} (from " + ", ".join(f"--set {item.text}" for item in related) + ")"
-    return text
+    forms = []  # each flag with the key it sets, as typed and with a policy's name resolved to its index
+    for item in overrides:
+        try:
+            indexed = _dotted(index_key(data, item.key))
+        except BadKey:
+            indexed = item.dotted
+        forms.append((item, indexed))
+    named = [(item, indexed) for item, indexed in forms
+             if name in (item.dotted, indexed) or re.search(rf"(?<![\w.]){re.escape(item.dotted)}(?![\w])", text)]
+    related = named or [(item, indexed) for item, indexed in forms
+                        if name and any(name.startswith(form + ".") or form.startswith(name + ".")
+                                        for form in (item.dotted, indexed))]
+    # related: the flags the message names (a cross-field error), else those setting its table or key
+    if not related:
+        return _named_policy(text, loc, data)
+    for item, indexed in related:
+        if indexed != item.dotted:  # say it under the name the user gave: policies.<name>, not policies.<index>
+            text = re.sub(rf"(?<![\w.]){re.escape(_dotted(index_key(data, item.key[:2])))}(?=\.)",
+                          _dotted(item.key[:2]), text)
+    return f"{text} (from " + ", ".join(f"--set {item.text}" for item, _ in related) + ")"
+
+
+def _named_policy(text: str, loc: Key, data: Mapping[str, Any]) -> str:
+    """Add the policy's name to a message about ``policies.<index>`` when its table has a name."""
+    if len(loc) < 2 or loc[0] != "policies" or not isinstance(loc[1], int):
+        return text
+    tables = data.get("policies")
+    if not isinstance(tables, list) or loc[1] >= len(tables):
+        return text
+    label = item_label(tables[loc[1]])
+    return f"{text} (policy {label!r})" if label else text
 
 
 def _problem_text(loc: Key, problem: Mapping[str, Any]) -> str:

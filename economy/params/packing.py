@@ -163,7 +163,7 @@ def _policy_column(table: type, name: str, transform: Transform, k: int) -> Colu
     def value(s: Scenario) -> tuple[float, ...]:
         for pol in s.policies:
             if isinstance(pol, table):
-                return transform.apply(getattr(pol, name))[span]
+                return transform.apply(pol if transform.reads_table else getattr(pol, name))[span]
         return absent[span]
 
     formula = transform.formula + (f" ({suffix.strip('_').lower()})" if suffix else "")

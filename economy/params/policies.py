@@ -5,14 +5,25 @@ Each policy is a table with a ``kind``, a ``start_year``, an optional ``end_year
 stage where it acts.  A scenario holds at most one policy of each kind: two compute caps would only mean the
 tighter one, so a second table of a kind is refused rather than silently combined.
 
+A policy has a **name** (``name =``, else its kind; a policy file gives its tables the file's name or stem,
+economy.params.policy_files), by which keys address it: ``policies.<name>.<key>`` as well as
+``policies.<index>.<key>`` (economy.params.keys).  Two policies of one name are refused.
+
+Any policy may carry a **trigger** (``[policies.trigger]``, :class:`Trigger`): the lever then acts only while an
+observable condition, watched with a lag, switches it on (docs/policies.md, "Triggers"; the kernel is
+economy/kernels/triggers.py).
+
 Kernels never see these objects: each policy field declares its packed column (``P_<KIND>_<FIELD>`` of
 economy.kernels.layout, one set per kind) and the column's ``absent`` value, which switches the policy off
-(``start_year = +inf`` for a kind the scenario does not give).
+(``start_year = +inf`` for a kind the scenario does not give).  A triggered policy packs its start column as
++inf too, switched off until its trigger fires (the trigger stage then writes the run's own row); its declared
+window is kept in the trigger's columns.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -22,6 +33,8 @@ from economy.params.fields import LN10_TIMES, UNSET_IS_NEVER, Section, Transform
 __all__ = [
     "POLICY_KINDS",
     "POLICY_TABLES",
+    "TRIGGER_FIELDS",
+    "TRIGGER_OBSERVABLES",
     "Breakup",
     "ComputeCap",
     "ComputeTax",
@@ -32,12 +45,122 @@ __all__ = [
     "Policy",
     "RndSubsidy",
     "SafetyStandard",
+    "Trigger",
     "WindfallTax",
+    "policy_label",
 ]
 
 REQUIRED = ...
 OFF = math.inf
 """The start year of a policy the scenario does not give: it never acts."""
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
+"""A policy's name is one part of a dotted key: a letter or underscore, then letters, digits, ``_`` or ``-``."""
+MAX_LAG_YEARS = 10.0
+"""The longest observation lag of a trigger (it bounds the kernels' observation ring)."""
+
+
+@dataclass(frozen=True)
+class Observable:
+    """What a trigger can watch: its code in the packed row, its unit and the range a threshold may take."""
+
+    code: int
+    unit: str
+    lo: float
+    hi: float | None
+    doc: str
+
+
+TRIGGER_OBSERVABLES: dict[str, Observable] = {
+    "hhi": Observable(1, "HHI (0-10,000)", 0.0, 10_000.0, "the recorded HHI of the inside market"),
+    "leader_share": Observable(2, "fraction", 0.0, 1.0, "the largest lab's inside market share"),
+    "frontier_log10_eff_compute": Observable(3, "log10(effective FLOP)", 0.0, 80.0,
+                                             "the frontier model's effective compute (capability)"),
+    "incidents": Observable(4, "incidents", 0.0, None, "incidents since the run started (catastrophes included)"),
+    "catastrophe": Observable(5, "0 or 1", 0.0, 1.0, "1 once a catastrophe has happened"),
+}
+"""The observables of a trigger, by name (codes 1..5; 0 packs "no trigger")."""
+TRIGGER_FIELDS: tuple[str, ...] = (
+    "observe", "direction", "threshold", "for_years", "lag_years", "min_duration_years", "from_year")
+"""The packed columns of a trigger, in order (``P_<KIND>_TRIGGER_<FIELD>``): the observable's code, +1 (above) or
+-1 (below), the threshold, the three durations, and the policy's declared start (its start column is live)."""
+
+
+class Trigger(Section):
+    """Switch a lever on by an observable condition (docs/policies.md, "Triggers").
+
+    The regulator sees the market record ``lag_years`` late (rounded to whole steps).  The lever switches on at
+    the first step after a record at which the observed value has been above (or below) the threshold on every
+    recorded step for ``for_years``, if that step starts in the policy's window; it stays on at least
+    ``min_duration_years`` and then until the observed condition no longer holds; it can switch on again.
+    """
+
+    observe: Literal["hhi", "leader_share", "frontier_log10_eff_compute", "incidents", "catastrophe"] = setting(
+        REQUIRED, route="row", transform=None,
+        description="What the regulator watches: " + "; ".join(f"{name}, {o.doc} ({o.unit})"
+                                                              for name, o in TRIGGER_OBSERVABLES.items()) + ".")
+    above: float | None = param(None, None, None, "unit of the observable", "assumption: the policy's design",
+                                "Switch on when the observed value is above this (give above or below).",
+                                route="row", transform=None)
+    below: float | None = param(None, None, None, "unit of the observable", "assumption: the policy's design",
+                                "Switch on when the observed value is below this (give above or below).",
+                                route="row", transform=None)
+    for_years: float = param(0.0, 0.0, 100.0, "year", "assumption: the policy's design",
+                             "How long the observed condition must have held (0: one record).", route="row",
+                             transform=None)
+    lag_years: float = param(0.0, 0.0, MAX_LAG_YEARS, "year", "assumption: the policy's design",
+                             "Observation lag: the regulator sees the record this long after it is made "
+                             "(rounded to whole steps).", route="row", transform=None)
+    min_duration_years: float = param(0.0, 0.0, 100.0, "year", "assumption: the policy's design",
+                                      "Once on, the lever stays on at least this long.", route="row", transform=None)
+
+    @model_validator(mode="after")
+    def _threshold(self) -> Any:
+        given = [name for name in ("above", "below") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `above` and `below` (the threshold the observed value must "
+                             f"pass); given: {', '.join(given) or 'neither'}")
+        value = getattr(self, given[0])
+        o = TRIGGER_OBSERVABLES[self.observe]
+        if not (o.lo <= value and (o.hi is None or value <= o.hi)):
+            high = "inf)" if o.hi is None else f"{o.hi:g}]"
+            raise ValueError(f"`{given[0]}` = {value:g} is out of range for {self.observe}: allowed [{o.lo:g}, "
+                             f"{high} ({o.unit})")
+        return self
+
+    @property
+    def threshold(self) -> float:
+        return self.above if self.above is not None else self.below  # type: ignore[return-value]
+
+    @property
+    def direction(self) -> float:
+        return 1.0 if self.above is not None else -1.0
+
+
+def _trigger_columns(policy: Any) -> tuple[float, ...]:
+    trigger: Trigger | None = policy.trigger
+    if trigger is None:
+        return (0.0,) * len(TRIGGER_FIELDS)
+    return (float(TRIGGER_OBSERVABLES[trigger.observe].code), trigger.direction, trigger.threshold,
+            trigger.for_years, trigger.lag_years, trigger.min_duration_years, policy.start_year)
+
+
+def _live_start(policy: Any) -> tuple[float, ...]:
+    return (OFF if policy.trigger is not None else policy.start_year,)
+
+
+TRIGGER = Transform("", "trigger field", _trigger_columns,
+                    suffixes=tuple("_" + name.upper() for name in TRIGGER_FIELDS), reads_table=True)
+"""A trigger as its packed columns; it reads the whole policy (its declared window too)."""
+LIVE_START = Transform("", "start_year; +inf for a triggered policy until its trigger fires", _live_start,
+                       reads_table=True)
+"""The start column the kernels test: the declared start, or +inf (off) while a trigger holds the lever back."""
+
+
+def policy_label(table: Any) -> str:
+    """A policy's name: its ``name``, else its kind (a validated policy or its TOML table)."""
+    if isinstance(table, dict):
+        return str(table.get("name") or table.get("kind"))
+    return str(table.name or table.kind)
 
 
 def _bloc_bits(blocs: tuple[int, ...]) -> tuple[float, float]:
@@ -50,11 +173,17 @@ BLOC_BITS = Transform("", "bitmask of the codes", _bloc_bits, suffixes=("_BITS_0
 
 
 class _Policy(Section):
+    name: str | None = Field(None, pattern=NAME_PATTERN,
+                             description="The policy's name in keys (policies.<name>.<key>); default its kind.")
     start_year: float = param(REQUIRED, 1900.0, 2300.0, "year", "assumption: the policy's design",
-                              "First step (by its start year) on which the policy acts.", route="row", absent=OFF)
+                              "First step (by its start year) on which the policy acts.", route="row",
+                              transform=LIVE_START, absent=OFF)
     end_year: float | None = param(None, 1900.0, 2300.0, "year", "assumption: the policy's design",
                                    "The policy stops acting on steps starting at or after this year; unset: never.",
                                    route="row", transform=UNSET_IS_NEVER, absent=OFF)
+    trigger: Trigger | None = setting(None, route="row", transform=TRIGGER, absent=(0.0,) * len(TRIGGER_FIELDS),
+                                      description="Switch the lever on by an observable condition "
+                                      "([policies.trigger]; docs/policies.md, Triggers); unset: on in its window.")
 
     @model_validator(mode="after")
     def _window(self) -> Any:
@@ -64,6 +193,11 @@ class _Policy(Section):
 
     def window(self) -> tuple[float, float]:
         return self.start_year, math.inf if self.end_year is None else self.end_year
+
+    @property
+    def label(self) -> str:
+        """The policy's name (:func:`policy_label`)."""
+        return policy_label(self)
 
 
 class ComputeCap(_Policy):
@@ -156,6 +290,13 @@ class ExportControls(_Policy):
                                route="row", absent=0.0)
     cut_spillover: bool = setting(True, description="Also cut spillover edges between labs of different blocs.",
                                   route="row", transform=None)
+
+    @model_validator(mode="after")
+    def _trigger_cuts_compute_only(self) -> Any:
+        if self.trigger is not None and self.cut_spillover:
+            raise ValueError("a triggered export control switches its compute cut only: set cut_spillover = false "
+                             "(the spillover cut follows the declared window)")
+        return self
 
 
 class SafetyStandard(_Policy):

@@ -120,12 +120,6 @@ class Scenario(Section):
         return flat
 
     @model_validator(mode="after")
-    def _uncertain_keys(self) -> Scenario:
-        for key, dist in self.uncertain.items():
-            check_support(key, dist, uncertain_parameter_range(self, key))
-        return self
-
-    @model_validator(mode="after")
     def _one_policy_per_kind(self) -> Scenario:
         seen: dict[str, int] = {}
         for k, pol in enumerate(self.policies):
@@ -135,6 +129,26 @@ class Scenario(Section):
                     "each kind (merge their parameters into one table)"
                 )
             seen[pol.kind] = k
+        return self
+
+    @model_validator(mode="after")
+    def _unique_policy_names(self) -> Scenario:
+        seen: dict[str, int] = {}
+        for k, pol in enumerate(self.policies):
+            if pol.label in seen:
+                first = self.policies[seen[pol.label]]
+                raise ValueError(
+                    f"policies.{k} ({pol.kind}) and policies.{seen[pol.label]} ({first.kind}) are both named "
+                    f"{pol.label!r}: a key policies.{pol.label}.<key> must name one policy; give one of them another "
+                    "name = \"...\""
+                )
+            seen[pol.label] = k
+        return self
+
+    @model_validator(mode="after")
+    def _uncertain_keys(self) -> Scenario:
+        for key, dist in self.uncertain.items():
+            check_support(key, dist, uncertain_parameter_range(self, key))
         return self
 
     @model_validator(mode="after")

@@ -2,11 +2,11 @@
 
 :mod:`~runs.cli.run` (``run`` and ``schema``), :mod:`~runs.cli.dashboard`, :mod:`~runs.cli.ensemble`,
 :mod:`~runs.cli.sweep`, :mod:`~runs.cli.report`, :mod:`~runs.cli.validate`, :mod:`~runs.cli.sensitivity` and
-:mod:`~runs.cli.compare` parse options, call the experiments (:mod:`runs.experiments`) with the views' figures
-(:data:`runs.views.FIGURES`) and print; :mod:`~runs.cli.common` holds what they share (exit codes, options, the
-progress bar, the error handler).  ``app`` is the console-script entry point; ``python -m runs.cli COMMAND``
-runs it too.  The commands that run ensembles import their machinery when called, so ``multipolar run`` and
-``--help`` start without it (docs/performance.md).
+:mod:`~runs.cli.compare` and :mod:`~runs.cli.optimize` parse options, call the experiments (:mod:`runs.experiments`)
+with the views' figures (:data:`runs.views.FIGURES`) and print; :mod:`~runs.cli.common` holds what they share (exit
+codes, options, the progress bar, the error handler). ``app`` is the console-script entry point; ``python -m
+runs.cli COMMAND`` runs it too. The commands that run ensembles import their machinery when called, so ``multipolar
+run`` and ``--help`` start without it (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from runs.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_
 from runs.cli.compare import compare
 from runs.cli.dashboard import dashboard
 from runs.cli.ensemble import ensemble
+from runs.cli.optimize import optimize
 from runs.cli.reference import REFERENCE_BEGIN, REFERENCE_END, command_reference, render_reference_into
 from runs.cli.report import report
 from runs.cli.run import run, schema
@@ -50,7 +51,7 @@ app = typer.Typer(
 )
 for _name, _command in (("schema", schema), ("run", run), ("dashboard", dashboard), ("ensemble", ensemble),
                         ("sweep", sweep), ("report", report), ("validate", validate), ("sensitivity", sensitivity),
-                        ("compare", compare)):
+                        ("compare", compare), ("optimize", optimize)):
     app.command(_name)(_command)
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "MaxMemory",
     "Overrides",
     "Overwrite",
+    "PolicyFiles",
     "ScenarioFile",
     "Scheduler",
     "ThreadsPerWorker",
@@ -142,6 +143,10 @@ def chunk_option(help: str = "Runs per chunk \\[default: min(200, R/8)].") -> An
 
 
 Overrides = set_option()
+PolicyFiles = Annotated[list[Path] | None, typer.Option(
+    "--policy", metavar="FILE", show_default=False,
+    help="Policy file (repeatable), e.g. runs/policies/compute_cap.toml: its policies join the scenario's, each "
+    "addressed by its name as policies.<name>.<key> (docs/policies.md).")]
 AsJson = json_option()
 Workers = workers_option("Worker processes of the local Dask cluster; 1 runs in this process \\[default: one per "
                          "core]. Ignored with --scheduler.")
@@ -202,7 +207,8 @@ def experiment_setup(ctx: typer.Context) -> Setup:
     ``scenario`` loaded with ``overrides`` (``--set``), ``seed``, ``out``, ``overwrite``, the
     :data:`EXECUTION_OPTIONS` the command has and ``--max-memory``, the command line (:func:`command_line`) and
     the figures the command line draws (:data:`runs.views.FIGURES`).  ``--workers`` given with ``--scheduler`` is
-    noted on stderr (it is ignored).
+    noted on stderr (it is ignored).  A command with ``policy_files`` (``--policy``) loads them into the scenario
+    before ``--set``.
     """
     given = ctx.params
     options = {name: given[name] for name in EXECUTION_OPTIONS if name in given}
@@ -212,8 +218,9 @@ def experiment_setup(ctx: typer.Context) -> Setup:
         except ValueError as err:
             raise ExperimentInputError(f"--max-memory {err}") from None
     execution = Execution(**options)
-    setup = Setup.load(given["scenario"], given.get("overrides") or (), seed=given["seed"], out_dir=given.get("out"),
-                       overwrite=bool(given.get("overwrite")), execution=execution, command=command_line(ctx),
+    setup = Setup.load(given["scenario"], given.get("overrides") or (), given.get("policy_files") or (),
+                       seed=given["seed"], out_dir=given.get("out"), overwrite=bool(given.get("overwrite")),
+                       execution=execution, command=command_line(ctx),
                        figures=FIGURES)
     if execution.scheduler is not None and given.get("workers") is not None:
         Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "

@@ -7,6 +7,7 @@ written).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,9 +40,9 @@ from runs.cli.common import (
     set_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
-from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
+from runs.views.policy import effect_rows
 
-__all__ = ["TABLE_NOTE", "compare", "comparison_tables"]
+__all__ = ["TABLE_NOTE", "MinEffects", "compare", "comparison_tables", "effects_table", "parse_min_effects"]
 
 Policies = Annotated[list[Path], typer.Option("--policy", metavar="FILE", show_default=False,
                                               help="Policy file (repeatable), e.g. runs/policies/compute_cap.toml: "
@@ -53,6 +54,32 @@ Out = out_option("runs/out/<scenario name>-compare/")
 KeepSeries = Annotated[bool, typer.Option("--keep-series", help="Keep every arm's per-step market series "
                                           "(arms/*/market/).")]
 AsJson = json_option("comparison.json", "the tables go")
+MinEffects = Annotated[list[str] | None, typer.Option(
+    "--min-effect", metavar="OUTCOME=VALUE",
+    help="Practical threshold of an outcome (repeatable), in the unit of its difference (P and shares: a fraction, "
+    "0.02 = 2 pp; consumer value and frontier quality: a fraction of the baseline): an effect is highlighted as a "
+    "finding only when its 95 % interval excludes 0 by more than this. Defaults: docs/policies.md.")]
+
+
+def parse_min_effects(items: list[str] | None) -> dict[str, float]:
+    """``--min-effect OUTCOME=VALUE`` options as a dict; raises :class:`ExperimentInputError` naming a bad one."""
+    from runs.experiments import OUTCOME_KEYS, ExperimentInputError
+
+    out: dict[str, float] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or key not in OUTCOME_KEYS:
+            raise ExperimentInputError(f"--min-effect {item!r}: write OUTCOME=VALUE with OUTCOME one of "
+                                       f"{', '.join(OUTCOME_KEYS)}")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ExperimentInputError(f"--min-effect {item!r}: the value must be a number >= 0")
+        out[key] = value
+    return out
 
 
 def compare(
@@ -73,12 +100,13 @@ def compare(
     out: Out = None,
     overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
+    min_effects: MinEffects = None,
     as_json: AsJson = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals.
 
-    Writes runs.parquet, comparison.json and forest.png.
+    Writes runs.parquet, comparison.json, forest.png and tradeoff.png.
     """
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_compare
@@ -87,7 +115,8 @@ def compare(
         setup = with_figure_formats(experiment_setup(ctx), figure_format)
         arms = f"compare {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} + baseline"
         with progress_bar(arms) as bar:
-            result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series)
+            result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series,
+                                 min_effects=parse_min_effects(min_effects))
 
     comparison = result.summary
     console = output_console(as_json)
@@ -102,62 +131,41 @@ def compare(
              f"error columns of {result.out_dir / 'runs.parquet'}")
 
 
-def _level(outcome: PairedOutcome, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return format(value if outcome.kind == "binary" else value / outcome.scale, outcome.fmt)
-
-
-def _signed(outcome: PairedOutcome, value: float) -> str:
-    if outcome.kind == "binary":
-        return f"{100.0 * value:+.1f}"
-    return format(value / outcome.scale, "+" + outcome.fmt)
-
-
-def _difference(outcome: PairedOutcome, stat: dict[str, Any]) -> str:
-    if stat.get("difference") is None:
-        return "n/a"
-    text = _signed(outcome, stat["difference"])
-    if stat.get("ci95"):
-        lo, hi = stat["ci95"]
-        text += f" [{_signed(outcome, lo)}, {_signed(outcome, hi)}]"
-    return text + (" pp" if outcome.kind == "binary" else "")
-
-
-ROW_LABELS: dict[str, str] = {
-    "final_hhi": "final HHI (0-10,000)",
-    "unipolar": "P(unipolar)",
-    "takeoff_years": "takeoff (years)",
-    "singularity": "P(singularity)",
-    "catastrophe": "P(catastrophe)",
-    "incidents": "incidents per run",
-    "consumer_value": "consumer value (USD T)",
-    "frontier_quality": "frontier quality (u)",
-}
-"""Short row labels with units, so a table fits 80 columns."""
-TABLE_NOTE = ("difference: mean over runs of policy - baseline, runs paired by seed and uncertain draws; 95 % CI: "
-              "Student t (means), Newcombe 1998 paired score (P); pp: percentage points; takeoff: over runs where "
-              "both arms completed a takeoff.")
+TABLE_NOTE = ("baseline, policy: means over runs (P: shares of runs; capability delay: censored mean years); "
+              "difference: mean of paired differences policy - baseline (P: difference of paired proportions), runs "
+              "paired by seed and uncertain draws; 95 % CI: Student t (means), Newcombe 1998 paired score (P); pp: "
+              "percentage points; highlighted: a finding, the interval excludes 0 by more than the min effect "
+              "(--min-effect); capability delay: a threshold not reached within the horizon counts at the horizon.")
 
 
 def comparison_tables(comparison: dict[str, Any]) -> list[Table]:
-    """One table per policy arm: baseline and policy levels, the paired difference and its 95 % interval."""
+    """One table per policy arm, grouped concentration, speed, welfare, money, safety: baseline and policy levels,
+    the paired difference with its 95 % interval, the practical threshold and the pairs; findings highlighted."""
     tables = []
     for arm, result in comparison["comparisons"].items():
-        title = Text(f"{arm} - baseline: {result['pairs']} paired runs of '{comparison['scenario']}', "
-                     f"seed {comparison['seed']}")
-        table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for name, justify in (("outcome", "left"), ("baseline", "right"), ("policy", "right"),
-                              ("difference [95 % CI]", "right"), ("pairs", "right")):
-            table.add_column(name, justify=justify, no_wrap=name != "pairs")  # type: ignore[arg-type]
-        for outcome in PAIRED_OUTCOMES:
-            stat = result["outcomes"][outcome.key]
-            table.add_row(ROW_LABELS.get(outcome.key, outcome.label), _level(outcome, stat["baseline"]),
-                          _level(outcome, stat["policy"]), _difference(outcome, stat), str(stat["n_pairs"]))
-        takeoff = result["outcomes"].get("takeoff_years")
-        if takeoff is not None and (takeoff["only_policy"] or takeoff["only_baseline"]):
-            table.caption = (f"takeoff completed in both arms in {takeoff['n_pairs']} runs, in the baseline only in "
-                             f"{takeoff['only_baseline']}, with the policy only in {takeoff['only_policy']}")
-            table.caption_justify = "left"
-        tables.append(table)
+        tables.append(effects_table(result, f"{arm} - baseline: {result['pairs']} paired runs of "
+                                    f"'{comparison['scenario']}', seed {comparison['seed']}"))
     return tables
+
+
+def effects_table(result: dict[str, Any], title: str) -> Table:
+    """An arm's effects (runs.views.policy.effect_rows) as a table titled ``title``."""
+    table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in (("outcome", "left"), ("baseline", "right"), ("policy", "right"),
+                          ("difference [95 % CI]", "right"), ("min effect", "right"), ("pairs", "right")):
+        table.add_column(name, justify=justify, no_wrap=name not in ("pairs", "min effect"))  # type: ignore[arg-type]
+    group = None
+    notes = []
+    for row in effect_rows(result):
+        if row.group != group:
+            group = row.group
+            table.add_row(Text(group, style="italic"), end_section=False)
+        style = "bold red" if row.finding else None
+        table.add_row("  " + row.outcome, row.baseline, row.policy, Text(row.difference, style=style or ""),
+                      row.min_effect, row.pairs, style=style)
+        if row.note:
+            notes.append(f"{row.outcome.split(' (')[0]}: {row.note}")
+    if notes:
+        table.caption = "; ".join(notes)
+        table.caption_justify = "left"
+    return table

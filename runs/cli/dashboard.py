@@ -24,8 +24,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from economy.params import load_scenario
-from runs.cli.common import EXIT_OK, command_errors
+from economy.params import load_policy_file, load_scenario
+from runs.cli.common import EXIT_OK, PolicyFiles, command_errors
 
 __all__ = ["CULL_SECONDS", "STOP_SECONDS", "dashboard"]
 
@@ -39,6 +39,7 @@ _PR_SET_PDEATHSIG = 1
 Scenario = Annotated[
     Path | None, typer.Argument(help="Scenario TOML file (default: runs/baseline.toml).", show_default=False)
 ]
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "baseline.toml"
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")]
 
 
@@ -62,18 +63,21 @@ def _wait(child: subprocess.Popen, stopping: list[int]) -> int:
                         os.killpg(child.pid, signal.SIGKILL)
 
 
-def dashboard(scenario: Scenario = None, port: Port = 8765) -> None:
+def dashboard(scenario: Scenario = None, port: Port = 8765, policy_files: PolicyFiles = None) -> None:
     """Serve the policy lab (a Solara page) on http://127.0.0.1:PORT until stopped (Ctrl-C or SIGTERM).
+
+    --policy FILE adds the file's policies to the scenario the page starts from.
 
     Controls for the contested parameters and the policies; baseline and policy side by side on one seed.
 
     Ensembles with fan charts, the network, downloads; the view's state is in the page's URL (a link to share).
     """
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", SOLARA_KERNEL_CULL_TIMEOUT=f"{CULL_SECONDS}s")
-    if scenario is not None:
+    if scenario is not None or policy_files:
         with command_errors():
-            load_scenario(scenario, [])
-        env["MULTIPOLAR_SCENARIO"] = str(scenario.resolve())
+            load_scenario(scenario or DEFAULT_SCENARIO, [], [load_policy_file(item) for item in policy_files or ()])
+        env["MULTIPOLAR_SCENARIO"] = str((scenario or DEFAULT_SCENARIO).resolve())
+        env["MULTIPOLAR_POLICY_FILES"] = os.pathsep.join(str(Path(item).resolve()) for item in policy_files or ())
     app_file = importlib.util.find_spec("runs.views.dashboard").origin
     command = [sys.executable, "-m", "solara", "run", str(app_file), "--host", "127.0.0.1", "--port", str(port),
                "--production", "--no-open"]

@@ -19,6 +19,7 @@ from runs.cli.common import (
     Chunk,
     MaxMemory,
     Overwrite,
+    PolicyFiles,
     ScenarioFile,
     ThreadsPerWorker,
     TlsCaFile,
@@ -37,10 +38,13 @@ from runs.cli.common import (
     set_option,
     workers_option,
 )
+from runs.cli.compare import MinEffects, parse_min_effects
 from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.experiments.grid import KEYHOLE, Plane, parse_grid
+from runs.experiments.stats import PAIRED_OUTCOMES
+from runs.views.policy import signed_text
 
-__all__ = ["points_table", "sweep"]
+__all__ = ["dose_table", "points_table", "sweep"]
 
 _DEFAULT = ", ".join(f"{key}={spec}" for key, spec in KEYHOLE)
 
@@ -60,6 +64,10 @@ Scheduler = scheduler_option("Use a running Dask scheduler (tcp://host:port) ins
 Out = out_option("runs/out/<scenario name>-sweep/")
 KeepSeries = Annotated[bool, typer.Option("--keep-series", help="Keep every point's per-step market series "
                                           "(points/NNN/market/).")]
+TargetOption = Annotated[str | None, typer.Option(
+    "--target", metavar="COLUMN<LEVEL",
+    help="With one --grid key: mark where the outcome flips, e.g. \"p_unipolar<0.2\" (a column of points.parquet; "
+    "<, <=, >, >=).")]
 
 
 def sweep(
@@ -69,6 +77,7 @@ def sweep(
     grid: Grid = None,
     seed: Seed = 0,
     overrides: Overrides = None,
+    policy_files: PolicyFiles = None,
     workers: Workers = None,
     threads: ThreadsPerWorker = None,
     scheduler: Scheduler = None,
@@ -80,10 +89,15 @@ def sweep(
     out: Out = None,
     overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
+    target: TargetOption = None,
+    min_effects: MinEffects = None,
     as_json: AsJson = False,
     figure_format: FigureFormat = "png",
 ) -> None:
-    """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams."""
+    """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams. A grid
+    over a policy's key (policies.<name>.<key>) is a dose-response sweep: it also runs the scenario without that
+    policy on the same seeds and draws, and writes each point's paired effects, dose_response.png and
+    tradeoff.png."""
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_sweep
 
@@ -93,11 +107,15 @@ def sweep(
         with progress_bar("sweep") as bar:
             def progress(done: int, total: int) -> None:
                 shown = min(done // runs + 1, total // runs)
-                bar(done, total, label=f"sweep: point {shown}/{total // runs}")
+                bar(done, total, label=f"sweep: ensemble {shown}/{total // runs}")
 
-            result = run_sweep(setup.with_progress(progress), runs=runs, planes=planes, keep_series=keep_series)
+            result = run_sweep(setup.with_progress(progress), runs=runs, planes=planes, keep_series=keep_series,
+                               target=target, min_effects=parse_min_effects(min_effects))
 
-    output_console(as_json).print(points_table(result.summary, result.table))
+    console = output_console(as_json)
+    console.print(points_table(result.summary, result.table))
+    if result.summary.get("policy_sweep"):
+        console.print(dose_table(result.summary, result.table))
     if as_json:
         print_json(result.summary)
     if result.failed_runs:
@@ -122,6 +140,45 @@ def points_table(summary: dict[str, Any], points: Any) -> Table:
         table.add_column(header, justify="right", width=width)
     for cells in rows:
         table.add_row(*cells)
+    return table
+
+
+def dose_table(summary: dict[str, Any], points: Any) -> Table:
+    """A policy sweep's points against the no-policy arm: the paired effects with 95 % intervals, and the flip."""
+    section = summary["policy_sweep"]
+    keys = section["keys"]
+    table = Table(title=Text("paired effects against the scenario without the policy (same seeds and draws): mean "
+                             "of paired differences [95 % CI]"), title_justify="left")
+    for key in keys:
+        table.add_column(key.split(".")[-1], justify="right", overflow="fold")
+    by_key = {o.key: o for o in PAIRED_OUTCOMES}
+    shown = ("unipolar", "final_hhi", "delay_par_human", "consumer_value", "catastrophe")
+    for key in shown:
+        table.add_column(f"{by_key[key].label} ({'pp' if by_key[key].kind == 'binary' else by_key[key].unit})",
+                         justify="right", overflow="fold")
+    for _, row in points.iterrows():
+        cells = [f"{row[key]:g}" for key in keys]
+        for key in shown:
+            outcome = by_key[key]
+            value, lo, hi = row[f"diff_{key}"], row[f"diff_{key}_lo"], row[f"diff_{key}_hi"]
+            text = "n/a" if not math.isfinite(value) else signed_text(outcome, value)
+            if math.isfinite(lo) and math.isfinite(hi):
+                text += f" [{signed_text(outcome, lo)}, {signed_text(outcome, hi)}]"
+            cells.append(Text(text, style="bold red" if row[f"finding_{key}"] else ""))
+        table.add_row(*cells)
+    flip = section.get("target")
+    if flip:
+        crossing = "never crossed on this grid" if flip["crossing"] is None else f"crossed at {flip['crossing']:.4g}"
+        def at(value: float | None) -> str:
+            return "nowhere on this grid" if value is None else f"at {value:.4g}"
+
+        without = flip.get("no_policy")
+        met = "" if without is None else (f" Without the policy: {without['estimate']:.4g}, the target is "
+                                          f"{'met' if without['met'] else 'not met'}.")
+        table.caption = (f"target {flip['target']}: {crossing}; first met {at(flip['first_met'])}, by the whole "
+                         f"95 % interval {at(flip['first_met_by_interval'])}.{met} Capability delay: "
+                         f"{section['censoring']}.")
+        table.caption_justify = "left"
     return table
 
 

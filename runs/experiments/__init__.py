@@ -1,17 +1,17 @@
 """The experiments room: everything that runs the model many times and writes what came out.
 
-One module per kind of experiment, each runner with the same signature (``run_KIND(setup, *, the kind's
-options)``: a :class:`Setup` holds the scenario, seed, overrides, output folder, execution, command line and
-figure hooks) and the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one run),
+One module per kind of experiment, each runner with the same signature (``run_KIND(setup, *, the kind's options)``:
+a :class:`Setup` holds the scenario, seed, overrides, output folder, execution, command line and figure hooks) and
+the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one run),
 :mod:`~runs.experiments.ensemble` (Monte Carlo, in chunks: :mod:`~runs.experiments.chunk`),
 :mod:`~runs.experiments.sweep` (an ensemble per point of a :mod:`~runs.experiments.grid`),
-:mod:`~runs.experiments.compare` (policy arms on common random numbers), :mod:`~runs.experiments.sensitivity`
-(Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench).  The shared layers:
-:mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver path),
-:mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
-(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design),
-:mod:`~runs.experiments.variants` (a scenario's points and arms), :mod:`~runs.experiments.setup` and
-:mod:`~runs.experiments.result`.
+:mod:`~runs.experiments.compare` (policy arms on common random numbers), :mod:`~runs.experiments.dose` (a policy
+sweep's dose-response), :mod:`~runs.experiments.optimize` (policy parameters searched with Optuna),
+:mod:`~runs.experiments.sensitivity` (Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench). The
+shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver
+path), :mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
+(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design), :mod:`~runs.experiments.variants`
+(a scenario's points and arms), :mod:`~runs.experiments.setup` and :mod:`~runs.experiments.result`.
 
 Experiments never draw (figures come in through :class:`Figures`) and never print.
 
@@ -27,10 +27,11 @@ from typing import Any
 _MODULES: dict[str, tuple[str, ...]] = {
     "chunk": ("RANK_LIMIT", "ChunkData", "ChunkTask", "OutputLayout", "chunk_runs_table", "run_chunk", "run_root",
               "simulate_chunk", "warm_up"),
-    "compare": ("BASELINE_ARM", "Arm", "PolicyFile", "arm_scenario", "build_arms", "load_policy_file", "run_compare"),
+    "compare": ("BASELINE_ARM", "Arm", "arm_scenario", "build_arms", "run_compare"),
     "ema": ("DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
             "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "frozen",
             "perform", "policy_arms", "quiet_import", "select_dense_box"),
+    "dose": ("Target", "effect_columns", "flips", "is_policy_key", "parse_target", "reference_scenario"),
     "ensemble": ("FAN_RUN_LIMIT", "check_runs_and_seed", "read_fan_series", "read_market", "run_ensemble"),
     "execution": ("DEFAULT_CHUNK", "Execution", "ExecutionReport", "Progress", "available_cores", "default_chunk",
                   "error_text", "local_cluster", "numba_threads"),
@@ -48,10 +49,12 @@ _MODULES: dict[str, tuple[str, ...]] = {
                     "check_design", "default_factors", "factors_for", "outcome_array", "outcome_value",
                     "round_up_power_of_two", "run_sensitivity", "sensitivity_analysis"),
     "single": ("GRAPHML_MAX_LABS", "NETWORK_FILES", "OUTPUT_FILES", "run_single", "run_summary", "simulate"),
-    "stats": ("PAIRED_OUTCOMES", "POINT_STATISTICS", "QUANTILES", "PairedOutcome", "compare_tables",
-              "median_interval", "outcome_values", "paired_mean", "paired_proportion", "point_statistics",
-              "summarise_ensemble", "wilson_interval"),
-    "sweep": ("is_keyhole", "read_points", "run_sweep"),
+    "stats": ("CENSORING", "GROUPS", "OUTCOME_KEYS", "PAIRED_OUTCOMES", "PAR_HUMAN", "POINT_STATISTICS",
+              "QUANTILES", "STATISTIC", "SUPERHUMAN", "PairedOutcome", "compare_tables", "is_finding",
+              "median_interval", "outcome_values", "paired_delay", "paired_mean", "paired_proportion",
+              "point_statistics", "practical_threshold", "summarise_ensemble", "threshold_years", "wilson_interval"),
+    "optimize": ("TRIAL_COLUMNS", "Objective", "SearchKey", "parse_objective", "parse_search", "run_optimize"),
+    "sweep": ("REFERENCE_DIR", "is_keyhole", "read_points", "run_sweep"),
     "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "key_route",
                   "latin_hypercube", "ppf"),
     "variants": ("scenario_data", "variant"),

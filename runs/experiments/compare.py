@@ -9,9 +9,10 @@ baseline arm is the scenario as given (with its own ``[[policies]]``, if any); a
 ``[[policies]]`` tables to them.  One Dask cluster serves every arm
 (:meth:`runs.experiments.execution.Execution.shared`); ``workers=1`` runs in this process.
 
-A policy file holds ``[[policies]]`` tables and optionally ``name`` (the arm's name; default the file's stem)
-and ``description``; any other top-level key is an error.  A file with several tables is a policy package.
-Policy files are read by the scenario loader (:func:`economy.params.read_toml`), with its one-line errors.
+A policy file (economy.params.policy_files) holds ``[[policies]]`` tables and optionally ``name`` (the arm's
+name; default the file's stem) and ``description``; any other top-level key is an error.  A file with several
+tables is a policy package.  A policy's name (``policies.<name>.<key>``) is its table's ``name``, else the file's
+name for a file of one table, else its kind.
 
 Output folder (default ``runs/out/<name>-compare/``)::
 
@@ -39,39 +40,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from economy.params import POLICY_KINDS, Scenario, ScenarioError, read_toml, validate_scenario
+from economy.params import PolicyFile, Scenario, load_policy_file, validate_scenario, with_policy_files
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
 from runs.experiments.outputs import OutputFolder, finite_or_none
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
-from runs.experiments.stats import PAIRED_OUTCOMES, compare_tables, outcome_values
+from runs.experiments.stats import CENSORING, PAIRED_OUTCOMES, STATISTIC, compare_tables, outcome_values
 from runs.experiments.uncertain import UncertainPlan
 from runs.experiments.variants import scenario_data
 
 __all__ = [
     "BASELINE_ARM",
     "Arm",
-    "PolicyFile",
     "arm_scenario",
     "build_arms",
-    "load_policy_file",
     "run_compare",
 ]
 
 FORMAT = "multipolar-compare/1"
 BASELINE_ARM = "baseline"
-POLICY_FILE_KEYS: tuple[str, ...] = ("policies", "name", "description")
-
-
-@dataclass(frozen=True)
-class PolicyFile:
-    """A parsed policy file: its ``[[policies]]`` tables (not yet validated) and the arm's name."""
-
-    path: Path
-    name: str
-    description: str | None
-    tables: tuple[dict[str, Any], ...]
-    text: str
 
 
 @dataclass(frozen=True)
@@ -88,51 +75,17 @@ class Arm:
 
 
 # ---------------------------------------------------------------------------------------------- input
-def load_policy_file(path: str | Path) -> PolicyFile:
-    """Read a policy file; raises :class:`ScenarioError` (one line naming the key) on a malformed one.
-
-    Only the file's shape and each table's ``kind`` are checked here; the parameters are validated with the
-    scenario (:func:`arm_scenario`).
-    """
-    path = Path(path)
-    try:
-        data, text = read_toml(path, "policy")
-    except ScenarioError as err:
-        raise ScenarioError(f"--policy: {err}") from None
-    unknown = [key for key in data if key not in POLICY_FILE_KEYS]
-    if unknown:
-        raise ScenarioError(f"{path}: unknown key {unknown[0]} (given {_show(data[unknown[0]])}); a policy file holds "
-                            "[[policies]] tables and optionally name and description")
-    tables = data.get("policies")
-    if not isinstance(tables, list) or not tables:
-        raise ScenarioError(f"{path}: policies is missing or empty; a policy file holds one or more [[policies]] "
-                            "tables")
-    for k, table in enumerate(tables):
-        if not isinstance(table, dict):
-            raise ScenarioError(f"{path}: policies.{k} = {_show(table)} is not a table; write [[policies]] tables")
-        if "kind" not in table:
-            raise ScenarioError(f"{path}: missing required key policies.{k}.kind; allowed: {', '.join(POLICY_KINDS)}")
-        if table["kind"] not in POLICY_KINDS:
-            raise ScenarioError(f"{path}: policies.{k}.kind = {_show(table['kind'])} is not a policy kind; allowed: "
-                                f"{', '.join(POLICY_KINDS)}")
-    for key in ("name", "description"):
-        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
-            raise ScenarioError(f"{path}: {key} = {_show(data[key])} must be a non-empty string")
-    name = data.get("name", path.stem).strip()
-    return PolicyFile(path, name, data.get("description"), tuple(tables), text)
-
-
 def arm_scenario(data: dict[str, Any], overrides: Sequence[str], policy: PolicyFile, source: str) -> Scenario:
     """The scenario dict (``--set`` applied) with the file's policies appended to its own, validated.
 
     The file's tables are first validated alone (errors name ``policies.K`` as numbered in the file), then
-    with the scenario's own policies (a kind given twice is refused); both raise :class:`ScenarioError`.
+    with the scenario's own policies (a kind or a name given twice is refused,
+    :func:`economy.params.with_policy_files`); both raise :class:`ScenarioError`.
     """
     alone = dict(data)
     alone["policies"] = list(policy.tables)
     validate_scenario(alone, source=str(policy.path))
-    combined = dict(data)
-    combined["policies"] = [*(data.get("policies") or []), *policy.tables]
+    combined = with_policy_files(data, [policy], source)
     return validate_scenario(combined, overrides, source=f"{source} with {policy.path}")
 
 
@@ -163,8 +116,8 @@ def build_arms(scenario: Scenario, scenario_text: str, policy_paths: Sequence[st
 
 
 # ---------------------------------------------------------------------------------------------- the driver
-def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int,
-                keep_series: bool = False) -> ExperimentResult:
+def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep_series: bool = False,
+                min_effects: dict[str, float] | None = None) -> ExperimentResult:
     """Run the baseline and every policy arm on the same seeds and draws; write the paired comparison.
 
     Parameters
@@ -180,6 +133,8 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int,
         Runs per arm ``R >= 2``.
     keep_series
         Keep every arm's per-step market series (``arms/K-NAME/market/``, about 45 kB per run).
+    min_effects
+        Practical thresholds by outcome key, replacing the defaults (runs.experiments.stats.PAIRED_OUTCOMES).
 
     Returns
     -------
@@ -247,16 +202,21 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int,
         "overrides": sets, "uncertain": list(plan.keys),
         "common_random_numbers": {"verified": True, "seeds": settings["seeds"]},
         "methods": {
-            "mean": "mean of paired differences (policy - baseline, run by run), Student t 95 % interval",
-            "binary": "difference of paired proportions, Newcombe (1998) hybrid score 95 % interval (method 10)",
+            "mean": "mean of paired differences (policy - baseline, run by run), Student t 95 % interval; the arms' "
+                    "levels are means",
+            "binary": "difference of paired proportions, Newcombe (1998) hybrid score 95 % interval (method 10); the "
+                      "arms' levels are shares of runs",
+            "delay": f"mean of paired differences of the years a capability threshold is reached; {CENSORING}",
+            "finding": "the 95 % interval excludes 0 by more than the outcome's min_effect (practical threshold)",
             "pairs": "runs that succeeded in both arms",
         },
-        "outcomes": [{"key": o.key, "label": o.label, "unit": o.unit, "kind": o.kind, "note": o.note}
-                     for o in PAIRED_OUTCOMES],
+        "outcomes": [{"key": o.key, "label": o.label, "unit": o.unit, "kind": o.kind, "group": o.group,
+                      "statistic": STATISTIC[o.kind], "note": o.note} for o in PAIRED_OUTCOMES],
+        "min_effects": dict(min_effects or {}),
         "arms": [{**_arm_entry(arm, d), "ok_runs": int((t["status"] == "ok").sum()),
                   "failed_runs": int((t["status"] != "ok").sum())}
                  for arm, d, t in zip(arms, dirs, tables, strict=True)],
-        "comparisons": {arm.name: compare_tables(tables[0], table)
+        "comparisons": {arm.name: compare_tables(tables[0], table, min_effects)
                         for arm, table in zip(arms[1:], tables[1:], strict=True)},
         "failed_runs": failed,
     }

@@ -119,7 +119,7 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
     todo = [c for c in range(n_chunks) if not layout.done(c, record_labs)]
     reused = n_chunks - len(todo)
     state = {"format": FORMAT, "fingerprint": fingerprint, "identity": identity, "chunk": chunk,
-             "seeds": _seeds_note(seed)}
+             "seeds": _seeds_note(seed), "policy_files": setup.policy_file_entries}
     folder.start(state)
 
     threads = execution.n_threads

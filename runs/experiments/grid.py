@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from economy.params import Scenario, ScenarioError, parse_override
+from economy.params import BadKey, Scenario, ScenarioError, index_key, parse_override, split_key
 from runs.experiments.result import ExperimentInputError
 
 __all__ = [
@@ -171,9 +171,14 @@ def format_value(value: Any) -> str:
 
 
 def scenario_value(scenario: Scenario, key: str) -> float:
-    """The scenario's value of a dotted numeric key (NaN if it is unset or not a number)."""
+    """The scenario's value of a dotted numeric key, a policy named by index or name (NaN if it is unset, not a
+    number or names no policy)."""
     node: Any = scenario.model_dump(mode="python")
-    for part in key.split("."):
+    try:
+        parts = [str(part) for part in index_key(node, split_key(key))]
+    except BadKey:
+        return math.nan
+    for part in parts:
         if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict):

@@ -74,6 +74,11 @@ SweepFigures = Callable[..., Sequence[str]]
 """``sweep(folder, *, points, planes, scenario, runs_per_point)``: ``points`` is points.parquet."""
 CompareFigures = Callable[..., Sequence[str]]
 """``compare(folder, *, comparison)``: ``comparison`` is comparison.json."""
+PolicySweepFigures = Callable[..., Sequence[str]]
+"""``policy_sweep(folder, *, points, key, reference, flip, log_x, title, effects)``: a policy sweep's figures
+(runs.experiments.sweep); ``effects`` pairs each grid value's label with its paired effects."""
+OptimizeFigures = Callable[..., Sequence[str]]
+"""``optimize(folder, *, trials, objectives, title)``: ``trials`` is trials.parquet (runs.experiments.optimize)."""
 SensitivityFigures = Callable[..., Sequence[str]]
 """``sensitivity(folder, *, result, title)``: ``result`` is the study's SensitivityResult."""
 
@@ -92,6 +97,8 @@ class Figures:
     sweep: SweepFigures | None = None
     compare: CompareFigures | None = None
     sensitivity: SensitivityFigures | None = None
+    policy_sweep: PolicySweepFigures | None = None
+    optimize: OptimizeFigures | None = None
 
 
 NO_FIGURES = Figures()

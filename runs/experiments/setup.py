@@ -5,8 +5,9 @@ Every runner takes a setup first and its kind's options after it, and returns an
 
     run_single(setup)
     run_ensemble(setup, runs=1000, record_labs=False)
-    run_sweep(setup, runs=50, planes=None, keep_series=False)
-    run_compare(setup, policies=[...], runs=1000, keep_series=False)
+    run_sweep(setup, runs=50, planes=None, keep_series=False, target=None, min_effects=None)
+    run_compare(setup, policies=[...], runs=1000, keep_series=False, min_effects=None)
+    run_optimize(setup, search=[...], objectives=[...], constraints=(), trials=40, runs=100)
     run_sensitivity(setup, method="sobol", samples=256, outputs=(...), ...)
 
 A sweep or a comparison runs its points or arms as ensembles of a derived setup (its own scenario, overrides,
@@ -15,12 +16,13 @@ folder and progress), so nested experiments need no further plumbing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from economy.params import Scenario, load_scenario
+from economy.params import PolicyFile, Scenario, load_policy_file, load_scenario
 from runs.experiments.execution import Execution, Progress
 from runs.experiments.outputs import default_output_dir
 from runs.experiments.result import NO_FIGURES, Figures
@@ -41,6 +43,10 @@ class Setup:
         The root seed (an experiment of many runs gives run ``i`` the root ``SeedSequence(seed, spawn_key=(i,))``).
     overrides
         The ``--set`` strings the scenario was loaded with.
+    policy_files
+        The policy files (``--policy``, :func:`economy.params.load_policy_file`) whose policies joined the
+        scenario's before the overrides (:func:`economy.params.load_scenario`); a sweep's points and a
+        comparison's arms keep them.
     out_dir
         The output folder; default ``runs/out/<scenario name>`` (a run) or ``runs/out/<name>-<kind>``.
     overwrite
@@ -59,6 +65,7 @@ class Setup:
     scenario_text: str
     seed: int = 0
     overrides: Sequence[str] = ()
+    policy_files: Sequence[PolicyFile] = ()
     out_dir: str | Path | None = None
     overwrite: bool = False
     execution: Execution = field(default_factory=Execution)
@@ -67,12 +74,23 @@ class Setup:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", tuple(self.overrides))
+        object.__setattr__(self, "policy_files", tuple(self.policy_files))
 
     @classmethod
-    def load(cls, path: str | Path, overrides: Sequence[str] = (), **options: Any) -> Setup:
-        """The setup of a scenario file loaded with ``overrides`` (:func:`economy.params.load_scenario`)."""
-        scenario, text = load_scenario(path, overrides)
-        return cls(scenario, text, overrides=overrides, **options)
+    def load(cls, path: str | Path, overrides: Sequence[str] = (), policy_paths: Sequence[str | Path] = (),
+             **options: Any) -> Setup:
+        """The setup of a scenario file with the policy files at ``policy_paths`` and ``overrides``
+        (:func:`economy.params.load_scenario`)."""
+        files = tuple(load_policy_file(item) for item in policy_paths)
+        scenario, text = load_scenario(path, overrides, files)
+        return cls(scenario, text, overrides=overrides, policy_files=files, **options)
+
+    @property
+    def policy_file_entries(self) -> list[dict[str, Any]]:
+        """The policy files for the manifest: path, name, the names of their policies, text and SHA-256 (the
+        resolved policies are in the manifest's ``scenario.resolved``)."""
+        return [{"path": str(f.path), "name": f.name, "policies": f.policy_names, "toml": f.text,
+                 "sha256": hashlib.sha256(f.text.encode()).hexdigest()} for f in self.policy_files]
 
     def with_progress(self, progress: Progress | None) -> Setup:
         """This setup with ``progress(done, total)`` told about the runs as they finish."""

@@ -94,7 +94,8 @@ def run_single(setup: Setup) -> ExperimentResult:
         write_json_atomic(summary, tmp / "summary.json")
         files += draw(setup.figures.run, tmp, market=market, labs=labs, summary=summary, graph=end, events=events)
         manifest = build_manifest(scenario, setup.scenario_text, seeds=[setup.seed], overrides=setup.overrides,
-                                  command=setup.command, files=files)
+                                  command=setup.command, files=files,
+                                  extra={"policy_files": setup.policy_file_entries})
         write_manifest(manifest, tmp)
     return ExperimentResult(market, summary, manifest, target)
 

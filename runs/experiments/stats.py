@@ -17,6 +17,14 @@ horizon.  Two interval methods:
   hybrid score interval of Newcombe (1998, method 10): Wilson intervals of the two marginal proportions
   combined with the phi correlation of the pairs; it stays inside [-1, 1] and is not degenerate at 0 or n.
 
+- **capability delay** (``delay`` outcomes, :func:`paired_delay`): the mean paired difference of the years the
+  frontier reaches a threshold (par-human, strongly superhuman effective compute), a run that never reaches it
+  counted as reaching it at the horizon (right-censored, :data:`CENSORING`), with the censored runs counted.
+
+Every compared outcome belongs to a group (:data:`GROUPS`: concentration, speed, welfare, money, safety), so a
+policy's benefits and costs are read side by side, and carries a practical threshold: a difference is a
+*finding* only when its 95 % interval excludes zero by more than that (:func:`is_finding`).
+
 **Sweep points** (:func:`point_statistics`, one row of points.parquet): probabilities with Wilson intervals;
 the median final HHI with the distribution-free 95 % interval of order statistics (:func:`median_interval`).
 
@@ -35,17 +43,27 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "CENSORING",
+    "GROUPS",
+    "OUTCOME_KEYS",
     "PAIRED_OUTCOMES",
+    "PAR_HUMAN",
     "POINT_STATISTICS",
     "QUANTILES",
+    "STATISTIC",
+    "SUPERHUMAN",
     "PairedOutcome",
     "compare_tables",
+    "is_finding",
     "median_interval",
     "outcome_values",
+    "paired_delay",
     "paired_mean",
     "paired_proportion",
     "point_statistics",
+    "practical_threshold",
     "summarise_ensemble",
+    "threshold_years",
     "wilson_interval",
 ]
 
@@ -130,40 +148,83 @@ def summarise_ensemble(table: pd.DataFrame, *, scenario_name: str, seed: int, ch
 Z95 = 1.959963984540054
 
 
+GROUPS: dict[str, str] = {
+    "concentration": "market concentration",
+    "speed": "capability speed",
+    "welfare": "consumer welfare",
+    "money": "money raised and redistributed",
+    "safety": "safety",
+}
+"""The outcome groups of a comparison, in table order: a policy's benefits and its costs side by side."""
+
+
 @dataclass(frozen=True)
 class PairedOutcome:
-    """One compared outcome: its runs.parquet column, how it is read and how it is shown."""
+    """One compared outcome: its runs.parquet column, how it is read and how it is shown.
+
+    ``kind``: ``mean`` (mean of paired differences), ``binary`` (difference of paired proportions) or ``delay``
+    (years until a capability threshold, censored at the horizon: :func:`paired_delay`).  ``min_effect`` is the
+    practical threshold in the difference's raw unit (``relative``: as a fraction of the baseline's mean): a
+    difference is a **finding** only when its 95 % interval excludes zero by more than it (:func:`is_finding`).
+    """
 
     key: str
     label: str
     unit: str  # unit of the difference
-    kind: Literal["mean", "binary"]
+    kind: Literal["mean", "binary", "delay"]
     column: str
+    group: str
+    min_effect: float
+    relative: bool = False
     scale: float = 1.0  # shown value = value / scale (the JSON keeps raw units)
     fmt: str = ".3g"
     note: str = ""
 
 
+PAR_HUMAN = "par-human"
+SUPERHUMAN = "superhuman"
+
 PAIRED_OUTCOMES: tuple[PairedOutcome, ...] = (
-    PairedOutcome("final_hhi", "final HHI", "HHI points (0-10,000)", "mean", "final_hhi", fmt=",.0f"),
-    PairedOutcome("unipolar", "P(unipolar)", "percentage points", "binary", "unipolar", fmt=".1%",
-            note="leader share > 0.5 or HHI > 5,000 at the horizon"),
-    PairedOutcome("takeoff_years", "takeoff duration", "years", "mean", "takeoff_years", fmt=".2f",
-            note="years from par-human to strongly superhuman; pairs where both runs completed a takeoff"),
+    PairedOutcome("final_hhi", "final HHI", "HHI points (0-10,000)", "mean", "final_hhi", "concentration", 100.0,
+                  fmt=",.0f", note="practical threshold: the 100-point change of the 2023 Merger Guidelines"),
+    PairedOutcome("leader_share", "leader's final share", "percentage points", "mean", "leader_share",
+                  "concentration", 0.02, scale=0.01, fmt=".1f"),
+    PairedOutcome("unipolar", "P(unipolar)", "percentage points", "binary", "unipolar", "concentration", 0.02,
+                  fmt=".1%", note="leader share > 0.5 or HHI > 5,000 at the horizon"),
+    PairedOutcome("delay_par_human", "capability delay, par-human", "years", "delay", PAR_HUMAN, "speed", 0.25,
+                  fmt=".2f", note="years later the frontier reaches par-human effective compute; a run that never "
+                  "reaches it counts as reaching it at the horizon (censored)"),
+    PairedOutcome("delay_superhuman", "capability delay, superhuman", "years", "delay", SUPERHUMAN, "speed", 0.25,
+                  fmt=".2f", note="as above for strongly superhuman effective compute"),
+    PairedOutcome("takeoff_years", "takeoff duration", "years", "mean", "takeoff_years", "speed", 0.25, fmt=".2f",
+                  note="years from par-human to strongly superhuman; pairs where both runs completed a takeoff"),
     PairedOutcome("singularity", "runs with a singularity", "percentage points", "binary", "singularity_year",
-            fmt=".1%", note="a lab's ln S reached the ceiling (singularity_year defined)"),
-    PairedOutcome("catastrophe", "P(catastrophe)", "percentage points", "binary", "catastrophe", fmt=".1%"),
-    PairedOutcome("incidents", "incidents per run", "incidents", "mean", "incidents", fmt=".2f"),
-    PairedOutcome("consumer_value", "cumulative consumer value", "USD trillion", "mean", "consumer_value", scale=1e12,
-            fmt=",.0f"),
-    PairedOutcome("frontier_quality", "frontier quality at the horizon", "quality units u", "mean", "frontier_quality",
-            fmt=".3f"),
+                  "speed", 0.02, fmt=".1%", note="a lab's ln S reached the ceiling (singularity_year defined)"),
+    PairedOutcome("frontier_quality", "frontier quality at the horizon", "quality units u", "mean",
+                  "frontier_quality", "speed", 0.01, relative=True, fmt=".3f"),
+    PairedOutcome("consumer_value", "cumulative consumer value", "USD trillion", "mean", "consumer_value", "welfare",
+                  0.01, relative=True, scale=1e12, fmt=",.0f"),
+    PairedOutcome("tax_revenue", "tax revenue raised", "USD billion", "mean", "tax_revenue_usd", "money", 1e9,
+                  scale=1e9, fmt=",.1f", note="compute and windfall taxes over the horizon"),
+    PairedOutcome("subsidy", "subsidies paid", "USD billion", "mean", "subsidy_usd", "money", 1e9, scale=1e9,
+                  fmt=",.1f", note="R&D subsidies and the taxes' redistribution over the horizon"),
+    PairedOutcome("incidents", "incidents per run", "incidents", "mean", "incidents", "safety", 0.1, fmt=".2f"),
+    PairedOutcome("catastrophe", "P(catastrophe)", "percentage points", "binary", "catastrophe", "safety", 0.01,
+                  fmt=".1%"),
 )
-"""The outcomes ``multipolar compare`` reports, in table order."""
+"""The outcomes ``multipolar compare`` and a policy sweep report, in table order (grouped by :data:`GROUPS`).
+
+``min_effect`` defaults (overridable, ``--min-effect KEY=VALUE``): HHI 100 points (2023 Merger Guidelines),
+shares and probabilities 2 percentage points (P(catastrophe) 1), years 0.25, quality and consumer value 1 % of
+the baseline, money USD 1 billion, incidents 0.1 per run."""
+OUTCOME_KEYS: tuple[str, ...] = tuple(o.key for o in PAIRED_OUTCOMES)
 
 
 def outcome_values(table: pd.DataFrame, outcome: PairedOutcome) -> np.ndarray:
-    """The outcome per row of a runs table as floats: 0/1 for yes/no outcomes, NaN where undefined."""
+    """The outcome per row of a runs table as floats: 0/1 for yes/no outcomes, NaN where undefined; for a
+    ``delay`` outcome the year the threshold was reached, NaN where it was not (:func:`threshold_years`)."""
+    if outcome.kind == "delay":
+        return threshold_years(table, outcome.column)[0]
     if outcome.column not in table:
         return np.full(len(table), np.nan)
     if outcome.key == "singularity":
@@ -173,6 +234,58 @@ def outcome_values(table: pd.DataFrame, outcome: PairedOutcome) -> np.ndarray:
         flags = table[outcome.column]
         return np.where(flags.isna(), np.nan, flags.astype("boolean").fillna(False).astype(float))
     return pd.to_numeric(table[outcome.column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _column(table: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in table:
+        return np.full(len(table), np.nan)
+    return pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def threshold_years(table: pd.DataFrame, threshold: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, the year the frontier reached ``threshold`` (:data:`PAR_HUMAN`: ``takeoff_start_year``;
+    :data:`SUPERHUMAN`: that plus ``takeoff_years``; NaN if not reached) and the run's horizon (``final_year``)."""
+    start = _column(table, "takeoff_start_year")
+    year = start if threshold == PAR_HUMAN else start + _column(table, "takeoff_years")
+    return year, _column(table, "final_year")
+
+
+CENSORING = ("a run whose frontier never reaches the threshold within the horizon counts as reaching it at the "
+             "horizon (right-censored): the delay is then a lower bound, and the number of such runs is given")
+
+
+def paired_delay(policy: tuple[np.ndarray, np.ndarray], base: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+    """Years of capability delay, policy - baseline run by run, each year censored at its run's horizon.
+
+    ``policy`` and ``base`` are ``(year reached or NaN, horizon)`` per run (:func:`threshold_years`).  The mean
+    paired difference with its Student t interval (:func:`paired_mean`) of the censored years (:data:`CENSORING`),
+    with the counts of censored runs in each arm.
+    """
+    (p_year, p_end), (b_year, b_end) = policy, base
+    p = np.where(np.isfinite(p_year), p_year, p_end)
+    b = np.where(np.isfinite(b_year), b_year, b_end)
+    out = paired_mean(p, b)
+    both = np.isfinite(p) & np.isfinite(b)
+    out.update({"method": "mean of paired differences of censored years, Student t interval",
+                "censoring": CENSORING,
+                "censored_policy": int((both & ~np.isfinite(p_year)).sum()),
+                "censored_baseline": int((both & ~np.isfinite(b_year)).sum())})
+    return out
+
+
+def practical_threshold(outcome: PairedOutcome, stat: dict[str, Any], min_effect: float | None = None) -> float:
+    """The practical threshold of ``outcome`` in raw units: ``min_effect`` (default the outcome's), as a fraction
+    of the baseline's mean for a ``relative`` outcome."""
+    value = outcome.min_effect if min_effect is None else float(min_effect)
+    if outcome.relative:
+        return value * abs(stat.get("baseline") or 0.0)
+    return value
+
+
+def is_finding(stat: dict[str, Any], threshold: float) -> bool:
+    """True when the 95 % interval excludes zero by more than ``threshold`` (both bounds beyond it, one side)."""
+    ci = stat.get("ci95")
+    return ci is not None and (ci[0] > threshold or ci[1] < -threshold)
 
 
 def paired_mean(policy: np.ndarray, base: np.ndarray) -> dict[str, Any]:
@@ -254,10 +367,18 @@ def paired_proportion(policy: np.ndarray, base: np.ndarray, z: float = Z95) -> d
     return out
 
 
-def compare_tables(base: pd.DataFrame, policy: pd.DataFrame) -> dict[str, Any]:
+STATISTIC = {"mean": "mean of paired differences", "binary": "difference of proportions",
+             "delay": "mean of paired differences"}
+"""What a comparison's ``difference`` is, by outcome kind (tables and JSON say it)."""
+
+
+def compare_tables(base: pd.DataFrame, policy: pd.DataFrame,
+                   min_effects: dict[str, float] | None = None) -> dict[str, Any]:
     """Every outcome of :data:`PAIRED_OUTCOMES` as paired differences ``policy - base`` over runs ok in both tables.
 
-    Tables are runs tables (runs.parquet of an ensemble); rows are paired by their ``run`` index.
+    Tables are runs tables (runs.parquet of an ensemble); rows are paired by their ``run`` index.  Each outcome
+    says its ``group``, which ``statistic`` the difference is, its practical threshold ``min_effect`` (raw units;
+    ``min_effects`` overrides the defaults by key) and whether it is a ``finding`` (:func:`is_finding`).
     """
     ok_base = base[base["status"] == "ok"].set_index("run")
     ok_policy = policy[policy["status"] == "ok"].set_index("run")
@@ -265,9 +386,15 @@ def compare_tables(base: pd.DataFrame, policy: pd.DataFrame) -> dict[str, Any]:
     ok_base, ok_policy = ok_base.loc[runs], ok_policy.loc[runs]
     result: dict[str, Any] = {"pairs": len(runs), "outcomes": {}}
     for outcome in PAIRED_OUTCOMES:
-        x_policy, x_base = outcome_values(ok_policy, outcome), outcome_values(ok_base, outcome)
-        stat = paired_proportion(x_policy, x_base) if outcome.kind == "binary" else paired_mean(x_policy, x_base)
-        result["outcomes"][outcome.key] = {"label": outcome.label, "unit": outcome.unit, **stat}
+        if outcome.kind == "delay":
+            stat = paired_delay(threshold_years(ok_policy, outcome.column), threshold_years(ok_base, outcome.column))
+        else:
+            x_policy, x_base = outcome_values(ok_policy, outcome), outcome_values(ok_base, outcome)
+            stat = paired_proportion(x_policy, x_base) if outcome.kind == "binary" else paired_mean(x_policy, x_base)
+        threshold = practical_threshold(outcome, stat, (min_effects or {}).get(outcome.key))
+        result["outcomes"][outcome.key] = {"label": outcome.label, "unit": outcome.unit, "group": outcome.group,
+                                           "statistic": STATISTIC[outcome.kind], **stat, "min_effect": threshold,
+                                           "finding": is_finding(stat, threshold)}
     return result
 
 
@@ -280,6 +407,7 @@ POINT_STATISTICS: dict[str, str] = {
     "median_leader_share": "median final leader share of the labs' market",
     "median_singularity_year": "median singularity year of the runs with one",
     "p_catastrophe": "share of runs with a catastrophe",
+    "mean_consumer_value": "mean cumulative consumer value (USD), Student t interval",
 }
 """The headline columns of points.parquet (``p_*`` have ``_lo``/``_hi`` Wilson bounds; the HHI median too)."""
 
@@ -342,4 +470,19 @@ def point_statistics(table: pd.DataFrame) -> dict[str, Any]:
     years = singularity[np.isfinite(singularity)]
     out["median_singularity_year"] = float(np.median(years)) if years.size else math.nan
     proportion("p_catastrophe", flag("catastrophe"))
+    value = numeric("consumer_value")
+    value = value[np.isfinite(value)]
+    out["mean_consumer_value"] = float(value.mean()) if value.size else math.nan
+    out["mean_consumer_value_lo"], out["mean_consumer_value_hi"] = _mean_interval(value)
     return out
+
+
+def _mean_interval(values: np.ndarray) -> tuple[float, float]:
+    """Student t 95 % interval of the mean of ``values`` (NaN bounds with fewer than two)."""
+    from scipy import stats
+
+    n = values.size
+    if n < 2:
+        return math.nan, math.nan
+    half = float(stats.t.ppf(0.975, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
+    return float(values.mean()) - half, float(values.mean()) + half

@@ -15,6 +15,13 @@ Output folder (default ``runs/out/<name>-sweep/``)::
     figures              of ``figures.sweep`` (the command line's: phase_diagram.png)
     points/NNN/          point NNN's ensemble (runs.parquet, summary.json, figures; its per-step market
                          series only with ``keep_series``)
+
+A **policy sweep** (a grid key ``policies.<name>.<key>``, runs.experiments.dose) also runs the no-policy arm
+into ``reference/`` on the same seeds and draws; points.parquet then holds each point's paired effects against
+it (``diff_<outcome>``, ``_lo``, ``_hi``, ``finding_<outcome>``, the capability delays ``delay_par_human`` and
+``delay_superhuman``), summary.json a ``policy_sweep`` section (the no-policy arm's statistics, each point's
+effects and, with a ``target``, where the outcome flips), and ``figures.policy_sweep`` draws dose_response.png
+and tradeoff.png.
 """
 
 from __future__ import annotations
@@ -30,15 +37,16 @@ import numpy as np
 import pandas as pd
 
 from economy.params import Scenario, ScenarioError
+from runs.experiments.dose import Target, effect_columns, flips, is_policy_key, parse_target, reference_scenario
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
 from runs.experiments.grid import GridPoint, Plane, check_planes, grid_points, keyhole_planes, scenario_value
 from runs.experiments.outputs import OutputFolder, finite_or_none
 from runs.experiments.result import ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
-from runs.experiments.stats import POINT_STATISTICS, point_statistics
+from runs.experiments.stats import CENSORING, PAIRED_OUTCOMES, POINT_STATISTICS, compare_tables, point_statistics
 from runs.experiments.variants import scenario_data, variant
 
-__all__ = ["is_keyhole", "read_points", "run_sweep"]
+__all__ = ["REFERENCE_DIR", "is_keyhole", "read_points", "run_sweep"]
 
 FORMAT = "multipolar-sweep/1"
 
@@ -48,8 +56,8 @@ def is_keyhole(planes: Sequence[Plane]) -> bool:
     return [p.keys for p in planes] == [p.keys for p in keyhole_planes()]
 
 
-def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
-              keep_series: bool = False) -> ExperimentResult:
+def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None, keep_series: bool = False,
+              target: str | None = None, min_effects: dict[str, float] | None = None) -> ExperimentResult:
     """Run an ensemble of ``runs`` runs at every grid point and write points.parquet and the summary.
 
     Parameters
@@ -67,6 +75,10 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     keep_series
         Keep every point's per-step market series (``points/NNN/market/``); by default they are deleted once
         the point is summarised (they are about 45 kB per run).
+    target
+        ``"COLUMN<LEVEL"`` (runs.experiments.dose.parse_target): where along a one-key grid the outcome flips.
+    min_effects
+        Practical thresholds of a policy sweep's paired effects, by outcome key (runs.experiments.stats).
 
     Returns
     -------
@@ -84,13 +96,17 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     check_runs_and_seed(runs, seed)
     execution.check()
     sets = list(setup.overrides)
-    data = scenario_data(scenario, setup.scenario_text, sets)
+    data = scenario_data(scenario, setup.scenario_text, sets, setup.policy_files)
     planes = tuple(planes) if planes else keyhole_planes()
     check_planes(planes, sets, tuple(scenario.uncertain))
     points = grid_points(planes, {key: scenario_value(scenario, key) for plane in planes for key in plane.keys})
     scenarios = [_point_scenario(data, scenario.name, sets, point) for point in points]
     for point_scenario in scenarios:
         execution.check_memory(point_scenario, min(execution.chunk_size(runs), runs))
+    policy_keys = [key for plane in planes for key in plane.keys if is_policy_key(key)]
+    reference = (reference_scenario(data, policy_keys, tuple(scenario.uncertain), f"scenario {scenario.name!r}")
+                 if policy_keys else None)
+    wanted = _target(target, planes, bool(policy_keys))
     folder = OutputFolder.fresh("sweep", setup)
     target = folder.path
     settings = {
@@ -99,37 +115,105 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
                     "specs": [a.spec for a in p.axes]} for p in planes],
         "points": len(points), "keyhole": is_keyhole(planes),
         "seeds": "every point: run i uses SeedSequence(seed, spawn_key=(i,)) (common random numbers)",
+        "policy_files": setup.policy_file_entries,
+        "policy_sweep": {"keys": policy_keys, "reference_dir": REFERENCE_DIR,
+                         "target": None if wanted is None else wanted.text,
+                         "min_effects": dict(min_effects or {})} if policy_keys else None,
     }
     folder.start(settings)
 
     width = max(3, len(str(len(points) - 1)))
     rows: list[dict[str, Any]] = []
+    effects: list[dict[str, Any]] = []
     failed = 0
-    total = len(points) * runs
+    arms = len(points) + (reference is not None)
+    total = arms * runs
+    reference_table = None
     with execution.shared() as shared:
-        for point, point_scenario in zip(points, scenarios, strict=True):
-            name = f"points/{point.index:0{width}d}"
-
-            def point_progress(done: int, _total: int, k: int = point.index) -> None:
+        def ensemble(k: int, arm_scenario: Scenario, overrides: Sequence[str], name: str) -> ExperimentResult:
+            def arm_progress(done: int, _total: int) -> None:
                 execution.report(k * runs + done, total)
 
-            execution_k = replace(shared, progress=point_progress, resume=False)
-            point_setup = replace(setup, scenario=point_scenario, overrides=(*sets, *point.overrides),
-                                  out_dir=target / name, execution=execution_k)
-            result = run_ensemble(point_setup, runs=runs)
-            failed += result.failed_runs
-            rows.append(_point_row(point, planes, name, result.table))
+            arm_setup = replace(setup, scenario=arm_scenario, overrides=tuple(overrides), out_dir=target / name,
+                                execution=replace(shared, progress=arm_progress, resume=False))
+            result = run_ensemble(arm_setup, runs=runs)
             if not keep_series:
                 shutil.rmtree(target / name / "market", ignore_errors=True)
+            return result
+
+        if reference is not None:
+            result = ensemble(0, reference, sets, REFERENCE_DIR)
+            failed += result.failed_runs
+            reference_table = result.table
+        for point, point_scenario in zip(points, scenarios, strict=True):
+            name = f"points/{point.index:0{width}d}"
+            result = ensemble(point.index + (reference is not None), point_scenario, (*sets, *point.overrides), name)
+            failed += result.failed_runs
+            row = _point_row(point, planes, name, result.table)
+            if reference_table is not None:
+                paired = compare_tables(reference_table, result.table, min_effects)
+                row.update(effect_columns(paired))
+                effects.append({"point": point.index, "values": {key: point.values[key] for key in policy_keys},
+                                **paired})
+            rows.append(row)
         execution.report(total, total)
 
     frame = pd.DataFrame(rows)
     folder.table(frame, "points.parquet")
-    summary = finite_or_none(_summary(scenario, frame, settings, failed, wall0, target))
+    summary = _summary(scenario, frame, settings, failed, wall0, target)
     drawn = draw(setup.figures.sweep, target, points=frame, planes=planes, scenario=scenario, runs_per_point=runs)
+    if reference_table is not None:
+        summary["policy_sweep"] = _policy_sweep(frame, planes, policy_keys, reference_table, effects, wanted)
+        drawn += _policy_figures(setup, target, frame, planes, summary["policy_sweep"], scenario.name, runs)
+    summary = finite_or_none(summary)
     folder.json(summary, "summary.json")
     folder.add(*drawn)
     return ExperimentResult(frame, summary, folder.complete(settings), target)
+
+
+REFERENCE_DIR = "reference"
+"""A policy sweep's no-policy arm, under the sweep's folder."""
+
+
+def _target(text: str | None, planes: Sequence[Plane], policy_sweep: bool) -> Target | None:
+    if text is None:
+        return None
+    if len(planes) != 1 or len(planes[0].keys) != 1:
+        raise ExperimentInputError(f"--target {text!r}: give exactly one --grid key (a dose-response curve)")
+    columns = [*POINT_STATISTICS, "mean_consumer_value"]
+    if policy_sweep:
+        columns += ["delay_par_human", "delay_superhuman", *(f"diff_{o.key}" for o in PAIRED_OUTCOMES)]
+    return parse_target(text, columns)
+
+
+def _policy_sweep(frame: pd.DataFrame, planes: Sequence[Plane], keys: Sequence[str], reference: pd.DataFrame,
+                  effects: list[dict[str, Any]], target: Target | None) -> dict[str, Any]:
+    """summary.json's ``policy_sweep`` section."""
+    out: dict[str, Any] = {
+        "keys": list(keys), "reference_dir": REFERENCE_DIR,
+        "reference": {"description": "the scenario without the swept policies, same seeds and draws",
+                      **point_statistics(reference)},
+        "censoring": CENSORING, "effects": effects, "target": None,
+    }
+    if target is not None:
+        axis = planes[0].axes[0]
+        out["target"] = flips(frame, axis.key, target, log=axis.log)
+        reference_value = out["reference"].get(target.column)
+        if reference_value is not None:  # a column the no-policy arm has (not a paired difference)
+            out["target"]["no_policy"] = {"estimate": reference_value, "met": target.met(reference_value)}
+    return out
+
+
+def _policy_figures(setup: Setup, target: Path, frame: pd.DataFrame, planes: Sequence[Plane],
+                    section: dict[str, Any], name: str, runs: int) -> list[Path]:
+    if len(planes) != 1 or len(planes[0].keys) != 1:
+        return []
+    axis = planes[0].axes[0]
+    short = axis.key.split(".")[-1]
+    labelled = [(f"{short} = {entry['values'][axis.key]:.3g}", entry) for entry in section["effects"]]
+    return draw(setup.figures.policy_sweep, target, points=frame, key=axis.key, reference=section["reference"],
+                flip=section["target"], log_x=axis.log, effects=labelled,
+                title=f"Dose-response on '{name}': {axis.key}, {runs} runs per point (common random numbers)")
 
 
 def read_points(out_dir: str | Path) -> pd.DataFrame:

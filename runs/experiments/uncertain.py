@@ -40,6 +40,7 @@ from economy.params import (
     Scenario,
     Triangular,
     Uniform,
+    index_key,
     locate,
     pack_parameters,
     split_key,
@@ -177,8 +178,8 @@ class RunScenarios:
 
     def __init__(self, scenario: Scenario, keys: Sequence[str]) -> None:
         self.keys = tuple(keys)
-        self.paths = [tuple(int(p) if p.isdigit() else p for p in key.split(".")) for key in self.keys]
         self.base: dict[str, Any] = scenario.model_dump(mode="python", exclude={"uncertain"})
+        self.paths = [index_key(self.base, split_key(key)) for key in self.keys]  # a policy's name -> its index
         self.source = f"scenario {scenario.name!r} with drawn values"
 
     def data(self, values: Sequence[float]) -> dict[str, Any]:

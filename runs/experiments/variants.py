@@ -11,19 +11,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from economy.params import Scenario, parse_toml, scenario_dict_with_overrides, validate_scenario
+from economy.params import (
+    PolicyFile,
+    Scenario,
+    parse_toml,
+    scenario_dict_with_overrides,
+    validate_scenario,
+    with_policy_files,
+)
 from runs.experiments.result import ExperimentInputError
 
 __all__ = ["scenario_data", "variant"]
 
 
-def scenario_data(scenario: Scenario, scenario_text: str, overrides: Sequence[str]) -> dict[str, Any]:
-    """The TOML data of ``scenario_text`` with ``overrides`` applied, checked to validate to ``scenario`` itself.
+def scenario_data(scenario: Scenario, scenario_text: str, overrides: Sequence[str],
+                  policy_files: Sequence[PolicyFile] = ()) -> dict[str, Any]:
+    """The TOML data of ``scenario_text`` with the ``policy_files``' policies appended and ``overrides`` applied,
+    checked to validate to ``scenario`` itself.
 
     Raises :class:`ExperimentInputError` when the three do not belong together.
     """
     source = f"scenario {scenario.name!r}"
-    data = scenario_dict_with_overrides(parse_toml(scenario_text, source), overrides)
+    data = with_policy_files(parse_toml(scenario_text, source), policy_files, source)
+    data = scenario_dict_with_overrides(data, overrides)
     if validate_scenario(data, overrides, source=source) != scenario:
         raise ExperimentInputError(f"{source}: its TOML text with the overrides does not give the scenario passed "
                                    "(load both with economy.params.load_scenario)")

@@ -2,13 +2,13 @@
 
 :mod:`~runs.views.style` (palette, thresholds, how figures are written), then one module per kind of output:
 :mod:`~runs.views.run` (the overview and the figures of one run), :mod:`~runs.views.network`,
-:mod:`~runs.views.ensemble` (fan charts), :mod:`~runs.views.compare` (the forest plot),
-:mod:`~runs.views.sweep` (phase diagrams), :mod:`~runs.views.sensitivity`; :mod:`~runs.views.marks` (event
-markers, guide labels placed clear of the data, year ticks); :mod:`~runs.views.report` (the HTML report of an
-output folder), :mod:`~runs.views.paramdoc` (the parameter table of docs/model.md); the policy lab's controls
-and URL state (:mod:`~runs.views.controls`) and figures (:mod:`~runs.views.page_figures`); and
-``runs/views/dashboard.py`` with ``runs/views/session.py``, the Solara app that ``multipolar dashboard`` serves
-(not imported here: they load Mesa).
+:mod:`~runs.views.ensemble` (fan charts), :mod:`~runs.views.compare` (the forest plot), :mod:`~runs.views.policy`
+(effects tables, trade-off, dose-response and Pareto figures), :mod:`~runs.views.sweep` (phase diagrams),
+:mod:`~runs.views.sensitivity`; :mod:`~runs.views.marks` (event markers, guide labels placed clear of the data,
+year ticks); :mod:`~runs.views.report` (the HTML report of an output folder), :mod:`~runs.views.paramdoc` (the
+parameter table of docs/model.md); the policy lab's controls and URL state (:mod:`~runs.views.controls`) and
+figures (:mod:`~runs.views.page_figures`); and ``runs/views/dashboard.py`` with ``runs/views/session.py``, the
+Solara app that ``multipolar dashboard`` serves (not imported here: they load Mesa).
 
 :data:`FIGURES` bundles each kind's figure hook for the runners of :mod:`runs.experiments`
 (``run_ensemble(..., figures=FIGURES)``): experiments never draw, views are passed in.
@@ -60,6 +60,20 @@ from runs.views.page_figures import (
     shares_figure,
 )
 from runs.views.paramdoc import BEGIN, END, archetype_table, parameter_rows, parameter_table, render_into
+from runs.views.policy import (
+    DOSE_PANELS,
+    EffectRow,
+    dose_response_figure,
+    effect_rows,
+    level_text,
+    pareto_figure,
+    shown,
+    signed_text,
+    tradeoff_figure,
+    write_compare_policy_figures,
+    write_optimize_figures,
+    write_policy_sweep_figures,
+)
 from runs.views.report import (
     REPORT_NAME,
     Report,
@@ -115,6 +129,7 @@ __all__ = [
     "ARM_COLOURS",
     "BEGIN",
     "CONTESTED",
+    "DOSE_PANELS",
     "DPI",
     "END",
     "EVENT_STYLES",
@@ -132,6 +147,7 @@ __all__ = [
     "REPORT_NAME",
     "RUN_FIGURES",
     "Control",
+    "EffectRow",
     "PageState",
     "PhaseStatistic",
     "PolicyToggle",
@@ -144,6 +160,8 @@ __all__ = [
     "concentration_figure",
     "contested_controls",
     "detect_kind",
+    "dose_response_figure",
+    "effect_rows",
     "effective_labs_figure",
     "ensemble_figure_set",
     "fan_chart",
@@ -159,6 +177,7 @@ __all__ = [
     "is_real",
     "label_overlaps",
     "leader_share_histogram",
+    "level_text",
     "lorenz_curve",
     "lorenz_figure",
     "mark_events",
@@ -167,6 +186,7 @@ __all__ = [
     "overview_figure",
     "parameter_rows",
     "parameter_table",
+    "pareto_figure",
     "phase_figure",
     "place_guide_labels",
     "policy_toggles",
@@ -184,12 +204,18 @@ __all__ = [
     "settle_layout",
     "share_panel",
     "shares_figure",
+    "shown",
+    "signed_text",
     "step_quantiles",
     "sweep_figure_set",
     "top_shares_figure",
+    "tradeoff_figure",
     "write_compare_figures",
+    "write_compare_policy_figures",
     "write_ensemble_figures",
     "write_figures",
+    "write_optimize_figures",
+    "write_policy_sweep_figures",
     "write_report",
     "write_run_figures",
     "write_sensitivity_figures",
@@ -207,10 +233,11 @@ def figure_hooks(formats: Sequence[str] = ("png",)) -> Figures:
     if unknown or not formats:
         raise ValueError(f"figure formats {list(formats)}: choose one or more of {', '.join(FORMATS)}")
     hooks = {name: functools.partial(getattr(FIGURES, name), formats=tuple(formats))
-             for name in ("run", "ensemble", "sweep", "compare", "sensitivity")}
+             for name in ("run", "ensemble", "sweep", "compare", "sensitivity", "policy_sweep", "optimize")}
     return Figures(**hooks)
 
 
 FIGURES = Figures(run=write_run_figures, ensemble=write_ensemble_figures, sweep=write_sweep_figures,
-                  compare=write_compare_figures, sensitivity=write_sensitivity_figures)
+                  compare=write_compare_figures, sensitivity=write_sensitivity_figures,
+                  policy_sweep=write_policy_sweep_figures, optimize=write_optimize_figures)
 """The figures the command line writes, for every kind of output (as PNG; :func:`figure_hooks` for SVG)."""

@@ -14,19 +14,15 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
+from runs.experiments.stats import PAIRED_OUTCOMES
+from runs.views.policy import shown, write_compare_policy_figures
 from runs.views.style import DPI, GUIDE, OKABE_ITO, write_figures
 
 __all__ = ["forest_figure", "write_compare_figures"]
 
-_CLEAR = OKABE_ITO["vermillion"]  # the interval excludes zero
-_SPANS = OKABE_ITO["blue"]  # the interval contains zero
+_CLEAR = OKABE_ITO["vermillion"]  # a finding: the interval excludes zero by more than the practical threshold
+_SPANS = OKABE_ITO["blue"]  # not a finding
 _COLUMNS = 4
-
-
-def _shown(outcome: PairedOutcome, value: float) -> float:
-    """The value in the panel's unit: percentage points for proportions, else ``value / scale``."""
-    return 100.0 * value if outcome.kind == "binary" else value / outcome.scale
 
 
 def forest_figure(comparison: Mapping[str, Any]) -> Figure:
@@ -48,12 +44,12 @@ def forest_figure(comparison: Mapping[str, Any]) -> Figure:
                             ha="center", va="center", fontsize=8, color=GUIDE,
                             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
                 continue
-            x = _shown(outcome, diff)
+            x = shown(outcome, diff)
             if ci is None:
                 ax.plot([x], [y], marker="o", color=_SPANS, zorder=3)
                 continue
-            lo, hi = _shown(outcome, ci[0]), _shown(outcome, ci[1])
-            colour = _CLEAR if (lo > 0.0 or hi < 0.0) else _SPANS
+            lo, hi = shown(outcome, ci[0]), shown(outcome, ci[1])
+            colour = _CLEAR if stat.get("finding") else _SPANS
             ax.plot([lo, hi], [y, y], color=colour, linewidth=2.2, solid_capstyle="butt", zorder=2)
             ax.plot([x], [y], marker="o", markersize=6, color=colour, zorder=3)
         unit = "percentage points" if outcome.kind == "binary" else outcome.unit
@@ -67,14 +63,16 @@ def forest_figure(comparison: Mapping[str, Any]) -> Figure:
     for row in axes:
         row[0].set_yticks(positions, arms, fontsize=9)
         row[0].set_ylim(-0.7, len(arms) - 0.3)
-    handles = [Line2D([], [], color=_CLEAR, marker="o", linewidth=2.2, label="95 % interval excludes 0"),
-               Line2D([], [], color=_SPANS, marker="o", linewidth=2.2, label="95 % interval contains 0")]
+    handles = [Line2D([], [], color=_CLEAR, marker="o", linewidth=2.2,
+                      label="finding: 95 % interval excludes 0 by more than the practical threshold"),
+               Line2D([], [], color=_SPANS, marker="o", linewidth=2.2, label="not a finding")]
     fig.legend(handles=handles, loc="outside upper right", fontsize=8, ncols=2, frameon=False)
     fig.suptitle(f"Policy effects on '{comparison['scenario']}': paired differences, "
                  f"{comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})", fontsize=12)
     footer = ("Each run of a policy arm is paired with the baseline run of the same seed and uncertain draws "
               "(common random numbers). 95 % intervals: Student t on the mean paired difference; Newcombe (1998) "
-              "hybrid score for proportions. Takeoff: pairs where both runs completed one.")
+              "hybrid score for proportions. Takeoff: pairs where both runs completed one. Capability delay: a "
+              "threshold never reached counts at the horizon (censored).")
     fig.text(0.005, 0.003, footer, fontsize=7, color=GUIDE, va="bottom")
     fig.get_layout_engine().set(rect=(0.0, 0.03, 1.0, 0.97))
     return fig
@@ -82,5 +80,7 @@ def forest_figure(comparison: Mapping[str, Any]) -> Figure:
 
 def write_compare_figures(folder: Path, *, comparison: Mapping[str, Any],
                           formats: Sequence[str] = ("png",)) -> list[str]:
-    """The comparison's figure hook: ``forest.png`` (:func:`forest_figure`) written into ``folder``."""
-    return write_figures(folder, {"forest.png": forest_figure(comparison)}, formats)
+    """The comparison's figure hook: ``forest.png`` (:func:`forest_figure`) and ``tradeoff.png``
+    (:func:`runs.views.policy.tradeoff_figure`) written into ``folder``."""
+    return [*write_figures(folder, {"forest.png": forest_figure(comparison)}, formats),
+            *write_compare_policy_figures(folder, comparison=comparison, formats=formats)]

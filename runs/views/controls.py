@@ -168,26 +168,31 @@ _POLICY_SCHEMAS = {cls.model_fields["kind"].annotation.__args__[0]: cls for cls 
 
 
 @cache
-def policy_toggles(folder: Path = RUNS_DIR / "policies") -> tuple[PolicyToggle, ...]:
-    """One toggle per policy file (sorted by name), with a control per numeric field of its first table."""
-    toggles = []
-    for path in sorted(folder.glob("*.toml")):
-        data, _ = read_toml(path, "policy")
-        tables = tuple(data.get("policies") or ())
-        if not tables or tables[0].get("kind") not in POLICY_KINDS:
+def policy_toggles(folder: Path = RUNS_DIR / "policies", extra: tuple[str, ...] = ()) -> tuple[PolicyToggle, ...]:
+    """One toggle per policy file of ``folder`` (sorted by name), then one per file of ``extra`` (the command's
+    ``--policy`` files, replacing a packaged file of the same stem), each with a control per numeric field of its
+    first table."""
+    paths = {path.stem: path for path in sorted(folder.glob("*.toml"))}
+    paths.update({Path(item).stem: Path(item).resolve() for item in extra})
+    toggles = (_policy_toggle(path) for path in paths.values())
+    return tuple(toggle for toggle in toggles if toggle is not None)
+
+
+def _policy_toggle(path: Path) -> PolicyToggle | None:
+    data, _ = read_toml(path, "policy")
+    tables = tuple(data.get("policies") or ())
+    if not tables or tables[0].get("kind") not in POLICY_KINDS:
+        return None
+    schema = _POLICY_SCHEMAS[tables[0]["kind"]]
+    controls = []
+    for name, value in tables[0].items():
+        info = schema.model_fields.get(name)
+        extra = (info.json_schema_extra or {}) if info is not None else {}
+        if name == "kind" or not isinstance(value, (int, float)) or isinstance(value, bool) or "unit" not in extra:
             continue
-        schema = _POLICY_SCHEMAS[tables[0]["kind"]]
-        controls = []
-        for name, value in tables[0].items():
-            info = schema.model_fields.get(name)
-            extra = (info.json_schema_extra or {}) if info is not None else {}
-            if name == "kind" or not isinstance(value, (int, float)) or isinstance(value, bool) or "unit" not in extra:
-                continue
-            controls.append(Control(f"{path.stem}.{name}", name.replace("_", " "), str(extra["unit"]),
-                                    str(extra["range"]), _first_sentence(info.description or "")))
-        toggles.append(PolicyToggle(path.stem, path, str(data.get("description", path.stem)), tables,
-                                    tuple(controls)))
-    return tuple(toggles)
+        controls.append(Control(f"{path.stem}.{name}", name.replace("_", " "), str(extra["unit"]),
+                                str(extra["range"]), _first_sentence(info.description or "")))
+    return PolicyToggle(path.stem, path, str(data.get("description", path.stem)), tables, tuple(controls))
 
 
 def scenario_files(extra: str | Path | None = None) -> dict[str, Path]:

@@ -10,7 +10,9 @@ P(unipolar) with its Wilson interval as each chunk arrives.  Controls are genera
 
 Each browser session (a Solara virtual kernel) has its own state, models and worker threads; when its page
 closes, the kernel closes, the components unmount and every worker stops at its next check (a step, a
-chunk).  The scenario the command was given comes from the environment variable ``MULTIPOLAR_SCENARIO``.
+chunk).  The scenario the command was given comes from the environment variable ``MULTIPOLAR_SCENARIO``, its
+policy files (``--policy``; toggles switched on when the page opens without a query) from
+``MULTIPOLAR_POLICY_FILES`` (paths joined by ``os.pathsep``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import solara
@@ -67,7 +70,8 @@ PLAY_STEPS = 3
 PLAY_PAUSE_SECONDS = 0.1
 
 SCENARIOS = scenario_files(os.environ.get("MULTIPOLAR_SCENARIO") or None)
-TOGGLES = policy_toggles()
+GIVEN_POLICIES = tuple(item for item in os.environ.get("MULTIPOLAR_POLICY_FILES", "").split(os.pathsep) if item)
+TOGGLES = policy_toggles(extra=GIVEN_POLICIES)
 CONTESTED = contested_controls()
 MORE = more_controls()
 _MORE_SECTIONS = tuple(dict.fromkeys(c.key.split(".", 1)[0] for c in MORE))
@@ -183,6 +187,14 @@ class EnsembleView:
 
 
 # ---------------------------------------------------------------------------------------------- components
+def _initial_state(query: str) -> PageState:
+    """The state a new page opens in: the URL's, else the command's scenario with its ``--policy`` files on."""
+    state = PageState.from_query(query, SCENARIOS, TOGGLES, CONTESTED + MORE)
+    if query.strip("?") or not GIVEN_POLICIES:
+        return state
+    return replace(state, policies=tuple(Path(item).stem for item in GIVEN_POLICIES))
+
+
 @solara.component
 def FigureCard(drawn: Drawn | None, classes: list[str], alt: str) -> None:
     """One figure with its PNG and SVG downloads."""
@@ -319,8 +331,7 @@ def _heading(text: str) -> None:
 @solara.component
 def Page() -> None:
     router = solara.use_router()
-    initial = solara.use_memo(
-        lambda: PageState.from_query(router.search, SCENARIOS, TOGGLES, CONTESTED + MORE), [])
+    initial = solara.use_memo(lambda: _initial_state(router.search), [])
     state, set_state = solara.use_state(initial)
     show_network, set_show_network = solara.use_state(False)
     watch, set_watch = solara.use_state(None)

@@ -9,9 +9,13 @@ The kind of folder is read from its manifest (:func:`detect_kind`):
 
 - ``run`` (``multipolar run``): the figures are drawn afresh from ``market.parquet`` and ``labs.parquet``
   (:func:`runs.views.run.run_figure_set`), plus any other PNG in the folder (the network);
-- ``ensemble`` and ``sweep``: the figures the command wrote, and for a sweep the table of grid points;
-- any other kind (a later ``compare``, say): the manifest, ``summary.json`` flattened into a table and every
-  PNG in the folder.  Missing or unreadable parts are reported in the page, never fatal.
+- ``ensemble`` and ``sweep``: the figures the command wrote, and for a sweep the table of grid points (a policy
+  sweep also its paired effects against the no-policy arm and where the outcome flips);
+- ``compare``: comparison.json's arms and, per policy arm, the effects table (runs.views.policy.effect_rows:
+  grouped, findings marked), the forest and trade-off figures;
+- ``optimize``: the search, the Pareto front with its policy files, the trials and pareto.png;
+- any other kind: the manifest, ``summary.json`` flattened into a table and every PNG in the folder.  Missing or
+  unreadable parts are reported in the page, never fatal.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from runs.experiments.outputs import write_text_atomic
+from runs.views.policy import effect_rows
 from runs.views.run import run_figure_set
 from runs.views.style import save_figure
 
@@ -50,10 +55,19 @@ _CAPTIONS: dict[str, str] = {
     "leader_share.png": "Distribution of the final leader's share over runs.",
     "phase_diagram.png": "Phase diagrams: P(unipolar), share of runs with a singularity and median final HHI at "
                          "each grid point.",
+    "forest.png": "Policy effects: paired differences policy - baseline with 95 % intervals, one panel per outcome; "
+                  "findings (the interval excludes 0 by more than the practical threshold) in vermillion.",
+    "tradeoff.png": "Benefit against cost: change in P(unipolar) against capability delay and change in consumer "
+                    "value, one point per arm with 95 % paired intervals.",
+    "dose_response.png": "Dose-response: the outcomes against the policy's strength with 95 % intervals, the "
+                         "no-policy level dashed and where the target is met.",
+    "pareto.png": "Policy search: the trials in the plane of the objectives, the Pareto front joined.",
 }
 _ORDER = {
     "ensemble": ("fan_hhi.png", "fan_quality.png", "leader_share.png", "rank_shares.png"),
-    "sweep": ("phase_diagram.png",),
+    "sweep": ("dose_response.png", "tradeoff.png", "phase_diagram.png"),
+    "compare": ("forest.png", "tradeoff.png"),
+    "optimize": ("pareto.png",),
 }
 _RUN_LABELS: dict[str, tuple[str, str]] = {
     "final_year": ("final year", ".2f"),
@@ -120,7 +134,7 @@ def build_report(out_dir: str | Path) -> Report:
     name = scenario.get("name", "?")
     report = Report(kind=kind, title=f"Multipolar {kind} report: scenario '{name}'", run_rows=_run_rows(manifest, kind),
                     summary_rows=[], figures={})
-    summary = _read_json(folder / "summary.json", report.notes)
+    summary = _read_json(folder / "summary.json", report.notes) if kind != "compare" else None
     if kind == "run":
         report.summary_rows = _run_summary_rows(summary)
         report.figures.update(_run_figures(folder, summary, report.notes))
@@ -131,6 +145,12 @@ def build_report(out_dir: str | Path) -> Report:
         points = _read_points(folder, report.notes)
         if points is not None:
             report.tables.append(("Grid points", _points_frame(points, summary)))
+        if summary and isinstance(summary.get("policy_sweep"), Mapping):
+            _policy_sweep_parts(summary["policy_sweep"], report)
+    elif kind == "compare":
+        _compare_parts(folder, report)
+    elif kind == "optimize":
+        _optimize_parts(folder, summary, report)
     else:
         report.notes.append(f"Output kind {kind!r} is not known to this version of the report: the manifest, the "
                             "summary and every figure in the folder are shown as they are.")
@@ -349,6 +369,81 @@ def _points_frame(points: pd.DataFrame, summary: Mapping[str, Any] | None) -> pd
     return out
 
 
+# ---------------------------------------------------------------------------------------------- policies
+def _effects_frame(result: Mapping[str, Any]) -> pd.DataFrame:
+    """One arm's effects (runs.views.policy.effect_rows) as a table, findings marked."""
+    rows = effect_rows(result)
+    return pd.DataFrame({
+        "group": [r.group for r in rows], "outcome": [r.outcome for r in rows],
+        "baseline": [r.baseline for r in rows], "policy": [r.policy for r in rows],
+        "difference [95 % CI]": [r.difference for r in rows], "statistic": [r.statistic for r in rows],
+        "min effect": [r.min_effect for r in rows], "finding": ["finding" if r.finding else "" for r in rows],
+        "pairs": [r.pairs for r in rows], "note": [r.note for r in rows],
+    })
+
+
+def _compare_parts(folder: Path, report: Report) -> None:
+    """A comparison: what its arms are, and each policy arm's effects table."""
+    comparison = _read_json(folder / "comparison.json", report.notes)
+    if not comparison:
+        return
+    report.summary_rows = [
+        ("runs per arm", f"{comparison.get('runs_per_arm')} (seed {comparison.get('seed')}; every arm runs the same "
+                         "seeds and uncertain draws)"),
+        *((f"arm {arm.get('name')}", f"{arm.get('policy_file') or 'the scenario as given'}: policies "
+           f"{', '.join(arm.get('policies') or []) or 'none'}; {arm.get('ok_runs')} runs ok, {arm.get('failed_runs')} "
+           "failed") for arm in comparison.get("arms") or []),
+        *((f"method: {k}", str(v)) for k, v in (comparison.get("methods") or {}).items()),
+    ]
+    for arm, result in (comparison.get("comparisons") or {}).items():
+        report.tables.append((f"Effects of {arm} against the baseline ({result.get('pairs')} paired runs)",
+                              _effects_frame(result)))
+    report.details.append(("comparison.json (all fields)", json.dumps(comparison, indent=2)))
+
+
+def _policy_sweep_parts(section: Mapping[str, Any], report: Report) -> None:
+    """A policy sweep: the flip and each grid point's effects against the no-policy arm."""
+    flip = section.get("target")
+    if isinstance(flip, Mapping):
+        crossing = flip.get("crossing")
+        report.summary_rows.append((f"target {flip.get('target')}",
+                                    ("never crossed on this grid" if crossing is None else f"crossed at {crossing:.4g}")
+                                    + f"; first met at {_fmt(flip.get('first_met'))}, by the whole 95 % interval at "
+                                    f"{_fmt(flip.get('first_met_by_interval'))}"))
+        without = flip.get("no_policy")
+        if isinstance(without, Mapping):
+            report.summary_rows.append(("without the policy", f"{flip.get('column')} = {_fmt(without.get('estimate'))}"
+                                        f" (target {'met' if without.get('met') else 'not met'})"))
+    report.summary_rows.append(("capability delay", str(section.get("censoring", ""))))
+    for entry in section.get("effects") or []:
+        values = ", ".join(f"{key.split('.')[-1]} = {_fmt(value)}" for key, value in entry["values"].items())
+        report.tables.append((f"Effects at {values} against the scenario without the policy", _effects_frame(entry)))
+
+
+def _optimize_parts(folder: Path, summary: Mapping[str, Any] | None, report: Report) -> None:
+    """A policy search: its settings, the Pareto front with its policy files and the trials."""
+    if not summary:
+        return
+    report.summary_rows = [
+        ("search", "; ".join(f"{s['key']} in [{s['low']:g}, {s['high']:g}]" + (" (log)" if s.get("log") else "")
+                             for s in summary.get("search") or [])),
+        ("objectives", ", ".join(summary.get("objectives") or [])),
+        ("constraints", ", ".join(summary.get("constraints") or []) or "none"),
+        ("trials", f"{summary.get('trials')} x {summary.get('runs_per_trial')} runs ({summary.get('sampler')}, seed "
+                   f"{summary.get('seed')}); {summary.get('feasible_trials')} feasible"),
+    ]
+    front = pd.DataFrame(summary.get("front") or [])
+    if not front.empty:
+        front["policy file"] = summary.get("best_files") or [""] * len(front)
+        report.tables.append(("Pareto front (ready-to-use policy files under best/)", front))
+    trials = folder / "trials.parquet"
+    if trials.is_file():
+        frame = pd.read_parquet(trials)
+        keep = ["trial", *(s["key"] for s in summary.get("search") or []),
+                *(text.split()[1] for text in summary.get("objectives") or []), "feasible", "pareto"]
+        report.tables.append(("Trials", frame[[c for c in dict.fromkeys(keep) if c in frame]]))
+
+
 def _flat_rows(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(value, Mapping):
         rows: list[tuple[str, str]] = []
@@ -414,10 +509,11 @@ def render_html(report: Report) -> str:
     if not report.figures:
         parts.append("<p>No figures found.</p>")
     for name, data in report.figures.items():
-        caption = _CAPTIONS.get(name, name)
+        caption = _CAPTIONS.get(name)
         encoded = base64.b64encode(data).decode("ascii")
-        parts.append(f'<figure id="{esc(name)}"><img alt="{esc(caption)}" src="data:image/png;base64,{encoded}">'
-                     f"<figcaption>{esc(caption)} <code>{esc(name)}</code></figcaption></figure>")
+        text = f"{esc(caption)} <code>{esc(name)}</code>" if caption else f"<code>{esc(name)}</code>"
+        parts.append(f'<figure id="{esc(name)}"><img alt="{esc(caption or name)}" '
+                     f'src="data:image/png;base64,{encoded}"><figcaption>{text}</figcaption></figure>')
     for title, frame in report.tables:
         parts += [f"<h2>{esc(title)}</h2>", '<div class="scroll">', _frame_table(frame), "</div>"]
     if report.details:

@@ -24,7 +24,7 @@ import numpy as np
 from economy.kernels import layout as L
 from economy.state import LabState, NetworkState, StepDraws, StepWork, WorldState, allocate_work
 
-from . import naive
+from . import naive, naive_triggers
 from . import naive_agents as agents
 from .naive_network import naive_knowledge_gap, naive_segment_targets, naive_spillover
 
@@ -316,10 +316,11 @@ def incident_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dic
 
 
 def record_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, rec: list) -> None:
-    """Stage 10: the record, whether a pause held (none does without policies), the events that did not fit, the
-    step count."""
+    """Stage 10: the record, whether a pause held (none does without policies), the triggers' observation (twin in
+    tests/reference/naive_triggers.py), the events that did not fit, the step count."""
     record(labs, run, p, work["end_year"], run["step"] + 1, run["demand"], rec)
     rec[L.M_PAUSED] = 1.0 if run["pause_until"] > work["start_year"] else 0.0
+    naive_triggers.trigger_step(run, p, run["step"] + 1, work["end_year"], rec)
     rec[L.M_EVENTS_DROPPED] = run["events_dropped"]
     run["step"] += 1
 
@@ -449,6 +450,7 @@ def naive_record_initial(labs: LabState, world: WorldState, par) -> tuple[WorldS
         record_row = [0.0] * L.N_MARKET
         record(lab_rows, run, p, p["sim_start_year"], 0, run["demand"], record_row)
         record_row[L.M_PRICE_FLOOR] = math.exp(run["log_price_floor"])
+        naive_triggers.trigger_step(run, p, 0, p["sim_start_year"], record_row)
         for name in WorldState._fields:
             new_world[name][b] = run[name]
         rec[b] = record_row
@@ -506,10 +508,11 @@ def _par_dict(par, b: int) -> dict:
 
 
 def _run_dict(world: dict, b: int) -> dict:
-    """Run b's scalars as Python numbers, its frontier history and event buffer as lists."""
-    run = {name: world[name][b].item() for name in WorldState._fields if name not in ("frontier_history", "events")}
-    run["frontier_history"] = world["frontier_history"][b].tolist()
-    run["events"] = world["events"][b].tolist()
+    """Run b's scalars as Python numbers, its frontier history, event buffer and trigger arrays as lists."""
+    lists = ("frontier_history", "events", "trigger_observed", "trigger_state")
+    run = {name: world[name][b].item() for name in WorldState._fields if name not in lists}
+    for name in lists:
+        run[name] = world[name][b].tolist()
     return run
 
 

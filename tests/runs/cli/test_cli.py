@@ -358,3 +358,46 @@ def test_run_events_log_and_events_parquet(tmp_path: Path) -> None:
     assert f"events ({len(shown)}; all {len(events)} in events.parquet)" in result.stdout
     assert "starts with $" in result.stdout and "strategy changes:" in result.stdout
     assert "--events" in json.loads((out / "manifest.json").read_text())["command"]
+
+
+# ---------------------------------------------------------------------------------------------- policies by name
+CAP_FILE = ROOT / "runs" / "policies" / "compute_cap.toml"
+
+
+@pytest.mark.parametrize("command", ["run", "ensemble", "sweep"])
+@pytest.mark.parametrize(("override", "words"), [
+    ("policies.compute_cap.max_training_flop=-1", ["policies.compute_cap.max_training_flop", "-1", "allowed (0, inf)"]),
+    ("policies.strict.max_training_flop=1e27", ["strict", "compute_cap"]),
+])
+def test_a_bad_policy_key_or_value_exits_2_naming_it(command: str, override: str, words: list[str],
+                                                     tmp_path: Path) -> None:
+    extra = {"run": [], "ensemble": ["--runs", "2"], "sweep": ["--runs", "2", "--grid", "sim.years=1:2:2"]}[command]
+    result = _run(command, BASELINE, "--policy", CAP_FILE, "--set", override, "--out", tmp_path / "out", *extra)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_policy_files_giving_one_name_exit_2_naming_both(tmp_path: Path) -> None:
+    other = tmp_path / "compute_cap.toml"
+    other.write_text('[[policies]]\nkind = "compute_tax"\nstart_year = 2026.0\nrate = 0.1\n')
+    result = _run("run", BASELINE, "--policy", CAP_FILE, "--policy", other, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "'compute_cap'" in result.stderr and str(other) in result.stderr and str(CAP_FILE) in result.stderr
+
+
+def test_the_resolved_policy_and_its_file_are_in_the_manifest(tmp_path: Path) -> None:
+    out = tmp_path / "capped"
+    result = _run("run", BASELINE, "--policy", CAP_FILE, "--set", "policies.compute_cap.max_training_flop=2e27",
+                  "--set", "sim.years=1", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    policies = manifest["scenario"]["resolved"]["policies"]
+    assert [(p["name"], p["kind"], p["max_training_flop"]) for p in policies] == [
+        ("compute_cap", "compute_cap", 2e27)]
+    (entry,) = manifest["policy_files"]
+    assert entry["path"] == str(CAP_FILE) and entry["policies"] == ["compute_cap"]
+    assert entry["sha256"] == hashlib.sha256(CAP_FILE.read_text().encode()).hexdigest()
+    assert manifest["command"].count("--policy") == 1

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from runs.cli import app
 
 HELP = Path(__file__).resolve().parents[2] / "golden" / "help"
-COMMANDS = ("", "schema", "run", "dashboard", "ensemble", "sweep", "report", "validate", "sensitivity", "compare")
+COMMANDS = ("", "schema", "run", "dashboard", "ensemble", "sweep", "report", "validate", "sensitivity", "compare",
+            "optimize")
 ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
 
 
@@ -37,7 +38,9 @@ def test_help_text_is_unchanged(command: str) -> None:
 @pytest.mark.parametrize("command", [c for c in COMMANDS if c not in ("", "schema", "validate", "report")])
 def test_a_missing_scenario_file_is_bad_input(command: str, tmp_path: Path) -> None:
     extra = {"ensemble": ["--runs", "2"], "compare": ["--runs", "2", "--policy", "runs/policies/compute_cap.toml"],
-             "sweep": ["--runs", "2"], "sensitivity": []}.get(command, [])
+             "sweep": ["--runs", "2"], "sensitivity": [],
+             "optimize": ["--runs", "2", "--trials", "2", "--objective", "min p_unipolar", "--search",
+                          "policies.compute_cap.max_training_flop=1e26:1e29:log"]}.get(command, [])
     result = CliRunner().invoke(app, [command, str(tmp_path / "missing.toml"), *extra], env=ENV)
     assert result.exit_code == 2, result.output
     assert "missing.toml" in result.output

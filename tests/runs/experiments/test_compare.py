@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from economy.params import POLICY_KINDS, ScenarioError, load_scenario, scenario_dict_with_overrides
+from economy.params import POLICY_KINDS, ScenarioError, load_policy_file, load_scenario, scenario_dict_with_overrides
 from runs.cli import app
 from runs.experiments import (
     BASELINE_ARM,
@@ -28,7 +29,6 @@ from runs.experiments import (
     arm_scenario,
     build_arms,
     compare_tables,
-    load_policy_file,
     outcome_values,
     paired_mean,
     paired_proportion,
@@ -221,8 +221,12 @@ def test_arm_names_must_differ(tmp_path: Path) -> None:
 def test_policy_repeating_a_scenario_policy_is_refused(tmp_path: Path) -> None:
     scenario = _write(tmp_path / "with_cap.toml", BASELINE.read_text() + "\n[[policies]]\nkind = \"compute_cap\"\n"
                       "start_year = 2030.0\nmax_training_flop = 1e30\n")
-    with pytest.raises(ScenarioError, match=r"policies\.1\.kind = 'compute_cap' repeats policies\.0"):
+    with pytest.raises(ScenarioError, match=r"policy name 'compute_cap' .* already used by policies\.0"):
         build_arms(*load_scenario(scenario), [POLICIES / "compute_cap.toml"])
+    renamed = _write(tmp_path / "strict_cap.toml", (POLICIES / "compute_cap.toml").read_text().replace(
+        'name = "compute_cap"', 'name = "strict_cap"'))
+    with pytest.raises(ScenarioError, match=r"policies\.1\.kind = 'compute_cap' repeats policies\.0"):
+        build_arms(*load_scenario(scenario), [renamed])
     # a different kind is appended after the scenario's own policy
     arms = build_arms(*load_scenario(scenario), [POLICIES / "breakup.toml"])
     assert [arm.kinds for arm in arms] == [["compute_cap"], ["compute_cap", "breakup"]]
@@ -358,3 +362,80 @@ def test_local_cluster_gives_the_same_comparison(tmp_path: Path, scenario_file: 
     pd.testing.assert_frame_equal(local, dask, check_exact=True)
     assert result.summary["comparisons"] == json.loads((compared["out"] / "comparison.json").read_text())[
         "comparisons"]
+
+
+# ---------------------------------------------------------------------------------------------- costs, benefits, report
+def test_every_outcome_group_is_reported_with_its_statistic_and_finding(compared: dict) -> None:
+    payload = json.loads((compared["out"] / "comparison.json").read_text())
+    for comp in payload["comparisons"].values():
+        groups = {stat["group"] for stat in comp["outcomes"].values()}
+        assert groups == {"concentration", "speed", "welfare", "money", "safety"}
+        for key, stat in comp["outcomes"].items():
+            assert stat["statistic"] in ("mean of paired differences", "difference of proportions"), key
+            ci = stat["ci95"]
+            expected = ci is not None and (ci[0] > stat["min_effect"] or ci[1] < -stat["min_effect"])
+            assert stat["finding"] is expected, key
+        delay = comp["outcomes"]["delay_par_human"]
+        assert delay["n_pairs"] == RUNS  # censored runs count at the horizon, never "0 pairs"
+        assert delay["censored_policy"] + delay["censored_baseline"] >= 0 and "censored" in delay["censoring"]
+    assert (compared["out"] / "tradeoff.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_table_never_prints_minus_zero_and_names_its_statistics(compared: dict) -> None:
+    text = compared["result"].stderr
+    assert not re.search(r"(?<![\w.])-0(\.0+)?(?![\d.])", text)
+    assert "mean of paired differences" in text and "means over runs" in text
+
+
+def test_a_finding_needs_the_interval_beyond_the_practical_threshold() -> None:
+    from runs.experiments import is_finding
+
+    assert not is_finding({"ci95": [1.0, 30.0]}, 100.0)  # a 2-point HHI change is no finding
+    assert is_finding({"ci95": [120.0, 300.0]}, 100.0)
+    assert is_finding({"ci95": [-300.0, -120.0]}, 100.0)
+    assert not is_finding({"ci95": None}, 0.0)
+
+
+def test_the_compare_report_holds_the_effects_table_and_every_figure(compared: dict) -> None:
+    from html.parser import HTMLParser
+
+    result = CliRunner().invoke(app, ["report", str(compared["out"])], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+
+    class Parsed(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.figures: list[str] = []
+            self.captions: list[str] = []
+            self.headers: list[str] = []
+            self.cells: list[str] = []
+            self.notes: list[str] = []
+            self._in: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            attrs = dict(attrs)
+            if tag == "figure":
+                self.figures.append(attrs["id"])
+            if tag in ("figcaption", "th", "td") or (tag == "p" and attrs.get("class") == "note"):
+                self._in = tag if tag != "p" else "note"
+                {"figcaption": self.captions, "th": self.headers, "td": self.cells, "note": self.notes}[
+                    self._in].append("")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("figcaption", "th", "td", "p"):
+                self._in = None
+
+        def handle_data(self, data: str) -> None:
+            if self._in is not None:
+                target = {"figcaption": self.captions, "th": self.headers, "td": self.cells, "note": self.notes}
+                target[self._in][-1] += data
+
+    page = Parsed()
+    page.feed((compared["out"] / "report.html").read_text())
+    pngs = sorted(p.name for p in compared["out"].glob("*.png"))
+    assert sorted(page.figures) == pngs and {"forest.png", "tradeoff.png"} <= set(pngs)
+    for caption, name in zip(page.captions, page.figures, strict=True):
+        assert caption.count(name) == 1, caption
+    assert {"outcome", "baseline", "policy", "difference [95 % CI]", "min effect", "finding"} <= set(page.headers)
+    assert "final HHI (HHI points (0-10,000))" in page.cells and "capability delay, par-human (years)" in page.cells
+    assert not [note for note in page.notes if "not known" in note or "missing" in note]

@@ -102,7 +102,7 @@ def test_unknown_kind_degrades_gracefully(outputs: dict[str, Path], tmp_path: Pa
     folder = tmp_path / "later"
     folder.mkdir()
     manifest = json.loads((outputs["run"] / "manifest.json").read_text())
-    manifest["kind"] = "compare"
+    manifest["kind"] = "a_later_kind"
     (folder / "manifest.json").write_text(json.dumps(manifest))
     (folder / "summary.json").write_text(json.dumps({"difference": {"p_unipolar": 0.25, "ci": [0.1, 0.4]}}))
     shutil.copy(outputs["run"] / "overview.png", folder / "delta.png")
