@@ -6,7 +6,7 @@ their index (``labs.list.0.cash_usd``, ``policies.0.rate``), table entries by th
 through a scenario's values when it is given one, and says what it found at each step: the annotation, the field
 that declares it (unit, range, default, route) and the value.  The ``--set`` checks and error messages of
 :mod:`economy.params.loading`, the ``[uncertain]`` checks, the routes of uncertain keys (runs.uncertain) and the
-parameter table of docs/model.md (runs.paramdoc) all use it.
+parameter table of docs/model.md (runs.views.paramdoc) all use it.
 """
 
 from __future__ import annotations
