@@ -8,7 +8,7 @@ also be named by its label, its ``name`` or else its ``kind`` (``policies.comput
 follows a key through the schema, and through a scenario's values when it is given one, and says what it found at
 each step: the annotation, the field that declares it (unit, range, default, route) and the value.  The ``--set``
 checks and error messages of :mod:`economy.params.loading`, the ``[uncertain]`` checks, the routes of uncertain keys
-(runs.uncertain) and the parameter table of docs/model.md (runs.paramdoc) all use it.
+(runs.uncertain) and the parameter table of docs/model.md (runs.views.paramdoc) all use it.
 """
 
 from __future__ import annotations

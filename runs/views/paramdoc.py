@@ -1,7 +1,7 @@
 """Render the scenario parameter table (name, meaning, unit, default, range, provenance) as Markdown.
 
 docs/model.md embeds this table between markers; a test checks it is current, so the docs cannot drift
-from the schema. Regenerate with ``python -m runs.paramdoc --write docs/model.md``.
+from the schema. Regenerate with ``python -m runs.views.paramdoc --write docs/model.md``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The agents issue (MODEL.md stages 1, 7 and 8): directional properties with common seeds, and the mechanisms'
+"""The agents issue (docs/model.md stages 1, 7 and 8): directional properties with common seeds, and the mechanisms'
 own contracts (entry capacity, merger review, funding bounds, events).
 
 Directional tests compare runs that share their seeds, so the research shocks and every other draw are the

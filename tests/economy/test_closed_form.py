@@ -1,4 +1,4 @@
-r"""Closed forms of the ideas production function (MODEL.md "Properties", first bullet).
+r"""Closed forms of the ideas production function (docs/model.md stage 3).
 
 With full automation (a = 1), constant inputs and no market feedback, research input is R = k C_res S, so
 

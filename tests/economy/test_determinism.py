@@ -1,4 +1,5 @@
-"""Same seed, same scenario: bit-identical results, whatever the thread count or batch (MODEL.md "Properties").
+"""Same seed, same scenario: bit-identical results, whatever the thread count or batch (docs/model.md,
+"Numerics and determinism").
 
 * the same seed gives identical market and lab frames; different seeds give different ones;
 * ``NUMBA_NUM_THREADS=1`` and ``=2`` give bitwise-equal arrays (two subprocesses, the saved bytes compared);

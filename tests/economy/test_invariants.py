@@ -1,4 +1,4 @@
-"""Conservation, sub-distribution and finiteness invariants (MODEL.md "Properties", third bullet).
+"""Conservation, sub-distribution and finiteness invariants (docs/model.md, "Numerics and determinism").
 
 Per step, from the market record's stock and flow columns:
 

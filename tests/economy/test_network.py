@@ -1,4 +1,4 @@
-"""The spillover and competition network (MODEL.md stage 5, docs/network.md).
+"""The spillover and competition network (docs/model.md stage 5, docs/network.md).
 
 Kernel-level tests apply stage 5 alone (``spillover_stage``) to a state built by ``Simulation`` and then
 edited; engine-level tests step whole runs.  Every random number comes from a seeded ``Generator``.

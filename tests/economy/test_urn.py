@@ -1,4 +1,4 @@
-r"""The market alone as a generalised Polya urn (MODEL.md "Properties", second bullet).
+r"""The market alone as a generalised Polya urn (docs/model.md, stage 6, urn mode).
 
 With ``market.mode = "urn"`` each arriving customer joins lab i with probability proportional to
 :math:`f(s_i) = s_i^g`.  For two labs started from one customer each (Hill, Lane & Sudderth 1980; Arthur 1989):
