@@ -14,6 +14,8 @@ killed run are told from work in progress and removed (:func:`remove_stale_tempo
 
 **Files.** :func:`write_table_atomic`, :func:`write_text_atomic` and :func:`write_json_atomic` write to a
 temporary name and rename, so a file is either whole or absent (what lets an interrupted ensemble resume).
+Parquet and JSON hold no NaN or infinity: a number that does not exist is null (:func:`non_finite_as_null`,
+:func:`finite_or_none`; docs/cli.md, "Missing values").
 
 **An experiment's folder.** :class:`OutputFolder` is the three steps every experiment of many runs takes:
 start (Multipolar's own files cleared, ``manifest.json`` written with status "running"), write its files (each
@@ -52,6 +54,7 @@ import numpy as np
 import pandas as pd
 import psutil
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from economy.params import Scenario
@@ -81,6 +84,7 @@ __all__ = [
     "fresh_output_dir",
     "git_state",
     "is_stale_temporary",
+    "non_finite_as_null",
     "output_clashes",
     "package_versions",
     "read_manifest",
@@ -561,10 +565,23 @@ def atomic_file(path: Path) -> Iterator[Path]:
 
 
 def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> Path:
-    """Write a Parquet file atomically (``series``: the options for per-step series); returns its path."""
+    """Write a Parquet file atomically (``series``: the options for per-step series; non-finite numbers as null,
+    :func:`non_finite_as_null`); returns its path."""
+    table = non_finite_as_null(table)
     with atomic_file(path) as tmp:
         pq.write_table(table, tmp, **(_series_options(table) if series else {"compression": "zstd"}))
     return path
+
+
+def non_finite_as_null(table: pa.Table) -> pa.Table:
+    """``table`` with every NaN and infinity of its floating-point columns replaced by null: the -inf quality of
+    a lab with no model yet, the frontier of a market with no lab left (docs/cli.md, "Missing values")."""
+    for k, column in enumerate(table.columns):
+        if pa.types.is_floating(column.type):
+            finite = pc.is_finite(column)
+            if pc.any(pc.invert(finite)).as_py():
+                table = table.set_column(k, table.field(k), pc.if_else(finite, column, pa.scalar(None, column.type)))
+    return table
 
 
 def write_text_atomic(text: str, path: Path) -> Path:

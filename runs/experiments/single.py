@@ -27,6 +27,9 @@ from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from economy.engine import Simulation
 from economy.network import lab_graph, write_graphml
 from economy.params import Scenario, ScenarioError
@@ -37,6 +40,7 @@ from runs.experiments.outputs import (
     build_manifest,
     check_output_dir,
     finite_or_none,
+    non_finite_as_null,
     write_json_atomic,
     write_manifest,
 )
@@ -88,9 +92,9 @@ def run_single(setup: Setup) -> ExperimentResult:
             write_graphml(graphs["start"], tmp / "network_start.graphml")
             write_graphml(end, tmp / "network_end.graphml")
             files += [tmp / name for name in NETWORK_FILES]
-        market.to_parquet(tmp / "market.parquet", index=False, engine="pyarrow")
-        labs.to_parquet(tmp / "labs.parquet", index=False, engine="pyarrow")
-        events.to_parquet(tmp / "events.parquet", index=False, engine="pyarrow")
+        for frame, name in ((market, "market.parquet"), (labs, "labs.parquet"), (events, "events.parquet")):
+            table = non_finite_as_null(pa.Table.from_pandas(frame, preserve_index=False))
+            pq.write_table(table, tmp / name, compression="snappy")
         write_json_atomic(summary, tmp / "summary.json")
         files += draw(setup.figures.run, tmp, market=market, labs=labs, summary=summary, graph=end, events=events)
         manifest = build_manifest(scenario, setup.scenario_text, seeds=[setup.seed], overrides=setup.overrides,
