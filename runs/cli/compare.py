@@ -26,7 +26,6 @@ from runs.cli.common import (
     fail,
     json_option,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     runs_option,
@@ -34,6 +33,7 @@ from runs.cli.common import (
     set_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome
 
 __all__ = ["TABLE_NOTE", "compare", "comparison_tables"]
@@ -64,12 +64,14 @@ def compare(
     out: Out = None,
     keep_series: KeepSeries = False,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals.
 
     Writes runs.parquet, comparison.json and forest.png.
     """
+    one_stdout(as_json, as_csv)
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_compare
 
@@ -80,9 +82,8 @@ def compare(
             result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series)
 
     comparison = result.summary
-    console = output_console(as_json)
-    for table in comparison_tables(comparison):
-        console.print(table)
+    console = table_console(as_json, as_csv)
+    write_tables(comparison_tables(comparison), console, as_csv)
     console.print(Text(TABLE_NOTE))
     console.print(Text(f"outputs: {result.out_dir}"))
     if as_json:

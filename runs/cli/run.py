@@ -27,12 +27,12 @@ from runs.cli.common import (
     fail,
     number,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     seed_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.experiments.single import run_single
 
 __all__ = ["run", "schema"]
@@ -56,6 +56,7 @@ def run(
     overrides: Overrides = None,
     out: Out = None,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
     threads: Threads = None,
     events: Events = False,
@@ -67,6 +68,7 @@ def run(
 
     With a network (network.kind other than "none"): also network.png, network_start.graphml, network_end.graphml.
     """
+    one_stdout(as_json, as_csv)
     with command_errors():
         setup = with_figure_formats(experiment_setup(ctx), figure_format)
         target = setup.output_dir()
@@ -79,8 +81,8 @@ def run(
             fail(f"the run failed ({type(err).__name__}: {err}); {target} was not changed")
 
     payload = {**result.summary, "out_dir": str(target)}
-    console = output_console(as_json)
-    console.print(_summary_table(payload))
+    console = table_console(as_json, as_csv)
+    write_tables([_summary_table(payload)], console, as_csv)
     if events:
         for item in _event_log(pd.read_parquet(target / "events.parquet")):
             console.print(item)

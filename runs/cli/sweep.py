@@ -23,7 +23,6 @@ from runs.cli.common import (
     experiment_setup,
     fail,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     runs_option,
@@ -33,6 +32,7 @@ from runs.cli.common import (
     workers_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.experiments.grid import KEYHOLE, Plane, parse_grid
 
 __all__ = ["points_table", "sweep"]
@@ -71,9 +71,11 @@ def sweep(
     out: Out = None,
     keep_series: KeepSeries = False,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams."""
+    one_stdout(as_json, as_csv)
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_sweep
 
@@ -87,7 +89,7 @@ def sweep(
 
             result = run_sweep(setup.with_progress(progress), runs=runs, planes=planes, keep_series=keep_series)
 
-    output_console(as_json).print(points_table(result.summary, result.table))
+    write_tables([points_table(result.summary, result.table)], table_console(as_json, as_csv), as_csv)
     if as_json:
         print_json(result.summary)
     if result.failed_runs:
