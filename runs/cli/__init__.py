@@ -27,6 +27,7 @@ from runs.cli.report import report
 from runs.cli.run import run, schema
 from runs.cli.sensitivity import sensitivity
 from runs.cli.sweep import points_table, sweep
+from runs.cli.tables import csv_rows
 from runs.cli.validate import validate
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "REFERENCE_END",
     "app",
     "command_reference",
+    "csv_rows",
     "points_table",
     "render_reference_into",
 ]

@@ -32,7 +32,6 @@ from runs.cli.common import (
     fail,
     json_option,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     runs_option,
@@ -40,6 +39,7 @@ from runs.cli.common import (
     set_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.views.policy import effect_rows
 
 __all__ = ["TABLE_NOTE", "MinEffects", "compare", "comparison_tables", "effects_table", "parse_min_effects"]
@@ -102,12 +102,14 @@ def compare(
     keep_series: KeepSeries = False,
     min_effects: MinEffects = None,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Compare policies with the baseline on common random numbers: paired differences with 95 % intervals.
 
     Writes runs.parquet, comparison.json, forest.png and tradeoff.png.
     """
+    one_stdout(as_json, as_csv)
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_compare
 
@@ -119,9 +121,8 @@ def compare(
                                  min_effects=parse_min_effects(min_effects))
 
     comparison = result.summary
-    console = output_console(as_json)
-    for table in comparison_tables(comparison):
-        console.print(table)
+    console = table_console(as_json, as_csv)
+    write_tables(comparison_tables(comparison), console, as_csv)
     console.print(Text(TABLE_NOTE))
     console.print(Text(f"outputs: {result.out_dir}"))
     if as_json:

@@ -31,13 +31,13 @@ from runs.cli.common import (
     fail,
     number,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     runs_option,
     seed_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 
 __all__ = ["ensemble", "summary_table"]
 
@@ -71,9 +71,11 @@ def ensemble(
     resume: Resume = False,
     record_labs: RecordLabs = False,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Run a Monte Carlo ensemble of a scenario on Dask and write runs.parquet, market/, summary and figures."""
+    one_stdout(as_json, as_csv)
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_ensemble
 
@@ -83,7 +85,7 @@ def ensemble(
             result = run_ensemble(setup.with_progress(bar), runs=runs, record_labs=record_labs)
 
     summary = result.summary
-    output_console(as_json).print(summary_table(summary))
+    write_tables([summary_table(summary)], table_console(as_json, as_csv), as_csv)
     if as_json:
         print_json(summary)
     if result.failed_runs:

@@ -30,12 +30,12 @@ from runs.cli.common import (
     fail,
     number,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     seed_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.experiments.single import run_single
 
 __all__ = ["run", "schema"]
@@ -61,6 +61,7 @@ def run(
     out: Out = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
     threads: Threads = None,
     max_memory: MaxMemory = None,
@@ -73,6 +74,7 @@ def run(
 
     With a network (network.kind other than "none"): also network.png, network_start.graphml, network_end.graphml.
     """
+    one_stdout(as_json, as_csv)
     with command_errors():
         setup = with_figure_formats(experiment_setup(ctx), figure_format)
         target = setup.output_dir()
@@ -85,8 +87,8 @@ def run(
             fail(f"the run failed ({type(err).__name__}: {err}); {target} was not changed")
 
     payload = {**result.summary, "out_dir": str(target)}
-    console = output_console(as_json)
-    console.print(_summary_table(payload))
+    console = table_console(as_json, as_csv)
+    write_tables([_summary_table(payload)], console, as_csv)
     if events:
         for item in _event_log(pd.read_parquet(target / "events.parquet")):
             console.print(item)

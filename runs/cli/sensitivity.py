@@ -24,12 +24,12 @@ from runs.cli.common import (
     fail,
     json_option,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     seed_option,
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.experiments.sensitivity import (
     DUMMY,
     METHODS,
@@ -76,12 +76,14 @@ def sensitivity(
     out: Out = None,
     overwrite: Overwrite = False,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Global sensitivity of a scenario's outcomes to its uncertain parameters (SALib Sobol' or Morris).
 
     Factors: the scenario's \\[uncertain] table, or the default set of contested parameters (docs/sensitivity.md).
     """
+    one_stdout(as_json, as_csv)
 
     names = [o.strip() for o in outputs.split(",") if o.strip()]
     if method not in METHODS:
@@ -99,9 +101,8 @@ def sensitivity(
             result = run_sensitivity(setup.with_progress(bar), method=method, samples=samples, outputs=names,
                                      levels=levels, dummy=dummy)
     analysis = result.details["analysis"]
-    console = output_console(as_json)
-    for name in names:
-        console.print(index_table(analysis, name))
+    console = table_console(as_json, as_csv)
+    write_tables([index_table(analysis, name) for name in names], console, as_csv)
     console.print(f"outputs in {result.out_dir}")
     if as_json:
         print_json(result.summary)

@@ -29,7 +29,6 @@ from runs.cli.common import (
     experiment_setup,
     fail,
     out_option,
-    output_console,
     print_json,
     progress_bar,
     runs_option,
@@ -40,6 +39,7 @@ from runs.cli.common import (
 )
 from runs.cli.compare import MinEffects, parse_min_effects
 from runs.cli.formats import FigureFormat, with_figure_formats
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.experiments.grid import KEYHOLE, Plane, parse_grid
 from runs.experiments.stats import PAIRED_OUTCOMES
 from runs.views.policy import signed_text
@@ -92,12 +92,14 @@ def sweep(
     target: TargetOption = None,
     min_effects: MinEffects = None,
     as_json: AsJson = False,
+    as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
 ) -> None:
     """Run an ensemble at every point of a parameter grid; write points.parquet and the phase diagrams. A grid
     over a policy's key (policies.<name>.<key>) is a dose-response sweep: it also runs the scenario without that
     policy on the same seeds and draws, and writes each point's paired effects, dose_response.png and
     tradeoff.png."""
+    one_stdout(as_json, as_csv)
     # imported here, not at the top: `multipolar run` and `--help` start faster without the ensemble machinery
     from runs.experiments import run_sweep
 
@@ -112,10 +114,10 @@ def sweep(
             result = run_sweep(setup.with_progress(progress), runs=runs, planes=planes, keep_series=keep_series,
                                target=target, min_effects=parse_min_effects(min_effects))
 
-    console = output_console(as_json)
-    console.print(points_table(result.summary, result.table))
+    tables = [points_table(result.summary, result.table)]
     if result.summary.get("policy_sweep"):
-        console.print(dose_table(result.summary, result.table))
+        tables.append(dose_table(result.summary, result.table))
+    write_tables(tables, table_console(as_json, as_csv), as_csv)
     if as_json:
         print_json(result.summary)
     if result.failed_runs:

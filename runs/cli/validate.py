@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from runs.checks.validation import CASES, HEADER, ValidationReport, run_cases
-from runs.cli.common import bad_input, fail, json_option, output_console, print_json
+from runs.cli.common import bad_input, fail, json_option, print_json
+from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 
 __all__ = ["report_table", "validate"]
 
@@ -26,15 +27,18 @@ Details = Annotated[bool, typer.Option("--details", help="Add a column with each
 AsJson = json_option("")
 
 
-def validate(quick: Quick = False, cases: Cases = None, details: Details = False, as_json: AsJson = False) -> None:
+def validate(quick: Quick = False, cases: Cases = None, details: Details = False, as_json: AsJson = False,
+             as_csv: AsCsv = False) -> None:
     """Check the model against closed forms, known limits and its own accounting (docs/validation.md)."""
+    one_stdout(as_json, as_csv)
     names = list(cases or [])
     unknown = [n for n in names if n not in CASES]
     if unknown:
         bad_input(f"unknown validation case {', '.join(unknown)}; known: {', '.join(CASES)}")
     with Console(stderr=True).status("validating") as status:
         report = run_cases(quick=quick, names=names or None, progress=lambda name: status.update(f"case {name}"))
-    output_console(as_json, width=max(Console().width, 160)).print(report_table(report, details))
+    console = table_console(as_json, as_csv, width=max(Console().width, 160))
+    write_tables([report_table(report, details)], console, as_csv)
     failed = [row.case for row in report.rows if not row.passed]
     if as_json:
         print_json(report.as_dict(), allow_nan=True)  # a case that crashed measured NaN

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from runs.views.marks import year_axis
 from runs.views.style import DPI, GUIDE, HHI_HIGH, HHI_MODERATE, OKABE_ITO, write_figures
 
 __all__ = [
@@ -60,7 +61,7 @@ def fan_chart(years: np.ndarray, values: np.ndarray, *, ylabel: str, title: str,
         ax.fill_between(years, q[0], q[4], color=_MAIN, alpha=0.18, linewidth=0, label="5-95 % of runs")
         ax.fill_between(years, q[1], q[3], color=_MAIN, alpha=0.38, linewidth=0, label="25-75 % of runs")
         ax.plot(years, q[2], color=_MAIN, linewidth=2.0, label="median")
-        ax.set_xlim(years[0], years[-1] if years[-1] > years[0] else years[0] + 1.0)
+        year_axis(ax, float(years[0]), float(years[-1]))
     if hhi_guides:
         for level, text in ((HHI_MODERATE, "1,000: moderately concentrated"),
                             (HHI_HIGH, "1,800: highly concentrated")):
@@ -112,7 +113,7 @@ def rank_share_chart(rank_shares: np.ndarray, *, title: str, footer: str) -> Fig
     ax.set_xticks(ranks)
     ax.set_ylim(0.0, 1.0)
     ax.set_xlabel("rank of the lab at the horizon (1 = leader)")
-    ax.set_ylabel("final market share (fraction of lab sales, outside option excluded)")
+    ax.set_ylabel("final market share\n(fraction of lab sales, outside option excluded)")
     ax.set_title(title)
     ax.grid(alpha=0.3, axis="y")
     _footer(fig, footer)

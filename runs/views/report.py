@@ -355,11 +355,11 @@ def _points_frame(points: pd.DataFrame, summary: Mapping[str, Any] | None) -> pd
         out[key] = points[key].map(lambda v: f"{v:g}")
     for name, label in (("p_unipolar", "P(unipolar) [95 % CI]"), ("p_singularity", "P(singularity) [95 % CI]")):
         if name in points:
-            out[label] = [f"{v:.0%} [{lo:.0%}, {hi:.0%}]" if math.isfinite(v) else "n/a"
+            out[label] = [f"{v:.0%} [{lo:.0%}-{hi:.0%}]" if math.isfinite(v) else "n/a"
                           for v, lo, hi in zip(points[name], points[f"{name}_lo"], points[f"{name}_hi"], strict=True)]
     if "median_final_hhi" in points:
         out["median final HHI [95 % CI]"] = [
-            f"{v:,.0f} [{lo:,.0f}, {hi:,.0f}]" if math.isfinite(v) else "n/a"
+            f"{v:,.0f} [{lo:,.0f}-{hi:,.0f}]" if math.isfinite(v) else "n/a"
             for v, lo, hi in zip(points["median_final_hhi"], points["median_final_hhi_lo"],
                                  points["median_final_hhi_hi"], strict=True)]
     if "p_takeoff" in points:
@@ -482,6 +482,7 @@ th, td { border: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: left; verti
 tr:nth-child(even) td { background: #f5f5f5; } th { background: #eef3f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .scroll { overflow-x: auto; }
+table.fit { font-size: 0.82rem; } table.fit td.num { white-space: normal; } table.fit th { min-width: 3.5em; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #444; font-size: 0.9rem; margin-top: 0.3rem; }
 pre { background: #f5f5f5; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
@@ -530,10 +531,17 @@ def _table(rows: Iterable[tuple[str, str]]) -> str:
 
 
 def _frame_table(frame: pd.DataFrame) -> str:
-    head = "".join(f'<th title="{html.escape(str(c))}">{html.escape(str(c).split(".")[-1])}</th>'
+    """A table that fits the page: headers wrap between words (a key's underscores shown as spaces, the full key
+    in the tooltip), cells wrap at their spaces (a value, then its interval)."""
+    head = "".join(f'<th title="{html.escape(str(c))}">{html.escape(_header_words(str(c)))}</th>'
                    for c in frame.columns)
     rows = []
     for values in frame.itertuples(index=False):
         cells = "".join(f'<td class="num">{html.escape(str(v))}</td>' for v in values)
         rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<table class="fit"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _header_words(column: str) -> str:
+    """A column's header as words that can wrap: the last part of a dotted key, underscores as spaces."""
+    return column.split(".")[-1].replace("_", " ")

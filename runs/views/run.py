@@ -473,9 +473,8 @@ def _figure(size: tuple[float, float]) -> tuple[Figure, Any]:
 
 def _time_axis(ax: Any, years: np.ndarray) -> None:
     ax.set_xlabel("year")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if years.size:
-        ax.set_xlim(years[0], years[-1] if years[-1] > years[0] else years[0] + 1.0)
+        year_axis(ax, float(years[0]), float(years[-1]))
     ax.grid(alpha=0.3)
 
 

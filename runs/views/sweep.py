@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib import patheffects as pe
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
@@ -29,8 +30,8 @@ from economy.params import Scenario
 from runs.experiments.grid import Plane, scenario_value
 from runs.views.style import DPI, GUIDE, OKABE_ITO, write_figures
 
-__all__ = ["PHASE_STATISTICS", "PhaseStatistic", "axis_label", "phase_figure", "regime_guides", "sweep_figure_set",
-           "write_sweep_figures"]
+__all__ = ["PHASE_STATISTICS", "PhaseStatistic", "axis_label", "grid_cell", "half_boundary", "phase_figure",
+           "regime_guides", "sweep_figure_set", "write_sweep_figures"]
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,15 @@ def phase_figure(
     notes = [f"Source: Multipolar sweep, scenario '{scenario_name}': {len(points)} grid points x {runs_per_point} "
              "runs, the same seeds at every point (common random numbers)."]
     if any(len(plane.axes) == 2 for plane in planes):
-        notes.append("Star: the scenario's own values. Dashed: regime boundaries. Orange line: P = 0.5.")
+        own = ", ".join(f"{key.split('.')[-1]} {base[key]:g}" for key in dict.fromkeys(
+            k for plane in planes if len(plane.axes) == 2 for k in plane.keys) if key in base)
+        notes.append(f"Star: the scenario's own values ({own}), in the cell of the nearest grid point (the cell "
+                     "shows that point's value, not the scenario's). Dashed: regime boundaries. Orange line: "
+                     "P = 0.5, between the cells above and below it.")
     if any(len(plane.axes) == 1 for plane in planes):
         notes.append("Bands: 95 % intervals (Wilson for shares, order statistics for the median).")
-    fig.text(0.005, 0.003, " ".join(notes), fontsize=7.5, color=GUIDE, ha="left", va="bottom")
-    fig.get_layout_engine().set(rect=(0.0, 0.025, 1.0, 0.975), h_pad=0.08)
+    fig.text(0.005, 0.003, " ".join(notes), fontsize=7.5, color=GUIDE, ha="left", va="bottom", wrap=True)
+    fig.get_layout_engine().set(rect=(0.0, 0.05, 1.0, 0.95), h_pad=0.08)
     return fig
 
 
@@ -178,14 +183,15 @@ def _heat_panel(fig: Figure, ax: Any, part: pd.DataFrame, plane: Plane, stat: Ph
             ink, halo = ("black", "white") if light else ("white", "black")
             ax.text(xc, yc, text, ha="center", va="center", fontsize=6.5 if small else 8.5, color=ink, zorder=8,
                     path_effects=[pe.withStroke(linewidth=1.6, foreground=halo, alpha=0.6)])
-    if stat.probability and nx > 1 and ny > 1 and np.nanmin(grid) < 0.5 < np.nanmax(grid):
-        xs = np.array([_centre(x_edges, i, x_axis.log) for i in range(nx)])
-        ys = np.array([_centre(y_edges, j, y_axis.log) for j in range(ny)])
-        ax.contour(xs, ys, np.nan_to_num(grid, nan=0.0), levels=[0.5], colors=[OKABE_ITO["orange"]],
-                   linewidths=2.0, linestyles="solid")
+    if stat.probability:
+        segments = half_boundary(grid, x_edges, y_edges)
+        if segments:
+            ax.add_collection(LineCollection(segments, colors=[OKABE_ITO["orange"]], linewidths=3.0, zorder=6,
+                                             path_effects=[pe.withStroke(linewidth=5.0, foreground="white")],
+                                             label="P = 0.5"))
     for axis, vertical in ((x_axis, True), (y_axis, False)):
         _guide(ax, axis.key, guides, vertical, (axis.values[0], axis.values[-1]))
-    _scenario_star(ax, base, plane)
+    _scenario_star(ax, base, plane, x_edges, y_edges)
     _scale(ax, x_axis, "x")
     _scale(ax, y_axis, "y")
     ax.set_xlabel(axis_label(x_axis.key), fontsize=9)
@@ -237,13 +243,49 @@ def _guide(ax: Any, key: str, guides: Mapping[str, tuple[float, str]], vertical:
                     ha="right", va="bottom", fontsize=8, path_effects=stroke, zorder=6)
 
 
-def _scenario_star(ax: Any, base: Mapping[str, float], plane: Plane) -> None:
-    """Mark the scenario's own values if they lie inside the plane."""
-    coords = [base.get(axis.key) for axis in plane.axes]
-    if all(c is not None and math.isfinite(c) and min(a.values) <= c <= max(a.values)
-           for c, a in zip(coords, plane.axes, strict=True)):
-        ax.plot(*coords, marker="*", markersize=15, color=OKABE_ITO["reddish_purple"], markeredgecolor="white",
-                markeredgewidth=1.2, zorder=7, linestyle="none")
+def half_boundary(grid: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray,
+                  level: float = 0.5) -> list[list[tuple[float, float]]]:
+    """The cell edges between a cell at or above ``level`` and its neighbour below it (``grid`` is ``(ny, nx)``).
+
+    The P = 0.5 line of a heat map drawn along the cells it separates, so it reads with the cells' values (a
+    contour through the cell centres would cut cells in two and, on a coarse grid, shrink to a sliver).
+    """
+    ny, nx = grid.shape
+    above = np.where(np.isfinite(grid), grid >= level, np.nan)
+    segments = []
+    for j in range(ny):
+        for i in range(nx):
+            if i + 1 < nx and np.isfinite(above[j, i] + above[j, i + 1]) and above[j, i] != above[j, i + 1]:
+                segments.append([(x_edges[i + 1], y_edges[j]), (x_edges[i + 1], y_edges[j + 1])])
+            if j + 1 < ny and np.isfinite(above[j, i] + above[j + 1, i]) and above[j, i] != above[j + 1, i]:
+                segments.append([(x_edges[i], y_edges[j + 1]), (x_edges[i + 1], y_edges[j + 1])])
+    return segments
+
+
+def grid_cell(value: float, edges: np.ndarray) -> int | None:
+    """The index of the cell (between consecutive ``edges``) that holds ``value``, or None outside them."""
+    if not math.isfinite(value) or not edges[0] <= value <= edges[-1]:
+        return None
+    return int(min(len(edges) - 2, max(0, np.searchsorted(edges, value, side="right") - 1)))
+
+
+def _scenario_star(ax: Any, base: Mapping[str, float], plane: Plane, x_edges: np.ndarray,
+                   y_edges: np.ndarray) -> None:
+    """Mark the scenario's own values in the cell of their nearest grid point (its upper-left corner, clear of
+    the cell's number), if they lie inside the plane; the footnote says the cell's value is the grid point's."""
+    x_axis, y_axis = plane.axes
+    i = grid_cell(base.get(x_axis.key, math.nan), x_edges)
+    j = grid_cell(base.get(y_axis.key, math.nan), y_edges)
+    if i is None or j is None:
+        return
+    x = _between(x_edges[i], x_edges[i + 1], 0.2, x_axis.log)
+    y = _between(y_edges[j], y_edges[j + 1], 0.78, y_axis.log)
+    ax.plot(x, y, marker="*", markersize=15, color=OKABE_ITO["reddish_purple"], markeredgecolor="white",
+            markeredgewidth=1.2, zorder=7, linestyle="none", label="scenario")
+
+
+def _between(lo: float, hi: float, fraction: float, log: bool) -> float:
+    return float(lo * (hi / lo) ** fraction if log else lo + fraction * (hi - lo))
 
 
 def _edges(values: Sequence[float], log: bool) -> np.ndarray:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 from importlib.metadata import version
 
 import pandas as pd
 from rich.console import Console
+from rich.table import Table
 from typer.testing import CliRunner
 
-from runs.cli import app, points_table
+from runs.cli import app, csv_rows, points_table
 
 ENV = {"COLUMNS": "80", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
 
@@ -63,3 +66,35 @@ def test_format_writes_the_figures_as_png_and_svg_and_rejects_an_unknown_format(
                              env=ENV)
     assert bad.exit_code == 2
     assert "--format 'pdf'" in bad.output and not (tmp_path / "bad").exists()
+
+
+def test_csv_prints_the_table_alone_on_stdout_and_refuses_json_too(tmp_path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--set", "sim.years=1", "--csv", "--out", str(out)],
+                                env=ENV)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["outcome", "value"] and len(rows) > 10
+    values = dict(rows[1:])
+    summary = json.loads((out / "summary.json").read_text())
+    assert values["final HHI (0-10,000)"] == f"{summary['final_hhi']:,.0f}"
+    for order in (["--csv", "--json"], ["--json", "--csv"]):
+        both = CliRunner().invoke(app, ["run", "runs/baseline.toml", *order, "--out", str(tmp_path / "both")], env=ENV)
+        assert both.exit_code == 2 and "--csv and --json" in both.output
+        assert not (tmp_path / "both").exists()
+
+
+def test_several_tables_share_one_csv_with_a_table_column() -> None:
+    tables = []
+    for title in ("hhi", "share"):
+        table = Table(title=title)
+        table.add_column("factor")
+        table.add_column("total effect")
+        table.add_row("gamma", "0.61")
+        tables.append(table)
+    other = Table(title="notes")
+    other.add_column("note")
+    other.add_row("a, b")
+    assert csv_rows([*tables, other]) == [["table", "factor", "total effect"], ["hhi", "gamma", "0.61"],
+                                          ["share", "gamma", "0.61"], [], ["table", "note"], ["notes", "a, b"]]
+    assert csv_rows(tables[:1]) == [["factor", "total effect"], ["gamma", "0.61"]]

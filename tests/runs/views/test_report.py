@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import shutil
@@ -96,6 +97,17 @@ def test_sweep_report_has_the_points_table(outputs: dict[str, Path]) -> None:
     assert len(_images(text)) == 1
     assert "Grid points" in text and "winner_take_all" in text and "P(unipolar) [95 % CI]" in text
     assert text.count('<td class="num">points/') == 2
+    # the table fits the page: no header or cell holds a word longer than a short number with its interval, and
+    # the widest unbreakable piece of every column adds up to far less than the page's ~1,100 px (about 7 px a
+    # character at 0.82rem, plus padding)
+    table = text[text.index('<table class="fit">'):]
+    table = table[:table.index("</table>")]
+    columns: dict[int, int] = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table):
+        for k, cell in enumerate(re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row)):
+            columns[k] = max(columns.get(k, 0), max(len(word) for word in html.unescape(cell).split()))
+    assert max(columns.values()) <= 14, columns
+    assert sum(7 * width + 17 for width in columns.values()) < 1_100, columns
 
 
 def test_unknown_kind_degrades_gracefully(outputs: dict[str, Path], tmp_path: Path) -> None:
