@@ -82,10 +82,10 @@ def reference_scenario(data: Mapping[str, Any], keys: Sequence[str], uncertain: 
                        source: str) -> Scenario:
     """The no-policy arm: ``data`` (the sweep's scenario with its ``--set``) without the policies the policy
     ``keys`` name.  Refused (:class:`ExperimentInputError`) when an ``[uncertain]`` key names one of them."""
-    names = set()
+    indices = set()
     for key in keys:
         try:
-            names.add(index_key(data, split_key(key))[1])
+            indices.add(index_key(data, split_key(key))[1])
         except BadKey as err:
             raise ExperimentInputError(f"--grid {key}: {err}") from None
     for key in uncertain:
@@ -95,11 +95,11 @@ def reference_scenario(data: Mapping[str, Any], keys: Sequence[str], uncertain: 
                 index = index_key(data, parts)[1]
             except BadKey:
                 continue
-            if index in names:
+            if index in indices:
                 raise ExperimentInputError(f"[uncertain] {key} draws a parameter of a swept policy, which the "
                                            "no-policy arm leaves out; remove it from [uncertain]")
     out = dict(data)
-    out["policies"] = [table for k, table in enumerate(data.get("policies") or []) if k not in names]
+    out["policies"] = [table for k, table in enumerate(data.get("policies") or []) if k not in indices]
     try:
         return validate_scenario(out, source=f"{source} without the swept policies")
     except ScenarioError as err:
