@@ -86,179 +86,180 @@ P_COMPUTE_SUPPLY_FLOP_PER_YEAR = 12
 P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR = 13  # ln(x)
 P_COMPUTE_DEPRECIATION_PER_YEAR = 14
 P_COMPUTE_HW_AI_FEEDBACK = 15
+P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR = 16  # ln(x)
 
 # [training]
-P_TRAINING_RUN_YEARS = 16
-P_TRAINING_PUBLIC_DATA_TOKENS = 17
-P_TRAINING_TOKENS_PER_PARAMETER = 18
-P_TRAINING_DATA_WALL_EFFICIENCY = 19
-P_TRAINING_SYNTHETIC_DATA_MULTIPLE = 20
+P_TRAINING_RUN_YEARS = 17
+P_TRAINING_PUBLIC_DATA_TOKENS = 18
+P_TRAINING_TOKENS_PER_PARAMETER = 19
+P_TRAINING_DATA_WALL_EFFICIENCY = 20
+P_TRAINING_SYNTHETIC_DATA_MULTIPLE = 21
 
 # [capability]
-P_CAPABILITY_ALPHA = 21
-P_LN_CAPABILITY_LOSS_SCALE_FLOP = 22  # ln(x)
-P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP = 23  # x ln(10)
-P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP = 24  # x ln(10)
+P_CAPABILITY_ALPHA = 22
+P_LN_CAPABILITY_LOSS_SCALE_FLOP = 23  # ln(x)
+P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP = 24  # x ln(10)
+P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP = 25  # x ln(10)
 
 # [market]
-P_MARKET_MODE = 25  # code of x
-P_MARKET_WINNER_TAKE_ALL = 26
-P_MARKET_DATA_FLYWHEEL = 27
-P_MARKET_SWITCHING_YEARS = 28
-P_LN_MARKET_DEMAND_USD_PER_YEAR = 29  # ln(x)
-P_MARKET_ADOPTION_GROWTH_PER_YEAR = 30
-P_MARKET_DEMAND_QUALITY_ELASTICITY = 31
-P_LN_MARKET_GWP_USD_PER_YEAR = 32  # ln(x)
-P_MARKET_GWP_GROWTH_PER_YEAR = 33
-P_MARKET_MAX_GWP_FRACTION = 34
-P_MARKET_DATA_TOKENS_PER_USD = 35
-P_MARKET_INFERENCE_FLOP_PER_USD = 36
-P_MARKET_URN_EXPONENT = 37
-P_MARKET_URN_ARRIVALS_PER_STEP = 38
-P_MARKET_URN_ENTRY_PROBABILITY = 39
+P_MARKET_MODE = 26  # code of x
+P_MARKET_WINNER_TAKE_ALL = 27
+P_MARKET_DATA_FLYWHEEL = 28
+P_MARKET_SWITCHING_YEARS = 29
+P_LN_MARKET_DEMAND_USD_PER_YEAR = 30  # ln(x)
+P_MARKET_ADOPTION_GROWTH_PER_YEAR = 31
+P_MARKET_DEMAND_QUALITY_ELASTICITY = 32
+P_LN_MARKET_GWP_USD_PER_YEAR = 33  # ln(x)
+P_MARKET_GWP_GROWTH_PER_YEAR = 34
+P_MARKET_MAX_GWP_FRACTION = 35
+P_MARKET_DATA_TOKENS_PER_USD = 36
+P_MARKET_INFERENCE_FLOP_PER_USD = 37
+P_MARKET_URN_EXPONENT = 38
+P_MARKET_URN_ARRIVALS_PER_STEP = 39
+P_MARKET_URN_ENTRY_PROBABILITY = 40
 
 # [money]
-P_MONEY_WAGE_USD_PER_YEAR = 40
-P_MONEY_HIRE_SPEED_PER_YEAR = 41
-P_MONEY_OPEX_FRACTION = 42
-P_MONEY_FUNDING_TO_DEMAND = 43
-P_MONEY_FUNDING_RANK_SENSITIVITY = 44
-P_MONEY_STATE_BUDGET_USD_PER_YEAR = 45
-P_MONEY_TALENT_GROWTH_PER_YEAR = 46
-P_MONEY_EXIT_RELATIVE_SHARE = 47
-P_MONEY_EXIT_GRACE_YEARS = 48
-P_MONEY_FUNDING_GROWTH_SENSITIVITY = 49
-P_MONEY_FUNDING_MAX_SHARE = 50
+P_MONEY_WAGE_USD_PER_YEAR = 41
+P_MONEY_HIRE_SPEED_PER_YEAR = 42
+P_MONEY_OPEX_FRACTION = 43
+P_MONEY_FUNDING_TO_DEMAND = 44
+P_MONEY_FUNDING_RANK_SENSITIVITY = 45
+P_MONEY_STATE_BUDGET_USD_PER_YEAR = 46
+P_MONEY_TALENT_GROWTH_PER_YEAR = 47
+P_MONEY_EXIT_RELATIVE_SHARE = 48
+P_MONEY_EXIT_GRACE_YEARS = 49
+P_MONEY_FUNDING_GROWTH_SENSITIVITY = 50
+P_MONEY_FUNDING_MAX_SHARE = 51
 
 # [safety]
-P_SAFETY_RACING_SENSITIVITY = 51
-P_SAFETY_RACING_SCALE = 52
-P_SAFETY_DRIFT_RATE = 53
-P_SAFETY_RACING_RIVALS = 54
+P_SAFETY_RACING_SENSITIVITY = 52
+P_SAFETY_RACING_SCALE = 53
+P_SAFETY_DRIFT_RATE = 54
+P_SAFETY_RACING_RIVALS = 55
 
 # [network]
-P_NETWORK_KIND = 55  # code of x
-P_NETWORK_NORMALISE_WEIGHTS = 56  # 1 if x else 0
-P_NETWORK_PUBLICATION_RATE_PER_YEAR = 57
-P_NETWORK_ABSORB_HALF_STAFF = 58
-P_NETWORK_TALENT_MOBILITY = 59
-P_NETWORK_TALENT_PAY_WEIGHT = 60
-P_NETWORK_DISTILL_FRACTION = 61
-P_NETWORK_CROSS_SEGMENT_INTENSITY = 62
+P_NETWORK_KIND = 56  # code of x
+P_NETWORK_NORMALISE_WEIGHTS = 57  # 1 if x else 0
+P_NETWORK_PUBLICATION_RATE_PER_YEAR = 58
+P_NETWORK_ABSORB_HALF_STAFF = 59
+P_NETWORK_TALENT_MOBILITY = 60
+P_NETWORK_TALENT_PAY_WEIGHT = 61
+P_NETWORK_DISTILL_FRACTION = 62
+P_NETWORK_CROSS_SEGMENT_INTENSITY = 63
 
 # [entry]
-P_ENTRY_RATE_PER_YEAR = 63
-P_ENTRY_PROFIT_SENSITIVITY = 64
-P_ENTRY_LAG_LN = 65
-P_ENTRY_OPEN_THRESHOLD = 66
-P_ENTRY_SIZE_DISPERSION = 67
-P_CUMULATIVE_ENTRY_MIX = 68  # cumulative normalised weight of the kinds 0..k (KIND_NAMES order); 6 columns
+P_ENTRY_RATE_PER_YEAR = 64
+P_ENTRY_PROFIT_SENSITIVITY = 65
+P_ENTRY_LAG_LN = 66
+P_ENTRY_OPEN_THRESHOLD = 67
+P_ENTRY_SIZE_DISPERSION = 68
+P_CUMULATIVE_ENTRY_MIX = 69  # cumulative normalised weight of the kinds 0..k (KIND_NAMES order); 6 columns
 
 # [acquisitions]
-P_ACQUISITIONS_RATE_PER_YEAR = 74
-P_ACQUISITIONS_MIN_ACQUIRER_SHARE = 75
-P_ACQUISITIONS_MAX_TARGET_SHARE = 76
-P_ACQUISITIONS_PREMIUM = 77
-P_ACQUISITIONS_REVIEW_POST_HHI = 78
-P_ACQUISITIONS_REVIEW_DELTA_HHI = 79
+P_ACQUISITIONS_RATE_PER_YEAR = 75
+P_ACQUISITIONS_MIN_ACQUIRER_SHARE = 76
+P_ACQUISITIONS_MAX_TARGET_SHARE = 77
+P_ACQUISITIONS_PREMIUM = 78
+P_ACQUISITIONS_REVIEW_POST_HHI = 79
+P_ACQUISITIONS_REVIEW_DELTA_HHI = 80
 
 # [incidents]
-P_INCIDENTS_HAZARD_PER_DRIFT = 80
-P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP = 81
-P_INCIDENTS_CAPABILITY_SENSITIVITY = 82
-P_INCIDENTS_SAFETY_EFFECTIVENESS = 83
-P_INCIDENTS_CATASTROPHE_FRACTION = 84
-P_INCIDENTS_SHARE_LOSS = 85
-P_INCIDENTS_CASH_LOSS = 86
+P_INCIDENTS_HAZARD_PER_DRIFT = 81
+P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP = 82
+P_INCIDENTS_CAPABILITY_SENSITIVITY = 83
+P_INCIDENTS_SAFETY_EFFECTIVENESS = 84
+P_INCIDENTS_CATASTROPHE_FRACTION = 85
+P_INCIDENTS_SHARE_LOSS = 86
+P_INCIDENTS_CASH_LOSS = 87
 
 # [adaptation]
-P_ADAPTATION_MEMORY_YEARS = 87
-P_ADAPTATION_ASPIRATION_YEARS = 88
-P_ADAPTATION_IMITATION_RATE_PER_YEAR = 89
-P_ADAPTATION_SEARCH_RATE_PER_YEAR = 90
-P_ADAPTATION_SEARCH_STEP = 91
+P_ADAPTATION_MEMORY_YEARS = 88
+P_ADAPTATION_ASPIRATION_YEARS = 89
+P_ADAPTATION_IMITATION_RATE_PER_YEAR = 90
+P_ADAPTATION_SEARCH_RATE_PER_YEAR = 91
+P_ADAPTATION_SEARCH_STEP = 92
 
 # values derived from several keys (economy.params.packing.DERIVED)
 # beta = lambda / r (docs/model.md stage 3); reads research.parallelism, research.returns_to_research
-P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 92
+P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 93
 # u_out = alpha (outside_log10_flop ln 10 - ln C_c), the outside option's quality (stage 6); reads
 # market.outside_log10_flop, capability.alpha, capability.loss_scale_flop
-P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 93
+P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 94
 # the first year whose steps carry no flow on cross-bloc edges (+inf: never; stage 5); reads
 # network.cut_cross_bloc_year, policies.export_controls.start_year, policies.export_controls.end_year,
 # policies.export_controls.cut_spillover
-P_CROSS_BLOC_CUT_YEAR = 94
+P_CROSS_BLOC_CUT_YEAR = 95
 # the year export controls end their cut (+inf: never; stage 5); reads network.cut_cross_bloc_year,
 # policies.export_controls.start_year, policies.export_controls.end_year, policies.export_controls.cut_spillover
-P_CROSS_BLOC_REOPEN_YEAR = 95
+P_CROSS_BLOC_REOPEN_YEAR = 96
 
 # set when a run's starting state is built (economy.engine.Simulation), not scenario parameters
 # (economy.params.packing.RUN_START)
 # ln theta of the research equation, calibrated when a run starts so that its starting software leader grows at
 # research.software_doubling_months (stage 3)
-P_RUN_START_LOG_THETA = 96
+P_RUN_START_LOG_THETA = 97
 # the best starting quality u, from which demand grows with quality (stage 6)
-P_RUN_START_FRONTIER_QUALITY = 97
+P_RUN_START_FRONTIER_QUALITY = 98
 
 # policy compute_cap (economy.params.policies); its absent value switches it off
-P_COMPUTE_CAP_START_YEAR = 98  # absent: inf
-P_COMPUTE_CAP_END_YEAR = 99  # x, or +inf if unset; absent: inf
-P_COMPUTE_CAP_MAX_TRAINING_FLOP = 100  # absent: 0
+P_COMPUTE_CAP_START_YEAR = 99  # absent: inf
+P_COMPUTE_CAP_END_YEAR = 100  # x, or +inf if unset; absent: inf
+P_COMPUTE_CAP_MAX_TRAINING_FLOP = 101  # absent: 0
 
 # policy compute_tax (economy.params.policies); its absent value switches it off
-P_COMPUTE_TAX_START_YEAR = 101  # absent: inf
-P_COMPUTE_TAX_END_YEAR = 102  # x, or +inf if unset; absent: inf
-P_COMPUTE_TAX_RATE = 103  # absent: 0
-P_COMPUTE_TAX_SMALL_SHARE = 104  # absent: 0
+P_COMPUTE_TAX_START_YEAR = 102  # absent: inf
+P_COMPUTE_TAX_END_YEAR = 103  # x, or +inf if unset; absent: inf
+P_COMPUTE_TAX_RATE = 104  # absent: 0
+P_COMPUTE_TAX_SMALL_SHARE = 105  # absent: 0
 
 # policy windfall_tax (economy.params.policies); its absent value switches it off
-P_WINDFALL_TAX_START_YEAR = 105  # absent: inf
-P_WINDFALL_TAX_END_YEAR = 106  # x, or +inf if unset; absent: inf
-P_WINDFALL_TAX_RATE = 107  # absent: 0
-P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 108  # absent: 0
-P_WINDFALL_TAX_SMALL_SHARE = 109  # absent: 0
+P_WINDFALL_TAX_START_YEAR = 106  # absent: inf
+P_WINDFALL_TAX_END_YEAR = 107  # x, or +inf if unset; absent: inf
+P_WINDFALL_TAX_RATE = 108  # absent: 0
+P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 109  # absent: 0
+P_WINDFALL_TAX_SMALL_SHARE = 110  # absent: 0
 
 # policy rnd_subsidy (economy.params.policies); its absent value switches it off
-P_RND_SUBSIDY_START_YEAR = 110  # absent: inf
-P_RND_SUBSIDY_END_YEAR = 111  # x, or +inf if unset; absent: inf
-P_RND_SUBSIDY_RATE = 112  # absent: 0
-P_RND_SUBSIDY_MAX_SHARE = 113  # absent: 0
+P_RND_SUBSIDY_START_YEAR = 111  # absent: inf
+P_RND_SUBSIDY_END_YEAR = 112  # x, or +inf if unset; absent: inf
+P_RND_SUBSIDY_RATE = 113  # absent: 0
+P_RND_SUBSIDY_MAX_SHARE = 114  # absent: 0
 
 # policy open_publication (economy.params.policies); its absent value switches it off
-P_OPEN_PUBLICATION_START_YEAR = 114  # absent: inf
-P_OPEN_PUBLICATION_END_YEAR = 115  # x, or +inf if unset; absent: inf
-P_OPEN_PUBLICATION_MIN_OPENNESS = 116  # absent: 0
+P_OPEN_PUBLICATION_START_YEAR = 115  # absent: inf
+P_OPEN_PUBLICATION_END_YEAR = 116  # x, or +inf if unset; absent: inf
+P_OPEN_PUBLICATION_MIN_OPENNESS = 117  # absent: 0
 
 # policy merger_review (economy.params.policies); its absent value switches it off
-P_MERGER_REVIEW_START_YEAR = 117  # absent: inf
-P_MERGER_REVIEW_END_YEAR = 118  # x, or +inf if unset; absent: inf
-P_MERGER_REVIEW_POST_HHI = 119  # absent: 10000
-P_MERGER_REVIEW_DELTA_HHI = 120  # absent: 0
-P_MERGER_REVIEW_MAX_MERGED_SHARE = 121  # absent: 1
+P_MERGER_REVIEW_START_YEAR = 118  # absent: inf
+P_MERGER_REVIEW_END_YEAR = 119  # x, or +inf if unset; absent: inf
+P_MERGER_REVIEW_POST_HHI = 120  # absent: 10000
+P_MERGER_REVIEW_DELTA_HHI = 121  # absent: 0
+P_MERGER_REVIEW_MAX_MERGED_SHARE = 122  # absent: 1
 
 # policy breakup (economy.params.policies); its absent value switches it off
-P_BREAKUP_START_YEAR = 122  # absent: inf
-P_BREAKUP_END_YEAR = 123  # x, or +inf if unset; absent: inf
-P_BREAKUP_MAX_SHARE = 124  # absent: 1
+P_BREAKUP_START_YEAR = 123  # absent: inf
+P_BREAKUP_END_YEAR = 124  # x, or +inf if unset; absent: inf
+P_BREAKUP_MAX_SHARE = 125  # absent: 1
 
 # policy export_controls (economy.params.policies); its absent value switches it off
-P_EXPORT_CONTROLS_START_YEAR = 125  # absent: inf
-P_EXPORT_CONTROLS_END_YEAR = 126  # x, or +inf if unset; absent: inf
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 127  # bitmask of the codes (bits_0_31); absent: 0
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 128  # bitmask of the codes (bits_32_63); absent: 0
-P_EXPORT_CONTROLS_COMPUTE_CUT = 129  # absent: 0
+P_EXPORT_CONTROLS_START_YEAR = 126  # absent: inf
+P_EXPORT_CONTROLS_END_YEAR = 127  # x, or +inf if unset; absent: inf
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 128  # bitmask of the codes (bits_0_31); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 129  # bitmask of the codes (bits_32_63); absent: 0
+P_EXPORT_CONTROLS_COMPUTE_CUT = 130  # absent: 0
 
 # policy safety_standard (economy.params.policies); its absent value switches it off
-P_SAFETY_STANDARD_START_YEAR = 130  # absent: inf
-P_SAFETY_STANDARD_END_YEAR = 131  # x, or +inf if unset; absent: inf
-P_SAFETY_STANDARD_MIN_SAFETY = 132  # absent: 0
-P_SAFETY_STANDARD_LIABILITY = 133  # absent: 0
+P_SAFETY_STANDARD_START_YEAR = 131  # absent: inf
+P_SAFETY_STANDARD_END_YEAR = 132  # x, or +inf if unset; absent: inf
+P_SAFETY_STANDARD_MIN_SAFETY = 133  # absent: 0
+P_SAFETY_STANDARD_LIABILITY = 134  # absent: 0
 
 # policy conditional_pause (economy.params.policies); its absent value switches it off
-P_CONDITIONAL_PAUSE_START_YEAR = 134  # absent: inf
-P_CONDITIONAL_PAUSE_END_YEAR = 135  # x, or +inf if unset; absent: inf
-P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 136  # x ln(10); absent: 0
-P_CONDITIONAL_PAUSE_DURATION_YEARS = 137  # absent: 0
+P_CONDITIONAL_PAUSE_START_YEAR = 135  # absent: inf
+P_CONDITIONAL_PAUSE_END_YEAR = 136  # x, or +inf if unset; absent: inf
+P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 137  # x ln(10); absent: 0
+P_CONDITIONAL_PAUSE_DURATION_YEARS = 138  # absent: 0
 
 # The archetype table, one record per kind (KIND_NAMES order): the Archetype fields an entrant starts from. Archetype
 # k's field A_<FIELD> is column P_ARCHETYPES + k * N_ARCH_FIELDS + A_<FIELD>.
@@ -278,17 +279,17 @@ A_STRATEGY = 7
 A_CASH_USD = 8
 A_RESEARCHERS = 9
 N_ARCH_FIELDS = 10
-P_ARCHETYPES = 138
-N_PARAMS = 198
+P_ARCHETYPES = 139
+N_PARAMS = 199
 PARAM_NAMES: tuple[str, ...] = (
     "sim_start_year", "sim_dt", "sim_log_software_ceiling", "research_parallelism", "rho_of_research_substitution",
     "research_max_automation", "ln10_times_research_automation_midpoint_log10_flop",
     "ln10_times_research_automation_width_ooms", "research_experiment_share", "research_ai_researchers_per_flop",
     "research_shock_sd", "ln2_over_compute_hw_doubling_years", "compute_supply_flop_per_year",
     "ln_compute_supply_growth_per_year", "compute_depreciation_per_year", "compute_hw_ai_feedback",
-    "training_run_years", "training_public_data_tokens", "training_tokens_per_parameter",
-    "training_data_wall_efficiency", "training_synthetic_data_multiple", "capability_alpha",
-    "ln_capability_loss_scale_flop", "ln10_times_capability_par_human_log10_flop",
+    "ln_compute_training_efficiency_growth_per_year", "training_run_years", "training_public_data_tokens",
+    "training_tokens_per_parameter", "training_data_wall_efficiency", "training_synthetic_data_multiple",
+    "capability_alpha", "ln_capability_loss_scale_flop", "ln10_times_capability_par_human_log10_flop",
     "ln10_times_capability_superhuman_log10_flop", "market_mode", "market_winner_take_all", "market_data_flywheel",
     "market_switching_years", "ln_market_demand_usd_per_year", "market_adoption_growth_per_year",
     "market_demand_quality_elasticity", "ln_market_gwp_usd_per_year", "market_gwp_growth_per_year",
@@ -477,7 +478,8 @@ __all__ += [
     "P_INCIDENTS_SHARE_LOSS", "P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS", "P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP",
     "P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP", "P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE",
     "P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP", "P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS",
-    "P_LN_CAPABILITY_LOSS_SCALE_FLOP", "P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR", "P_LN_MARKET_DEMAND_USD_PER_YEAR",
+    "P_LN_CAPABILITY_LOSS_SCALE_FLOP", "P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR",
+    "P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR", "P_LN_MARKET_DEMAND_USD_PER_YEAR",
     "P_LN_MARKET_GWP_USD_PER_YEAR", "P_MARKET_ADOPTION_GROWTH_PER_YEAR", "P_MARKET_DATA_FLYWHEEL",
     "P_MARKET_DATA_TOKENS_PER_USD", "P_MARKET_DEMAND_QUALITY_ELASTICITY", "P_MARKET_GWP_GROWTH_PER_YEAR",
     "P_MARKET_INFERENCE_FLOP_PER_USD", "P_MARKET_MAX_GWP_FRACTION", "P_MARKET_MODE", "P_MARKET_SWITCHING_YEARS",
