@@ -37,6 +37,7 @@ from runs.checks.markdown import replace_block
 __all__ = [
     "CASES",
     "HEADER",
+    "SOLO_LAB",
     "Row",
     "ValidationReport",
     "analytic_log_software",

@@ -14,6 +14,7 @@ report of an output folder), :mod:`~runs.views.paramdoc` (the parameter table of
 from __future__ import annotations
 
 from runs.experiments.result import Figures
+from runs.views.calibration import marginals_figure, predictive_figures
 from runs.views.compare import forest_figure, write_compare_figures
 from runs.views.ensemble import (
     FAN_LEVELS,
@@ -110,11 +111,13 @@ __all__ = [
     "leader_share_histogram",
     "lorenz_curve",
     "lorenz_figure",
+    "marginals_figure",
     "network_figure",
     "overview_figure",
     "parameter_rows",
     "parameter_table",
     "phase_figure",
+    "predictive_figures",
     "quality_figure",
     "quality_panel",
     "rank_share_chart",

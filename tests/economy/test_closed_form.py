@@ -23,7 +23,6 @@ import pytest
 from economy.engine import Simulation
 from economy.kernels.research import advance_log_software
 from runs import checks
-from runs.checks.validation import SOLO_LAB
 
 LAMBDA = 0.5
 DOUBLING_MONTHS = 8.0
@@ -168,7 +167,7 @@ def test_singularity_year_does_not_depend_on_the_ceiling(r):
 def automation_curve_scenario(r: float, width_ooms: float, ceiling: float, years: float):
     """One lab with researchers, r, max_automation = 1 and the automation logistic of the given width."""
     return checks.scenario_from_sections(
-        [{**SOLO_LAB, "researchers": 1000.0}], name="automation-curve", isolated=True,
+        [{**checks.SOLO_LAB, "researchers": 1000.0}], name="automation-curve", isolated=True,
         sim={"years": years, "dt": 1 / 12, "log_software_ceiling": ceiling},
         research={"returns_to_research": r, "parallelism": LAMBDA, "max_automation": 1.0, "shock_sd": 0.0,
                   "automation_width_ooms": width_ooms, "software_doubling_months": DOUBLING_MONTHS,
