@@ -37,7 +37,8 @@ QUICK = {"populations": 2, "population_size": 20, "predictive": 10, "forecast_ye
 Workers = workers_option("Worker processes: 1 runs in this process (reproducible), W > 1 runs pyabc's Dask sampler on "
                          "a local cluster of W processes. Ignored with --scheduler.")
 Data = Annotated[Path, typer.Option("--data", help="Folder of observation files (*_v<N>.csv, runs/data/README.md).")]
-Out = Annotated[Path | None, typer.Option("--out", help="Output directory \\[default: runs/output/calibrate_<name>].")]
+Out = Annotated[Path | None, typer.Option("--out", help="Output directory \\[default: runs/out/<scenario "
+                                          "name>-calibrate].")]
 Quick = Annotated[bool, typer.Option("--quick", help="Small sizes for CI: 2 populations of 20, 10 predictive draws, "
                                      "a 6-year forecast (explicit options override).")]
 Seed = seed_option("Root seed: pyabc's proposals, each simulation's seed, the predictive resampling.")
@@ -67,7 +68,7 @@ def calibrate(scenario: ScenarioFile, data: Data = Path("runs/data"), workers: W
                         ("predictive", predictive)):
         if value is not None:
             sizes[name] = value
-    out_dir = out if out is not None else Path("runs/output") / f"calibrate_{sc.name}"
+    out_dir = out if out is not None else Path("runs/out") / f"{sc.name}-calibrate"
     if out_dir.exists() and not out_dir.is_dir():
         bad_input(f"--out {out_dir}: exists and is not a folder")
     with command_errors():
