@@ -28,6 +28,7 @@ from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
 from economy.state import LabState, WorldState, allocate_draws, allocate_labs, allocate_work, allocate_world
 from economy.streams import generators, root_sequence
+from economy.takeoff import automation_takeoff
 
 __all__ = ["EVENT_COLUMNS", "LAB_COLUMNS", "Simulation"]
 
@@ -341,6 +342,8 @@ class Simulation:
         flows = self.market[1:self.steps_done + 1, run]
         world = self.world
         sing = float(world.singularity_year[run])
+        ceiling = float(world.ceiling_year[run])
+        recorded = self.market[:self.steps_done + 1, run]
         start, end = float(world.takeoff_start_year[run]), float(world.takeoff_end_year[run])
         leader_share = float(last[L.M_TOP1_SHARE])
         hhi = float(last[L.M_HHI])
@@ -361,8 +364,10 @@ class Simulation:
             "unipolar_by_share": bool(leader_share > 0.5),
             "unipolar_by_hhi": bool(hhi > 5000.0),
             "singularity_year": sing if sing >= 0.0 else None,
+            "ceiling_year": ceiling if ceiling >= 0.0 else None,
             "takeoff_start_year": start if start >= 0.0 else None,
             "takeoff_years": end - start if (start >= 0.0 and end >= 0.0) else None,
+            **automation_takeoff(recorded[:, L.M_YEAR], recorded[:, L.M_FRONTIER_AUTOMATION]),
             "frontier_quality": float(last[L.M_FRONTIER_QUALITY]),
             "frontier_log10_eff_compute": float(last[L.M_FRONTIER_LOG10_EFF_COMPUTE]),
             "leader_gap_ooms": _finite_or_none(last[L.M_LEADER_GAP_OOMS]),

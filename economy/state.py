@@ -74,7 +74,8 @@ class LabState(NamedTuple):
     automation: np.ndarray  # automated fraction of research tasks
     quality: np.ndarray  # u = alpha ln(E / C_c)
     revenue_usd_per_year: np.ndarray  # revenue rate this step
-    singular_year: np.ndarray  # year ln S reached the ceiling, -1 if never
+    singular_year: np.ndarray  # year the lab's ln S diverged (a real finite-time blow-up), -1 if never
+    ceiling_year: np.ndarray  # year ln S reached sim.log_software_ceiling and was held there, -1 if never
     exited: np.ndarray  # bool, exited during the current step
     strategy_changed: np.ndarray  # int8, 1 imitated and 2 searched during the current step
     imitated: np.ndarray  # int32, the lab imitated during the current step (-1: none)
@@ -101,6 +102,7 @@ class WorldState(NamedTuple):
     resale_flop: np.ndarray  # FLOP/year of compute returned by exits, for sale next step
     demand: np.ndarray  # USD/year, total AI demand of the last step
     singularity_year: np.ndarray  # year the first lab went singular, -1 if none
+    ceiling_year: np.ndarray  # year the first lab's ln S reached the numerical ceiling, -1 if none
     takeoff_start_year: np.ndarray  # year the frontier crossed par-human, -1 if not yet
     takeoff_end_year: np.ndarray  # year the frontier crossed strongly superhuman, -1 if not yet
     frontier_history: np.ndarray  # (runs, H) ring buffer of frontier ln E over the last year
@@ -122,11 +124,12 @@ _LAB_DTYPES = {"alive": np.bool_, "exited": np.bool_, "kind": np.int8, "funding"
 
 
 def allocate_labs(n_runs: int, capacity: int) -> LabState:
-    """Zeroed lab state; ``singular_year`` starts at -1 (never)."""
+    """Zeroed lab state; ``singular_year`` and ``ceiling_year`` start at -1 (never)."""
     arrays = {
         name: np.zeros((n_runs, capacity), dtype=_LAB_DTYPES.get(name, np.float64)) for name in LabState._fields
     }
     arrays["singular_year"][:] = -1.0
+    arrays["ceiling_year"][:] = -1.0
     arrays["imitated"][:] = -1
     return LabState(**arrays)
 
@@ -142,6 +145,7 @@ def allocate_world(n_runs: int, history: int, event_slots: int = 1, observation_
         resale_flop=np.zeros(n_runs),
         demand=np.zeros(n_runs),
         singularity_year=np.full(n_runs, -1.0),
+        ceiling_year=np.full(n_runs, -1.0),
         takeoff_start_year=np.full(n_runs, -1.0),
         takeoff_end_year=np.full(n_runs, -1.0),
         frontier_history=np.zeros((n_runs, history)),

@@ -197,6 +197,7 @@ def enter(labs, world, par, b, i, kind, size, source, reference, ret):
     labs.drift[b, i] = 0.0
     labs.revenue_usd_per_year[b, i] = 0.0
     labs.singular_year[b, i] = -1.0
+    labs.ceiling_year[b, i] = -1.0
     labs.run_flop[b, i] = 0.0
     labs.run_elapsed_years[b, i] = 0.0
     labs.compute_budget_usd[b, i] = 0.0

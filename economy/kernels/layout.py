@@ -89,249 +89,250 @@ P_COMPUTE_SUPPLY_FLOP_PER_YEAR = 12
 P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR = 13  # ln(x)
 P_COMPUTE_DEPRECIATION_PER_YEAR = 14
 P_COMPUTE_HW_AI_FEEDBACK = 15
+P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR = 16  # ln(x)
 
 # [training]
-P_TRAINING_RUN_YEARS = 16
-P_TRAINING_PUBLIC_DATA_TOKENS = 17
-P_TRAINING_TOKENS_PER_PARAMETER = 18
-P_TRAINING_DATA_WALL_EFFICIENCY = 19
-P_TRAINING_SYNTHETIC_DATA_MULTIPLE = 20
+P_TRAINING_RUN_YEARS = 17
+P_TRAINING_PUBLIC_DATA_TOKENS = 18
+P_TRAINING_TOKENS_PER_PARAMETER = 19
+P_TRAINING_DATA_WALL_EFFICIENCY = 20
+P_TRAINING_SYNTHETIC_DATA_MULTIPLE = 21
 
 # [capability]
-P_CAPABILITY_ALPHA = 21
-P_LN_CAPABILITY_LOSS_SCALE_FLOP = 22  # ln(x)
-P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP = 23  # x ln(10)
-P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP = 24  # x ln(10)
+P_CAPABILITY_ALPHA = 22
+P_LN_CAPABILITY_LOSS_SCALE_FLOP = 23  # ln(x)
+P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP = 24  # x ln(10)
+P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP = 25  # x ln(10)
 
 # [market]
-P_MARKET_MODE = 25  # code of x
-P_MARKET_WINNER_TAKE_ALL = 26
-P_MARKET_DATA_FLYWHEEL = 27
-P_MARKET_SWITCHING_YEARS = 28
-P_LN_MARKET_DEMAND_USD_PER_YEAR = 29  # ln(x)
-P_MARKET_ADOPTION_GROWTH_PER_YEAR = 30
-P_MARKET_DEMAND_QUALITY_ELASTICITY = 31
-P_LN_MARKET_GWP_USD_PER_YEAR = 32  # ln(x)
-P_MARKET_GWP_GROWTH_PER_YEAR = 33
-P_MARKET_MAX_GWP_FRACTION = 34
-P_MARKET_DATA_TOKENS_PER_USD = 35
-P_MARKET_INFERENCE_FLOP_PER_USD = 36
-P_MARKET_URN_EXPONENT = 37
-P_MARKET_URN_ARRIVALS_PER_STEP = 38
-P_MARKET_URN_ENTRY_PROBABILITY = 39
+P_MARKET_MODE = 26  # code of x
+P_MARKET_WINNER_TAKE_ALL = 27
+P_MARKET_DATA_FLYWHEEL = 28
+P_MARKET_SWITCHING_YEARS = 29
+P_LN_MARKET_DEMAND_USD_PER_YEAR = 30  # ln(x)
+P_MARKET_ADOPTION_GROWTH_PER_YEAR = 31
+P_MARKET_DEMAND_QUALITY_ELASTICITY = 32
+P_LN_MARKET_GWP_USD_PER_YEAR = 33  # ln(x)
+P_MARKET_GWP_GROWTH_PER_YEAR = 34
+P_MARKET_MAX_GWP_FRACTION = 35
+P_MARKET_DATA_TOKENS_PER_USD = 36
+P_MARKET_INFERENCE_FLOP_PER_USD = 37
+P_MARKET_URN_EXPONENT = 38
+P_MARKET_URN_ARRIVALS_PER_STEP = 39
+P_MARKET_URN_ENTRY_PROBABILITY = 40
 
 # [money]
-P_MONEY_WAGE_USD_PER_YEAR = 40
-P_MONEY_HIRE_SPEED_PER_YEAR = 41
-P_MONEY_OPEX_FRACTION = 42
-P_MONEY_FUNDING_TO_DEMAND = 43
-P_MONEY_FUNDING_RANK_SENSITIVITY = 44
-P_MONEY_STATE_BUDGET_USD_PER_YEAR = 45
-P_MONEY_TALENT_GROWTH_PER_YEAR = 46
-P_MONEY_EXIT_RELATIVE_SHARE = 47
-P_MONEY_EXIT_GRACE_YEARS = 48
-P_MONEY_FUNDING_GROWTH_SENSITIVITY = 49
-P_MONEY_FUNDING_MAX_SHARE = 50
+P_MONEY_WAGE_USD_PER_YEAR = 41
+P_MONEY_HIRE_SPEED_PER_YEAR = 42
+P_MONEY_OPEX_FRACTION = 43
+P_MONEY_FUNDING_TO_DEMAND = 44
+P_MONEY_FUNDING_RANK_SENSITIVITY = 45
+P_MONEY_STATE_BUDGET_USD_PER_YEAR = 46
+P_MONEY_TALENT_GROWTH_PER_YEAR = 47
+P_MONEY_EXIT_RELATIVE_SHARE = 48
+P_MONEY_EXIT_GRACE_YEARS = 49
+P_MONEY_FUNDING_GROWTH_SENSITIVITY = 50
+P_MONEY_FUNDING_MAX_SHARE = 51
 
 # [safety]
-P_SAFETY_RACING_SENSITIVITY = 51
-P_SAFETY_RACING_SCALE = 52
-P_SAFETY_DRIFT_RATE = 53
-P_SAFETY_RACING_RIVALS = 54
+P_SAFETY_RACING_SENSITIVITY = 52
+P_SAFETY_RACING_SCALE = 53
+P_SAFETY_DRIFT_RATE = 54
+P_SAFETY_RACING_RIVALS = 55
 
 # [network]
-P_NETWORK_KIND = 55  # code of x
-P_NETWORK_NORMALISE_WEIGHTS = 56  # 1 if x else 0
-P_NETWORK_PUBLICATION_RATE_PER_YEAR = 57
-P_NETWORK_ABSORB_HALF_STAFF = 58
-P_NETWORK_TALENT_MOBILITY = 59
-P_NETWORK_TALENT_PAY_WEIGHT = 60
-P_NETWORK_DISTILL_FRACTION = 61
-P_NETWORK_CROSS_SEGMENT_INTENSITY = 62
+P_NETWORK_KIND = 56  # code of x
+P_NETWORK_NORMALISE_WEIGHTS = 57  # 1 if x else 0
+P_NETWORK_PUBLICATION_RATE_PER_YEAR = 58
+P_NETWORK_ABSORB_HALF_STAFF = 59
+P_NETWORK_TALENT_MOBILITY = 60
+P_NETWORK_TALENT_PAY_WEIGHT = 61
+P_NETWORK_DISTILL_FRACTION = 62
+P_NETWORK_CROSS_SEGMENT_INTENSITY = 63
 
 # [entry]
-P_ENTRY_RATE_PER_YEAR = 63
-P_ENTRY_PROFIT_SENSITIVITY = 64
-P_ENTRY_LAG_LN = 65
-P_ENTRY_OPEN_THRESHOLD = 66
-P_ENTRY_SIZE_DISPERSION = 67
-P_CUMULATIVE_ENTRY_MIX = 68  # cumulative normalised weight of the kinds 0..k (KIND_NAMES order); 6 columns
+P_ENTRY_RATE_PER_YEAR = 64
+P_ENTRY_PROFIT_SENSITIVITY = 65
+P_ENTRY_LAG_LN = 66
+P_ENTRY_OPEN_THRESHOLD = 67
+P_ENTRY_SIZE_DISPERSION = 68
+P_CUMULATIVE_ENTRY_MIX = 69  # cumulative normalised weight of the kinds 0..k (KIND_NAMES order); 6 columns
 
 # [acquisitions]
-P_ACQUISITIONS_RATE_PER_YEAR = 74
-P_ACQUISITIONS_MIN_ACQUIRER_SHARE = 75
-P_ACQUISITIONS_MAX_TARGET_SHARE = 76
-P_ACQUISITIONS_PREMIUM = 77
-P_ACQUISITIONS_REVIEW_POST_HHI = 78
-P_ACQUISITIONS_REVIEW_DELTA_HHI = 79
+P_ACQUISITIONS_RATE_PER_YEAR = 75
+P_ACQUISITIONS_MIN_ACQUIRER_SHARE = 76
+P_ACQUISITIONS_MAX_TARGET_SHARE = 77
+P_ACQUISITIONS_PREMIUM = 78
+P_ACQUISITIONS_REVIEW_POST_HHI = 79
+P_ACQUISITIONS_REVIEW_DELTA_HHI = 80
 
 # [incidents]
-P_INCIDENTS_HAZARD_PER_DRIFT = 80
-P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP = 81
-P_INCIDENTS_CAPABILITY_SENSITIVITY = 82
-P_INCIDENTS_SAFETY_EFFECTIVENESS = 83
-P_INCIDENTS_CATASTROPHE_FRACTION = 84
-P_INCIDENTS_SHARE_LOSS = 85
-P_INCIDENTS_CASH_LOSS = 86
+P_INCIDENTS_HAZARD_PER_DRIFT = 81
+P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP = 82
+P_INCIDENTS_CAPABILITY_SENSITIVITY = 83
+P_INCIDENTS_SAFETY_EFFECTIVENESS = 84
+P_INCIDENTS_CATASTROPHE_FRACTION = 85
+P_INCIDENTS_SHARE_LOSS = 86
+P_INCIDENTS_CASH_LOSS = 87
 
 # [adaptation]
-P_ADAPTATION_MEMORY_YEARS = 87
-P_ADAPTATION_ASPIRATION_YEARS = 88
-P_ADAPTATION_IMITATION_RATE_PER_YEAR = 89
-P_ADAPTATION_SEARCH_RATE_PER_YEAR = 90
-P_ADAPTATION_SEARCH_STEP = 91
+P_ADAPTATION_MEMORY_YEARS = 88
+P_ADAPTATION_ASPIRATION_YEARS = 89
+P_ADAPTATION_IMITATION_RATE_PER_YEAR = 90
+P_ADAPTATION_SEARCH_RATE_PER_YEAR = 91
+P_ADAPTATION_SEARCH_STEP = 92
 
 # values derived from several keys (economy.params.packing.DERIVED)
 # beta = lambda / r (docs/model.md stage 3); reads research.parallelism, research.returns_to_research
-P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 92
+P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 93
 # u_out = alpha (outside_log10_flop ln 10 - ln C_c), the outside option's quality (stage 6); reads
 # market.outside_log10_flop, capability.alpha, capability.loss_scale_flop
-P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 93
+P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 94
 # the first year whose steps carry no flow on cross-bloc edges (+inf: never; stage 5); reads
 # network.cut_cross_bloc_year, policies.export_controls.start_year, policies.export_controls.end_year,
 # policies.export_controls.cut_spillover
-P_CROSS_BLOC_CUT_YEAR = 94
+P_CROSS_BLOC_CUT_YEAR = 95
 # the year export controls end their cut (+inf: never; stage 5); reads network.cut_cross_bloc_year,
 # policies.export_controls.start_year, policies.export_controls.end_year, policies.export_controls.cut_spillover
-P_CROSS_BLOC_REOPEN_YEAR = 95
+P_CROSS_BLOC_REOPEN_YEAR = 96
 
 # set when a run's starting state is built (economy.engine.Simulation), not scenario parameters
 # (economy.params.packing.RUN_START)
 # ln theta of the research equation, calibrated when a run starts so that its starting software leader grows at
 # research.software_doubling_months (stage 3)
-P_RUN_START_LOG_THETA = 96
+P_RUN_START_LOG_THETA = 97
 # the best starting quality u, from which demand grows with quality (stage 6)
-P_RUN_START_FRONTIER_QUALITY = 97
+P_RUN_START_FRONTIER_QUALITY = 98
 
 # policy compute_cap (economy.params.policies); its absent value switches it off
-P_COMPUTE_CAP_START_YEAR = 98  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_COMPUTE_CAP_END_YEAR = 99  # x, or +inf if unset; absent: inf
-P_COMPUTE_CAP_TRIGGER_OBSERVE = 100  # trigger field (observe); absent: 0
-P_COMPUTE_CAP_TRIGGER_DIRECTION = 101  # trigger field (direction); absent: 0
-P_COMPUTE_CAP_TRIGGER_THRESHOLD = 102  # trigger field (threshold); absent: 0
-P_COMPUTE_CAP_TRIGGER_FOR_YEARS = 103  # trigger field (for_years); absent: 0
-P_COMPUTE_CAP_TRIGGER_LAG_YEARS = 104  # trigger field (lag_years); absent: 0
-P_COMPUTE_CAP_TRIGGER_MIN_DURATION_YEARS = 105  # trigger field (min_duration_years); absent: 0
-P_COMPUTE_CAP_TRIGGER_FROM_YEAR = 106  # trigger field (from_year); absent: 0
-P_COMPUTE_CAP_MAX_TRAINING_FLOP = 107  # absent: 0
+P_COMPUTE_CAP_START_YEAR = 99  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_COMPUTE_CAP_END_YEAR = 100  # x, or +inf if unset; absent: inf
+P_COMPUTE_CAP_TRIGGER_OBSERVE = 101  # trigger field (observe); absent: 0
+P_COMPUTE_CAP_TRIGGER_DIRECTION = 102  # trigger field (direction); absent: 0
+P_COMPUTE_CAP_TRIGGER_THRESHOLD = 103  # trigger field (threshold); absent: 0
+P_COMPUTE_CAP_TRIGGER_FOR_YEARS = 104  # trigger field (for_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_LAG_YEARS = 105  # trigger field (lag_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_MIN_DURATION_YEARS = 106  # trigger field (min_duration_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_FROM_YEAR = 107  # trigger field (from_year); absent: 0
+P_COMPUTE_CAP_MAX_TRAINING_FLOP = 108  # absent: 0
 
 # policy compute_tax (economy.params.policies); its absent value switches it off
-P_COMPUTE_TAX_START_YEAR = 108  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_COMPUTE_TAX_END_YEAR = 109  # x, or +inf if unset; absent: inf
-P_COMPUTE_TAX_TRIGGER_OBSERVE = 110  # trigger field (observe); absent: 0
-P_COMPUTE_TAX_TRIGGER_DIRECTION = 111  # trigger field (direction); absent: 0
-P_COMPUTE_TAX_TRIGGER_THRESHOLD = 112  # trigger field (threshold); absent: 0
-P_COMPUTE_TAX_TRIGGER_FOR_YEARS = 113  # trigger field (for_years); absent: 0
-P_COMPUTE_TAX_TRIGGER_LAG_YEARS = 114  # trigger field (lag_years); absent: 0
-P_COMPUTE_TAX_TRIGGER_MIN_DURATION_YEARS = 115  # trigger field (min_duration_years); absent: 0
-P_COMPUTE_TAX_TRIGGER_FROM_YEAR = 116  # trigger field (from_year); absent: 0
-P_COMPUTE_TAX_RATE = 117  # absent: 0
-P_COMPUTE_TAX_SMALL_SHARE = 118  # absent: 0
+P_COMPUTE_TAX_START_YEAR = 109  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_COMPUTE_TAX_END_YEAR = 110  # x, or +inf if unset; absent: inf
+P_COMPUTE_TAX_TRIGGER_OBSERVE = 111  # trigger field (observe); absent: 0
+P_COMPUTE_TAX_TRIGGER_DIRECTION = 112  # trigger field (direction); absent: 0
+P_COMPUTE_TAX_TRIGGER_THRESHOLD = 113  # trigger field (threshold); absent: 0
+P_COMPUTE_TAX_TRIGGER_FOR_YEARS = 114  # trigger field (for_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_LAG_YEARS = 115  # trigger field (lag_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_MIN_DURATION_YEARS = 116  # trigger field (min_duration_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_FROM_YEAR = 117  # trigger field (from_year); absent: 0
+P_COMPUTE_TAX_RATE = 118  # absent: 0
+P_COMPUTE_TAX_SMALL_SHARE = 119  # absent: 0
 
 # policy windfall_tax (economy.params.policies); its absent value switches it off
-P_WINDFALL_TAX_START_YEAR = 119  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_WINDFALL_TAX_END_YEAR = 120  # x, or +inf if unset; absent: inf
-P_WINDFALL_TAX_TRIGGER_OBSERVE = 121  # trigger field (observe); absent: 0
-P_WINDFALL_TAX_TRIGGER_DIRECTION = 122  # trigger field (direction); absent: 0
-P_WINDFALL_TAX_TRIGGER_THRESHOLD = 123  # trigger field (threshold); absent: 0
-P_WINDFALL_TAX_TRIGGER_FOR_YEARS = 124  # trigger field (for_years); absent: 0
-P_WINDFALL_TAX_TRIGGER_LAG_YEARS = 125  # trigger field (lag_years); absent: 0
-P_WINDFALL_TAX_TRIGGER_MIN_DURATION_YEARS = 126  # trigger field (min_duration_years); absent: 0
-P_WINDFALL_TAX_TRIGGER_FROM_YEAR = 127  # trigger field (from_year); absent: 0
-P_WINDFALL_TAX_RATE = 128  # absent: 0
-P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 129  # absent: 0
-P_WINDFALL_TAX_SMALL_SHARE = 130  # absent: 0
+P_WINDFALL_TAX_START_YEAR = 120  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_WINDFALL_TAX_END_YEAR = 121  # x, or +inf if unset; absent: inf
+P_WINDFALL_TAX_TRIGGER_OBSERVE = 122  # trigger field (observe); absent: 0
+P_WINDFALL_TAX_TRIGGER_DIRECTION = 123  # trigger field (direction); absent: 0
+P_WINDFALL_TAX_TRIGGER_THRESHOLD = 124  # trigger field (threshold); absent: 0
+P_WINDFALL_TAX_TRIGGER_FOR_YEARS = 125  # trigger field (for_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_LAG_YEARS = 126  # trigger field (lag_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_MIN_DURATION_YEARS = 127  # trigger field (min_duration_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_FROM_YEAR = 128  # trigger field (from_year); absent: 0
+P_WINDFALL_TAX_RATE = 129  # absent: 0
+P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 130  # absent: 0
+P_WINDFALL_TAX_SMALL_SHARE = 131  # absent: 0
 
 # policy rnd_subsidy (economy.params.policies); its absent value switches it off
-P_RND_SUBSIDY_START_YEAR = 131  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_RND_SUBSIDY_END_YEAR = 132  # x, or +inf if unset; absent: inf
-P_RND_SUBSIDY_TRIGGER_OBSERVE = 133  # trigger field (observe); absent: 0
-P_RND_SUBSIDY_TRIGGER_DIRECTION = 134  # trigger field (direction); absent: 0
-P_RND_SUBSIDY_TRIGGER_THRESHOLD = 135  # trigger field (threshold); absent: 0
-P_RND_SUBSIDY_TRIGGER_FOR_YEARS = 136  # trigger field (for_years); absent: 0
-P_RND_SUBSIDY_TRIGGER_LAG_YEARS = 137  # trigger field (lag_years); absent: 0
-P_RND_SUBSIDY_TRIGGER_MIN_DURATION_YEARS = 138  # trigger field (min_duration_years); absent: 0
-P_RND_SUBSIDY_TRIGGER_FROM_YEAR = 139  # trigger field (from_year); absent: 0
-P_RND_SUBSIDY_RATE = 140  # absent: 0
-P_RND_SUBSIDY_MAX_SHARE = 141  # absent: 0
+P_RND_SUBSIDY_START_YEAR = 132  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_RND_SUBSIDY_END_YEAR = 133  # x, or +inf if unset; absent: inf
+P_RND_SUBSIDY_TRIGGER_OBSERVE = 134  # trigger field (observe); absent: 0
+P_RND_SUBSIDY_TRIGGER_DIRECTION = 135  # trigger field (direction); absent: 0
+P_RND_SUBSIDY_TRIGGER_THRESHOLD = 136  # trigger field (threshold); absent: 0
+P_RND_SUBSIDY_TRIGGER_FOR_YEARS = 137  # trigger field (for_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_LAG_YEARS = 138  # trigger field (lag_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_MIN_DURATION_YEARS = 139  # trigger field (min_duration_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_FROM_YEAR = 140  # trigger field (from_year); absent: 0
+P_RND_SUBSIDY_RATE = 141  # absent: 0
+P_RND_SUBSIDY_MAX_SHARE = 142  # absent: 0
 
 # policy open_publication (economy.params.policies); its absent value switches it off
-P_OPEN_PUBLICATION_START_YEAR = 142  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_OPEN_PUBLICATION_END_YEAR = 143  # x, or +inf if unset; absent: inf
-P_OPEN_PUBLICATION_TRIGGER_OBSERVE = 144  # trigger field (observe); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_DIRECTION = 145  # trigger field (direction); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_THRESHOLD = 146  # trigger field (threshold); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_FOR_YEARS = 147  # trigger field (for_years); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_LAG_YEARS = 148  # trigger field (lag_years); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_MIN_DURATION_YEARS = 149  # trigger field (min_duration_years); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_FROM_YEAR = 150  # trigger field (from_year); absent: 0
-P_OPEN_PUBLICATION_MIN_OPENNESS = 151  # absent: 0
+P_OPEN_PUBLICATION_START_YEAR = 143  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_OPEN_PUBLICATION_END_YEAR = 144  # x, or +inf if unset; absent: inf
+P_OPEN_PUBLICATION_TRIGGER_OBSERVE = 145  # trigger field (observe); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_DIRECTION = 146  # trigger field (direction); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_THRESHOLD = 147  # trigger field (threshold); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_FOR_YEARS = 148  # trigger field (for_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_LAG_YEARS = 149  # trigger field (lag_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_MIN_DURATION_YEARS = 150  # trigger field (min_duration_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_FROM_YEAR = 151  # trigger field (from_year); absent: 0
+P_OPEN_PUBLICATION_MIN_OPENNESS = 152  # absent: 0
 
 # policy merger_review (economy.params.policies); its absent value switches it off
-P_MERGER_REVIEW_START_YEAR = 152  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_MERGER_REVIEW_END_YEAR = 153  # x, or +inf if unset; absent: inf
-P_MERGER_REVIEW_TRIGGER_OBSERVE = 154  # trigger field (observe); absent: 0
-P_MERGER_REVIEW_TRIGGER_DIRECTION = 155  # trigger field (direction); absent: 0
-P_MERGER_REVIEW_TRIGGER_THRESHOLD = 156  # trigger field (threshold); absent: 0
-P_MERGER_REVIEW_TRIGGER_FOR_YEARS = 157  # trigger field (for_years); absent: 0
-P_MERGER_REVIEW_TRIGGER_LAG_YEARS = 158  # trigger field (lag_years); absent: 0
-P_MERGER_REVIEW_TRIGGER_MIN_DURATION_YEARS = 159  # trigger field (min_duration_years); absent: 0
-P_MERGER_REVIEW_TRIGGER_FROM_YEAR = 160  # trigger field (from_year); absent: 0
-P_MERGER_REVIEW_POST_HHI = 161  # absent: 10000
-P_MERGER_REVIEW_DELTA_HHI = 162  # absent: 0
-P_MERGER_REVIEW_MAX_MERGED_SHARE = 163  # absent: 1
+P_MERGER_REVIEW_START_YEAR = 153  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_MERGER_REVIEW_END_YEAR = 154  # x, or +inf if unset; absent: inf
+P_MERGER_REVIEW_TRIGGER_OBSERVE = 155  # trigger field (observe); absent: 0
+P_MERGER_REVIEW_TRIGGER_DIRECTION = 156  # trigger field (direction); absent: 0
+P_MERGER_REVIEW_TRIGGER_THRESHOLD = 157  # trigger field (threshold); absent: 0
+P_MERGER_REVIEW_TRIGGER_FOR_YEARS = 158  # trigger field (for_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_LAG_YEARS = 159  # trigger field (lag_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_MIN_DURATION_YEARS = 160  # trigger field (min_duration_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_FROM_YEAR = 161  # trigger field (from_year); absent: 0
+P_MERGER_REVIEW_POST_HHI = 162  # absent: 10000
+P_MERGER_REVIEW_DELTA_HHI = 163  # absent: 0
+P_MERGER_REVIEW_MAX_MERGED_SHARE = 164  # absent: 1
 
 # policy breakup (economy.params.policies); its absent value switches it off
-P_BREAKUP_START_YEAR = 164  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_BREAKUP_END_YEAR = 165  # x, or +inf if unset; absent: inf
-P_BREAKUP_TRIGGER_OBSERVE = 166  # trigger field (observe); absent: 0
-P_BREAKUP_TRIGGER_DIRECTION = 167  # trigger field (direction); absent: 0
-P_BREAKUP_TRIGGER_THRESHOLD = 168  # trigger field (threshold); absent: 0
-P_BREAKUP_TRIGGER_FOR_YEARS = 169  # trigger field (for_years); absent: 0
-P_BREAKUP_TRIGGER_LAG_YEARS = 170  # trigger field (lag_years); absent: 0
-P_BREAKUP_TRIGGER_MIN_DURATION_YEARS = 171  # trigger field (min_duration_years); absent: 0
-P_BREAKUP_TRIGGER_FROM_YEAR = 172  # trigger field (from_year); absent: 0
-P_BREAKUP_MAX_SHARE = 173  # absent: 1
+P_BREAKUP_START_YEAR = 165  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_BREAKUP_END_YEAR = 166  # x, or +inf if unset; absent: inf
+P_BREAKUP_TRIGGER_OBSERVE = 167  # trigger field (observe); absent: 0
+P_BREAKUP_TRIGGER_DIRECTION = 168  # trigger field (direction); absent: 0
+P_BREAKUP_TRIGGER_THRESHOLD = 169  # trigger field (threshold); absent: 0
+P_BREAKUP_TRIGGER_FOR_YEARS = 170  # trigger field (for_years); absent: 0
+P_BREAKUP_TRIGGER_LAG_YEARS = 171  # trigger field (lag_years); absent: 0
+P_BREAKUP_TRIGGER_MIN_DURATION_YEARS = 172  # trigger field (min_duration_years); absent: 0
+P_BREAKUP_TRIGGER_FROM_YEAR = 173  # trigger field (from_year); absent: 0
+P_BREAKUP_MAX_SHARE = 174  # absent: 1
 
 # policy export_controls (economy.params.policies); its absent value switches it off
-P_EXPORT_CONTROLS_START_YEAR = 174  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_EXPORT_CONTROLS_END_YEAR = 175  # x, or +inf if unset; absent: inf
-P_EXPORT_CONTROLS_TRIGGER_OBSERVE = 176  # trigger field (observe); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_DIRECTION = 177  # trigger field (direction); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_THRESHOLD = 178  # trigger field (threshold); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS = 179  # trigger field (for_years); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS = 180  # trigger field (lag_years); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS = 181  # trigger field (min_duration_years); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR = 182  # trigger field (from_year); absent: 0
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 183  # bitmask of the codes (bits_0_31); absent: 0
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 184  # bitmask of the codes (bits_32_63); absent: 0
-P_EXPORT_CONTROLS_COMPUTE_CUT = 185  # absent: 0
+P_EXPORT_CONTROLS_START_YEAR = 175  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_EXPORT_CONTROLS_END_YEAR = 176  # x, or +inf if unset; absent: inf
+P_EXPORT_CONTROLS_TRIGGER_OBSERVE = 177  # trigger field (observe); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_DIRECTION = 178  # trigger field (direction); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_THRESHOLD = 179  # trigger field (threshold); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS = 180  # trigger field (for_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS = 181  # trigger field (lag_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS = 182  # trigger field (min_duration_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR = 183  # trigger field (from_year); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 184  # bitmask of the codes (bits_0_31); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 185  # bitmask of the codes (bits_32_63); absent: 0
+P_EXPORT_CONTROLS_COMPUTE_CUT = 186  # absent: 0
 
 # policy safety_standard (economy.params.policies); its absent value switches it off
-P_SAFETY_STANDARD_START_YEAR = 186  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_SAFETY_STANDARD_END_YEAR = 187  # x, or +inf if unset; absent: inf
-P_SAFETY_STANDARD_TRIGGER_OBSERVE = 188  # trigger field (observe); absent: 0
-P_SAFETY_STANDARD_TRIGGER_DIRECTION = 189  # trigger field (direction); absent: 0
-P_SAFETY_STANDARD_TRIGGER_THRESHOLD = 190  # trigger field (threshold); absent: 0
-P_SAFETY_STANDARD_TRIGGER_FOR_YEARS = 191  # trigger field (for_years); absent: 0
-P_SAFETY_STANDARD_TRIGGER_LAG_YEARS = 192  # trigger field (lag_years); absent: 0
-P_SAFETY_STANDARD_TRIGGER_MIN_DURATION_YEARS = 193  # trigger field (min_duration_years); absent: 0
-P_SAFETY_STANDARD_TRIGGER_FROM_YEAR = 194  # trigger field (from_year); absent: 0
-P_SAFETY_STANDARD_MIN_SAFETY = 195  # absent: 0
-P_SAFETY_STANDARD_LIABILITY = 196  # absent: 0
+P_SAFETY_STANDARD_START_YEAR = 187  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_SAFETY_STANDARD_END_YEAR = 188  # x, or +inf if unset; absent: inf
+P_SAFETY_STANDARD_TRIGGER_OBSERVE = 189  # trigger field (observe); absent: 0
+P_SAFETY_STANDARD_TRIGGER_DIRECTION = 190  # trigger field (direction); absent: 0
+P_SAFETY_STANDARD_TRIGGER_THRESHOLD = 191  # trigger field (threshold); absent: 0
+P_SAFETY_STANDARD_TRIGGER_FOR_YEARS = 192  # trigger field (for_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_LAG_YEARS = 193  # trigger field (lag_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_MIN_DURATION_YEARS = 194  # trigger field (min_duration_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_FROM_YEAR = 195  # trigger field (from_year); absent: 0
+P_SAFETY_STANDARD_MIN_SAFETY = 196  # absent: 0
+P_SAFETY_STANDARD_LIABILITY = 197  # absent: 0
 
 # policy conditional_pause (economy.params.policies); its absent value switches it off
-P_CONDITIONAL_PAUSE_START_YEAR = 197  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_CONDITIONAL_PAUSE_END_YEAR = 198  # x, or +inf if unset; absent: inf
-P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE = 199  # trigger field (observe); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_DIRECTION = 200  # trigger field (direction); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD = 201  # trigger field (threshold); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_FOR_YEARS = 202  # trigger field (for_years); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS = 203  # trigger field (lag_years); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS = 204  # trigger field (min_duration_years); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR = 205  # trigger field (from_year); absent: 0
-P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 206  # x ln(10); absent: 0
-P_CONDITIONAL_PAUSE_DURATION_YEARS = 207  # absent: 0
+P_CONDITIONAL_PAUSE_START_YEAR = 198  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_CONDITIONAL_PAUSE_END_YEAR = 199  # x, or +inf if unset; absent: inf
+P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE = 200  # trigger field (observe); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_DIRECTION = 201  # trigger field (direction); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD = 202  # trigger field (threshold); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_FOR_YEARS = 203  # trigger field (for_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS = 204  # trigger field (lag_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS = 205  # trigger field (min_duration_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR = 206  # trigger field (from_year); absent: 0
+P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 207  # x ln(10); absent: 0
+P_CONDITIONAL_PAUSE_DURATION_YEARS = 208  # absent: 0
 
 # The archetype table, one record per kind (KIND_NAMES order): the Archetype fields an entrant starts from. Archetype
 # k's field A_<FIELD> is column P_ARCHETYPES + k * N_ARCH_FIELDS + A_<FIELD>.
@@ -351,17 +352,17 @@ A_STRATEGY = 7
 A_CASH_USD = 8
 A_RESEARCHERS = 9
 N_ARCH_FIELDS = 10
-P_ARCHETYPES = 208
-N_PARAMS = 268
+P_ARCHETYPES = 209
+N_PARAMS = 269
 PARAM_NAMES: tuple[str, ...] = (
     "sim_start_year", "sim_dt", "sim_log_software_ceiling", "research_parallelism", "rho_of_research_substitution",
     "research_max_automation", "ln10_times_research_automation_midpoint_log10_flop",
     "ln10_times_research_automation_width_ooms", "research_experiment_share", "research_ai_researchers_per_flop",
     "research_shock_sd", "ln2_over_compute_hw_doubling_years", "compute_supply_flop_per_year",
     "ln_compute_supply_growth_per_year", "compute_depreciation_per_year", "compute_hw_ai_feedback",
-    "training_run_years", "training_public_data_tokens", "training_tokens_per_parameter",
-    "training_data_wall_efficiency", "training_synthetic_data_multiple", "capability_alpha",
-    "ln_capability_loss_scale_flop", "ln10_times_capability_par_human_log10_flop",
+    "ln_compute_training_efficiency_growth_per_year", "training_run_years", "training_public_data_tokens",
+    "training_tokens_per_parameter", "training_data_wall_efficiency", "training_synthetic_data_multiple",
+    "capability_alpha", "ln_capability_loss_scale_flop", "ln10_times_capability_par_human_log10_flop",
     "ln10_times_capability_superhuman_log10_flop", "market_mode", "market_winner_take_all", "market_data_flywheel",
     "market_switching_years", "ln_market_demand_usd_per_year", "market_adoption_growth_per_year",
     "market_demand_quality_elasticity", "ln_market_gwp_usd_per_year", "market_gwp_growth_per_year",
@@ -459,9 +460,9 @@ POLICY_KINDS: tuple[str, ...] = (
     "export_controls", "safety_standard", "conditional_pause",
 )
 N_POLICY_KINDS = 10
-POLICY_START_COLUMNS = (98, 108, 119, 131, 142, 152, 164, 174, 186, 197)
-POLICY_END_COLUMNS = (99, 109, 120, 132, 143, 153, 165, 175, 187, 198)
-POLICY_TRIGGER_COLUMNS = (100, 110, 121, 133, 144, 154, 166, 176, 188, 199)
+POLICY_START_COLUMNS = (99, 109, 120, 132, 143, 153, 165, 175, 187, 198)
+POLICY_END_COLUMNS = (100, 110, 121, 133, 144, 154, 166, 176, 188, 199)
+POLICY_TRIGGER_COLUMNS = (101, 111, 122, 134, 145, 155, 167, 177, 189, 200)
 T_OBSERVE = 0
 T_DIRECTION = 1
 T_THRESHOLD = 2
@@ -615,7 +616,8 @@ __all__ += [
     "P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS", "P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP",
     "P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP", "P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE",
     "P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP", "P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS",
-    "P_LN_CAPABILITY_LOSS_SCALE_FLOP", "P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR", "P_LN_MARKET_DEMAND_USD_PER_YEAR",
+    "P_LN_CAPABILITY_LOSS_SCALE_FLOP", "P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR",
+    "P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR", "P_LN_MARKET_DEMAND_USD_PER_YEAR",
     "P_LN_MARKET_GWP_USD_PER_YEAR", "P_MARKET_ADOPTION_GROWTH_PER_YEAR", "P_MARKET_DATA_FLYWHEEL",
     "P_MARKET_DATA_TOKENS_PER_USD", "P_MARKET_DEMAND_QUALITY_ELASTICITY", "P_MARKET_GWP_GROWTH_PER_YEAR",
     "P_MARKET_INFERENCE_FLOP_PER_USD", "P_MARKET_MAX_GWP_FRACTION", "P_MARKET_MODE", "P_MARKET_SWITCHING_YEARS",

@@ -304,7 +304,7 @@ def _copy_lab(labs, b, i, j):
                 labs.compute_spend_fraction, labs.train_fraction, labs.inference_fraction, labs.safety_base,
                 labs.openness, labs.performance, labs.aspiration, labs.log_revenue, labs.revenue_growth,
                 labs.profit_usd_per_year, labs.capital_usd, labs.founded_year, labs.safety, labs.automation,
-                labs.quality, labs.revenue_usd_per_year, labs.singular_year, labs.incident_cost,
+                labs.quality, labs.revenue_usd_per_year, labs.singular_year, labs.ceiling_year, labs.incident_cost,
                 labs.compute_budget_usd, labs.hire, labs.logit_weight, labs.spare_capacity_usd_per_year,
                 labs.funding_inflow_usd_per_year, labs.tax_usd, labs.subsidy_usd):
         arr[b, j] = arr[b, i]

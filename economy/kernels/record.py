@@ -70,8 +70,9 @@ def record_stage(labs, world, par, work, rec):
     .. math:: \text{gap}_{years} = \frac{\ln E_1 - \ln E_2}{(\ln E_1(t) - \ln E_1(t - 1\,\text{yr})) / 1\,\text{yr}},
 
     the takeoff clock (the years the frontier crosses par-human and superhuman effective compute), the first
-    singular lab's year, and the stocks of money, compute and people (the conservation tests read them).  Then the
-    conditional pause's trigger and the policies' triggers (stage 9) read the record, and the step count advances.
+    singular lab's year and the first year a lab reached the ln S ceiling, and the stocks of money, compute and
+    people (the conservation tests read them).  Then the conditional pause's trigger and the policies' triggers
+    (stage 9) read the record, and the step count advances.
 
     Per run: :func:`record_metrics`, whether a pause held this step, the conditional pause's trigger on the recorded
     frontier and the policies' triggers (stage 9, economy.kernels.triggers.trigger_run), the events that did not
@@ -177,6 +178,9 @@ def record_metrics(labs, world, par, b, year, s, demand, rec):
         if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
                                                 or labs.singular_year[b, i] < world.singularity_year[b]):
             world.singularity_year[b] = labs.singular_year[b, i]
+        if labs.ceiling_year[b, i] >= 0.0 and (world.ceiling_year[b] < 0.0
+                                               or labs.ceiling_year[b, i] < world.ceiling_year[b]):
+            world.ceiling_year[b] = labs.ceiling_year[b, i]
     rec[b, M_COMPUTE_PRICE] = world.price[b]
     rec[b, M_TOTAL_DEMAND] = demand
     rec[b, M_TOTAL_REVENUE] = revenue

@@ -12,8 +12,11 @@ from numba import prange
 from economy.kernels.config import jit, jit_parallel
 from economy.kernels.layout import (
     LN_EXPERIMENT_COMPUTE_REF,
+    P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP,
+    P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS,
     P_RESEARCH_AI_RESEARCHERS_PER_FLOP,
     P_RESEARCH_EXPERIMENT_SHARE,
+    P_RESEARCH_MAX_AUTOMATION,
     P_RESEARCH_PARALLELISM,
     P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH,
     P_RESEARCH_SHOCK_SD,
@@ -25,9 +28,11 @@ from economy.kernels.layout import (
 )
 from economy.kernels.metrics import safe_log
 from economy.kernels.spillover import mark_rows
+from economy.kernels.training import log_human_share, log_human_share_slope
 
 __all__ = [
-    "NEG_INF", "advance_log_software", "calibration_log_growth", "lab_log_growth", "log_growth",
+    "NEG_INF", "advance_log_software", "automation_slope", "calibration_log_growth", "divergence_time",
+    "lab_log_growth", "log_growth",
     "log_research_input", "research_rows", "research_stage"
 ]
 
@@ -47,12 +52,18 @@ def research_stage(labs, world, par, net, work, shocks):
         R_i = (1 - \text{safety}_i) \, R_{cog}^{1-\eta} \, (C_{res} / C_{ref})^{\eta},
 
     with :math:`R_{cog}` the CES of human researchers L and AI researchers :math:`X = k C_{res} S`
-    (:func:`log_research_input`), :math:`C_{res} = (1 - \text{train} - \text{inference}) C` the compute left for
-    research experiments, :math:`\varepsilon_i` the lab's research shock and :math:`\theta` calibrated at the start
+    (:func:`log_research_input`; the human task share :math:`1 - a` enters as its logarithm,
+    :func:`economy.kernels.training.log_human_share`, never as a difference that rounds to 0),
+    :math:`C_{res} = (1 - \text{train} - \text{inference}) C` the compute left for research experiments,
+    :math:`\varepsilon_i` the lab's research shock and :math:`\theta` calibrated at the start
     (:func:`calibration_log_growth`).  Over the step, ln S moves by the exact solution of
-    :math:`dx/dt = g_0 e^{k (x - x_0)}` with :math:`k = d \ln g / d \ln S` (:func:`advance_log_software`); a lab whose
-    ln S reaches ``sim.log_software_ceiling`` is *singular*: the crossing year is kept and its ln S stays at the
-    ceiling.  Value drift accumulates with automated progress made without safety effort,
+    :math:`dx/dt = g_0 e^{k (x - x_0)}` with :math:`k = d \ln g / d \ln S` (:func:`advance_log_software`).  A lab whose
+    ln S reaches ``sim.log_software_ceiling`` is held there from its ``ceiling_year`` (a numerical guard); it is
+    *singular* only if its growth really diverges, the growth exponent above one at the crossing
+    (:math:`\kappa = k +` :func:`automation_slope` :math:`> 0`, the human bottleneck gone or fading fast enough); its
+    singular year is then the analytic blow-up time, :math:`1 / (\kappa g_c)` after the crossing
+    (:func:`divergence_time`), which does not depend on where the ceiling is.
+    Value drift accumulates with automated progress made without safety effort,
 
     .. math:: \Delta \text{drift}_i = a_i \, \Delta \ln S_i \, (1 - \text{safety}_i) \, \text{drift\_rate}.
 
@@ -69,7 +80,7 @@ def research_stage(labs, world, par, net, work, shocks):
         With a spillover network, each lab's ln S at the step's start is kept first (``net.prev_log_software``, read
         by stage 5).
     work : StepWork
-        Reads ``start_year`` (a singular lab's crossing year is counted from it).
+        Reads ``start_year`` (a lab's ceiling and singular years are counted from it).
     shocks : ndarray, shape (runs, capacity)
         Standard normals, each lab's research luck this step.
     """
@@ -84,28 +95,40 @@ def research_rows(labs, par, work, shocks):
     arrays bound to locals, like every row kernel (docs/performance.md)."""
     alive, compute, staff, train, infer = (labs.alive, labs.compute_flop_per_year, labs.researchers,
                                            labs.train_fraction, labs.inference_fraction)
-    log_s_col, singular, automation, drift, safety = (labs.log_software, labs.singular_year, labs.automation,
-                                                      labs.drift, labs.safety)
+    log_s_col, singular, at_ceiling, automation, drift, safety = (labs.log_software, labs.singular_year,
+                                                                  labs.ceiling_year, labs.automation, labs.drift,
+                                                                  labs.safety)
+    log_e_col = labs.log_eff_compute
     start_year = work.start_year
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
-        if not alive[b, i] or singular[b, i] >= 0.0:  # frozen at the ceiling once singular
+        if not alive[b, i] or at_ceiling[b, i] >= 0.0:  # held at the ceiling once reached
             continue
         log_s = log_s_col[b, i]
+        log_h = log_human_share(log_e_col[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+                                par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS], par[b, P_RESEARCH_MAX_AUTOMATION])
         log_g, slope = log_growth(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i], automation[b, i],
-                                  safety[b, i], par[b], shocks[b, i])
-        new_s, tau = advance_log_software(log_s, log_g, slope, par[b, P_SIM_DT], par[b, P_SIM_LOG_SOFTWARE_CEILING])
+                                  log_h, safety[b, i], par[b], shocks[b, i])
+        dt = par[b, P_SIM_DT]
+        ceiling = par[b, P_SIM_LOG_SOFTWARE_CEILING]
+        new_s, tau = advance_log_software(log_s, log_g, slope, dt, ceiling)
         if tau >= 0.0:
-            singular[b, i] = start_year[b] + tau
+            at_ceiling[b, i] = start_year[b] + tau
+            exponent = slope + automation_slope(log_e_col[b, i], slope, par[b])
+            after = divergence_time(log_g + slope * (ceiling - log_s), exponent)
+            if after >= 0.0:
+                singular[b, i] = start_year[b] + tau + after
         drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_SAFETY_DRIFT_RATE]
         log_s_col[b, i] = new_s
 
 
 @jit
-def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, safety, par_row, shock):
-    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (:func:`research_stage`).
+def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, log_human, safety, par_row,
+               shock):
+    """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (:func:`research_stage`);
+    ``log_human`` is ln(1 - automation) (:func:`economy.kernels.training.log_human_share`).
 
     Takes the lab's values, not the lab state: called per row from a ``prange`` loop, a helper receiving the whole
     ``LabState`` costs several times the work (docs/performance.md).
@@ -118,6 +141,7 @@ def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, 
         researchers,
         log_ai,
         automation,
+        log_human,
         par_row[P_RHO_OF_RESEARCH_SUBSTITUTION],
         log_rc - LN_EXPERIMENT_COMPUTE_REF,
         par_row[P_RESEARCH_EXPERIMENT_SHARE],
@@ -138,9 +162,11 @@ def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, 
 @jit
 def lab_log_growth(labs, par, b, i, shock):
     """:func:`log_growth` of lab (b, i)."""
+    log_h = log_human_share(labs.log_eff_compute[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+                            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS], par[b, P_RESEARCH_MAX_AUTOMATION])
     return log_growth(labs.compute_flop_per_year[b, i], labs.train_fraction[b, i], labs.inference_fraction[b, i],
-                      labs.log_software[b, i], labs.researchers[b, i], labs.automation[b, i], labs.safety[b, i],
-                      par[b], shock)
+                      labs.log_software[b, i], labs.researchers[b, i], labs.automation[b, i], log_h,
+                      labs.safety[b, i], par[b], shock)
 
 
 @jit
@@ -152,7 +178,7 @@ def calibration_log_growth(labs, par, b, i):
 
 
 @jit
-def log_research_input(researchers, log_ai_labour, automation, rho, log_experiment_ratio, experiment_share):
+def log_research_input(researchers, log_ai_labour, automation, log_human, rho, log_experiment_ratio, experiment_share):
     r"""ln R and the elasticity of R with respect to AI labour.
 
     .. math::
@@ -160,25 +186,28 @@ def log_research_input(researchers, log_ai_labour, automation, rho, log_experime
         R = R_{cog}^{1-\eta} \, (C_{res}/C_{ref})^{\eta}
 
     with :math:`\rho = 0` read as the Cobb-Douglas limit :math:`L^{1-a} X^a`.  Computed in log space with a
-    log-sum-exp, so a zero input with :math:`\rho < 0` gives R = 0 (a perfect bottleneck) instead of NaN.
+    log-sum-exp, so a zero input with :math:`\rho < 0` gives R = 0 (a perfect bottleneck) instead of NaN.  The human
+    weight enters as ``log_human`` = ln(1 - a), so it keeps its digits when a is within rounding of 1; the human term
+    is absent only when 1 - a = exp(log_human) is 0 in double precision (below about 5e-324).
     Returns ``(ln R, d ln R / d ln X)``; ``ln R = -inf`` means no research input.
     """
     log_l = math.log(researchers) if researchers > 0.0 else NEG_INF
     eta = experiment_share
+    human = math.exp(log_human)  # 1 - a, exact to rounding (never 1 - a computed by subtraction)
     if rho == 0.0:
         t = 0.0
         w_ai = automation
-        if automation < 1.0:
-            t += (1.0 - automation) * log_l
+        if human > 0.0:
+            t += human * log_l
         if automation > 0.0:
             t += automation * log_ai_labour
         if t == NEG_INF:  # a zero input: no research input (and no elasticity), as in the CES branch
             return NEG_INF, 0.0
         log_cog = t
     else:
-        has_h = automation < 1.0
+        has_h = human > 0.0
         has_a = automation > 0.0
-        t1 = math.log(1.0 - automation) + rho * log_l if has_h else NEG_INF
+        t1 = log_human + rho * log_l if has_h else NEG_INF
         t2 = math.log(automation) + rho * log_ai_labour if has_a else NEG_INF
         # rho < 0 and a zero input: that term is +inf and the CES is 0.
         if (has_h and t1 == math.inf) or (has_a and t2 == math.inf):
@@ -231,3 +260,46 @@ def advance_log_software(x0, log_growth, slope, dt, ceiling):
     if x1 >= ceiling:
         return ceiling, min(max(tau, 0.0), dt)
     return x1, -1.0
+
+
+@jit
+def automation_slope(log_eff_compute, slope, par_row):
+    r"""d ln g / d ln S through the human share: the part of the growth exponent the integrator's k leaves out.
+
+    Within a step the automated fraction a is held (it moves with the served model's ln E, which follows ln S), so
+    k = :math:`\lambda w_R - \beta` (:func:`log_growth`) misses how the human weight 1 - a shrinks as S grows:
+
+    .. math:: \lambda \, \frac{\partial \ln R}{\partial \ln(1 - a)} \, \frac{d \ln(1 - a)}{d \ln E}
+              = \lambda \, \frac{(1 - \eta) - w_R}{\rho} \,
+                \frac{d \ln(1 - a)}{d \ln E},
+
+    with :math:`w_R = (k + \beta) / \lambda` the elasticity of R to AI labour and
+    :func:`economy.kernels.training.log_human_share_slope` the last factor (d ln E = d ln S at fixed compute).  With
+    sigma < 1 (rho < 0) a shrinking human share relaxes the bottleneck (a positive term).  In the Cobb-Douglas
+    limit (rho = 0) the human weight's elasticity is (1 - a) ln(L / X), which vanishes as a -> 1: taken as 0.
+    """
+    rho = par_row[P_RHO_OF_RESEARCH_SUBSTITUTION]
+    if rho == 0.0:
+        return 0.0
+    lam = par_row[P_RESEARCH_PARALLELISM]
+    w_research = (slope + par_row[P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH]) / lam
+    d_log_human = log_human_share_slope(log_eff_compute, par_row[P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+                                        par_row[P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
+                                        par_row[P_RESEARCH_MAX_AUTOMATION])
+    return lam * ((1.0 - par_row[P_RESEARCH_EXPERIMENT_SHARE]) - w_research) / rho * d_log_human
+
+
+@jit
+def divergence_time(log_growth_at_crossing, exponent):
+    r"""Years from the ceiling crossing to the blow-up of ln S, or -1 if the growth does not diverge.
+
+    With growth :math:`g_c` at the crossing and the growth exponent above one, :math:`\kappa = d \ln g / d \ln S > 0`
+    (the integrator's k plus :func:`automation_slope`), the solution of :math:`dx/dt = g_c e^{\kappa (x - x_c)}`
+    diverges :math:`1 / (\kappa g_c)` after the crossing.  With a constant exponent (full automation, constant
+    inputs) that is the closed-form blow-up :math:`t^* = 1 / (\kappa g_0)` from any earlier point, so the year does
+    not depend on where the ceiling is (:math:`t + 1 / (\kappa g(x(t)))` is constant along the solution).  For
+    :math:`\kappa \le 0` it never diverges, and reaching the ceiling is not a singularity.
+    """
+    if exponent <= 0.0:
+        return -1.0
+    return math.exp(-(math.log(exponent) + log_growth_at_crossing))

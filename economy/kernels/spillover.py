@@ -292,8 +292,8 @@ def leave_rows(par, net, year):
 @jit_parallel
 def spill_rows(labs, par, net, year):
     """Pass 3: publication catch-up, talent mobility and distillation, each lab writing only its own row."""
-    log_s_col, researchers, log_e_col, singular = (labs.log_software, labs.researchers, labs.log_eff_compute,
-                                                   labs.singular_year)
+    log_s_col, researchers, log_e_col, at_ceiling = (labs.log_software, labs.researchers, labs.log_eff_compute,
+                                                     labs.ceiling_year)
     automation, quality, logit_weight, data = labs.automation, labs.quality, labs.logit_weight, labs.data_tokens
     node, snap, moved, gain, distilled, active_col = (net.node, net.snap_researchers, net.moved, net.gain,
                                                       net.distilled, net.active_edges)
@@ -341,8 +341,8 @@ def spill_rows(labs, par, net, year):
                                                    * max(z_i - node[b, j, NODE_ATTRACT], 0.0))
             best_e = max(best_e, node[b, j, NODE_LOG_E])
         active_col[b, i] = active
-        # publication and open weights: ln S catches up (held at the ceiling once singular)
-        if rate_sum > 0.0 and singular[b, i] < 0.0:
+        # publication and open weights: ln S catches up (held at the ceiling once there)
+        if rate_sum > 0.0 and at_ceiling[b, i] < 0.0:
             d = catch_up(rate_sum, gap_sum, dt)
             log_s_col[b, i] = min(log_s + d, par[b, P_SIM_LOG_SOFTWARE_CEILING])
             gain[b, i] = log_s_col[b, i] - log_s

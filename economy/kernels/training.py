@@ -14,10 +14,12 @@ from economy.kernels.layout import (
     P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP,
     P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS,
     P_LN_CAPABILITY_LOSS_SCALE_FLOP,
+    P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR,
     P_MARKET_DATA_FLYWHEEL,
     P_MARKET_WINNER_TAKE_ALL,
     P_RESEARCH_MAX_AUTOMATION,
     P_SIM_DT,
+    P_SIM_START_YEAR,
     P_TRAINING_DATA_WALL_EFFICIENCY,
     P_TRAINING_PUBLIC_DATA_TOKENS,
     P_TRAINING_RUN_YEARS,
@@ -27,8 +29,9 @@ from economy.kernels.layout import (
 from economy.kernels.policies import capped_run_flop, pause_cap
 
 __all__ = [
-    "NEG_INF", "automation_fraction", "capability", "initial_capability", "refresh_capability",
-    "released_log_eff_compute", "training_stage"
+    "NEG_INF", "automation_fraction", "capability", "initial_capability", "log_human_share", "log_human_share_slope",
+    "refresh_capability",
+    "released_log_eff_compute", "training_efficiency", "training_stage"
 ]
 
 NEG_INF = -math.inf
@@ -38,9 +41,12 @@ NEG_INF = -math.inf
 def training_stage(labs, world, par, work):
     r"""Stage 4 for every run of a batch: training runs, the data wall and capability (docs/model.md, "Stage 4").
 
-    A lab's training run accumulates :math:`\text{train}_i \, C_i \, \Delta t` FLOP a step (at most the compute cap's
-    bound, stage 9) and is released when it has lasted ``training.run_years``; the served model is the best released
-    so far, and software progress made during a run waits for the next one (the run uses the ln S of its start):
+    A lab's training run accumulates :math:`\text{train}_i \, C_i \, h(t) \, \Delta t` FLOP a step (at most the
+    compute cap's bound, stage 9), with :math:`h(t) = g_h^{\,t - t_0}` the training FLOP per FLOP/year of owned compute
+    (``compute.training_efficiency_growth_per_year``, 1 at the start year; :func:`training_efficiency`: number
+    formats, accelerators and utilisation raise what a run gets out of the hardware, not what the hardware costs),
+    and is released when it has lasted ``training.run_years``; the served model is the best released so far, and
+    software progress made during a run waits for the next one (the run uses the ln S of its start):
 
     .. math::
         \ln E_{new} = \ln S_{run} + \begin{cases} \ln C_{run} & C_{run} \le C_{wall} \\
@@ -79,16 +85,18 @@ def training_stage(labs, world, par, work):
     n_runs, n = alive.shape
     flop_cap = np.empty(n_runs)
     release_cap = np.empty(n_runs)
+    efficiency = np.empty(n_runs)
     for b in range(n_runs):
         flop_cap[b] = capped_run_flop(par[b], work.start_year[b], math.inf)
         release_cap[b] = pause_cap(world, b, work.start_year[b])
+        efficiency[b] = training_efficiency(par[b], work.start_year[b])
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
         if not alive[b, i]:
             continue
         dt = par[b, P_SIM_DT]
-        c = compute[b, i]
+        c = compute[b, i] * efficiency[b]
         run_flop[b, i] = min(run_flop[b, i] + train[b, i] * c * dt, flop_cap[b])
         elapsed[b, i] += dt
         run_years = par[b, P_TRAINING_RUN_YEARS]
@@ -183,6 +191,15 @@ def refresh_capability(labs, par, b, i):
 
 
 @jit
+def training_efficiency(par_row, year):
+    r"""Training FLOP per FLOP/year of owned compute in ``year``: :math:`h = g_h^{\,t - t_0}`, 1 at ``sim.start_year``.
+
+    The run's FLOP grows with it, its cost (the compute it occupies, bought at the market price) does not.
+    """
+    return math.exp(par_row[P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR] * (year - par_row[P_SIM_START_YEAR]))
+
+
+@jit
 def automation_fraction(log_eff_compute, mid_ln, width_ln, max_automation):
     r"""Automated fraction of research tasks, a logistic in ln effective compute.
 
@@ -217,3 +234,53 @@ def released_log_eff_compute(run_flop, run_log_software, data_tokens, automation
     if log_c > log_wall:
         log_c = log_wall + par_wall_efficiency * (log_c - log_wall)
     return log_c + run_log_software
+
+
+@jit
+def log_human_share(log_eff_compute, mid_ln, width_ln, max_automation):
+    r"""ln(1 - a), the log of the share of research tasks left to humans, computed without cancellation.
+
+    .. math::
+        1 - a = (1 - a_{max}) + a_{max} \, \sigma(-z), \qquad \sigma(-z) = \frac{1}{1 + e^{z}}, \qquad
+        z = (\ln E - m) / w
+
+    so that with :math:`a_{max} = 1` the human share keeps its digits, :math:`\ln(1 - a) = -z - \ln(1 + e^{-z})`,
+    instead of rounding to 0 once :math:`a` rounds to 1 (docs/model.md, stage 3).  No model (ln E = -inf): 0.
+    """
+    z = (log_eff_compute - mid_ln) / width_ln
+    if z >= 0.0:
+        log_sig = -z - math.log1p(math.exp(-z))  # ln sigma(-z)
+    else:
+        log_sig = -math.log1p(math.exp(z))
+    if max_automation <= 0.0:
+        return 0.0
+    log_cap = math.log(max_automation) + log_sig  # ln(a_max sigma(-z))
+    if max_automation >= 1.0:
+        return log_cap
+    log_rest = math.log1p(-max_automation)  # ln(1 - a_max)
+    m = max(log_rest, log_cap)
+    return m + math.log(math.exp(log_rest - m) + math.exp(log_cap - m))
+
+
+@jit
+def log_human_share_slope(log_eff_compute, mid_ln, width_ln, max_automation):
+    r"""d ln(1 - a) / d ln E (at most 0): how fast the human share of research tasks shrinks with effective compute.
+
+    .. math:: \frac{d \ln(1 - a)}{d \ln E} = -\frac{a_{max} \, \sigma(z) \, \sigma(-z)}{(1 - a) \, w}
+
+    (:func:`log_human_share`), :math:`-\sigma(z) / w` for :math:`a_{max} = 1`; 0 with no model, no automation or a
+    human share that is exactly 0.
+    """
+    if max_automation <= 0.0 or log_eff_compute == NEG_INF:
+        return 0.0
+    log_h = log_human_share(log_eff_compute, mid_ln, width_ln, max_automation)
+    if log_h == NEG_INF:
+        return 0.0
+    z = (log_eff_compute - mid_ln) / width_ln
+    if z >= 0.0:
+        log_sig_pos = -math.log1p(math.exp(-z))  # ln sigma(z)
+        log_sig_neg = -z - math.log1p(math.exp(-z))  # ln sigma(-z)
+    else:
+        log_sig_pos = z - math.log1p(math.exp(z))
+        log_sig_neg = -math.log1p(math.exp(z))
+    return -math.exp(math.log(max_automation) + log_sig_pos + log_sig_neg - log_h) / width_ln

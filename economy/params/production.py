@@ -165,6 +165,19 @@ class Compute(Section):
         "Frontier automation speeds hardware progress: doubling rate x (1 + this x a).",
         route="row",
     )
+    training_efficiency_growth_per_year: float = param(
+        1.0,
+        0.1,
+        10.0,
+        "x per year",
+        "estimate: 1.3-1.5x/year of training FLOP per hardware FLOP (number formats FP32 to BF16 to FP8, "
+        "ML accelerators, utilisation) reconciles Epoch's 4-5x/year training compute with Cottier et al. 2024's "
+        "2.4x/year cost and the 1.33x/year GPU FLOP per dollar (docs/calibration.md); 1 switches the trend off",
+        "Growth of training FLOP per FLOP/year of owned compute (1 at sim.start_year): multiplies what a training run "
+        "accumulates, not what the compute costs.",
+        route="row",
+        transform=LN,
+    )
 
 
 class Training(Section):

@@ -21,8 +21,9 @@ class Sim(Section):
         700.0,
         "ln(multiplier)",
         "assumption",
-        "A lab whose ln S reaches this ceiling has gone singular: the singularity year is recorded "
-        "(interpolated within the step) and its ln S is held there.",
+        "Numerical guard: a lab whose ln S reaches this ceiling is held there and the year is recorded "
+        "(ceiling_year); it is a singularity only if its growth diverges within a step of the crossing "
+        "(docs/model.md, stage 3).",
         route="row",
     )
 

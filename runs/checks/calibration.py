@@ -8,12 +8,13 @@ interval:
 ==================================  ==============================================================  ===========
 series                              definition in the model                                         target
 ==================================  ==============================================================  ===========
-largest training run (FLOP)         max over alive labs of train_fraction x compute x run_years     4-5x / year
+largest training run (FLOP)         max over alive labs of train x compute x run_years x h          4-5x / year
 software (algorithmic efficiency)   max over alive labs of ln S; doubling time in months            8 (5-14) mo
 hardware FLOP per dollar            1 / price floor; doubling time in years                         2.46 y
-largest training-run cost (USD)     that run's FLOP x market compute price x depreciation rate      2.4x / year
+largest training-run cost (USD)     its hardware FLOP (no h) x compute price x depreciation         2.4x / year
 ==================================  ==============================================================  ===========
 
+h is the training efficiency (training FLOP per hardware FLOP, ``compute.training_efficiency_growth_per_year``).
 The run cost is the amortised hardware cost (Cottier et al.'s definition): a run of F FLOP over T years
 occupies F / T FLOP/year of capacity, bought at the price p (USD per FLOP/year) and written off at the
 depreciation rate delta, so it costs p (F / T) delta T = delta p F.  Nothing here changes the model: the
@@ -108,10 +109,11 @@ def trend_paths(scenario: Scenario, seeds: Sequence[int], years: float = 5.0) ->
     log_software = np.empty((n_steps + 1, n_runs))
     log_floor = np.empty((n_steps + 1, n_runs))
     run_years = scenario.training.run_years
+    efficiency_growth = math.log(scenario.compute.training_efficiency_growth_per_year)
     for k in range(n_steps + 1):
         labs = sim.labs
         rate = np.where(labs.alive, labs.train_fraction * labs.compute_flop_per_year, 0.0)
-        run_flop[k] = rate.max(axis=1) * run_years
+        run_flop[k] = rate.max(axis=1) * run_years  # hardware FLOP/year x run length
         log_software[k] = np.where(labs.alive, labs.log_software, -np.inf).max(axis=1)
         log_floor[k] = sim.world.log_price_floor
         if k < n_steps:
@@ -119,9 +121,13 @@ def trend_paths(scenario: Scenario, seeds: Sequence[int], years: float = 5.0) ->
     market = sim.market[: n_steps + 1]
     price = market[:, :, L.M_COMPUTE_PRICE]
     depreciation = scenario.compute.depreciation_per_year
+    year = market[:, 0, L.M_YEAR].copy()
+    # training FLOP per hardware FLOP (compute.training_efficiency_growth_per_year, docs/model.md stage 4): it
+    # multiplies the run's FLOP, not its cost
+    efficiency = np.exp(efficiency_growth * (year - scenario.sim.start_year))[:, None]
     return {
-        "year": market[:, 0, L.M_YEAR].copy(),
-        "largest_run_flop": run_flop,
+        "year": year,
+        "largest_run_flop": run_flop * efficiency,
         "log_software": log_software,
         "flop_per_dollar": np.exp(-log_floor),
         "largest_run_cost_usd": depreciation * price * run_flop,

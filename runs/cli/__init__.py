@@ -1,12 +1,13 @@
 """The command-line room: the ``multipolar`` program (typer + rich), one module per command.
 
 :mod:`~runs.cli.run` (``run`` and ``schema``), :mod:`~runs.cli.dashboard`, :mod:`~runs.cli.ensemble`,
-:mod:`~runs.cli.sweep`, :mod:`~runs.cli.report`, :mod:`~runs.cli.validate`, :mod:`~runs.cli.sensitivity` and
-:mod:`~runs.cli.compare` and :mod:`~runs.cli.optimize` parse options, call the experiments (:mod:`runs.experiments`)
-with the views' figures (:data:`runs.views.FIGURES`) and print; :mod:`~runs.cli.common` holds what they share (exit
-codes, options, the progress bar, the error handler). ``app`` is the console-script entry point; ``python -m
-runs.cli COMMAND`` runs it too. The commands that run ensembles import their machinery when called, so ``multipolar
-run`` and ``--help`` start without it (docs/performance.md).
+:mod:`~runs.cli.sweep`, :mod:`~runs.cli.report`, :mod:`~runs.cli.validate`, :mod:`~runs.cli.sensitivity`,
+:mod:`~runs.cli.compare`, :mod:`~runs.cli.optimize` and :mod:`~runs.cli.calibrate` parse options, call the
+experiments (:mod:`runs.experiments`, :mod:`runs.checks`) with the views' figures (:data:`runs.views.FIGURES`) and
+print; :mod:`~runs.cli.common` holds what they share (exit codes, options, the progress bar, the error handler).
+``app`` is the console-script entry point; ``python -m runs.cli COMMAND`` runs it too.  The commands that run
+ensembles import their machinery when called, so ``multipolar run`` and ``--help`` start without it
+(docs/performance.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Annotated
 import typer
 
 from economy.kernels.config import configure
+from runs.cli.calibrate import calibrate
 from runs.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
 from runs.cli.compare import compare
 from runs.cli.dashboard import dashboard
@@ -53,7 +55,7 @@ app = typer.Typer(
 )
 for _name, _command in (("schema", schema), ("run", run), ("dashboard", dashboard), ("ensemble", ensemble),
                         ("sweep", sweep), ("report", report), ("validate", validate), ("sensitivity", sensitivity),
-                        ("compare", compare), ("optimize", optimize)):
+                        ("compare", compare), ("optimize", optimize), ("calibrate", calibrate)):
     app.command(_name)(_command)
 
 

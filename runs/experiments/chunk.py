@@ -51,6 +51,9 @@ _SUMMARY_TYPES: dict[str, pa.DataType] = {
     "singularity_year": pa.float64(), "takeoff_start_year": pa.float64(), "takeoff_years": pa.float64(),
     "frontier_quality": pa.float64(), "frontier_log10_eff_compute": pa.float64(),
     "leader_gap_ooms": pa.float64(), "consumer_value": pa.float64(), "catastrophe": pa.bool_(),
+    "ceiling_year": pa.float64(), "automation_20_year": pa.float64(), "automation_95_year": pa.float64(),
+    "automation_100_year": pa.float64(), "automation_takeoff_years": pa.float64(),
+    "automation_takeoff_to": pa.float64(),
 }
 """Column types of the engine's per-run summary; keys the engine adds later are typed from their values."""
 

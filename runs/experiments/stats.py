@@ -96,6 +96,11 @@ def _quantiles(values: np.ndarray) -> dict[str, float] | None:
     return {f"p{round(q * 100):02d}": float(v) for q, v in zip(QUANTILES, qs, strict=True)}
 
 
+def _share_finite(values: np.ndarray) -> float | None:
+    """Share of runs with a finite value (None when the column is absent or there are no runs)."""
+    return float(np.isfinite(values).mean()) if values.size else None
+
+
 def _proportion(flags: np.ndarray) -> dict[str, Any]:
     n = int(flags.size)
     k = int(np.count_nonzero(flags))
@@ -121,6 +126,8 @@ def summarise_ensemble(table: pd.DataFrame, *, scenario_name: str, seed: int, ch
 
     takeoff = _numeric(ok, "takeoff_years")
     singular = _numeric(ok, "singularity_year")
+    automation_takeoff = _numeric(ok, "automation_takeoff_years")
+    at_ceiling = _numeric(ok, "ceiling_year")
     status_counts = table["status"].value_counts()
     return {
         "scenario": scenario_name,
@@ -140,6 +147,9 @@ def summarise_ensemble(table: pd.DataFrame, *, scenario_name: str, seed: int, ch
                           "quantiles": _quantiles(takeoff)},
         "singularity_year": {"share_with": float(np.isfinite(singular).mean()) if n_ok else None,
                              "quantiles": _quantiles(singular)},
+        "automation_takeoff_years": {"share_with": _share_finite(automation_takeoff),
+                                     "quantiles": _quantiles(automation_takeoff)},
+        "ceiling_year": {"share_with": _share_finite(at_ceiling), "quantiles": _quantiles(at_ceiling)},
         "catastrophe": _proportion(flag("catastrophe")),
     }
 

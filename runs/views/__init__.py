@@ -20,6 +20,7 @@ import functools
 from collections.abc import Sequence
 
 from runs.experiments.result import Figures
+from runs.views.calibration import marginals_figure, predictive_figures
 from runs.views.compare import forest_figure, write_compare_figures
 from runs.views.controls import (
     CONTESTED,
@@ -184,6 +185,7 @@ __all__ = [
     "level_text",
     "lorenz_curve",
     "lorenz_figure",
+    "marginals_figure",
     "mark_events",
     "more_controls",
     "network_figure",
@@ -194,6 +196,7 @@ __all__ = [
     "phase_figure",
     "place_guide_labels",
     "policy_toggles",
+    "predictive_figures",
     "quality_figure",
     "quality_panel",
     "rank_share_chart",

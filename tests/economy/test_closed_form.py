@@ -134,13 +134,76 @@ def test_simulation_blows_up_at_the_analytic_time(r, dt, make_scenario):
     t_star = blow_up_time(r, G0)
     sim = Simulation(constant_input_scenario(make_scenario, r, years=math.ceil(t_star + 2.0), dt=dt), [0]).run()
     start = sim.scenario.sim.start_year
-    singular = sim.summary(0)["singularity_year"]
-    assert singular is not None
-    assert singular - start == pytest.approx(ceiling_time(r, G0, CEILING), rel=1e-9)
-    assert abs(singular - start - t_star) < dt
+    summary = sim.summary(0)
+    singular, at_ceiling = summary["singularity_year"], summary["ceiling_year"]
+    assert singular is not None and at_ceiling is not None
+    # the singularity is the closed-form blow-up; the ceiling is reached at its closed-form time, just before
+    assert singular - start == pytest.approx(t_star, rel=1e-9)
+    assert at_ceiling - start == pytest.approx(ceiling_time(r, G0, CEILING), rel=1e-9)
     t, x = simulated_log_software(sim)
-    before = t + start < singular
+    before = t + start < at_ceiling
     np.testing.assert_allclose(x[before], analytic_log_software(t[before], r, G0), rtol=1e-9, atol=1e-10)
-    # after the singularity ln S is held at the ceiling: finite, never inf or NaN
+    # after the crossing ln S is held at the ceiling: finite, never inf or NaN
     assert np.all(x[~before] == CEILING)
-    assert sim.summary(0)["n_alive"] == 1
+    assert summary["n_alive"] == 1
+
+
+@pytest.mark.parametrize("r", [2.0, 1.2])
+def test_singularity_year_does_not_depend_on_the_ceiling(r):
+    """One lab, full automation: the analytic blow-up within one step at ceilings 100 and 700 (docs/model.md)."""
+    dt = 1 / 12
+    t_star = blow_up_time(r, G0)
+    years = {}
+    for ceiling in (100.0, 700.0):
+        sc = checks.constant_input_scenario(r, math.ceil(t_star + 2.0), dt=dt, lam=LAMBDA,
+                                            doubling_months=DOUBLING_MONTHS, ceiling=ceiling)
+        summary = Simulation(sc, [0]).run().summary(0)
+        assert summary["ceiling_year"] is not None
+        years[ceiling] = summary["singularity_year"] - sc.sim.start_year
+        assert abs(years[ceiling] - t_star) < dt
+    assert abs(years[100.0] - years[700.0]) < dt
+
+
+def automation_curve_scenario(r: float, width_ooms: float, ceiling: float, years: float):
+    """One lab with researchers, r, max_automation = 1 and the automation logistic of the given width."""
+    return checks.scenario_from_sections(
+        [{**checks.SOLO_LAB, "researchers": 1000.0}], name="automation-curve", isolated=True,
+        sim={"years": years, "dt": 1 / 12, "log_software_ceiling": ceiling},
+        research={"returns_to_research": r, "parallelism": LAMBDA, "max_automation": 1.0, "shock_sd": 0.0,
+                  "automation_width_ooms": width_ooms, "software_doubling_months": DOUBLING_MONTHS,
+                  "experiment_share": 0.0},
+        archetypes={"frontier": {"spend_rate_per_year": 0.0, "safety_base": 0.0}},
+        compute={"depreciation_per_year": 0.0}, money={"hire_speed_per_year": 0.0})
+
+
+def test_real_automation_curve_singular_only_when_the_exponent_crosses_one():
+    """r = 2, max_automation = 1, sigma = 1/2: R_cog ~ [(1 - a) / L + a / X]^-1 with X ~ S and
+    1 - a ~ E^(-1 / (w ln 10)).  With w = 0.2 OOM the human term fades faster than 1 / X, w_AI -> 1 and the exponent
+    lambda w_AI / beta crosses one: a singularity, at the same time (within a step) at ceilings 100 and 700.  With
+    w = 1 OOM the human term outlasts the AI one, the exponent stays below one: at most a ceiling year, never a
+    singularity, even though the human share keeps shrinking toward 0 (docs/model.md, stage 3)."""
+    fast = [Simulation(automation_curve_scenario(2.0, 0.2, c, 80.0), [0]).run().summary(0) for c in (100.0, 700.0)]
+    assert all(s["singularity_year"] is not None for s in fast)
+    assert abs(fast[0]["singularity_year"] - fast[1]["singularity_year"]) < 1 / 12
+    assert fast[0]["ceiling_year"] <= fast[0]["singularity_year"]
+    for ceiling in (100.0, 700.0):
+        slow = Simulation(automation_curve_scenario(2.0, 1.0, ceiling, 80.0), [0]).run().summary(0)
+        assert slow["singularity_year"] is None
+
+
+@pytest.mark.parametrize("r", [1.0, 0.8])
+def test_reaching_the_ceiling_alone_is_not_a_singularity(r, make_scenario):
+    """r <= 1 never diverges: ln S reaching a (low) ceiling is recorded as ceiling_year only."""
+    sim = Simulation(checks.constant_input_scenario(r, 25.0, lam=LAMBDA, doubling_months=DOUBLING_MONTHS,
+                                                    ceiling=10.0), [0]).run()
+    summary = sim.summary(0)
+    assert summary["ceiling_year"] is not None
+    assert summary["ceiling_year"] - sim.scenario.sim.start_year == pytest.approx(
+        analytic_crossing(r, 10.0), rel=1e-6)
+    assert summary["singularity_year"] is None
+
+
+def analytic_crossing(r: float, gap: float) -> float:
+    """Years for ln S to rise by ``gap`` at full automation and constant inputs, r <= 1 (inverse of the closed form)."""
+    c = LAMBDA * (1.0 / r - 1.0)
+    return gap / G0 if c == 0.0 else math.expm1(c * gap) / (c * G0)

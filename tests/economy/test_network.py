@@ -70,7 +70,7 @@ def apply_stage(sim: Simulation) -> np.ndarray:
 def lab_dicts(sim: Simulation, b: int) -> list[dict]:
     labs, net = sim.labs, sim.net
     fields = ("alive", "bloc", "log_software", "log_eff_compute", "researchers", "cash_usd", "openness",
-              "singular_year", "data_tokens", "quality", "automation", "logit_weight")
+              "ceiling_year", "data_tokens", "quality", "automation", "logit_weight")
     out = []
     for i in range(labs.alive.shape[1]):
         row = {f: getattr(labs, f)[b, i].item() for f in fields}
@@ -132,7 +132,7 @@ def _random_state(sim: Simulation, gen: np.random.Generator, *, dead: float = 0.
     labs.researchers[:] = gen.lognormal(5.0, 1.5, shape) * (gen.random(shape) > 0.1)
     labs.cash_usd[:] = gen.lognormal(20.0, 2.0, shape)
     labs.openness[:] = gen.random(shape)
-    labs.singular_year[:] = np.where(gen.random(shape) < 0.05, 2030.0, -1.0)
+    labs.ceiling_year[:] = np.where(gen.random(shape) < 0.05, 2030.0, -1.0)
     labs.data_tokens[:] = gen.lognormal(20.0, 2.0, shape)
 
 

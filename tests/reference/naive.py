@@ -24,9 +24,13 @@ from . import naive_agents as agents
 __all__ = [
     "advance_log_software",
     "automation_fraction",
+    "automation_slope",
     "concentration",
+    "divergence_time",
     "gini",
     "lab_log_growth",
+    "log_human_share",
+    "log_human_share_slope",
     "log_research_input",
     "released_log_eff_compute",
     "smooth_toward",
@@ -67,17 +71,32 @@ def automation_fraction(log_eff_compute: float, mid_ln: float, width_ln: float, 
     return max_automation / (1.0 + math.exp(-z))
 
 
-def _ces(researchers: float, log_ai_labour: float, a: float, rho: float) -> tuple[float, float]:
+def log_human_share(log_eff_compute: float, mid_ln: float, width_ln: float, max_automation: float) -> float:
+    """ln(1 - a) for a = a_max / (1 + exp(-(ln E - m) / w)), in 60-digit decimal arithmetic (no cancellation)."""
+    if max_automation <= 0.0:
+        return 0.0
+    z = (log_eff_compute - mid_ln) / width_ln
+    if z == NEG_INF:
+        return 0.0
+    with decimal.localcontext(_DECIMAL):
+        # 1 - a_max / (1 + e^-z) written as a sum of positive terms, so the decimal digits are not lost either
+        cap = Decimal(max_automation)
+        human = (1 - cap) + cap / (1 + Decimal(z).exp())
+        return float(human.ln())
+
+
+def _ces(researchers: float, log_ai_labour: float, a: float, log_human: float, rho: float) -> tuple[float, float]:
     """ln of [(1-a) L^rho + a X^rho]^(1/rho) and the AI term's share of the sum (rho != 0).
 
     Evaluated directly in 60-digit decimal arithmetic, where neither overflow nor the cancellation of
-    sigma near 1 can occur.  A zero input with rho < 0 (complements) has an infinite term: zero output.
+    sigma near 1 can occur; the human weight 1 - a is exp(log_human), absent when that is 0 in double precision.
+    A zero input with rho < 0 (complements) has an infinite term: zero output.
     """
     with decimal.localcontext(_DECIMAL):
         r = Decimal(rho)
         inputs = []  # (weight, ln value, None for a zero input)
-        if a < 1.0:
-            inputs.append((1 - Decimal(a), Decimal(researchers).ln() if researchers > 0.0 else None))
+        if math.exp(log_human) > 0.0:
+            inputs.append((Decimal(log_human).exp(), Decimal(researchers).ln() if researchers > 0.0 else None))
         if a > 0.0:
             inputs.append((Decimal(a), Decimal(log_ai_labour) if log_ai_labour > NEG_INF else None))
         terms = []
@@ -99,6 +118,7 @@ def log_research_input(
     researchers: float,
     log_ai_labour: float,
     automation: float,
+    log_human: float,
     rho: float,
     log_experiment_ratio: float,
     experiment_share: float,
@@ -110,13 +130,13 @@ def log_research_input(
     a = automation
     if rho == 0.0:  # Cobb-Douglas limit: ln R_cog = (1-a) ln L + a ln X
         log_cog = 0.0
-        if a < 1.0:
-            log_cog += (1.0 - a) * _log(researchers)
+        if math.exp(log_human) > 0.0:
+            log_cog += math.exp(log_human) * _log(researchers)
         if a > 0.0:
             log_cog += a * log_ai_labour
         share_ai = a
     else:
-        log_cog, share_ai = _ces(researchers, log_ai_labour, a, rho)
+        log_cog, share_ai = _ces(researchers, log_ai_labour, a, log_human, rho)
     if log_cog == NEG_INF:
         return NEG_INF, 0.0
     eta = experiment_share
@@ -151,6 +171,41 @@ def advance_log_software(x0: float, log_growth: float, slope: float, dt: float, 
             return ceiling, float(t_ceiling)
         x1 = start + g * step if k == 0 else start - (1 - k * g * step).ln() / k
         return float(x1), -1.0
+
+
+def divergence_time(log_growth_at_crossing: float, exponent: float) -> float:
+    """Years from the ceiling crossing to the blow-up 1 / (kappa g_c) for an exponent kappa > 0; else -1."""
+    if exponent <= 0.0:
+        return -1.0
+    with decimal.localcontext(_DECIMAL):
+        return float(1 / (Decimal(exponent) * Decimal(log_growth_at_crossing).exp()))
+
+
+def log_human_share_slope(log_eff_compute: float, mid_ln: float, width_ln: float, max_automation: float) -> float:
+    """d ln(1 - a) / d ln E = -(da/dz) / ((1 - a) w), in 60-digit decimal arithmetic; 0 without a human share."""
+    if max_automation <= 0.0 or log_eff_compute == NEG_INF:
+        return 0.0
+    with decimal.localcontext(_DECIMAL):
+        z = (Decimal(log_eff_compute) - Decimal(mid_ln)) / Decimal(width_ln)
+        cap = Decimal(max_automation)
+        e = (-z).exp()
+        sig = 1 / (1 + e)  # sigma(z)
+        human = (1 - cap) + cap * e / (1 + e)  # 1 - a = (1 - a_max) + a_max sigma(-z)
+        if human == 0:
+            return 0.0
+        return float(-cap * sig * (e / (1 + e)) / (human * Decimal(width_ln)))
+
+
+def automation_slope(log_eff_compute: float, slope: float, p: dict) -> float:
+    """lambda ((1 - eta) - w_R) / rho x d ln(1 - a) / d ln E, w_R = (k + beta) / lambda; 0 for rho = 0."""
+    rho = p["rho_of_research_substitution"]
+    if rho == 0.0:
+        return 0.0
+    lam = p["research_parallelism"]
+    w_research = (slope + p["research_parallelism_over_returns_to_research"]) / lam
+    d_log_human = log_human_share_slope(log_eff_compute, p["ln10_times_research_automation_midpoint_log10_flop"],
+                                        p["ln10_times_research_automation_width_ooms"], p["research_max_automation"])
+    return lam * ((1.0 - p["research_experiment_share"]) - w_research) / rho * d_log_human
 
 
 def released_log_eff_compute(
@@ -302,10 +357,13 @@ def lab_log_growth(lab: dict, p: dict, shock: float) -> tuple[float, float]:
     log_s = lab["log_software"]
     k_ai = p["research_ai_researchers_per_flop"]
     log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
+    log_human = log_human_share(lab["log_eff_compute"], p["ln10_times_research_automation_midpoint_log10_flop"],
+                                p["ln10_times_research_automation_width_ooms"], p["research_max_automation"])
     log_r, elasticity = log_research_input(
         lab["researchers"],
         log_ai,
         lab["automation"],
+        log_human,
         p["rho_of_research_substitution"],
         log_rc - L.LN_EXPERIMENT_COMPUTE_REF,
         p["research_experiment_share"],

@@ -300,10 +300,11 @@ def found_lab(labs: list[dict], run: dict, p: dict, i: int, kind: int, size: flo
         "strategy": int(arch("strategy")), "bloc": labs[reference]["bloc"] if reference >= 0 else 0,
         "cash_usd": arch("cash_usd") * size, "researchers": staff, "compute_flop_per_year": 0.0,
         "share": 0.0, "customers": 0.0, "data_tokens": 0.0, "drift": 0.0, "revenue_usd_per_year": 0.0,
-        "singular_year": -1.0, "run_flop": 0.0, "run_elapsed_years": 0.0, "compute_budget_usd": 0.0,
-        "hire": 0.0, "performance": ret, "aspiration": ret, "log_revenue": math.log(L.REVENUE_FLOOR_USD),
-        "revenue_growth": 0.0, "profit_usd_per_year": 0.0, "incidents": 0, "strategy_changed": 0,
-        "imitated": -1, "incident_flag": 0, "incident_cost": 0.0, "founded_year": year,
+        "singular_year": -1.0, "ceiling_year": -1.0, "run_flop": 0.0, "run_elapsed_years": 0.0,
+        "compute_budget_usd": 0.0, "hire": 0.0, "performance": ret, "aspiration": ret,
+        "log_revenue": math.log(L.REVENUE_FLOOR_USD), "revenue_growth": 0.0, "profit_usd_per_year": 0.0,
+        "incidents": 0, "strategy_changed": 0, "imitated": -1, "incident_flag": 0, "incident_cost": 0.0,
+        "founded_year": year,
     })
     for name in ROUTINE:
         lab[name] = arch(name)

@@ -33,7 +33,7 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
     """One application of stage 5 to one run.
 
     ``labs[i]`` holds ``alive, bloc, log_software, log_software_start, log_eff_compute, researchers, cash_usd,
-    openness, singular_year, data_tokens`` (``log_software_start`` is ln S before this step's research);
+    openness, ceiling_year, data_tokens`` (``log_software_start`` is ln S before this step's research);
     ``p`` holds the packed parameter names of economy.kernels.layout.  Returns new per-lab lists
     ``log_software, researchers, log_eff_compute, quality, automation, weight`` and the flows ``gain, moved,
     distilled, active_edges`` (per lab) as a dict; the input is left untouched.
@@ -103,7 +103,7 @@ def naive_spillover(graph: nx.Graph, labs: list[dict], p: Mapping[str, float], y
     log_software = [lab["log_software"] for lab in labs]
     gain = [0.0] * n
     for i, lab in enumerate(labs):
-        if lab["alive"] and rate_sum[i] > 0.0 and lab["singular_year"] < 0.0:
+        if lab["alive"] and rate_sum[i] > 0.0 and lab["ceiling_year"] < 0.0:
             step = (1.0 - math.exp(-rate_sum[i] * dt)) * gap_sum[i] / rate_sum[i]
             log_software[i] = min(lab["log_software"] + step, p["sim_log_software_ceiling"])
             gain[i] = log_software[i] - lab["log_software"]

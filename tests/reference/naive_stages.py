@@ -120,18 +120,24 @@ def factor_market_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs
 
 
 def research_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dict, rec: list) -> None:
-    """Stage 3: every alive lab that is not singular advances ln S; its drift grows with automated progress.
+    """Stage 3: every alive lab not held at the ceiling advances ln S; its drift grows with automated progress.
+    Reaching the ceiling sets its ceiling year, and its singular year too (the analytic blow-up) if the growth diverges.
     With a network, the step-start ln S is kept for stage 5."""
     if inputs["network"]["spill"]:
         inputs["flows"]["prev_log_software"] = [lab["log_software"] for lab in labs]
     for lab, shock in zip(labs, inputs["shocks"], strict=True):
-        if not lab["alive"] or lab["singular_year"] >= 0.0:
+        if not lab["alive"] or lab["ceiling_year"] >= 0.0:
             continue
         log_s = lab["log_software"]
         log_g, slope = naive.lab_log_growth(lab, p, shock)
-        new_s, tau = naive.advance_log_software(log_s, log_g, slope, p["sim_dt"], p["sim_log_software_ceiling"])
+        ceiling = p["sim_log_software_ceiling"]
+        new_s, tau = naive.advance_log_software(log_s, log_g, slope, p["sim_dt"], ceiling)
         if tau >= 0.0:
-            lab["singular_year"] = work["start_year"] + tau
+            lab["ceiling_year"] = work["start_year"] + tau
+            exponent = slope + naive.automation_slope(lab["log_eff_compute"], slope, p)
+            after = naive.divergence_time(log_g + slope * (ceiling - log_s), exponent)
+            if after >= 0.0:
+                lab["singular_year"] = work["start_year"] + tau + after
         lab["drift"] += lab["automation"] * (new_s - log_s) * (1.0 - lab["safety"]) * p["safety_drift_rate"]
         lab["log_software"] = new_s
 
@@ -143,7 +149,10 @@ def training_stage(labs: list[dict], run: dict, p: dict, work: dict, inputs: dic
     for lab in labs:
         if not lab["alive"]:
             continue
-        compute = lab["compute_flop_per_year"]
+        # training FLOP per FLOP/year of owned compute grows from 1 at the start year
+        efficiency = math.exp(p["ln_compute_training_efficiency_growth_per_year"] * (work["start_year"]
+                                                                                      - p["sim_start_year"]))
+        compute = lab["compute_flop_per_year"] * efficiency
         lab["run_flop"] += lab["train_fraction"] * compute * dt
         lab["run_elapsed_years"] += dt
         if lab["run_elapsed_years"] >= p["training_run_years"] * (1.0 - 1e-9):
@@ -375,6 +384,9 @@ def record(labs: list[dict], run: dict, p: dict, year: float, steps_done: int, d
     singular = [lab["singular_year"] for lab in labs if lab["singular_year"] >= 0.0]
     if singular and (run["singularity_year"] < 0.0 or min(singular) < run["singularity_year"]):
         run["singularity_year"] = min(singular)
+    at_ceiling = [lab["ceiling_year"] for lab in labs if lab["ceiling_year"] >= 0.0]
+    if at_ceiling and (run["ceiling_year"] < 0.0 or min(at_ceiling) < run["ceiling_year"]):
+        run["ceiling_year"] = min(at_ceiling)
     rec[L.M_COMPUTE_PRICE] = run["price"]
     rec[L.M_TOTAL_DEMAND] = demand
     rec[L.M_TOTAL_REVENUE] = math.fsum(lab["revenue_usd_per_year"] for lab in live)

@@ -32,9 +32,21 @@ from economy.kernels import layout as L
 from economy.kernels.market import smooth_toward, urn_arrivals
 from economy.kernels.metrics import NUMPY_SORT_MIN, concentration, gini, safe_log, sort_values, top_two
 from economy.kernels.record import record_initial
-from economy.kernels.research import advance_log_software, calibration_log_growth, lab_log_growth, log_research_input
+from economy.kernels.research import (
+    advance_log_software,
+    automation_slope,
+    calibration_log_growth,
+    divergence_time,
+    lab_log_growth,
+    log_research_input,
+)
 from economy.kernels.step import step_batch
-from economy.kernels.training import automation_fraction, released_log_eff_compute
+from economy.kernels.training import (
+    automation_fraction,
+    log_human_share,
+    log_human_share_slope,
+    released_log_eff_compute,
+)
 from economy.state import LabState
 
 LN10 = math.log(10.0)
@@ -87,10 +99,17 @@ def _sigma_to_rho(sigma: float) -> float:
     return (sigma - 1.0) / sigma
 
 
-def _assert_research_input(args):
+def _with_human_share(case):
+    """(researchers, ln X, a, rho, ratio, eta) with ln(1 - a) inserted after a (-inf for a = 1: no human term)."""
+    researchers, log_ai, a, rho, log_ratio, eta = case
+    return researchers, log_ai, a, math.log1p(-a) if a < 1.0 else -math.inf, rho, log_ratio, eta
+
+
+def _assert_research_input(case):
+    args = _with_human_share(case)
     log_r, elasticity = log_research_input(*args)
     want_r, want_e = naive.log_research_input(*args)
-    researchers, log_ai, _, rho, log_ratio, _ = args
+    researchers, log_ai, _, _, rho, log_ratio, _ = args
     if want_r == -math.inf:
         assert log_r == -math.inf, args
         assert elasticity == 0.0, args
@@ -135,13 +154,39 @@ def test_log_research_input_hand_picked(case):
 
 def test_log_research_input_known_values():
     # Cobb-Douglas with a = 1/2 is the geometric mean; eta = 0
-    log_r, w = log_research_input(100.0, math.log(400.0), 0.5, 0.0, 0.0, 0.0)
+    log_r, w = log_research_input(100.0, math.log(400.0), 0.5, math.log(0.5), 0.0, 0.0, 0.0)
     assert log_r == pytest.approx(math.log(200.0), rel=1e-14)
     assert w == 0.5
     # sigma = 1/2 (rho = -1), a = 1/2: the harmonic-mean form [(1/2)/L + (1/2)/X]^-1
-    log_r, w = log_research_input(100.0, math.log(400.0), 0.5, -1.0, 0.0, 0.0)
+    log_r, w = log_research_input(100.0, math.log(400.0), 0.5, math.log(0.5), -1.0, 0.0, 0.0)
     assert log_r == pytest.approx(math.log(1.0 / (0.5 / 100.0 + 0.5 / 400.0)), rel=1e-14)
     assert w == pytest.approx((0.5 / 400.0) / (0.5 / 100.0 + 0.5 / 400.0), rel=1e-14)
+
+
+def test_human_share_keeps_its_digits_when_automation_rounds_to_one():
+    # a = 1 - 1e-30 rounds to 1.0, but ln(1 - a) = ln(1e-30) keeps the human term: with sigma = 1/2 and X >> L the
+    # CES is bounded by the humans, R = [1e-30 / L + 1 / X]^-1, about L / 1e-30 rather than X
+    log_h = math.log(1e-30)
+    log_x = 100.0
+    log_r, w = log_research_input(100.0, log_x, 1.0, log_h, -1.0, 0.0, 0.0)
+    assert log_r == pytest.approx(-math.log(1e-30 / 100.0 + math.exp(-log_x)), rel=1e-12)
+    assert log_r < log_x - 20.0 and w < 1e-10
+    # only a human share below the smallest double (ln(1 - a) = -inf here) drops the term: then R = X
+    log_r, w = log_research_input(100.0, log_x, 1.0, -math.inf, -1.0, 0.0, 0.0)
+    assert log_r == log_x and w == 1.0
+    assert naive.log_research_input(100.0, log_x, 1.0, log_h, -1.0, 0.0, 0.0)[0] == pytest.approx(
+        -math.log(1e-30 / 100.0 + math.exp(-log_x)), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", [(70.0, 68.0, LN10, 1.0), (200.0, 68.0, 0.01 * LN10, 1.0), (80.0, 68.0, LN10, 0.95),
+                                  (-math.inf, 68.0, LN10, 0.95), (60.0, 68.0, LN10, 0.0), (3000.0, 0.0, LN10, 1.0)])
+def test_log_human_share_matches_twin(case):
+    got = log_human_share(*case)
+    want = naive.log_human_share(*case)
+    assert got == pytest.approx(want, rel=1e-13, abs=1e-15)
+    a = automation_fraction(*case)
+    if a < 0.999:  # away from 1 the difference is accurate too
+        assert got == pytest.approx(math.log1p(-a), rel=1e-12, abs=1e-15)
 
 
 def test_log_research_input_random():
@@ -213,6 +258,62 @@ def test_advance_log_software_random():
         if abs(1.0 - k_g_dt) < 1e-6:  # the result is ill-conditioned next to the blow-up time
             continue
         _assert_advance(x0, log_g, slope, dt, ceiling)
+
+
+DIVERGENCE_CASES = [
+    # ln g0, slope k, gap to the ceiling
+    (math.log(1.04), 0.25, 100.0),  # r = 2 at full automation: diverges right after the ceiling
+    (math.log(1.04), 0.0, 100.0),  # exponential growth: never
+    (math.log(1.04), -0.1, 100.0),  # decelerating: never
+    (math.log(1.04), 0.01, 100.0),  # weakly explosive: the blow-up comes decades after this ceiling
+    (math.log(1.04), 0.01, 700.0),  # ... and soon after this one, at the same time from the step's start
+    (5.0, 0.5, 0.0),  # already at the ceiling
+]
+
+
+@pytest.mark.parametrize("case", DIVERGENCE_CASES)
+def test_divergence_time_matches_twin(case):
+    log_g, k, gap = case
+    got = divergence_time(log_g + k * gap, k)
+    want = naive.divergence_time(log_g + k * gap, k)
+    assert (got < 0.0) == (want < 0.0) == (k <= 0.0)
+    if want >= 0.0:
+        assert got == pytest.approx(want, rel=1e-12)
+        # the crossing time plus the time left equals the blow-up time 1 / (k g0) from the step's start
+        g0 = math.exp(log_g)
+        crossing = -math.expm1(-k * gap) / (k * g0)
+        assert crossing + got == pytest.approx(1.0 / (k * g0), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", [(70.0, 68.0, LN10, 1.0), (80.0, 68.0, LN10, 0.95), (60.0, 68.0, LN10, 0.5),
+                                  (68.0, 68.0, 0.2 * LN10, 1.0), (-math.inf, 68.0, LN10, 1.0), (1e4, 0.0, LN10, 1.0)])
+def test_log_human_share_slope_matches_twin_and_the_derivative(case):
+    got = log_human_share_slope(*case)
+    assert got == pytest.approx(naive.log_human_share_slope(*case), rel=1e-12, abs=1e-300)
+    assert got <= 0.0
+    log_e, mid, width, cap = case
+    if math.isfinite(log_e) and log_e < 1e3:  # central difference of ln(1 - a)
+        h = 1e-5
+        fd = (log_human_share(log_e + h, mid, width, cap) - log_human_share(log_e - h, mid, width, cap)) / (2 * h)
+        assert got == pytest.approx(fd, rel=1e-6, abs=1e-12)
+
+
+def test_automation_slope_relaxes_the_bottleneck_only_for_complements():
+    """sigma = 1/2, a_max = 1, far past the midpoint: the human share shrinks like E^(-1/w), so the exponent gains
+    lambda (1 - eta - w_R) / (|rho| w); Cobb-Douglas (rho = 0) gains nothing (docs/model.md stage 3)."""
+    p = {"rho_of_research_substitution": -1.0, "research_parallelism": 0.5,
+         "research_parallelism_over_returns_to_research": 0.1, "research_experiment_share": 0.3,
+         "ln10_times_research_automation_midpoint_log10_flop": 60.0, "ln10_times_research_automation_width_ooms": LN10,
+         "research_max_automation": 1.0}
+    slope = -0.1  # w_R = 0: the human term binds completely
+    row = np.zeros(len(L.PARAM_NAMES))
+    for name, value in p.items():
+        row[getattr(L, "P_" + name.upper())] = value
+    got = automation_slope(200.0, slope, row)
+    assert got == pytest.approx(0.5 * 0.7 / LN10, rel=1e-9)
+    assert got == pytest.approx(naive.automation_slope(200.0, slope, p), rel=1e-12)
+    row[L.P_RHO_OF_RESEARCH_SUBSTITUTION] = 0.0
+    assert automation_slope(200.0, slope, row) == 0.0
 
 
 # ---------------------------------------------------------------------------------------------- data wall

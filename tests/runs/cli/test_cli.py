@@ -242,7 +242,7 @@ def test_default_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_returns_to_research_decides_the_singularity(tmp_path: Path) -> None:
     fast = _run("run", BASELINE, "--out", tmp_path / "fast", "--json",
-                "--set", "research.returns_to_research=3", "--set", "research.max_automation=1")
+                "--set", "research.returns_to_research=6", "--set", "research.max_automation=1")
     slow = _run("run", BASELINE, "--out", tmp_path / "slow", "--json", "--set", "research.returns_to_research=0.5")
     fast_summary, slow_summary = _no_nan(fast.stdout), _no_nan(slow.stdout)
     sing = fast_summary["singularity_year"]

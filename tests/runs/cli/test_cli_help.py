@@ -16,7 +16,7 @@ from runs.cli import app
 
 HELP = Path(__file__).resolve().parents[2] / "golden" / "help"
 COMMANDS = ("", "schema", "run", "dashboard", "ensemble", "sweep", "report", "validate", "sensitivity", "compare",
-            "optimize")
+            "optimize", "calibrate")
 ENV = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
 
 
