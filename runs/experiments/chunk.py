@@ -22,10 +22,10 @@ import pandas as pd
 import pyarrow as pa
 
 from economy.engine import Simulation
-from economy.kernels.layout import MARKET_COLUMNS
+from economy.kernels.layout import M_OUTSIDE_SHARE, MARKET_COLUMNS
 from economy.params import Scenario, ScenarioError, pack_parameters
 from runs.experiments.execution import error_text, numba_threads
-from runs.experiments.outputs import finite_or_none, write_table_atomic
+from runs.experiments.outputs import finite_or_none, no_ai_market_as_null, without_ai_market, write_table_atomic
 from runs.experiments.result import ExperimentError
 from runs.experiments.uncertain import RunScenarios
 
@@ -131,7 +131,7 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         raise ExperimentError(f"output directory {layout.root} is not visible on this worker (it must be shared)")
     with numba_threads(task.threads):
         data = simulate_chunk(task)
-    write_table_atomic(data.market, layout.market(task.index), series=True)
+    write_table_atomic(no_ai_market_as_null(data.market), layout.market(task.index), series=True)
     if data.labs is not None:
         write_table_atomic(data.labs, layout.labs(task.index), series=True)
     write_table_atomic(data.runs, layout.part(task.index))
@@ -232,7 +232,7 @@ def _outcomes(sim: Simulation, b: int, seed: int, run: int, n_ranks: int) -> dic
     ranked = np.zeros(n_ranks)
     ranked[: min(n_ranks, shares.size)] = shares[:n_ranks]
     summary.update({f"share_rank_{k + 1}": float(ranked[k]) for k in range(n_ranks)})
-    return summary
+    return without_ai_market(summary, float(sim.market[sim.steps_done, b, M_OUTSIDE_SHARE]))
 
 
 def _market_table(sim: Simulation, runs: Sequence[int]) -> pa.Table:

@@ -67,6 +67,8 @@ if TYPE_CHECKING:
 __all__ = [
     "FOLDER_LAYOUTS",
     "MANIFEST_FORMAT",
+    "NO_AI_MARKET_OUTCOMES",
+    "NO_AI_MARKET_SERIES",
     "PACKAGES",
     "FolderLayout",
     "FolderSurvey",
@@ -84,6 +86,7 @@ __all__ = [
     "fresh_output_dir",
     "git_state",
     "is_stale_temporary",
+    "no_ai_market_as_null",
     "non_finite_as_null",
     "output_clashes",
     "package_versions",
@@ -93,6 +96,7 @@ __all__ = [
     "survey_folder",
     "temporary_name",
     "temporary_path",
+    "without_ai_market",
     "write_json_atomic",
     "write_manifest",
     "write_table_atomic",
@@ -571,6 +575,38 @@ def write_table_atomic(table: pa.Table, path: Path, *, series: bool = False) -> 
     with atomic_file(path) as tmp:
         pq.write_table(table, tmp, **(_series_options(table) if series else {"compression": "zstd"}))
     return path
+
+
+NO_AI_MARKET_SERIES: tuple[str, ...] = ("hhi", "effective_labs", "top1_share", "top4_share")
+"""Market-series columns that do not exist in a step where the outside option takes all demand (no AI market)."""
+NO_AI_MARKET_OUTCOMES: tuple[str, ...] = ("final_hhi", "effective_labs", "leader_share", "leader", "top4_share")
+"""Per-run outcomes that do not exist when the outside option takes all demand at the horizon (with the ensemble's
+``share_rank_K``)."""
+
+
+def no_ai_market_as_null(table: pa.Table) -> pa.Table:
+    """A market series with :data:`NO_AI_MARKET_SERIES` null in the steps whose ``outside_share`` is 1 (no lab sells
+    anything: the engine's HHI and shares of 0 would read as a perfectly competitive market)."""
+    if "outside_share" not in table.column_names:
+        return table
+    none = pc.greater_equal(table.column("outside_share"), 1.0)
+    if not pc.any(none).as_py():
+        return table
+    for name in NO_AI_MARKET_SERIES:
+        if name in table.column_names:
+            k = table.column_names.index(name)
+            column = table.column(k)
+            table = table.set_column(k, table.field(k), pc.if_else(none, pa.scalar(None, column.type), column))
+    return table
+
+
+def without_ai_market(outcomes: Mapping[str, Any], outside_share: float) -> dict[str, Any]:
+    """Per-run outcomes with :data:`NO_AI_MARKET_OUTCOMES` (and ``share_rank_K``) None when the outside option took
+    all demand at the horizon (``outside_share`` 1): no HHI, no leader of share 0."""
+    if not outside_share >= 1.0:
+        return dict(outcomes)
+    return {key: None if key in NO_AI_MARKET_OUTCOMES or key.startswith("share_rank_") else value
+            for key, value in outcomes.items()}
 
 
 def non_finite_as_null(table: pa.Table) -> pa.Table:

@@ -40,7 +40,9 @@ from runs.experiments.outputs import (
     build_manifest,
     check_output_dir,
     finite_or_none,
+    no_ai_market_as_null,
     non_finite_as_null,
+    without_ai_market,
     write_json_atomic,
     write_manifest,
 )
@@ -84,7 +86,7 @@ def run_single(setup: Setup) -> ExperimentResult:
     with threads:
         sim = simulate(scenario, setup.seed, execution.report, before_run=keep_start if has_network else None)
     market, labs, events = sim.market_frame(0), sim.labs_frame(0), sim.events_frame(0)
-    summary = run_summary(scenario, sim.summary(0))
+    summary = run_summary(scenario, without_ai_market(sim.summary(0), float(market["outside_share"].iloc[-1])))
     with atomic_output_dir(target, before=started) as tmp:
         files = [tmp / name for name in OUTPUT_FILES if name != "manifest.json"]
         end = lab_graph(sim, 0) if has_network else None
@@ -93,7 +95,7 @@ def run_single(setup: Setup) -> ExperimentResult:
             write_graphml(end, tmp / "network_end.graphml")
             files += [tmp / name for name in NETWORK_FILES]
         for frame, name in ((market, "market.parquet"), (labs, "labs.parquet"), (events, "events.parquet")):
-            table = non_finite_as_null(pa.Table.from_pandas(frame, preserve_index=False))
+            table = no_ai_market_as_null(non_finite_as_null(pa.Table.from_pandas(frame, preserve_index=False)))
             pq.write_table(table, tmp / name, compression="snappy")
         write_json_atomic(summary, tmp / "summary.json")
         files += draw(setup.figures.run, tmp, market=market, labs=labs, summary=summary, graph=end, events=events)

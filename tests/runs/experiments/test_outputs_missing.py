@@ -1,9 +1,10 @@
 """Missing values in Parquet outputs are null, never NaN or infinity (issue 21 item 6,
 runs/experiments/outputs.py): the -inf quality of a lab with no model yet, the frontier of a market with no
-lab left."""
+lab left, and no HHI or leader when the outside option takes all demand."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from economy.engine import Simulation
 from runs.cli import app
-from runs.experiments import non_finite_as_null, write_table_atomic
+from runs.experiments import NO_AI_MARKET_OUTCOMES, NO_AI_MARKET_SERIES, non_finite_as_null, write_table_atomic
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -55,3 +56,27 @@ def test_a_run_writes_no_model_yet_as_null(tmp_path: Path, monkeypatch: pytest.M
         assert np.isnan(values[first]).all() and np.isfinite(values[~first]).all()
         assert labs.column(name).null_count == int(first.sum())
 
+
+
+NO_AI_MARKET = ("--set", "sim.years=1", "--set", "market.outside_log10_flop=80", "--set", "capability.alpha=1")
+"""An outside option far beyond every lab's model: it takes all demand from the first step."""
+
+
+def test_no_ai_market_has_no_hhi_and_no_leader(tmp_path: Path) -> None:
+    run = CliRunner().invoke(app, ["run", str(BASELINE), *NO_AI_MARKET, "--out", str(tmp_path / "run"), "--json"])
+    assert run.exit_code == 0, run.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["n_alive"] > 0 and summary["unipolar"] is False
+    assert all(summary[key] is None for key in NO_AI_MARKET_OUTCOMES), summary
+    market = pq.read_table(tmp_path / "run" / "market.parquet").to_pandas()
+    none = market["outside_share"] >= 1.0
+    assert none.iloc[1:].all()
+    for column in NO_AI_MARKET_SERIES:
+        assert market.loc[none, column].isna().all() and market.loc[~none, column].notna().all()
+    ensemble = CliRunner().invoke(app, ["ensemble", str(BASELINE), *NO_AI_MARKET, "--runs", "2", "--workers", "1",
+                                        "--out", str(tmp_path / "ens")])
+    assert ensemble.exit_code == 0, ensemble.stderr
+    runs = pd.read_parquet(tmp_path / "ens" / "runs.parquet")
+    ranks = [c for c in runs if c.startswith("share_rank_")]
+    assert ranks and runs[[*NO_AI_MARKET_OUTCOMES, *ranks]].isna().all().all()
+    assert (runs["status"] == "ok").all()
