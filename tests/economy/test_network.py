@@ -698,7 +698,7 @@ def test_network_figure(tmp_path):
     sim = Simulation(sc, [4]).run()
     fig = network_figure(lab_graph(sim, 0), sim.market_frame(0), max_nodes=40)
     assert len(fig.axes) >= 5  # graph, colour bar, degrees, gap, flows (and its twin axis)
-    assert "40 best-connected of 60 labs" in fig.axes[0].get_title(loc="left")
+    assert "the 40 largest of 60 labs alive" in fig.axes[0].get_title(loc="left")  # by share (issue 20)
     path = tmp_path / "network.png"
     fig.savefig(path)
     assert path.stat().st_size > 10_000
