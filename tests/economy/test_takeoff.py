@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -31,6 +33,17 @@ def test_interpolated_within_a_step_and_to_95_percent_without_full_automation():
     assert out["automation_20_year"] == pytest.approx(want20, abs=1e-12)
     assert years[k20 - 1] < out["automation_20_year"] < years[k20]
     assert out["automation_takeoff_years"] == pytest.approx(out["automation_95_year"] - want20, abs=1e-12)
+
+
+def test_a_capped_automation_ends_its_takeoff_at_95_percent_of_the_cap():
+    """max_automation = 0.95 (the baseline): a never reaches 0.95 itself; the takeoff ends at 0.9025."""
+    years = 2025.0 + np.arange(0, 361) / 12.0
+    a = 0.95 / (1.0 + np.exp(-(years - 2035.0)))
+    out = automation_takeoff(years, a, max_automation=0.95)
+    assert out["automation_takeoff_to"] == pytest.approx(0.9025)
+    # the logistic's closed form: a = 0.95 sigma(t - 2035) reaches 0.2 and 0.9025 at 2035 + logit(0.2/0.95), ... (0.95)
+    want = (math.log(0.95 / 0.05) - math.log((0.2 / 0.95) / (1 - 0.2 / 0.95)))
+    assert out["automation_takeoff_years"] == pytest.approx(want, abs=2e-3)  # linear interpolation, monthly records
 
 
 def test_no_takeoff_when_it_started_before_the_run_or_never_ends():
