@@ -3,9 +3,11 @@ r"""Stage 9, triggers: a policy's lever switched on and off by what a regulator 
 
 After each record (stage 10, economy.kernels.record) the regulator's observables of run b are written into its
 observation ring ``world.trigger_observed[b, slot, :]`` (:func:`observe`): the HHI, the leader's inside share,
-the frontier's log10 effective compute, the incidents since the start and the catastrophe flag.  Then, for each
-policy kind with a trigger (:func:`trigger_run`), with :math:`s` the steps done, :math:`L` the lag in whole steps
-(:math:`\operatorname{round}(\text{lag\_years}/dt)`) and :math:`o = s - L` the record the regulator sees:
+the frontier's log10 effective compute, the incidents since the start and the catastrophe flag; a value the
+record leaves undefined (NaN: no served model, so no frontier) is observed as 0, so the ring stays finite.
+Then, for each policy kind with a trigger (:func:`trigger_run`), with :math:`s` the steps done, :math:`L` the lag
+in whole steps (:math:`\operatorname{round}(\text{lag\_years}/dt)`) and :math:`o = s - L` the record the
+regulator sees:
 
 .. math::
     c_o = [x_o > \theta] \text{ (above) or } [x_o < \theta] \text{ (below)}, \qquad
@@ -88,14 +90,20 @@ def lag_steps(lag_years, dt):
 
 
 @jit
+def _defined(x):
+    """A recorded value as observed: an undefined one (no served model has no frontier) is observed as 0."""
+    return x if math.isfinite(x) else 0.0
+
+
+@jit
 def observe(world, b, s, rec_row):
-    """Write record ``s`` of run b (its ``rec`` row) into the run's observation ring."""
+    """Write record ``s`` of run b (its ``rec`` row) into the run's observation ring (undefined values as 0)."""
     ring = world.trigger_observed[b]
     slot = s % ring.shape[0]
     before = ring[(s - 1) % ring.shape[0], TRIGGER_OBSERVE_INCIDENTS - 1] if s > 0 else 0.0
-    ring[slot, TRIGGER_OBSERVE_HHI - 1] = rec_row[M_HHI]
-    ring[slot, TRIGGER_OBSERVE_LEADER_SHARE - 1] = rec_row[M_TOP1_SHARE]
-    ring[slot, TRIGGER_OBSERVE_FRONTIER_LOG10_EFF_COMPUTE - 1] = rec_row[M_FRONTIER_LOG10_EFF_COMPUTE]
+    ring[slot, TRIGGER_OBSERVE_HHI - 1] = _defined(rec_row[M_HHI])
+    ring[slot, TRIGGER_OBSERVE_LEADER_SHARE - 1] = _defined(rec_row[M_TOP1_SHARE])
+    ring[slot, TRIGGER_OBSERVE_FRONTIER_LOG10_EFF_COMPUTE - 1] = _defined(rec_row[M_FRONTIER_LOG10_EFF_COMPUTE])
     ring[slot, TRIGGER_OBSERVE_INCIDENTS - 1] = before + (rec_row[M_INCIDENTS] if s > 0 else 0.0)
     ring[slot, TRIGGER_OBSERVE_CATASTROPHE - 1] = rec_row[M_CATASTROPHE] if s > 0 else 0.0
 

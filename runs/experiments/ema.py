@@ -48,8 +48,16 @@ import pandas as pd
 from scipy import stats
 
 from economy.engine import Simulation
-from economy.params import Distribution, Scenario, ScenarioError, check_support, uncertain_parameter_range
-from runs.experiments.compare import PolicyFile, arm_scenario, load_policy_file
+from economy.params import (
+    Distribution,
+    PolicyFile,
+    Scenario,
+    ScenarioError,
+    check_support,
+    load_policy_file,
+    uncertain_parameter_range,
+)
+from runs.experiments.compare import arm_scenario
 from runs.experiments.execution import Execution
 from runs.experiments.sensitivity import RUN_OUTCOMES, Factor, factors_for, outcome_value
 from runs.experiments.uncertain import RunScenarios, ppf

@@ -150,7 +150,7 @@ CASES = {
 def test_the_trigger_kernel_matches_both_twins_on_random_series(case: str, seed: int):
     gen = np.random.default_rng(seed)
     values = 2500.0 + np.cumsum(gen.normal(0.0, 150.0, 60))  # a random walk around the level
-    values[gen.random(60) < 0.05] = np.nan  # a record without a frontier never meets a condition
+    values[gen.random(60) < 0.05] = np.nan  # an undefined record is observed as 0 (below holds, above does not)
     trigger = CASES[case]
     kernel, twin = _kernel_switches(values, trigger)
     direction = trigger.get("above") is not None

@@ -21,8 +21,8 @@ TOLERANCE = 1e-9
 
 
 def _holds(value: float, above: bool, threshold: float) -> bool:
-    if math.isnan(value):
-        return False
+    if math.isnan(value):  # an undefined record (no served model: no frontier) is observed as 0
+        value = 0.0
     return value > threshold if above else value < threshold
 
 
@@ -60,9 +60,9 @@ def observe(run: dict, s: int, rec: list) -> None:
     codes = {name: o.code for name, o in TRIGGER_OBSERVABLES.items()}
     row = ring[s % len(ring)]
     before = ring[(s - 1) % len(ring)][codes["incidents"] - 1] if s > 0 else 0.0
-    row[codes["hhi"] - 1] = rec[L.M_HHI]
-    row[codes["leader_share"] - 1] = rec[L.M_TOP1_SHARE]
-    row[codes["frontier_log10_eff_compute"] - 1] = rec[L.M_FRONTIER_LOG10_EFF_COMPUTE]
+    defined = [value if math.isfinite(value) else 0.0  # no served model: no frontier, observed as 0
+               for value in (rec[L.M_HHI], rec[L.M_TOP1_SHARE], rec[L.M_FRONTIER_LOG10_EFF_COMPUTE])]
+    row[codes["hhi"] - 1], row[codes["leader_share"] - 1], row[codes["frontier_log10_eff_compute"] - 1] = defined
     row[codes["incidents"] - 1] = before + rec[L.M_INCIDENTS] if s > 0 else 0.0
     row[codes["catastrophe"] - 1] = rec[L.M_CATASTROPHE] if s > 0 else 0.0
 

@@ -239,7 +239,7 @@ def test_runner_applies_the_chosen_policy(short_baseline):
 
 def test_policy_clashing_with_the_scenario_fails_when_the_model_is_built(short_baseline, tmp_path):
     capped = _with_policy_file(short_baseline, "compute_cap")
-    clash = r"compute_cap\.toml: policies\.1\.kind = 'compute_cap' repeats policies\.0"
+    clash = r"compute_cap\.toml: policy name 'compute_cap' \(policies\.0 of the file\) is already used by policies\.0"
     with pytest.raises(ScenarioError, match=clash):
         ema_model(capped, policy_files=default_policy_files())
     twin = tmp_path / "twin.toml"
