@@ -30,8 +30,10 @@ import hashlib
 import importlib.metadata
 import json
 import math
+import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +47,42 @@ from economy.kernels.layout import MARKET_COLUMNS
 from economy.params import Scenario
 from economy.streams import STREAM_NAMES
 from runs.experiments.chunk import ChunkTask, OutputLayout, run_chunk, warm_up
+from runs.experiments.execution import Execution
 from runs.experiments.outputs import OutputFolder, atomic_file, finite_or_none
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
 from runs.experiments.stats import summarise_ensemble
 from runs.experiments.uncertain import UncertainPlan
 
-__all__ = ["FAN_RUN_LIMIT", "check_runs_and_seed", "read_fan_series", "read_market", "run_ensemble"]
+__all__ = ["FAN_RUN_LIMIT", "arm_ensembles", "check_runs_and_seed", "read_fan_series", "read_market", "run_ensemble"]
 
 FORMAT = "multipolar-ensemble/1"
 FAN_RUN_LIMIT = 20_000
 """Fan charts use the series of at most this many successful runs (the lowest run indices)."""
+
+
+def arm_ensembles(setup: Setup, shared: Execution, target: Path, *, runs: int, total: int,
+                  keep_series: bool = False) -> Callable[[int, Scenario, Sequence[str], str], ExperimentResult]:
+    """The ensemble of each arm of an experiment with several (a sweep's points, an optimiser's trials).
+
+    ``ensemble(k, scenario, overrides, name)`` runs ``runs`` seeds of arm ``k`` into ``target / name`` (``target``:
+    the experiment's folder being written) on ``shared`` (the execution of an enclosing :meth:`Execution.shared`
+    block), reporting progress through the setup's execution as runs ``k * runs + done`` of ``total``; without
+    ``keep_series`` the arm's per-run market series are removed after its summary is written.
+    """
+
+    def ensemble(k: int, arm_scenario: Scenario, overrides: Sequence[str], name: str) -> ExperimentResult:
+        def arm_progress(done: int, _total: int) -> None:
+            setup.execution.report(k * runs + done, total)
+
+        arm_setup = replace(setup, scenario=arm_scenario, overrides=tuple(overrides), out_dir=target / name,
+                            execution=replace(shared, progress=arm_progress, resume=False))
+        result = run_ensemble(arm_setup, runs=runs)
+        if not keep_series:
+            shutil.rmtree(target / name / "market", ignore_errors=True)
+        return result
+
+    return ensemble
 
 
 def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> ExperimentResult:

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,7 @@ import pandas as pd
 
 from economy.params import BadKey, ScenarioError, index_key, parse_override, split_key
 from runs.experiments.dose import Target, effect_columns, is_policy_key, parse_target, reference_scenario
-from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
+from runs.experiments.ensemble import arm_ensembles, check_runs_and_seed
 from runs.experiments.outputs import OutputFolder, finite_or_none, write_text_atomic
 from runs.experiments.result import ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
@@ -198,15 +197,7 @@ def run_optimize(setup: Setup, *, search: Sequence[SearchKey], objectives: Seque
     total = (trials + 1) * runs
     rows: list[dict[str, Any]] = []
     with execution.shared() as shared:
-        def ensemble(k: int, arm_scenario: Any, overrides: Sequence[str], name: str) -> ExperimentResult:
-            def arm_progress(done: int, _total: int) -> None:
-                execution.report(k * runs + done, total)
-
-            arm_setup = replace(setup, scenario=arm_scenario, overrides=tuple(overrides), out_dir=target / name,
-                                execution=replace(shared, progress=arm_progress, resume=False))
-            result = run_ensemble(arm_setup, runs=runs)
-            shutil.rmtree(target / name / "market", ignore_errors=True)
-            return result
+        ensemble = arm_ensembles(setup, shared, target, runs=runs, total=total)
 
         reference_table = ensemble(0, reference, sets, "reference").table
 

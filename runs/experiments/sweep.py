@@ -26,10 +26,8 @@ and tradeoff.png.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +36,7 @@ import pandas as pd
 
 from economy.params import Scenario, ScenarioError
 from runs.experiments.dose import Target, effect_columns, flips, is_policy_key, parse_target, reference_scenario
-from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
+from runs.experiments.ensemble import arm_ensembles, check_runs_and_seed
 from runs.experiments.grid import GridPoint, Plane, check_planes, grid_points, keyhole_planes, scenario_value
 from runs.experiments.outputs import OutputFolder, finite_or_none
 from runs.experiments.result import ExperimentInputError, ExperimentResult, draw
@@ -130,17 +128,7 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     total = arms * runs
     reference_table = None
     with execution.shared() as shared:
-        def ensemble(k: int, arm_scenario: Scenario, overrides: Sequence[str], name: str) -> ExperimentResult:
-            def arm_progress(done: int, _total: int) -> None:
-                execution.report(k * runs + done, total)
-
-            arm_setup = replace(setup, scenario=arm_scenario, overrides=tuple(overrides), out_dir=target / name,
-                                execution=replace(shared, progress=arm_progress, resume=False))
-            result = run_ensemble(arm_setup, runs=runs)
-            if not keep_series:
-                shutil.rmtree(target / name / "market", ignore_errors=True)
-            return result
-
+        ensemble = arm_ensembles(setup, shared, target, runs=runs, total=total, keep_series=keep_series)
         if reference is not None:
             result = ensemble(0, reference, sets, REFERENCE_DIR)
             failed += result.failed_runs
