@@ -50,6 +50,7 @@ from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.params import Scenario, ScenarioError
 from runs.experiments.execution import Execution, numba_threads
+from runs.experiments.outputs import MANIFEST_FORMAT
 from runs.experiments.result import ExperimentInputError
 from runs.experiments.stats import wilson_interval
 from runs.experiments.uncertain import RunScenarios, UncertainPlan, ppf
@@ -659,7 +660,7 @@ def _write(scenario: Scenario, observations: pd.DataFrame, targets: Sequence[Obs
     summary = _finite_or_none(summary)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     files.append("summary.json")
-    manifest = {"command": "calibrate", "scenario": scenario.name, "seed": seed,
+    manifest = {"format": MANIFEST_FORMAT, "command": "calibrate", "scenario": scenario.name, "seed": seed,
                 "files": sorted([*files, "manifest.json"]),
                 "data_files": summary["data_files"], "targets": [asdict(t) for t in targets]}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

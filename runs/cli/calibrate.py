@@ -7,6 +7,7 @@ message names the file, key or value).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from rich.table import Table
 from economy.params import ScenarioError, load_scenario
 from runs.cli.common import (
     AsJson,
+    Overwrite,
     ScenarioFile,
     Scheduler,
     bad_input,
@@ -50,12 +52,14 @@ Predictive = Annotated[int | None, typer.Option("--predictive", min=1,
 
 
 def calibrate(scenario: ScenarioFile, data: Data = Path("runs/data"), workers: Workers = 1,
-              scheduler: Scheduler = None, out: Out = None, quick: Quick = False, seed: Seed = 0,
+              scheduler: Scheduler = None, out: Out = None, overwrite: Overwrite = False, quick: Quick = False,
+              seed: Seed = 0,
               populations: Populations = None, population_size: PopulationSize = None,
               predictive: Predictive = None, as_json: AsJson = False) -> None:
     """Calibrate a scenario's \\[uncertain] keys against observations (ABC-SMC; docs/calibration.md)."""
     from runs.checks import calibrate_hindcast, load_observations
     from runs.experiments.execution import Execution
+    from runs.experiments.outputs import fresh_output_dir
 
     try:
         sc, _ = load_scenario(scenario)
@@ -69,10 +73,10 @@ def calibrate(scenario: ScenarioFile, data: Data = Path("runs/data"), workers: W
         if value is not None:
             sizes[name] = value
     out_dir = out if out is not None else Path("runs/out") / f"{sc.name}-calibrate"
-    if out_dir.exists() and not out_dir.is_dir():
-        bad_input(f"--out {out_dir}: exists and is not a folder")
     with command_errors():
         observations = load_observations(data)
+        # the folder rules of every command (docs/cli.md, "Outputs"), checked before any work
+        fresh_output_dir(out_dir.absolute(), "calibrate", overwrite=overwrite, before=time.time())
         with progress_bar("calibrate", unit="steps") as update:
             result = calibrate_hindcast(sc, observations, out_dir=out_dir, seed=seed, execution=Execution(
                 workers=workers, scheduler=scheduler), progress=update, **sizes)

@@ -27,6 +27,7 @@ from runs.checks import (
     weighted_quantile,
 )
 from runs.cli import app
+from runs.experiments import check_output_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "runs" / "data"
@@ -104,6 +105,19 @@ def test_calibrate_bad_input_exits_2(tmp_path):
     assert result.exit_code == 2
 
 
+def test_calibrate_keeps_a_folder_it_did_not_write(tmp_path):
+    """The output-folder rules of every command hold for calibrate too: a folder with someone else's files (here a
+    manifest.json not written by Multipolar) is refused with exit 2 before any work, and left as it was."""
+    out = tmp_path / "mine"
+    (out / "src").mkdir(parents=True)
+    (out / "manifest.json").write_text("{}")
+    (out / "src" / "a.js").write_text("hi")
+    result = _invoke("calibrate", HINDCAST, "--data", DATA, "--out", out, "--quick")
+    assert result.exit_code == 2 and str(out) in result.output
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["manifest.json", "src", "src/a.js"]
+    assert (out / "manifest.json").read_text() == "{}" and (out / "src" / "a.js").read_text() == "hi"
+
+
 @pytest.mark.slow
 def test_calibrate_quick_writes_every_output(tmp_path):
     out = tmp_path / "cal"
@@ -127,6 +141,7 @@ def test_calibrate_quick_writes_every_output(tmp_path):
     assert [r["variant"] for r in summary["robustness"]] == ["posterior", "gamma=6", "gamma=10", "gamma=14",
                                                              "network=none"]
     assert not list(out.glob(".abc-*")), "pyabc's database is temporary"
+    assert check_output_dir(out, "calibrate").name == "cal"  # its own folder: a rerun may replace it (no raise)
 
 
 # ---------------------------------------------------------------------------------------------- simulation-based
