@@ -61,7 +61,7 @@ from runs.views.session import (
 )
 from runs.views.style import save_figure
 
-__all__ = ["DEBOUNCE_SECONDS", "Page", "draw_views"]
+__all__ = ["DEBOUNCE_SECONDS", "Page", "draw_views", "initial_state"]
 
 DEBOUNCE_SECONDS = 0.2
 """A computation starts this long after the last control change (slider drags send many)."""
@@ -187,10 +187,11 @@ class EnsembleView:
 
 
 # ---------------------------------------------------------------------------------------------- components
-def _initial_state(query: str) -> PageState:
-    """The state a new page opens in: the URL's, else the command's scenario with its ``--policy`` files on."""
+def initial_state(query: str | None) -> PageState:
+    """The state a new page opens in: the URL's query (None or "" when it has none), else the command's scenario
+    with its ``--policy`` files on."""
     state = PageState.from_query(query, SCENARIOS, TOGGLES, CONTESTED + MORE)
-    if query.strip("?") or not GIVEN_POLICIES:
+    if (query or "").strip("?") or not GIVEN_POLICIES:
         return state
     return replace(state, policies=tuple(Path(item).stem for item in GIVEN_POLICIES))
 
@@ -331,7 +332,7 @@ def _heading(text: str) -> None:
 @solara.component
 def Page() -> None:
     router = solara.use_router()
-    initial = solara.use_memo(lambda: _initial_state(router.search), [])
+    initial = solara.use_memo(lambda: initial_state(router.search), [])
     state, set_state = solara.use_state(initial)
     show_network, set_show_network = solara.use_state(False)
     watch, set_watch = solara.use_state(None)
