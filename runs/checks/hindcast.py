@@ -465,7 +465,8 @@ class CalibrationResult:
 def calibrate_hindcast(scenario: Scenario, observations: pd.DataFrame, *, out_dir: Path, seed: int = 0,
               populations: int = 4, population_size: int = 100, predictive: int = 100,
               forecast_years: float | None = None, execution: Execution | None = None,
-              progress: Callable[[int, int, str], None] | None = None) -> CalibrationResult:
+              progress: Callable[[int, int, str], None] | None = None,
+              command: Sequence[str] = ("multipolar", "calibrate")) -> CalibrationResult:
     """ABC-SMC of ``scenario``'s ``[uncertain]`` keys against the in-sample targets; the posterior predictive, the
     held-out coverage and the forecast's P(unipolar) with its robustness (module docs).
 
@@ -524,7 +525,8 @@ def calibrate_hindcast(scenario: Scenario, observations: pd.DataFrame, *, out_di
     return _write(scenario, observations, targets, posterior, picks, results, variants, populations_table,
                   n_simulations, fit_seconds, seconds, out_dir, seed=seed, populations=populations,
                   population_size=population_size, horizon=horizon, mode=("in-process" if client is None
-                                                                          else f"dask {shared.scheduler}"))
+                                                                          else f"dask {shared.scheduler}"),
+                  command=command)
 
 
 def abc_fit(model: HindcastModel, fit: Sequence[ObservedTarget], *, seed: int, populations: int, population_size: int,
@@ -579,7 +581,8 @@ def _warm_up(scenario: Scenario) -> None:
 def _write(scenario: Scenario, observations: pd.DataFrame, targets: Sequence[ObservedTarget], posterior: pd.DataFrame,
            picks: np.ndarray, results: list[dict[str, Any]], variants: Sequence[str],
            populations_table: pd.DataFrame, n_simulations: int, fit_seconds: float, seconds: float, out_dir: Path,
-           *, seed: int, populations: int, population_size: int, horizon: float, mode: str) -> CalibrationResult:
+           *, seed: int, populations: int, population_size: int, horizon: float, mode: str,
+           command: Sequence[str]) -> CalibrationResult:
     """The output folder: posterior.parquet, predictive.parquet, coverage.parquet, robustness.parquet, the
     figures, summary.json and manifest.json."""
     from runs.views.calibration import marginals_figure, predictive_figures
@@ -660,8 +663,10 @@ def _write(scenario: Scenario, observations: pd.DataFrame, targets: Sequence[Obs
     summary = _finite_or_none(summary)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     files.append("summary.json")
-    manifest = {"format": MANIFEST_FORMAT, "command": "calibrate", "scenario": scenario.name, "seed": seed,
-                "files": sorted([*files, "manifest.json"]),
+    listed = sorted(files)
+    manifest = {"format": MANIFEST_FORMAT, "command": list(command), "kind": "calibrate",
+                "scenario": scenario.name, "seed": seed,
+                "files": {name: hashlib.sha256((out_dir / name).read_bytes()).hexdigest() for name in listed},
                 "data_files": summary["data_files"], "targets": [asdict(t) for t in targets]}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     files.append("manifest.json")

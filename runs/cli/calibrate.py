@@ -23,6 +23,7 @@ from runs.cli.common import (
     Scheduler,
     bad_input,
     command_errors,
+    command_line,
     number,
     output_console,
     print_json,
@@ -51,7 +52,7 @@ Predictive = Annotated[int | None, typer.Option("--predictive", min=1,
                                                 help="Posterior predictive draws \\[default: 100].")]
 
 
-def calibrate(scenario: ScenarioFile, data: Data = Path("runs/data"), workers: Workers = 1,
+def calibrate(ctx: typer.Context, scenario: ScenarioFile, data: Data = Path("runs/data"), workers: Workers = 1,
               scheduler: Scheduler = None, out: Out = None, overwrite: Overwrite = False, quick: Quick = False,
               seed: Seed = 0,
               populations: Populations = None, population_size: PopulationSize = None,
@@ -79,7 +80,7 @@ def calibrate(scenario: ScenarioFile, data: Data = Path("runs/data"), workers: W
         fresh_output_dir(out_dir.absolute(), "calibrate", overwrite=overwrite, before=time.time())
         with progress_bar("calibrate", unit="steps") as update:
             result = calibrate_hindcast(sc, observations, out_dir=out_dir, seed=seed, execution=Execution(
-                workers=workers, scheduler=scheduler), progress=update, **sizes)
+                workers=workers, scheduler=scheduler), progress=update, command=command_line(ctx), **sizes)
     s = result.summary
     if as_json:
         print_json(s)

@@ -144,6 +144,10 @@ FOLDER_LAYOUTS: dict[str, FolderLayout] = {
     "sweep": FolderLayout(("points.parquet", "summary.json"), (("points", None),)),
     "compare": FolderLayout(("runs.parquet", "comparison.json"), (("arms", None),)),
     "sensitivity": FolderLayout(("runs.parquet", "indices.csv", "sensitivity.json")),
+    "optimize": FolderLayout(("trials.parquet", "summary.json"), (("reference", None), ("trials", None),
+                                                                  ("best", "trial-*.toml"))),
+    "calibrate": FolderLayout(("posterior.parquet", "predictive.parquet", "coverage.parquet", "robustness.parquet",
+                               "summary.json")),
 }
 """Each kind's layout (the manifest's ``kind``; a run's manifest has none): what Multipolar may replace in an
 earlier output folder of that kind, and where a new experiment of that kind will write."""

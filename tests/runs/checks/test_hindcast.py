@@ -129,7 +129,7 @@ def test_calibrate_quick_writes_every_output(tmp_path):
     for name in ("posterior.parquet", "predictive.parquet", "coverage.parquet", "robustness.parquet",
                  "marginals.png", "summary.json"):
         assert (out / name).is_file(), name
-        assert name in manifest["files"]
+        assert name in manifest["files"] and len(manifest["files"][name]) == 64  # SHA-256
     assert any(name.startswith("predictive_") and name.endswith(".png") for name in manifest["files"])
     posterior = pd.read_parquet(out / "posterior.parquet")
     assert len(posterior) == 10 and posterior["weight"].sum() == pytest.approx(1.0)

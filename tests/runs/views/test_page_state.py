@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parents[3]
 CAP = ROOT / "runs" / "policies" / "compute_cap.toml"
 
 SCRIPT = """
+import importlib
 import json
-from runs.views.dashboard import TOGGLES, initial_state
+page = importlib.import_module("runs.views.dashboard")  # served by solara, not part of runs.views' API
+TOGGLES, initial_state = page.TOGGLES, page.initial_state
 print(json.dumps({"none": initial_state(None).policies, "empty": initial_state("").policies,
                   "query": initial_state("?scenario=baseline&seed=3").policies,
                   "toggles": [t.stem for t in TOGGLES]}))
