@@ -9,8 +9,8 @@ import pytest
 from runs.experiments import FOLDER_LAYOUTS, check_output_dir
 
 ROOT = Path(__file__).resolve().parents[3]
-KIND_AT_CALL = re.compile(r'(?:OutputFolder\.(?:fresh|reused)\(|(?:check|fresh)_output_dir\((?:[^()\n]|\([^()\n]*\))*?,\s*)'
-                          r'"([a-z_]+)"')
+KIND_AT_CALL = re.compile(r'(?:OutputFolder\.(?:fresh|reused)\('
+                          r'|(?:check|fresh)_output_dir\((?:[^()\n]|\([^()\n]*\))*?,\s*)"([a-z_]+)"')
 
 
 def _kinds_in_code() -> set[str]:
