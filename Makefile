@@ -20,15 +20,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/multipolar run runs/baseline.toml
 
+# Two pytest-xdist workers, whole files per worker (module fixtures, e.g. the dashboard's server, start once), in
+# the order tests/conftest.py gives (longest modules first); the controller compiles the kernels once beforehand.
 test: $(STAMP)
 	bash .ci/browser-deps
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # Everyday tier: lint and every test not marked slow, browser or benchmark (under 3 minutes with warm kernels).
 check: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow and not browser and not benchmark"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not browser and not benchmark"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--out FILE.json] [--threads N] [--figure FILE.png]
+    python benchmarks/run.py [--quick] [--no-cold-start] [--out FILE.json] [--threads N] [--figure FILE.png]
 
 Measures, in this order (docs/performance.md explains the method and discusses the numbers):
 
@@ -26,7 +26,8 @@ Measures, in this order (docs/performance.md explains the method and discusses t
    process that builds and steps that simulation, minus that of a child that only loads the kernels, over N;
 8. cold start: wall time of ``multipolar run runs/baseline.toml`` with an empty kernel cache (a fresh
    ``NUMBA_CACHE_DIR``, which economy/kernels/config.py uses as the parent of its cache folder), then with that
-   cache warm; and what the warm command spends on imports and on the simulation itself.
+   cache warm; and what the warm command spends on imports and on the simulation itself (``--no-cold-start``: all
+   but the empty-cache run).
 
 Prints a markdown table (also written next to the JSON, ``.md``), writes the JSON (default
 benchmarks/results/performance.json, ``--quick``: performance_quick.json) with the machine (cores, load
@@ -711,14 +712,16 @@ def _timed_run(cmd: list[str], env: dict[str, str]) -> float:
     return wall
 
 
-def bench_cold_start(thread_counts: list[int]) -> dict[str, Any]:
+def bench_cold_start(thread_counts: list[int], cold: bool = True) -> dict[str, Any]:
     """``multipolar run runs/baseline.toml`` with an empty kernel cache, then warm (twice, and with --threads 1);
     ``python -c "import runs.cli"`` (the command's imports); the first step of the baseline in a fresh process (the
-    kernels loaded from the warm cache); the baseline simulation alone, in this process."""
+    kernels loaded from the warm cache); the baseline simulation alone, in this process.  ``cold=False`` (the
+    ``--no-cold-start`` option) skips the empty-cache run, which compiles every kernel (minutes), and measures the
+    rest with the cache this process uses: ``cold_s`` is then None."""
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
-        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")} if cold else dict(os.environ)
         cmd = [*_multipolar(), "run", "runs/baseline.toml", "--json", "--out"]
-        cold = _timed_run([*cmd, str(Path(tmp) / "cold")], env)
+        cold_s = _timed_run([*cmd, str(Path(tmp) / "cold")], env) if cold else None
         warm = [_timed_run([*cmd, str(Path(tmp) / f"warm{k}")], env) for k in range(2)]
         warm_one = _timed_run([*cmd, str(Path(tmp) / "warm-t1"), "--threads", "1"], env)
         imports = _timed_run([sys.executable, "-c", "import runs.cli"], env)
@@ -732,7 +735,7 @@ def bench_cold_start(thread_counts: list[int]) -> dict[str, Any]:
             with_threads(threads, lambda: Simulation(scenario, [0]).run())
             times.append(time.perf_counter() - t0)
         simulation[str(threads)] = statistics.median(times)
-    return {"cold_s": cold, "warm_s": min(warm), "warm_runs_s": warm, "warm_threads_1_s": warm_one,
+    return {"cold_s": cold_s, "warm_s": min(warm), "warm_runs_s": warm, "warm_threads_1_s": warm_one,
             "import_s": imports, "first_step_fresh_process_s": first_step,
             "simulation_in_process_s_by_threads": simulation}
 
@@ -806,7 +809,8 @@ def figures(result: dict[str, Any]) -> dict[str, float]:
         out[f"baseline_step_us_t{threads}"] = row["step_us"]
     for threads in result["thread_counts"]:
         out[f"batch_runs_per_s_t{threads}"] = result["batch"][str(threads)]
-    out["cold_start_s"] = result["cold_start"]["cold_s"]
+    if result["cold_start"]["cold_s"] is not None:
+        out["cold_start_s"] = result["cold_start"]["cold_s"]
     out["import_s"] = result["cold_start"]["import_s"]
     out["first_step_fresh_process_s"] = result["cold_start"]["first_step_fresh_process_s"]
     out["warm_start_s"] = result["cold_start"]["warm_s"]
@@ -906,9 +910,10 @@ def markdown(result: dict[str, Any]) -> str:
     c = result["cold_start"]
     sims = ", ".join(f"{v:.2f} s ({t} thr.)" for t, v in c["simulation_in_process_s_by_threads"].items())
     mem = result["memory"]
+    cold = "not measured (--no-cold-start)" if c["cold_s"] is None else f"{c['cold_s']:.1f} s"
     lines += [
         "",
-        f"`multipolar run runs/baseline.toml`: {c['cold_s']:.1f} s with an empty kernel cache, {c['warm_s']:.1f} s "
+        f"`multipolar run runs/baseline.toml`: {cold} with an empty kernel cache, {c['warm_s']:.1f} s "
         f"warm ({c['warm_threads_1_s']:.1f} s with --threads 1); of which imports {c['import_s']:.1f} s, loading "
         f"the compiled kernels (the first step in a fresh process) {c['first_step_fresh_process_s']:.1f} s and the "
         f"simulation {sims}.",
@@ -995,6 +1000,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 1e3 and 1e4 only, few repeats and runs")
     parser.add_argument("--out", type=Path, default=None, help="JSON output (the table goes next to it, .md)")
+    parser.add_argument("--no-cold-start", action="store_true",
+                        help="skip the run with an empty kernel cache (it compiles every kernel: minutes)")
     parser.add_argument("--threads", type=int, default=None,
                         help="numba threads for the engine (default: 1 and all cores, timed in turn)")
     parser.add_argument("--figure", type=Path, default=None, help="the log-log figure (PNG)")
@@ -1075,8 +1082,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     log(f"peak memory, N = {mem_n:,}")
     result["memory"] = bench_memory(mem_n)
     checkpoint()
-    log("cold start (compiles every kernel into an empty cache: minutes)")
-    result["cold_start"] = bench_cold_start(thread_counts)
+    log("start-up" if args.no_cold_start else "cold start (compiles every kernel into an empty cache: minutes)")
+    result["cold_start"] = bench_cold_start(thread_counts, cold=not args.no_cold_start)
     result["targets"] = targets(result)
     result["figures"] = figures(result)
     result["load_average_after"] = list(os.getloadavg())

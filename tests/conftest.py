@@ -1,13 +1,10 @@
-"""Shared fixtures: the baseline scenario and small scenarios built from plain dictionaries; the quick benchmark
-started in the background when the session collects tests/test_benchmarks.py."""
+"""Shared fixtures (the baseline scenario, small scenarios built from plain dictionaries) and the session's set-up:
+numba configured, the kernels compiled once before pytest-xdist's workers start, the longest modules first."""
 
 from __future__ import annotations
 
 import copy
-import shutil
-import subprocess
-import sys
-import tempfile
+import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -83,78 +80,45 @@ def make_scenario() -> Callable[..., Scenario]:
     return build_scenario
 
 
+# ---------------------------------------------------------------------------------------------- test order
 def pytest_configure(config: pytest.Config) -> None:
     """numba's process set-up (economy.kernels.config.configure): tests call kernels directly, not only through
     ``Simulation``."""
     configure()
 
 
-# ---------------------------------------------------------------------------------------------- quick benchmark
-QUICK_BENCHMARK = pytest.StashKey[dict[str, Any]]()
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist (``make test`` runs ``pytest -n 2``) the controller loads or compiles the kernels once
+    before its workers start (this hook runs before xdist's, which starts them), so the workers and the processes
+    they start (CLI commands, Dask workers, the dashboard's server, notebook kernels) load them from the cache
+    instead of each compiling them."""
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        warm_kernels(config)
+
+
+def warm_kernels(config: pytest.Config) -> None:
+    """One step of the baseline (labs recorded, spillover network on): the kernels of every stage (the few others,
+    e.g. a policy's or a Python strategy's, compile in the first test that calls them)."""
+    from economy.engine import Simulation
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("loading the kernels once for the workers (compiling them in a fresh clone: minutes)")
+    t0 = time.perf_counter()
+    Simulation(Scenario.model_validate(load_baseline_dict()), [0], record_labs=True).step()
+    if reporter is not None:
+        reporter.write_line(f"kernels ready in {time.perf_counter() - t0:.1f} s")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``benchmark`` run last: they wait for the background benchmark, which has run meanwhile."""
-    items.sort(key=lambda item: item.get_closest_marker("benchmark") is not None)  # stable: the rest keep order
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Plan ``benchmarks/run.py --quick`` in the background if a test marked ``benchmark`` was collected.
-
-    It runs for about 3.5 minutes, most of it single-threaded compilation (its cold start), so on CI's two cores
-    it overlaps the rest of the suite instead of adding to it; tests/test_benchmarks.py waits for it and checks
-    its outputs.  It starts once the first test is done (:func:`pytest_runtest_teardown`): in a fresh clone that
-    test has compiled the kernels into the shared cache, which the benchmark's own warm-up then only loads.
-    Its timings are not the machine's (it asserts none): docs/performance.md's figures come from a run of the
-    script alone.
-    """
-    if session.config.option.collectonly or not any(item.get_closest_marker("benchmark") for item in session.items):
-        return
-    session.config.stash[QUICK_BENCHMARK] = {"process": None}
-
-
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    _start_quick_benchmark(item.config)
-
-
-def _start_quick_benchmark(config: pytest.Config) -> None:
-    planned = config.stash.get(QUICK_BENCHMARK, None)
-    if planned is None or planned["process"] is not None:
-        return
-    folder = Path(tempfile.mkdtemp(prefix="multipolar-quick-benchmark-"))
-    out = folder / "performance.json"
-    stdout = (folder / "stdout.txt").open("w")
-    stderr = (folder / "stderr.txt").open("w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
-                            cwd=ROOT, stdout=stdout, stderr=stderr, text=True)
-    planned.update(process=proc, out=out, folder=folder, files=(stdout, stderr))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop a quick benchmark still running (an interrupted or deselected session) and remove its folder."""
-    started = session.config.stash.get(QUICK_BENCHMARK, None)
-    if started is None or started["process"] is None:
-        return
-    proc = started["process"]
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    for handle in started["files"]:
-        handle.close()
-    shutil.rmtree(started["folder"], ignore_errors=True)
-
-
-@pytest.fixture
-def quick_benchmark(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The background quick benchmark, finished: ``returncode``, ``out`` (its JSON path), ``stdout``, ``stderr``."""
-    _start_quick_benchmark(request.config)  # not yet started when this is the session's first test
-    started = request.config.stash.get(QUICK_BENCHMARK, None)
-    if started is None:
-        pytest.fail("the quick benchmark was not planned (pytest_collection_finish saw no test marked benchmark)")
-    proc = started["process"]
-    returncode = proc.wait(timeout=1800)
-    for handle in started["files"]:
-        handle.flush()
-    folder = started["folder"]
-    return {"returncode": returncode, "out": started["out"],
-            "stdout": (folder / "stdout.txt").read_text(), "stderr": (folder / "stderr.txt").read_text()}
+    """Longest modules first, so that under ``pytest -n 2 --dist loadfile --no-loadscope-reorder`` the last module
+    to finish is a short one (longest-processing-time-first scheduling): modules with a test marked ``benchmark``,
+    then ``browser``, then ``slow``, then the rest, each group in collection order (the sort is stable)."""
+    rank: dict[str, int] = {}
+    for item in items:
+        marks = {mark.name for mark in item.iter_markers()}
+        weight = 0 if "benchmark" in marks else 1 if "browser" in marks else 2 if "slow" in marks else 3
+        rank[item.nodeid.split("::")[0]] = min(rank.get(item.nodeid.split("::")[0], 3), weight)
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
