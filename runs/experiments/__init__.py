@@ -58,7 +58,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
               "point_statistics", "practical_threshold", "summarise_ensemble", "threshold_years", "wilson_interval"),
     "optimize": ("TRIAL_COLUMNS", "Objective", "SearchKey", "parse_objective", "parse_search", "run_optimize"),
     "sweep": ("REFERENCE_DIR", "is_keyhole", "read_points", "run_sweep"),
-    "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "key_route",
+    "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "iman_conover", "key_route",
                   "latin_hypercube", "ppf"),
     "variants": ("scenario_data", "variant"),
 }
