@@ -10,7 +10,8 @@ sweep's dose-response), :mod:`~runs.experiments.optimize` (policy parameters sea
 :mod:`~runs.experiments.sensitivity` (Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench). The
 shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver
 path), :mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
-(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design), :mod:`~runs.experiments.variants`
+(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design), :mod:`~runs.experiments.posterior`
+(draws from a calibration's posterior instead), :mod:`~runs.experiments.variants`
 (a scenario's points and arms), :mod:`~runs.experiments.setup` and :mod:`~runs.experiments.result`.
 
 Experiments never draw (figures come in through :class:`Figures`) and never print.
@@ -46,6 +47,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
                 "package_versions", "read_manifest", "remove_stale_temporaries", "stream_keys", "survey_folder",
                 "temporary_name", "temporary_path", "without_ai_market", "write_json_atomic", "write_manifest",
                 "write_table_atomic", "write_text_atomic"),
+    "posterior": ("POSTERIOR_STREAM_KEY", "Posterior", "drawn_keys", "ensemble_design", "posterior_note"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
     "setup": ("Setup",),
     "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",
