@@ -131,6 +131,7 @@ def summary_table(s: dict[str, Any]) -> Table:
         ("runs with a singularity", number(singular["share_with"], ".1%")),
         ("singularity year, median [5 .. 95 %]", _quantile_text(singular["quantiles"], ".1f")),
         ("P(catastrophe)", _share_text(s["catastrophe"])),
+        ("robustness (unipolar)", (s.get("robustness") or {}).get("text", "n/a")),
         ("throughput (runs/s)", number(thr.get("runs_per_second"), ",.0f")),
         ("chunks computed / reused", f"{thr.get('chunks_computed')} / {thr.get('chunks_reused')}"),
         ("outputs", str(s.get("out_dir"))),

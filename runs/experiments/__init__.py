@@ -12,7 +12,8 @@ shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one 
 path), :mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
 (the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design), :mod:`~runs.experiments.posterior`
 (draws from a calibration's posterior instead), :mod:`~runs.experiments.variants`
-(a scenario's points and arms), :mod:`~runs.experiments.setup` and :mod:`~runs.experiments.result`.
+(a scenario's points and arms), :mod:`~runs.experiments.robustness` (which parameter an ensemble's answer hinges
+on), :mod:`~runs.experiments.setup` and :mod:`~runs.experiments.result`.
 
 Experiments never draw (figures come in through :class:`Figures`) and never print.
 
@@ -48,6 +49,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
                 "temporary_name", "temporary_path", "without_ai_market", "write_json_atomic", "write_manifest",
                 "write_table_atomic", "write_text_atomic"),
     "posterior": ("POSTERIOR_STREAM_KEY", "Posterior", "drawn_keys", "ensemble_design", "posterior_note"),
+    "robustness": ("RIDGE", "SINGLE_RUN_ROBUSTNESS", "Z_CLEAR", "fit_logistic", "outcome_boundary",
+                   "scenario_robustness"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
     "setup": ("Setup",),
     "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",

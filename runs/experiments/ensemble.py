@@ -14,8 +14,8 @@ Output folder (default ``runs/out/<name>-ensemble/``)::
     market/market-C.parquet  per-step market series of chunk C, with a ``run`` column
     labs/labs-C.parquet      the long lab table of chunk C (only with ``record_labs``)
     chunks/runs-C.parquet    chunk C's rows of runs.parquet: written last, it marks the chunk as done
-    summary.json, manifest.json, and the figures of ``figures.ensemble`` (the command line's: fan_hhi.png,
-    fan_quality.png, leader_share.png, rank_shares.png)
+    summary.json (with ``robustness``: runs.experiments.robustness), manifest.json, and the figures of
+    ``figures.ensemble`` (the command line's: fan_hhi.png, fan_quality.png, leader_share.png, rank_shares.png)
 
 Chunk files are written by the worker that computed the chunk (:mod:`runs.experiments.chunk`; so ``DIR`` must
 be on a filesystem the workers share), each to a temporary name and then renamed, so a file is either whole or
@@ -52,6 +52,7 @@ from runs.experiments.execution import Execution
 from runs.experiments.outputs import OutputFolder, atomic_file, finite_or_none
 from runs.experiments.posterior import POSTERIOR_STREAM_KEY, Posterior, ensemble_design, posterior_note
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
+from runs.experiments.robustness import scenario_robustness
 from runs.experiments.setup import Setup
 from runs.experiments.stats import summarise_ensemble
 from runs.experiments.uncertain import UncertainPlan, key_route
@@ -268,6 +269,7 @@ def _finalise(setup: Setup, folder: OutputFolder, layout: OutputLayout, runs: in
     if len(table) != runs or not np.array_equal(table["run"].to_numpy(), np.arange(runs)):
         raise ExperimentError(f"runs.parquet does not hold runs 0..{runs - 1} exactly once")
     summary = summarise_ensemble(table, scenario_name=scenario.name, seed=setup.seed, chunk=chunk, uncertain=keys)
+    summary["robustness"] = scenario_robustness(table, keys, scenario)
     if setup.posterior is not None:
         summary["posterior"] = {**setup.posterior.entry(), "unipolar": summary["unipolar"],
                                 "note": "P(unipolar) is the posterior's: " + posterior_note(setup.posterior)}
@@ -275,7 +277,7 @@ def _finalise(setup: Setup, folder: OutputFolder, layout: OutputLayout, runs: in
     summary["out_dir"] = str(target)
     drawn = [] if figures.ensemble is None else draw(
         figures.ensemble, target, table=table, fan=read_fan_series(target, n_chunks), scenario_name=scenario.name,
-        n_runs=runs)
+        n_runs=runs, robustness=summary["robustness"]["text"])
     throughput["finalise_seconds"] = time.perf_counter() - finalise0  # without the manifest's hashing
     throughput["wall_seconds"] = time.perf_counter() - wall0
     summary = finite_or_none(summary)
