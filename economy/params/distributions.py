@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from economy.params.fields import setting
+
 __all__ = [
     "Choice",
     "Distribution",
@@ -220,8 +222,10 @@ class RankCorrelation(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    keys: tuple[str, ...] = Field(min_length=2)
-    spearman: float | tuple[tuple[float, ...], ...]
+    # route "init": read when an experiment builds its design, never packed (a run's scenario drops the table)
+    keys: tuple[str, ...] = setting(route="init", min_length=2, description="The correlated [uncertain] keys.")
+    spearman: float | tuple[tuple[float, ...], ...] = setting(
+        route="init", description="Their Spearman rank correlation: a number for two keys, else a matrix.")
 
     def pairs(self) -> list[tuple[str, str, float]]:
         """``(key_a, key_b, rho)`` for every pair of distinct keys, in the order of ``keys``."""
