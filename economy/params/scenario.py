@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from economy.params.behaviour import Acquisitions, Adaptation, Entry, Incidents, Safety
-from economy.params.distributions import Distribution, check_support
+from economy.params.distributions import Distribution, RankCorrelation, check_support, rank_correlation_matrix
 from economy.params.fields import Section
 from economy.params.keys import BadKey, locate, split_key
 from economy.params.labs import Archetypes, Labs
@@ -31,6 +31,7 @@ _UNCERTAIN_FIXED = {
     "sim": "the time axis and numerical guards (sim.*) are shared by all runs of an ensemble",
     "output": "output settings are not model parameters",
     "uncertain": "the uncertain table cannot be uncertain itself",
+    "uncertain_correlations": "the uncertain table cannot be uncertain itself",
 }
 
 
@@ -97,6 +98,28 @@ class Scenario(Section):
         "(research.returns_to_research); each run draws its values by Latin hypercube sampling. "
         "A single run uses the values in the sections.",
     )
+    uncertain_correlations: tuple[RankCorrelation, ...] = Field(
+        default=(),
+        description="Ensembles only: rank (Spearman) correlations between [uncertain] keys, written "
+        "[[uncertain.correlations]] keys = [...] spearman = r (two keys) or a matrix; imposed on the Latin "
+        "hypercube by the Iman-Conover method (docs/ensembles.md).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _correlations_out_of_uncertain(cls, data: Any) -> Any:
+        """``[[uncertain.correlations]]`` in the file is the field ``uncertain_correlations`` (the table of
+        distributions keeps one entry per parameter)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("uncertain"), Mapping) \
+                or "correlations" not in data["uncertain"]:
+            return data
+        if "uncertain_correlations" in data:
+            raise ValueError("give the correlations once: [[uncertain.correlations]] or uncertain_correlations")
+        out = dict(data)
+        table = dict(data["uncertain"])
+        out["uncertain_correlations"] = table.pop("correlations")
+        out["uncertain"] = table
+        return out
 
     @field_validator("uncertain", mode="before")
     @classmethod
@@ -149,6 +172,7 @@ class Scenario(Section):
     def _uncertain_keys(self) -> Scenario:
         for key, dist in self.uncertain.items():
             check_support(key, dist, uncertain_parameter_range(self, key))
+        rank_correlation_matrix(tuple(self.uncertain), self.uncertain_correlations)
         return self
 
     @model_validator(mode="after")

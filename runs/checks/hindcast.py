@@ -12,7 +12,10 @@ The procedure (docs/calibration.md):
    statistic from the path (:data:`STATISTICS` says how each is defined in the model).
 3. :func:`calibrate_hindcast` runs pyabc's ABC-SMC (:func:`abc_fit`) over the unit cube of the ``[uncertain]``
    keys (each coordinate mapped to its parameter by the prior's inverse CDF,
-   :func:`runs.experiments.uncertain.ppf`, so every distribution of the ``[uncertain]`` table is a prior), with
+   :func:`runs.experiments.uncertain.ppf`, so every distribution of the ``[uncertain]`` table is a prior; with
+   ``[[uncertain.correlations]]`` the cube is first mapped through their Gaussian copula,
+   :meth:`runs.experiments.UncertainPlan.copula`, because pyabc's ``Distribution`` holds independent
+   variables only: the prior on the parameters is then the correlated one, exactly), with
    the distance :func:`scaled_distance` over the in-sample targets: the root mean square of
    (model - observed) / scale.  Sampling runs in this process or on Dask (pyabc's
    ``DaskDistributedSampler`` on the execution's cluster or scheduler).
@@ -393,9 +396,11 @@ class HindcastModel:
         self.seed = seed
 
     def values(self, u: np.ndarray) -> np.ndarray:
-        """Parameter values of the unit-cube point ``u`` (each coordinate through its prior's inverse CDF)."""
+        """Parameter values of the unit-cube point ``u``: through the Gaussian copula of the prior's rank
+        correlations (:meth:`UncertainPlan.copula`; the identity without them), then each coordinate through its
+        prior's inverse CDF."""
         return np.array([float(ppf(dist, np.array([min(max(x, 1e-12), 1.0 - 1e-12)]))[0])
-                         for dist, x in zip(self.plan.distributions, u, strict=True)])
+                         for dist, x in zip(self.plan.distributions, self.plan.copula(np.asarray(u)), strict=True)])
 
     def __call__(self, par: dict[str, float]) -> dict[str, np.ndarray]:
         u = np.array([par[f"u{j}"] for j in range(len(self.plan.keys))])
@@ -535,7 +540,8 @@ def abc_fit(model: HindcastModel, fit: Sequence[ObservedTarget], *, seed: int, p
     """pyabc's ABC-SMC of ``model`` against the targets ``fit``: the last population's unit-cube points, their
     normalised weights, pyabc's table of populations (epsilon, samples) and the number of simulations.
 
-    The prior is uniform on the unit cube (each coordinate is mapped through its parameter's prior by the model);
+    The prior is uniform on the unit cube (the model maps a point through the priors' Gaussian copula, if they are
+    correlated, and each coordinate through its parameter's prior: :meth:`HindcastModel.values`);
     the distance is :class:`ScaledDistance`; the epsilon schedule is pyabc's default (the median of the previous
     population's distances); the sampler runs in this process, or on ``client``'s Dask cluster.
     """

@@ -36,6 +36,7 @@ from rich.progress import (
 from economy.params import ScenarioError
 from economy.resources import parse_size
 from runs.experiments.execution import Execution
+from runs.experiments.posterior import Posterior
 from runs.experiments.result import ExperimentError, ExperimentInputError
 from runs.experiments.setup import Setup
 from runs.views import FIGURES
@@ -53,6 +54,7 @@ __all__ = [
     "Overrides",
     "Overwrite",
     "PolicyFiles",
+    "PosteriorFile",
     "ScenarioFile",
     "Scheduler",
     "ThreadsPerWorker",
@@ -147,6 +149,10 @@ PolicyFiles = Annotated[list[Path] | None, typer.Option(
     "--policy", metavar="FILE", show_default=False,
     help="Policy file (repeatable), e.g. runs/policies/compute_cap.toml: its policies join the scenario's, each "
     "addressed by its name as policies.<name>.<key> (docs/policies.md).")]
+PosteriorFile = Annotated[Path | None, typer.Option(
+    "--posterior", metavar="FILE", show_default=False,
+    help="A calibration's posterior.parquet (multipolar calibrate): each run draws one parameter set from it by "
+    "weight, replacing the [uncertain] sampling of its keys (docs/calibration.md).")]
 AsJson = json_option()
 Workers = workers_option("Worker processes of the local Dask cluster; 1 runs in this process \\[default: one per "
                          "core]. Ignored with --scheduler.")
@@ -208,7 +214,7 @@ def experiment_setup(ctx: typer.Context) -> Setup:
     :data:`EXECUTION_OPTIONS` the command has and ``--max-memory``, the command line (:func:`command_line`) and
     the figures the command line draws (:data:`runs.views.FIGURES`).  ``--workers`` given with ``--scheduler`` is
     noted on stderr (it is ignored).  A command with ``policy_files`` (``--policy``) loads them into the scenario
-    before ``--set``.
+    before ``--set``; one with ``posterior`` (``--posterior``) reads the posterior file.
     """
     given = ctx.params
     options = {name: given[name] for name in EXECUTION_OPTIONS if name in given}
@@ -221,7 +227,8 @@ def experiment_setup(ctx: typer.Context) -> Setup:
     setup = Setup.load(given["scenario"], given.get("overrides") or (), given.get("policy_files") or (),
                        seed=given["seed"], out_dir=given.get("out"), overwrite=bool(given.get("overwrite")),
                        execution=execution, command=command_line(ctx),
-                       figures=FIGURES)
+                       figures=FIGURES,
+                       posterior=None if given.get("posterior") is None else Posterior.load(given["posterior"]))
     if execution.scheduler is not None and given.get("workers") is not None:
         Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "
                                    "has its own workers)")

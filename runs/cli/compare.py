@@ -20,6 +20,7 @@ from runs.cli.common import (
     Chunk,
     MaxMemory,
     Overwrite,
+    PosteriorFile,
     ScenarioFile,
     Scheduler,
     ThreadsPerWorker,
@@ -89,6 +90,7 @@ def compare(
     runs: Runs,
     seed: Seed = 0,
     overrides: Overrides = None,
+    posterior: PosteriorFile = None,
     workers: Workers = None,
     threads: ThreadsPerWorker = None,
     scheduler: Scheduler = None,
@@ -124,6 +126,8 @@ def compare(
     console = table_console(as_json, as_csv)
     write_tables(comparison_tables(comparison), console, as_csv)
     console.print(Text(TABLE_NOTE))
+    if "posterior" in comparison:
+        console.print(Text(comparison["posterior"]["note"]))
     console.print(Text(f"outputs: {result.out_dir}"))
     if as_json:
         print_json(comparison)

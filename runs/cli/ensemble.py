@@ -18,6 +18,7 @@ from runs.cli.common import (
     Overrides,
     Overwrite,
     PolicyFiles,
+    PosteriorFile,
     ScenarioFile,
     Scheduler,
     ThreadsPerWorker,
@@ -58,6 +59,7 @@ def ensemble(
     seed: Seed = 0,
     overrides: Overrides = None,
     policy_files: PolicyFiles = None,
+    posterior: PosteriorFile = None,
     workers: Workers = None,
     threads: ThreadsPerWorker = None,
     scheduler: Scheduler = None,
@@ -114,9 +116,14 @@ def summary_table(s: dict[str, Any]) -> Table:
     table.add_column("value", justify="right")
     thr = s.get("throughput") or {}
     takeoff, singular = s["takeoff_years"], s["singularity_year"]
+    posterior = s.get("posterior")
+    unipolar = "P(unipolar) (share > 0.5 or HHI > 5,000)"
     rows = [
         ("runs ok / failed", f"{s['ok_runs']} / {s['failed_runs']}"),
-        ("P(unipolar) (share > 0.5 or HHI > 5,000)", _share_text(s["unipolar"])),
+        *([("posterior", f"{posterior['file']} ({posterior['rows']} rows, effective size "
+                         f"{posterior['effective_sample_size']:.0f}); keys: {', '.join(posterior['keys'])}")]
+          if posterior else []),
+        (unipolar.replace(")", ", the posterior's)", 1) if posterior else unipolar, _share_text(s["unipolar"])),
         ("final HHI (0-10,000), median [5 .. 95 %]", _quantile_text(s["final_hhi"], ",.0f")),
         ("final leader share, median [5 .. 95 %]", _quantile_text(s["leader_share"], ".3f")),
         ("runs with a completed takeoff", number(takeoff["share_with"], ".1%")),
@@ -124,6 +131,7 @@ def summary_table(s: dict[str, Any]) -> Table:
         ("runs with a singularity", number(singular["share_with"], ".1%")),
         ("singularity year, median [5 .. 95 %]", _quantile_text(singular["quantiles"], ".1f")),
         ("P(catastrophe)", _share_text(s["catastrophe"])),
+        ("robustness (unipolar)", (s.get("robustness") or {}).get("text", "n/a")),
         ("throughput (runs/s)", number(thr.get("runs_per_second"), ",.0f")),
         ("chunks computed / reused", f"{thr.get('chunks_computed')} / {thr.get('chunks_reused')}"),
         ("outputs", str(s.get("out_dir"))),

@@ -36,6 +36,7 @@ from runs.cli.common import (
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
+from runs.experiments.robustness import SINGLE_RUN_ROBUSTNESS
 from runs.experiments.single import run_single
 
 __all__ = ["run", "schema"]
@@ -119,6 +120,7 @@ def _summary_table(s: dict[str, Any]) -> Table:
         ("incidents", str(s.get("incidents"))),
         ("catastrophe", str(s.get("catastrophe")) + (f" ({s['catastrophe_year']:.2f})"
                                                       if s.get("catastrophe_year") is not None else "")),
+        ("robustness", SINGLE_RUN_ROBUSTNESS),
         ("outputs", str(s.get("out_dir"))),
     ]
     for name, value in rows:

@@ -104,6 +104,8 @@ def sensitivity(
     console = table_console(as_json, as_csv)
     write_tables([index_table(analysis, name) for name in names], console, as_csv)
     console.print(f"outputs in {result.out_dir}")
+    if "correlations_not_applied" in result.summary:
+        console.print(Text(f"note: {result.summary['correlations_not_applied']}"))
     if as_json:
         print_json(result.summary)
     problems = [f"{name}: {why}" for name, why in analysis.skipped.items()]

@@ -10,8 +10,10 @@ sweep's dose-response), :mod:`~runs.experiments.optimize` (policy parameters sea
 :mod:`~runs.experiments.sensitivity` (Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench). The
 shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver
 path), :mod:`~runs.experiments.outputs` (output folders, atomic writers, manifests), :mod:`~runs.experiments.stats`
-(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design), :mod:`~runs.experiments.variants`
-(a scenario's points and arms), :mod:`~runs.experiments.setup` and :mod:`~runs.experiments.result`.
+(the statistics), :mod:`~runs.experiments.uncertain` (the ``[uncertain]`` design), :mod:`~runs.experiments.posterior`
+(draws from a calibration's posterior instead), :mod:`~runs.experiments.variants`
+(a scenario's points and arms), :mod:`~runs.experiments.robustness` (which parameter an ensemble's answer hinges
+on), :mod:`~runs.experiments.setup` and :mod:`~runs.experiments.result`.
 
 Experiments never draw (figures come in through :class:`Figures`) and never print.
 
@@ -46,6 +48,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
                 "package_versions", "read_manifest", "remove_stale_temporaries", "stream_keys", "survey_folder",
                 "temporary_name", "temporary_path", "without_ai_market", "write_json_atomic", "write_manifest",
                 "write_table_atomic", "write_text_atomic"),
+    "posterior": ("POSTERIOR_STREAM_KEY", "Posterior", "drawn_keys", "ensemble_design", "posterior_note"),
+    "robustness": ("RIDGE", "SINGLE_RUN_ROBUSTNESS", "Z_CLEAR", "fit_logistic", "outcome_boundary",
+                   "scenario_robustness"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
     "setup": ("Setup",),
     "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",
@@ -58,7 +63,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
               "point_statistics", "practical_threshold", "summarise_ensemble", "threshold_years", "wilson_interval"),
     "optimize": ("TRIAL_COLUMNS", "Objective", "SearchKey", "parse_objective", "parse_search", "run_optimize"),
     "sweep": ("REFERENCE_DIR", "is_keyhole", "read_points", "run_sweep"),
-    "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "key_route",
+    "uncertain": ("RunScenarios", "UncertainPlan", "design_generator", "iman_conover", "key_route",
                   "latin_hypercube", "ppf"),
     "variants": ("scenario_data", "variant"),
 }

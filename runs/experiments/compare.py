@@ -3,7 +3,8 @@
 Every arm is an ordinary ensemble (:func:`runs.experiments.ensemble.run_ensemble`) of ``R`` runs with the same
 root seed ``N``: run ``i`` of every arm has the root ``SeedSequence(N, spawn_key=(i,))`` and row ``i`` of the
 same Latin hypercube of the scenario's ``[uncertain]`` table (the design depends only on that table, ``R`` and
-``N``, and a policy file cannot change the table).  So run ``i`` of a policy arm and run ``i`` of the baseline
+``N``, and a policy file cannot change the table; with a posterior, ``setup.posterior``, run ``i`` of every arm
+draws the same row of it: runs.experiments.posterior).  So run ``i`` of a policy arm and run ``i`` of the baseline
 differ by the policy alone, and :func:`runs.experiments.stats.compare_tables` reports paired differences.  The
 baseline arm is the scenario as given (with its own ``[[policies]]``, if any); a policy arm appends a file's
 ``[[policies]]`` tables to them.  One Dask cluster serves every arm
@@ -43,6 +44,7 @@ import pandas as pd
 from economy.params import PolicyFile, Scenario, load_policy_file, validate_scenario, with_policy_files
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
 from runs.experiments.outputs import OutputFolder, finite_or_none
+from runs.experiments.posterior import drawn_keys, posterior_note
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
 from runs.experiments.stats import CENSORING, PAIRED_OUTCOMES, STATISTIC, compare_tables, outcome_values
@@ -161,6 +163,9 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
     for arm in arms:
         if UncertainPlan.from_scenario(arm.scenario) != plan:  # pragma: no cover - a policy file has no [uncertain]
             raise ExperimentInputError(f"arm {arm.name!r}: its [uncertain] table differs from the baseline's")
+    if setup.posterior is not None:
+        setup.posterior.check(scenario)
+    keys = drawn_keys(plan, setup.posterior)
     for arm in arms:
         execution.check_memory(arm.scenario, min(execution.chunk_size(runs), runs))
     folder = OutputFolder.fresh("compare", setup)
@@ -177,6 +182,8 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
         "seeds": "every arm: run i uses SeedSequence(seed, spawn_key=(i,)) and row i of the same uncertain design "
                  "(common random numbers)",
     }
+    if setup.posterior is not None:
+        settings["posterior"] = setup.posterior.entry()
     folder.start(settings)
 
     tables: list[pd.DataFrame] = []
@@ -195,11 +202,11 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
             if not keep_series:
                 shutil.rmtree(target / arm_dir / "market", ignore_errors=True)
     execution.report(total, total)
-    _check_common_numbers(arms, tables, plan.keys)
+    _check_common_numbers(arms, tables, keys)
 
     comparison = {
         "kind": "compare", "format": FORMAT, "scenario": scenario.name, "runs_per_arm": runs, "seed": seed,
-        "overrides": sets, "uncertain": list(plan.keys),
+        "overrides": sets, "uncertain": list(keys),
         "common_random_numbers": {"verified": True, "seeds": settings["seeds"]},
         "methods": {
             "mean": "mean of paired differences (policy - baseline, run by run), Student t 95 % interval; the arms' "
@@ -220,6 +227,10 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
                         for arm, table in zip(arms[1:], tables[1:], strict=True)},
         "failed_runs": failed,
     }
+    if setup.posterior is not None:
+        comparison["posterior"] = {**setup.posterior.entry(),
+                                   "note": "every arm's runs " + posterior_note(setup.posterior) + "; run i of every "
+                                   "arm draws the same row"}
     combined = _runs_table(arms, tables)
     folder.table(combined, "runs.parquet")
     drawn = draw(setup.figures.compare, target, comparison=comparison)

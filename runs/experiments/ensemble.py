@@ -2,7 +2,8 @@
 
 Run ``i`` of an ensemble with root seed ``N`` has the root ``SeedSequence(N, spawn_key=(i,))`` (the same as
 ``SeedSequence(N).spawn(R)[i]``, built explicitly so it never depends on call order) and, when the scenario has
-an ``[uncertain]`` table, row ``i`` of the Latin hypercube design (:mod:`runs.experiments.uncertain`).  Runs are
+an ``[uncertain]`` table, row ``i`` of the Latin hypercube design (:mod:`runs.experiments.uncertain`); with a
+posterior (``setup.posterior``), its keys are drawn from it instead (:mod:`runs.experiments.posterior`).  Runs are
 grouped in chunks of ``K`` consecutive indices; a chunk is one compiled batch over ``(runs, labs)`` arrays
 (:class:`economy.engine.Simulation`).  Since each run only ever sees its own seed, parameters and rows, a run's
 results are bit-identical whatever the worker count, chunk size, retries or resumption.
@@ -13,8 +14,8 @@ Output folder (default ``runs/out/<name>-ensemble/``)::
     market/market-C.parquet  per-step market series of chunk C, with a ``run`` column
     labs/labs-C.parquet      the long lab table of chunk C (only with ``record_labs``)
     chunks/runs-C.parquet    chunk C's rows of runs.parquet: written last, it marks the chunk as done
-    summary.json, manifest.json, and the figures of ``figures.ensemble`` (the command line's: fan_hhi.png,
-    fan_quality.png, leader_share.png, rank_shares.png)
+    summary.json (with ``robustness``: runs.experiments.robustness), manifest.json, and the figures of
+    ``figures.ensemble`` (the command line's: fan_hhi.png, fan_quality.png, leader_share.png, rank_shares.png)
 
 Chunk files are written by the worker that computed the chunk (:mod:`runs.experiments.chunk`; so ``DIR`` must
 be on a filesystem the workers share), each to a temporary name and then renamed, so a file is either whole or
@@ -49,10 +50,12 @@ from economy.streams import STREAM_NAMES
 from runs.experiments.chunk import ChunkTask, OutputLayout, run_chunk, warm_up
 from runs.experiments.execution import Execution
 from runs.experiments.outputs import OutputFolder, atomic_file, finite_or_none
+from runs.experiments.posterior import POSTERIOR_STREAM_KEY, Posterior, ensemble_design, posterior_note
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
+from runs.experiments.robustness import scenario_robustness
 from runs.experiments.setup import Setup
 from runs.experiments.stats import summarise_ensemble
-from runs.experiments.uncertain import UncertainPlan
+from runs.experiments.uncertain import UncertainPlan, key_route
 
 __all__ = ["FAN_RUN_LIMIT", "arm_ensembles", "check_runs_and_seed", "read_fan_series", "read_market", "run_ensemble"]
 
@@ -117,6 +120,9 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
     scenario, seed, execution = setup.scenario, setup.seed, setup.execution
     check_runs_and_seed(runs, seed)
     execution.check()
+    plan = UncertainPlan.from_scenario(scenario)
+    if setup.posterior is not None:
+        setup.posterior.check(scenario)
     target = setup.output_dir("ensemble").absolute()
     layout = OutputLayout(target)
     previous = _read_state(target)
@@ -125,14 +131,14 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
         chunk = int(previous.get("chunk", 0)) or None
     chunk = chunk if chunk is not None else execution.chunk_size(runs)
     execution.check_memory(scenario, min(chunk, runs), record_labs=record_labs)
-    identity = _identity(scenario, runs, seed, chunk, record_labs)
+    identity = _identity(scenario, runs, seed, chunk, record_labs, setup.posterior)
     fingerprint = _digest(identity)
     if execution.resume and previous is not None:
         if previous.get("fingerprint") != fingerprint:
             raise ExperimentInputError(
                 f"--resume: {target} holds a different ensemble ({_difference(previous.get('identity'), identity)} "
                 "differs); rerun without --resume to replace it, or with the same scenario, --set, --runs, --seed, "
-                "--chunk and --record-labs"
+                "--chunk, --record-labs and --posterior"
             )
         folder = OutputFolder.reused("ensemble", setup)
     else:
@@ -140,19 +146,21 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
     layout.make(record_labs)
     folder.remove_stale_temporaries("market", "labs", "chunks")
 
-    plan = UncertainPlan.from_scenario(scenario)
-    design = plan.design(runs, seed) if plan.keys else np.empty((runs, 0))
+    keys, design = ensemble_design(plan, setup.posterior, runs, seed)
+    per_run_init = any(key_route(key) == "init" for key in keys)
     n_chunks = math.ceil(runs / chunk)
     todo = [c for c in range(n_chunks) if not layout.done(c, record_labs)]
     reused = n_chunks - len(todo)
     state = {"format": FORMAT, "fingerprint": fingerprint, "identity": identity, "chunk": chunk,
-             "seeds": _seeds_note(seed), "policy_files": setup.policy_file_entries}
+             "seeds": _seeds_note(seed, setup.posterior), "policy_files": setup.policy_file_entries}
+    if setup.posterior is not None:
+        state["posterior"] = setup.posterior.entry()
     folder.start(state)
 
     threads = execution.n_threads
     tasks = (
-        ChunkTask(c, c * chunk, min(runs, (c + 1) * chunk), seed, scenario, plan.keys,
-                  design[c * chunk: min(runs, (c + 1) * chunk)], plan.per_run_init, record_labs, threads, str(target))
+        ChunkTask(c, c * chunk, min(runs, (c + 1) * chunk), seed, scenario, keys,
+                  design[c * chunk: min(runs, (c + 1) * chunk)], per_run_init, record_labs, threads, str(target))
         for c in todo
     )
     done_runs = runs - sum(min(runs, (c + 1) * chunk) - c * chunk for c in todo)
@@ -180,7 +188,7 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
         "chunk_wall_seconds": chunk_seconds[0], "chunk_cpu_seconds": chunk_seconds[1],
         "runs_per_cpu_second": computed_runs / chunk_seconds[1] if chunk_seconds[1] > 0 else None,
     }
-    return _finalise(setup, folder, layout, runs, chunk, n_chunks, plan.keys, state, throughput, wall0)
+    return _finalise(setup, folder, layout, runs, chunk, n_chunks, keys, state, throughput, wall0)
 
 
 def check_runs_and_seed(runs: int, seed: int) -> None:
@@ -191,16 +199,20 @@ def check_runs_and_seed(runs: int, seed: int) -> None:
         raise ExperimentInputError(f"--seed {seed!r}: need an integer in [0, 2^63)")
 
 
-def _identity(scenario: Scenario, runs: int, seed: int, chunk: int, record_labs: bool) -> dict[str, Any]:
-    """What makes two invocations the same ensemble (the resume check)."""
+def _identity(scenario: Scenario, runs: int, seed: int, chunk: int, record_labs: bool,
+              posterior: Posterior | None) -> dict[str, Any]:
+    """What makes two invocations the same ensemble (the resume check; a posterior by its SHA-256)."""
     try:
         version = importlib.metadata.version("multipolar")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - always installed here
         version = None
-    return {
+    identity = {
         "scenario": scenario.model_dump(mode="json"), "runs": runs, "seed": seed, "chunk": chunk,
         "record_labs": record_labs, "market_columns": list(MARKET_COLUMNS), "multipolar": version,
     }
+    if posterior is not None:
+        identity["posterior"] = posterior.sha256
+    return identity
 
 
 def _digest(obj: Any) -> str:
@@ -228,14 +240,18 @@ def _read_state(target: Path) -> dict[str, Any] | None:
     return state if isinstance(state, dict) and state.get("format") == FORMAT else None
 
 
-def _seeds_note(seed: int) -> dict[str, Any]:
+def _seeds_note(seed: int, posterior: Posterior | None) -> dict[str, Any]:
     """How the runs' seeds and draws derive from the root seed (the manifest's ``ensemble.seeds``)."""
-    return {
+    note = {
         "root_seed": seed,
         "run_root": "run i: SeedSequence(root_seed, spawn_key=(i,)) == SeedSequence(root_seed).spawn(runs)[i]",
         "run_streams": {name: f"SeedSequence(root_seed, spawn_key=(i, {k}))" for k, name in enumerate(STREAM_NAMES)},
         "design": "Latin hypercube from SeedSequence(root_seed) itself (runs.experiments.uncertain)",
     }
+    if posterior is not None:
+        note["posterior"] = (f"run i: one row of the posterior, drawn by weight from SeedSequence(root_seed, "
+                             f"spawn_key=(i, {POSTERIOR_STREAM_KEY})) (runs.experiments.posterior)")
+    return note
 
 
 # ---------------------------------------------------------------------------------------------- finishing
@@ -253,11 +269,15 @@ def _finalise(setup: Setup, folder: OutputFolder, layout: OutputLayout, runs: in
     if len(table) != runs or not np.array_equal(table["run"].to_numpy(), np.arange(runs)):
         raise ExperimentError(f"runs.parquet does not hold runs 0..{runs - 1} exactly once")
     summary = summarise_ensemble(table, scenario_name=scenario.name, seed=setup.seed, chunk=chunk, uncertain=keys)
+    summary["robustness"] = scenario_robustness(table, keys, scenario)
+    if setup.posterior is not None:
+        summary["posterior"] = {**setup.posterior.entry(), "unipolar": summary["unipolar"],
+                                "note": "P(unipolar) is the posterior's: " + posterior_note(setup.posterior)}
     summary["throughput"] = throughput
     summary["out_dir"] = str(target)
     drawn = [] if figures.ensemble is None else draw(
         figures.ensemble, target, table=table, fan=read_fan_series(target, n_chunks), scenario_name=scenario.name,
-        n_runs=runs)
+        n_runs=runs, robustness=summary["robustness"]["text"])
     throughput["finalise_seconds"] = time.perf_counter() - finalise0  # without the manifest's hashing
     throughput["wall_seconds"] = time.perf_counter() - wall0
     summary = finite_or_none(summary)

@@ -4,7 +4,9 @@ Factors are the scenario's ``[uncertain]`` table, or, when it has none, :func:`d
 parameters of docs/model.md, "The essays' claims and the switch for each", with documented ranges).  SALib
 draws the design in the unit cube; each column is mapped through its factor's inverse CDF
 (:func:`runs.experiments.uncertain.ppf`, the same mapping the ensembles use), so the indices decompose the
-output variance over the factors' own distributions.
+output variance over the factors' own distributions.  Those indices are defined for independent factors, so a
+scenario's ``[[uncertain.correlations]]`` are not applied here: each factor is drawn from its own marginal, and the
+summary says so (``correlations_not_applied``); ensembles and calibration do apply them.
 
 Design point ``i`` is run ``i`` of an ensemble with root seed ``N``: root ``SeedSequence(N, spawn_key=(i,))``,
 simulated in chunks by :func:`runs.experiments.chunk.simulate_chunk` (validation per run, batched rows,
@@ -476,6 +478,11 @@ def run_sensitivity(
     failed = int((table["status"] != "ok").sum()) if "status" in table else 0
     summary = finite_or_none({**result.summary(), "scenario": scenario.name, "seed": seed, "failed_runs": failed,
                               "out_dir": str(folder.path)})
+    if scenario.uncertain_correlations and factors_for(scenario) == factors:
+        pairs = [f"{a} ~ {b}: {rho:g}" for corr in scenario.uncertain_correlations for a, b, rho in corr.pairs()]
+        summary["correlations_not_applied"] = (
+            "Sobol' and Morris indices are defined for independent factors: each factor is drawn from its own "
+            "marginal, the scenario's rank correlations (" + "; ".join(pairs) + ") are not applied")
     folder.json(summary, "sensitivity.json")
     folder.add(*draw(setup.figures.sensitivity, folder.path, result=result,
                      title=f"{scenario.name}: {method} ({result.n_runs} runs)"))

@@ -25,6 +25,7 @@ from typing import Any
 from economy.params import PolicyFile, Scenario, load_policy_file, load_scenario
 from runs.experiments.execution import Execution, Progress
 from runs.experiments.outputs import default_output_dir
+from runs.experiments.posterior import Posterior
 from runs.experiments.result import NO_FIGURES, Figures
 
 __all__ = ["Setup"]
@@ -59,6 +60,9 @@ class Setup:
     figures
         The figure hooks to call (:class:`~runs.experiments.result.Figures`; ``runs.views.FIGURES`` draws what
         the command line draws); none by default.
+    posterior
+        A calibration's posterior (``--posterior``, :class:`~runs.experiments.posterior.Posterior`): an experiment
+        of many runs draws its keys from it, one parameter set per run, instead of from ``[uncertain]``.
     """
 
     scenario: Scenario
@@ -71,6 +75,7 @@ class Setup:
     execution: Execution = field(default_factory=Execution)
     command: Sequence[str] | None = None
     figures: Figures = NO_FIGURES
+    posterior: Posterior | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", tuple(self.overrides))

@@ -6,6 +6,15 @@ hypercube drawn from ``SeedSequence(N)`` itself (runs use its children ``SeedSeq
 so the design never shares a stream with a run), mapped through each distribution's inverse CDF.  Run ``i``
 gets row ``i`` whatever the chunking, worker or retry.
 
+**Correlated priors.**  ``[[uncertain.correlations]]`` tables give rank (Spearman) correlations between keys
+(:class:`economy.params.RankCorrelation`).  They are imposed on the Latin hypercube by the method of Iman and
+Conover (1982): each correlated column keeps its values (so its strata and its marginal are exactly those of the
+independent design) and is only reordered, so that the van der Waerden normal scores of its ranks take the
+correlation of a Gaussian copula with the target rank correlation (:func:`iman_conover`).  The reordering is
+deterministic given the design (no further random numbers); a table without correlations gives bit for bit the
+independent design.  Calibration maps a point of the unit cube through the same Gaussian copula
+(:meth:`UncertainPlan.copula`).
+
 Run ``i``'s scenario is the ensemble's scenario with its drawn values applied, validated like a ``--set``
 override (:class:`RunScenarios`); validation costs about 40 microseconds per run, about 1 % of simulating
 one baseline run, so every run is validated whole (cross-field checks included) rather than patched.
@@ -29,6 +38,7 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from economy.params import (
     BadKey,
@@ -42,7 +52,9 @@ from economy.params import (
     Uniform,
     index_key,
     locate,
+    normal_scores_correlation,
     pack_parameters,
+    rank_correlation_matrix,
     split_key,
     validate_scenario,
 )
@@ -51,6 +63,7 @@ __all__ = [
     "RunScenarios",
     "UncertainPlan",
     "design_generator",
+    "iman_conover",
     "key_route",
     "latin_hypercube",
     "ppf",
@@ -93,6 +106,37 @@ def latin_hypercube(n_runs: int, n_dims: int, rng: np.random.Generator) -> np.nd
     for j in range(n_dims):
         perm = rng.permutation(n_runs)
         out[:, j] = (perm + rng.random(n_runs)) / n_runs
+    return out
+
+
+def iman_conover(u: np.ndarray, spearman: np.ndarray) -> np.ndarray:
+    r"""The columns of ``u`` reordered so that their rank correlation approaches ``spearman`` (Iman & Conover 1982).
+
+    With :math:`R` the van der Waerden scores :math:`\Phi^{-1}(\mathrm{rank}/(n+1))` of ``u``'s columns, :math:`T`
+    their correlation and :math:`C = 2\sin(\pi\,\mathrm{spearman}/6)` the normal-score correlation of the target
+    (:func:`economy.params.normal_scores_correlation`), :math:`R^* = R\,(P Q^{-1})^\top` with :math:`C = PP^\top`,
+    :math:`T = QQ^\top` (Cholesky) has correlation :math:`C` exactly; column :math:`j` of the result holds the
+    values of column :math:`j` of ``u`` in the rank order of column :math:`j` of :math:`R^*`.  Each column keeps its
+    values (its marginal and its Latin-hypercube strata).  When :math:`T` is singular (fewer runs than columns, or
+    two identical rank orders) :math:`Q = I`; with one run nothing changes.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    n, d = u.shape
+    if n < 2 or d < 2:
+        return u.copy()
+    ranks = np.argsort(np.argsort(u, axis=0, kind="stable"), axis=0, kind="stable")
+    scores = ndtri((ranks + 1.0) / (n + 1.0))
+    target = normal_scores_correlation(np.asarray(spearman, dtype=np.float64))
+    p = np.linalg.cholesky(target)
+    try:
+        q = np.linalg.cholesky(np.corrcoef(scores, rowvar=False))
+    except np.linalg.LinAlgError:
+        q = np.eye(d)
+    correlated = scores @ np.linalg.solve(q.T, p.T)  # R Q^-T P^T = R (P Q^-1)^T
+    out = np.empty_like(u)
+    for j in range(d):
+        order = np.argsort(np.argsort(correlated[:, j], kind="stable"), kind="stable")
+        out[:, j] = np.sort(u[:, j], kind="stable")[order]
     return out
 
 
@@ -150,10 +194,51 @@ class UncertainPlan:
 
     keys: tuple[str, ...]
     distributions: tuple[Distribution, ...]
+    correlated: tuple[str, ...] = ()
+    """The keys with a declared rank correlation (a subset of ``keys``, in their order)."""
+    spearman: tuple[tuple[float, ...], ...] = ()
+    """Their target Spearman matrix (0 where no correlation is declared)."""
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> UncertainPlan:
-        return cls(tuple(scenario.uncertain), tuple(scenario.uncertain.values()))
+        keys = tuple(scenario.uncertain)
+        correlated, matrix = rank_correlation_matrix(keys, scenario.uncertain_correlations)
+        return cls(keys, tuple(scenario.uncertain.values()), correlated, tuple(tuple(row) for row in matrix.tolist()))
+
+    def without(self, drop: Sequence[str]) -> UncertainPlan:
+        """The plan of the keys not in ``drop``, with the correlations among them (a pair with a dropped key goes)."""
+        kept = [j for j, key in enumerate(self.keys) if key not in drop]
+        stay = [a for a, key in enumerate(self.correlated) if key not in drop]
+        matrix = np.asarray(self.spearman, dtype=np.float64).reshape(len(self.correlated), len(self.correlated))
+        sub = matrix[np.ix_(stay, stay)]
+        linked = [a for a in range(len(stay)) if np.count_nonzero(sub[a]) > 1]
+        return UncertainPlan(tuple(self.keys[j] for j in kept), tuple(self.distributions[j] for j in kept),
+                             tuple(self.correlated[stay[a]] for a in linked),
+                             tuple(tuple(row) for row in sub[np.ix_(linked, linked)].tolist()))
+
+    def correlate(self, u: np.ndarray) -> np.ndarray:
+        """The design ``u`` (rows: runs, columns: ``keys``), its correlated columns reordered (:func:`iman_conover`)."""
+        if not self.correlated:
+            return u
+        columns = [self.keys.index(key) for key in self.correlated]
+        out = u.copy()
+        out[:, columns] = iman_conover(u[:, columns], np.asarray(self.spearman))
+        return out
+
+    def copula(self, u: np.ndarray) -> np.ndarray:
+        r"""A point (or rows of points) ``u`` of the unit cube mapped through the Gaussian copula of the correlations:
+        :math:`u' = \Phi(L\,\Phi^{-1}(u))` on the correlated coordinates, :math:`LL^\top` the normal-score
+        correlation.  Uniform ``u`` gives uniform marginals with the target rank correlation exactly (the prior of
+        a calibration, runs.checks.hindcast); without correlations ``u`` itself."""
+        if not self.correlated:
+            return u
+        u = np.asarray(u, dtype=np.float64)
+        columns = [self.keys.index(key) for key in self.correlated]
+        chol = np.linalg.cholesky(normal_scores_correlation(np.asarray(self.spearman)))
+        out = u.copy()
+        inside = np.clip(u[..., columns], 1e-12, 1.0 - 1e-12)  # the cube's faces map to finite scores
+        out[..., columns] = ndtr(ndtri(inside) @ chol.T)
+        return out
 
     @property
     def per_run_init(self) -> bool:
@@ -162,7 +247,7 @@ class UncertainPlan:
 
     def design(self, n_runs: int, seed: int) -> np.ndarray:
         """The ``(n_runs, len(keys))`` drawn values; row ``i`` belongs to run ``i``."""
-        u = latin_hypercube(n_runs, len(self.keys), design_generator(seed))
+        u = self.correlate(latin_hypercube(n_runs, len(self.keys), design_generator(seed)))
         out = np.empty_like(u)
         for j, dist in enumerate(self.distributions):
             out[:, j] = ppf(dist, u[:, j])
@@ -178,7 +263,7 @@ class RunScenarios:
 
     def __init__(self, scenario: Scenario, keys: Sequence[str]) -> None:
         self.keys = tuple(keys)
-        self.base: dict[str, Any] = scenario.model_dump(mode="python", exclude={"uncertain"})
+        self.base: dict[str, Any] = scenario.model_dump(mode="python", exclude={"uncertain", "uncertain_correlations"})
         self.paths = [index_key(self.base, split_key(key)) for key in self.keys]  # a policy's name -> its index
         self.source = f"scenario {scenario.name!r} with drawn values"
 

@@ -6,6 +6,7 @@ In the style of :mod:`runs.views.style`; quantiles are taken over the runs that 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,6 +30,8 @@ __all__ = [
 FAN_LEVELS: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 _MAIN = OKABE_ITO["blue"]
 _ACCENT = OKABE_ITO["vermillion"]
+_FOOTER_CHARS = 170
+"""Characters per footer line at 7 points on a 9-inch figure."""
 
 
 def step_quantiles(values: np.ndarray, levels: tuple[float, ...] = FAN_LEVELS) -> np.ndarray:
@@ -121,8 +124,9 @@ def rank_share_chart(rank_shares: np.ndarray, *, title: str, footer: str) -> Fig
 
 
 def ensemble_figure_set(table: pd.DataFrame, fan: Mapping[str, np.ndarray], *, scenario_name: str,
-               n_runs: int) -> dict[str, Figure]:
-    """The four ensemble figures, keyed by file name, from runs.parquet and the fan series."""
+               n_runs: int, robustness: str | None = None) -> dict[str, Figure]:
+    """The four ensemble figures, keyed by file name, from runs.parquet and the fan series; the concentration fan
+    chart's footer carries the ``robustness`` line (summary.json's ``robustness.text``) when given."""
     ok = table[table["status"] == "ok"]
     n_fan = fan["hhi"].shape[1] if fan["hhi"].ndim == 2 else 0
     source = f"Source: Multipolar ensemble, scenario '{scenario_name}'"
@@ -132,7 +136,8 @@ def ensemble_figure_set(table: pd.DataFrame, fan: Mapping[str, np.ndarray], *, s
     return {
         "fan_hhi.png": fan_chart(
             fan["year"], fan["hhi"], ylabel="HHI (0-10,000 scale)", hhi_guides=True,
-            title=f"Market concentration over time: '{scenario_name}'", footer=footer_fan),
+            title=f"Market concentration over time: '{scenario_name}'",
+            footer=footer_fan if robustness is None else f"{footer_fan}\nRobustness of P(unipolar): {robustness}"),
         "fan_quality.png": fan_chart(
             fan["year"], fan["frontier_quality"], ylabel="frontier quality u = alpha ln(E / C_c) (quality units)",
             title=f"Frontier model quality over time: '{scenario_name}'", footer=footer_fan),
@@ -146,12 +151,15 @@ def ensemble_figure_set(table: pd.DataFrame, fan: Mapping[str, np.ndarray], *, s
 
 
 def _footer(fig: Figure, text: str) -> None:
-    """A source line under the axes; the layout keeps a strip free for it."""
-    fig.text(0.01, 0.005, text, fontsize=7, color=GUIDE, va="bottom")
-    fig.get_layout_engine().set(rect=(0.0, 0.035, 1.0, 0.965))
+    """Source lines under the axes, wrapped to the figure's width; the layout keeps a strip free for them."""
+    lines = [part for line in text.split("\n") for part in textwrap.wrap(line, _FOOTER_CHARS)]
+    fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, color=GUIDE, va="bottom")
+    strip = 0.013 + 0.022 * len(lines)  # one line: the strip of 0.035 the figures always had
+    fig.get_layout_engine().set(rect=(0.0, strip, 1.0, 1.0 - strip))
 
 
 def write_ensemble_figures(folder: Path, *, table: pd.DataFrame, fan: Mapping[str, np.ndarray], scenario_name: str,
-                           n_runs: int, formats: Sequence[str] = ("png",)) -> list[str]:
+                           n_runs: int, robustness: str | None = None, formats: Sequence[str] = ("png",)) -> list[str]:
     """The ensemble's figure hook: :func:`ensemble_figure_set` written into ``folder``."""
-    return write_figures(folder, ensemble_figure_set(table, fan, scenario_name=scenario_name, n_runs=n_runs), formats)
+    figures = ensemble_figure_set(table, fan, scenario_name=scenario_name, n_runs=n_runs, robustness=robustness)
+    return write_figures(folder, figures, formats)

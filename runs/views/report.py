@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from runs.experiments.outputs import write_text_atomic
+from runs.experiments.robustness import SINGLE_RUN_ROBUSTNESS
 from runs.views.policy import effect_rows
 from runs.views.run import run_figure_set
 from runs.views.style import save_figure
@@ -297,7 +298,7 @@ def _run_summary_rows(summary: Mapping[str, Any] | None) -> list[tuple[str, str]
             if key in summary]
     rows += [(key, _fmt(value, "", "none")) for key, value in summary.items()
              if key not in _RUN_LABELS and key not in _RUN_SKIP and not isinstance(value, (dict, list))]
-    return rows
+    return [*rows, ("robustness", SINGLE_RUN_ROBUSTNESS)]
 
 
 def _ensemble_summary_rows(s: Mapping[str, Any] | None) -> list[tuple[str, str]]:
@@ -327,6 +328,7 @@ def _ensemble_summary_rows(s: Mapping[str, Any] | None) -> list[tuple[str, str]]
         ("runs with a singularity", _fmt(sing.get("share_with"), ".1%")),
         ("singularity year, median [5 %, 95 %]", quant(sing.get("quantiles"), ".1f")),
         ("P(catastrophe)", share(s.get("catastrophe"))),
+        ("robustness (unipolar)", str((s.get("robustness") or {}).get("text", "n/a"))),
     ]
 
 

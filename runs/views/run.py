@@ -16,6 +16,7 @@ The style is :mod:`runs.views.style`'s.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from runs.experiments.robustness import SINGLE_RUN_ROBUSTNESS
 from runs.views.marks import mark_events, place_guide_labels, settle_layout, year_axis
 from runs.views.network import network_figure
 from runs.views.style import DPI, GUIDE, HHI_HIGH, HHI_MODERATE, OKABE_ITO, finite, is_real, write_figures
@@ -110,10 +112,11 @@ def overview_figure(
     fig.text(
         0.01, 0.002,
         f"Source: Multipolar simulation (scenario '{name}', seed {seed}). Concentration thresholds: "
-        "2023 US Merger Guidelines. Quality: u = alpha ln(E / C_c), Kaplan et al. 2020 scaling law.",
+        "2023 US Merger Guidelines. Quality: u = alpha ln(E / C_c), Kaplan et al. 2020 scaling law.\n"
+        + "\n".join(textwrap.wrap(f"Robustness: {SINGLE_RUN_ROBUSTNESS}.", 190)),
         fontsize=7.5, color=GUIDE, ha="left", va="bottom",
     )
-    fig.get_layout_engine().set(h_pad=0.06, hspace=0.04, rect=(0.0, 0.015, 1.0, 0.985))
+    fig.get_layout_engine().set(h_pad=0.06, hspace=0.04, rect=(0.0, 0.028, 1.0, 0.972))
     place_guide_labels(ax_hhi, HHI_GUIDES, avoid, settle_layout(fig))
     return fig
 
