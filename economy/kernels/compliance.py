@@ -78,7 +78,8 @@ __all__ = [
 ]
 
 SUSPICION_BOUND = 20.0
-"""The regulator's posterior log-odds of a lab's evasion is kept in [-20, 20] (a proof sets it to 20)."""
+"""The regulator's posterior log-odds of a lab's evasion is kept in [-20, 20] (a proof sets it to 20, a certain
+clearance to -20)."""
 
 
 @jit
@@ -188,7 +189,7 @@ def compliance_run(labs, world, par, uniforms, b, year, end_year, rec):
             push_event(world, b, end_year, i, EVENT_CAUGHT, -1, fine)
         else:
             if u[CD_AUDIT] < audit:  # a clean audit: likelihood 1 - d if evading, 1 if not
-                lam = -SUSPICION_BOUND if d >= 1.0 else lam + math.log1p(-d)
+                lam = -math.inf if d >= 1.0 else lam + math.log1p(-d)
             lam = signal_update(lam, u[CD_ACCOUNTING] < (q_acc if evading else f_acc), q_acc, f_acc)
             lam = signal_update(lam, u[CD_ENERGY] < (q_en if evading else f_en), q_en, f_en)
             if evading:
@@ -267,11 +268,12 @@ def evasion_penalty_usd(labs, p, b, i, price):
 @jit
 def signal_update(lam, fired, q, f):
     """Posterior log-odds after a channel that fires with probability ``q`` for an evader and ``f`` for a compliant
-    lab (``f > 0``); a certain channel (``q = 1``) that stays silent clears the lab."""
+    lab (``0 < f < 1``): -inf (cleared; the caller clamps to -20) when only a compliant lab could give that outcome
+    (a channel with ``q = 0`` that fires, or with ``q = 1`` that stays silent)."""
     if fired:
-        return lam + math.log(q / f) if q > 0.0 else -SUSPICION_BOUND
+        return lam + math.log(q / f) if q > 0.0 else -math.inf
     if q >= 1.0:
-        return -SUSPICION_BOUND
+        return -math.inf
     return lam + math.log1p(-q) - math.log1p(-f)
 
 
