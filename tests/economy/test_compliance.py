@@ -180,6 +180,35 @@ def test_evasion_off_changes_nothing_and_adds_no_columns() -> None:
 
 
 # ---------------------------------------------------------------------------------------------- monotonicity
+@pytest.mark.parametrize(("key", "values", "direction"), [
+    ("P_ENFORCEMENT_AUDIT_BUDGET_USD_PER_YEAR", (0.0, 1e8, 1e9, 1e10, 1e11), -1),
+    ("P_ENFORCEMENT_FINE_USD", (0.0, 1e8, 1e9, 1e10, 1e11), -1),
+    ("A_EVASION_PROPENSITY", (0.0, 0.1, 0.3, 0.6, 1.0), 1),
+])
+def test_each_choice_is_monotone_in_budget_fine_and_propensity_on_one_state(key: str, values, direction: int) -> None:
+    """On one (random) state and the same draws, lab by lab: a larger budget or fine never turns a complying lab
+    into an evader, a higher propensity never turns an evader into a complying lab."""
+    base = Simulation(scenario(audit_budget_usd_per_year=1e8), [31, 32, 33])
+    gen = np.random.default_rng(5)
+    begin_step(base.world, base.par, base.work)
+    scramble(base, gen)
+    draws = allocate_draws(*base.labs.alive.shape)  # uniforms of 1: nobody caught, only the choices
+    choices = []
+    for value in values:
+        labs, world, par = copy_labs(base.labs), copy_world(base.world), base.par.copy()
+        if key.startswith("A_"):
+            for kind in range(len(KIND_NAMES)):
+                par[:, L.P_ARCHETYPES + kind * L.N_ARCH_FIELDS + getattr(L, key)] = value
+        else:
+            par[:, getattr(L, key)] = value
+        compliance_stage(labs, world, par, draws, base.work, np.zeros((3, L.N_MARKET)))
+        choices.append(labs.evasion > 0.0)
+    assert choices[0].sum() != choices[-1].sum(), "the range of values must move some choice"
+    for weaker, stronger in itertools.pairwise(choices):
+        moved = stronger & ~weaker if direction < 0 else weaker & ~stronger
+        assert not moved.any(), f"{key}: {np.argwhere(moved)}"
+
+
 SEEDS = list(range(100, 108))
 
 
@@ -189,7 +218,7 @@ def mean_evasion(**enforcement) -> float:
 
 
 def test_a_larger_audit_budget_never_raises_mean_evasion() -> None:
-    levels = [mean_evasion(audit_budget_usd_per_year=budget) for budget in (0.0, 2e8, 2e9, 2e10)]
+    levels = [mean_evasion(audit_budget_usd_per_year=budget) for budget in (0.0, 5e7, 2e8, 1e9)]
     assert levels[0] > levels[-1]
     assert all(a >= b for a, b in itertools.pairwise(levels)), levels
 
