@@ -32,10 +32,10 @@ from economy.kernels.layout import (
     M_REGULATOR_SPEND_USD,
     N_ARCH_FIELDS,
     P_ARCHETYPES,
+    P_CAPABILITY_ALPHA,
     P_COMPUTE_CAP_END_YEAR,
     P_COMPUTE_CAP_MAX_TRAINING_FLOP,
     P_COMPUTE_CAP_START_YEAR,
-    P_COMPUTE_DEPRECIATION_PER_YEAR,
     P_ENFORCEMENT_ACCOUNTING_FALSE_ALARM_RATE_PER_YEAR,
     P_ENFORCEMENT_ACCOUNTING_SIGNAL_RATE_PER_YEAR,
     P_ENFORCEMENT_AUDIT_BUDGET_USD_PER_YEAR,
@@ -54,11 +54,13 @@ from economy.kernels.layout import (
     P_EXPORT_CONTROLS_COMPUTE_CUT,
     P_EXPORT_CONTROLS_END_YEAR,
     P_EXPORT_CONTROLS_START_YEAR,
+    P_MARKET_WINNER_TAKE_ALL,
     P_MONEY_WAGE_USD_PER_YEAR,
     P_SAFETY_STANDARD_END_YEAR,
     P_SAFETY_STANDARD_MIN_SAFETY,
     P_SAFETY_STANDARD_START_YEAR,
     P_SIM_DT,
+    P_TRAINING_RUN_YEARS,
     P_WINDFALL_TAX_END_YEAR,
     P_WINDFALL_TAX_RATE,
     P_WINDFALL_TAX_START_YEAR,
@@ -222,9 +224,10 @@ def evasion_gain_usd(labs, p, b, i, year, price):
     r"""What evading every binding rule in full would gain lab i of run b over the step (USD), from its own state
     at the step's start (the propensity scales it):
 
-    * compute cap: the cost of the training compute the cap idles this step, its depreciation at the market price,
-      :math:`p (1 - e^{-\delta \Delta t}) (x - \max(F, \min(x, \bar F))) / (h \Delta t)` with
-      :math:`x = F + f_{train} C h \Delta t` the run's FLOP without the cap;
+    * compute cap: the revenue the larger model buys over the step: a run of
+      :math:`X = f_{train} C h T_{run}` FLOP instead of the cap :math:`\bar F` raises the lab's logit weight by
+      :math:`\gamma \alpha \ln(X / \bar F)` (docs/model.md, stages 4 and 6), so, with its share small,
+      :math:`\text{revenue}\,\Delta t\,((X / \bar F)^{\gamma\alpha} - 1)`;
     * export controls (a restricted lab): the compute purchases refused, ``compute_cut`` times its budget
       :math:`\phi\, \text{cash} (1 - e^{-\kappa \Delta t})`;
     * safety standard: the research wages the floor moves to safety, :math:`(s_{min} - s_{base}) w L \Delta t`;
@@ -233,11 +236,12 @@ def evasion_gain_usd(labs, p, b, i, year, price):
     dt = p[P_SIM_DT]
     gain = 0.0
     if active(p, P_COMPUTE_CAP_START_YEAR, P_COMPUTE_CAP_END_YEAR, year):
-        h = training_efficiency(p, year)
-        flop = labs.run_flop[b, i]
-        uncapped = flop + labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * h * dt
-        declared = max(flop, min(uncapped, p[P_COMPUTE_CAP_MAX_TRAINING_FLOP]))
-        gain += price * -math.expm1(-p[P_COMPUTE_DEPRECIATION_PER_YEAR] * dt) * (uncapped - declared) / (h * dt)
+        run = (labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * training_efficiency(p, year)
+               * p[P_TRAINING_RUN_YEARS])
+        cap = p[P_COMPUTE_CAP_MAX_TRAINING_FLOP]
+        if run > cap:
+            gain += labs.revenue_usd_per_year[b, i] * dt * math.expm1(
+                p[P_MARKET_WINNER_TAKE_ALL] * p[P_CAPABILITY_ALPHA] * math.log(run / cap))
     if active(p, P_EXPORT_CONTROLS_START_YEAR, P_EXPORT_CONTROLS_END_YEAR, year) and restricted(p, labs.bloc[b, i]):
         gain += p[P_EXPORT_CONTROLS_COMPUTE_CUT] * _budget_usd(labs, b, i, dt)
     if active(p, P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year):

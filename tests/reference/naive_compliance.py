@@ -42,11 +42,11 @@ def gain_usd(labs, p, b: int, i: int, year: float, price: float) -> float:
     parts = []
     if _on(p, "COMPUTE_CAP", year):
         h = math.exp(p[L.P_LN_COMPUTE_TRAINING_EFFICIENCY_GROWTH_PER_YEAR] * (year - p[L.P_SIM_START_YEAR]))
-        flop = labs.run_flop[b, i]
-        without_cap = flop + labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * h * dt
-        allowed = max(flop, min(without_cap, p[L.P_COMPUTE_CAP_MAX_TRAINING_FLOP]))
-        idle_capacity = (without_cap - allowed) / (h * dt)
-        parts.append(price * _prob(p[L.P_COMPUTE_DEPRECIATION_PER_YEAR], dt) * idle_capacity)
+        full_run = labs.train_fraction[b, i] * labs.compute_flop_per_year[b, i] * h * p[L.P_TRAINING_RUN_YEARS]
+        ratio = full_run / p[L.P_COMPUTE_CAP_MAX_TRAINING_FLOP]
+        if ratio > 1:
+            lift = ratio ** (p[L.P_MARKET_WINNER_TAKE_ALL] * p[L.P_CAPABILITY_ALPHA]) - 1
+            parts.append(labs.revenue_usd_per_year[b, i] * dt * lift)
     if _on(p, "EXPORT_CONTROLS", year) and _restricted(p, int(labs.bloc[b, i])):
         parts.append(p[L.P_EXPORT_CONTROLS_COMPUTE_CUT] * budget(labs, b, i, dt))
     if _on(p, "SAFETY_STANDARD", year) and p[L.P_SAFETY_STANDARD_MIN_SAFETY] > labs.safety_base[b, i]:
