@@ -170,7 +170,7 @@ def compliance_run(labs, world, par, uniforms, b, year, end_year, rec):
         caught_p = 1.0 - (1.0 - audit * d) * (1.0 - w)
         labs.detection_probability[b, i] = caught_p
         rho = p[P_ARCHETYPES + labs.kind[b, i] * N_ARCH_FIELDS + A_EVASION_PROPENSITY]
-        gain = rho * evasion_gain_usd(labs, p, b, i, year, price)
+        gain = rho * evasion_gain_usd(labs, p, b, i, year, price, world.demand[b])
         penalty = evasion_penalty_usd(labs, p, b, i, price)
         evading = evades(gain, caught_p, penalty, labs.ban_until_year[b, i] > year)
         u = uniforms[b, i]
@@ -220,14 +220,15 @@ def evades(gain_usd, detection_probability, penalty_usd, banned):
 
 
 @jit
-def evasion_gain_usd(labs, p, b, i, year, price):
+def evasion_gain_usd(labs, p, b, i, year, price, demand):
     r"""What evading every binding rule in full would gain lab i of run b over the step (USD), from its own state
-    at the step's start (the propensity scales it):
+    at the step's start and the last step's compute price and demand (the propensity scales it):
 
     * compute cap: the revenue the larger model buys over the step: a run of
       :math:`X = f_{train} C h T_{run}` FLOP instead of the cap :math:`\bar F` raises the lab's logit weight by
       :math:`\gamma \alpha \ln(X / \bar F)` (docs/model.md, stages 4 and 6), so, with its share small,
-      :math:`\text{revenue}\,\Delta t\,((X / \bar F)^{\gamma\alpha} - 1)`;
+      :math:`\Delta t \min(\text{revenue}\,((X / \bar F)^{\gamma\alpha} - 1), D - \text{revenue})` (at most
+      the whole demand D);
     * export controls (a restricted lab): the compute purchases refused, ``compute_cut`` times its budget
       :math:`\phi\, \text{cash} (1 - e^{-\kappa \Delta t})`;
     * safety standard: the research wages the floor moves to safety, :math:`(s_{min} - s_{base}) w L \Delta t`;
@@ -240,8 +241,9 @@ def evasion_gain_usd(labs, p, b, i, year, price):
                * p[P_TRAINING_RUN_YEARS])
         cap = p[P_COMPUTE_CAP_MAX_TRAINING_FLOP]
         if run > cap:
-            gain += labs.revenue_usd_per_year[b, i] * dt * math.expm1(
-                p[P_MARKET_WINNER_TAKE_ALL] * p[P_CAPABILITY_ALPHA] * math.log(run / cap))
+            revenue = labs.revenue_usd_per_year[b, i]
+            lift = revenue * math.expm1(p[P_MARKET_WINNER_TAKE_ALL] * p[P_CAPABILITY_ALPHA] * math.log(run / cap))
+            gain += min(lift, max(demand - revenue, 0.0)) * dt
     if active(p, P_EXPORT_CONTROLS_START_YEAR, P_EXPORT_CONTROLS_END_YEAR, year) and restricted(p, labs.bloc[b, i]):
         gain += p[P_EXPORT_CONTROLS_COMPUTE_CUT] * _budget_usd(labs, b, i, dt)
     if active(p, P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year):

@@ -134,7 +134,7 @@ def test_a_lab_evades_exactly_when_its_gain_beats_the_expected_penalty(policy: d
     year = sim.work.start_year[0]
     p = sim.par[0]
     rho = p[L.P_ARCHETYPES + int(sim.labs.kind[0, lab]) * L.N_ARCH_FIELDS + L.A_EVASION_PROPENSITY]
-    gain = rho * naive_compliance.gain_usd(sim.labs, p, 0, lab, year, sim.world.price[0])
+    gain = rho * naive_compliance.gain_usd(sim.labs, p, 0, lab, year, sim.world.price[0], sim.world.demand[0])
     assert gain > 0.0, "the rule must bind the lab"
     detection = 1.0 - math.exp(-0.5 * p[L.P_SIM_DT])
     sim.par[0, L.P_ENFORCEMENT_FINE_USD] = gain / detection * (1.0 - side * 1e-9)

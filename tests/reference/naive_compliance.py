@@ -36,7 +36,7 @@ def budget(labs, b: int, i: int, dt: float) -> float:
     return labs.compute_spend_fraction[b, i] * cash * _prob(labs.spend_rate_per_year[b, i], dt) if cash > 0 else 0.0
 
 
-def gain_usd(labs, p, b: int, i: int, year: float, price: float) -> float:
+def gain_usd(labs, p, b: int, i: int, year: float, price: float, demand: float) -> float:
     """Full evasion's gain over the step, summed over the binding rules (docs/policies.md)."""
     dt = p[L.P_SIM_DT]
     parts = []
@@ -46,7 +46,8 @@ def gain_usd(labs, p, b: int, i: int, year: float, price: float) -> float:
         ratio = full_run / p[L.P_COMPUTE_CAP_MAX_TRAINING_FLOP]
         if ratio > 1:
             lift = ratio ** (p[L.P_MARKET_WINNER_TAKE_ALL] * p[L.P_CAPABILITY_ALPHA]) - 1
-            parts.append(labs.revenue_usd_per_year[b, i] * dt * lift)
+            revenue = labs.revenue_usd_per_year[b, i]
+            parts.append(min(revenue * lift, max(demand - revenue, 0.0)) * dt)
     if _on(p, "EXPORT_CONTROLS", year) and _restricted(p, int(labs.bloc[b, i])):
         parts.append(p[L.P_EXPORT_CONTROLS_COMPUTE_CUT] * budget(labs, b, i, dt))
     if _on(p, "SAFETY_STANDARD", year) and p[L.P_SAFETY_STANDARD_MIN_SAFETY] > labs.safety_base[b, i]:
@@ -105,7 +106,7 @@ def compliance(labs, world, par, uniforms, b: int, year: float, end_year: float)
         caught_p = 1 - (1 - audit * d) * (1 - w)
         labs.detection_probability[b, i] = caught_p
         rho = p[L.P_ARCHETYPES + int(labs.kind[b, i]) * L.N_ARCH_FIELDS + L.A_EVASION_PROPENSITY]
-        gain = rho * gain_usd(labs, p, b, i, year, price)
+        gain = rho * gain_usd(labs, p, b, i, year, price, world.demand[b])
         banned = labs.ban_until_year[b, i] > year
         evading = not banned and gain > caught_p * penalty_usd(labs, p, b, i, price)
         u = uniforms[b, i]
