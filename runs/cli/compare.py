@@ -63,8 +63,9 @@ MinEffects = Annotated[list[str] | None, typer.Option(
 
 Respond = Annotated[bool, typer.Option(
     "--respond", help="Run each policy twice on the same seeds: with full compliance (nominal) and with labs free to "
-    "evade it under the scenario's [enforcement] regulator (effective, arm NAME-effective); report both effects, the "
-    "leakage (share of the nominal effect lost), detections, fines and the regulator's spend (docs/policies.md).")]
+    "evade it under the regulator of the scenario's enforcement table (effective, arm NAME-effective); report both "
+    "effects, the leakage (share of the nominal effect lost), detections, fines and the regulator's spend "
+    "(docs/policies.md).")]
 
 
 def parse_min_effects(items: list[str] | None) -> dict[str, float]:
