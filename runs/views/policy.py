@@ -222,7 +222,10 @@ def _percent(value: float | None, interval: Sequence[float] | None) -> str:
     if value is None:
         return "n/a (no nominal effect)"
     text = _unsigned_zero(f"{100.0 * value:.0f}%")
-    return text + (f" [{100.0 * interval[0]:.0f}%, {100.0 * interval[1]:.0f}%]" if interval else "")
+    if interval:
+        lo, hi = (_unsigned_zero(f"{100.0 * bound:.0f}%") for bound in interval)
+        text += f" [{lo}, {hi}]"
+    return text
 
 
 def respond_rows(result: Mapping[str, Any]) -> list[RespondRow]:
