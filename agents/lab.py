@@ -150,6 +150,8 @@ class Lab(mesa.Agent):
                                 writable=False)
     aspiration = _float_column("aspiration", "1/year", "Aspiration level of performance (satisficing).",
                                writable=False)
+    evasion = _float_column("evasion", "fraction", "Share of each binding rule evaded this step (enforcement.evasion; "
+                            "docs/policies.md).", writable=False)
 
     @property
     def incidents(self) -> int:

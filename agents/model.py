@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from agents.lab import RUN, Lab
+from agents.regulator import Regulator
 from economy.archetypes import STRATEGY_PYTHON
 from economy.engine import Simulation
 from economy.kernels import layout as L
@@ -96,6 +97,8 @@ class AIEconomy(mesa.Model):
         The compiled economy (the truth); ``model.labs`` is its lab state.
     datacollector
         Model reporters ``MODEL_REPORTERS``, collected at the start and after every step.
+    regulator
+        The :class:`agents.regulator.Regulator` when ``enforcement.evasion`` is on, else None.
     """
 
     def __init__(
@@ -130,6 +133,8 @@ class AIEconomy(mesa.Model):
         self._has_agent = np.zeros(0, dtype=np.bool_)
         if agent_mode:
             self._sync_agents()
+        # the regulator of the compliance stage (docs/policies.md), a view like the labs
+        self.regulator = Regulator(self) if scenario.enforcement.evasion else None
         self.datacollector = mesa.DataCollector(
             model_reporters={name: partial(_market_value, column=col, count=name in _COUNTS)
                              for name, col in MODEL_REPORTERS.items()}

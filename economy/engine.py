@@ -23,6 +23,7 @@ from economy.kernels.research import calibration_log_growth
 from economy.kernels.step import step_batch
 from economy.kernels.training import initial_capability
 from economy.kernels.triggers import observation_slots
+from economy.market_record import COMPLIANCE_COLUMNS
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
 from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
@@ -30,7 +31,7 @@ from economy.state import LabState, WorldState, allocate_draws, allocate_labs, a
 from economy.streams import generators, root_sequence
 from economy.takeoff import automation_takeoff
 
-__all__ = ["EVENT_COLUMNS", "LAB_COLUMNS", "Simulation"]
+__all__ = ["COMPLIANCE_LAB_COLUMNS", "EVENT_COLUMNS", "LAB_COLUMNS", "Simulation"]
 
 LAB_COLUMNS: tuple[str, ...] = (
     "cash_usd", "compute_flop_per_year", "log_software", "log_eff_compute", "researchers", "share",
@@ -38,6 +39,9 @@ LAB_COLUMNS: tuple[str, ...] = (
     "compute_spend_fraction", "train_fraction", "inference_fraction", "safety_base", "performance", "aspiration",
     "incidents",
 )
+COMPLIANCE_LAB_COLUMNS: tuple[str, ...] = ("evasion", "evasion_gain_usd", "detection_probability", "suspicion",
+                                           "caught")
+"""Lab columns of the compliance stage (economy/kernels/compliance.py), recorded only with enforcement.evasion on."""
 EVENT_COLUMNS: tuple[str, ...] = ("year", "lab_id", "lab", "kind", "other_lab_id", "other_lab", "value")
 """Columns of :meth:`Simulation.events_frame` (and of events.parquet)."""
 
@@ -82,8 +86,8 @@ class Simulation:
         self.capacity = self.n_labs + scenario.labs.max_entrants  # free columns for entrants
         self.labs: LabState = allocate_labs(n_runs, self.capacity)
         history = round(1.0 / scenario.sim.dt) + 1
-        # a step's events: at most a strategy change, an exit or acquisition, an incident, one deal and one
-        # break-up part per lab, plus the entrants, a pause and a trigger's switch per policy kind
+        # a step's events: at most a strategy change, an exit or acquisition, an incident, one deal, one
+        # break-up part and one detection per lab, plus the entrants, a pause and a trigger's switch per policy kind
         # (Simon's entry in the urn mode may found a lab per arrival)
         founders = (
             int(self.par[:, L.P_MARKET_URN_ARRIVALS_PER_STEP].max())
@@ -91,7 +95,7 @@ class Simulation:
             else 0
         )
         event_slots = min(scenario.output.max_events_per_step,
-                          5 * self.capacity + L.ENTRY_SLOTS + founders + 1 + L.N_POLICY_KINDS)
+                          6 * self.capacity + L.ENTRY_SLOTS + founders + 1 + L.N_POLICY_KINDS)
         self.world: WorldState = allocate_world(n_runs, max(2, history), event_slots, observation_slots(self.par))
         self.draws = allocate_draws(n_runs, self.capacity)
         self.work = allocate_work(n_runs, self.capacity)
@@ -106,6 +110,9 @@ class Simulation:
         self.market[0, :, :] = 0.0
         record_initial(self.labs, self.world, self.par, self.market[0])
         self.record_labs = record_labs
+        # compliance (economy/kernels/compliance.py): a scenario setting, the same in every run of a batch
+        self.evasion = scenario.enforcement.evasion
+        self.lab_columns = LAB_COLUMNS + (COMPLIANCE_LAB_COLUMNS if self.evasion else ())
         self.lab_records: list[tuple[int, dict[str, np.ndarray]]] = []
         if record_labs:
             self._record_labs()
@@ -223,6 +230,7 @@ class Simulation:
         entry = (par[:, L.P_ENTRY_RATE_PER_YEAR] > 0.0).tolist()
         acquire = (par[:, L.P_ACQUISITIONS_RATE_PER_YEAR] > 0.0).tolist()
         incident = (par[:, L.P_INCIDENTS_HAZARD_PER_DRIFT] > 0.0).tolist()
+        compliance = (par[:, L.P_ENFORCEMENT_EVASION] != 0.0).tolist()
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
             if self._urn_draws[b]:
@@ -238,6 +246,8 @@ class Simulation:
                 streams["entry"].random(out=draws.acquire[b])
             if incident[b]:
                 streams["incidents"].random(out=draws.incident[b])
+            if compliance[b]:
+                streams["compliance"].random(out=draws.compliance[b])
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
             step_batch(self.labs, self.world, self.par, self.net, self._shocks, self._urn, draws, self.work,
@@ -276,18 +286,21 @@ class Simulation:
         keep = self.labs.alive | self.labs.exited
         self.lab_records.append((k, {
             "keep": keep.copy(),
-            **{name: getattr(self.labs, name).copy() for name in LAB_COLUMNS},
+            **{name: getattr(self.labs, name).copy() for name in self.lab_columns},
             "alive": self.labs.alive.copy(),
         }))
 
     # ------------------------------------------------------------------ results
     def market_frame(self, run: int = 0) -> pd.DataFrame:
-        """Market series of one run, one row per step (row 0 is the starting state)."""
+        """Market series of one run, one row per step (row 0 is the starting state); the compliance columns only
+        with ``enforcement.evasion`` on."""
         done = self.steps_done + 1
         frame = pd.DataFrame(self.market[:done, run, :], columns=list(L.MARKET_COLUMNS))
         frame.insert(0, "step", np.arange(done, dtype=np.int64))
         for col in L.COUNT_COLUMNS:
             frame[col] = frame[col].astype(np.int64)
+        if not self.evasion:
+            frame = frame.drop(columns=list(COMPLIANCE_COLUMNS))
         return frame
 
     def events_frame(self, run: int = 0) -> pd.DataFrame:
@@ -329,7 +342,7 @@ class Simulation:
             "kind": self.labs.kind[run][lab_id].astype(np.int64),
             "alive": np.concatenate([rec["alive"][run][i] for (_, rec), i in zip(self.lab_records, idx, strict=True)]),
         }
-        for name in LAB_COLUMNS:
+        for name in self.lab_columns:
             columns[name] = np.concatenate([rec[name][run][i] for (_, rec), i in zip(self.lab_records, idx,
                                                                                      strict=True)])
         frame = pd.DataFrame(columns)
@@ -380,6 +393,19 @@ class Simulation:
             "subsidy_usd": float(flows[:, L.M_CASH_SUBSIDY].sum()),
             "n_entries": int(flows[:, L.M_N_ENTRIES].sum()),
             "n_acquisitions": int(flows[:, L.M_N_ACQUISITIONS].sum()),
+            **(self._compliance_summary(flows) if self.evasion else {}),
+        }
+
+    def _compliance_summary(self, flows: np.ndarray) -> dict[str, Any]:
+        """The compliance stage's totals over a run (only with ``enforcement.evasion`` on)."""
+        return {
+            "evading_lab_years": float(flows[:, L.M_N_EVADING].sum()) * self.scenario.sim.dt,
+            "evasion_gain_usd": float(flows[:, L.M_EVASION_GAIN_USD].sum()),
+            "detections": int(flows[:, L.M_N_DETECTED].sum()),
+            "fines_usd": float(flows[:, L.M_FINES_USD].sum()),
+            "compute_seized": float(flows[:, L.M_COMPUTE_SEIZED].sum()),
+            "audits": int(flows[:, L.M_AUDITS].sum()),
+            "regulator_spend_usd": float(flows[:, L.M_REGULATOR_SPEND_USD].sum()),
         }
 
 

@@ -4,7 +4,13 @@ This is the one declaration of its columns; :mod:`economy.generate_layout` write
 economy/kernels/layout.py, where the kernels that fill the record read them.
 """
 
-__all__ = ["COUNT_COLUMNS", "MARKET_COLUMNS", "MARKET_COLUMN_GROUPS"]
+__all__ = ["COMPLIANCE_COLUMNS", "COUNT_COLUMNS", "MARKET_COLUMNS", "MARKET_COLUMN_GROUPS"]
+
+COMPLIANCE_COLUMNS: tuple[str, ...] = (
+    "n_evading", "evasion_gain_usd", "n_detected", "fines_usd", "compute_seized", "audits", "regulator_spend_usd",
+    "mean_suspicion")
+"""The compliance stage's columns (economy/kernels/compliance.py): recorded in every run, written to the market
+series only when ``enforcement.evasion`` is on, so runs with full compliance keep their series unchanged."""
 
 MARKET_COLUMN_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("outcomes", (
@@ -26,6 +32,7 @@ MARKET_COLUMN_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "cash_entry", "cash_acquisitions", "cash_incidents", "entry_rate", "industry_return", "events_dropped")),
     ("policies (stage 9; docs/policies.md)", (
         "tax_revenue", "public_compute", "cash_subsidy", "n_breakup_parts", "paused")),
+    ("compliance and the regulator (stage 9; docs/policies.md, only with enforcement.evasion)", COMPLIANCE_COLUMNS),
 )
 """The record's columns in order, in groups with what they hold."""
 MARKET_COLUMNS: tuple[str, ...] = tuple(name for _, names in MARKET_COLUMN_GROUPS for name in names)
@@ -33,6 +40,6 @@ MARKET_COLUMNS: tuple[str, ...] = tuple(name for _, names in MARKET_COLUMN_GROUP
 COUNT_COLUMNS: tuple[str, ...] = (
     "n_alive", "n_singular", "n_exits", "n_distilled", "active_edges", "n_strategy_changes", "n_entries",
     "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped", "n_breakup_parts",
-    "paused",
+    "paused", "n_evading", "n_detected", "audits",
 )
 """Record columns holding counts (integers in the market frame)."""

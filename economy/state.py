@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from economy.kernels.layout import (
+    COMPLIANCE_DRAWS,
     ENTRY_SLOTS,
     EVENT_FIELDS,
     N_POLICY_KINDS,
@@ -84,6 +85,13 @@ class LabState(NamedTuple):
     tax_usd: np.ndarray  # USD, windfall tax paid during the current step (stage 9)
     subsidy_usd: np.ndarray  # USD, research subsidy received during the current step (stage 9)
     funding_inflow_usd_per_year: np.ndarray  # USD/year, this step's investor or state funding (stage 7)
+    # compliance and the regulator (stage 9, economy.kernels.compliance; all 0 with enforcement.evasion off)
+    evasion: np.ndarray  # fraction of each binding rule the lab evades this step (its propensity, or 0)
+    evasion_gain_usd: np.ndarray  # USD, the expected gain of this step's evasion (0 if it complies)
+    detection_probability: np.ndarray  # probability the lab would be caught evading this step
+    suspicion: np.ndarray  # regulator's log-odds that the lab evades, minus the prior's (0: the prior)
+    ban_until_year: np.ndarray  # year a caught lab's ban ends (0: never banned)
+    caught: np.ndarray  # int8, 1 if the regulator caught the lab this step
     # scratch, per step
     compute_budget_usd: np.ndarray  # USD spent on compute this step
     hire: np.ndarray  # desired change in staff this step, people
@@ -120,7 +128,7 @@ class WorldState(NamedTuple):
 
 _LAB_DTYPES = {"alive": np.bool_, "exited": np.bool_, "kind": np.int8, "funding": np.int8, "bloc": np.int16,
                "strategy": np.int8, "incidents": np.int32, "strategy_changed": np.int8, "imitated": np.int32,
-               "incident_flag": np.int8}
+               "incident_flag": np.int8, "caught": np.int8}
 
 
 def allocate_labs(n_runs: int, capacity: int) -> LabState:
@@ -224,10 +232,12 @@ class StepDraws(NamedTuple):
     entry_size: np.ndarray  # (runs, ENTRY_SLOTS) standard normals: each entrant's ln size ("entry")
     acquire: np.ndarray  # (runs, capacity) uniforms: does a large lab look for a deal ("entry")
     incident: np.ndarray  # (runs, capacity) uniforms: incidents ("incidents")
+    compliance: np.ndarray  # (runs, capacity, COMPLIANCE_DRAWS) uniforms: detection and signals ("compliance")
 
 
 def allocate_draws(n_runs: int, capacity: int) -> StepDraws:
-    """Zeroed draws; a zero uniform never triggers an event whose probability is zero."""
+    """Zeroed draws (a zero uniform never triggers an event whose probability is zero); the compliance uniforms
+    start at 1, which no detection or signal passes."""
     return StepDraws(
         imitate=np.zeros((n_runs, capacity)),
         search=np.zeros((n_runs, capacity)),
@@ -236,6 +246,7 @@ def allocate_draws(n_runs: int, capacity: int) -> StepDraws:
         entry_size=np.zeros((n_runs, ENTRY_SLOTS)),
         acquire=np.zeros((n_runs, capacity)),
         incident=np.zeros((n_runs, capacity)),
+        compliance=np.ones((n_runs, capacity, COMPLIANCE_DRAWS)),
     )
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 __all__ = ["STREAM_NAMES", "child_sequence", "generators", "root_sequence"]
 
-STREAM_NAMES: tuple[str, ...] = ("init", "shocks", "network", "behaviour", "entry", "mesa", "market", "incidents")
+STREAM_NAMES: tuple[str, ...] = ("init", "shocks", "network", "behaviour", "entry", "mesa", "market", "incidents",
+                                 "compliance")
 
 
 def root_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSequence:

@@ -171,6 +171,7 @@ def random_draws(gen: np.random.Generator, n_runs: int, capacity: int) -> StepDr
         entry_size=gen.standard_normal((n_runs, L.ENTRY_SLOTS)),
         acquire=gen.random((n_runs, capacity)),
         incident=gen.random((n_runs, capacity)),
+        compliance=np.ones((n_runs, capacity, L.COMPLIANCE_DRAWS)),  # the stage twins model no compliance
     )
 
 

@@ -8,7 +8,9 @@ between the schema and the kernels; this module imports nothing.
 """
 
 __all__ = [
-    "ENTRY_SLOTS", "EVENT_ACQUISITION", "EVENT_BLOCKED", "EVENT_BREAKUP", "EVENT_CATASTROPHE", "EVENT_ENTRY",
+    "CD_ACCOUNTING", "CD_AUDIT", "CD_ENERGY", "CD_WHISTLEBLOWER", "COMPLIANCE_DRAWS",
+    "ENTRY_SLOTS", "EVENT_ACQUISITION", "EVENT_BLOCKED", "EVENT_BREAKUP", "EVENT_CATASTROPHE", "EVENT_CAUGHT",
+    "EVENT_ENTRY",
     "EVENT_EXIT", "EVENT_FIELDS", "EVENT_INCIDENT", "EVENT_KINDS", "EVENT_PAUSE", "EVENT_POLICY_OFF",
     "EVENT_POLICY_ON", "EVENT_STRATEGY", "EV_KIND",
     "EV_LAB", "EV_OTHER", "EV_VALUE", "EV_YEAR", "LN_EXPERIMENT_COMPUTE_REF", "NODE_ALIVE", "NODE_ATTRACT",
@@ -35,7 +37,7 @@ EVENT_FIELDS = 5
 EV_YEAR, EV_LAB, EV_KIND, EV_OTHER, EV_VALUE = range(EVENT_FIELDS)
 EVENT_KINDS: tuple[str, ...] = (
     "entry", "exit", "acquisition", "acquisition_blocked", "incident", "catastrophe", "strategy_change",
-    "breakup", "pause", "policy_on", "policy_off",
+    "breakup", "pause", "policy_on", "policy_off", "caught",
 )
 """Event kind codes (the index).  ``value``: entry, starting cash (USD; other = the open-frontier lab whose weights
 it starts from, or -1); exit, cash at exit (USD: negative, written off; positive, returned to the owners);
@@ -44,9 +46,10 @@ refused; incident and catastrophe, cash lost (USD); strategy_change, the perform
 other = the lab imitated, -1 for a search); breakup, the new part's inside share (lab = the part, other = the
 lab split); pause, the frontier's log10 E that triggered the conditional pause (lab = the frontier); policy_on and
 policy_off, a trigger switched a policy's lever on or off (economy/kernels/triggers.py; value = the policy's kind,
-its index in POLICY_KINDS; no lab)."""
+its index in POLICY_KINDS; no lab); caught, the regulator caught the lab evading (economy/kernels/compliance.py;
+value = the fine paid, USD)."""
 (EVENT_ENTRY, EVENT_EXIT, EVENT_ACQUISITION, EVENT_BLOCKED, EVENT_INCIDENT, EVENT_CATASTROPHE,
- EVENT_STRATEGY, EVENT_BREAKUP, EVENT_PAUSE, EVENT_POLICY_ON, EVENT_POLICY_OFF) = range(len(EVENT_KINDS))
+ EVENT_STRATEGY, EVENT_BREAKUP, EVENT_PAUSE, EVENT_POLICY_ON, EVENT_POLICY_OFF, EVENT_CAUGHT) = range(len(EVENT_KINDS))
 
 # Routine snapshot columns (stage 1 imitation reads other labs' routines from it)
 ROUTINE_FIELDS = 6
@@ -56,6 +59,10 @@ PEER_FIELDS = 4
 PEER_ALIVE, PEER_BLOC, PEER_QUALITY, PEER_PERFORMANCE = range(PEER_FIELDS)
 SEARCH_DRAWS = 3
 """Normal draws per lab per step for a search step (compute-spend fraction, training fraction, safety share)."""
+COMPLIANCE_DRAWS = 4
+"""Uniforms per lab per step of the compliance stage (economy.kernels.compliance), from the "compliance" stream:
+the audit, the whistle-blower, the compute-accounting and the energy signal."""
+CD_AUDIT, CD_WHISTLEBLOWER, CD_ACCOUNTING, CD_ENERGY = range(COMPLIANCE_DRAWS)
 
 # Columns of the stage-5 snapshot record NetworkState.node[run, lab, :] (economy.kernels.spillover): one
 # 64-byte record per lab, so reading a neighbour costs one cache line.
@@ -182,164 +189,181 @@ P_ADAPTATION_IMITATION_RATE_PER_YEAR = 90
 P_ADAPTATION_SEARCH_RATE_PER_YEAR = 91
 P_ADAPTATION_SEARCH_STEP = 92
 
+# [enforcement]
+P_ENFORCEMENT_EVASION = 93  # 1 if x else 0
+P_ENFORCEMENT_AUDIT_BUDGET_USD_PER_YEAR = 94
+P_ENFORCEMENT_AUDIT_COST_USD = 95
+P_ENFORCEMENT_AUDIT_DETECTION_PROBABILITY = 96
+P_ENFORCEMENT_WHISTLEBLOWER_RATE_PER_YEAR = 97
+P_ENFORCEMENT_ACCOUNTING_SIGNAL_RATE_PER_YEAR = 98
+P_ENFORCEMENT_ACCOUNTING_FALSE_ALARM_RATE_PER_YEAR = 99
+P_ENFORCEMENT_ENERGY_SIGNAL_RATE_PER_YEAR = 100
+P_ENFORCEMENT_ENERGY_FALSE_ALARM_RATE_PER_YEAR = 101
+P_ENFORCEMENT_PRIOR_EVASION_PROBABILITY = 102
+P_ENFORCEMENT_SUSPICION_MEMORY_YEARS = 103
+P_ENFORCEMENT_FINE_USD = 104
+P_ENFORCEMENT_FINE_CASH_FRACTION = 105
+P_ENFORCEMENT_SEIZURE_FRACTION = 106
+P_ENFORCEMENT_BAN_YEARS = 107
+
 # values derived from several keys (economy.params.packing.DERIVED)
 # beta = lambda / r (docs/model.md stage 3); reads research.parallelism, research.returns_to_research
-P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 93
+P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH = 108
 # u_out = alpha (outside_log10_flop ln 10 - ln C_c), the outside option's quality (stage 6); reads
 # market.outside_log10_flop, capability.alpha, capability.loss_scale_flop
-P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 94
+P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP = 109
 # the first year whose steps carry no flow on cross-bloc edges (+inf: never; stage 5); reads
 # network.cut_cross_bloc_year, policies.export_controls.start_year, policies.export_controls.end_year,
 # policies.export_controls.cut_spillover
-P_CROSS_BLOC_CUT_YEAR = 95
+P_CROSS_BLOC_CUT_YEAR = 110
 # the year export controls end their cut (+inf: never; stage 5); reads network.cut_cross_bloc_year,
 # policies.export_controls.start_year, policies.export_controls.end_year, policies.export_controls.cut_spillover
-P_CROSS_BLOC_REOPEN_YEAR = 96
+P_CROSS_BLOC_REOPEN_YEAR = 111
 
 # set when a run's starting state is built (economy.engine.Simulation), not scenario parameters
 # (economy.params.packing.RUN_START)
 # ln theta of the research equation, calibrated when a run starts so that its starting software leader grows at
 # research.software_doubling_months (stage 3)
-P_RUN_START_LOG_THETA = 97
+P_RUN_START_LOG_THETA = 112
 # the best starting quality u, from which demand grows with quality (stage 6)
-P_RUN_START_FRONTIER_QUALITY = 98
+P_RUN_START_FRONTIER_QUALITY = 113
 
 # policy compute_cap (economy.params.policies); its absent value switches it off
-P_COMPUTE_CAP_START_YEAR = 99  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_COMPUTE_CAP_END_YEAR = 100  # x, or +inf if unset; absent: inf
-P_COMPUTE_CAP_TRIGGER_OBSERVE = 101  # trigger field (observe); absent: 0
-P_COMPUTE_CAP_TRIGGER_DIRECTION = 102  # trigger field (direction); absent: 0
-P_COMPUTE_CAP_TRIGGER_THRESHOLD = 103  # trigger field (threshold); absent: 0
-P_COMPUTE_CAP_TRIGGER_FOR_YEARS = 104  # trigger field (for_years); absent: 0
-P_COMPUTE_CAP_TRIGGER_LAG_YEARS = 105  # trigger field (lag_years); absent: 0
-P_COMPUTE_CAP_TRIGGER_MIN_DURATION_YEARS = 106  # trigger field (min_duration_years); absent: 0
-P_COMPUTE_CAP_TRIGGER_FROM_YEAR = 107  # trigger field (from_year); absent: 0
-P_COMPUTE_CAP_MAX_TRAINING_FLOP = 108  # absent: 0
+P_COMPUTE_CAP_START_YEAR = 114  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_COMPUTE_CAP_END_YEAR = 115  # x, or +inf if unset; absent: inf
+P_COMPUTE_CAP_TRIGGER_OBSERVE = 116  # trigger field (observe); absent: 0
+P_COMPUTE_CAP_TRIGGER_DIRECTION = 117  # trigger field (direction); absent: 0
+P_COMPUTE_CAP_TRIGGER_THRESHOLD = 118  # trigger field (threshold); absent: 0
+P_COMPUTE_CAP_TRIGGER_FOR_YEARS = 119  # trigger field (for_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_LAG_YEARS = 120  # trigger field (lag_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_MIN_DURATION_YEARS = 121  # trigger field (min_duration_years); absent: 0
+P_COMPUTE_CAP_TRIGGER_FROM_YEAR = 122  # trigger field (from_year); absent: 0
+P_COMPUTE_CAP_MAX_TRAINING_FLOP = 123  # absent: 0
 
 # policy compute_tax (economy.params.policies); its absent value switches it off
-P_COMPUTE_TAX_START_YEAR = 109  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_COMPUTE_TAX_END_YEAR = 110  # x, or +inf if unset; absent: inf
-P_COMPUTE_TAX_TRIGGER_OBSERVE = 111  # trigger field (observe); absent: 0
-P_COMPUTE_TAX_TRIGGER_DIRECTION = 112  # trigger field (direction); absent: 0
-P_COMPUTE_TAX_TRIGGER_THRESHOLD = 113  # trigger field (threshold); absent: 0
-P_COMPUTE_TAX_TRIGGER_FOR_YEARS = 114  # trigger field (for_years); absent: 0
-P_COMPUTE_TAX_TRIGGER_LAG_YEARS = 115  # trigger field (lag_years); absent: 0
-P_COMPUTE_TAX_TRIGGER_MIN_DURATION_YEARS = 116  # trigger field (min_duration_years); absent: 0
-P_COMPUTE_TAX_TRIGGER_FROM_YEAR = 117  # trigger field (from_year); absent: 0
-P_COMPUTE_TAX_RATE = 118  # absent: 0
-P_COMPUTE_TAX_SMALL_SHARE = 119  # absent: 0
+P_COMPUTE_TAX_START_YEAR = 124  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_COMPUTE_TAX_END_YEAR = 125  # x, or +inf if unset; absent: inf
+P_COMPUTE_TAX_TRIGGER_OBSERVE = 126  # trigger field (observe); absent: 0
+P_COMPUTE_TAX_TRIGGER_DIRECTION = 127  # trigger field (direction); absent: 0
+P_COMPUTE_TAX_TRIGGER_THRESHOLD = 128  # trigger field (threshold); absent: 0
+P_COMPUTE_TAX_TRIGGER_FOR_YEARS = 129  # trigger field (for_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_LAG_YEARS = 130  # trigger field (lag_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_MIN_DURATION_YEARS = 131  # trigger field (min_duration_years); absent: 0
+P_COMPUTE_TAX_TRIGGER_FROM_YEAR = 132  # trigger field (from_year); absent: 0
+P_COMPUTE_TAX_RATE = 133  # absent: 0
+P_COMPUTE_TAX_SMALL_SHARE = 134  # absent: 0
 
 # policy windfall_tax (economy.params.policies); its absent value switches it off
-P_WINDFALL_TAX_START_YEAR = 120  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_WINDFALL_TAX_END_YEAR = 121  # x, or +inf if unset; absent: inf
-P_WINDFALL_TAX_TRIGGER_OBSERVE = 122  # trigger field (observe); absent: 0
-P_WINDFALL_TAX_TRIGGER_DIRECTION = 123  # trigger field (direction); absent: 0
-P_WINDFALL_TAX_TRIGGER_THRESHOLD = 124  # trigger field (threshold); absent: 0
-P_WINDFALL_TAX_TRIGGER_FOR_YEARS = 125  # trigger field (for_years); absent: 0
-P_WINDFALL_TAX_TRIGGER_LAG_YEARS = 126  # trigger field (lag_years); absent: 0
-P_WINDFALL_TAX_TRIGGER_MIN_DURATION_YEARS = 127  # trigger field (min_duration_years); absent: 0
-P_WINDFALL_TAX_TRIGGER_FROM_YEAR = 128  # trigger field (from_year); absent: 0
-P_WINDFALL_TAX_RATE = 129  # absent: 0
-P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 130  # absent: 0
-P_WINDFALL_TAX_SMALL_SHARE = 131  # absent: 0
+P_WINDFALL_TAX_START_YEAR = 135  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_WINDFALL_TAX_END_YEAR = 136  # x, or +inf if unset; absent: inf
+P_WINDFALL_TAX_TRIGGER_OBSERVE = 137  # trigger field (observe); absent: 0
+P_WINDFALL_TAX_TRIGGER_DIRECTION = 138  # trigger field (direction); absent: 0
+P_WINDFALL_TAX_TRIGGER_THRESHOLD = 139  # trigger field (threshold); absent: 0
+P_WINDFALL_TAX_TRIGGER_FOR_YEARS = 140  # trigger field (for_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_LAG_YEARS = 141  # trigger field (lag_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_MIN_DURATION_YEARS = 142  # trigger field (min_duration_years); absent: 0
+P_WINDFALL_TAX_TRIGGER_FROM_YEAR = 143  # trigger field (from_year); absent: 0
+P_WINDFALL_TAX_RATE = 144  # absent: 0
+P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR = 145  # absent: 0
+P_WINDFALL_TAX_SMALL_SHARE = 146  # absent: 0
 
 # policy rnd_subsidy (economy.params.policies); its absent value switches it off
-P_RND_SUBSIDY_START_YEAR = 132  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_RND_SUBSIDY_END_YEAR = 133  # x, or +inf if unset; absent: inf
-P_RND_SUBSIDY_TRIGGER_OBSERVE = 134  # trigger field (observe); absent: 0
-P_RND_SUBSIDY_TRIGGER_DIRECTION = 135  # trigger field (direction); absent: 0
-P_RND_SUBSIDY_TRIGGER_THRESHOLD = 136  # trigger field (threshold); absent: 0
-P_RND_SUBSIDY_TRIGGER_FOR_YEARS = 137  # trigger field (for_years); absent: 0
-P_RND_SUBSIDY_TRIGGER_LAG_YEARS = 138  # trigger field (lag_years); absent: 0
-P_RND_SUBSIDY_TRIGGER_MIN_DURATION_YEARS = 139  # trigger field (min_duration_years); absent: 0
-P_RND_SUBSIDY_TRIGGER_FROM_YEAR = 140  # trigger field (from_year); absent: 0
-P_RND_SUBSIDY_RATE = 141  # absent: 0
-P_RND_SUBSIDY_MAX_SHARE = 142  # absent: 0
+P_RND_SUBSIDY_START_YEAR = 147  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_RND_SUBSIDY_END_YEAR = 148  # x, or +inf if unset; absent: inf
+P_RND_SUBSIDY_TRIGGER_OBSERVE = 149  # trigger field (observe); absent: 0
+P_RND_SUBSIDY_TRIGGER_DIRECTION = 150  # trigger field (direction); absent: 0
+P_RND_SUBSIDY_TRIGGER_THRESHOLD = 151  # trigger field (threshold); absent: 0
+P_RND_SUBSIDY_TRIGGER_FOR_YEARS = 152  # trigger field (for_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_LAG_YEARS = 153  # trigger field (lag_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_MIN_DURATION_YEARS = 154  # trigger field (min_duration_years); absent: 0
+P_RND_SUBSIDY_TRIGGER_FROM_YEAR = 155  # trigger field (from_year); absent: 0
+P_RND_SUBSIDY_RATE = 156  # absent: 0
+P_RND_SUBSIDY_MAX_SHARE = 157  # absent: 0
 
 # policy open_publication (economy.params.policies); its absent value switches it off
-P_OPEN_PUBLICATION_START_YEAR = 143  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_OPEN_PUBLICATION_END_YEAR = 144  # x, or +inf if unset; absent: inf
-P_OPEN_PUBLICATION_TRIGGER_OBSERVE = 145  # trigger field (observe); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_DIRECTION = 146  # trigger field (direction); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_THRESHOLD = 147  # trigger field (threshold); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_FOR_YEARS = 148  # trigger field (for_years); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_LAG_YEARS = 149  # trigger field (lag_years); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_MIN_DURATION_YEARS = 150  # trigger field (min_duration_years); absent: 0
-P_OPEN_PUBLICATION_TRIGGER_FROM_YEAR = 151  # trigger field (from_year); absent: 0
-P_OPEN_PUBLICATION_MIN_OPENNESS = 152  # absent: 0
+P_OPEN_PUBLICATION_START_YEAR = 158  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_OPEN_PUBLICATION_END_YEAR = 159  # x, or +inf if unset; absent: inf
+P_OPEN_PUBLICATION_TRIGGER_OBSERVE = 160  # trigger field (observe); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_DIRECTION = 161  # trigger field (direction); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_THRESHOLD = 162  # trigger field (threshold); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_FOR_YEARS = 163  # trigger field (for_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_LAG_YEARS = 164  # trigger field (lag_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_MIN_DURATION_YEARS = 165  # trigger field (min_duration_years); absent: 0
+P_OPEN_PUBLICATION_TRIGGER_FROM_YEAR = 166  # trigger field (from_year); absent: 0
+P_OPEN_PUBLICATION_MIN_OPENNESS = 167  # absent: 0
 
 # policy merger_review (economy.params.policies); its absent value switches it off
-P_MERGER_REVIEW_START_YEAR = 153  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_MERGER_REVIEW_END_YEAR = 154  # x, or +inf if unset; absent: inf
-P_MERGER_REVIEW_TRIGGER_OBSERVE = 155  # trigger field (observe); absent: 0
-P_MERGER_REVIEW_TRIGGER_DIRECTION = 156  # trigger field (direction); absent: 0
-P_MERGER_REVIEW_TRIGGER_THRESHOLD = 157  # trigger field (threshold); absent: 0
-P_MERGER_REVIEW_TRIGGER_FOR_YEARS = 158  # trigger field (for_years); absent: 0
-P_MERGER_REVIEW_TRIGGER_LAG_YEARS = 159  # trigger field (lag_years); absent: 0
-P_MERGER_REVIEW_TRIGGER_MIN_DURATION_YEARS = 160  # trigger field (min_duration_years); absent: 0
-P_MERGER_REVIEW_TRIGGER_FROM_YEAR = 161  # trigger field (from_year); absent: 0
-P_MERGER_REVIEW_POST_HHI = 162  # absent: 10000
-P_MERGER_REVIEW_DELTA_HHI = 163  # absent: 0
-P_MERGER_REVIEW_MAX_MERGED_SHARE = 164  # absent: 1
+P_MERGER_REVIEW_START_YEAR = 168  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_MERGER_REVIEW_END_YEAR = 169  # x, or +inf if unset; absent: inf
+P_MERGER_REVIEW_TRIGGER_OBSERVE = 170  # trigger field (observe); absent: 0
+P_MERGER_REVIEW_TRIGGER_DIRECTION = 171  # trigger field (direction); absent: 0
+P_MERGER_REVIEW_TRIGGER_THRESHOLD = 172  # trigger field (threshold); absent: 0
+P_MERGER_REVIEW_TRIGGER_FOR_YEARS = 173  # trigger field (for_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_LAG_YEARS = 174  # trigger field (lag_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_MIN_DURATION_YEARS = 175  # trigger field (min_duration_years); absent: 0
+P_MERGER_REVIEW_TRIGGER_FROM_YEAR = 176  # trigger field (from_year); absent: 0
+P_MERGER_REVIEW_POST_HHI = 177  # absent: 10000
+P_MERGER_REVIEW_DELTA_HHI = 178  # absent: 0
+P_MERGER_REVIEW_MAX_MERGED_SHARE = 179  # absent: 1
 
 # policy breakup (economy.params.policies); its absent value switches it off
-P_BREAKUP_START_YEAR = 165  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_BREAKUP_END_YEAR = 166  # x, or +inf if unset; absent: inf
-P_BREAKUP_TRIGGER_OBSERVE = 167  # trigger field (observe); absent: 0
-P_BREAKUP_TRIGGER_DIRECTION = 168  # trigger field (direction); absent: 0
-P_BREAKUP_TRIGGER_THRESHOLD = 169  # trigger field (threshold); absent: 0
-P_BREAKUP_TRIGGER_FOR_YEARS = 170  # trigger field (for_years); absent: 0
-P_BREAKUP_TRIGGER_LAG_YEARS = 171  # trigger field (lag_years); absent: 0
-P_BREAKUP_TRIGGER_MIN_DURATION_YEARS = 172  # trigger field (min_duration_years); absent: 0
-P_BREAKUP_TRIGGER_FROM_YEAR = 173  # trigger field (from_year); absent: 0
-P_BREAKUP_MAX_SHARE = 174  # absent: 1
+P_BREAKUP_START_YEAR = 180  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_BREAKUP_END_YEAR = 181  # x, or +inf if unset; absent: inf
+P_BREAKUP_TRIGGER_OBSERVE = 182  # trigger field (observe); absent: 0
+P_BREAKUP_TRIGGER_DIRECTION = 183  # trigger field (direction); absent: 0
+P_BREAKUP_TRIGGER_THRESHOLD = 184  # trigger field (threshold); absent: 0
+P_BREAKUP_TRIGGER_FOR_YEARS = 185  # trigger field (for_years); absent: 0
+P_BREAKUP_TRIGGER_LAG_YEARS = 186  # trigger field (lag_years); absent: 0
+P_BREAKUP_TRIGGER_MIN_DURATION_YEARS = 187  # trigger field (min_duration_years); absent: 0
+P_BREAKUP_TRIGGER_FROM_YEAR = 188  # trigger field (from_year); absent: 0
+P_BREAKUP_MAX_SHARE = 189  # absent: 1
 
 # policy export_controls (economy.params.policies); its absent value switches it off
-P_EXPORT_CONTROLS_START_YEAR = 175  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_EXPORT_CONTROLS_END_YEAR = 176  # x, or +inf if unset; absent: inf
-P_EXPORT_CONTROLS_TRIGGER_OBSERVE = 177  # trigger field (observe); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_DIRECTION = 178  # trigger field (direction); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_THRESHOLD = 179  # trigger field (threshold); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS = 180  # trigger field (for_years); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS = 181  # trigger field (lag_years); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS = 182  # trigger field (min_duration_years); absent: 0
-P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR = 183  # trigger field (from_year); absent: 0
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 184  # bitmask of the codes (bits_0_31); absent: 0
-P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 185  # bitmask of the codes (bits_32_63); absent: 0
-P_EXPORT_CONTROLS_COMPUTE_CUT = 186  # absent: 0
+P_EXPORT_CONTROLS_START_YEAR = 190  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_EXPORT_CONTROLS_END_YEAR = 191  # x, or +inf if unset; absent: inf
+P_EXPORT_CONTROLS_TRIGGER_OBSERVE = 192  # trigger field (observe); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_DIRECTION = 193  # trigger field (direction); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_THRESHOLD = 194  # trigger field (threshold); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS = 195  # trigger field (for_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS = 196  # trigger field (lag_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS = 197  # trigger field (min_duration_years); absent: 0
+P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR = 198  # trigger field (from_year); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31 = 199  # bitmask of the codes (bits_0_31); absent: 0
+P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63 = 200  # bitmask of the codes (bits_32_63); absent: 0
+P_EXPORT_CONTROLS_COMPUTE_CUT = 201  # absent: 0
 
 # policy safety_standard (economy.params.policies); its absent value switches it off
-P_SAFETY_STANDARD_START_YEAR = 187  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_SAFETY_STANDARD_END_YEAR = 188  # x, or +inf if unset; absent: inf
-P_SAFETY_STANDARD_TRIGGER_OBSERVE = 189  # trigger field (observe); absent: 0
-P_SAFETY_STANDARD_TRIGGER_DIRECTION = 190  # trigger field (direction); absent: 0
-P_SAFETY_STANDARD_TRIGGER_THRESHOLD = 191  # trigger field (threshold); absent: 0
-P_SAFETY_STANDARD_TRIGGER_FOR_YEARS = 192  # trigger field (for_years); absent: 0
-P_SAFETY_STANDARD_TRIGGER_LAG_YEARS = 193  # trigger field (lag_years); absent: 0
-P_SAFETY_STANDARD_TRIGGER_MIN_DURATION_YEARS = 194  # trigger field (min_duration_years); absent: 0
-P_SAFETY_STANDARD_TRIGGER_FROM_YEAR = 195  # trigger field (from_year); absent: 0
-P_SAFETY_STANDARD_MIN_SAFETY = 196  # absent: 0
-P_SAFETY_STANDARD_LIABILITY = 197  # absent: 0
+P_SAFETY_STANDARD_START_YEAR = 202  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_SAFETY_STANDARD_END_YEAR = 203  # x, or +inf if unset; absent: inf
+P_SAFETY_STANDARD_TRIGGER_OBSERVE = 204  # trigger field (observe); absent: 0
+P_SAFETY_STANDARD_TRIGGER_DIRECTION = 205  # trigger field (direction); absent: 0
+P_SAFETY_STANDARD_TRIGGER_THRESHOLD = 206  # trigger field (threshold); absent: 0
+P_SAFETY_STANDARD_TRIGGER_FOR_YEARS = 207  # trigger field (for_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_LAG_YEARS = 208  # trigger field (lag_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_MIN_DURATION_YEARS = 209  # trigger field (min_duration_years); absent: 0
+P_SAFETY_STANDARD_TRIGGER_FROM_YEAR = 210  # trigger field (from_year); absent: 0
+P_SAFETY_STANDARD_MIN_SAFETY = 211  # absent: 0
+P_SAFETY_STANDARD_LIABILITY = 212  # absent: 0
 
 # policy conditional_pause (economy.params.policies); its absent value switches it off
-P_CONDITIONAL_PAUSE_START_YEAR = 198  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
-P_CONDITIONAL_PAUSE_END_YEAR = 199  # x, or +inf if unset; absent: inf
-P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE = 200  # trigger field (observe); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_DIRECTION = 201  # trigger field (direction); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD = 202  # trigger field (threshold); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_FOR_YEARS = 203  # trigger field (for_years); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS = 204  # trigger field (lag_years); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS = 205  # trigger field (min_duration_years); absent: 0
-P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR = 206  # trigger field (from_year); absent: 0
-P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 207  # x ln(10); absent: 0
-P_CONDITIONAL_PAUSE_DURATION_YEARS = 208  # absent: 0
+P_CONDITIONAL_PAUSE_START_YEAR = 213  # start_year; +inf for a triggered policy until its trigger fires; absent: inf
+P_CONDITIONAL_PAUSE_END_YEAR = 214  # x, or +inf if unset; absent: inf
+P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE = 215  # trigger field (observe); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_DIRECTION = 216  # trigger field (direction); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD = 217  # trigger field (threshold); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_FOR_YEARS = 218  # trigger field (for_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS = 219  # trigger field (lag_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS = 220  # trigger field (min_duration_years); absent: 0
+P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR = 221  # trigger field (from_year); absent: 0
+P_LN10_TIMES_CONDITIONAL_PAUSE_THRESHOLD_LOG10_EFF_COMPUTE = 222  # x ln(10); absent: 0
+P_CONDITIONAL_PAUSE_DURATION_YEARS = 223  # absent: 0
 
 # The archetype table, one record per kind (KIND_NAMES order): the Archetype fields an entrant starts from. Archetype
 # k's field A_<FIELD> is column P_ARCHETYPES + k * N_ARCH_FIELDS + A_<FIELD>.
 N_KINDS = 6
 ARCH_FIELDS: tuple[str, ...] = (
     "spend_rate_per_year", "compute_spend_fraction", "train_fraction", "inference_fraction", "safety_base", "openness",
-    "funding", "strategy", "cash_usd", "researchers",
+    "evasion_propensity", "funding", "strategy", "cash_usd", "researchers",
 )
 A_SPEND_RATE_PER_YEAR = 0
 A_COMPUTE_SPEND_FRACTION = 1
@@ -347,13 +371,14 @@ A_TRAIN_FRACTION = 2
 A_INFERENCE_FRACTION = 3
 A_SAFETY_BASE = 4
 A_OPENNESS = 5
-A_FUNDING = 6
-A_STRATEGY = 7
-A_CASH_USD = 8
-A_RESEARCHERS = 9
-N_ARCH_FIELDS = 10
-P_ARCHETYPES = 209
-N_PARAMS = 269
+A_EVASION_PROPENSITY = 6
+A_FUNDING = 7
+A_STRATEGY = 8
+A_CASH_USD = 9
+A_RESEARCHERS = 10
+N_ARCH_FIELDS = 11
+P_ARCHETYPES = 224
+N_PARAMS = 290
 PARAM_NAMES: tuple[str, ...] = (
     "sim_start_year", "sim_dt", "sim_log_software_ceiling", "research_parallelism", "rho_of_research_substitution",
     "research_max_automation", "ln10_times_research_automation_midpoint_log10_flop",
@@ -382,7 +407,13 @@ PARAM_NAMES: tuple[str, ...] = (
     "incidents_hazard_per_drift", "incidents_capability_threshold_log10_flop", "incidents_capability_sensitivity",
     "incidents_safety_effectiveness", "incidents_catastrophe_fraction", "incidents_share_loss", "incidents_cash_loss",
     "adaptation_memory_years", "adaptation_aspiration_years", "adaptation_imitation_rate_per_year",
-    "adaptation_search_rate_per_year", "adaptation_search_step", "research_parallelism_over_returns_to_research",
+    "adaptation_search_rate_per_year", "adaptation_search_step", "enforcement_evasion",
+    "enforcement_audit_budget_usd_per_year", "enforcement_audit_cost_usd", "enforcement_audit_detection_probability",
+    "enforcement_whistleblower_rate_per_year", "enforcement_accounting_signal_rate_per_year",
+    "enforcement_accounting_false_alarm_rate_per_year", "enforcement_energy_signal_rate_per_year",
+    "enforcement_energy_false_alarm_rate_per_year", "enforcement_prior_evasion_probability",
+    "enforcement_suspicion_memory_years", "enforcement_fine_usd", "enforcement_fine_cash_fraction",
+    "enforcement_seizure_fraction", "enforcement_ban_years", "research_parallelism_over_returns_to_research",
     "quality_of_market_outside_log10_flop", "cross_bloc_cut_year", "cross_bloc_reopen_year", "run_start_log_theta",
     "run_start_frontier_quality", "compute_cap_start_year", "compute_cap_end_year", "compute_cap_trigger_observe",
     "compute_cap_trigger_direction", "compute_cap_trigger_threshold", "compute_cap_trigger_for_years",
@@ -422,23 +453,24 @@ PARAM_NAMES: tuple[str, ...] = (
     "conditional_pause_trigger_min_duration_years", "conditional_pause_trigger_from_year",
     "ln10_times_conditional_pause_threshold_log10_eff_compute", "conditional_pause_duration_years",
     "archetypes_0_spend_rate_per_year", "archetypes_0_compute_spend_fraction", "archetypes_0_train_fraction",
-    "archetypes_0_inference_fraction", "archetypes_0_safety_base", "archetypes_0_openness", "archetypes_0_funding",
-    "archetypes_0_strategy", "archetypes_0_cash_usd", "archetypes_0_researchers", "archetypes_1_spend_rate_per_year",
-    "archetypes_1_compute_spend_fraction", "archetypes_1_train_fraction", "archetypes_1_inference_fraction",
-    "archetypes_1_safety_base", "archetypes_1_openness", "archetypes_1_funding", "archetypes_1_strategy",
+    "archetypes_0_inference_fraction", "archetypes_0_safety_base", "archetypes_0_openness",
+    "archetypes_0_evasion_propensity", "archetypes_0_funding", "archetypes_0_strategy", "archetypes_0_cash_usd",
+    "archetypes_0_researchers", "archetypes_1_spend_rate_per_year", "archetypes_1_compute_spend_fraction",
+    "archetypes_1_train_fraction", "archetypes_1_inference_fraction", "archetypes_1_safety_base",
+    "archetypes_1_openness", "archetypes_1_evasion_propensity", "archetypes_1_funding", "archetypes_1_strategy",
     "archetypes_1_cash_usd", "archetypes_1_researchers", "archetypes_2_spend_rate_per_year",
     "archetypes_2_compute_spend_fraction", "archetypes_2_train_fraction", "archetypes_2_inference_fraction",
-    "archetypes_2_safety_base", "archetypes_2_openness", "archetypes_2_funding", "archetypes_2_strategy",
-    "archetypes_2_cash_usd", "archetypes_2_researchers", "archetypes_3_spend_rate_per_year",
+    "archetypes_2_safety_base", "archetypes_2_openness", "archetypes_2_evasion_propensity", "archetypes_2_funding",
+    "archetypes_2_strategy", "archetypes_2_cash_usd", "archetypes_2_researchers", "archetypes_3_spend_rate_per_year",
     "archetypes_3_compute_spend_fraction", "archetypes_3_train_fraction", "archetypes_3_inference_fraction",
-    "archetypes_3_safety_base", "archetypes_3_openness", "archetypes_3_funding", "archetypes_3_strategy",
-    "archetypes_3_cash_usd", "archetypes_3_researchers", "archetypes_4_spend_rate_per_year",
+    "archetypes_3_safety_base", "archetypes_3_openness", "archetypes_3_evasion_propensity", "archetypes_3_funding",
+    "archetypes_3_strategy", "archetypes_3_cash_usd", "archetypes_3_researchers", "archetypes_4_spend_rate_per_year",
     "archetypes_4_compute_spend_fraction", "archetypes_4_train_fraction", "archetypes_4_inference_fraction",
-    "archetypes_4_safety_base", "archetypes_4_openness", "archetypes_4_funding", "archetypes_4_strategy",
-    "archetypes_4_cash_usd", "archetypes_4_researchers", "archetypes_5_spend_rate_per_year",
+    "archetypes_4_safety_base", "archetypes_4_openness", "archetypes_4_evasion_propensity", "archetypes_4_funding",
+    "archetypes_4_strategy", "archetypes_4_cash_usd", "archetypes_4_researchers", "archetypes_5_spend_rate_per_year",
     "archetypes_5_compute_spend_fraction", "archetypes_5_train_fraction", "archetypes_5_inference_fraction",
-    "archetypes_5_safety_base", "archetypes_5_openness", "archetypes_5_funding", "archetypes_5_strategy",
-    "archetypes_5_cash_usd", "archetypes_5_researchers",
+    "archetypes_5_safety_base", "archetypes_5_openness", "archetypes_5_evasion_propensity", "archetypes_5_funding",
+    "archetypes_5_strategy", "archetypes_5_cash_usd", "archetypes_5_researchers",
 )
 
 # The codes of choices packed into the row: <SECTION>_<FIELD>_<OPTION>.
@@ -460,9 +492,9 @@ POLICY_KINDS: tuple[str, ...] = (
     "export_controls", "safety_standard", "conditional_pause",
 )
 N_POLICY_KINDS = 10
-POLICY_START_COLUMNS = (99, 109, 120, 132, 143, 153, 165, 175, 187, 198)
-POLICY_END_COLUMNS = (100, 110, 121, 133, 144, 154, 166, 176, 188, 199)
-POLICY_TRIGGER_COLUMNS = (101, 111, 122, 134, 145, 155, 167, 177, 189, 200)
+POLICY_START_COLUMNS = (114, 124, 135, 147, 158, 168, 180, 190, 202, 213)
+POLICY_END_COLUMNS = (115, 125, 136, 148, 159, 169, 181, 191, 203, 214)
+POLICY_TRIGGER_COLUMNS = (116, 126, 137, 149, 160, 170, 182, 192, 204, 215)
 T_OBSERVE = 0
 T_DIRECTION = 1
 T_THRESHOLD = 2
@@ -489,9 +521,10 @@ MARKET_COLUMNS: tuple[str, ...] = (
     "people_growth", "knowledge_gap_dispersion", "mean_log_software_gap", "spillover_log_software", "talent_flow",
     "n_distilled", "active_edges", "n_strategy_changes", "n_entries", "n_acquisitions", "n_acquisitions_blocked",
     "incidents", "catastrophe", "cash_entry", "cash_acquisitions", "cash_incidents", "entry_rate", "industry_return",
-    "events_dropped", "tax_revenue", "public_compute", "cash_subsidy", "n_breakup_parts", "paused",
+    "events_dropped", "tax_revenue", "public_compute", "cash_subsidy", "n_breakup_parts", "paused", "n_evading",
+    "evasion_gain_usd", "n_detected", "fines_usd", "compute_seized", "audits", "regulator_spend_usd", "mean_suspicion",
 )
-N_MARKET = 62
+N_MARKET = 70
 # outcomes
 M_YEAR = 0
 M_HHI = 1
@@ -560,28 +593,38 @@ M_PUBLIC_COMPUTE = 58
 M_CASH_SUBSIDY = 59
 M_N_BREAKUP_PARTS = 60
 M_PAUSED = 61
+# compliance and the regulator (stage 9; docs/policies.md, only with enforcement.evasion)
+M_N_EVADING = 62
+M_EVASION_GAIN_USD = 63
+M_N_DETECTED = 64
+M_FINES_USD = 65
+M_COMPUTE_SEIZED = 66
+M_AUDITS = 67
+M_REGULATOR_SPEND_USD = 68
+M_MEAN_SUSPICION = 69
 COUNT_COLUMNS: tuple[str, ...] = (
     "n_alive", "n_singular", "n_exits", "n_distilled", "active_edges", "n_strategy_changes", "n_entries",
     "n_acquisitions", "n_acquisitions_blocked", "incidents", "catastrophe", "events_dropped", "n_breakup_parts",
-    "paused",
+    "paused", "n_evading", "n_detected", "audits",
 )
 
 __all__ += [
-    "ARCH_FIELDS", "A_CASH_USD", "A_COMPUTE_SPEND_FRACTION", "A_FUNDING", "A_INFERENCE_FRACTION", "A_OPENNESS",
-    "A_RESEARCHERS", "A_SAFETY_BASE", "A_SPEND_RATE_PER_YEAR", "A_STRATEGY", "A_TRAIN_FRACTION", "COUNT_COLUMNS",
-    "MARKET_COLUMNS", "MARKET_MODE_LOGIT", "MARKET_MODE_URN", "M_ACTIVE_EDGES", "M_CASH_ACQUISITIONS",
-    "M_CASH_COMPUTE_SPEND", "M_CASH_ENTRY", "M_CASH_FUNDING", "M_CASH_INCIDENTS", "M_CASH_OPEX",
-    "M_CASH_REMOVED_AT_EXIT", "M_CASH_REVENUE", "M_CASH_STATE_BUDGET", "M_CASH_SUBSIDY", "M_CASH_WAGES",
+    "ARCH_FIELDS", "A_CASH_USD", "A_COMPUTE_SPEND_FRACTION", "A_EVASION_PROPENSITY", "A_FUNDING",
+    "A_INFERENCE_FRACTION", "A_OPENNESS", "A_RESEARCHERS", "A_SAFETY_BASE", "A_SPEND_RATE_PER_YEAR", "A_STRATEGY",
+    "A_TRAIN_FRACTION", "COUNT_COLUMNS", "MARKET_COLUMNS", "MARKET_MODE_LOGIT", "MARKET_MODE_URN", "M_ACTIVE_EDGES",
+    "M_AUDITS", "M_CASH_ACQUISITIONS", "M_CASH_COMPUTE_SPEND", "M_CASH_ENTRY", "M_CASH_FUNDING", "M_CASH_INCIDENTS",
+    "M_CASH_OPEX", "M_CASH_REMOVED_AT_EXIT", "M_CASH_REVENUE", "M_CASH_STATE_BUDGET", "M_CASH_SUBSIDY", "M_CASH_WAGES",
     "M_CATASTROPHE", "M_COMPUTE_BOUGHT", "M_COMPUTE_DEPRECIATED", "M_COMPUTE_PRICE", "M_COMPUTE_REMOVED_AT_EXIT",
-    "M_EFFECTIVE_LABS", "M_ENTRY_RATE", "M_EVENTS_DROPPED", "M_FRONTIER_AUTOMATION", "M_FRONTIER_LOG10_EFF_COMPUTE",
-    "M_FRONTIER_LOG_SOFTWARE", "M_FRONTIER_QUALITY", "M_GINI_REVENUE", "M_HHI", "M_INCIDENTS", "M_INDUSTRY_RETURN",
-    "M_KNOWLEDGE_GAP_DISPERSION", "M_LEADER_GAP_OOMS", "M_LEADER_GAP_YEARS", "M_MAX_DRIFT", "M_MEAN_LOG_SOFTWARE_GAP",
-    "M_MEAN_SAFETY", "M_N_ACQUISITIONS", "M_N_ACQUISITIONS_BLOCKED", "M_N_ALIVE", "M_N_BREAKUP_PARTS", "M_N_DISTILLED",
-    "M_N_ENTRIES", "M_N_EXITS", "M_N_SINGULAR", "M_N_STRATEGY_CHANGES", "M_OUTSIDE_SHARE", "M_PAUSED",
-    "M_PEOPLE_GROWTH", "M_PRICE_FLOOR", "M_PUBLIC_COMPUTE", "M_RESALE_COMPUTE", "M_RUNNERUP_QUALITY",
-    "M_SPILLOVER_LOG_SOFTWARE", "M_TALENT_FLOW", "M_TALENT_POOL", "M_TAX_REVENUE", "M_TOP1_SHARE", "M_TOP4_SHARE",
-    "M_TOTAL_CASH", "M_TOTAL_COMPUTE", "M_TOTAL_DEMAND", "M_TOTAL_RESEARCHERS", "M_TOTAL_REVENUE", "M_YEAR",
-    "NETWORK_KIND_BARABASI_ALBERT", "NETWORK_KIND_COMPLETE", "NETWORK_KIND_ERDOS_RENYI", "NETWORK_KIND_FILE",
+    "M_COMPUTE_SEIZED", "M_EFFECTIVE_LABS", "M_ENTRY_RATE", "M_EVASION_GAIN_USD", "M_EVENTS_DROPPED", "M_FINES_USD",
+    "M_FRONTIER_AUTOMATION", "M_FRONTIER_LOG10_EFF_COMPUTE", "M_FRONTIER_LOG_SOFTWARE", "M_FRONTIER_QUALITY",
+    "M_GINI_REVENUE", "M_HHI", "M_INCIDENTS", "M_INDUSTRY_RETURN", "M_KNOWLEDGE_GAP_DISPERSION", "M_LEADER_GAP_OOMS",
+    "M_LEADER_GAP_YEARS", "M_MAX_DRIFT", "M_MEAN_LOG_SOFTWARE_GAP", "M_MEAN_SAFETY", "M_MEAN_SUSPICION",
+    "M_N_ACQUISITIONS", "M_N_ACQUISITIONS_BLOCKED", "M_N_ALIVE", "M_N_BREAKUP_PARTS", "M_N_DETECTED", "M_N_DISTILLED",
+    "M_N_ENTRIES", "M_N_EVADING", "M_N_EXITS", "M_N_SINGULAR", "M_N_STRATEGY_CHANGES", "M_OUTSIDE_SHARE", "M_PAUSED",
+    "M_PEOPLE_GROWTH", "M_PRICE_FLOOR", "M_PUBLIC_COMPUTE", "M_REGULATOR_SPEND_USD", "M_RESALE_COMPUTE",
+    "M_RUNNERUP_QUALITY", "M_SPILLOVER_LOG_SOFTWARE", "M_TALENT_FLOW", "M_TALENT_POOL", "M_TAX_REVENUE", "M_TOP1_SHARE",
+    "M_TOP4_SHARE", "M_TOTAL_CASH", "M_TOTAL_COMPUTE", "M_TOTAL_DEMAND", "M_TOTAL_RESEARCHERS", "M_TOTAL_REVENUE",
+    "M_YEAR", "NETWORK_KIND_BARABASI_ALBERT", "NETWORK_KIND_COMPLETE", "NETWORK_KIND_ERDOS_RENYI", "NETWORK_KIND_FILE",
     "NETWORK_KIND_NONE", "NETWORK_KIND_STOCHASTIC_BLOCK", "NETWORK_KIND_WATTS_STROGATZ", "N_ARCH_FIELDS", "N_KINDS",
     "N_MARKET", "N_PARAMS", "N_POLICY_KINDS", "N_TRIGGER_FIELDS", "N_TRIGGER_OBSERVABLES", "PARAM_NAMES",
     "POLICY_END_COLUMNS", "POLICY_KINDS", "POLICY_START_COLUMNS", "POLICY_TRIGGER_COLUMNS",
@@ -604,13 +647,19 @@ __all__ += [
     "P_CONDITIONAL_PAUSE_TRIGGER_FROM_YEAR", "P_CONDITIONAL_PAUSE_TRIGGER_LAG_YEARS",
     "P_CONDITIONAL_PAUSE_TRIGGER_MIN_DURATION_YEARS", "P_CONDITIONAL_PAUSE_TRIGGER_OBSERVE",
     "P_CONDITIONAL_PAUSE_TRIGGER_THRESHOLD", "P_CROSS_BLOC_CUT_YEAR", "P_CROSS_BLOC_REOPEN_YEAR",
-    "P_CUMULATIVE_ENTRY_MIX", "P_ENTRY_LAG_LN", "P_ENTRY_OPEN_THRESHOLD", "P_ENTRY_PROFIT_SENSITIVITY",
-    "P_ENTRY_RATE_PER_YEAR", "P_ENTRY_SIZE_DISPERSION", "P_EXPORT_CONTROLS_COMPUTE_CUT", "P_EXPORT_CONTROLS_END_YEAR",
-    "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31", "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63",
-    "P_EXPORT_CONTROLS_START_YEAR", "P_EXPORT_CONTROLS_TRIGGER_DIRECTION", "P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS",
-    "P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR", "P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS",
-    "P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS", "P_EXPORT_CONTROLS_TRIGGER_OBSERVE",
-    "P_EXPORT_CONTROLS_TRIGGER_THRESHOLD", "P_INCIDENTS_CAPABILITY_SENSITIVITY",
+    "P_CUMULATIVE_ENTRY_MIX", "P_ENFORCEMENT_ACCOUNTING_FALSE_ALARM_RATE_PER_YEAR",
+    "P_ENFORCEMENT_ACCOUNTING_SIGNAL_RATE_PER_YEAR", "P_ENFORCEMENT_AUDIT_BUDGET_USD_PER_YEAR",
+    "P_ENFORCEMENT_AUDIT_COST_USD", "P_ENFORCEMENT_AUDIT_DETECTION_PROBABILITY", "P_ENFORCEMENT_BAN_YEARS",
+    "P_ENFORCEMENT_ENERGY_FALSE_ALARM_RATE_PER_YEAR", "P_ENFORCEMENT_ENERGY_SIGNAL_RATE_PER_YEAR",
+    "P_ENFORCEMENT_EVASION", "P_ENFORCEMENT_FINE_CASH_FRACTION", "P_ENFORCEMENT_FINE_USD",
+    "P_ENFORCEMENT_PRIOR_EVASION_PROBABILITY", "P_ENFORCEMENT_SEIZURE_FRACTION", "P_ENFORCEMENT_SUSPICION_MEMORY_YEARS",
+    "P_ENFORCEMENT_WHISTLEBLOWER_RATE_PER_YEAR", "P_ENTRY_LAG_LN", "P_ENTRY_OPEN_THRESHOLD",
+    "P_ENTRY_PROFIT_SENSITIVITY", "P_ENTRY_RATE_PER_YEAR", "P_ENTRY_SIZE_DISPERSION", "P_EXPORT_CONTROLS_COMPUTE_CUT",
+    "P_EXPORT_CONTROLS_END_YEAR", "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_0_31",
+    "P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63", "P_EXPORT_CONTROLS_START_YEAR",
+    "P_EXPORT_CONTROLS_TRIGGER_DIRECTION", "P_EXPORT_CONTROLS_TRIGGER_FOR_YEARS", "P_EXPORT_CONTROLS_TRIGGER_FROM_YEAR",
+    "P_EXPORT_CONTROLS_TRIGGER_LAG_YEARS", "P_EXPORT_CONTROLS_TRIGGER_MIN_DURATION_YEARS",
+    "P_EXPORT_CONTROLS_TRIGGER_OBSERVE", "P_EXPORT_CONTROLS_TRIGGER_THRESHOLD", "P_INCIDENTS_CAPABILITY_SENSITIVITY",
     "P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP", "P_INCIDENTS_CASH_LOSS", "P_INCIDENTS_CATASTROPHE_FRACTION",
     "P_INCIDENTS_HAZARD_PER_DRIFT", "P_INCIDENTS_SAFETY_EFFECTIVENESS", "P_INCIDENTS_SHARE_LOSS",
     "P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS", "P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP",

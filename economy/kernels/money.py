@@ -152,6 +152,7 @@ def money_rows(labs, world, par, work):
     performance, aspiration, log_revenue = labs.performance, labs.aspiration, labs.log_revenue
     profit_col, capital_col = labs.profit_usd_per_year, labs.capital_usd
     tax_col, subsidy_col, inflow_col = labs.tax_usd, labs.subsidy_usd, labs.funding_inflow_usd_per_year
+    evasion = labs.evasion
     price, demand, year = world.price, world.demand, work.start_year
     frontier_u, fund_total, unserved_ratio = work.frontier_quality, work.investor_weight_total, work.unserved_ratio
     inside, exit_share, founded_by = work.inside_share, work.exit_share, work.founded_by_year
@@ -206,7 +207,8 @@ def money_rows(labs, world, par, work):
             and profit > par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]
         ):
             tax = min(
-                par[b, P_WINDFALL_TAX_RATE] * (profit - par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]) * dt,
+                par[b, P_WINDFALL_TAX_RATE] * (profit - par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]) * dt
+                * (1.0 - evasion[b, i]),  # the share a lab evading it (economy.kernels.compliance) hides
                 max(cash, 0.0),
             )
             tax_col[b, i] = tax

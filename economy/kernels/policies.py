@@ -71,7 +71,7 @@ from economy.kernels.layout import (
 __all__ = [
     "NEG_INF", "active", "breakup_run", "breakup_stage", "capped_run_flop", "compute_tax_run", "eligible_count",
     "export_budgets", "inside_total", "is_recipient", "merger_allowed", "pause_cap", "pause_event", "pause_trigger",
-    "policy_floors", "restricted", "windfall_run"
+    "policy_floors", "restricted", "undeclared_run_flop", "windfall_run"
 ]
 
 NEG_INF = -math.inf
@@ -85,12 +85,17 @@ def active(par_row, start_col, end_col, year):
 
 # ---------------------------------------------------------------------------------------------- stage 1
 @jit
-def policy_floors(par_row, year, openness, safety):
-    """``(openness, safety)`` after the open-publication and safety-standard floors."""
+def policy_floors(par_row, year, openness, safety, evasion):
+    """``(openness, safety)`` after the open-publication and safety-standard floors; a lab evading the safety
+    standard (``evasion`` e > 0, economy.kernels.compliance) under-reports: it spends s_min - e (s_min - s)."""
     if active(par_row, P_OPEN_PUBLICATION_START_YEAR, P_OPEN_PUBLICATION_END_YEAR, year):
         openness = max(openness, par_row[P_OPEN_PUBLICATION_MIN_OPENNESS])
     if active(par_row, P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year):
-        safety = max(safety, par_row[P_SAFETY_STANDARD_MIN_SAFETY])
+        floor = par_row[P_SAFETY_STANDARD_MIN_SAFETY]
+        if evasion > 0.0 and safety < floor:
+            safety = floor - evasion * (floor - safety)
+        else:
+            safety = max(safety, floor)
     return openness, safety
 
 
@@ -105,14 +110,20 @@ def restricted(par_row, bloc):
 
 @jit
 def export_budgets(labs, par, b, year):
-    """Export controls: restricted labs' compute budgets shrink by ``compute_cut`` (the rest stays cash)."""
+    """Export controls: restricted labs' compute budgets shrink by ``compute_cut`` (the rest stays cash); a lab
+    evading them (``labs.evasion`` e > 0, economy.kernels.compliance) buys the share e of the refused compute
+    through a third-party bloc (leakage), keeping 1 - cut (1 - e).  A lab the regulator banned buys nothing."""
     p = par[b]
-    if not active(p, P_EXPORT_CONTROLS_START_YEAR, P_EXPORT_CONTROLS_END_YEAR, year):
-        return
-    keep = 1.0 - p[P_EXPORT_CONTROLS_COMPUTE_CUT]
+    controls = active(p, P_EXPORT_CONTROLS_START_YEAR, P_EXPORT_CONTROLS_END_YEAR, year)
+    cut = p[P_EXPORT_CONTROLS_COMPUTE_CUT]
     for i in range(labs.cash_usd.shape[1]):
-        if labs.alive[b, i] and restricted(p, labs.bloc[b, i]):
-            labs.compute_budget_usd[b, i] *= keep
+        if not labs.alive[b, i]:
+            continue
+        if labs.ban_until_year[b, i] > year:
+            labs.compute_budget_usd[b, i] = 0.0
+        elif controls and restricted(p, labs.bloc[b, i]):
+            evasion = labs.evasion[b, i]
+            labs.compute_budget_usd[b, i] *= 1.0 - cut * (1.0 - evasion) if evasion > 0.0 else 1.0 - cut
 
 
 @jit
@@ -181,6 +192,17 @@ def capped_run_flop(par_row, year, run_flop):
     if active(par_row, P_COMPUTE_CAP_START_YEAR, P_COMPUTE_CAP_END_YEAR, year):
         return min(run_flop, par_row[P_COMPUTE_CAP_MAX_TRAINING_FLOP])
     return run_flop
+
+
+@jit
+def undeclared_run_flop(run_flop, uncapped, cap, evasion):
+    """A training run's physical FLOP after a step: ``uncapped`` without the cap, held at the larger of the cap and
+    what the run already has (``run_flop``); a lab evading the cap (e > 0, economy.kernels.compliance) trains the
+    share e of the excess in an undeclared run."""
+    declared = max(run_flop, min(uncapped, cap))
+    if evasion > 0.0:
+        return declared + evasion * (uncapped - declared)
+    return declared
 
 
 @jit

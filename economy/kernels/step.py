@@ -4,6 +4,7 @@
 the equations it implements in its docstring and a plain-Python twin in ``tests/reference/``:
 
 ====  ===============================================  ==============================================
+ 9    compliance: evasion and the regulator, first     economy.kernels.compliance.compliance_stage
  1    observe and decide: adaptation, racing, budget   economy.kernels.strategy.strategy_stage
  2    compute and talent markets                       economy.kernels.factor_markets.factor_market_stage
  3    research (ln S)                                  economy.kernels.research.research_stage
@@ -23,6 +24,7 @@ Values one stage hands to a later one of the same step live in ``work`` (economy
 state of the world in ``world`` (economy.state.WorldState).
 """
 
+from economy.kernels.compliance import compliance_stage
 from economy.kernels.config import jit
 from economy.kernels.events import reset_events
 from economy.kernels.factor_markets import factor_market_stage
@@ -46,11 +48,12 @@ def step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec):
 
     ``shocks[run, lab]`` are standard normals (research luck), ``urn_uniforms[run, arrival]`` uniforms on
     [0, 1) used only in the urn market mode, ``draws`` (economy.state.StepDraws) the uniforms and normals of
-    adaptation, entry, acquisitions and incidents.  All are drawn by the caller from the run's own streams.
+    adaptation, entry, acquisitions, incidents and compliance.  All are drawn by the caller from the run's own streams.
     ``net`` is the batch's spillover network (economy.state.NetworkState); with no edges stage 5 is skipped.
     ``work`` (economy.state.StepWork) is the step's scratch.  The step's events are left in ``world.events``.
     """
     begin_step(world, par, work)
+    compliance_stage(labs, world, par, draws, work, rec)  # 9, compliance: what each lab evades this step
     strategy_stage(labs, world, par, net, work, draws, rec)  # 1
     factor_market_stage(labs, world, par, work, rec)  # 2
     research_stage(labs, world, par, net, work, shocks)  # 3

@@ -267,7 +267,7 @@ def decide_rows(labs, par, net, work, draws, year):
                                                   labs.imitated)
     spend_rate, phi_col, train_col, infer_col = (labs.spend_rate_per_year, labs.compute_spend_fraction,
                                                  labs.train_fraction, labs.inference_fraction)
-    safety_base, openness, safety = labs.safety_base, labs.openness, labs.safety
+    safety_base, openness, safety, evasion = labs.safety_base, labs.openness, labs.safety, labs.evasion
     performance, aspiration, quality = labs.performance, labs.aspiration, labs.quality
     cash_col, researchers, budget, hire = labs.cash_usd, labs.researchers, labs.compute_budget_usd, labs.hire
     routine, top, best, peer = work.routine, work.top, work.best, work.peer
@@ -319,7 +319,7 @@ def decide_rows(labs, par, net, work, draws, year):
                                    par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i)
         safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_SAFETY_RACING_SENSITIVITY] * pressure)
         # stage 9: publication and safety floors
-        openness[b, i], safety[b, i] = policy_floors(par[b], year[b], openness[b, i], safety[b, i])
+        openness[b, i], safety[b, i] = policy_floors(par[b], year[b], openness[b, i], safety[b, i], evasion[b, i])
         # budget
         cash = cash_col[b, i]
         spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0

@@ -26,7 +26,7 @@ from economy.kernels.layout import (
     P_TRAINING_SYNTHETIC_DATA_MULTIPLE,
     P_TRAINING_TOKENS_PER_PARAMETER,
 )
-from economy.kernels.policies import capped_run_flop, pause_cap
+from economy.kernels.policies import capped_run_flop, pause_cap, undeclared_run_flop
 
 __all__ = [
     "NEG_INF", "automation_fraction", "capability", "initial_capability", "log_human_share", "log_human_share_slope",
@@ -78,6 +78,7 @@ def training_stage(labs, world, par, work):
         Reads ``start_year`` (the compute cap's and the pause's windows, stage 9).
     """
     alive, compute, train, data = labs.alive, labs.compute_flop_per_year, labs.train_fraction, labs.data_tokens
+    evasion = labs.evasion
     run_flop, elapsed, run_log_s, log_s_col = (labs.run_flop, labs.run_elapsed_years, labs.run_log_software,
                                                labs.log_software)
     log_e_col, automation, quality, logit_weight = (labs.log_eff_compute, labs.automation, labs.quality,
@@ -97,7 +98,8 @@ def training_stage(labs, world, par, work):
             continue
         dt = par[b, P_SIM_DT]
         c = compute[b, i] * efficiency[b]
-        run_flop[b, i] = min(run_flop[b, i] + train[b, i] * c * dt, flop_cap[b])
+        run_flop[b, i] = undeclared_run_flop(run_flop[b, i], run_flop[b, i] + train[b, i] * c * dt, flop_cap[b],
+                                             evasion[b, i])
         elapsed[b, i] += dt
         run_years = par[b, P_TRAINING_RUN_YEARS]
         if elapsed[b, i] >= run_years * (1.0 - 1e-9):
@@ -116,7 +118,7 @@ def training_stage(labs, world, par, work):
                 log_e_col[b, i] = released
             left = max(0.0, elapsed[b, i] - run_years)
             elapsed[b, i] = left
-            run_flop[b, i] = min(train[b, i] * c * left, flop_cap[b])
+            run_flop[b, i] = undeclared_run_flop(0.0, train[b, i] * c * left, flop_cap[b], evasion[b, i])
             run_log_s[b, i] = log_s_col[b, i]
         log_e = log_e_col[b, i]
         automation[b, i] = automation_fraction(

@@ -68,6 +68,12 @@ class Archetype(Section):
     openness: float = param(
         0.1, 0.0, 1.0, "fraction", "assumption", "Propensity to publish or release weights.", route="both"
     )
+    evasion_propensity: float = param(
+        0.5, 0.0, 1.0, "fraction of the binding amount", "assumption: state programmes least deterred, "
+        "safety-focused labs most (cf. Heim et al. 2024 on chip smuggling)",
+        "Share of a binding rule the lab evades when it evades (enforcement.evasion; docs/policies.md).",
+        route="row",
+    )
     funding: Literal["investors", "state"] = setting(
         "investors", description="Who funds the lab beyond revenue.", route="both", transform=FUNDING_CODES
     )
@@ -118,6 +124,7 @@ class Archetypes(Section):
         inference_fraction=0.4,
         safety_base=0.05,
         openness=0.05,
+        evasion_propensity=0.3,
         cash_usd=1e10,
         compute_flop_per_year=3e27,
         researchers=1500.0,
@@ -130,6 +137,7 @@ class Archetypes(Section):
         inference_fraction=0.25,
         safety_base=0.03,
         openness=0.9,
+        evasion_propensity=0.5,
         cash_usd=5e9,
         compute_flop_per_year=2e27,
         researchers=1000.0,
@@ -142,6 +150,7 @@ class Archetypes(Section):
         inference_fraction=0.4,
         safety_base=0.02,
         openness=0.5,
+        evasion_propensity=0.6,
         cash_usd=1e9,
         compute_flop_per_year=3e26,
         researchers=300.0,
@@ -154,6 +163,7 @@ class Archetypes(Section):
         inference_fraction=0.4,
         safety_base=0.25,
         openness=0.2,
+        evasion_propensity=0.05,
         cash_usd=5e9,
         compute_flop_per_year=1e27,
         researchers=800.0,
@@ -166,6 +176,7 @@ class Archetypes(Section):
         inference_fraction=0.2,
         safety_base=0.05,
         openness=0.1,
+        evasion_propensity=0.9,
         funding="state",
         strategy="fixed",
         cash_usd=5e9,
@@ -180,6 +191,7 @@ class Archetypes(Section):
         inference_fraction=0.35,
         safety_base=0.05,
         openness=0.3,
+        evasion_propensity=0.7,
         cash_usd=5e8,
         compute_flop_per_year=3e25,
         researchers=60.0,

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from economy.params.fields import LN10_TIMES, UNSET_IS_NEVER, Section, Transform, param, setting
+from economy.params.fields import BOOLEAN, LN10_TIMES, UNSET_IS_NEVER, Section, Transform, param, setting
 
 __all__ = [
     "POLICY_KINDS",
@@ -39,6 +39,7 @@ __all__ = [
     "ComputeCap",
     "ComputeTax",
     "ConditionalPause",
+    "Enforcement",
     "ExportControls",
     "MergerReview",
     "OpenPublication",
@@ -334,3 +335,61 @@ POLICY_TABLES: tuple[type[_Policy], ...] = (
 """The policy tables in the order of their packed columns."""
 POLICY_KINDS: tuple[str, ...] = tuple(table.model_fields["kind"].annotation.__args__[0] for table in POLICY_TABLES)
 
+
+
+class Enforcement(Section):
+    """Compliance and the regulator (docs/policies.md, "Compliance and the regulator"; economy/kernels/compliance.py).
+
+    With ``evasion = false`` (the default) every binding rule is obeyed exactly and nothing here acts.  With
+    ``evasion = true`` each lab, each step, weighs the gain of evading the binding rules (compute cap, export
+    controls, safety standard, windfall tax) at its archetype's ``evasion_propensity`` against the expected
+    penalty, and a regulator with an audit budget and four detection channels looks for evaders.
+    """
+
+    evasion: bool = setting(False, description="Labs may evade binding rules (compute_cap, export_controls, "
+                            "safety_standard, windfall_tax) when the expected gain beats the expected penalty; "
+                            "false: full compliance.", route="row", transform=BOOLEAN)
+    audit_budget_usd_per_year: float = param(
+        2e8, 0.0, None, "USD/year", "estimate: US BIS export-enforcement budget, about USD 0.2 billion a year (FY2024)",
+        "Regulator's yearly audit budget.", route="row")
+    audit_cost_usd: float = param(
+        2e7, 0.0, None, "USD/audit", "assumption: a few dozen auditors for a year at a frontier lab",
+        "Cost of one audit (audits per step = budget dt / cost).", lo_open=True, route="row")
+    audit_detection_probability: float = param(
+        0.5, 0.0, 1.0, "probability", "assumption", "Probability an audit of an evading lab proves the evasion.",
+        route="row")
+    whistleblower_rate_per_year: float = param(
+        0.2, 0.0, 100.0, "1/year", "assumption: cf. SEC whistle-blower tips leading to enforcement",
+        "Rate at which an insider proves an evading lab's evasion (no false reports).", route="row")
+    accounting_signal_rate_per_year: float = param(
+        1.0, 0.0, 100.0, "1/year", "assumption: chip-registry and cloud know-your-customer reports",
+        "Rate at which compute accounting flags an evading lab (raises suspicion, proves nothing).", route="row")
+    accounting_false_alarm_rate_per_year: float = param(
+        0.2, 0.0, 100.0, "1/year", "assumption",
+        "Rate at which compute accounting flags a compliant lab.", lo_open=True, route="row")
+    energy_signal_rate_per_year: float = param(
+        0.5, 0.0, 100.0, "1/year", "assumption: data-centre power draw and satellite signals",
+        "Rate at which energy and data-centre signals flag an evading lab.", route="row")
+    energy_false_alarm_rate_per_year: float = param(
+        0.2, 0.0, 100.0, "1/year", "assumption",
+        "Rate at which energy and data-centre signals flag a compliant lab.", lo_open=True, route="row")
+    prior_evasion_probability: float = param(
+        0.1, 0.0, 1.0, "probability", "assumption",
+        "The regulator's prior that a lab evades; suspicion decays back to it.", lo_open=True, hi_open=True,
+        route="row")
+    suspicion_memory_years: float = param(
+        2.0, 0.01, 100.0, "year", "assumption",
+        "Time constant with which the regulator's suspicion of a lab returns to the prior.", route="row")
+    fine_usd: float = param(
+        1e8, 0.0, None, "USD", "assumption: cf. the USD 300 million BIS penalty on Seagate (2023)",
+        "Fixed part of the fine on a caught lab (paid at most from its cash, out of the model).", route="row")
+    fine_cash_fraction: float = param(
+        0.1, 0.0, 1.0, "fraction of cash", "assumption", "Part of the fine proportional to the lab's cash.",
+        route="row")
+    seizure_fraction: float = param(
+        0.2, 0.0, 1.0, "fraction of compute", "assumption",
+        "Share of a caught lab's compute seized (removed from the economy).", route="row")
+    ban_years: float = param(
+        1.0, 0.0, 100.0, "year", "assumption",
+        "A caught lab may buy no compute (its compute budget stays cash) and cannot evade for this long.",
+        route="row")

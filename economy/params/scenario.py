@@ -21,7 +21,7 @@ from economy.params.keys import BadKey, locate, split_key
 from economy.params.labs import Archetypes, Labs
 from economy.params.market import Market, Money
 from economy.params.network import Network
-from economy.params.policies import Policy
+from economy.params.policies import Enforcement, Policy
 from economy.params.production import Capability, Compute, Research, Training
 from economy.params.sim import Output, Sim
 
@@ -88,6 +88,7 @@ class Scenario(Section):
     incidents: Incidents = Field(default_factory=Incidents)
     adaptation: Adaptation = Field(default_factory=Adaptation)
     output: Output = Field(default_factory=Output)
+    enforcement: Enforcement = Field(default_factory=Enforcement)
     policies: tuple[Policy, ...] = Field(
         default=(),
         description="Policy interventions ([[policies]] tables; docs/policies.md), at most one of each kind.",

@@ -41,9 +41,10 @@ from runs.cli.common import (
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
-from runs.views.policy import effect_rows
+from runs.views.policy import effect_rows, respond_rows
 
-__all__ = ["TABLE_NOTE", "MinEffects", "compare", "comparison_tables", "effects_table", "parse_min_effects"]
+__all__ = ["RESPOND_NOTE", "TABLE_NOTE", "MinEffects", "compare", "comparison_tables", "effects_table",
+           "parse_min_effects", "respond_tables"]
 
 Policies = Annotated[list[Path], typer.Option("--policy", metavar="FILE", show_default=False,
                                               help="Policy file (repeatable), e.g. runs/policies/compute_cap.toml: "
@@ -60,6 +61,12 @@ MinEffects = Annotated[list[str] | None, typer.Option(
     help="Practical threshold of an outcome (repeatable), in the unit of its difference (P and shares: a fraction, "
     "0.02 = 2 pp; consumer value and frontier quality: a fraction of the baseline): an effect is highlighted as a "
     "finding only when its 95 % interval excludes 0 by more than this. Defaults: docs/policies.md.")]
+
+Respond = Annotated[bool, typer.Option(
+    "--respond", help="Run each policy twice on the same seeds: with full compliance (nominal) and with labs free to "
+    "evade it under the regulator of the scenario's enforcement table (effective, arm NAME-effective); report both "
+    "effects, the leakage (share of the nominal effect lost), detections, fines and the regulator's spend "
+    "(docs/policies.md).")]
 
 
 def parse_min_effects(items: list[str] | None) -> dict[str, float]:
@@ -103,6 +110,7 @@ def compare(
     overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
     min_effects: MinEffects = None,
+    respond: Respond = False,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
@@ -120,14 +128,16 @@ def compare(
         arms = f"compare {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} + baseline"
         with progress_bar(arms) as bar:
             result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series,
-                                 min_effects=parse_min_effects(min_effects))
+                                 min_effects=parse_min_effects(min_effects), respond=respond)
 
     comparison = result.summary
     console = table_console(as_json, as_csv)
-    write_tables(comparison_tables(comparison), console, as_csv)
+    write_tables(comparison_tables(comparison) + respond_tables(comparison), console, as_csv)
     console.print(Text(TABLE_NOTE))
     if "posterior" in comparison:
         console.print(Text(comparison["posterior"]["note"]))
+    if "respond" in comparison:
+        console.print(Text(RESPOND_NOTE))
     console.print(Text(f"outputs: {result.out_dir}"))
     if as_json:
         print_json(comparison)
@@ -141,6 +151,28 @@ TABLE_NOTE = ("baseline, policy: means over runs (P: shares of runs; capability 
               "paired by seed and uncertain draws; 95 % CI: Student t (means), Newcombe 1998 paired score (P); pp: "
               "percentage points; highlighted: a finding, the interval excludes 0 by more than the min effect "
               "(--min-effect); capability delay: a threshold not reached within the horizon counts at the horizon.")
+
+
+RESPOND_NOTE = ("--respond: nominal = the policy obeyed in full (enforcement.evasion = false), effective = labs may "
+                "evade it under the scenario's [enforcement] regulator (the arm NAME-effective); both are differences "
+                "from the baseline with the intervals above; leakage = 1 - effective / nominal, the share of the "
+                "nominal effect evasion loses (negative: evasion adds to it), 95 % paired-bootstrap interval; "
+                "compliance rows: the effective arm's means per run with Student t intervals.")
+
+
+def respond_tables(comparison: dict[str, Any]) -> list[Table]:
+    """With ``--respond``, one table per policy: nominal and effective effects, the leakage, compliance totals."""
+    tables = []
+    for arm, result in comparison.get("respond", {}).get("arms", {}).items():
+        table = Table(title=Text(f"{arm}: nominal (full compliance) against effective (evasion, "
+                                 f"{result['effective_arm']}), {result['pairs']} paired runs"),
+                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for name in ("outcome", "nominal [95 % CI]", "effective [95 % CI]", "leakage [95 % CI]"):
+            table.add_column(name, justify="left" if name == "outcome" else "right", no_wrap=True)
+        for row in respond_rows(result):
+            table.add_row(row.outcome, row.nominal, row.effective, row.leakage)
+        tables.append(table)
+    return tables
 
 
 def comparison_tables(comparison: dict[str, Any]) -> list[Table]:

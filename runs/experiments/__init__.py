@@ -5,7 +5,8 @@ a :class:`Setup` holds the scenario, seed, overrides, output folder, execution, 
 the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (one run),
 :mod:`~runs.experiments.ensemble` (Monte Carlo, in chunks: :mod:`~runs.experiments.chunk`),
 :mod:`~runs.experiments.sweep` (an ensemble per point of a :mod:`~runs.experiments.grid`),
-:mod:`~runs.experiments.compare` (policy arms on common random numbers), :mod:`~runs.experiments.dose` (a policy
+:mod:`~runs.experiments.compare` (policy arms on common random numbers; with ``--respond`` nominal against
+effective effects, :mod:`~runs.experiments.respond`), :mod:`~runs.experiments.dose` (a policy
 sweep's dose-response), :mod:`~runs.experiments.optimize` (policy parameters searched with Optuna),
 :mod:`~runs.experiments.sensitivity` (Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench). The
 shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver
@@ -29,7 +30,7 @@ from typing import Any
 _MODULES: dict[str, tuple[str, ...]] = {
     "chunk": ("RANK_LIMIT", "ChunkData", "ChunkTask", "OutputLayout", "chunk_runs_table", "run_chunk", "run_root",
               "simulate_chunk", "warm_up"),
-    "compare": ("BASELINE_ARM", "Arm", "arm_scenario", "build_arms", "run_compare"),
+    "compare": ("BASELINE_ARM", "Arm", "arm_scenario", "build_arms", "respond_arms", "run_compare"),
     "ema": ("DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
             "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "frozen",
             "perform", "policy_arms", "quiet_import", "select_dense_box"),
@@ -51,6 +52,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "posterior": ("POSTERIOR_STREAM_KEY", "Posterior", "drawn_keys", "ensemble_design", "posterior_note"),
     "robustness": ("RIDGE", "SINGLE_RUN_ROBUSTNESS", "Z_CLEAR", "fit_logistic", "outcome_boundary",
                    "scenario_robustness"),
+    "respond": ("BOOTSTRAP_RESAMPLES", "COMPLIANCE_TOTALS", "EFFECTIVE_SUFFIX", "respond_effects", "with_evasion"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
     "setup": ("Setup",),
     "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",

@@ -242,10 +242,12 @@ def _market_table(sim: Simulation, runs: Sequence[int]) -> pa.Table:
         "run": np.repeat(np.asarray(runs, dtype=np.int64), n_rows),
         "step": np.tile(np.arange(n_rows, dtype=np.int64), len(runs)),
     }
-    # column types as the engine's own market_frame gives them (counts are integers)
+    # the columns and their types as the engine's own market_frame gives them (counts are integers; the compliance
+    # columns only with enforcement.evasion on)
     dtypes = sim.market_frame(0).iloc[:0].dtypes
     for j, name in enumerate(MARKET_COLUMNS):
-        columns[name] = block[j].reshape(-1).astype(dtypes[name], copy=False)
+        if name in dtypes:
+            columns[name] = block[j].reshape(-1).astype(dtypes[name], copy=False)
     return pa.table(columns)
 
 

@@ -45,6 +45,7 @@ from economy.params import PolicyFile, Scenario, load_policy_file, validate_scen
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
 from runs.experiments.outputs import OutputFolder, finite_or_none
 from runs.experiments.posterior import drawn_keys, posterior_note
+from runs.experiments.respond import EFFECTIVE_SUFFIX, respond_effects, with_evasion
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
 from runs.experiments.stats import CENSORING, PAIRED_OUTCOMES, STATISTIC, compare_tables, outcome_values
@@ -56,6 +57,7 @@ __all__ = [
     "Arm",
     "arm_scenario",
     "build_arms",
+    "respond_arms",
     "run_compare",
 ]
 
@@ -117,9 +119,24 @@ def build_arms(scenario: Scenario, scenario_text: str, policy_paths: Sequence[st
     return arms
 
 
+def respond_arms(arms: Sequence[Arm]) -> list[Arm]:
+    """``--respond``: the baseline with full compliance, then per policy arm its nominal arm (full compliance, the
+    policy's name) and its effective arm (labs may evade, ``<name>-effective``; runs.experiments.respond)."""
+    out = [replace(arms[0], scenario=with_evasion(arms[0].scenario, False))]
+    names = {arm.name for arm in arms}
+    for arm in arms[1:]:
+        effective = arm.name + EFFECTIVE_SUFFIX
+        if effective in names:
+            raise ExperimentInputError(f"--respond: arm name {effective!r} is both a policy arm and the effective arm "
+                                       f"of {arm.name!r}; give the file another name = \"...\"")
+        out += [replace(arm, scenario=with_evasion(arm.scenario, False)),
+                Arm(effective, with_evasion(arm.scenario, True), arm.policy_file)]
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- the driver
 def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep_series: bool = False,
-                min_effects: dict[str, float] | None = None) -> ExperimentResult:
+                min_effects: dict[str, float] | None = None, respond: bool = False) -> ExperimentResult:
     """Run the baseline and every policy arm on the same seeds and draws; write the paired comparison.
 
     Parameters
@@ -137,6 +154,10 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
         Keep every arm's per-step market series (``arms/K-NAME/market/``, about 45 kB per run).
     min_effects
         Practical thresholds by outcome key, replacing the defaults (runs.experiments.stats.PAIRED_OUTCOMES).
+    respond
+        Run each policy twice, with full compliance (nominal) and with evasion and the scenario's regulator
+        (effective, arm ``<name>-effective``), and report the nominal and effective effects, the leakage and the
+        compliance totals (``comparison["respond"]``; runs.experiments.respond).
 
     Returns
     -------
@@ -159,6 +180,8 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
     execution.check()
     sets = list(setup.overrides)
     arms = build_arms(scenario, setup.scenario_text, policies, sets)
+    if respond:
+        arms = respond_arms(arms)
     plan = UncertainPlan.from_scenario(scenario)
     for arm in arms:
         if UncertainPlan.from_scenario(arm.scenario) != plan:  # pragma: no cover - a policy file has no [uncertain]
@@ -231,6 +254,8 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
         comparison["posterior"] = {**setup.posterior.entry(),
                                    "note": "every arm's runs " + posterior_note(setup.posterior) + "; run i of every "
                                    "arm draws the same row"}
+    if respond:
+        comparison["respond"] = _respond(arms, tables, comparison["comparisons"], seed)
     combined = _runs_table(arms, tables)
     folder.table(combined, "runs.parquet")
     drawn = draw(setup.figures.compare, target, comparison=comparison)
@@ -243,6 +268,19 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _respond(arms: Sequence[Arm], tables: Sequence[pd.DataFrame], comparisons: dict[str, Any],
+             seed: int) -> dict[str, Any]:
+    """Per policy, its nominal arm (k) against its effective arm (k + 1): runs.experiments.respond."""
+    out: dict[str, Any] = {"method": "nominal: full compliance (enforcement.evasion = false); effective: labs may "
+                           "evade (true); leakage = 1 - effective / nominal, 95 % paired-bootstrap percentile "
+                           "interval over runs", "arms": {}}
+    for k in range(1, len(arms), 2):
+        nominal, effective = arms[k].name, arms[k + 1].name
+        out["arms"][nominal] = {"effective_arm": effective, **respond_effects(
+            tables[0], tables[k], tables[k + 1], comparisons[nominal], comparisons[effective], seed)}
+    return out
+
+
 def _check_common_numbers(arms: Sequence[Arm], tables: Sequence[pd.DataFrame], keys: Sequence[str]) -> None:
     """Every arm's run i has the baseline's seed, spawn key and drawn values (bit for bit)."""
     ref = tables[0]

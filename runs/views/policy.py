@@ -11,6 +11,8 @@ points.parquet and summary.json (:mod:`runs.experiments.sweep`); docs/policies.m
   (capability delay in years, change in consumer value), each with its 95 % interval bars.
 - :func:`dose_response_figure`: the outcome against the policy's strength, with intervals, the no-policy
   level and where the outcome flips (``--target``).
+- :func:`respond_rows` and :func:`respond_figure`: ``compare --respond``'s nominal (full compliance) against
+  effective (evasion on) effects, the leakage and the compliance totals (runs.experiments.respond).
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from runs.views.style import DPI, GUIDE, OKABE_ITO, write_figures
 
 __all__ = [
     "DOSE_PANELS",
+    "RESPOND_OUTCOMES",
     "EffectRow",
+    "RespondRow",
     "dose_response_figure",
     "effect_rows",
     "level_text",
     "pareto_figure",
+    "respond_figure",
+    "respond_rows",
     "shown",
     "signed_text",
     "tradeoff_figure",
@@ -175,10 +181,104 @@ def tradeoff_figure(arms: Mapping[str, Mapping[str, Any]], *, title: str) -> Fig
 
 def write_compare_policy_figures(folder: Path, *, comparison: Mapping[str, Any],
                                  formats: Sequence[str] = ("png",)) -> list[str]:
-    """``tradeoff.png`` of a comparison (:func:`tradeoff_figure`)."""
+    """``tradeoff.png`` of a comparison (:func:`tradeoff_figure`), and with ``--respond`` ``respond.png``
+    (:func:`respond_figure`)."""
     title = (f"Benefit against cost on '{comparison['scenario']}': paired differences, "
              f"{comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
-    return write_figures(folder, {"tradeoff.png": tradeoff_figure(comparison["comparisons"], title=title)}, formats)
+    figures = {"tradeoff.png": tradeoff_figure(comparison["comparisons"], title=title)}
+    if "respond" in comparison:
+        figures["respond.png"] = respond_figure(
+            comparison["respond"], title=f"Nominal (full compliance) against effective (evasion) effects on "
+            f"'{comparison['scenario']}', {comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
+    return write_figures(folder, figures, formats)
+
+
+# ---------------------------------------------------------------------------------------------- --respond
+RESPOND_OUTCOMES: tuple[str, ...] = ("final_hhi", "unipolar", "delay_par_human", "frontier_quality",
+                                     "consumer_value", "catastrophe")
+"""The panels of :func:`respond_figure` (outcome keys of runs.experiments.stats.PAIRED_OUTCOMES)."""
+
+
+@dataclass(frozen=True)
+class RespondRow:
+    """One row of a ``--respond`` table, as text: an outcome's nominal and effective effects and the leakage."""
+
+    outcome: str
+    nominal: str
+    effective: str
+    leakage: str
+
+
+def _with_interval(outcome: PairedOutcome, stat: Mapping[str, Any]) -> str:
+    if stat.get("difference") is None:
+        return "n/a"
+    text = signed_text(outcome, stat["difference"])
+    if stat.get("ci95"):
+        text += f" [{signed_text(outcome, stat['ci95'][0])}, {signed_text(outcome, stat['ci95'][1])}]"
+    return text
+
+
+def _percent(value: float | None, interval: Sequence[float] | None) -> str:
+    if value is None:
+        return "n/a (no nominal effect)"
+    text = _unsigned_zero(f"{100.0 * value:.0f}%")
+    if interval:
+        lo, hi = (_unsigned_zero(f"{100.0 * bound:.0f}%") for bound in interval)
+        text += f" [{lo}, {hi}]"
+    return text
+
+
+def respond_rows(result: Mapping[str, Any]) -> list[RespondRow]:
+    """One policy's ``--respond`` rows (``comparison["respond"]["arms"][name]``): every outcome's nominal and
+    effective effect with its 95 % interval and the leakage (share of the nominal effect lost, paired-bootstrap
+    interval), then the effective arm's compliance totals per run (mean [95 % interval])."""
+    rows = []
+    for outcome in PAIRED_OUTCOMES:
+        stat = result["outcomes"].get(outcome.key)
+        if stat is None:
+            continue
+        rows.append(RespondRow(f"{outcome.label} ({_unit(outcome)})", _with_interval(outcome, stat["nominal"]),
+                               _with_interval(outcome, stat["effective"]),
+                               _percent(stat["leakage"], stat["leakage_ci95"])))
+    for total in result["compliance"].values():
+        if total["mean"] is None:
+            continue
+        text = format(total["mean"], ".3g")
+        if total["ci95"]:
+            text += f" [{total['ci95'][0]:.3g}, {total['ci95'][1]:.3g}]"
+        rows.append(RespondRow(f"{total['label']} ({total['unit']})", "0 (full compliance)", text, ""))
+    return rows
+
+
+def respond_figure(respond: Mapping[str, Any], *, title: str) -> Figure:
+    """Nominal against effective effects: a panel per outcome of :data:`RESPOND_OUTCOMES`, a row per policy, the
+    nominal effect (open circle) and the effective effect (filled) with their 95 % intervals, joined by a line
+    (its length is what evasion takes away)."""
+    arms = list(respond["arms"].items())
+    fig = Figure(figsize=(12.0, 1.2 + 0.5 * len(arms) * 2), dpi=DPI, layout="constrained")
+    axes = fig.subplots(2, 3, squeeze=False).ravel()
+    for ax, key in zip(axes, RESPOND_OUTCOMES, strict=True):
+        outcome = _BY_KEY[key]
+        ax.axvline(0.0, color=GUIDE, linewidth=0.8)
+        for row, (_, result) in enumerate(arms):
+            stat = result["outcomes"][key]
+            nominal, effective = _point(stat["nominal"], outcome), _point(stat["effective"], outcome)
+            if nominal is None or effective is None:
+                continue
+            y = len(arms) - 1 - row
+            ax.plot([nominal[0], effective[0]], [y + 0.12, y - 0.12], color=GUIDE, linewidth=0.8)
+            ax.errorbar([nominal[0]], [y + 0.12], xerr=[[nominal[1]], [nominal[2]]], fmt="o", mfc="white",
+                        color=_OTHER, capsize=3, label="nominal (full compliance)" if row == 0 else None)
+            ax.errorbar([effective[0]], [y - 0.12], xerr=[[effective[1]], [effective[2]]], fmt="o",
+                        color=_FINDING, capsize=3, label="effective (evasion)" if row == 0 else None)
+        ax.set_yticks(range(len(arms)), [name for name, _ in reversed(arms)], fontsize=8)
+        unit = "years" if outcome.kind == "delay" else _unit(outcome)
+        ax.set_title(f"{outcome.label} ({unit})", fontsize=9)
+        ax.grid(alpha=0.3, axis="x")
+        ax.margins(y=0.3)
+    axes[0].legend(fontsize=7, loc="best")
+    fig.suptitle(title, fontsize=10)
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------- dose-response

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import deep_merge, load_baseline_dict
 
-from agents import AGENT_LIMIT, LAB_PROPERTIES, MODEL_REPORTERS, AIEconomy, Lab
+from agents import AGENT_LIMIT, LAB_PROPERTIES, MODEL_REPORTERS, AIEconomy, Lab, Regulator
 from economy.archetypes import KIND_NAMES, STRATEGY_PYTHON
 from economy.engine import Simulation
 from economy.params import Scenario
@@ -255,3 +256,25 @@ def test_python_strategy_runs_before_the_step(baseline):
     assert all(isinstance(lab, _AllCompute) for lab in model.agents)
     with pytest.raises(ValueError, match="decide"):
         AIEconomy(baseline, seed=8, agents=False, lab_class=_AllCompute)
+
+
+def test_the_regulator_is_a_view_on_the_compliance_state() -> None:
+    """With enforcement.evasion on, model.regulator reads the kernels' state (docs/policies.md); off, it is None."""
+    def scenario(evasion: bool) -> Scenario:
+        enforcement = {"evasion": evasion, "whistleblower_rate_per_year": 0.0, "audit_cost_usd": 4e7}
+        data = deep_merge(load_baseline_dict(), {"sim": {"years": 1.0}, "enforcement": enforcement})
+        data["policies"] = [{"kind": "compute_cap", "start_year": 2025.0, "max_training_flop": 3e26}]
+        return Scenario.model_validate(data)
+
+    assert AIEconomy(scenario(False), seed=1).regulator is None
+    model = AIEconomy(scenario(True), seed=1)
+    assert isinstance(model.regulator, Regulator)
+    for _ in range(12):
+        model.step()
+    regulator, summary = model.regulator, model.summary()
+    assert regulator.detections == summary["detections"] and regulator.audits == summary["audits"]
+    assert regulator.spend_usd == summary["regulator_spend_usd"] > 0.0
+    assert regulator.audits_per_year == pytest.approx(5.0)  # the default budget over the audit cost
+    assert model.labs_frame()["evasion"].max() > 0.0, "a compute cap binding from the start is evaded"
+    assert all(lab.evasion == model.labs.evasion[0, lab.lab_id] for lab in model.agents_by_type[Lab])
+    assert all(0.0 < regulator.suspicion(lab.lab_id) < 1.0 for lab in model.agents_by_type[Lab])

@@ -31,6 +31,11 @@ VARIANTS = {
     "agents_busy": {"adaptation": {"imitation_rate_per_year": 5.0, "search_rate_per_year": 5.0},
                     "entry": {"rate_per_year": 10.0}, "incidents": {"hazard_per_drift": 1.0},
                     "acquisitions": {"rate_per_year": 10.0, "max_target_share": 0.05}},
+    "compliance": {"enforcement": {"evasion": True, "audit_budget_usd_per_year": 2e9},
+                   "policies": [{"kind": "compute_cap", "start_year": 2025.0, "max_training_flop": 3e26},
+                                {"kind": "export_controls", "start_year": 2025.0, "restricted_blocs": [1]},
+                                {"kind": "windfall_tax", "start_year": 2025.0, "rate": 0.5,
+                                 "threshold_usd_per_year": 1e8}]},
 }
 
 
@@ -111,8 +116,12 @@ THREAD_SCRIPT = textwrap.dedent("""
     data["sim"]["years"] = 5.0
     data["network"] = {"kind": "erdos_renyi", "mean_degree": 4.0}  # the parallel stage-5 kernels too
     generated = dict(data, labs={"n": 200}, network={"kind": "watts_strogatz"})
+    policies = [{"kind": "compute_cap", "start_year": 2025.0, "max_training_flop": 3e26},
+                {"kind": "export_controls", "start_year": 2025.0, "restricted_blocs": [1]}]
+    compliance = dict(data, enforcement={"evasion": True, "audit_budget_usd_per_year": 2e9}, policies=policies)
     arrays = {}
-    for tag, scenario, seeds in (("baseline", data, [1, 2, 3, 4]), ("generated", generated, [5, 6])):
+    for tag, scenario, seeds in (("baseline", data, [1, 2, 3, 4]), ("generated", generated, [5, 6]),
+                                 ("compliance", compliance, [7, 8])):
         sim = Simulation(Scenario.model_validate(scenario), seeds).run()
         arrays[tag + "_market"] = sim.market
         arrays.update({tag + "_labs_" + name: getattr(sim.labs, name) for name in sim.labs._fields
