@@ -6,7 +6,8 @@ starts (docs/cli.md, "Bad input").
 - the lab state: every lab slot (starting labs and entrant capacity) times the bytes of one slot in the state,
   draw, scratch and network arrays (measured by allocating them for a few slots, :mod:`economy.state`);
 - the record: the market series (steps x columns) and, when the lab table is kept, one row per lab slot per
-  recorded step for each of :data:`economy.engine.LAB_COLUMNS`, held about :data:`LAB_TABLE_COPIES` times
+  recorded step for each of :data:`economy.engine.LAB_COLUMNS` (and :data:`economy.engine.COMPLIANCE_LAB_COLUMNS`
+  with enforcement.evasion on), held about :data:`LAB_TABLE_COPIES` times
   (the records, the long table built from them, the Parquet writer's buffers);
 - the network: its expected number of undirected edges for ``network.kind`` (the complete graph's
   n (n - 1) / 2, so n (n - 1) CSR entries) times the bytes one edge costs while the graph is built
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from economy.engine import LAB_COLUMNS
+from economy.engine import COMPLIANCE_LAB_COLUMNS, LAB_COLUMNS
 from economy.kernels.layout import EVENT_FIELDS, N_MARKET
 from economy.params import Scenario, ScenarioError
 from economy.state import allocate_draws, allocate_labs, allocate_network, allocate_work
@@ -94,12 +95,13 @@ def memory_estimate(scenario: Scenario, runs: int = 1, *, record_labs: bool = Tr
     slots = n + scenario.labs.max_entrants
     per_slot = _bytes_per_lab_slot()
     steps = scenario.sim.n_steps
-    event_slots = min(scenario.output.max_events_per_step, 5 * slots + 64)
+    event_slots = min(scenario.output.max_events_per_step, 6 * slots + 64)
     state = runs * (slots * per_slot + event_slots * EVENT_FIELDS * 8)
     records = runs * (steps + 1) * N_MARKET * 8
     if record_labs:
         recorded = steps // scenario.output.labs_every + 2
-        records += runs * recorded * slots * (8 * len(LAB_COLUMNS) + 2) * LAB_TABLE_COPIES
+        columns = len(LAB_COLUMNS) + (len(COMPLIANCE_LAB_COLUMNS) if scenario.enforcement.evasion else 0)
+        records += runs * recorded * slots * (8 * columns + 2) * LAB_TABLE_COPIES
     edges = expected_edges(scenario)
     kind = scenario.network.kind
     per_edge = EDGE_BYTES.get(kind, EDGE_BYTES["networkx"])

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from economy.engine import Simulation
 from economy.kernels.layout import MARKET_COLUMNS
+from economy.market_record import COMPLIANCE_COLUMNS
 from economy.params import load_scenario
 from runs.cli import app
 from runs.experiments import (
@@ -124,7 +125,8 @@ def test_outputs_are_complete(small: ExperimentResult) -> None:
     assert np.allclose(ranks[:, 0], runs["leader_share"], rtol=0, atol=1e-12)
 
     market = read_market(out)
-    assert list(market.columns) == ["run", "step", *MARKET_COLUMNS]
+    # full compliance (the baseline): the compliance stage's columns are not written (docs/policies.md)
+    assert list(market.columns) == ["run", "step", *(c for c in MARKET_COLUMNS if c not in COMPLIANCE_COLUMNS)]
     assert len(market) == 12 * 25
     assert (market.groupby("run")["step"].apply(list) == [list(range(25))] * 12).all()
     assert sorted(p.name for p in (out / "market").iterdir()) == [f"market-0000{c}.parquet" for c in range(3)]
