@@ -22,6 +22,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from benchmarks.processes import cpu_seconds, descendants, free_port
+
 ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = shutil.which("chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -37,36 +39,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _children(pid: int) -> list[int]:
-    """Every descendant process of ``pid`` (read from /proc)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids = [int(k) for k in (task / "children").read_text().split()]
-        except OSError:
-            continue
-        for kid in kids:
-            out += [kid, *_children(kid)]
-    return out
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -74,7 +46,7 @@ def _listening(port: int) -> bool:
 
 class Server:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.started = time.monotonic()
         command = [str(Path(sys.executable).with_name("multipolar")), "dashboard", "--port", str(self.port)]
@@ -304,17 +276,17 @@ def test_the_ensemble_mode_shows_a_fan_chart(server, browser) -> None:
 def test_a_closed_context_leaves_the_server_idle_within_10_seconds(server, browser) -> None:
     pg = _open(browser, server.url + "?scenario=baseline&mode=ensemble&runs=400")
     pg.locator(".mp-fan img").wait_for(timeout=WAIT_MS)  # the ensemble is computing
-    pids = [server.proc.pid, *_children(server.proc.pid)]
-    busy0 = _cpu_seconds(pids)
+    pids = [server.proc.pid, *descendants(server.proc.pid)]
+    busy0 = cpu_seconds(pids)
     time.sleep(1.0)
-    assert _cpu_seconds(pids) - busy0 > 0.3, "the ensemble keeps the server busy while the page is open"
+    assert cpu_seconds(pids) - busy0 > 0.3, "the ensemble keeps the server busy while the page is open"
     pg.context.close()
     closed = time.monotonic()
     idle_after = None
     while time.monotonic() - closed < 15:
-        t0 = _cpu_seconds(pids)
+        t0 = cpu_seconds(pids)
         time.sleep(1.0)
-        if _cpu_seconds(pids) - t0 < 0.1:
+        if cpu_seconds(pids) - t0 < 0.1:
             idle_after = time.monotonic() - closed
             break
     print(f"\nserver idle {idle_after} s after the context closed")
@@ -322,7 +294,7 @@ def test_a_closed_context_leaves_the_server_idle_within_10_seconds(server, brows
 
 
 def test_sigterm_stops_the_server_and_frees_the_port(server) -> None:
-    children = _children(server.proc.pid)
+    children = descendants(server.proc.pid)
     assert children and _listening(server.port)
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=20) == 0
