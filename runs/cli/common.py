@@ -140,7 +140,7 @@ def scheduler_option(help: str) -> Any:
                                               help=help)]
 
 
-def chunk_option(help: str = "Runs per chunk \\[default: min(200, R/8)].") -> Any:
+def chunk_option(help: str = "Runs per chunk \\[default: R/8 within 16..200].") -> Any:
     """``--chunk K``: runs per task."""
     return Annotated[int | None, typer.Option("--chunk", min=1, help=help)]
 

@@ -44,7 +44,7 @@ __all__ = ["ensemble", "summary_table"]
 
 Runs = runs_option("Number of runs R.")
 Seed = seed_option("Root seed N; run i uses SeedSequence(N, spawn_key=(i,)).")
-Chunk = chunk_option("Runs per chunk (one compiled batch) \\[default: min(200, R/8); on --resume: the interrupted "
+Chunk = chunk_option("Runs per chunk (one compiled batch) \\[default: R/8 within 16..200; on --resume: the interrupted "
                      "ensemble's].")
 Out = out_option("runs/out/<scenario name>-ensemble/")
 Resume = Annotated[bool, typer.Option("--resume", help="Complete an interrupted ensemble in the output directory "

@@ -35,6 +35,7 @@ from runs.experiments import (
     ExperimentResult,
     Setup,
     UncertainPlan,
+    default_chunk,
     local_cluster,
     read_fan_series,
     read_market,
@@ -194,6 +195,15 @@ def test_results_do_not_depend_on_the_chunk_size(small: ExperimentResult, tmp_pa
         other = _ensemble(tmp_path / f"chunk{chunk}", runs=12, chunk=chunk)
         assert _chunks(other)[0] == 12 // chunk
         _assert_same_results(small.out_dir, other.out_dir)
+
+
+@pytest.mark.parametrize(("runs", "chunk"), [(1, 1), (8, 8), (16, 16), (100, 16), (129, 17), (1600, 200),
+                                             (10_000, 200)])
+def test_default_chunks_are_at_least_sixteen_runs_and_at_most_two_hundred(runs: int, chunk: int) -> None:
+    """About 8 chunks, but never fewer than MIN_CHUNK runs (a batch's fixed costs) nor more than DEFAULT_CHUNK."""
+    assert default_chunk(runs) == chunk
+    assert default_chunk(runs) == Execution().chunk_size(runs)
+    assert Execution(chunk=3).chunk_size(runs) == 3
 
 
 def test_record_labs_writes_the_lab_tables(tmp_path: Path) -> None:
