@@ -53,7 +53,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "robustness": ("RIDGE", "SINGLE_RUN_ROBUSTNESS", "Z_CLEAR", "fit_logistic", "outcome_boundary",
                    "scenario_robustness"),
     "reoptimise": ("DECISION_VARIABLES", "DEFAULT_DISCOUNT_PER_YEAR", "MOVE_Z", "PayoffTask", "Reoptimisation",
-                   "ReoptimiseOptions", "grid_values", "payoff_chunk", "reoptimise", "reoptimised_archetypes",
+                   "ReoptimiseOptions", "grid_values", "payoff_chunk", "reoptimise_routines", "reoptimised_archetypes",
                    "with_routines"),
     "respond": ("BOOTSTRAP_RESAMPLES", "COMPLIANCE_TOTALS", "EFFECTIVE_SUFFIX", "respond_effects", "with_evasion"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),

@@ -56,7 +56,7 @@ __all__ = [
     "ReoptimiseOptions",
     "grid_values",
     "payoff_chunk",
-    "reoptimise",
+    "reoptimise_routines",
     "reoptimised_archetypes",
     "with_routines",
 ]
@@ -295,7 +295,7 @@ def _key(routines: dict[str, dict[str, float]]) -> Profile:
     return tuple((kind, tuple(sorted(values.items()))) for kind, values in sorted(routines.items()))
 
 
-def reoptimise(scenario: Scenario, *, seed: int, execution: Execution,
+def reoptimise_routines(scenario: Scenario, *, seed: int, execution: Execution,
                options: ReoptimiseOptions = ReoptimiseOptions()) -> Reoptimisation:
     """Iterated best response of the archetypes' routines in ``scenario`` (module docstring).
 

@@ -18,7 +18,7 @@ from runs.experiments import (
     ExperimentInputError,
     ReoptimiseOptions,
     grid_values,
-    reoptimise,
+    reoptimise_routines,
     reoptimised_archetypes,
     with_routines,
 )
@@ -68,7 +68,7 @@ def test_grid_values_ratio_for_the_spend_rate_step_for_fractions_clipped_to_the_
 ])
 def test_bad_options_name_the_option_and_value(contest, options, message):
     with pytest.raises(ExperimentInputError, match=message.replace("[", r"\[")):
-        reoptimise(contest, seed=0, execution=Execution(workers=1), options=options)
+        reoptimise_routines(contest, seed=0, execution=Execution(workers=1), options=options)
 
 
 def test_state_programmes_keep_their_routine():
@@ -126,7 +126,7 @@ def test_the_search_finds_the_contest_equilibrium(contest):
     start = _rates(contest, 2.0 * x_star / cash, 2.0 * x_star / cash)
     options = ReoptimiseOptions(runs=16, rounds=4, ratio=2.0, variables=("spend_rate_per_year",),
                                 discount_per_year=0.0)
-    found = reoptimise(start, seed=0, execution=Execution(workers=1), options=options)
+    found = reoptimise_routines(start, seed=0, execution=Execution(workers=1), options=options)
     assert found.converged
     for kind in KINDS:
         assert found.routines[kind]["spend_rate_per_year"] * cash == pytest.approx(x_star, rel=1e-12)
