@@ -51,6 +51,7 @@ __all__ = [
 
 _FINDING = OKABE_ITO["vermillion"]
 _OTHER = OKABE_ITO["blue"]
+_REOPTIMISED = OKABE_ITO["bluish_green"]
 _ZERO = re.compile(r"[+-]?[0.,]*%?")
 
 
@@ -201,12 +202,15 @@ RESPOND_OUTCOMES: tuple[str, ...] = ("final_hhi", "unipolar", "delay_par_human",
 
 @dataclass(frozen=True)
 class RespondRow:
-    """One row of a ``--respond`` table, as text: an outcome's nominal and effective effects and the leakage."""
+    """One row of a ``--respond`` table, as text: an outcome's nominal and effective effects and the leakage; with
+    ``--reoptimise`` also the re-optimised effect and its leakage (else empty)."""
 
     outcome: str
     nominal: str
     effective: str
     leakage: str
+    reoptimised: str = ""
+    leakage_reoptimised: str = ""
 
 
 def _with_interval(outcome: PairedOutcome, stat: Mapping[str, Any]) -> str:
@@ -237,9 +241,12 @@ def respond_rows(result: Mapping[str, Any]) -> list[RespondRow]:
         stat = result["outcomes"].get(outcome.key)
         if stat is None:
             continue
+        extra = ((_with_interval(outcome, stat["reoptimised"]),
+                  _percent(stat["leakage_reoptimised"], stat["leakage_reoptimised_ci95"]))
+                 if "reoptimised" in stat else ("", ""))
         rows.append(RespondRow(f"{outcome.label} ({_unit(outcome)})", _with_interval(outcome, stat["nominal"]),
                                _with_interval(outcome, stat["effective"]),
-                               _percent(stat["leakage"], stat["leakage_ci95"])))
+                               _percent(stat["leakage"], stat["leakage_ci95"]), *extra))
     for total in result["compliance"].values():
         if total["mean"] is None:
             continue
@@ -253,7 +260,8 @@ def respond_rows(result: Mapping[str, Any]) -> list[RespondRow]:
 def respond_figure(respond: Mapping[str, Any], *, title: str) -> Figure:
     """Nominal against effective effects: a panel per outcome of :data:`RESPOND_OUTCOMES`, a row per policy, the
     nominal effect (open circle) and the effective effect (filled) with their 95 % intervals, joined by a line
-    (its length is what evasion takes away)."""
+    (its length is what evasion takes away); with ``--reoptimise`` a third marker (square), the effect with evasion
+    and re-optimised routines, below them."""
     arms = list(respond["arms"].items())
     fig = Figure(figsize=(12.0, 1.2 + 0.5 * len(arms) * 2), dpi=DPI, layout="constrained")
     axes = fig.subplots(2, 3, squeeze=False).ravel()
@@ -266,6 +274,12 @@ def respond_figure(respond: Mapping[str, Any], *, title: str) -> Figure:
             if nominal is None or effective is None:
                 continue
             y = len(arms) - 1 - row
+            reoptimised = _point(stat["reoptimised"], outcome) if "reoptimised" in stat else None
+            if reoptimised is not None:
+                ax.plot([effective[0], reoptimised[0]], [y - 0.12, y - 0.3], color=GUIDE, linewidth=0.8)
+                ax.errorbar([reoptimised[0]], [y - 0.3], xerr=[[reoptimised[1]], [reoptimised[2]]], fmt="s",
+                            color=_REOPTIMISED, capsize=3,
+                            label="evasion and re-optimised routines" if row == 0 else None)
             ax.plot([nominal[0], effective[0]], [y + 0.12, y - 0.12], color=GUIDE, linewidth=0.8)
             ax.errorbar([nominal[0]], [y + 0.12], xerr=[[nominal[1]], [nominal[2]]], fmt="o", mfc="white",
                         color=_OTHER, capsize=3, label="nominal (full compliance)" if row == 0 else None)
