@@ -181,13 +181,13 @@ def _bounds(variable: str) -> tuple[float, float]:
 def grid_values(variable: str, value: float, step: float, ratio: float) -> list[float]:
     """The three candidate values around ``value`` (fewer at a bound), clipped to the schema's range of
     ``archetypes.<kind>.<variable>``: ``value / ratio, value, value * ratio`` for the spend rate, ``value - step,
-    value, value + step`` for a fraction.  Sorted, without repeats."""
+    value, value + step`` for a fraction.  Sorted, without repeats, rounded to 12 decimals."""
     lo, hi = _bounds(variable)
     if variable in RATE_VARIABLES:
         raw = [value / ratio, value, value * ratio]
     else:
         raw = [value - step, value, value + step]
-    return sorted({min(hi, max(lo, v)) for v in raw})
+    return sorted({round(min(hi, max(lo, v)), 12) for v in raw})  # 0.35 - 0.1 is 0.25, not 0.24999999999999997
 
 
 def reoptimised_archetypes(scenario: Scenario, kinds: Sequence[str] | None = None) -> tuple[str, ...]:
