@@ -6,7 +6,8 @@ the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (on
 :mod:`~runs.experiments.ensemble` (Monte Carlo, in chunks: :mod:`~runs.experiments.chunk`),
 :mod:`~runs.experiments.sweep` (an ensemble per point of a :mod:`~runs.experiments.grid`),
 :mod:`~runs.experiments.compare` (policy arms on common random numbers; with ``--respond`` nominal against
-effective effects, :mod:`~runs.experiments.respond`), :mod:`~runs.experiments.dose` (a policy
+effective effects, :mod:`~runs.experiments.respond`, and with ``--reoptimise`` routines re-optimised by iterated best
+response, :mod:`~runs.experiments.reoptimise`), :mod:`~runs.experiments.dose` (a policy
 sweep's dose-response), :mod:`~runs.experiments.optimize` (policy parameters searched with Optuna),
 :mod:`~runs.experiments.sensitivity` (Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench). The
 shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver
