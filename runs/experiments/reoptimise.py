@@ -296,7 +296,7 @@ def _key(routines: dict[str, dict[str, float]]) -> Profile:
 
 
 def reoptimise_routines(scenario: Scenario, *, seed: int, execution: Execution,
-               options: ReoptimiseOptions = ReoptimiseOptions()) -> Reoptimisation:
+                        options: ReoptimiseOptions = ReoptimiseOptions()) -> Reoptimisation:
     """Iterated best response of the archetypes' routines in ``scenario`` (module docstring).
 
     ``execution`` computes the candidates' runs (:meth:`Execution.map`; one cluster serves the whole search) and

@@ -16,8 +16,10 @@ from runs.experiments import (
     MOVE_Z,
     Execution,
     ExperimentInputError,
+    PayoffTask,
     ReoptimiseOptions,
     grid_values,
+    payoff_chunk,
     reoptimise_routines,
     reoptimised_archetypes,
     with_routines,
@@ -81,6 +83,19 @@ def test_state_programmes_keep_their_routine():
 def test_a_candidate_breaking_the_archetype_rules_is_refused(contest):
     with pytest.raises(ValueError, match="train_fraction"):
         with_routines(contest, {"frontier": {"train_fraction": 0.6}})  # + inference 0.5 > 1
+
+
+def test_the_payoff_is_the_free_cash_flow_plus_the_compute_left(contest):
+    """Undiscounted, the two labs' payoffs add up to the money stage's books: revenue less compute purchases (the
+    only flows of this economy), plus the compute owned at the horizon at the market price."""
+    label, start, payoffs = payoff_chunk(PayoffTask(7, 0, 3, 0, contest, (), np.empty((3, 0)), KINDS, 0.0, 1))
+    assert (label, start, payoffs.shape) == (7, 0, (3, 2))
+    for run in range(3):
+        sim = Simulation(contest, [np.random.SeedSequence(0, spawn_key=(run,))], record_labs=False).run()
+        market = sim.market_frame(0)
+        books = (market["cash_revenue"] - market["cash_opex"] - market["cash_compute_spend"] - market["cash_wages"])
+        expected = books.iloc[1:].sum() + market["compute_price"].iloc[-1] * market["total_compute"].iloc[-1]
+        assert payoffs[run].sum() == pytest.approx(expected, rel=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------- the closed form
