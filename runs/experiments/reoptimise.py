@@ -299,9 +299,10 @@ def reoptimise_routines(scenario: Scenario, *, seed: int, execution: Execution,
                         options: ReoptimiseOptions = ReoptimiseOptions()) -> Reoptimisation:
     """Iterated best response of the archetypes' routines in ``scenario`` (module docstring).
 
-    ``execution`` computes the candidates' runs (:meth:`Execution.map`; one cluster serves the whole search) and
-    is told the progress as ``progress(runs done, runs at most)``.  Raises :class:`ExperimentInputError` for bad
-    options (before anything runs).
+    ``execution`` computes the candidates' runs (:meth:`Execution.map`; one cluster serves the whole search; a
+    candidate's runs go in two tasks unless ``execution.chunk`` is set) and is told the progress as
+    ``progress(runs done, runs at most)``.  Raises :class:`ExperimentInputError` for bad options (before anything
+    runs).
     """
     options.check()
     kinds = reoptimised_archetypes(scenario, options.kinds)
@@ -314,7 +315,9 @@ def reoptimise_routines(scenario: Scenario, *, seed: int, execution: Execution,
     plan = UncertainPlan.from_scenario(scenario)
     keys = plan.keys
     design = plan.design(options.runs, seed) if keys else np.empty((options.runs, 0))
-    chunk = execution.chunk_size(options.runs)
+    # two tasks per candidate (unless --chunk says otherwise): a coordinate's two new candidates keep two workers busy,
+    # and each task steps its runs as one batch (small batches spend their time in the per-step overhead)
+    chunk = execution.chunk if execution.chunk is not None else max(1, math.ceil(options.runs / 2))
     cache: dict[Profile, np.ndarray] = {}
     total = options.rounds * len(kinds) * len(options.variables) * 2 * options.runs + options.runs
     done = [0]
