@@ -188,9 +188,10 @@ def write_compare_policy_figures(folder: Path, *, comparison: Mapping[str, Any],
              f"{comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
     figures = {"tradeoff.png": tradeoff_figure(comparison["comparisons"], title=title)}
     if "respond" in comparison:
+        reoptimised = " and re-optimised (evasion, routines re-chosen)" if "reoptimise" in comparison else ""
         figures["respond.png"] = respond_figure(
-            comparison["respond"], title=f"Nominal (full compliance) against effective (evasion) effects on "
-            f"'{comparison['scenario']}', {comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
+            comparison["respond"], title=f"Nominal (full compliance) against effective (evasion){reoptimised} effects "
+            f"on '{comparison['scenario']}', {comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
     return write_figures(folder, figures, formats)
 
 
