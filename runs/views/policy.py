@@ -275,17 +275,17 @@ def respond_figure(respond: Mapping[str, Any], *, title: str) -> Figure:
             if nominal is None or effective is None:
                 continue
             y = len(arms) - 1 - row
+            ax.plot([nominal[0], effective[0]], [y + 0.12, y - 0.12], color=GUIDE, linewidth=0.8)
+            ax.errorbar([nominal[0]], [y + 0.12], xerr=[[nominal[1]], [nominal[2]]], fmt="o", mfc="white",
+                        color=_OTHER, capsize=3, label="nominal (full compliance)" if row == 0 else None)
+            ax.errorbar([effective[0]], [y - 0.12], xerr=[[effective[1]], [effective[2]]], fmt="o",
+                        color=_FINDING, capsize=3, label="effective (evasion)" if row == 0 else None)
             reoptimised = _point(stat["reoptimised"], outcome) if "reoptimised" in stat else None
             if reoptimised is not None:
                 ax.plot([effective[0], reoptimised[0]], [y - 0.12, y - 0.3], color=GUIDE, linewidth=0.8)
                 ax.errorbar([reoptimised[0]], [y - 0.3], xerr=[[reoptimised[1]], [reoptimised[2]]], fmt="s",
                             color=_REOPTIMISED, capsize=3,
                             label="evasion and re-optimised routines" if row == 0 else None)
-            ax.plot([nominal[0], effective[0]], [y + 0.12, y - 0.12], color=GUIDE, linewidth=0.8)
-            ax.errorbar([nominal[0]], [y + 0.12], xerr=[[nominal[1]], [nominal[2]]], fmt="o", mfc="white",
-                        color=_OTHER, capsize=3, label="nominal (full compliance)" if row == 0 else None)
-            ax.errorbar([effective[0]], [y - 0.12], xerr=[[effective[1]], [effective[2]]], fmt="o",
-                        color=_FINDING, capsize=3, label="effective (evasion)" if row == 0 else None)
         ax.set_yticks(range(len(arms)), [name for name, _ in reversed(arms)], fontsize=8)
         unit = "years" if outcome.kind == "delay" else _unit(outcome)
         ax.set_title(f"{outcome.label} ({unit})", fontsize=9)

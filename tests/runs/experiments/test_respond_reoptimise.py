@@ -24,6 +24,7 @@ from runs.experiments import (
     Setup,
     run_compare,
 )
+from runs.views import respond_figure
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
@@ -139,3 +140,15 @@ def test_the_command_prints_the_third_variant_and_the_surviving_share(tmp_path: 
     assert (out / "respond.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert set(pd.read_parquet(out / "runs.parquet")["arm"]) == {
         "baseline", "baseline-reoptimised", "strong_cap", "strong_cap-effective", "strong_cap-reoptimised"}
+
+
+def test_the_respond_figure_draws_the_third_marker(compared) -> None:
+    result, _ = compared
+    figure = respond_figure(result.summary["respond"], title="t")
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert labels == ["nominal (full compliance)", "effective (evasion)", "evasion and re-optimised routines"]
+    without = {arm: {**stat, "outcomes": {key: {k: v for k, v in outcome.items() if k != "reoptimised"}
+                                          for key, outcome in stat["outcomes"].items()}}
+               for arm, stat in result.summary["respond"]["arms"].items()}
+    assert "evasion and re-optimised routines" not in respond_figure(
+        {"arms": without}, title="t").axes[0].get_legend_handles_labels()[1]
