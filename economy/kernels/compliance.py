@@ -45,7 +45,7 @@ from economy.kernels.layout import (
     P_ENFORCEMENT_ENERGY_FALSE_ALARM_RATE_PER_YEAR,
     P_ENFORCEMENT_ENERGY_SIGNAL_RATE_PER_YEAR,
     P_ENFORCEMENT_EVASION,
-    P_ENFORCEMENT_FINE_CASH_FRACTION,
+    P_ENFORCEMENT_FINE_TURNOVER_FRACTION,
     P_ENFORCEMENT_FINE_USD,
     P_ENFORCEMENT_PRIOR_EVASION_PROBABILITY,
     P_ENFORCEMENT_SEIZURE_FRACTION,
@@ -177,8 +177,7 @@ def compliance_run(labs, world, par, uniforms, b, year, end_year, rec):
         if u[CD_AUDIT] < audit:
             audits += 1
         if evading and (u[CD_AUDIT] < audit * d or u[CD_WHISTLEBLOWER] < w):
-            cash = max(labs.cash_usd[b, i], 0.0)
-            fine = min(p[P_ENFORCEMENT_FINE_USD] + p[P_ENFORCEMENT_FINE_CASH_FRACTION] * cash, cash)
+            fine = min(fine_usd(labs, p, b, i), max(labs.cash_usd[b, i], 0.0))
             seized = p[P_ENFORCEMENT_SEIZURE_FRACTION] * labs.compute_flop_per_year[b, i]
             labs.cash_usd[b, i] -= fine
             labs.compute_flop_per_year[b, i] -= seized
@@ -262,13 +261,21 @@ def evasion_penalty_usd(labs, p, b, i, price):
     r"""What being caught costs lab i of run b (USD): the fine, the compute seized at the market price and the
     compute purchases the ban refuses (its budget rate over ``ban_years``):
 
-    .. math:: F_i = \text{fine} + f_{cash} \max(\text{cash}, 0) + \text{seizure}\, p\, C
-                    + \text{ban\_years}\, \text{budget} / \Delta t.
+    .. math:: F_i = \max(\text{fine}, f_{turnover}\, \text{revenue} \times 1\,\text{year})
+                    + \text{seizure}\, p\, C + \text{ban\_years}\, \text{budget} / \Delta t.
     """
     dt = p[P_SIM_DT]
-    return (p[P_ENFORCEMENT_FINE_USD] + p[P_ENFORCEMENT_FINE_CASH_FRACTION] * max(labs.cash_usd[b, i], 0.0)
+    return (fine_usd(labs, p, b, i)
             + p[P_ENFORCEMENT_SEIZURE_FRACTION] * price * labs.compute_flop_per_year[b, i]
             + p[P_ENFORCEMENT_BAN_YEARS] * _budget_usd(labs, b, i, dt) / dt)
+
+
+@jit
+def fine_usd(labs, p, b, i):
+    """The fine on lab i of run b if caught (USD): the larger of ``fine_usd`` and ``fine_turnover_fraction`` of its
+    yearly revenue (the AI Act's "whichever is higher", Regulation (EU) 2024/1689 Art. 99(3))."""
+    return max(p[P_ENFORCEMENT_FINE_USD],
+               p[P_ENFORCEMENT_FINE_TURNOVER_FRACTION] * labs.revenue_usd_per_year[b, i] * 1.0)
 
 
 @jit

@@ -202,7 +202,7 @@ P_ENFORCEMENT_ENERGY_FALSE_ALARM_RATE_PER_YEAR = 101
 P_ENFORCEMENT_PRIOR_EVASION_PROBABILITY = 102
 P_ENFORCEMENT_SUSPICION_MEMORY_YEARS = 103
 P_ENFORCEMENT_FINE_USD = 104
-P_ENFORCEMENT_FINE_CASH_FRACTION = 105
+P_ENFORCEMENT_FINE_TURNOVER_FRACTION = 105
 P_ENFORCEMENT_SEIZURE_FRACTION = 106
 P_ENFORCEMENT_BAN_YEARS = 107
 
@@ -412,7 +412,7 @@ PARAM_NAMES: tuple[str, ...] = (
     "enforcement_whistleblower_rate_per_year", "enforcement_accounting_signal_rate_per_year",
     "enforcement_accounting_false_alarm_rate_per_year", "enforcement_energy_signal_rate_per_year",
     "enforcement_energy_false_alarm_rate_per_year", "enforcement_prior_evasion_probability",
-    "enforcement_suspicion_memory_years", "enforcement_fine_usd", "enforcement_fine_cash_fraction",
+    "enforcement_suspicion_memory_years", "enforcement_fine_usd", "enforcement_fine_turnover_fraction",
     "enforcement_seizure_fraction", "enforcement_ban_years", "research_parallelism_over_returns_to_research",
     "quality_of_market_outside_log10_flop", "cross_bloc_cut_year", "cross_bloc_reopen_year", "run_start_log_theta",
     "run_start_frontier_quality", "compute_cap_start_year", "compute_cap_end_year", "compute_cap_trigger_observe",
@@ -651,7 +651,7 @@ __all__ += [
     "P_ENFORCEMENT_ACCOUNTING_SIGNAL_RATE_PER_YEAR", "P_ENFORCEMENT_AUDIT_BUDGET_USD_PER_YEAR",
     "P_ENFORCEMENT_AUDIT_COST_USD", "P_ENFORCEMENT_AUDIT_DETECTION_PROBABILITY", "P_ENFORCEMENT_BAN_YEARS",
     "P_ENFORCEMENT_ENERGY_FALSE_ALARM_RATE_PER_YEAR", "P_ENFORCEMENT_ENERGY_SIGNAL_RATE_PER_YEAR",
-    "P_ENFORCEMENT_EVASION", "P_ENFORCEMENT_FINE_CASH_FRACTION", "P_ENFORCEMENT_FINE_USD",
+    "P_ENFORCEMENT_EVASION", "P_ENFORCEMENT_FINE_TURNOVER_FRACTION", "P_ENFORCEMENT_FINE_USD",
     "P_ENFORCEMENT_PRIOR_EVASION_PROBABILITY", "P_ENFORCEMENT_SEIZURE_FRACTION", "P_ENFORCEMENT_SUSPICION_MEMORY_YEARS",
     "P_ENFORCEMENT_WHISTLEBLOWER_RATE_PER_YEAR", "P_ENTRY_LAG_LN", "P_ENTRY_OPEN_THRESHOLD",
     "P_ENTRY_PROFIT_SENSITIVITY", "P_ENTRY_RATE_PER_YEAR", "P_ENTRY_SIZE_DISPERSION", "P_EXPORT_CONTROLS_COMPUTE_CUT",

@@ -381,10 +381,15 @@ class Enforcement(Section):
         2.0, 0.01, 100.0, "year", "assumption",
         "Time constant with which the regulator's suspicion of a lab returns to the prior.", route="row")
     fine_usd: float = param(
-        1e8, 0.0, None, "USD", "assumption: cf. the USD 300 million BIS penalty on Seagate (2023)",
-        "Fixed part of the fine on a caught lab (paid at most from its cash, out of the model).", route="row")
-    fine_cash_fraction: float = param(
-        0.1, 0.0, 1.0, "fraction of cash", "assumption", "Part of the fine proportional to the lab's cash.",
+        3.8e7, 0.0, None, "USD",
+        "data: Regulation (EU) 2024/1689 (AI Act) Art. 99(3), fines up to EUR 35 million or 7 % of worldwide annual "
+        "turnover, whichever is higher (EUR 35 million ~ USD 38 million)",
+        "Fixed floor of the fine on a caught lab: the fine is the larger of this and fine_turnover_fraction of its "
+        "yearly revenue (paid at most from its cash, out of the model).", route="row")
+    fine_turnover_fraction: float = param(
+        0.07, 0.0, 1.0, "fraction of yearly revenue",
+        "data: Regulation (EU) 2024/1689 (AI Act) Art. 99(3), up to 7 % of total worldwide annual turnover",
+        "Fine on a caught lab as a share of its yearly revenue (its revenue rate x 1 year), when above fine_usd.",
         route="row")
     seizure_fraction: float = param(
         0.2, 0.0, 1.0, "fraction of compute", "assumption",

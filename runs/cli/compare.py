@@ -43,8 +43,9 @@ from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
 from runs.views.policy import effect_rows, respond_rows
 
-__all__ = ["RESPOND_NOTE", "TABLE_NOTE", "MinEffects", "compare", "comparison_tables", "effects_table",
-           "parse_min_effects", "respond_tables"]
+__all__ = ["REOPTIMISE_NOTE", "RESPOND_NOTE", "SURVIVING_OUTCOMES", "TABLE_NOTE", "MinEffects", "compare",
+           "comparison_tables", "effects_table", "parse_min_effects", "reoptimise_options", "respond_tables",
+           "surviving_note"]
 
 Policies = Annotated[list[Path], typer.Option("--policy", metavar="FILE", show_default=False,
                                               help="Policy file (repeatable), e.g. runs/policies/compute_cap.toml: "
@@ -67,6 +68,45 @@ Respond = Annotated[bool, typer.Option(
     "evade it under the regulator of the scenario's enforcement table (effective, arm NAME-effective); report both "
     "effects, the leakage (share of the nominal effect lost), detections, fines and the regulator's spend "
     "(docs/policies.md).")]
+Reoptimise = Annotated[bool, typer.Option(
+    "--reoptimise", help="With --respond, a third variant per policy: evasion on and each investor-funded archetype's "
+    "routine re-optimised under the policy by iterated best response on the same seeds (arm NAME-reoptimised), "
+    "compared with the no-policy world re-optimised by the same search (baseline-reoptimised) (docs/policies.md).")]
+ReoptimiseRuns = Annotated[int | None, typer.Option(
+    "--reoptimise-runs", metavar="R", show_default=False,
+    help="Runs per candidate routine in the search (default 64, at least 2).")]
+ReoptimiseRounds = Annotated[int | None, typer.Option(
+    "--reoptimise-rounds", metavar="N", show_default=False,
+    help="Rounds of best responses at most (default 3, 1..20).")]
+ReoptimiseStep = Annotated[float | None, typer.Option(
+    "--reoptimise-step", metavar="STEP", show_default=False,
+    help="Grid step of the fractions (compute, training, safety shares, openness): v - STEP, v, v + STEP (default "
+    "0.1, in (0, 0.5]).")]
+ReoptimiseRatio = Annotated[float | None, typer.Option(
+    "--reoptimise-ratio", metavar="RATIO", show_default=False,
+    help="Grid ratio of the spend rate: v / RATIO, v, v x RATIO (default 1.5, in (1, 10]).")]
+
+
+def reoptimise_options(reoptimise: bool, runs: int | None, rounds: int | None, step: float | None,
+                       ratio: float | None) -> Any:
+    """The search's options (runs.experiments.ReoptimiseOptions, checked: a bad value names its option), None without
+    ``--reoptimise``; a tuning option without ``--reoptimise`` is bad input."""
+    from runs.experiments import ExperimentInputError, ReoptimiseOptions
+
+    given = {"--reoptimise-runs": runs, "--reoptimise-rounds": rounds, "--reoptimise-step": step,
+             "--reoptimise-ratio": ratio}
+    if not reoptimise:
+        for name, value in given.items():
+            if value is not None:
+                raise ExperimentInputError(f"{name} {value!r}: tunes the search of --reoptimise; give --reoptimise too")
+        return None
+    defaults = ReoptimiseOptions()
+    options = ReoptimiseOptions(runs=defaults.runs if runs is None else runs,
+                                rounds=defaults.rounds if rounds is None else rounds,
+                                step=defaults.step if step is None else step,
+                                ratio=defaults.ratio if ratio is None else ratio)
+    options.check()
+    return options
 
 
 def parse_min_effects(items: list[str] | None) -> dict[str, float]:
@@ -111,6 +151,11 @@ def compare(
     keep_series: KeepSeries = False,
     min_effects: MinEffects = None,
     respond: Respond = False,
+    reoptimise: Reoptimise = False,
+    reoptimise_runs: ReoptimiseRuns = None,
+    reoptimise_rounds: ReoptimiseRounds = None,
+    reoptimise_step: ReoptimiseStep = None,
+    reoptimise_ratio: ReoptimiseRatio = None,
     as_json: AsJson = False,
     as_csv: AsCsv = False,
     figure_format: FigureFormat = "png",
@@ -124,11 +169,13 @@ def compare(
     from runs.experiments import run_compare
 
     with command_errors():
+        search = reoptimise_options(reoptimise, reoptimise_runs, reoptimise_rounds, reoptimise_step,
+                                    reoptimise_ratio)
         setup = with_figure_formats(experiment_setup(ctx), figure_format)
         arms = f"compare {len(policies)} polic{'y' if len(policies) == 1 else 'ies'} + baseline"
         with progress_bar(arms) as bar:
             result = run_compare(setup.with_progress(bar), policies=policies, runs=runs, keep_series=keep_series,
-                                 min_effects=parse_min_effects(min_effects), respond=respond)
+                                 min_effects=parse_min_effects(min_effects), respond=respond, reoptimise=search)
 
     comparison = result.summary
     console = table_console(as_json, as_csv)
@@ -138,6 +185,9 @@ def compare(
         console.print(Text(comparison["posterior"]["note"]))
     if "respond" in comparison:
         console.print(Text(RESPOND_NOTE))
+        if "reoptimise" in comparison:
+            console.print(Text(REOPTIMISE_NOTE))
+        console.print(Text(surviving_note(comparison)))
     console.print(Text(f"outputs: {result.out_dir}"))
     if as_json:
         print_json(comparison)
@@ -160,17 +210,62 @@ RESPOND_NOTE = ("--respond: nominal = the policy obeyed in full (enforcement.eva
                 "compliance rows: the effective arm's means per run with Student t intervals.")
 
 
+REOPTIMISE_NOTE = ("--reoptimise: re-optimised = evasion on and each investor-funded archetype's routine re-chosen "
+                   "under the policy by iterated best response (arm NAME-reoptimised), minus the no-policy world whose "
+                   "routines the same search re-chose on the same seeds (baseline-reoptimised), so the effect isolates "
+                   "the rule; its leakage = 1 - re-optimised / nominal, the share lost to evasion and strategic "
+                   "response. The searches' routines and payoff tables are in comparison.json (reoptimise).")
+SURVIVING_OUTCOMES: tuple[str, ...] = ("final_hhi", "unipolar", "frontier_quality", "consumer_value")
+"""The outcomes the closing note of ``--respond`` sums up."""
+
+
+def surviving_note(comparison: dict[str, Any]) -> str:
+    """The closing note of ``--respond``: per policy, how much of its nominal effect survives evasion (and, with
+    ``--reoptimise``, evasion and strategic response), as 1 - leakage with its interval, on the outcomes of
+    :data:`SURVIVING_OUTCOMES`."""
+    lines = []
+    for arm, result in comparison.get("respond", {}).get("arms", {}).items():
+        parts = []
+        for key in SURVIVING_OUTCOMES:
+            stat = result["outcomes"].get(key)
+            if stat is None or stat["leakage"] is None:
+                continue
+            text = f"{stat['label']} {_survives(stat['leakage'], stat['leakage_ci95'])}"
+            if stat.get("leakage_reoptimised") is not None:
+                text += f" with evasion, {_survives(stat['leakage_reoptimised'], stat['leakage_reoptimised_ci95'])}"
+                text += " with evasion and re-optimised routines"
+            else:
+                text += " with evasion"
+            parts.append(text)
+        lines.append(f"{arm}: share of the nominal effect that survives: " + ("; ".join(parts) or "no nominal effect"))
+    return "\n".join(lines)
+
+
+def _survives(leakage: float, interval: list[float] | None) -> str:
+    text = f"{100.0 * (1.0 - leakage):.0f}%"
+    if interval:
+        text += f" [{100.0 * (1.0 - interval[1]):.0f}%, {100.0 * (1.0 - interval[0]):.0f}%]"
+    return text
+
+
 def respond_tables(comparison: dict[str, Any]) -> list[Table]:
-    """With ``--respond``, one table per policy: nominal and effective effects, the leakage, compliance totals."""
+    """With ``--respond``, one table per policy: nominal and effective effects, the leakage, compliance totals; with
+    ``--reoptimise`` also the re-optimised effect and its leakage."""
     tables = []
     for arm, result in comparison.get("respond", {}).get("arms", {}).items():
-        table = Table(title=Text(f"{arm}: nominal (full compliance) against effective (evasion, "
-                                 f"{result['effective_arm']}), {result['pairs']} paired runs"),
-                      title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for name in ("outcome", "nominal [95 % CI]", "effective [95 % CI]", "leakage [95 % CI]"):
+        reoptimised = "reoptimised_arm" in result
+        title = (f"{arm}: nominal (full compliance) against effective (evasion, {result['effective_arm']})"
+                 + (f" and re-optimised ({result['reoptimised_arm']})" if reoptimised else "")
+                 + f", {result['pairs']} paired runs")
+        table = Table(title=Text(title), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        names = ["outcome", "nominal [95 % CI]", "effective [95 % CI]", "leakage [95 % CI]"]
+        if reoptimised:
+            names += ["re-optimised [95 % CI]", "leakage, re-optimised [95 % CI]"]
+        for name in names:
             table.add_column(name, justify="left" if name == "outcome" else "right", no_wrap=True)
         for row in respond_rows(result):
-            table.add_row(row.outcome, row.nominal, row.effective, row.leakage)
+            cells = [row.outcome, row.nominal, row.effective, row.leakage]
+            table.add_row(*cells, *((row.reoptimised, row.leakage_reoptimised) if reoptimised else ()))
         tables.append(table)
     return tables
 
@@ -179,9 +274,10 @@ def comparison_tables(comparison: dict[str, Any]) -> list[Table]:
     """One table per policy arm, grouped concentration, speed, welfare, money, safety: baseline and policy levels,
     the paired difference with its 95 % interval, the practical threshold and the pairs; findings highlighted."""
     tables = []
+    reference = {entry["name"]: entry.get("reference", "baseline") for entry in comparison["arms"]}
     for arm, result in comparison["comparisons"].items():
-        tables.append(effects_table(result, f"{arm} - baseline: {result['pairs']} paired runs of "
-                                    f"'{comparison['scenario']}', seed {comparison['seed']}"))
+        tables.append(effects_table(result, f"{arm} - {reference.get(arm, 'baseline')}: {result['pairs']} paired "
+                                    f"runs of '{comparison['scenario']}', seed {comparison['seed']}"))
     return tables
 
 

@@ -6,7 +6,8 @@ the same result (:class:`ExperimentResult`): :mod:`~runs.experiments.single` (on
 :mod:`~runs.experiments.ensemble` (Monte Carlo, in chunks: :mod:`~runs.experiments.chunk`),
 :mod:`~runs.experiments.sweep` (an ensemble per point of a :mod:`~runs.experiments.grid`),
 :mod:`~runs.experiments.compare` (policy arms on common random numbers; with ``--respond`` nominal against
-effective effects, :mod:`~runs.experiments.respond`), :mod:`~runs.experiments.dose` (a policy
+effective effects, :mod:`~runs.experiments.respond`, and with ``--reoptimise`` routines re-optimised by iterated best
+response, :mod:`~runs.experiments.reoptimise`), :mod:`~runs.experiments.dose` (a policy
 sweep's dose-response), :mod:`~runs.experiments.optimize` (policy parameters searched with Optuna),
 :mod:`~runs.experiments.sensitivity` (Sobol' and Morris) and :mod:`~runs.experiments.ema` (the EMA workbench). The
 shared layers: :mod:`~runs.experiments.execution` (where runs are computed: one :class:`Execution`, one Dask driver
@@ -52,7 +53,11 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "posterior": ("POSTERIOR_STREAM_KEY", "Posterior", "drawn_keys", "ensemble_design", "posterior_note"),
     "robustness": ("RIDGE", "SINGLE_RUN_ROBUSTNESS", "Z_CLEAR", "fit_logistic", "outcome_boundary",
                    "scenario_robustness"),
-    "respond": ("BOOTSTRAP_RESAMPLES", "COMPLIANCE_TOTALS", "EFFECTIVE_SUFFIX", "respond_effects", "with_evasion"),
+    "reoptimise": ("DECISION_VARIABLES", "DEFAULT_DISCOUNT_PER_YEAR", "MOVE_Z", "PayoffTask", "Reoptimisation",
+                   "ReoptimiseOptions", "grid_values", "payoff_chunk", "reoptimise_routines", "reoptimised_archetypes",
+                   "with_routines"),
+    "respond": ("BOOTSTRAP_RESAMPLES", "COMPLIANCE_TOTALS", "EFFECTIVE_SUFFIX", "REOPTIMISED_SUFFIX", "respond_effects",
+                "with_evasion"),
     "result": ("ExperimentError", "ExperimentInputError", "ExperimentResult", "Figures"),
     "setup": ("Setup",),
     "sensitivity": ("DUMMY", "METHODS", "RUN_OUTCOMES", "Factor", "ModelEvaluator", "RunOutcome", "SensitivityResult",

@@ -43,9 +43,11 @@ import pandas as pd
 
 from economy.params import PolicyFile, Scenario, load_policy_file, validate_scenario, with_policy_files
 from runs.experiments.ensemble import check_runs_and_seed, run_ensemble
+from runs.experiments.execution import Execution
 from runs.experiments.outputs import OutputFolder, finite_or_none
 from runs.experiments.posterior import drawn_keys, posterior_note
-from runs.experiments.respond import EFFECTIVE_SUFFIX, respond_effects, with_evasion
+from runs.experiments.reoptimise import Reoptimisation, ReoptimiseOptions, reoptimise_routines, with_routines
+from runs.experiments.respond import EFFECTIVE_SUFFIX, REOPTIMISED_SUFFIX, respond_effects, with_evasion
 from runs.experiments.result import ExperimentError, ExperimentInputError, ExperimentResult, draw
 from runs.experiments.setup import Setup
 from runs.experiments.stats import CENSORING, PAIRED_OUTCOMES, STATISTIC, compare_tables, outcome_values
@@ -72,6 +74,8 @@ class Arm:
     name: str
     scenario: Scenario
     policy_file: PolicyFile | None
+    reference: str = BASELINE_ARM
+    """The arm its effects are differences from (``baseline-reoptimised`` for a re-optimised arm)."""
 
     @property
     def kinds(self) -> list[str]:
@@ -119,24 +123,39 @@ def build_arms(scenario: Scenario, scenario_text: str, policy_paths: Sequence[st
     return arms
 
 
-def respond_arms(arms: Sequence[Arm]) -> list[Arm]:
+def respond_arms(arms: Sequence[Arm], reoptimised: dict[str, Reoptimisation] | None = None) -> list[Arm]:
     """``--respond``: the baseline with full compliance, then per policy arm its nominal arm (full compliance, the
-    policy's name) and its effective arm (labs may evade, ``<name>-effective``; runs.experiments.respond)."""
+    policy's name) and its effective arm (labs may evade, ``<name>-effective``; runs.experiments.respond).
+
+    With ``reoptimised`` (``--reoptimise``: the searches' results by arm name, the baseline's under
+    :data:`BASELINE_ARM`) also the no-policy arm ``baseline-reoptimised`` (second) and, after each effective arm,
+    ``<name>-reoptimised``: evasion on and the routines the search chose under the policy, its effects taken from
+    ``baseline-reoptimised``.
+    """
     out = [replace(arms[0], scenario=with_evasion(arms[0].scenario, False))]
+    reference = BASELINE_ARM + REOPTIMISED_SUFFIX
+    if reoptimised is not None:
+        out.append(Arm(reference, with_routines(with_evasion(arms[0].scenario, True),
+                                                reoptimised[BASELINE_ARM].routines), None))
     names = {arm.name for arm in arms}
     for arm in arms[1:]:
-        effective = arm.name + EFFECTIVE_SUFFIX
-        if effective in names:
-            raise ExperimentInputError(f"--respond: arm name {effective!r} is both a policy arm and the effective arm "
-                                       f"of {arm.name!r}; give the file another name = \"...\"")
+        for suffix in (EFFECTIVE_SUFFIX, *((REOPTIMISED_SUFFIX,) if reoptimised is not None else ())):
+            if arm.name + suffix in names or arm.name == reference:
+                raise ExperimentInputError(f"--respond: arm name {arm.name + suffix!r} is both a policy arm and the "
+                                           f"{suffix[1:]} arm of {arm.name!r}; give the file another name = \"...\"")
         out += [replace(arm, scenario=with_evasion(arm.scenario, False)),
-                Arm(effective, with_evasion(arm.scenario, True), arm.policy_file)]
+                Arm(arm.name + EFFECTIVE_SUFFIX, with_evasion(arm.scenario, True), arm.policy_file)]
+        if reoptimised is not None:
+            out.append(Arm(arm.name + REOPTIMISED_SUFFIX, with_routines(with_evasion(arm.scenario, True),
+                                                                        reoptimised[arm.name].routines),
+                           arm.policy_file, reference))
     return out
 
 
 # ---------------------------------------------------------------------------------------------- the driver
 def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep_series: bool = False,
-                min_effects: dict[str, float] | None = None, respond: bool = False) -> ExperimentResult:
+                min_effects: dict[str, float] | None = None, respond: bool = False,
+                reoptimise: ReoptimiseOptions | None = None) -> ExperimentResult:
     """Run the baseline and every policy arm on the same seeds and draws; write the paired comparison.
 
     Parameters
@@ -158,6 +177,12 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
         Run each policy twice, with full compliance (nominal) and with evasion and the scenario's regulator
         (effective, arm ``<name>-effective``), and report the nominal and effective effects, the leakage and the
         compliance totals (``comparison["respond"]``; runs.experiments.respond).
+    reoptimise
+        With ``respond``: first re-optimise the archetypes' routines (runs.experiments.reoptimise) in the no-policy
+        world and under each policy (evasion on), on the comparison's seed; then run each policy a third time with
+        its routines (arm ``<name>-reoptimised``) against the no-policy world with its own (``baseline-reoptimised``),
+        and report the re-optimised effects (``comparison["reoptimise"]``: each search's routines, rounds and
+        payoff table).
 
     Returns
     -------
@@ -180,6 +205,15 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
     execution.check()
     sets = list(setup.overrides)
     arms = build_arms(scenario, setup.scenario_text, policies, sets)
+    if reoptimise is not None:
+        if not respond:
+            raise ExperimentInputError("--reoptimise: re-optimised routines are the third variant of --respond; "
+                                       "give --respond too")
+        if setup.posterior is not None:
+            raise ExperimentInputError("--reoptimise does not take --posterior (the search scores the scenario's own "
+                                       "draws)")
+        reoptimise.check()
+    plain_arms = arms
     if respond:
         arms = respond_arms(arms)
     plan = UncertainPlan.from_scenario(scenario)
@@ -194,25 +228,30 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
     folder = OutputFolder.fresh("compare", setup)
     target = folder.path
 
-    width = len(str(len(arms) - 1))
-    dirs = [f"arms/{k:0{width}d}-{_slug(arm.name)}" for k, arm in enumerate(arms)]
-    settings = {
-        "format": FORMAT, "runs_per_arm": runs, "seed": seed, "chunk": execution.chunk, "keep_series": keep_series,
-        "arms": [_arm_entry(arm, d) for arm, d in zip(arms, dirs, strict=True)],
-        "policy_files": [{"arm": arm.name, "path": str(arm.policy_file.path), "toml": arm.policy_file.text,
-                          "sha256": hashlib.sha256(arm.policy_file.text.encode()).hexdigest()}
-                         for arm in arms if arm.policy_file is not None],
-        "seeds": "every arm: run i uses SeedSequence(seed, spawn_key=(i,)) and row i of the same uncertain design "
-                 "(common random numbers)",
-    }
-    if setup.posterior is not None:
-        settings["posterior"] = setup.posterior.entry()
-    folder.start(settings)
-
     tables: list[pd.DataFrame] = []
     failed = 0
-    total = len(arms) * runs
+    searches: dict[str, Reoptimisation] = {}
     with execution.shared() as shared:
+        if reoptimise is not None:
+            searches = _searches(plain_arms, seed, execution, shared, reoptimise)
+            arms = respond_arms(plain_arms, searches)
+        width = len(str(len(arms) - 1))
+        dirs = [f"arms/{k:0{width}d}-{_slug(arm.name)}" for k, arm in enumerate(arms)]
+        settings = {
+            "format": FORMAT, "runs_per_arm": runs, "seed": seed, "chunk": execution.chunk,
+            "keep_series": keep_series, "arms": [_arm_entry(arm, d) for arm, d in zip(arms, dirs, strict=True)],
+            "policy_files": [{"arm": arm.name, "path": str(arm.policy_file.path), "toml": arm.policy_file.text,
+                              "sha256": hashlib.sha256(arm.policy_file.text.encode()).hexdigest()}
+                             for arm in arms if arm.policy_file is not None],
+            "seeds": "every arm: run i uses SeedSequence(seed, spawn_key=(i,)) and row i of the same uncertain design "
+                     "(common random numbers)",
+        }
+        if setup.posterior is not None:
+            settings["posterior"] = setup.posterior.entry()
+        if reoptimise is not None:
+            settings["reoptimise"] = {name: search.overrides() for name, search in searches.items()}
+        folder.start(settings)
+        total = len(arms) * runs
         for k, (arm, arm_dir) in enumerate(zip(arms, dirs, strict=True)):
             def arm_progress(done: int, _total: int, k: int = k) -> None:
                 execution.report(k * runs + done, total)
@@ -227,6 +266,7 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
     execution.report(total, total)
     _check_common_numbers(arms, tables, keys)
 
+    index = {arm.name: k for k, arm in enumerate(arms)}
     comparison = {
         "kind": "compare", "format": FORMAT, "scenario": scenario.name, "runs_per_arm": runs, "seed": seed,
         "overrides": sets, "uncertain": list(keys),
@@ -246,7 +286,7 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
         "arms": [{**_arm_entry(arm, d), "ok_runs": int((t["status"] == "ok").sum()),
                   "failed_runs": int((t["status"] != "ok").sum())}
                  for arm, d, t in zip(arms, dirs, tables, strict=True)],
-        "comparisons": {arm.name: compare_tables(tables[0], table, min_effects)
+        "comparisons": {arm.name: compare_tables(tables[index[arm.reference]], table, min_effects)
                         for arm, table in zip(arms[1:], tables[1:], strict=True)},
         "failed_runs": failed,
     }
@@ -255,7 +295,14 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
                                    "note": "every arm's runs " + posterior_note(setup.posterior) + "; run i of every "
                                    "arm draws the same row"}
     if respond:
-        comparison["respond"] = _respond(arms, tables, comparison["comparisons"], seed)
+        comparison["respond"] = _respond(plain_arms, index, tables, comparison["comparisons"], seed)
+    if reoptimise is not None:
+        comparison["reoptimise"] = {
+            "method": "iterated best response of the investor-funded archetypes' routines, coordinate-wise over a "
+                      "3-value grid, each candidate scored on the comparison's seeds (common random numbers) by the "
+                      "archetype's mean discounted free cash flow plus terminal compute; a move needs a mean paired "
+                      "gain above move_z standard errors (runs.experiments.reoptimise)",
+            "searches": {name: search.entry(reoptimise) for name, search in searches.items()}}
     combined = _runs_table(arms, tables)
     folder.table(combined, "runs.parquet")
     drawn = draw(setup.figures.compare, target, comparison=comparison)
@@ -268,16 +315,42 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _respond(arms: Sequence[Arm], tables: Sequence[pd.DataFrame], comparisons: dict[str, Any],
-             seed: int) -> dict[str, Any]:
-    """Per policy, its nominal arm (k) against its effective arm (k + 1): runs.experiments.respond."""
+def _searches(plain: Sequence[Arm], seed: int, execution: Execution, shared: Execution,
+              options: ReoptimiseOptions) -> dict[str, Reoptimisation]:
+    """``--reoptimise``: the routines re-optimised in the no-policy world and under each policy, evasion on (the
+    baseline's under its own name); progress as the searches' runs done of their bound."""
+    found = {}
+    for k, arm in enumerate(plain):
+        def search_progress(done: int, total: int, k: int = k) -> None:
+            execution.report(k * total + done, len(plain) * total)
+
+        found[arm.name] = reoptimise_routines(with_evasion(arm.scenario, True), seed=seed, options=options,
+                                              execution=replace(shared, progress=search_progress, chunk=None))
+    return found
+
+
+def _respond(plain: Sequence[Arm], index: dict[str, int], tables: Sequence[pd.DataFrame],
+             comparisons: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Per policy, its nominal arm against its effective arm (and, with ``--reoptimise``, its re-optimised arm
+    against ``baseline-reoptimised``): runs.experiments.respond."""
+    reference = BASELINE_ARM + REOPTIMISED_SUFFIX
     out: dict[str, Any] = {"method": "nominal: full compliance (enforcement.evasion = false); effective: labs may "
                            "evade (true); leakage = 1 - effective / nominal, 95 % paired-bootstrap percentile "
                            "interval over runs", "arms": {}}
-    for k in range(1, len(arms), 2):
-        nominal, effective = arms[k].name, arms[k + 1].name
-        out["arms"][nominal] = {"effective_arm": effective, **respond_effects(
-            tables[0], tables[k], tables[k + 1], comparisons[nominal], comparisons[effective], seed)}
+    if reference in index:
+        out["method"] += ("; reoptimised: evasion on and routines re-optimised under the policy, compared with the "
+                          "no-policy world with routines re-optimised by the same search on the same seeds "
+                          "(baseline-reoptimised); leakage_reoptimised = 1 - reoptimised / nominal")
+    for arm in plain[1:]:
+        nominal, effective = arm.name, arm.name + EFFECTIVE_SUFFIX
+        reoptimised = arm.name + REOPTIMISED_SUFFIX
+        extra = None
+        if reoptimised in index:
+            extra = (tables[index[reference]], tables[index[reoptimised]], comparisons[reoptimised])
+        entry = {"effective_arm": effective, **({"reoptimised_arm": reoptimised} if extra is not None else {})}
+        out["arms"][nominal] = {**entry, **respond_effects(
+            tables[0], tables[index[nominal]], tables[index[effective]], comparisons[nominal],
+            comparisons[effective], seed, extra)}
     return out
 
 
@@ -313,6 +386,7 @@ def _arm_entry(arm: Arm, arm_dir: str) -> dict[str, Any]:
     return {
         "name": arm.name, "dir": arm_dir, "policy_file": None if policy is None else str(policy.path),
         "description": None if policy is None else policy.description, "policies": arm.kinds,
+        **({"reference": arm.reference} if arm.reference != BASELINE_ARM else {}),
     }
 
 

@@ -15,6 +15,11 @@ true``).  The baseline runs with full compliance (it has no policy to evade).  P
   undefined (None) when the nominal effect is 0;
 - the effective arm's compliance totals per run (evading lab-years, evaded gain, detections, fines, compute seized,
   audits, the regulator's spend), each a mean with its Student t interval.
+
+With ``--reoptimise`` a third variant: the effective arm with each archetype's routine re-optimised under the rule
+(runs.experiments.reoptimise), compared with the no-policy world whose routines the same search re-optimised on
+the same seeds, so that the effect isolates the rule and not the re-optimisation; its leakage
+``1 - reoptimised / nominal`` is the share of the nominal effect lost to evasion and strategic response.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ import pandas as pd
 from economy.params import Scenario
 from runs.experiments.stats import PAIRED_OUTCOMES, PairedOutcome, outcome_values, paired_mean, threshold_years
 
-__all__ = ["BOOTSTRAP_RESAMPLES", "COMPLIANCE_TOTALS", "EFFECTIVE_SUFFIX", "respond_effects", "with_evasion"]
+__all__ = ["BOOTSTRAP_RESAMPLES", "COMPLIANCE_TOTALS", "EFFECTIVE_SUFFIX", "REOPTIMISED_SUFFIX", "respond_effects",
+           "with_evasion"]
 
 EFFECTIVE_SUFFIX = "-effective"
 """An effective arm's name: its policy arm's name and this (the nominal arm keeps the policy's name)."""
+REOPTIMISED_SUFFIX = "-reoptimised"
+"""``--reoptimise``: the arm with evasion on and re-optimised routines is its policy arm's name and this; the
+no-policy reference with re-optimised routines is ``baseline-reoptimised``."""
 BOOTSTRAP_RESAMPLES = 2000
 """Paired bootstrap resamples of the leakage interval."""
 COMPLIANCE_TOTALS: dict[str, tuple[str, str]] = {
@@ -51,17 +60,26 @@ def with_evasion(scenario: Scenario, evasion: bool) -> Scenario:
 
 
 def respond_effects(base: pd.DataFrame, nominal: pd.DataFrame, effective: pd.DataFrame,
-                    nominal_effects: dict[str, Any], effective_effects: dict[str, Any], seed: int) -> dict[str, Any]:
+                    nominal_effects: dict[str, Any], effective_effects: dict[str, Any], seed: int,
+                    reoptimised: tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None = None) -> dict[str, Any]:
     """One policy's nominal and effective effects, leakage and compliance totals (module docstring).
 
-    ``base``, ``nominal``, ``effective`` are the arms' runs tables (paired by ``run``, runs ok in all three);
-    ``nominal_effects`` and ``effective_effects`` their comparisons with the baseline (compare_tables).
+    ``base``, ``nominal``, ``effective`` are the arms' runs tables (paired by ``run``, runs ok in all of them);
+    ``nominal_effects`` and ``effective_effects`` their comparisons with the baseline (compare_tables).  With
+    ``reoptimised = (reference, arm, effects)`` (``--reoptimise``: the no-policy world and the effective arm, both
+    with re-optimised routines, and their comparison) each outcome also gets the re-optimised effect and
+    ``leakage_reoptimised`` (the share of the nominal effect lost to evasion and strategic response).
     """
-    ok = [t[t["status"] == "ok"].set_index("run") for t in (base, nominal, effective)]
-    runs = ok[0].index.intersection(ok[1].index).intersection(ok[2].index).sort_values()
-    base_ok, nominal_ok, effective_ok = (t.loc[runs] for t in ok)
+    frames = [base, nominal, effective, *(reoptimised[:2] if reoptimised is not None else ())]
+    ok = [t[t["status"] == "ok"].set_index("run") for t in frames]
+    runs = ok[0].index
+    for table in ok[1:]:
+        runs = runs.intersection(table.index)
+    runs = runs.sort_values()
+    ok = [t.loc[runs] for t in ok]
+    base_ok, nominal_ok, effective_ok = ok[:3]
     gen = np.random.default_rng(seed)
-    # each resample as the number of times it draws each run (whole runs: the three arms of a run stay together)
+    # each resample as the number of times it draws each run (whole runs: the arms of a run stay together)
     counts = np.stack([np.bincount(gen.integers(0, len(runs), len(runs)), minlength=len(runs))
                        for _ in range(BOOTSTRAP_RESAMPLES)]) if len(runs) > 1 else None
     outcomes: dict[str, Any] = {}
@@ -75,6 +93,15 @@ def respond_effects(base: pd.DataFrame, nominal: pd.DataFrame, effective: pd.Dat
             "effective": _effect(effective_effects["outcomes"][outcome.key]),
             "leakage": leakage, "leakage_ci95": interval, "n_pairs": int(both.sum()),
         }
+        if reoptimised is not None:
+            x_reference, x_reoptimised = (_per_run(t, outcome) for t in ok[3:])
+            every = both & np.isfinite(x_reference) & np.isfinite(x_reoptimised)
+            leak, leak_interval = _leakage(x_nominal - x_base, x_reoptimised - x_reference, every, counts)
+            outcomes[outcome.key].update({
+                "reoptimised": _effect(reoptimised[2]["outcomes"][outcome.key]),
+                "leakage_reoptimised": leak, "leakage_reoptimised_ci95": leak_interval,
+                "n_pairs_reoptimised": int(every.sum()),
+            })
     compliance = {}
     for column, (label, unit) in COMPLIANCE_TOTALS.items():
         values = pd.to_numeric(effective_ok[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan) \

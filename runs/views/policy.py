@@ -51,6 +51,7 @@ __all__ = [
 
 _FINDING = OKABE_ITO["vermillion"]
 _OTHER = OKABE_ITO["blue"]
+_REOPTIMISED = OKABE_ITO["bluish_green"]
 _ZERO = re.compile(r"[+-]?[0.,]*%?")
 
 
@@ -187,9 +188,10 @@ def write_compare_policy_figures(folder: Path, *, comparison: Mapping[str, Any],
              f"{comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
     figures = {"tradeoff.png": tradeoff_figure(comparison["comparisons"], title=title)}
     if "respond" in comparison:
+        reoptimised = " and re-optimised (evasion, routines re-chosen)" if "reoptimise" in comparison else ""
         figures["respond.png"] = respond_figure(
-            comparison["respond"], title=f"Nominal (full compliance) against effective (evasion) effects on "
-            f"'{comparison['scenario']}', {comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
+            comparison["respond"], title=f"Nominal (full compliance) against effective (evasion){reoptimised} effects "
+            f"on '{comparison['scenario']}', {comparison['runs_per_arm']} runs per arm (seed {comparison['seed']})")
     return write_figures(folder, figures, formats)
 
 
@@ -201,12 +203,15 @@ RESPOND_OUTCOMES: tuple[str, ...] = ("final_hhi", "unipolar", "delay_par_human",
 
 @dataclass(frozen=True)
 class RespondRow:
-    """One row of a ``--respond`` table, as text: an outcome's nominal and effective effects and the leakage."""
+    """One row of a ``--respond`` table, as text: an outcome's nominal and effective effects and the leakage; with
+    ``--reoptimise`` also the re-optimised effect and its leakage (else empty)."""
 
     outcome: str
     nominal: str
     effective: str
     leakage: str
+    reoptimised: str = ""
+    leakage_reoptimised: str = ""
 
 
 def _with_interval(outcome: PairedOutcome, stat: Mapping[str, Any]) -> str:
@@ -237,9 +242,12 @@ def respond_rows(result: Mapping[str, Any]) -> list[RespondRow]:
         stat = result["outcomes"].get(outcome.key)
         if stat is None:
             continue
+        extra = ((_with_interval(outcome, stat["reoptimised"]),
+                  _percent(stat["leakage_reoptimised"], stat["leakage_reoptimised_ci95"]))
+                 if "reoptimised" in stat else ("", ""))
         rows.append(RespondRow(f"{outcome.label} ({_unit(outcome)})", _with_interval(outcome, stat["nominal"]),
                                _with_interval(outcome, stat["effective"]),
-                               _percent(stat["leakage"], stat["leakage_ci95"])))
+                               _percent(stat["leakage"], stat["leakage_ci95"]), *extra))
     for total in result["compliance"].values():
         if total["mean"] is None:
             continue
@@ -253,7 +261,8 @@ def respond_rows(result: Mapping[str, Any]) -> list[RespondRow]:
 def respond_figure(respond: Mapping[str, Any], *, title: str) -> Figure:
     """Nominal against effective effects: a panel per outcome of :data:`RESPOND_OUTCOMES`, a row per policy, the
     nominal effect (open circle) and the effective effect (filled) with their 95 % intervals, joined by a line
-    (its length is what evasion takes away)."""
+    (its length is what evasion takes away); with ``--reoptimise`` a third marker (square), the effect with evasion
+    and re-optimised routines, below them."""
     arms = list(respond["arms"].items())
     fig = Figure(figsize=(12.0, 1.2 + 0.5 * len(arms) * 2), dpi=DPI, layout="constrained")
     axes = fig.subplots(2, 3, squeeze=False).ravel()
@@ -271,6 +280,12 @@ def respond_figure(respond: Mapping[str, Any], *, title: str) -> Figure:
                         color=_OTHER, capsize=3, label="nominal (full compliance)" if row == 0 else None)
             ax.errorbar([effective[0]], [y - 0.12], xerr=[[effective[1]], [effective[2]]], fmt="o",
                         color=_FINDING, capsize=3, label="effective (evasion)" if row == 0 else None)
+            reoptimised = _point(stat["reoptimised"], outcome) if "reoptimised" in stat else None
+            if reoptimised is not None:
+                ax.plot([effective[0], reoptimised[0]], [y - 0.12, y - 0.3], color=GUIDE, linewidth=0.8)
+                ax.errorbar([reoptimised[0]], [y - 0.3], xerr=[[reoptimised[1]], [reoptimised[2]]], fmt="s",
+                            color=_REOPTIMISED, capsize=3,
+                            label="evasion and re-optimised routines" if row == 0 else None)
         ax.set_yticks(range(len(arms)), [name for name, _ in reversed(arms)], fontsize=8)
         unit = "years" if outcome.kind == "delay" else _unit(outcome)
         ax.set_title(f"{outcome.label} ({unit})", fontsize=9)

@@ -85,7 +85,7 @@ CASES = {
     "busy regulator": {"audit_budget_usd_per_year": 5e9, "whistleblower_rate_per_year": 3.0,
                        "accounting_signal_rate_per_year": 20.0, "energy_false_alarm_rate_per_year": 5.0},
     "certain audits": {"audit_budget_usd_per_year": 1e12, "audit_cost_usd": 1e6, "audit_detection_probability": 1.0},
-    "no budget, no fine": {"audit_budget_usd_per_year": 0.0, "fine_usd": 0.0, "fine_cash_fraction": 0.0,
+    "no budget, no fine": {"audit_budget_usd_per_year": 0.0, "fine_usd": 0.0, "fine_turnover_fraction": 0.0,
                            "seizure_fraction": 0.0, "ban_years": 0.0},
     "extreme prior": {"prior_evasion_probability": 0.999, "suspicion_memory_years": 0.01,
                       "accounting_signal_rate_per_year": 0.0},
@@ -122,7 +122,7 @@ def test_a_lab_evades_exactly_when_its_gain_beats_the_expected_penalty(policy: d
     """One lab, one rule; detection only by whistle-blowers (P = 1 - exp(-r dt)), a fixed fine F: the lab evades
     when rho G > P F and complies when rho G < P F, a relative hair either side of the boundary."""
     sim = Simulation(scenario(policies=(policy,), audit_budget_usd_per_year=0.0, whistleblower_rate_per_year=0.5,
-                              fine_cash_fraction=0.0, seizure_fraction=0.0, ban_years=0.0), [9])
+                              fine_turnover_fraction=0.0, seizure_fraction=0.0, ban_years=0.0), [9])
     sim.labs.alive[0, 1:] = False
     lab = 8 if policy["kind"] == "export_controls" else 0  # State I (bloc 1) for the export controls
     sim.labs.alive[0, :] = False

@@ -59,11 +59,16 @@ def gain_usd(labs, p, b: int, i: int, year: float, price: float, demand: float) 
     return math.fsum(parts)
 
 
+def fine(labs, p, b: int, i: int) -> float:
+    """The fine if caught: the larger of fine_usd and fine_turnover_fraction of the yearly revenue."""
+    return max(p[L.P_ENFORCEMENT_FINE_USD],
+               p[L.P_ENFORCEMENT_FINE_TURNOVER_FRACTION] * float(labs.revenue_usd_per_year[b, i]) * 1.0)
+
+
 def penalty_usd(labs, p, b: int, i: int, price: float) -> float:
     """Fine + seized compute at the market price + the purchases the ban refuses."""
     dt = p[L.P_SIM_DT]
-    cash = max(float(labs.cash_usd[b, i]), 0.0)
-    return math.fsum([p[L.P_ENFORCEMENT_FINE_USD], p[L.P_ENFORCEMENT_FINE_CASH_FRACTION] * cash,
+    return math.fsum([fine(labs, p, b, i),
                       p[L.P_ENFORCEMENT_SEIZURE_FRACTION] * price * labs.compute_flop_per_year[b, i],
                       p[L.P_ENFORCEMENT_BAN_YEARS] * budget(labs, b, i, dt) / dt])
 
@@ -114,19 +119,18 @@ def compliance(labs, world, par, uniforms, b: int, year: float, end_year: float)
         out["audits"] += int(audited)
         lam = lam0 + labs.suspicion[b, i]
         if evading and (u[L.CD_AUDIT] < audit * d or u[L.CD_WHISTLEBLOWER] < w):
-            cash = max(float(labs.cash_usd[b, i]), 0.0)
-            fine = min(p[L.P_ENFORCEMENT_FINE_USD] + p[L.P_ENFORCEMENT_FINE_CASH_FRACTION] * cash, cash)
+            paid = min(fine(labs, p, b, i), max(float(labs.cash_usd[b, i]), 0.0))
             seized = p[L.P_ENFORCEMENT_SEIZURE_FRACTION] * labs.compute_flop_per_year[b, i]
-            labs.cash_usd[b, i] -= fine
+            labs.cash_usd[b, i] -= paid
             labs.compute_flop_per_year[b, i] -= seized
             labs.ban_until_year[b, i] = end_year + p[L.P_ENFORCEMENT_BAN_YEARS]
             labs.caught[b, i] = 1
             lam = BOUND
             out["n_detected"] += 1
-            out["fines_usd"].append(fine)
+            out["fines_usd"].append(paid)
             out["compute_seized"].append(seized)
             k = int(world.n_events[b])
-            world.events[b, k] = [end_year, i, L.EVENT_CAUGHT, -1, fine]
+            world.events[b, k] = [end_year, i, L.EVENT_CAUGHT, -1, paid]
             world.n_events[b] = k + 1
         else:
             if audited:
