@@ -19,6 +19,10 @@ TOGGLES, initial_state = page.TOGGLES, page.initial_state
 print(json.dumps({"none": initial_state(None).policies, "empty": initial_state("").policies,
                   "query": initial_state("?scenario=baseline&seed=3").policies,
                   "toggles": [t.stem for t in TOGGLES]}))
+import threading
+for thread in threading.enumerate():  # the page's kernel warm-up: exiting under it can crash the interpreter
+    if thread.name == "multipolar-warm-up":
+        thread.join()
 """
 
 
