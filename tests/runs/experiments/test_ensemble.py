@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
@@ -69,7 +70,7 @@ UNCERTAIN_INIT = """
 # ---------------------------------------------------------------------------------------------- helpers
 def _scenario_file(tmp_path: Path, extra: str, name: str = "case.toml") -> Path:
     path = tmp_path / name
-    path.write_text(BASELINE.read_text() + extra)
+    path.write_text(baseline_text_without_uncertain() + extra)
     return path
 
 

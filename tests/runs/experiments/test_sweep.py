@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -228,7 +229,7 @@ def test_registered_on_the_multipolar_app(tmp_path: Path) -> None:
 
 def test_grid_key_drawn_from_uncertain_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "u.toml"
-    path.write_text(BASELINE.read_text() + '\n[uncertain]\n"market.winner_take_all" = { dist = "uniform", '
+    path.write_text(baseline_text_without_uncertain() + '\n[uncertain]\n"market.winner_take_all" = { dist = "uniform", '
                     "low = 5.0, high = 20.0 }\n")
     result = _invoke(path, "--runs", "2", "--grid", "market.winner_take_all=0:1:2", "--workers", "1",
                      "--out", tmp_path / "o")
