@@ -100,21 +100,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Under pytest-xdist (``make test`` runs ``pytest -n 2``) the controller loads or compiles the kernels once
     before its workers start (this hook runs before xdist's, which starts them), so the workers and the processes
     they start (CLI commands, Dask workers, the dashboard's server, notebook kernels) load them from the cache
-    instead of each compiling them."""
+    instead of each compiling them.  In one process (``make check``) only an empty cache is filled, on every core
+    at once (economy.precompile), which the first test would otherwise do on one."""
     config = session.config
-    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    if getattr(config.option, "numprocesses", None):
         warm_kernels(config)
+    else:
+        from economy.precompile import ensure_compiled
+
+        ensure_compiled(lambda message: None)
 
 
 def warm_kernels(config: pytest.Config) -> None:
     """One step of the baseline (labs recorded, spillover network on): the kernels of every stage (the few others,
     e.g. a policy's or a Python strategy's, compile in the first test that calls them)."""
     from economy.engine import Simulation
+    from economy.precompile import ensure_compiled
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line("loading the kernels once for the workers (compiling them in a fresh clone: minutes)")
     t0 = time.perf_counter()
+    ensure_compiled(lambda message: None)  # a fresh clone: the step's kernels compiled on every core at once
     Simulation(Scenario.model_validate(load_baseline_dict()), [0], record_labs=True).step()
     if reporter is not None:
         reporter.write_line(f"kernels ready in {time.perf_counter() - t0:.1f} s")

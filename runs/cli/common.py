@@ -34,6 +34,7 @@ from rich.progress import (
 )
 
 from economy.params import ScenarioError
+from economy.precompile import ensure_compiled
 from economy.resources import parse_size
 from runs.experiments.execution import Execution
 from runs.experiments.posterior import Posterior
@@ -232,6 +233,8 @@ def experiment_setup(ctx: typer.Context) -> Setup:
     if execution.scheduler is not None and given.get("workers") is not None:
         Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "
                                    "has its own workers)")
+    if execution.scheduler is None:  # a cluster's workers compile for their own machines
+        ensure_compiled(Console(stderr=True).print)
     return setup
 
 

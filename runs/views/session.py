@@ -21,13 +21,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
-from agents import AIEconomy
 from economy.engine import Simulation
 from economy.network import lab_graph
 from economy.params import Scenario, read_toml, scenario_dict_with_overrides, validate_scenario
@@ -41,6 +40,9 @@ from runs.experiments import (
     wilson_interval,
 )
 from runs.views.controls import PageState, PolicyToggle
+
+if TYPE_CHECKING:
+    from agents import AIEconomy
 
 __all__ = [
     "BASELINE",
@@ -120,7 +122,10 @@ def simulate_run(name: str, scenario: Scenario, seed: int, cancel: threading.Eve
 
 
 def watch_model(scenario: Scenario, seed: int) -> AIEconomy:
-    """The Mesa model of one run, at its start, for Step and Play."""
+    """The Mesa model of one run, at its start, for Step and Play.  Mesa is imported here, on the first Step or Play,
+    not with the page: its import took about 0.6-1.6 s of the page's start (docs/views.md)."""
+    from agents import AIEconomy
+
     return AIEconomy(scenario, seed=seed)
 
 

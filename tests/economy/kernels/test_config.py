@@ -77,3 +77,36 @@ def test_a_fresh_process_builds_and_steps_a_simulation_with_the_threads_launched
     """The path of every command and notebook: import the engine, build a Simulation, step it (the kernels come
     from this worktree's cache, warm once any earlier test has compiled them)."""
     assert _python(SIMULATE, None).strip() == "3"
+
+
+WAIT_POLICY = """
+import ctypes, os, numba
+from economy.kernels.config import configure
+configure()
+print(os.environ["OMP_WAIT_POLICY"])
+if numba.threading_layer() == "omp":  # what libgomp itself took (it prints its settings on stderr)
+    ctypes.CDLL("libgomp.so.1").omp_display_env(0)
+"""
+
+
+def _wait_policy(policy: str | None) -> tuple[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    if policy is not None:
+        env["OMP_WAIT_POLICY"] = policy
+    done = subprocess.run([sys.executable, "-c", WAIT_POLICY], cwd=ROOT, env=env, text=True, capture_output=True,
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip(), done.stderr
+
+
+def test_idle_threads_sleep_unless_the_user_chose_otherwise() -> None:
+    """configure() sets OMP_WAIT_POLICY=PASSIVE before numba's OpenMP pool starts (spinning threads took a core from
+    every other process: docs/performance.md, "Idle threads"); a user's own value is kept."""
+    chosen, displayed = _wait_policy(None)
+    assert chosen == "PASSIVE"
+    if "OMP_WAIT_POLICY" in displayed:  # the OpenMP layer: libgomp read it
+        assert "OMP_WAIT_POLICY = 'PASSIVE'" in displayed
+    chosen, displayed = _wait_policy("ACTIVE")
+    assert chosen == "ACTIVE"
+    if "OMP_WAIT_POLICY" in displayed:
+        assert "OMP_WAIT_POLICY = 'ACTIVE'" in displayed

@@ -1,0 +1,169 @@
+"""Compile the step's kernels on several cores at once, before their first use.
+
+Compiling is serial inside one process, and with an empty cache the first step of a simulation spends minutes
+compiling (docs/performance.md, "Compile time"): almost all of it in the stage kernels that
+:func:`economy.kernels.step.step_batch` calls, each compiled on its own before the step itself.  Here the stages
+are shared out over ``processes`` processes (longest first, each to the least loaded, by the compile times in
+:data:`COMPILE_SECONDS`); each compiles its share from the argument types alone (``Dispatcher.compile``, nothing
+is executed) and writes it to the on-disk cache (economy.kernels.config); this process then compiles
+``step_batch``, which loads every stage from the cache instead of compiling it.  The machine code is the one a
+first call would produce: the same functions for the same argument types, so results are unchanged.
+
+The stages and the arguments each receives are read from ``step_batch``'s own source, so this list cannot drift
+from the step: a stage call is a statement ``stage(arg, ...)`` whose arguments are ``step_batch``'s parameters.
+
+``python -m economy.precompile [--processes N]`` does it from the command line; ``python -m economy.precompile
+--share I --of N`` compiles one share (what the helper processes run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import inspect
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from economy.kernels import layout as L
+from economy.kernels import step as step_module
+from economy.kernels.config import cache_folder, configure
+from economy.network import CSRGraph, network_state
+from economy.state import allocate_draws, allocate_labs, allocate_work, allocate_world
+
+__all__ = ["COMPILE_SECONDS", "compile_kernels", "compile_share", "ensure_compiled", "is_compiled", "shares",
+           "stage_calls"]
+
+COMPILE_SECONDS: dict[str, float] = {
+    "money_stage": 34.3, "demand_stage": 22.7, "strategy_stage": 21.0, "spillover_stage": 15.5,
+    "factor_market_stage": 15.4, "breakup_stage": 13.8, "research_stage": 11.9, "record_stage": 11.6,
+    "compliance_stage": 11.2, "incident_stage": 9.0, "training_stage": 6.0, "begin_step": 1.0,
+}
+"""Seconds each stage took to compile with an empty cache (this 2-core machine, numba 0.61, commit 7a285a4),
+callees included; they only balance the shares (a stage missing here counts as the mean)."""
+
+
+def _step_arguments() -> dict[str, Any]:
+    """One tiny value of each of ``step_batch``'s arguments, allocated as economy.engine.Simulation allocates them
+    (so ``numba.typeof`` gives the types a simulation passes), by parameter name."""
+    labs = allocate_labs(1, 1)
+    empty = CSRGraph(np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0))
+    return {
+        "labs": labs, "world": allocate_world(1, 2), "par": np.zeros((1, L.N_PARAMS)),
+        "net": network_state([empty], labs), "shocks": np.zeros((1, 1)), "urn_uniforms": np.zeros((1, 1)),
+        "draws": allocate_draws(1, 1), "work": allocate_work(1, 1), "rec": np.zeros((1, L.N_MARKET)),
+    }
+
+
+def stage_calls(step: Callable[..., Any] | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """The stage calls of ``step`` (default ``step_batch``'s Python source) in order: (kernel name, the names of the
+    parameters it passes).  ValueError on a statement that calls anything else than ``name(parameter, ...)``."""
+    source = textwrap.dedent(inspect.getsource(step or step_module.step_batch.py_func))
+    function = ast.parse(source).body[0]
+    assert isinstance(function, ast.FunctionDef)
+    parameters = {arg.arg for arg in function.args.args}
+    calls = []
+    for statement in function.body:
+        if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+            continue
+        call = statement.value
+        if not isinstance(call.func, ast.Name) or call.keywords:
+            raise ValueError(f"step_batch: a stage call must be name(args), got {ast.unparse(call)}")
+        names = tuple(arg.id for arg in call.args if isinstance(arg, ast.Name) and arg.id in parameters)
+        if len(names) != len(call.args):
+            raise ValueError(f"step_batch: a stage receives only step_batch's parameters, got {ast.unparse(call)}")
+        calls.append((call.func.id, names))
+    return calls
+
+
+def shares(n: int) -> list[list[str]]:
+    """The stages split into ``n`` shares of about equal compile time: longest first, each to the least loaded."""
+    names = [name for name, _ in stage_calls()]
+    mean = sum(COMPILE_SECONDS.values()) / len(COMPILE_SECONDS)
+    cost = {name: COMPILE_SECONDS.get(name, mean) for name in names}
+    out: list[list[str]] = [[] for _ in range(n)]
+    load = [0.0] * n
+    for name in sorted(names, key=lambda name: (-cost[name], names.index(name))):
+        i = load.index(min(load))
+        out[i].append(name)
+        load[i] += cost[name]
+    return out
+
+
+def compile_share(share: int, of: int) -> None:
+    """Compile share ``share`` of ``of`` (:func:`shares`) for the argument types a simulation passes."""
+    configure()
+    arguments = _step_arguments()
+    calls = dict(stage_calls())
+    for name in shares(of)[share]:
+        kernel = getattr(step_module, name)
+        kernel.compile(tuple(numba.typeof(arguments[arg]) for arg in calls[name]))
+
+
+def is_compiled() -> bool:
+    """Whether the cache already holds ``step_batch`` (then a first call loads it in seconds)."""
+    folder = cache_folder()
+    return bool(folder) and any(Path(folder).glob("*/step.step_batch-*.nbi"))
+
+
+def _cores() -> int:
+    """The cores this process may use, at most 4 (more shares than stages of similar size buy nothing)."""
+    return min(4, len(os.sched_getaffinity(0)))
+
+
+def compile_kernels(processes: int | None = None) -> float:
+    """Compile the step's kernels, shared out over ``processes`` processes (default: the cores this process may
+    use, at most 4), then ``step_batch`` here; return the seconds taken.  With one process it is the first call's
+    compile.  A helper process that fails only costs time: whatever it did not cache, ``step_batch`` compiles."""
+    configure()
+    t0 = time.perf_counter()
+    n = processes or _cores()
+    helpers = [
+        subprocess.Popen([sys.executable, "-m", "economy.precompile", "--share", str(i), "--of", str(n)])
+        for i in range(1, n)
+    ]
+    try:
+        compile_share(0, n)
+    finally:
+        for helper in helpers:
+            helper.wait()
+    arguments = _step_arguments()
+    step_module.step_batch.compile(tuple(numba.typeof(arguments[name]) for name in inspect.signature(
+        step_module.step_batch.py_func).parameters))
+    return time.perf_counter() - t0
+
+
+def ensure_compiled(say: Callable[[str], None]) -> float | None:
+    """:func:`compile_kernels` if the cache does not hold the step yet (:func:`is_compiled`), telling ``say`` what
+    it does and how long it took; the seconds, or None when there was nothing to do."""
+    if is_compiled():
+        return None
+    n = _cores()
+    say(f"compiling the kernels for this version of the code, once, on {n} processes (minutes)")
+    seconds = compile_kernels(n)
+    say(f"kernels compiled in {seconds:.0f} s")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m economy.precompile", description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, default=None, help="processes to compile with (default: cores, <= 4)")
+    parser.add_argument("--share", type=int, default=None, help="compile only this share (helper processes)")
+    parser.add_argument("--of", type=int, default=1, help="the number of shares")
+    args = parser.parse_args(argv)
+    if args.share is not None:
+        compile_share(args.share, args.of)
+        return
+    print(f"kernels compiled in {compile_kernels(args.processes):.1f} s")
+
+
+if __name__ == "__main__":
+    main()
