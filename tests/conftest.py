@@ -57,6 +57,14 @@ def build_scenario(lab_list: list[dict[str, Any]] | tuple[dict[str, Any], ...] |
     return Scenario.model_validate(scenario_dict(lab_list, **sections))
 
 
+def baseline_text_without_uncertain() -> str:
+    """runs/baseline.toml's text without its ``[uncertain]`` table, for tests that append a table of their own."""
+    sections, found, table = BASELINE_PATH.read_text().partition("\n[uncertain]\n")
+    if not found or any(line.startswith("[") for line in table.splitlines()):
+        raise ValueError("runs/baseline.toml: expected [uncertain] as its last table")
+    return sections + "\n"
+
+
 def load_baseline_dict() -> dict[str, Any]:
     with BASELINE_PATH.open("rb") as handle:
         return tomllib.load(handle)

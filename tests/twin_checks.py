@@ -135,9 +135,16 @@ def assert_same_state(labs, world, rec, want_labs, want_world, want_rec, where: 
             got, want = getattr(net, name), getattr(want_net, name)
             if name in ("distilled", "active_edges"):
                 np.testing.assert_array_equal(got, want, err_msg=f"{where}: net.{name}")
-            else:  # talent flows: differences of attractiveness cancel, so to the run's staff
-                scale = staff_scale(want_labs)[:, None] if name == "moved" else 0.0
-                assert_close(got, want, f"{where}: net.{name}", scale)
+            elif name == "moved":  # talent flows: differences of attractiveness cancel, so to the run's staff
+                assert_close(got, want, f"{where}: net.{name}", staff_scale(want_labs)[:, None])
+            elif name == "gain":  # new minus old log_software: to the log_software it is the difference of, as the
+                # record's spillover_log_software. The sums behind the new value run in another order in the twin;
+                # one ulp of it is far more than RTOL of a small gain (measured: 5.6e-17 on a gain of 2.6e-5,
+                # relative 2.1e-12, step 5 of the baseline with Open F started at a 0.0005 share)
+                assert_close(got, want, f"{where}: net.{name}",
+                             record_scales(want_rec, want_labs, want_world)["spillover_log_software"][:, None])
+            else:
+                assert_close(got, want, f"{where}: net.{name}", 0.0)
 
 
 def lab_scale(name: str, labs: LabState) -> np.ndarray | float:

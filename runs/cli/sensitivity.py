@@ -81,7 +81,7 @@ def sensitivity(
 ) -> None:
     """Global sensitivity of a scenario's outcomes to its uncertain parameters (SALib Sobol' or Morris).
 
-    Factors: the scenario's \\[uncertain] table, or the default set of contested parameters (docs/sensitivity.md).
+    Factors: the default contested parameters and the \\[uncertain] keys with their priors (docs/sensitivity.md).
     """
     one_stdout(as_json, as_csv)
 

@@ -2,8 +2,9 @@
 
 :func:`ema_model` builds an ``ema_workbench`` model whose
 
-- **uncertainties** are the scenario's ``[uncertain]`` table, or the default contested parameters of
-  :func:`runs.experiments.sensitivity.default_factors`; each is a ``RealParameter`` whose sampling distribution
+- **uncertainties** are the default contested parameters of :func:`runs.experiments.sensitivity.default_factors`
+  and the scenario's ``[uncertain]`` keys, the table's distribution for a key in both
+  (:func:`runs.experiments.sensitivity.factors_for`); each is a ``RealParameter`` whose sampling distribution
   is the factor's own (the same inverse CDF the ensembles use, :func:`runs.experiments.uncertain.ppf`), so EMA's
   Latin hypercube draws what an ensemble would;
 - **levers** are the policy list and, optionally, scenario parameters: with ``policy_files`` (e.g.
@@ -230,8 +231,8 @@ def ema_model(
     Parameters
     ----------
     uncertainties
-        Default: :func:`runs.experiments.sensitivity.factors_for` (the ``[uncertain]`` table or the contested
-        defaults).
+        Default: :func:`runs.experiments.sensitivity.factors_for` (the contested defaults and the ``[uncertain]``
+        keys, the table's distribution for a key in both).
     levers
         Scenario parameters to treat as numeric levers, with the distribution EMA samples them from.
     policy_files

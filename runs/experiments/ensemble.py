@@ -3,7 +3,8 @@
 Run ``i`` of an ensemble with root seed ``N`` has the root ``SeedSequence(N, spawn_key=(i,))`` (the same as
 ``SeedSequence(N).spawn(R)[i]``, built explicitly so it never depends on call order) and, when the scenario has
 an ``[uncertain]`` table, row ``i`` of the Latin hypercube design (:mod:`runs.experiments.uncertain`); with a
-posterior (``setup.posterior``), its keys are drawn from it instead (:mod:`runs.experiments.posterior`).  Runs are
+posterior (``setup.posterior``), its keys are drawn from it instead (:mod:`runs.experiments.posterior`); keys the
+setup fixes (``setup.fixed``, a sweep's grid keys) are not drawn and keep the scenario's value.  Runs are
 grouped in chunks of ``K`` consecutive indices; a chunk is one compiled batch over ``(runs, labs)`` arrays
 (:class:`economy.engine.Simulation`).  Since each run only ever sees its own seed, parameters and rows, a run's
 results are bit-identical whatever the worker count, chunk size, retries or resumption.
@@ -120,7 +121,7 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
     scenario, seed, execution = setup.scenario, setup.seed, setup.execution
     check_runs_and_seed(runs, seed)
     execution.check()
-    plan = UncertainPlan.from_scenario(scenario)
+    plan = UncertainPlan.from_scenario(scenario).without(setup.fixed)
     if setup.posterior is not None:
         setup.posterior.check(scenario)
     target = setup.output_dir("ensemble").absolute()
@@ -131,7 +132,7 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
         chunk = int(previous.get("chunk", 0)) or None
     chunk = chunk if chunk is not None else execution.chunk_size(runs)
     execution.check_memory(scenario, min(chunk, runs), record_labs=record_labs)
-    identity = _identity(scenario, runs, seed, chunk, record_labs, setup.posterior)
+    identity = _identity(scenario, runs, seed, chunk, record_labs, setup.posterior, setup.fixed)
     fingerprint = _digest(identity)
     if execution.resume and previous is not None:
         if previous.get("fingerprint") != fingerprint:
@@ -200,7 +201,7 @@ def check_runs_and_seed(runs: int, seed: int) -> None:
 
 
 def _identity(scenario: Scenario, runs: int, seed: int, chunk: int, record_labs: bool,
-              posterior: Posterior | None) -> dict[str, Any]:
+              posterior: Posterior | None, fixed: Sequence[str]) -> dict[str, Any]:
     """What makes two invocations the same ensemble (the resume check; a posterior by its SHA-256)."""
     try:
         version = importlib.metadata.version("multipolar")
@@ -212,6 +213,8 @@ def _identity(scenario: Scenario, runs: int, seed: int, chunk: int, record_labs:
     }
     if posterior is not None:
         identity["posterior"] = posterior.sha256
+    if fixed:
+        identity["fixed"] = sorted(fixed)
     return identity
 
 

@@ -4,7 +4,9 @@ A sweep is one or more **planes**; a plane is the Cartesian product of one or tw
 phase diagram).  ``multipolar sweep`` builds one plane from its ``--grid`` options, or without any, the
 default :func:`keyhole_planes`: the "flatline or foom" keyhole, two planes through the scenario's own point,
 returns to research x winner-take-all strength and returns to research x the automation cap.  In a plane the
-keys of the other planes keep the scenario's value, which is recorded with the point.
+keys of the other planes keep the scenario's value, which is recorded with the point.  A swept key the scenario's
+``[uncertain]`` table draws is not drawn at any point (runs.experiments.sweep): it is the grid value in its plane
+and the scenario's value in the others, while the table's other keys are drawn as usual.
 """
 
 from __future__ import annotations
@@ -125,8 +127,8 @@ def keyhole_planes() -> tuple[Plane, ...]:
     return Plane((r, gamma)), Plane((r, automation))
 
 
-def check_planes(planes: Sequence[Plane], overrides: Sequence[str], uncertain: Sequence[str]) -> None:
-    """A plane has one or two distinct keys, none also given by ``--set`` or drawn from ``[uncertain]``."""
+def check_planes(planes: Sequence[Plane], overrides: Sequence[str]) -> None:
+    """A plane has one or two distinct keys, none also given by ``--set``."""
     if not planes:
         raise ExperimentInputError("a sweep needs at least one --grid")
     set_keys = {parse_override(item).dotted for item in overrides}
@@ -139,9 +141,6 @@ def check_planes(planes: Sequence[Plane], overrides: Sequence[str], uncertain: S
         for key in plane.keys:
             if key in set_keys:
                 raise ExperimentInputError(f"--grid {key} is also given by --set; drop one of them")
-            if key in uncertain:
-                raise ExperimentInputError(f"--grid {key} is drawn from the scenario's [uncertain] table, so every run "
-                                      "would replace the grid value; remove it from [uncertain]")
 
 
 def grid_points(planes: Sequence[Plane], base_values: dict[str, float]) -> list[GridPoint]:

@@ -1,7 +1,8 @@
 """Global sensitivity analysis (Sobol' or Morris, with SALib) on the ensemble machinery (docs/sensitivity.md).
 
-Factors are the scenario's ``[uncertain]`` table, or, when it has none, :func:`default_factors` (the contested
-parameters of docs/model.md, "The essays' claims and the switch for each", with documented ranges).  SALib
+Factors are :func:`default_factors` (the contested parameters of docs/model.md, "The essays' claims and the switch
+for each", with documented ranges) and the scenario's ``[uncertain]`` keys, a key in both taking the table's
+distribution (:func:`factors_for`).  SALib
 draws the design in the unit cube; each column is mapped through its factor's inverse CDF
 (:func:`runs.experiments.uncertain.ppf`, the same mapping the ensembles use), so the indices decompose the
 output variance over the factors' own distributions.  Those indices are defined for independent factors, so a
@@ -128,10 +129,15 @@ def default_factors(scenario: Scenario) -> tuple[Factor, ...]:
 
 
 def factors_for(scenario: Scenario) -> tuple[Factor, ...]:
-    """The scenario's ``[uncertain]`` table if it has one, else :func:`default_factors`."""
-    if scenario.uncertain:
-        return tuple(Factor(key, dist, "scenario [uncertain]") for key, dist in scenario.uncertain.items())
-    return default_factors(scenario)
+    """:func:`default_factors` and the scenario's ``[uncertain]`` keys (after them, in the table's order).
+
+    A key in both takes the table's distribution: the table is what the scenario knows about that parameter (the
+    baseline's gamma is the hindcast's posterior), while the other contested parameters stay in the analysis, so a
+    table of one or two keys does not hide the rest of the model's sensitivity.
+    """
+    table = {key: Factor(key, dist, "scenario [uncertain]") for key, dist in scenario.uncertain.items()}
+    factors = [table.pop(factor.key, factor) for factor in default_factors(scenario)]
+    return (*factors, *table.values())
 
 
 def describe(dist: Distribution) -> str:

@@ -63,6 +63,10 @@ class Setup:
     posterior
         A calibration's posterior (``--posterior``, :class:`~runs.experiments.posterior.Posterior`): an experiment
         of many runs draws its keys from it, one parameter set per run, instead of from ``[uncertain]``.
+    fixed
+        Keys an ensemble does not draw from the scenario's ``[uncertain]`` table, keeping the scenario's value in
+        every run (a sweep's grid keys, each point's value set by ``--set``); the other ``[uncertain]`` keys are
+        drawn as without them (:meth:`runs.experiments.uncertain.UncertainPlan.without`).
     """
 
     scenario: Scenario
@@ -76,9 +80,11 @@ class Setup:
     command: Sequence[str] | None = None
     figures: Figures = NO_FIGURES
     posterior: Posterior | None = None
+    fixed: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", tuple(self.overrides))
+        object.__setattr__(self, "fixed", tuple(self.fixed))
         object.__setattr__(self, "policy_files", tuple(self.policy_files))
 
     @classmethod

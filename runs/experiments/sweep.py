@@ -3,7 +3,10 @@
 Each grid point (:mod:`runs.experiments.grid`) is an ordinary ensemble (:func:`runs.experiments.ensemble.run_ensemble`)
 of the scenario with the point's values applied as ``--set`` overrides, written to ``DIR/points/NNN/``.  Every
 point uses the same root seed, so run ``i`` has the root ``SeedSequence(N, spawn_key=(i,))`` at every point
-(common random numbers: differences between points come from the parameters, not from the draws).  One Dask
+(common random numbers: differences between points come from the parameters, not from the draws).  A swept key
+that the scenario's ``[uncertain]`` table draws is not drawn at any point (``Setup.fixed``, as a posterior's keys
+replace their ``[uncertain]`` sampling): every run of a point has the point's value, and the table's other keys
+are drawn as usual, the same draws at every point.  One Dask
 cluster serves the whole sweep (:meth:`runs.experiments.execution.Execution.shared`); ``workers=1`` runs
 everything in this process.
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +100,7 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     sets = list(setup.overrides)
     data = scenario_data(scenario, setup.scenario_text, sets, setup.policy_files)
     planes = tuple(planes) if planes else keyhole_planes()
-    check_planes(planes, sets, tuple(scenario.uncertain))
+    check_planes(planes, sets)
     points = grid_points(planes, {key: scenario_value(scenario, key) for plane in planes for key in plane.keys})
     scenarios = [_point_scenario(data, scenario.name, sets, point) for point in points]
     for point_scenario in scenarios:
@@ -127,8 +131,10 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     arms = len(points) + (reference is not None)
     total = arms * runs
     reference_table = None
+    swept = tuple(dict.fromkeys(key for plane in planes for key in plane.keys))
     with execution.shared() as shared:
-        ensemble = arm_ensembles(setup, shared, target, runs=runs, total=total, keep_series=keep_series)
+        ensemble = arm_ensembles(replace(setup, fixed=swept), shared, target, runs=runs, total=total,
+                                 keep_series=keep_series)
         if reference is not None:
             result = ensemble(0, reference, sets, REFERENCE_DIR)
             failed += result.failed_runs

@@ -30,7 +30,18 @@ UNCERTAIN = """
 "market.winner_take_all" = { dist = "uniform", low = 6.0, high = 14.0 }
 "research.software_doubling_months" = { dist = "lognormal", median = 8.0, sigma = 0.3, low = 5.0, high = 14.0 }
 """
-"""Two uncertain keys: one that acts through the packed parameter row, one through the starting state."""
+"""Two uncertain keys: one that acts through the packed parameter row, one through the starting state.  They
+replace the baseline's own ``[uncertain]`` table (its last table, see :func:`baseline_sections`), so the ensemble
+case keeps covering both routes whatever that table holds."""
+
+
+def baseline_sections() -> str:
+    """runs/baseline.toml without its ``[uncertain]`` table (which must be the file's last table)."""
+    text = (ROOT / "runs" / "baseline.toml").read_text()
+    sections, _, table = text.partition("\n[uncertain]\n")
+    if any(line.startswith("[") for line in table.splitlines()):
+        raise ValueError("runs/baseline.toml: [uncertain] must be the last table for the golden ensemble case")
+    return sections + "\n"
 
 VOLATILE = ("wall_seconds", "runs_per_second", "out_dir", "elapsed", "seconds", "peak_rss_mb", "started", "finished",
             "timestamp", "workers", "threads", "throughput")
@@ -67,7 +78,7 @@ def compute(work: Path) -> dict[str, pd.DataFrame]:
         out[f"{name}_events"] = pd.read_parquet(target / "events.parquet")
 
     scenario = work / "golden_uncertain.toml"
-    scenario.write_text((ROOT / "runs" / "baseline.toml").read_text() + UNCERTAIN)
+    scenario.write_text(baseline_sections() + UNCERTAIN)
     target = work / "ensemble"
     _run(["ensemble", str(scenario), "--runs", "50", "--seed", "11", "--workers", "1", "--chunk", "16",
           "--set", "sim.years=5", "--out", str(target)])

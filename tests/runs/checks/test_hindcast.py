@@ -97,8 +97,8 @@ def _invoke(*args: object):
 def test_calibrate_bad_input_exits_2(tmp_path):
     result = _invoke("calibrate", HINDCAST, "--data", tmp_path / "nowhere", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "nowhere" in result.output
-    result = _invoke("calibrate", ROOT / "runs" / "baseline.toml", "--data", DATA, "--out", tmp_path / "o")
-    assert result.exit_code == 2 and "[uncertain]" in result.output
+    result = _invoke("calibrate", ROOT / "runs" / "racing.toml", "--data", DATA, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "[uncertain]" in result.output  # racing has no [uncertain] table
     result = _invoke("calibrate", tmp_path / "none.toml", "--data", DATA, "--out", tmp_path / "o")
     assert result.exit_code == 2 and "none.toml" in result.output
     result = _invoke("calibrate", HINDCAST, "--data", DATA, "--populations", "0")

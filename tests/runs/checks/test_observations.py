@@ -211,7 +211,8 @@ def test_a_bad_row_makes_the_check_fail(tmp_path, column, bad_value, expected):
 
 
 def test_two_versions_of_one_file_fail(tmp_path):
-    shutil.copy(DATA_DIR / "lab_revenue_v1.csv", tmp_path / "lab_revenue_v1.csv")
-    shutil.copy(DATA_DIR / "lab_revenue_v1.csv", tmp_path / "lab_revenue_v2.csv")
+    (current,) = DATA_DIR.glob("lab_revenue_v*.csv")
+    shutil.copy(current, tmp_path / "lab_revenue_v1.csv")
+    shutil.copy(current, tmp_path / "lab_revenue_v2.csv")
     assert observation_problems(tmp_path) == ["lab_revenue: several versions present "
                                               "['lab_revenue_v1.csv', 'lab_revenue_v2.csv']; keep only the newest"]

@@ -25,7 +25,7 @@ def test_version_prints_the_installed_version() -> None:
 
 def test_help_keeps_square_brackets_that_rich_would_read_as_markup() -> None:
     result = CliRunner().invoke(app, ["sensitivity", "--help"], env=ENV)
-    assert "the scenario's [uncertain] table" in " ".join(result.output.split())
+    assert "the [uncertain] keys with their priors" in " ".join(result.output.split())
 
 
 def test_run_help_lists_every_output_file() -> None:

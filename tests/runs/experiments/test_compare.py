@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -70,7 +71,7 @@ def _write(path: Path, text: str) -> Path:
 @pytest.fixture(scope="module")
 def scenario_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The baseline with two uncertain parameters (so the arms have draws to share)."""
-    return _write(tmp_path_factory.mktemp("scenario") / "uncertain.toml", BASELINE.read_text() + UNCERTAIN)
+    return _write(tmp_path_factory.mktemp("scenario") / "uncertain.toml", baseline_text_without_uncertain() + UNCERTAIN)
 
 
 @pytest.fixture(scope="module")

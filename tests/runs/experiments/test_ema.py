@@ -36,8 +36,8 @@ from runs.experiments import (
 
 @pytest.fixture(scope="module")
 def short_baseline():
-    sc = baseline_scenario()
-    return sc.model_copy(update={"sim": sc.sim.model_copy(update={"years": 3.0})})
+    sc = baseline_scenario()  # without its [uncertain] table: these tests exercise the default factors
+    return sc.model_copy(update={"sim": sc.sim.model_copy(update={"years": 3.0}), "uncertain": {}})
 
 
 def test_model_is_generated_from_the_scenario(short_baseline):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
@@ -70,7 +71,7 @@ UNCERTAIN_INIT = """
 # ---------------------------------------------------------------------------------------------- helpers
 def _scenario_file(tmp_path: Path, extra: str, name: str = "case.toml") -> Path:
     path = tmp_path / name
-    path.write_text(BASELINE.read_text() + extra)
+    path.write_text(baseline_text_without_uncertain() + extra)
     return path
 
 
@@ -107,9 +108,16 @@ def _invoke(*args: object):
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> ExperimentResult:
-    """12 baseline runs over two years in chunks of 5 (the last chunk is short)."""
-    return _ensemble(tmp_path_factory.mktemp("ens") / "small", runs=12, chunk=5)
+def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The baseline without its [uncertain] table: every run has the file's point values, so a run can be compared
+    with a serial simulation of the scenario (the draws have their own tests below)."""
+    return _scenario_file(tmp_path_factory.mktemp("plain"), "", "baseline_plain.toml")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory, plain: Path) -> ExperimentResult:
+    """12 baseline runs (point values) over two years in chunks of 5 (the last chunk is short)."""
+    return _ensemble(tmp_path_factory.mktemp("ens") / "small", runs=12, chunk=5, path=plain)
 
 
 # ---------------------------------------------------------------------------------------------- outputs
@@ -168,8 +176,8 @@ def test_summary_agrees_with_the_runs_table(small: ExperimentResult) -> None:
     assert summary["throughput"]["chunks_computed"] == 3 and summary["throughput"]["chunks_reused"] == 0
 
 
-def test_each_run_equals_its_serial_simulation(small: ExperimentResult) -> None:
-    sc, _ = load_scenario(BASELINE, list(SHORT))
+def test_each_run_equals_its_serial_simulation(small: ExperimentResult, plain: Path) -> None:
+    sc, _ = load_scenario(plain, list(SHORT))
     runs = _runs(small.out_dir).set_index("run")
     market = read_market(small.out_dir)
     for i in (0, 4, 5, 11):
@@ -190,9 +198,9 @@ def test_run_roots_are_the_spawned_children() -> None:
         assert run_root(17, i).generate_state(4).tolist() == child.generate_state(4).tolist()
 
 
-def test_results_do_not_depend_on_the_chunk_size(small: ExperimentResult, tmp_path: Path) -> None:
+def test_results_do_not_depend_on_the_chunk_size(small: ExperimentResult, tmp_path: Path, plain: Path) -> None:
     for chunk in (1, 12):
-        other = _ensemble(tmp_path / f"chunk{chunk}", runs=12, chunk=chunk)
+        other = _ensemble(tmp_path / f"chunk{chunk}", runs=12, chunk=chunk, path=plain)
         assert _chunks(other)[0] == 12 // chunk
         _assert_same_results(small.out_dir, other.out_dir)
 
@@ -206,11 +214,11 @@ def test_default_chunks_are_at_least_sixteen_runs_and_at_most_two_hundred(runs: 
     assert Execution(chunk=3).chunk_size(runs) == 3
 
 
-def test_record_labs_writes_the_lab_tables(tmp_path: Path) -> None:
-    result = _ensemble(tmp_path / "labs", runs=3, chunk=2, record_labs=True)
+def test_record_labs_writes_the_lab_tables(tmp_path: Path, plain: Path) -> None:
+    result = _ensemble(tmp_path / "labs", runs=3, chunk=2, record_labs=True, path=plain)
     labs = pd.concat([pd.read_parquet(p) for p in sorted((result.out_dir / "labs").iterdir())], ignore_index=True)
     assert sorted(labs["run"].unique()) == [0, 1, 2]
-    sc, _ = load_scenario(BASELINE, list(SHORT))
+    sc, _ = load_scenario(plain, list(SHORT))
     expected = Simulation(sc, [run_root(3, 2)]).run().labs_frame(0)
     got = labs[labs["run"] == 2].drop(columns="run").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
@@ -254,7 +262,8 @@ def test_invalid_draws_are_recorded_and_the_ensemble_goes_on(tmp_path: Path) -> 
 
 
 def test_a_run_that_raises_is_recorded_and_the_others_are_unchanged(small: ExperimentResult, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     plain: Path) -> None:
     real = chunk_module._simulate
 
     def flaky(scenario, roots, rows, record_labs):
@@ -263,7 +272,7 @@ def test_a_run_that_raises_is_recorded_and_the_others_are_unchanged(small: Exper
         return real(scenario, roots, rows, record_labs)
 
     monkeypatch.setattr(chunk_module, "_simulate", flaky)
-    result = _ensemble(tmp_path / "flaky", runs=12, chunk=5)
+    result = _ensemble(tmp_path / "flaky", runs=12, chunk=5, path=plain)
     runs = _runs(result.out_dir)
     assert result.failed_runs == 1
     assert runs.loc[4, "status"] == "failed"
@@ -283,19 +292,19 @@ def _stamp(path: Path) -> tuple[int, int]:
     return st.st_ino, st.st_mtime_ns
 
 
-def test_resume_recomputes_only_the_missing_chunks(small: ExperimentResult, tmp_path: Path) -> None:
+def test_resume_recomputes_only_the_missing_chunks(small: ExperimentResult, tmp_path: Path, plain: Path) -> None:
     out = tmp_path / "resume"
-    _ensemble(out, runs=12, chunk=5)
+    _ensemble(out, runs=12, chunk=5, path=plain)
     (out / "chunks" / "runs-00001.parquet").unlink()
     (out / "runs.parquet").unlink()
     (out / "market" / ".market-00001.parquet.tmp-deadbeef0000").write_bytes(b"partial")
     kept = {p: _stamp(p) for p in (out / "chunks" / "runs-00000.parquet", out / "market" / "market-00002.parquet")}
-    result = _ensemble(out, runs=12, resume=True)  # --chunk is taken from the interrupted ensemble
+    result = _ensemble(out, runs=12, resume=True, path=plain)  # --chunk is taken from the interrupted ensemble
     assert _chunks(result) == (1, 2)
     assert {p: _stamp(p) for p in kept} == kept
     assert not list(out.rglob(".*.tmp-*"))
     _assert_same_results(small.out_dir, out)
-    again = _ensemble(out, runs=12, resume=True, workers=2)  # complete: no cluster is started
+    again = _ensemble(out, runs=12, resume=True, workers=2, path=plain)  # complete: no cluster is started
     assert _chunks(again) == (0, 3)
     assert again.summary["throughput"]["execution"] == "nothing to compute"
     _assert_same_results(small.out_dir, out)

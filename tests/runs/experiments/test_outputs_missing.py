@@ -58,8 +58,11 @@ def test_a_run_writes_no_model_yet_as_null(tmp_path: Path, monkeypatch: pytest.M
 
 
 
-NO_AI_MARKET = ("--set", "sim.years=1", "--set", "market.outside_log10_flop=80", "--set", "capability.alpha=1")
-"""An outside option far beyond every lab's model: it takes all demand from the first step."""
+NO_AI_MARKET = ("--set", "sim.years=1", "--set", "market.outside_log10_flop=80", "--set", "capability.alpha=1",
+                "--set", "labs.list.0.share=0", "--set", "labs.list.3.share=0")
+"""An outside option far beyond every lab's model: it takes all demand from the first step (the baseline's two
+starting shares from observed run rates, Frontier A's and Safety D's, set to 0: a listed share is where a lab
+starts whatever the logit says)."""
 
 
 def test_no_ai_market_has_no_hhi_and_no_leader(tmp_path: Path) -> None:

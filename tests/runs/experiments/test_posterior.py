@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 from typer.testing import CliRunner
 
 from economy.engine import Simulation
@@ -60,7 +61,8 @@ def test_draws_follow_the_weights_and_each_run_has_its_own_stream(tmp_path: Path
 
 def test_posterior_keys_replace_their_uncertain_sampling_and_the_rest_keep_theirs(tmp_path: Path) -> None:
     path = tmp_path / "case.toml"
-    path.write_text(BASELINE.read_text() + f'\n[uncertain]\n"{GAMMA}" = {{ dist = "uniform", low = 6.0, high = 14.0 }}'
+    path.write_text(baseline_text_without_uncertain()
+                    + f'\n[uncertain]\n"{GAMMA}" = {{ dist = "uniform", low = 6.0, high = 14.0 }}'
                     f'\n"{RETURNS}" = {{ dist = "loguniform", low = 0.4, high = 3.6 }}\n')
     scenario, _ = load_scenario(path)
     posterior = Posterior.load(_write(tmp_path / "p.parquet", {GAMMA: [7.0, 11.0], SOFTWARE: [6.0, 9.0],

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 
 from economy.params import load_scenario
 from runs.experiments import outcome_boundary, scenario_robustness
@@ -91,7 +92,7 @@ def test_the_ensemble_summary_report_and_figures_carry_the_robustness_line(tmp_p
     from runs.views import FIGURES, build_report
 
     path = tmp_path / "case.toml"
-    path.write_text((ROOT / "runs" / "baseline.toml").read_text()
+    path.write_text(baseline_text_without_uncertain()
                     + '\n[uncertain]\n"market.winner_take_all" = { dist = "uniform", low = 4.0, high = 16.0 }\n')
     setup = Setup.load(path, ("sim.years=1",), out_dir=tmp_path / "ens", figures=FIGURES,
                        execution=Execution(workers=1))
@@ -102,6 +103,6 @@ def test_the_ensemble_summary_report_and_figures_carry_the_robustness_line(tmp_p
     rows = dict(build_report(result.out_dir).summary_rows)
     assert rows["robustness (unipolar)"] == robustness["text"]
     assert (result.out_dir / "fan_hhi.png").is_file()
-    plain = run_ensemble(Setup.load(ROOT / "runs" / "baseline.toml", ("sim.years=1",), out_dir=tmp_path / "plain",
-                                    execution=Execution(workers=1)), runs=3)
+    plain = run_ensemble(Setup.load(ROOT / "runs" / "racing.toml", ("sim.years=1",), out_dir=tmp_path / "plain",
+                                    execution=Execution(workers=1)), runs=3)  # racing has no [uncertain] table
     assert plain.summary["robustness"]["status"] == "no_variation"

@@ -137,10 +137,26 @@ def test_default_factors_follow_the_scenario():
     assert ("network.publication_rate_per_year" in keys) == (sc.network.kind != "none")
     without_network = sc.model_copy(update={"network": sc.network.model_copy(update={"kind": "none"})})
     assert not any(k.startswith("network.") for k in (f.key for f in default_factors(without_network)))
-    # a scenario's own [uncertain] table wins
+    # a scenario's own [uncertain] table joins the defaults, its distribution winning for a key in both
     with_table = type(sc).model_validate({**sc.model_dump(mode="python"), "uncertain": {
-        "research.parallelism": {"dist": "uniform", "low": 0.3, "high": 0.6}}})
-    assert [f.key for f in factors_for(with_table)] == ["research.parallelism"]
+        "research.parallelism": {"dist": "uniform", "low": 0.3, "high": 0.6},
+        "compute.supply_growth_per_year": {"dist": "uniform", "low": 1.5, "high": 2.5}}})
+    factors = {f.key: f for f in factors_for(with_table)}
+    assert list(factors) == [*keys, "compute.supply_growth_per_year"]
+    assert factors["research.parallelism"].distribution == Uniform(dist="uniform", low=0.3, high=0.6)
+    assert factors["research.returns_to_research"] == default_factors(sc)[0]
+
+
+def test_the_baseline_keeps_its_default_factors_with_gamma_from_its_table():
+    """runs/baseline.toml's [uncertain] table holds gamma only: the analysis keeps the 14 default factors (15 with the
+    dummy, as docs/sensitivity.md's measured table), gamma drawn from the table's prior, the hindcast's posterior."""
+    sc = baseline_scenario()
+    assert list(sc.uncertain) == ["market.winner_take_all"]
+    factors = factors_for(sc)
+    assert [f.key for f in factors] == [f.key for f in default_factors(sc)] and len(factors) == 14
+    gamma = {f.key: f for f in factors}["market.winner_take_all"]
+    assert gamma.distribution == sc.uncertain["market.winner_take_all"] and gamma.distribution.dist == "normal"
+    assert gamma.distribution != {f.key: f for f in default_factors(sc)}["market.winner_take_all"].distribution
 
 
 def test_outcome_censoring():
@@ -228,8 +244,9 @@ def test_cli_sensitivity_json_and_table(tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["method"] == "morris"
-    n_factors = len(default_factors(baseline_scenario())) + 1
+    n_factors = len(default_factors(baseline_scenario())) + 1  # the baseline's gamma is one of them
     assert payload["runs"] == 3 * (n_factors + 1)
+    assert len(payload["factors"]) == 14  # the real factors (the dummy is not listed)
     assert set(payload["outputs"]) == {"final_hhi", "leader_share"}
     assert "mu_star" in payload["outputs"]["final_hhi"]["indices"][0]
     assert "final_hhi (morris" in result.stderr  # the table went to stderr

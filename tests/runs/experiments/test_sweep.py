@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import baseline_text_without_uncertain
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -82,7 +83,9 @@ def test_each_point_is_the_ensemble_of_its_scenario(small: ExperimentResult, tmp
     points = read_points(small.out_dir)
     row = points.iloc[3]
     sets = [*SHORT, "research.returns_to_research=2.4", "market.winner_take_all=30"]
-    sc, text = load_scenario(BASELINE, sets)
+    path = tmp_path / "plain.toml"  # the baseline draws gamma, which the sweep holds at the grid value instead
+    path.write_text(baseline_text_without_uncertain())
+    sc, text = load_scenario(path, sets)
     alone = run_ensemble(Setup(sc, text, seed=4, out_dir=tmp_path / "alone", execution=Execution(workers=1)), runs=3)
     table = pd.read_parquet(alone.out_dir / "runs.parquet")
     point_table = pd.read_parquet(small.out_dir / row["dir"] / "runs.parquet")
@@ -226,13 +229,31 @@ def test_registered_on_the_multipolar_app(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "research.nosuch" in result.stderr
 
 
-def test_grid_key_drawn_from_uncertain_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "u.toml"
-    path.write_text(BASELINE.read_text() + '\n[uncertain]\n"market.winner_take_all" = { dist = "uniform", '
-                    "low = 5.0, high = 20.0 }\n")
-    result = _invoke(path, "--runs", "2", "--grid", "market.winner_take_all=0:1:2", "--workers", "1",
-                     "--out", tmp_path / "o")
-    assert result.exit_code == 2 and "[uncertain]" in result.stderr
+SOFTWARE_PRIOR = '"research.software_doubling_months" = { dist = "uniform", low = 6.0, high = 12.0 }\n'
+
+
+def test_a_grid_key_overrides_its_uncertain_draw_and_the_other_keys_are_still_drawn(tmp_path: Path) -> None:
+    """Every run of a point has the grid value of a key [uncertain] draws; the table's other key still varies, with
+    the draws of an ensemble whose table lacks the swept key (run for run the same outcomes)."""
+    drawn = tmp_path / "drawn.toml"
+    drawn.write_text(baseline_text_without_uncertain() + '\n[uncertain]\n"market.winner_take_all" = { dist = '
+                     '"uniform", low = 5.0, high = 20.0 }\n' + SOFTWARE_PRIOR)
+    setup = Setup.load(drawn, ("sim.years=1",), seed=2, out_dir=tmp_path / "sweep", execution=Execution(workers=1))
+    result = run_sweep(setup, runs=4, planes=(Plane((parse_grid("market.winner_take_all=6:30:2"),)),))
+    other = tmp_path / "other.toml"
+    other.write_text(baseline_text_without_uncertain() + "\n[uncertain]\n" + SOFTWARE_PRIOR)
+    for _, row in read_points(result.out_dir).iterrows():
+        point = pd.read_parquet(result.out_dir / row["dir"] / "runs.parquet")
+        assert "market.winner_take_all" not in point  # not drawn: the grid value, set for the point
+        assert point["research.software_doubling_months"].nunique() == 4
+        gamma = format_value(row["market.winner_take_all"])
+        alone = run_ensemble(Setup.load(other, ("sim.years=1", f"market.winner_take_all={gamma}"), seed=2,
+                                        out_dir=tmp_path / f"alone-{gamma}", execution=Execution(workers=1)), runs=4)
+        table = pd.read_parquet(alone.out_dir / "runs.parquet")
+        for column in ("research.software_doubling_months", "final_hhi", "leader_share", "frontier_quality"):
+            np.testing.assert_array_equal(point[column], table[column])  # bit-identical
+    first, last = (pd.read_parquet(result.out_dir / d / "runs.parquet") for d in read_points(result.out_dir)["dir"])
+    assert not np.array_equal(first["final_hhi"], last["final_hhi"])  # the grid value acts
 
 
 def test_a_foreign_directory_is_not_replaced(tmp_path: Path) -> None:
