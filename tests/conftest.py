@@ -139,3 +139,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         weight = 0 if "benchmark" in marks else 1 if "browser" in marks else 2 if "slow" in marks else 3
         rank[item.nodeid.split("::")[0]] = min(rank.get(item.nodeid.split("::")[0], 3), weight)
     items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])
+
+
+STRONG_CAP = """
+name = "strong_cap"
+[[policies]]
+kind = "compute_cap"
+start_year = 2025.0
+max_training_flop = 3e26
+"""
+
+
+@pytest.fixture(scope="session")
+def strong_cap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A policy file ``strong_cap.toml``: a compute cap at 3e26 FLOP from 2025, binding on the baseline's frontier
+    labs from the start (so every comparison with it has an effect to measure)."""
+    path = tmp_path_factory.mktemp("policy") / "strong_cap.toml"
+    path.write_text(STRONG_CAP)
+    return path

@@ -49,13 +49,6 @@ UNCERTAIN = """
 "research.returns_to_research" = { dist = "loguniform", low = 0.4, high = 3.6 }
 "market.winner_take_all" = { dist = "triangular", low = 5.0, mode = 10.0, high = 20.0 }
 """
-STRONG_CAP = """
-name = "strong_cap"
-[[policies]]
-kind = "compute_cap"
-start_year = 2025.0
-max_training_flop = 3e26
-"""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -149,9 +142,10 @@ def test_reported_differences_are_the_paired_ones(compared: dict) -> None:
     assert runs["singularity"].tolist() == runs["singularity_year"].notna().tolist()
 
 
-def test_common_random_numbers_narrow_the_interval(tmp_path: Path, scenario_file: Path, compared: dict) -> None:
+def test_common_random_numbers_narrow_the_interval(tmp_path: Path, scenario_file: Path, compared: dict,
+                                                  strong_cap: Path) -> None:
     """The same policy against the same baseline: pairing on seeds gives a narrower interval than new seeds."""
-    policy = load_policy_file(_write(tmp_path / "strong_cap.toml", STRONG_CAP))
+    policy = load_policy_file(strong_cap)
     sc, text = load_scenario(scenario_file, list(SHORT))
     data = scenario_dict_with_overrides(tomllib.loads(scenario_file.read_text()), list(SHORT))
     capped = arm_scenario(data, list(SHORT), policy, str(scenario_file))

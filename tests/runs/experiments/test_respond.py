@@ -26,21 +26,13 @@ from runs.views import respond_figure, respond_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
-STRONG_CAP = """
-name = "strong_cap"
-[[policies]]
-kind = "compute_cap"
-start_year = 2025.0
-max_training_flop = 3e26
-"""
 RUNS = 5
 
 
 @pytest.fixture(scope="module")
-def responded(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def responded(tmp_path_factory: pytest.TempPathFactory, strong_cap: Path) -> dict:
     folder = tmp_path_factory.mktemp("respond")
-    policy = folder / "strong_cap.toml"
-    policy.write_text(STRONG_CAP)
+    policy = strong_cap
     out = folder / "out"
     result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(policy), "--runs", str(RUNS),
                                       "--workers", "1", "--set", "sim.years=3", "--respond", "--out", str(out),

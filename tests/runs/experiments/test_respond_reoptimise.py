@@ -28,21 +28,12 @@ from runs.views import respond_figure
 
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
-STRONG_CAP = """
-name = "strong_cap"
-[[policies]]
-kind = "compute_cap"
-start_year = 2025.0
-max_training_flop = 3e26
-"""
 RUNS = 3
 
 
 @pytest.fixture(scope="module")
-def policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("policy") / "strong_cap.toml"
-    path.write_text(STRONG_CAP)
-    return path
+def policy(strong_cap: Path) -> Path:
+    return strong_cap
 
 
 @pytest.fixture(scope="module")
