@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] [--no-cold-start] [--out FILE.json] [--threads N] [--figure FILE.png]
+    python benchmarks/run.py [--quick | --smoke] [--no-cold-start] [--out FILE.json] [--threads N] [--figure FILE.png]
 
 Measures, in this order (docs/performance.md explains the method and discusses the numbers):
 
@@ -82,6 +82,7 @@ SEED = 20250101
 MEAN_DEGREE = 10.0
 FULL_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 10_000)
+SMOKE_SIZES = (1_000,)
 NETWORKS = ("erdos_renyi", "none")
 TARGETS = {
     "step_network_ns": 150.0,  # ns per lab-step at N = 1e6 with the degree-10 network, at most
@@ -999,6 +1000,9 @@ def write_atomic(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="N = 1e3 and 1e4 only, few repeats and runs")
+    parser.add_argument("--smoke", action="store_true",
+                        help="smaller than --quick (implies it): N = 1e3, 2 repeats, tiny ensembles; for the test "
+                             "that keeps the script from rotting, not for figures")
     parser.add_argument("--out", type=Path, default=None, help="JSON output (the table goes next to it, .md)")
     parser.add_argument("--no-cold-start", action="store_true",
                         help="skip the run with an empty kernel cache (it compiles every kernel: minutes)")
@@ -1014,7 +1018,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         return None
     began = time.perf_counter()
     cpu_before = cpu_times()
-    quick = args.quick
+    smoke = args.smoke
+    quick = args.quick or smoke
     out = args.out or ROOT / "benchmarks" / "results" / ("performance_quick.json" if quick else "performance.json")
     default_figure = out.with_suffix(".png") if quick else ROOT / "docs" / "figures" / "performance_scaling.png"
     figure = args.figure or default_figure
@@ -1025,7 +1030,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         thread_counts = [args.threads]
     else:
         thread_counts = sorted({1, cores})
-    sizes = QUICK_SIZES if quick else FULL_SIZES
+    sizes = SMOKE_SIZES if smoke else QUICK_SIZES if quick else FULL_SIZES
 
     partial = out.with_name(f"{out.stem}.partial.json")
 
@@ -1035,7 +1040,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     log("warm-up: loading (or compiling) the kernels")
     Simulation(generated(50, "erdos_renyi", years=1.0), [SEED], record_labs=False).step()
     Simulation(restricted(20), [SEED], record_labs=False).step()
-    result: dict[str, Any] = {"quick": quick, "seed": SEED, "thread_counts": thread_counts, "machine": machine(),
+    result: dict[str, Any] = {"quick": quick, "smoke": smoke, "sizes": list(sizes), "seed": SEED,
+                              "thread_counts": thread_counts, "machine": machine(),
                               "targets_definition": TARGETS}
     result["machine"]["git_uncommitted_changes"] = uncommitted_changes()
     checkpoint()
@@ -1044,7 +1050,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     result["steps"] = []
     breakdown_sim = None
     for n in sizes:
-        repeats = 5 if quick else (25 if n <= 10_000 else (11 if n <= 100_000 else 7))
+        repeats = 2 if smoke else 5 if quick else (25 if n <= 10_000 else (11 if n <= 100_000 else 7))
         for network in NETWORKS:
             checkpoint()
             log(f"step, N = {n:,}, network {network}, {repeats} repeats")
@@ -1059,24 +1065,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     del breakdown_sim
     checkpoint()
     log("the baseline's step (12 labs)")
-    result["small"] = bench_small(thread_counts, 50 if quick else 200)
+    result["small"] = bench_small(thread_counts, 10 if smoke else 50 if quick else 200)
     checkpoint()
     log("bytes per lab")
     result["bytes"] = bytes_per_lab()
     result["floor"] = bandwidth_floor(result)
     result["mesa"] = []
-    for n, steps in (((1_000, 3),) if quick else ((1_000, 10), (10_000, 5))):
+    for n, steps in (((1_000, 2 if smoke else 3),) if quick else ((1_000, 10), (10_000, 5))):
         checkpoint()
         log(f"idiomatic Mesa, N = {n:,}, {steps} steps")
         result["mesa"].append(bench_mesa(n, steps, thread_counts))
     result["ensemble"] = []
-    for workers, runs in ((1, 100), (2, 200)) if quick else ((1, 1000), (2, 2000)):
+    for workers, runs in (((1, 20), (2, 40)) if smoke else ((1, 100), (2, 200)) if quick
+                          else ((1, 1000), (2, 2000))):
         checkpoint()
         log(f"ensemble, {workers} worker(s), {runs} runs")
         result["ensemble"].append(bench_ensemble(workers, runs))
     checkpoint()
     log("a batch of baseline runs in this process")
-    result["batch"] = bench_batch(25 if quick else 200, thread_counts)
+    result["batch"] = bench_batch(10 if smoke else 25 if quick else 200, thread_counts)
     mem_n = 10_000 if quick else 1_000_000
     checkpoint()
     log(f"peak memory, N = {mem_n:,}")
