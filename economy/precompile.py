@@ -26,7 +26,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ COMPILE_SECONDS: dict[str, float] = {
     "factor_market_stage": 15.4, "breakup_stage": 13.8, "research_stage": 11.9, "record_stage": 11.6,
     "compliance_stage": 11.2, "incident_stage": 9.0, "training_stage": 6.0, "begin_step": 1.0,
 }
-"""Seconds each stage took to compile with an empty cache (this 2-core machine, numba 0.61, commit 7a285a4),
+"""Seconds each stage took to compile with an empty cache (this 2-core machine, numba 0.68.1, commit 7a285a4),
 callees included; they only balance the shares (a stage missing here counts as the mean)."""
 
 
@@ -61,6 +61,12 @@ def _step_arguments() -> dict[str, Any]:
         "net": network_state([empty], labs), "shocks": np.zeros((1, 1)), "urn_uniforms": np.zeros((1, 1)),
         "draws": allocate_draws(1, 1), "work": allocate_work(1, 1), "rec": np.zeros((1, L.N_MARKET)),
     }
+
+
+def _argument_types(names: Sequence[str]) -> tuple[Any, ...]:
+    """The numba types of the named ``step_batch`` arguments, in order (:func:`_step_arguments`)."""
+    arguments = _step_arguments()
+    return tuple(numba.typeof(arguments[name]) for name in names)
 
 
 def stage_calls(step: Callable[..., Any] | None = None) -> list[tuple[str, tuple[str, ...]]]:
@@ -101,11 +107,9 @@ def shares(n: int) -> list[list[str]]:
 def compile_share(share: int, of: int) -> None:
     """Compile share ``share`` of ``of`` (:func:`shares`) for the argument types a simulation passes."""
     configure()
-    arguments = _step_arguments()
     calls = dict(stage_calls())
     for name in shares(of)[share]:
-        kernel = getattr(step_module, name)
-        kernel.compile(tuple(numba.typeof(arguments[arg]) for arg in calls[name]))
+        getattr(step_module, name).compile(_argument_types(calls[name]))
 
 
 def is_compiled() -> bool:
@@ -135,9 +139,7 @@ def compile_kernels(processes: int | None = None) -> float:
     finally:
         for helper in helpers:
             helper.wait()
-    arguments = _step_arguments()
-    step_module.step_batch.compile(tuple(numba.typeof(arguments[name]) for name in inspect.signature(
-        step_module.step_batch.py_func).parameters))
+    step_module.step_batch.compile(_argument_types(tuple(inspect.signature(step_module.step_batch.py_func).parameters)))
     return time.perf_counter() - t0
 
 
