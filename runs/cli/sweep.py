@@ -64,6 +64,8 @@ Scheduler = scheduler_option("Use a running Dask scheduler (tcp://host:port) ins
 Out = out_option("runs/out/<scenario name>-sweep/")
 KeepSeries = Annotated[bool, typer.Option("--keep-series", help="Keep every point's per-step market series "
                                           "(points/NNN/market/).")]
+PointFigures = Annotated[bool, typer.Option("--point-figures", help="Also draw every point's ensemble figures "
+                                            "(points/NNN/*.png; about 2 s per point).")]
 TargetOption = Annotated[str | None, typer.Option(
     "--target", metavar="COLUMN<LEVEL",
     help="With one --grid key: mark where the outcome flips, e.g. \"p_unipolar<0.2\" (a column of points.parquet; "
@@ -89,6 +91,7 @@ def sweep(
     out: Out = None,
     overwrite: Overwrite = False,
     keep_series: KeepSeries = False,
+    point_figures: PointFigures = False,
     target: TargetOption = None,
     min_effects: MinEffects = None,
     as_json: AsJson = False,
@@ -112,7 +115,7 @@ def sweep(
                 bar(done, total, label=f"sweep: ensemble {shown}/{total // runs}")
 
             result = run_sweep(setup.with_progress(progress), runs=runs, planes=planes, keep_series=keep_series,
-                               target=target, min_effects=parse_min_effects(min_effects))
+                               point_figures=point_figures, target=target, min_effects=parse_min_effects(min_effects))
 
     tables = [points_table(result.summary, result.table)]
     if result.summary.get("policy_sweep"):

@@ -66,14 +66,19 @@ FAN_RUN_LIMIT = 20_000
 
 
 def arm_ensembles(setup: Setup, shared: Execution, target: Path, *, runs: int, total: int,
-                  keep_series: bool = False) -> Callable[[int, Scenario, Sequence[str], str], ExperimentResult]:
+                  keep_series: bool = False, figures: bool = False
+                  ) -> Callable[[int, Scenario, Sequence[str], str], ExperimentResult]:
     """The ensemble of each arm of an experiment with several (a sweep's points, an optimiser's trials).
 
     ``ensemble(k, scenario, overrides, name)`` runs ``runs`` seeds of arm ``k`` into ``target / name`` (``target``:
     the experiment's folder being written) on ``shared`` (the execution of an enclosing :meth:`Execution.shared`
     block), reporting progress through the setup's execution as runs ``k * runs + done`` of ``total``; without
-    ``keep_series`` the arm's per-run market series are removed after its summary is written.
+    ``keep_series`` the arm's per-run market series are removed after its summary is written.  Each arm's
+    ensemble figures (``setup.figures.ensemble``) are drawn only with ``figures``: at about 2 s per arm they took
+    most of a many-point sweep's time, and the experiment's own figures summarise the arms.
     """
+    if not figures:
+        setup = replace(setup, figures=replace(setup.figures, ensemble=None))
 
     def ensemble(k: int, arm_scenario: Scenario, overrides: Sequence[str], name: str) -> ExperimentResult:
         def arm_progress(done: int, _total: int) -> None:

@@ -59,7 +59,8 @@ def is_keyhole(planes: Sequence[Plane]) -> bool:
 
 
 def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None, keep_series: bool = False,
-              target: str | None = None, min_effects: dict[str, float] | None = None) -> ExperimentResult:
+              point_figures: bool = False, target: str | None = None,
+              min_effects: dict[str, float] | None = None) -> ExperimentResult:
     """Run an ensemble of ``runs`` runs at every grid point and write points.parquet and the summary.
 
     Parameters
@@ -69,7 +70,7 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
         text after them), the root seed shared by every point (common random numbers), the folder (default
         ``runs/out/<name>-sweep``) and the execution (one local cluster serves the whole sweep;
         ``progress(done, total)`` counts runs over all points).  ``setup.figures.sweep`` draws the phase
-        diagrams, ``setup.figures.ensemble`` every point's ensemble figures.
+        diagrams, ``setup.figures.ensemble`` every point's ensemble figures when ``point_figures``.
     runs
         Runs per point.
     planes
@@ -77,6 +78,8 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     keep_series
         Keep every point's per-step market series (``points/NNN/market/``); by default they are deleted once
         the point is summarised (they are about 45 kB per run).
+    point_figures
+        Draw every point's ensemble figures (``points/NNN/*.png``, about 2 s per point); off by default.
     target
         ``"COLUMN<LEVEL"`` (runs.experiments.dose.parse_target): where along a one-key grid the outcome flips.
     min_effects
@@ -113,6 +116,7 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     target = folder.path
     settings = {
         "format": FORMAT, "runs_per_point": runs, "seed": seed, "chunk": execution.chunk, "keep_series": keep_series,
+        "point_figures": point_figures,
         "planes": [{"keys": list(p.keys), "values": {a.key: list(a.values) for a in p.axes},
                     "specs": [a.spec for a in p.axes]} for p in planes],
         "points": len(points), "keyhole": is_keyhole(planes),
@@ -134,7 +138,7 @@ def run_sweep(setup: Setup, *, runs: int, planes: Sequence[Plane] | None = None,
     swept = tuple(dict.fromkeys(key for plane in planes for key in plane.keys))
     with execution.shared() as shared:
         ensemble = arm_ensembles(replace(setup, fixed=swept), shared, target, runs=runs, total=total,
-                                 keep_series=keep_series)
+                                 keep_series=keep_series, figures=point_figures)
         if reference is not None:
             result = ensemble(0, reference, sets, REFERENCE_DIR)
             failed += result.failed_runs

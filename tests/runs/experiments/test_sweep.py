@@ -41,6 +41,7 @@ from runs.views import FIGURES
 ROOT = Path(__file__).resolve().parents[3]
 BASELINE = ROOT / "runs" / "baseline.toml"
 SHORT = ("sim.years=2",)
+FIGURES_OF_AN_ENSEMBLE = ("fan_hhi.png", "fan_quality.png", "leader_share.png", "rank_shares.png")
 GRID = ("research.returns_to_research=0.6:2.4:2", "market.winner_take_all=5:30:2")
 
 
@@ -119,6 +120,16 @@ def test_series_are_removed_unless_kept(small: ExperimentResult, tmp_path: Path)
     planes = (Plane((parse_grid("market.winner_take_all=5:5:1"),)),)
     kept = _sweep(tmp_path / "kept", planes, runs=2, overrides=["sim.years=1"], keep_series=True)
     assert any((kept.out_dir / kept.table["dir"].iloc[0] / "market").glob("*.parquet"))
+
+
+def test_point_figures_are_drawn_only_when_asked(small: ExperimentResult, tmp_path: Path) -> None:
+    assert not list((small.out_dir / "points").rglob("*.png"))
+    planes = (Plane((parse_grid("market.winner_take_all=5:5:1"),)),)
+    drawn = _sweep(tmp_path / "drawn", planes, runs=2, overrides=["sim.years=1"], point_figures=True)
+    point = drawn.out_dir / drawn.table["dir"].iloc[0]
+    assert sorted(path.name for path in point.glob("*.png")) == sorted(FIGURES_OF_AN_ENSEMBLE)
+    manifest = json.loads((point / "manifest.json").read_text())
+    assert set(FIGURES_OF_AN_ENSEMBLE) <= set(manifest["files"])
 
 
 def test_manifest_and_summary(small: ExperimentResult) -> None:
