@@ -320,7 +320,14 @@ def _kernel_arguments(sim: Simulation) -> dict[str, Any]:
     }
 
 
-def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int) -> dict[str, Any]:
+SMOKE_BREAKDOWN = ("stage 6 (demand_stage)", "whole compiled step (step_batch)", "the same work in the loop body")
+"""The parts ``--smoke`` times.  Each part compiles its own argument-passing probe (2-3 s each) and the row-helper
+pattern alone compiles for 11 s; the smoke run checks the code path (every kernel's arguments are still matched),
+not every part's figure."""
+
+
+def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int,
+                    only: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Each stage kernel alone, ``step_batch`` whole, the Gini of the record stage, and the row-helper pattern.
 
     Every call starts from the state the last real step left (restored before each call, outside the timing),
@@ -386,6 +393,8 @@ def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int) -> 
         if missing:
             skipped[label] = f"unknown argument(s) {', '.join(missing)}"
             continue
+        if only is not None and label not in only:
+            continue  # its arguments were still matched: a changed signature is reported as skipped
         positional = [values[name] for name in names]  # by position: numba's keyword path is slower
         calls[label] = lambda kernel=kernel, positional=positional: kernel(*positional)
         calls[f"{label} [passing its arguments]"] = lambda positional=positional: _no_work(*positional)
@@ -713,18 +722,19 @@ def _timed_run(cmd: list[str], env: dict[str, str]) -> float:
     return wall
 
 
-def bench_cold_start(thread_counts: list[int], cold: bool = True) -> dict[str, Any]:
+def bench_cold_start(thread_counts: list[int], cold: bool = True, smoke: bool = False) -> dict[str, Any]:
     """``multipolar run runs/baseline.toml`` with an empty kernel cache, then warm (twice, and with --threads 1);
     ``python -c "import runs.cli"`` (the command's imports); the first step of the baseline in a fresh process (the
     kernels loaded from the warm cache); the baseline simulation alone, in this process.  ``cold=False`` (the
     ``--no-cold-start`` option) skips the empty-cache run, which compiles every kernel (minutes), and measures the
-    rest with the cache this process uses: ``cold_s`` is then None."""
+    rest with the cache this process uses: ``cold_s`` is then None.  ``smoke``: one warm run and no ``--threads 1``
+    run (``warm_threads_1_s`` None), about 14 s less."""
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp:
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")} if cold else dict(os.environ)
         cmd = [*_multipolar(), "run", "runs/baseline.toml", "--json", "--out"]
         cold_s = _timed_run([*cmd, str(Path(tmp) / "cold")], env) if cold else None
-        warm = [_timed_run([*cmd, str(Path(tmp) / f"warm{k}")], env) for k in range(2)]
-        warm_one = _timed_run([*cmd, str(Path(tmp) / "warm-t1"), "--threads", "1"], env)
+        warm = [_timed_run([*cmd, str(Path(tmp) / f"warm{k}")], env) for k in range(1 if smoke else 2)]
+        warm_one = None if smoke else _timed_run([*cmd, str(Path(tmp) / "warm-t1"), "--threads", "1"], env)
         imports = _timed_run([sys.executable, "-c", "import runs.cli"], env)
         first_step = _first_step(env)
     scenario, _ = load_scenario(ROOT / "runs" / "baseline.toml")
@@ -912,10 +922,11 @@ def markdown(result: dict[str, Any]) -> str:
     sims = ", ".join(f"{v:.2f} s ({t} thr.)" for t, v in c["simulation_in_process_s_by_threads"].items())
     mem = result["memory"]
     cold = "not measured (--no-cold-start)" if c["cold_s"] is None else f"{c['cold_s']:.1f} s"
+    one = "not measured (--smoke)" if c["warm_threads_1_s"] is None else f"{c['warm_threads_1_s']:.1f} s"
     lines += [
         "",
         f"`multipolar run runs/baseline.toml`: {cold} with an empty kernel cache, {c['warm_s']:.1f} s "
-        f"warm ({c['warm_threads_1_s']:.1f} s with --threads 1); of which imports {c['import_s']:.1f} s, loading "
+        f"warm ({one} with --threads 1); of which imports {c['import_s']:.1f} s, loading "
         f"the compiled kernels (the first step in a fresh process) {c['first_step_fresh_process_s']:.1f} s and the "
         f"simulation {sims}.",
         "",
@@ -1061,7 +1072,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
             del sim
     checkpoint()
     log(f"where the step goes, N = {sizes[-1]:,}")
-    result["breakdown"] = bench_breakdown(breakdown_sim, thread_counts, 3)
+    result["breakdown"] = bench_breakdown(breakdown_sim, thread_counts, 3, SMOKE_BREAKDOWN if smoke else None)
     del breakdown_sim
     checkpoint()
     log("the baseline's step (12 labs)")
@@ -1090,7 +1101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     result["memory"] = bench_memory(mem_n)
     checkpoint()
     log("start-up" if args.no_cold_start else "cold start (compiles every kernel into an empty cache: minutes)")
-    result["cold_start"] = bench_cold_start(thread_counts, cold=not args.no_cold_start)
+    result["cold_start"] = bench_cold_start(thread_counts, cold=not args.no_cold_start, smoke=smoke)
     result["targets"] = targets(result)
     result["figures"] = figures(result)
     result["load_average_after"] = list(os.getloadavg())
