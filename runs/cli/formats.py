@@ -2,7 +2,9 @@
 
 Each command that draws figures (``run``, ``ensemble``, ``sweep``, ``compare``, ``sensitivity``) takes
 ``--format png`` (the default), ``--format svg`` or ``--format png,svg``, and passes it to its runner with
-:func:`with_figure_formats` (the figure hooks of :func:`runs.views.figure_hooks`).
+:func:`with_figure_formats` (the figure hooks of :func:`runs.views.figure_hooks`).  ``--format none`` draws no
+figure at all: the tables, summary and manifest are written as always, a few seconds sooner per command (scripts
+that read only the tables; the golden test).
 """
 
 from __future__ import annotations
@@ -13,19 +15,23 @@ from typing import Annotated
 import typer
 
 from runs.cli.common import bad_input
+from runs.experiments.result import NO_FIGURES
 from runs.experiments.setup import Setup
 from runs.views import FORMATS, figure_hooks
 
 __all__ = ["FigureFormat", "with_figure_formats"]
 
 FigureFormat = Annotated[str, typer.Option("--format", metavar="FORMATS",
-                                           help="Figure file formats: png, svg, or png,svg for both.")]
+                                           help="Figure file formats: png, svg, png,svg for both, or none (no "
+                                           "figures; the tables are written as always).")]
 
 
 def with_figure_formats(setup: Setup, formats: str) -> Setup:
     """``setup`` with figures written in each of ``formats`` (``"png,svg"``); an unknown format is bad input."""
     chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
+    if chosen == ("none",):
+        return replace(setup, figures=NO_FIGURES)
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
-        bad_input(f"--format {formats!r}: choose png, svg or both (png,svg); known: {', '.join(FORMATS)}")
+        bad_input(f"--format {formats!r}: choose png, svg, both (png,svg) or none; known: {', '.join(FORMATS)}")
     return replace(setup, figures=figure_hooks(chosen))

@@ -49,7 +49,9 @@ VOLATILE = ("wall_seconds", "runs_per_second", "out_dir", "elapsed", "seconds", 
 
 
 def _run(args: list[str]) -> None:
-    subprocess.run([*PROGRAM, *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """One command, without figures (``--format none``: they are not part of the fixture)."""
+    subprocess.run([*PROGRAM, *args, "--format", "none"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
 
 
 def _series_digest(frame: pd.DataFrame, by: str) -> pd.DataFrame:

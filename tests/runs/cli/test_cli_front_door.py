@@ -68,6 +68,20 @@ def test_format_writes_the_figures_as_png_and_svg_and_rejects_an_unknown_format(
     assert "--format 'pdf'" in bad.output and not (tmp_path / "bad").exists()
 
 
+def test_format_none_writes_the_tables_and_no_figure(tmp_path) -> None:
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--set", "sim.years=1", "--format", "none",
+                                      "--out", str(out)], env=ENV)
+    assert result.exit_code == 0, result.output
+    assert (out / "market.parquet").is_file() and (out / "summary.json").is_file()
+    assert not list(out.glob("*.png")) and not list(out.glob("*.svg"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not [name for name in manifest["files"] if name.endswith((".png", ".svg"))]
+    mixed = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--format", "png,none", "--out",
+                                     str(tmp_path / "mixed")], env=ENV)
+    assert mixed.exit_code == 2 and "--format 'png,none'" in mixed.output
+
+
 def test_csv_prints_the_table_alone_on_stdout_and_refuses_json_too(tmp_path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", "runs/baseline.toml", "--set", "sim.years=1", "--csv", "--out", str(out)],

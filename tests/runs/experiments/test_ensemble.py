@@ -481,7 +481,8 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen]]]
 
 
 KILLED_YEARS = "sim.years=8"
-"""The killed ensembles' horizon: 30-40 chunks of 10 runs still outlast the kill by far, at 40 % of the baseline's cost."""
+"""The killed ensembles' horizon: 30-40 chunks of 10 runs still outlast the kill by far, at 40 % of the baseline's
+cost."""
 
 
 @pytest.mark.slow
