@@ -6,7 +6,9 @@ compiling (docs/performance.md, "Compile time"): almost all of it in the stage k
 are shared out over ``processes`` processes (longest first, each to the least loaded, by the compile times in
 :data:`COMPILE_SECONDS`); each compiles its share from the argument types alone (``Dispatcher.compile``, nothing
 is executed) and writes it to the on-disk cache (economy.kernels.config); this process then compiles
-``step_batch``, which loads every stage from the cache instead of compiling it.  The machine code is the one a
+``step_batch``, which loads every stage from the cache instead of compiling it.  The kernels a simulation calls
+while it is set up (the starting capability, growth and record) count as one more share item, :data:`SETUP`,
+compiled by building a small simulation (nothing is stepped).  The machine code is the one a
 first call would produce: the same functions for the same argument types, so results are unchanged.
 
 The stages and the arguments each receives are read from ``step_batch``'s own source, so this list cannot drift
@@ -48,7 +50,12 @@ COMPILE_SECONDS: dict[str, float] = {
     "compliance_stage": 11.2, "incident_stage": 9.0, "training_stage": 6.0, "begin_step": 1.0,
 }
 """Seconds each stage took to compile with an empty cache (this 2-core machine, numba 0.68.1, commit 7a285a4),
-callees included; they only balance the shares (a stage missing here counts as the mean)."""
+callees included; they only balance the shares (a stage missing here counts as the mean).  :data:`SETUP`: 12 s
+(commit 02a5ed7; compiled after ``step_batch`` they took 11.9 s of a first ``Simulation(...)``)."""
+
+SETUP = "Simulation.__init__"
+"""The share item that compiles the set-up kernels, by building a simulation of :func:`_setup_scenario`."""
+COMPILE_SECONDS[SETUP] = 12.0
 
 
 def _step_arguments() -> dict[str, Any]:
@@ -92,7 +99,7 @@ def stage_calls(step: Callable[..., Any] | None = None) -> list[tuple[str, tuple
 
 def shares(n: int) -> list[list[str]]:
     """The stages split into ``n`` shares of about equal compile time: longest first, each to the least loaded."""
-    names = [name for name, _ in stage_calls()]
+    names = [*(name for name, _ in stage_calls()), SETUP]
     mean = sum(COMPILE_SECONDS.values()) / len(COMPILE_SECONDS)
     cost = {name: COMPILE_SECONDS.get(name, mean) for name in names}
     out: list[list[str]] = [[] for _ in range(n)]
@@ -109,7 +116,20 @@ def compile_share(share: int, of: int) -> None:
     configure()
     calls = dict(stage_calls())
     for name in shares(of)[share]:
-        getattr(step_module, name).compile(_argument_types(calls[name]))
+        if name == SETUP:
+            _compile_setup()
+        else:
+            getattr(step_module, name).compile(_argument_types(calls[name]))
+
+
+def _compile_setup() -> None:
+    """Build a small simulation: its set-up kernels compile (and are cached) for the types every simulation
+    passes; nothing is stepped, so ``step_batch`` is left to :func:`compile_kernels`."""
+    from economy.engine import Simulation  # the engine imports the kernels; only this item needs it
+    from economy.params import Scenario
+
+    scenario = Scenario.model_validate({"name": "precompile", "labs": {"n": 4}, "sim": {"years": 1.0}})
+    Simulation(scenario, [0])
 
 
 def is_compiled() -> bool:

@@ -3,6 +3,9 @@ the argument types it compiles for are exactly those a simulation passes, so ste
 cache (a type that differed would silently compile a second version, costing the time this module saves)."""
 
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
 import pytest
@@ -38,7 +41,7 @@ def test_a_step_calling_anything_else_is_refused():
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 def test_shares_cover_every_stage_once_and_balance(n):
-    names = [name for name, _ in precompile.stage_calls()]
+    names = [*(name for name, _ in precompile.stage_calls()), precompile.SETUP]
     shares = precompile.shares(n)
     assert len(shares) == n
     assert sorted(name for share in shares for name in share) == sorted(names)
@@ -72,3 +75,44 @@ def test_an_empty_cache_is_filled_and_said(monkeypatch):
     monkeypatch.setattr(precompile, "compile_kernels", lambda processes=None: 12.3)
     assert precompile.ensure_compiled(said.append) == 12.3
     assert len(said) == 2 and "once" in said[0] and said[1] == "kernels compiled in 12 s"
+
+
+SETUP_SIGNATURES = """
+import importlib
+import pkgutil
+import sys
+import numba
+from economy import kernels, precompile
+from economy.engine import Simulation
+from economy.params import load_scenario
+
+
+def signatures():
+    out = set()
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"economy.kernels.{info.name}")
+        for attribute, value in vars(module).items():
+            if isinstance(value, numba.core.registry.CPUDispatcher):
+                out |= {(info.name, attribute, str(sig)) for sig in value.signatures}
+    return out
+
+
+precompile._compile_setup()
+before = signatures()
+scenario, _ = load_scenario(sys.argv[1])
+Simulation(scenario, [0, 1, 2])
+print(sorted(signatures() - before))
+print(sorted({f"{module}.{kernel}" for module, kernel, _ in before}))
+"""
+
+
+def test_the_setup_item_compiles_the_types_the_baseline_set_up_passes():
+    """In a fresh process: after the small simulation of the set-up item, setting up the baseline (its lab table,
+    network and policies) needs no kernel signature the item did not already compile."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", SETUP_SIGNATURES, str(root / "runs" / "baseline.toml")], cwd=root,
+                          capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    new, called = done.stdout.strip().splitlines()[-2:]
+    assert new == "[]", new
+    assert "record.record_initial" in called  # the item did set a simulation up
