@@ -28,11 +28,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
-# Everyday tier: lint and every test not marked slow, browser or benchmark, in one process (measured 4.0 min with
-# warm kernels; on two xdist workers it took 6.4 min: both workers' numba threads and Dask clusters share 2 cores).
+# Everyday tier: lint and every test not marked slow, browser or benchmark, on two xdist workers like make test (idle
+# numba threads sleep since OMP_WAIT_POLICY=PASSIVE, so two workers now beat one; docs/architecture.md has the times).
 check: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow and not browser and not benchmark"
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not browser and not benchmark"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

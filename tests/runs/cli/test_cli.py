@@ -193,6 +193,7 @@ def test_manifest(baseline_run: tuple[Path, dict, object]) -> None:
         assert entry == {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+@pytest.mark.slow
 def test_same_seed_same_tables_whatever_the_threads(tmp_path: Path) -> None:
     tables = {}
     most = str(numba.config.NUMBA_NUM_THREADS)
@@ -242,6 +243,7 @@ def test_default_output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 2 and "--out" in result.stderr
 
 
+@pytest.mark.slow
 def test_returns_to_research_decides_the_singularity(tmp_path: Path) -> None:
     fast = _run("run", BASELINE, "--out", tmp_path / "fast", "--json",
                 "--set", "research.returns_to_research=6", "--set", "research.max_automation=1")
@@ -267,6 +269,7 @@ def test_schema_prints_json_with_every_public_parameter() -> None:
     assert schema["$defs"]["Research"]["properties"]["returns_to_research"]["range"] == "[0.05, 10]"
 
 
+@pytest.mark.slow
 def test_console_script_subprocess(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "multipolar"
     if not exe.exists():

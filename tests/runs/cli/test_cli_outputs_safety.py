@@ -123,6 +123,7 @@ def test_a_read_only_output_folder_is_refused_before_the_run(tmp_path: Path, mon
         parent.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_a_finished_ensemble_survives_an_unreachable_scheduler(tmp_path: Path) -> None:
     out = tmp_path / "ens"
     assert _run(*COMMANDS["ensemble"], "--out", out).exit_code == 0

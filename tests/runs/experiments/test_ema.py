@@ -40,6 +40,7 @@ def short_baseline():
     return sc.model_copy(update={"sim": sc.sim.model_copy(update={"years": 3.0}), "uncertain": {}})
 
 
+@pytest.mark.slow
 def test_model_is_generated_from_the_scenario(short_baseline):
     model = ema_model(short_baseline)
     factors = default_factors(short_baseline)
@@ -161,6 +162,7 @@ def test_replications_and_levers(short_baseline):
 
 
 # ema_workbench 3.0's PRIM calls DataFrame.drop(inplace=True), deprecated in pandas 3.1 (their code, not ours)
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame:pandas.errors.Pandas4Warning")
 def test_prim_finds_the_winner_take_all_box(short_baseline):
     """Scenario discovery on a small set: unipolar worlds are those with strong winner-take-all."""

@@ -40,6 +40,7 @@ def responded(tmp_path_factory: pytest.TempPathFactory, strong_cap: Path) -> dic
     return {"result": result, "out": out, "policy": policy}
 
 
+@pytest.mark.slow
 def test_respond_runs_each_policy_nominal_and_effective(responded: dict) -> None:
     result, out = responded["result"], responded["out"]
     assert result.exit_code == 0, result.stderr
@@ -63,6 +64,7 @@ def test_respond_runs_each_policy_nominal_and_effective(responded: dict) -> None
     assert (out / "respond.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_without_respond_nothing_of_it_is_reported(tmp_path: Path, responded: dict) -> None:
     result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(responded["policy"]), "--runs", "2",
                                       "--workers", "1", "--set", "sim.years=1", "--out", str(tmp_path / "o"),
@@ -72,6 +74,7 @@ def test_without_respond_nothing_of_it_is_reported(tmp_path: Path, responded: di
     assert "respond" not in payload and not (tmp_path / "o" / "respond.png").exists()
 
 
+@pytest.mark.slow
 def test_respond_as_csv_holds_the_leakage_rows(tmp_path: Path, responded: dict) -> None:
     result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(responded["policy"]), "--runs", "2",
                                       "--workers", "1", "--set", "sim.years=1", "--respond", "--out",
@@ -114,6 +117,7 @@ def test_with_evasion_switches_only_the_evasion() -> None:
     assert on.enforcement.model_dump(exclude={"evasion"}) == scenario.enforcement.model_dump(exclude={"evasion"})
 
 
+@pytest.mark.slow
 def test_respond_rows_and_figure(responded: dict) -> None:
     payload = json.loads(responded["result"].stdout)
     rows = respond_rows(payload["respond"]["arms"]["strong_cap"])

@@ -114,6 +114,7 @@ def test_reoptimise_belongs_to_respond(tmp_path: Path, policy: Path, options: li
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_third_variant_and_the_surviving_share(tmp_path: Path, policy: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(policy), "--runs", "2",

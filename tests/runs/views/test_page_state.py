@@ -1,12 +1,15 @@
 """The policy lab's opening state (runs/views/dashboard.py): ``multipolar dashboard --policy FILE`` opens with
 that file's toggle on, unless the URL carries a state of its own; a page without a query (Solara's router gives
-None) opens too.  Run in a subprocess because the page module reads its environment when imported."""
+None) opens too.  Run in a subprocess because the page module reads its environment when imported (5-7 s each:
+marked slow, they run in ``make test``)."""
 
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 CAP = ROOT / "runs" / "policies" / "compute_cap.toml"
@@ -33,6 +36,7 @@ def _states(policy_files: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_policy_files_given_to_the_command_open_switched_on(tmp_path):
     mine = tmp_path / "my_cap.toml"
     mine.write_text(CAP.read_text())
@@ -42,6 +46,7 @@ def test_policy_files_given_to_the_command_open_switched_on(tmp_path):
     assert states["query"] == []  # the URL's own state wins
 
 
+@pytest.mark.slow
 def test_without_policy_files_the_page_opens_with_none_on():
     states = _states("")
     assert states["none"] == [] and states["empty"] == [] and "compute_cap" in states["toggles"]
