@@ -6,9 +6,10 @@ compiling (docs/performance.md, "Compile time"): almost all of it in the stage k
 are shared out over ``processes`` processes (longest first, each to the least loaded, by the compile times in
 :data:`COMPILE_SECONDS`); each compiles its share from the argument types alone (``Dispatcher.compile``, nothing
 is executed) and writes it to the on-disk cache (economy.kernels.config); this process then compiles
-``step_batch``, which loads every stage from the cache instead of compiling it.  The kernels a simulation calls
-while it is set up (the starting capability, growth and record) count as one more share item, :data:`SETUP`,
-compiled by building a small simulation (nothing is stepped).  The machine code is the one a
+``step_batch``, which loads every stage from the cache instead of compiling it.  Meanwhile one more process
+compiles the kernels a simulation calls while it is set up (the starting capability, growth and record) by
+building a small simulation (:func:`compile_setup`, nothing is stepped): the step's own compile is serial, and
+this keeps a second core busy during it.  The machine code is the one a
 first call would produce: the same functions for the same argument types, so results are unchanged.
 
 The stages and the arguments each receives are read from ``step_batch``'s own source, so this list cannot drift
@@ -41,8 +42,8 @@ from economy.kernels.config import cache_folder, configure
 from economy.network import CSRGraph, network_state
 from economy.state import allocate_draws, allocate_labs, allocate_work, allocate_world
 
-__all__ = ["COMPILE_SECONDS", "compile_kernels", "compile_share", "ensure_compiled", "is_compiled", "shares",
-           "stage_calls"]
+__all__ = ["COMPILE_SECONDS", "compile_kernels", "compile_setup", "compile_share", "ensure_compiled", "is_compiled",
+           "shares", "stage_calls"]
 
 COMPILE_SECONDS: dict[str, float] = {
     "money_stage": 34.3, "demand_stage": 22.7, "strategy_stage": 21.0, "spillover_stage": 15.5,
@@ -50,12 +51,8 @@ COMPILE_SECONDS: dict[str, float] = {
     "compliance_stage": 11.2, "incident_stage": 9.0, "training_stage": 6.0, "begin_step": 1.0,
 }
 """Seconds each stage took to compile with an empty cache (this 2-core machine, numba 0.68.1, commit 7a285a4),
-callees included; they only balance the shares (a stage missing here counts as the mean).  :data:`SETUP`: 12 s
-(commit 02a5ed7; compiled after ``step_batch`` they took 11.9 s of a first ``Simulation(...)``)."""
-
-SETUP = "Simulation.__init__"
-"""The share item that compiles the set-up kernels, by building a simulation of :func:`_setup_scenario`."""
-COMPILE_SECONDS[SETUP] = 12.0
+callees included; they only balance the shares (a stage missing here counts as the mean).  The set-up kernels
+(:func:`compile_setup`) took 11.9 s, ``step_batch`` itself 13 s once its stages were cached (commit 02a5ed7)."""
 
 
 def _step_arguments() -> dict[str, Any]:
@@ -99,7 +96,7 @@ def stage_calls(step: Callable[..., Any] | None = None) -> list[tuple[str, tuple
 
 def shares(n: int) -> list[list[str]]:
     """The stages split into ``n`` shares of about equal compile time: longest first, each to the least loaded."""
-    names = [*(name for name, _ in stage_calls()), SETUP]
+    names = [name for name, _ in stage_calls()]
     mean = sum(COMPILE_SECONDS.values()) / len(COMPILE_SECONDS)
     cost = {name: COMPILE_SECONDS.get(name, mean) for name in names}
     out: list[list[str]] = [[] for _ in range(n)]
@@ -116,13 +113,10 @@ def compile_share(share: int, of: int) -> None:
     configure()
     calls = dict(stage_calls())
     for name in shares(of)[share]:
-        if name == SETUP:
-            _compile_setup()
-        else:
-            getattr(step_module, name).compile(_argument_types(calls[name]))
+        getattr(step_module, name).compile(_argument_types(calls[name]))
 
 
-def _compile_setup() -> None:
+def compile_setup() -> None:
     """Build a small simulation: its set-up kernels compile (and are cached) for the types every simulation
     passes; nothing is stepped, so ``step_batch`` is left to :func:`compile_kernels`."""
     from economy.engine import Simulation  # the engine imports the kernels; only this item needs it
@@ -159,7 +153,15 @@ def compile_kernels(processes: int | None = None) -> float:
     finally:
         for helper in helpers:
             helper.wait()
-    step_module.step_batch.compile(_argument_types(tuple(inspect.signature(step_module.step_batch.py_func).parameters)))
+    setup = subprocess.Popen([sys.executable, "-m", "economy.precompile", "--setup"]) if n > 1 else None
+    try:
+        step_module.step_batch.compile(
+            _argument_types(tuple(inspect.signature(step_module.step_batch.py_func).parameters)))
+    finally:
+        if setup is not None:
+            setup.wait()
+    if setup is None or setup.returncode != 0:
+        compile_setup()  # one process, or the helper failed: here (it loads whatever the helper cached)
     return time.perf_counter() - t0
 
 
@@ -180,7 +182,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=None, help="processes to compile with (default: cores, <= 4)")
     parser.add_argument("--share", type=int, default=None, help="compile only this share (helper processes)")
     parser.add_argument("--of", type=int, default=1, help="the number of shares")
+    parser.add_argument("--setup", action="store_true", help="compile only the set-up kernels (a helper process)")
     args = parser.parse_args(argv)
+    if args.setup:
+        configure()
+        compile_setup()
+        return
     if args.share is not None:
         compile_share(args.share, args.of)
         return

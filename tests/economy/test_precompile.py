@@ -41,7 +41,7 @@ def test_a_step_calling_anything_else_is_refused():
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 def test_shares_cover_every_stage_once_and_balance(n):
-    names = [*(name for name, _ in precompile.stage_calls()), precompile.SETUP]
+    names = [name for name, _ in precompile.stage_calls()]
     shares = precompile.shares(n)
     assert len(shares) == n
     assert sorted(name for share in shares for name in share) == sorted(names)
@@ -97,7 +97,7 @@ def signatures():
     return out
 
 
-precompile._compile_setup()
+precompile.compile_setup()
 before = signatures()
 scenario, _ = load_scenario(sys.argv[1])
 Simulation(scenario, [0, 1, 2])
@@ -107,7 +107,7 @@ print(sorted({f"{module}.{kernel}" for module, kernel, _ in before}))
 
 
 def test_the_setup_item_compiles_the_types_the_baseline_set_up_passes():
-    """In a fresh process: after the small simulation of the set-up item, setting up the baseline (its lab table,
+    """In a fresh process: after the small simulation of compile_setup, setting up the baseline (its lab table,
     network and policies) needs no kernel signature the item did not already compile."""
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", SETUP_SIGNATURES, str(root / "runs" / "baseline.toml")], cwd=root,
