@@ -4,26 +4,25 @@ and for a baseline beside a policy arm (longer legend entries, the narrow side-b
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 from matplotlib.text import Text
 
-from economy.params import load_scenario
-from runs.views.page_figures import capability_figure, concentration_figure, fan_figure, shares_figure
-from runs.views.session import BASELINE, POLICY, EnsembleArm, simulate_run
+from economy.params import load_policy_file, load_scenario
+from runs.views import capability_figure, concentration_figure, fan_figure, shares_figure
+
+session = importlib.import_module("runs.views.session")  # the page's own helpers, not part of runs.views' API
+BASELINE, POLICY = session.BASELINE, session.POLICY
+EnsembleArm, simulate_run = session.EnsembleArm, session.simulate_run
 
 
 @pytest.fixture(scope="module")
 def arms(tmp_path_factory, strong_cap) -> dict:
     base, _ = load_scenario("runs/baseline.toml", ["sim.years=8"])
-    capped, _ = load_scenario("runs/baseline.toml", ["sim.years=8"], [_policy(strong_cap)])
+    capped, _ = load_scenario("runs/baseline.toml", ["sim.years=8"], [load_policy_file(strong_cap)])
     return {BASELINE: simulate_run(BASELINE, base, 3), POLICY: simulate_run(POLICY, capped, 3)}
-
-
-def _policy(path):
-    from economy.params import load_policy_file
-
-    return load_policy_file(path)
 
 
 def _outside(fig) -> list[str]:
