@@ -31,7 +31,8 @@ from typing import Any
 _MODULES: dict[str, tuple[str, ...]] = {
     "chunk": ("RANK_LIMIT", "ChunkData", "ChunkTask", "OutputLayout", "chunk_runs_table", "run_chunk", "run_root",
               "simulate_chunk", "warm_up"),
-    "compare": ("BASELINE_ARM", "Arm", "arm_scenario", "build_arms", "respond_arms", "run_compare"),
+    "compare": ("BASELINE_ARM", "Arm", "arm_scenario", "build_arms", "check_respond_names", "respond_arms",
+                "run_compare"),
     "ema": ("DEFAULT_OUTCOMES", "NO_POLICY", "POLICY_LEVER", "POLICY_VARIABLE", "ScenarioRunner",
             "default_policy_files", "ema_model", "ema_names", "execution_evaluator", "experiment_frame", "frozen",
             "perform", "policy_arms", "quiet_import", "select_dense_box"),

@@ -59,6 +59,7 @@ __all__ = [
     "Arm",
     "arm_scenario",
     "build_arms",
+    "check_respond_names",
     "respond_arms",
     "run_compare",
 ]
@@ -130,19 +131,14 @@ def respond_arms(arms: Sequence[Arm], reoptimised: dict[str, Reoptimisation] | N
     With ``reoptimised`` (``--reoptimise``: the searches' results by arm name, the baseline's under
     :data:`BASELINE_ARM`) also the no-policy arm ``baseline-reoptimised`` (second) and, after each effective arm,
     ``<name>-reoptimised``: evasion on and the routines the search chose under the policy, its effects taken from
-    ``baseline-reoptimised``.
+    ``baseline-reoptimised``.  The arms' names are checked first, by :func:`check_respond_names`.
     """
     out = [replace(arms[0], scenario=with_evasion(arms[0].scenario, False))]
     reference = BASELINE_ARM + REOPTIMISED_SUFFIX
     if reoptimised is not None:
         out.append(Arm(reference, with_routines(with_evasion(arms[0].scenario, True),
                                                 reoptimised[BASELINE_ARM].routines), None))
-    names = {arm.name for arm in arms}
     for arm in arms[1:]:
-        for suffix in (EFFECTIVE_SUFFIX, *((REOPTIMISED_SUFFIX,) if reoptimised is not None else ())):
-            if arm.name + suffix in names or arm.name == reference:
-                raise ExperimentInputError(f"--respond: arm name {arm.name + suffix!r} is both a policy arm and the "
-                                           f"{suffix[1:]} arm of {arm.name!r}; give the file another name = \"...\"")
         out += [replace(arm, scenario=with_evasion(arm.scenario, False)),
                 Arm(arm.name + EFFECTIVE_SUFFIX, with_evasion(arm.scenario, True), arm.policy_file)]
         if reoptimised is not None:
@@ -150,6 +146,24 @@ def respond_arms(arms: Sequence[Arm], reoptimised: dict[str, Reoptimisation] | N
                                                                         reoptimised[arm.name].routines),
                            arm.policy_file, reference))
     return out
+
+
+def check_respond_names(arms: Sequence[Arm], reoptimise: bool) -> None:
+    """``--respond`` adds arms named after the policy arms (``<name>-effective``; with ``--reoptimise`` also
+    ``<name>-reoptimised`` and ``baseline-reoptimised``, a name kept for that arm either way): refuse a policy arm
+    whose name one of them would repeat.  Called before anything runs, so a clash is not found only after the
+    minutes of ``--reoptimise``'s search."""
+    reference = BASELINE_ARM + REOPTIMISED_SUFFIX
+    names = {arm.name for arm in arms}
+    suffixes = (EFFECTIVE_SUFFIX, REOPTIMISED_SUFFIX) if reoptimise else (EFFECTIVE_SUFFIX,)
+    for arm in arms[1:]:
+        if arm.name == reference:
+            raise ExperimentInputError(f"--respond: arm name {reference!r} is kept for the no-policy arm of "
+                                       f"--reoptimise; give the file another name = \"...\"")
+        for suffix in suffixes:
+            if arm.name + suffix in names:
+                raise ExperimentInputError(f"--respond: arm name {arm.name + suffix!r} is both a policy arm and the "
+                                           f"{suffix[1:]} arm of {arm.name!r}; give the file another name = \"...\"")
 
 
 # ---------------------------------------------------------------------------------------------- the driver
@@ -215,6 +229,7 @@ def run_compare(setup: Setup, *, policies: Sequence[str | Path], runs: int, keep
         reoptimise.check()
     plain_arms = arms
     if respond:
+        check_respond_names(arms, reoptimise is not None)
         arms = respond_arms(arms)
     plan = UncertainPlan.from_scenario(scenario)
     for arm in arms:

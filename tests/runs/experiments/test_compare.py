@@ -26,9 +26,11 @@ from runs.experiments import (
     PAIRED_OUTCOMES,
     Execution,
     ExperimentInputError,
+    ReoptimiseOptions,
     Setup,
     arm_scenario,
     build_arms,
+    check_respond_names,
     compare_tables,
     outcome_values,
     paired_mean,
@@ -211,6 +213,25 @@ def test_arm_names_must_differ(tmp_path: Path) -> None:
         other = _write(tmp_path / f"{name}_copy.toml", f'name = "{name}"\n' + body)
         with pytest.raises(ExperimentInputError, match=f"arm name '{name}' is already used"):
             build_arms(*load_scenario(BASELINE), [POLICIES / "breakup.toml", other])
+
+
+def test_respond_arm_names_are_checked_before_anything_runs(tmp_path: Path) -> None:
+    body = '[[policies]]\nkind = "breakup"\nstart_year = 2031.0\nmax_share = 0.4\n'
+    scenario = load_scenario(BASELINE)
+    clash = _write(tmp_path / "clash.toml", 'name = "breakup-reoptimised"\n' + body)
+    arms = build_arms(*scenario, [POLICIES / "breakup.toml", clash])
+    check_respond_names(arms, reoptimise=False)  # no re-optimised arms without --reoptimise
+    with pytest.raises(ExperimentInputError, match="'breakup-reoptimised' is both a policy arm and the reoptimised"):
+        check_respond_names(arms, reoptimise=True)
+    reserved = _write(tmp_path / "reserved.toml", 'name = "baseline-reoptimised"\n' + body)
+    for reoptimise in (False, True):
+        with pytest.raises(ExperimentInputError, match="'baseline-reoptimised' is kept for the no-policy arm"):
+            check_respond_names(build_arms(*scenario, [reserved]), reoptimise=reoptimise)
+    setup = Setup.load(BASELINE, seed=0, out_dir=tmp_path / "out", execution=Execution(workers=1))
+    with pytest.raises(ExperimentInputError, match="breakup-reoptimised"):  # refused before the search runs
+        run_compare(setup, policies=[POLICIES / "breakup.toml", clash], runs=2, respond=True,
+                    reoptimise=ReoptimiseOptions())
+    assert not (tmp_path / "out").exists()
 
 
 def test_policy_repeating_a_scenario_policy_is_refused(tmp_path: Path) -> None:
