@@ -7,6 +7,7 @@ written).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -93,18 +94,15 @@ def reoptimise_options(reoptimise: bool, runs: int | None, rounds: int | None, s
     ``--reoptimise``; a tuning option without ``--reoptimise`` is bad input."""
     from runs.experiments import ExperimentInputError, ReoptimiseOptions
 
-    given = {"--reoptimise-runs": runs, "--reoptimise-rounds": rounds, "--reoptimise-step": step,
-             "--reoptimise-ratio": ratio}
+    given = {name: value for name, value in {"runs": runs, "rounds": rounds, "step": step, "ratio": ratio}.items()
+             if value is not None}
     if not reoptimise:
-        for name, value in given.items():
-            if value is not None:
-                raise ExperimentInputError(f"{name} {value!r}: tunes the search of --reoptimise; give --reoptimise too")
+        if given:
+            name, value = next(iter(given.items()))
+            raise ExperimentInputError(f"--reoptimise-{name} {value!r}: tunes the search of --reoptimise; give "
+                                       "--reoptimise too")
         return None
-    defaults = ReoptimiseOptions()
-    options = ReoptimiseOptions(runs=defaults.runs if runs is None else runs,
-                                rounds=defaults.rounds if rounds is None else rounds,
-                                step=defaults.step if step is None else step,
-                                ratio=defaults.ratio if ratio is None else ratio)
+    options = dataclasses.replace(ReoptimiseOptions(), **given)
     options.check()
     return options
 

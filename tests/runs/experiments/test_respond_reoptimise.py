@@ -32,16 +32,11 @@ RUNS = 3
 
 
 @pytest.fixture(scope="module")
-def policy(strong_cap: Path) -> Path:
-    return strong_cap
-
-
-@pytest.fixture(scope="module")
-def compared(tmp_path_factory: pytest.TempPathFactory, policy: Path):
+def compared(tmp_path_factory: pytest.TempPathFactory, strong_cap: Path):
     out = tmp_path_factory.mktemp("reoptimise") / "out"
     setup = Setup.load(BASELINE, ["sim.years=2"], execution=Execution(workers=1), out_dir=out)
     options = ReoptimiseOptions(runs=2, rounds=1, variables=("spend_rate_per_year", "safety_base"))
-    return run_compare(setup, policies=[policy], runs=RUNS, respond=True, reoptimise=options), out
+    return run_compare(setup, policies=[strong_cap], runs=RUNS, respond=True, reoptimise=options), out
 
 
 def test_each_policy_runs_a_third_time_with_reoptimised_routines(compared) -> None:
@@ -92,10 +87,10 @@ def test_the_reoptimised_effect_is_taken_from_the_reoptimised_no_policy_world(co
     (["--reoptimise-runs", "1"], "--reoptimise-runs 1"),
     (["--reoptimise-ratio", "1"], "--reoptimise-ratio 1.0"),
 ])
-def test_bad_search_options_exit_2_naming_them_and_write_nothing(tmp_path: Path, policy: Path, options: list[str],
+def test_bad_search_options_exit_2_naming_them_and_write_nothing(tmp_path: Path, strong_cap: Path, options: list[str],
                                                                   message: str) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(policy), "--runs", "2",
+    result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(strong_cap), "--runs", "2",
                                       "--workers", "1", "--respond", "--reoptimise", *options, "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert message in result.stderr
@@ -106,18 +101,18 @@ def test_bad_search_options_exit_2_naming_them_and_write_nothing(tmp_path: Path,
     (["--reoptimise"], "give --respond too"),
     (["--respond", "--reoptimise-runs", "8"], "--reoptimise-runs 8: tunes the search of --reoptimise"),
 ])
-def test_reoptimise_belongs_to_respond(tmp_path: Path, policy: Path, options: list[str], message: str) -> None:
+def test_reoptimise_belongs_to_respond(tmp_path: Path, strong_cap: Path, options: list[str], message: str) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(policy), "--runs", "2",
+    result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(strong_cap), "--runs", "2",
                                       "--workers", "1", *options, "--out", str(out)])
     assert result.exit_code == 2 and message in result.stderr
     assert not out.exists()
 
 
 @pytest.mark.slow
-def test_the_command_prints_the_third_variant_and_the_surviving_share(tmp_path: Path, policy: Path) -> None:
+def test_the_command_prints_the_third_variant_and_the_surviving_share(tmp_path: Path, strong_cap: Path) -> None:
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(policy), "--runs", "2",
+    result = CliRunner().invoke(app, ["compare", str(BASELINE), "--policy", str(strong_cap), "--runs", "2",
                                       "--workers", "1", "--set", "sim.years=1", "--respond", "--reoptimise",
                                       "--reoptimise-runs", "2", "--reoptimise-rounds", "1", "--out", str(out),
                                       "--csv"], catch_exceptions=False)
