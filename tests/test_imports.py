@@ -4,8 +4,10 @@ The dependency direction itself (no import into a room above, no cycle) is check
 tests/test_architecture.py.
 """
 
+import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import agents
@@ -43,3 +45,31 @@ def test_the_command_line_loads_no_ensemble_machinery_until_a_subcommand_needs_i
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def _modules_after(argv: list[str], tmp_path: Path) -> set[str]:
+    """The modules loaded by ``multipolar ARGV`` (the console script's entry point, in a fresh process)."""
+    code = ("import json, sys\nfrom runs.cli import main\ntry:\n    main(sys.argv[2:])\nexcept SystemExit as stop:\n"
+            "    assert not stop.code, stop.code\nopen(sys.argv[1], 'w').write(json.dumps(sorted(sys.modules)))\n")
+    listing = tmp_path / "modules.json"
+    subprocess.run([sys.executable, "-c", code, str(listing), *argv], check=True, cwd=ROOT, capture_output=True)
+    return set(json.loads(listing.read_text()))
+
+
+def test_the_dashboard_command_and_the_version_start_without_the_core():
+    """``multipolar dashboard`` (whose server is a child process) and ``--version`` load neither numba, pandas,
+    matplotlib nor the model: the page's start-up time (issue 20) begins with this process's."""
+    heavy = {"numba", "pandas", "matplotlib", "economy.engine", "economy.params", "runs.experiments.result"}
+    for argv in (["dashboard", "--help"], ["--version"]):
+        assert not heavy & _modules_after(argv, Path(tempfile.mkdtemp())), argv
+
+
+def test_a_run_without_figures_loads_no_plotting_and_no_other_command(tmp_path: Path):
+    """``multipolar run --format none`` imports no matplotlib, no scipy (the posterior's sampling) and no other
+    command's module (the warm single-run figure of docs/performance.md)."""
+    loaded = _modules_after(["run", "runs/baseline.toml", "--format", "none", "--set", "sim.years=1", "--out",
+                             str(tmp_path / "out")], tmp_path)
+    assert "runs.experiments.single" in loaded
+    heavy = {"matplotlib", "runs.experiments.posterior", "distributed", "runs.cli.sweep", "runs.cli.validate",
+             "runs.views.run"}
+    assert not heavy & loaded

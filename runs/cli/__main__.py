@@ -1,5 +1,5 @@
 """``python -m runs.cli COMMAND ...``: the ``multipolar`` program without its console script."""
 
-from runs.cli import app
+from runs.cli import main
 
-app()
+main()

@@ -19,7 +19,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -33,18 +33,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from economy.params import ScenarioError
-from economy.precompile import ensure_compiled
-from economy.resources import parse_size
-from runs.experiments.execution import Execution
-from runs.experiments.posterior import Posterior
-from runs.experiments.result import ExperimentError, ExperimentInputError
-from runs.experiments.setup import Setup
-from runs.views import FIGURES
-from runs.views.report import ReportInputError
+if TYPE_CHECKING:
+    from runs.experiments.setup import Setup
 
 __all__ = [
-    "BAD_INPUT",
     "EXIT_BAD_INPUT",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -64,6 +56,7 @@ __all__ = [
     "TlsKey",
     "Workers",
     "bad_input",
+    "bad_input_errors",
     "chunk_option",
     "command_errors",
     "command_line",
@@ -87,8 +80,19 @@ EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-BAD_INPUT: tuple[type[Exception], ...] = (ScenarioError, ExperimentInputError, ReportInputError)
-"""The errors that mean bad input: a one-line message, exit code 2, nothing written."""
+
+def bad_input_errors() -> tuple[type[Exception], ...]:
+    """The errors that mean bad input: a one-line message, exit code 2, nothing written.
+
+    Imported when asked for, like every import of the core, the experiments and the views in this room: the
+    command line imports every command's module to build ``multipolar``, so a module-level import here would be
+    paid by every command, ``--help`` and ``multipolar dashboard`` included (docs/performance.md, "Start-up").
+    """
+    from economy.params import ScenarioError
+    from runs.experiments.result import ExperimentInputError
+    from runs.views.report import ReportInputError
+
+    return ScenarioError, ExperimentInputError, ReportInputError
 
 MAX_SEED = 2**63 - 1
 
@@ -189,14 +193,21 @@ def fail(message: str) -> NoReturn:
 
 @contextlib.contextmanager
 def command_errors() -> Iterator[None]:
-    """The one error handler of the commands: bad input (:data:`BAD_INPUT`) exits 2, an experiment that could not
-    be completed (:class:`runs.experiments.ExperimentError`) 1, Ctrl-C 130; each with one line on stderr."""
+    """The one error handler of the commands: bad input (:func:`bad_input_errors`) exits 2, an experiment that
+    could not be completed (:class:`runs.experiments.ExperimentError`) 1, Ctrl-C 130; each with one line on
+    stderr."""
     try:
         yield
-    except BAD_INPUT as err:
-        bad_input(str(err))
-    except ExperimentError as err:
-        fail(str(err))
+    except typer.Exit:
+        raise
+    except Exception as err:
+        from runs.experiments.result import ExperimentError
+
+        if isinstance(err, bad_input_errors()):
+            bad_input(str(err))
+        if isinstance(err, ExperimentError):
+            fail(str(err))
+        raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -217,6 +228,15 @@ def experiment_setup(ctx: typer.Context) -> Setup:
     noted on stderr (it is ignored).  A command with ``policy_files`` (``--policy``) loads them into the scenario
     before ``--set``; one with ``posterior`` (``--posterior``) reads the posterior file.
     """
+    from economy.kernels.config import configure
+    from economy.precompile import ensure_compiled
+    from economy.resources import parse_size
+    from runs.experiments.execution import Execution
+    from runs.experiments.result import ExperimentInputError
+    from runs.experiments.setup import Setup
+    from runs.views.hooks import FIGURES
+
+    configure()  # numba's process set-up (economy.kernels.config), before any run or Dask worker starts
     given = ctx.params
     options = {name: given[name] for name in EXECUTION_OPTIONS if name in given}
     if given.get("max_memory") is not None:
@@ -229,13 +249,19 @@ def experiment_setup(ctx: typer.Context) -> Setup:
                        seed=given["seed"], out_dir=given.get("out"), overwrite=bool(given.get("overwrite")),
                        execution=execution, command=command_line(ctx),
                        figures=FIGURES,
-                       posterior=None if given.get("posterior") is None else Posterior.load(given["posterior"]))
+                       posterior=None if given.get("posterior") is None else _posterior(given["posterior"]))
     if execution.scheduler is not None and given.get("workers") is not None:
         Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "
                                    "has its own workers)")
     if execution.scheduler is None:  # a cluster's workers compile for their own machines
         ensure_compiled(Console(stderr=True).print)
     return setup
+
+
+def _posterior(path: Path) -> Any:
+    from runs.experiments.posterior import Posterior
+
+    return Posterior.load(path)
 
 
 # ---------------------------------------------------------------------------------------------- output

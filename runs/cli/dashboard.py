@@ -24,7 +24,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from economy.params import load_policy_file, load_scenario
 from runs.cli.common import EXIT_OK, PolicyFiles, command_errors
 
 __all__ = ["CULL_SECONDS", "STOP_SECONDS", "dashboard"]
@@ -74,6 +73,8 @@ def dashboard(scenario: Scenario = None, port: Port = 8765, policy_files: Policy
     """
     env = dict(os.environ, SOLARA_TELEMETRY_MIXPANEL_ENABLE="False", SOLARA_KERNEL_CULL_TIMEOUT=f"{CULL_SECONDS}s")
     if scenario is not None or policy_files:
+        from economy.params import load_policy_file, load_scenario
+
         with command_errors():
             load_scenario(scenario or DEFAULT_SCENARIO, [], [load_policy_file(item) for item in policy_files or ()])
         env["MULTIPOLAR_SCENARIO"] = str((scenario or DEFAULT_SCENARIO).resolve())

@@ -10,14 +10,14 @@ that read only the tables; the golden test).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from runs.cli.common import bad_input
-from runs.experiments.result import NO_FIGURES
-from runs.experiments.setup import Setup
-from runs.views import FORMATS, figure_hooks
+
+if TYPE_CHECKING:
+    from runs.experiments.setup import Setup
 
 __all__ = ["FigureFormat", "with_figure_formats"]
 
@@ -28,6 +28,9 @@ FigureFormat = Annotated[str, typer.Option("--format", metavar="FORMATS",
 
 def with_figure_formats(setup: Setup, formats: str) -> Setup:
     """``setup`` with figures written in each of ``formats`` (``"png,svg"``); an unknown format is bad input."""
+    from runs.experiments.result import NO_FIGURES
+    from runs.views.hooks import FORMATS, figure_hooks
+
     chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
     if chosen == ("none",):
         return replace(setup, figures=NO_FIGURES)

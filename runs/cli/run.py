@@ -9,22 +9,20 @@ Exit codes as in :mod:`runs.cli.common`: 0 done, 1 the run itself failed (the ou
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from economy.params import Scenario
 from runs.cli.common import (
-    BAD_INPUT,
     AsJson,
     MaxMemory,
     Overrides,
     Overwrite,
     PolicyFiles,
     ScenarioFile,
+    bad_input_errors,
     command_errors,
     experiment_setup,
     fail,
@@ -36,8 +34,9 @@ from runs.cli.common import (
 )
 from runs.cli.formats import FigureFormat, with_figure_formats
 from runs.cli.tables import AsCsv, one_stdout, table_console, write_tables
-from runs.experiments.robustness import SINGLE_RUN_ROBUSTNESS
-from runs.experiments.single import run_single
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["run", "schema"]
 
@@ -50,6 +49,8 @@ Events = Annotated[bool, typer.Option("--events", help="Print the event log (ent
 
 def schema() -> None:
     """Print the JSON schema of a scenario file (every parameter with unit, range and provenance)."""
+    from economy.params import Scenario
+
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
 
 
@@ -75,6 +76,8 @@ def run(
 
     With a network (network.kind other than "none"): also network.png, network_start.graphml, network_end.graphml.
     """
+    from runs.experiments.single import run_single
+
     one_stdout(as_json, as_csv)
     with command_errors():
         setup = with_figure_formats(experiment_setup(ctx), figure_format)
@@ -82,15 +85,17 @@ def run(
         try:
             with progress_bar(f"{setup.scenario.name} seed {seed}", "steps") as bar:
                 result = run_single(setup.with_progress(bar))
-        except BAD_INPUT:
-            raise
         except Exception as err:
+            if isinstance(err, bad_input_errors()):
+                raise
             fail(f"the run failed ({type(err).__name__}: {err}); {target} was not changed")
 
     payload = {**result.summary, "out_dir": str(target)}
     console = table_console(as_json, as_csv)
     write_tables([_summary_table(payload)], console, as_csv)
     if events:
+        import pandas as pd
+
         for item in _event_log(pd.read_parquet(target / "events.parquet")):
             console.print(item)
     if as_json:
@@ -98,6 +103,8 @@ def run(
 
 
 def _summary_table(s: dict[str, Any]) -> Table:
+    from runs.experiments.robustness import SINGLE_RUN_ROBUSTNESS
+
     table = Table(title=Text(f"{s.get('scenario')} (seed {s.get('seed')})"), show_header=False, title_justify="left")
     table.add_column("outcome", style="bold")
     table.add_column("value", justify="right")

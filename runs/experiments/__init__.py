@@ -25,8 +25,7 @@ first use, so that ``multipolar run`` and ``multipolar --help`` do not import th
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from economy.exports import lazy_exports
 
 _MODULES: dict[str, tuple[str, ...]] = {
     "chunk": ("RANK_LIMIT", "ChunkData", "ChunkTask", "OutputLayout", "chunk_runs_table", "run_chunk", "run_root",
@@ -77,19 +76,4 @@ _MODULES: dict[str, tuple[str, ...]] = {
 }
 """Each module's public names (its ``__all__``; tests/test_architecture.py checks that the two agree)."""
 
-_HOME: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
-
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME})
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -20,13 +20,15 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from economy.params import PolicyFile, Scenario, load_policy_file, load_scenario
 from runs.experiments.execution import Execution, Progress
 from runs.experiments.outputs import default_output_dir
-from runs.experiments.posterior import Posterior
 from runs.experiments.result import NO_FIGURES, Figures
+
+if TYPE_CHECKING:  # imported by the experiments that draw from one (scipy, for a single run's start-up)
+    from runs.experiments.posterior import Posterior
 
 __all__ = ["Setup"]
 

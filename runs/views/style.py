@@ -19,10 +19,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from runs.experiments.outputs import atomic_file
+from runs.views.hooks import FORMATS
 
 __all__ = [
     "DPI",
-    "FORMATS",
     "GUIDE",
     "HHI_HIGH",
     "HHI_MODERATE",
@@ -50,10 +50,6 @@ GUIDE = "#555555"
 HHI_MODERATE = 1000.0  # 2023 US Merger Guidelines: above this a market is moderately concentrated
 HHI_HIGH = 1800.0  # 2023 US Merger Guidelines: above this a market is highly concentrated
 DPI = 120
-
-
-FORMATS: tuple[str, ...] = ("png", "svg")
-"""The file formats a figure can be written in (``--format png,svg``)."""
 
 
 def save_figure(fig: Figure, target: Path | IO[bytes], *, dpi: int = DPI, fmt: str = "png") -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from runs.cli import app
+import runs.cli
+from runs.cli import app, program
 
 HELP = Path(__file__).resolve().parents[2] / "golden" / "help"
 COMMANDS = ("", "schema", "run", "dashboard", "ensemble", "sweep", "report", "validate", "sensitivity", "compare",
@@ -44,3 +45,32 @@ def test_a_missing_scenario_file_is_bad_input(command: str, tmp_path: Path) -> N
     result = CliRunner().invoke(app, [command, str(tmp_path / "missing.toml"), *extra], env=ENV)
     assert result.exit_code == 2, result.output
     assert "missing.toml" in result.output
+
+
+@pytest.mark.parametrize("command", [c for c in COMMANDS if c])
+def test_a_program_built_with_one_command_shows_the_same_help(command: str) -> None:
+    """The console script builds ``multipolar`` with only the command named (runs.cli.main): its help is the
+    snapshot of the whole program's."""
+    result = CliRunner().invoke(program((command,)), [command, "--help"], env=ENV)
+    assert result.exit_code == 0, result.output
+    text = "\n".join(line.rstrip() for line in result.output.splitlines()) + "\n"
+    assert text == (HELP / f"{command}.txt").read_text()
+
+
+@pytest.mark.parametrize(("argv", "names"), [
+    (["run", "runs/baseline.toml", "--format", "none"], ("run",)),
+    (["--version"], ()),
+    (["dashboard", "--port", "9000"], ("dashboard",)),
+    (["--help"], tuple(runs.cli.COMMANDS)),
+    ([], tuple(runs.cli.COMMANDS)),
+    (["rnu"], tuple(runs.cli.COMMANDS)),  # not a command: click suggests among all of them
+    (["--version", "--help"], tuple(runs.cli.COMMANDS)),
+])
+def test_the_console_script_builds_the_program_with_the_command_named(
+        argv: list[str], names: tuple[str, ...], monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[tuple[str, ...]] = []
+    calls: list[list[str]] = []
+    monkeypatch.setattr(runs.cli, "program", lambda chosen: built.append(tuple(chosen)) or
+                        (lambda *, args, prog_name: calls.append([prog_name, *args])))
+    runs.cli.main(argv)
+    assert built == [names] and calls == [["multipolar", *argv]]
