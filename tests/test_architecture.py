@@ -184,7 +184,7 @@ def test_each_room_lists_its_public_api(package: str) -> None:
         assert getattr(module, name) is not None, f"{package}.{name}"
 
 
-SERVED = ("runs.views.dashboard", "runs.views.session")
+SERVED = ("runs.views.app", "runs.views.dashboard", "runs.views.session")
 """The dashboard app and its session module: served by ``multipolar dashboard``, never imported by the room (they
 load Mesa, which the command line must not import at start, tests/test_imports.py)."""
 

@@ -4,6 +4,7 @@ The dependency direction itself (no import into a room above, no cycle) is check
 tests/test_architecture.py.
 """
 
+import ast
 import json
 import subprocess
 import sys
@@ -73,3 +74,19 @@ def test_a_run_without_figures_loads_no_plotting_and_no_other_command(tmp_path: 
     heavy = {"matplotlib", "runs.experiments.posterior", "distributed", "runs.cli.sweep", "runs.cli.validate",
              "runs.views.run"}
     assert not heavy & loaded
+
+
+def test_the_served_app_imports_only_solara_before_the_server_listens():
+    """runs/views/app.py is what the Solara server imports before it listens (the page ready figure of issue 20):
+    at module level it imports only Solara and the standard library; the policy lab loads in its thread."""
+    tree = ast.parse((ROOT / "runs" / "views" / "app.py").read_text())
+    top = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            top.add((node.module or "").split(".")[0])
+    assert top == {"__future__", "threading", "solara"}
+    loads = [node for node in ast.walk(tree) if isinstance(node, ast.Import)
+             and any(alias.name == "runs.views.dashboard" for alias in node.names)]
+    assert loads, "the policy lab is imported by the app's loading thread"

@@ -79,7 +79,7 @@ def dashboard(scenario: Scenario = None, port: Port = 8765, policy_files: Policy
             load_scenario(scenario or DEFAULT_SCENARIO, [], [load_policy_file(item) for item in policy_files or ()])
         env["MULTIPOLAR_SCENARIO"] = str((scenario or DEFAULT_SCENARIO).resolve())
         env["MULTIPOLAR_POLICY_FILES"] = os.pathsep.join(str(Path(item).resolve()) for item in policy_files or ())
-    app_file = importlib.util.find_spec("runs.views.dashboard").origin
+    app_file = importlib.util.find_spec("runs.views.app").origin
     command = [sys.executable, "-m", "solara", "run", str(app_file), "--host", "127.0.0.1", "--port", str(port),
                "--production", "--no-open"]
     Console(stderr=True).print(f"Multipolar policy lab on http://127.0.0.1:{port} (Ctrl-C to stop)")
