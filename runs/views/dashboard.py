@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import solara
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 from economy.params import ScenarioError
@@ -63,7 +64,7 @@ from runs.views.style import save_figure
 
 __all__ = ["DEBOUNCE_SECONDS", "Page", "draw_views", "initial_state"]
 
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.05
 """A computation starts this long after the last control change (slider drags send many)."""
 PLAY_STEPS = 3
 """Steps per frame while playing (a quarter of a year at monthly steps)."""
@@ -80,21 +81,41 @@ _CAPTION = {"font-size": "0.8em", "color": "#555", "line-height": "1.25"}
 
 @dataclass(frozen=True)
 class Drawn:
-    """A figure on the page: its PNG (shown and downloaded) and the figure itself (for the SVG download)."""
+    """A figure on the page: the SVG it is shown as, and the figure itself (for the PNG and SVG downloads).
+
+    The page shows an SVG whose text is text (the browser sets it in the same DejaVu Sans), not a PNG: on the
+    2-core machine of docs/performance.md the three figures of a change took 0.21-0.23 s as such SVGs against
+    0.28-0.42 s as PNGs, the rasterising and the glyph-by-glyph drawing of text being the difference.  The
+    downloads are written as the command line writes its files (:func:`runs.views.style.save_figure`).
+    """
 
     name: str
-    png: bytes
+    shown: bytes
     figure: Figure
 
+    def png(self) -> bytes:
+        return self._saved("png")
+
     def svg(self) -> bytes:
+        return self._saved("svg")
+
+    def _saved(self, fmt: str) -> bytes:
         buffer = io.BytesIO()
-        save_figure(self.figure, buffer, fmt="svg")
+        with _SAVING:
+            save_figure(self.figure, buffer, dpi=PAGE_DPI, fmt=fmt)
         return buffer.getvalue()
+
+
+_SAVING = threading.Lock()
+"""Held while a figure is saved: the shown SVGs set matplotlib's global ``svg.fonttype`` for the time of the save
+(:func:`_drawn`), and no other thread of the server may save an SVG in between, nor restore the setting out of
+order."""
 
 
 def _drawn(name: str, fig: Figure) -> Drawn:
     buffer = io.BytesIO()
-    save_figure(fig, buffer, dpi=PAGE_DPI)
+    with _SAVING, rc_context({"svg.fonttype": "none"}):
+        save_figure(fig, buffer, dpi=PAGE_DPI, fmt="svg")
     return Drawn(name, buffer.getvalue(), fig)
 
 
@@ -203,7 +224,7 @@ def FigureCard(drawn: Drawn | None, classes: list[str], alt: str) -> None:
         if drawn is None:
             solara.Text(f"{alt}: computing ...", style=_CAPTION)
             return
-        solara.Image(drawn.png, format="png", width="100%")
+        solara.Image(drawn.shown, format="svg+xml", width="100%")
         with solara.Row(gap="4px"):
             solara.FileDownload(drawn.png, filename=f"{drawn.name}.png", label="PNG", mime_type="image/png")
             solara.FileDownload(drawn.svg, filename=f"{drawn.name}.svg", label="SVG", mime_type="image/svg+xml")

@@ -5,6 +5,10 @@ and for a baseline beside a policy arm (longer legend entries, the narrow side-b
 from __future__ import annotations
 
 import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,3 +78,34 @@ def test_every_text_of_the_ensemble_fan_is_inside_its_figure(arms) -> None:
         fan[name] = arm
     fig = fan_figure(fan, horizon, 40)
     assert _outside(fig) == []
+
+
+SHOWN = """
+import importlib, json, threading
+import matplotlib
+from economy.params import load_scenario
+page = importlib.import_module("runs.views.dashboard")  # served by solara, not part of runs.views' API
+session = importlib.import_module("runs.views.session")
+scenario, _ = load_scenario("runs/baseline.toml", ["sim.years=2"])
+drawn = page.draw_views({session.BASELINE: session.simulate_run(session.BASELINE, scenario, 3)})
+print(json.dumps({name: {"shown_svg": d.shown.lstrip().startswith(b"<?xml"), "shown_text": b"<text" in d.shown,
+                         "png": d.png().startswith(b"\\x89PNG"), "svg_text": b"<text" in d.svg()}
+                  for name, d in drawn.items()} | {"fonttype": matplotlib.rcParams["svg.fonttype"]}))
+for thread in threading.enumerate():  # the page's kernel warm-up: exiting under it can crash the interpreter
+    if thread.name == "multipolar-warm-up":
+        thread.join()
+"""
+
+
+@pytest.mark.slow
+def test_the_page_shows_svg_with_text_as_text_and_downloads_the_command_line_files() -> None:
+    """The page shows each figure as an SVG whose text is text (quicker to write than a PNG, docs/views.md); the
+    PNG and SVG downloads are the command line's (an SVG's text as paths); matplotlib's global setting is left as
+    it was.  In a subprocess: the page module reads its environment and starts its warm-up when imported."""
+    out = subprocess.run([sys.executable, "-c", SHOWN], cwd=Path(__file__).resolve().parents[3],
+                         capture_output=True, text=True, timeout=300, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result.pop("fonttype") == "path"
+    assert set(result) == {"concentration", "shares-baseline", "capability"}
+    for name, checks in result.items():
+        assert checks == {"shown_svg": True, "shown_text": True, "png": True, "svg_text": False}, name
