@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba.typed import List as TypedList
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
 from economy.kernels.config import configure
+from economy.kernels.draws import draw_step
 from economy.kernels.metrics import ROC_BOUND
 from economy.kernels.record import record_initial
 from economy.kernels.research import calibration_log_growth
@@ -31,7 +33,15 @@ from economy.state import LabState, WorldState, allocate_draws, allocate_labs, a
 from economy.streams import generators, root_sequence
 from economy.takeoff import automation_takeoff
 
-__all__ = ["COMPLIANCE_LAB_COLUMNS", "EVENT_COLUMNS", "LAB_COLUMNS", "Simulation"]
+__all__ = ["COMPILED_DRAWS_FROM", "COMPLIANCE_LAB_COLUMNS", "DRAWN_STREAMS", "EVENT_COLUMNS", "LAB_COLUMNS",
+           "Simulation"]
+
+COMPILED_DRAWS_FROM = 16
+"""Batches of this many runs or more (an ensemble's chunks: 16 to 200 runs by default) draw their random numbers in
+compiled code (``Simulation._draw``); smaller ones, single runs among them, in Python (docs/performance.md)."""
+DRAWN_STREAMS: tuple[str, ...] = ("shocks", "market", "behaviour", "entry", "incidents", "compliance")
+"""The streams of economy.streams a step draws from, in the order :func:`economy.kernels.draws.draw_step` takes
+their Generators."""
 
 LAB_COLUMNS: tuple[str, ...] = (
     "cash_usd", "compute_flop_per_year", "log_software", "log_eff_compute", "researchers", "share",
@@ -126,6 +136,8 @@ class Simulation:
             for p in self.par
         ]
         self._urn = np.zeros((n_runs, max(self._urn_draws)))
+        self._urn_counts = np.array(self._urn_draws, dtype=np.int64)
+        self._compiled_draws: tuple | None = None  # the runs' Generators as typed lists, made on first use
 
     # ------------------------------------------------------------------ set-up
     def _initialise_run(self, b: int) -> list[str]:
@@ -221,16 +233,45 @@ class Simulation:
         k = self.steps_done
         if k >= self.n_steps:
             raise RuntimeError(f"the horizon of {self.n_steps} steps is reached")
-        draws = self.draws
+        self._draw()
+        with np.errstate(invalid="raise", divide="raise", over="raise"):
+            self.market[k + 1, :, :] = 0.0
+            step_batch(self.labs, self.world, self.par, self.net, self._shocks, self._urn, self.draws, self.work,
+                       self.market[k + 1])
+        self._drain_events()
+        if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
+            self._record_labs()
+
+    def _switches(self) -> tuple[np.ndarray, ...]:
+        """Per run, whether each drawn mechanism is on: behaviour, entry, acquisitions, incidents, compliance."""
         par = self.par
-        # each stream is drawn only while its mechanism is on in this run, always in the same order
-        behaviour = (
-            (par[:, L.P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0) | (par[:, L.P_ADAPTATION_SEARCH_RATE_PER_YEAR] > 0.0)
-        ).tolist()
-        entry = (par[:, L.P_ENTRY_RATE_PER_YEAR] > 0.0).tolist()
-        acquire = (par[:, L.P_ACQUISITIONS_RATE_PER_YEAR] > 0.0).tolist()
-        incident = (par[:, L.P_INCIDENTS_HAZARD_PER_DRIFT] > 0.0).tolist()
-        compliance = (par[:, L.P_ENFORCEMENT_EVASION] != 0.0).tolist()
+        return (
+            (par[:, L.P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0)
+            | (par[:, L.P_ADAPTATION_SEARCH_RATE_PER_YEAR] > 0.0),
+            par[:, L.P_ENTRY_RATE_PER_YEAR] > 0.0,
+            par[:, L.P_ACQUISITIONS_RATE_PER_YEAR] > 0.0,
+            par[:, L.P_INCIDENTS_HAZARD_PER_DRIFT] > 0.0,
+            par[:, L.P_ENFORCEMENT_EVASION] != 0.0,
+        )
+
+    def _draw(self) -> None:
+        """This step's random numbers, each stream drawn only while its mechanism is on in the run, always in the
+        same order.  A batch of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled code
+        (:func:`economy.kernels.draws.draw_step`, from the same Generators, bit for bit the same numbers); a
+        smaller one in Python (:meth:`_draw_in_python`), which spares it the second or so numba takes, once per
+        process, to build the typed lists of Generators the kernel receives."""
+        if len(self.streams) < COMPILED_DRAWS_FROM:
+            self._draw_in_python()
+            return
+        if self._compiled_draws is None:
+            self._compiled_draws = tuple(TypedList([streams[name] for streams in self.streams])
+                                         for name in DRAWN_STREAMS)
+        draw_step(*self._compiled_draws, *self._switches(), self._urn_counts, self._shocks, self._urn, self.draws)
+
+    def _draw_in_python(self) -> None:
+        """:meth:`_draw` one run at a time in Python: the compiled kernel's plain twin (tests/economy/test_draws.py)."""
+        draws = self.draws
+        behaviour, entry, acquire, incident, compliance = (switch.tolist() for switch in self._switches())
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
             if self._urn_draws[b]:
@@ -248,13 +289,6 @@ class Simulation:
                 streams["incidents"].random(out=draws.incident[b])
             if compliance[b]:
                 streams["compliance"].random(out=draws.compliance[b])
-        with np.errstate(invalid="raise", divide="raise", over="raise"):
-            self.market[k + 1, :, :] = 0.0
-            step_batch(self.labs, self.world, self.par, self.net, self._shocks, self._urn, draws, self.work,
-                       self.market[k + 1])
-        self._drain_events()
-        if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
-            self._record_labs()
 
     def _drain_events(self) -> None:
         """Move this step's events out of the kernels' fixed buffer; name the entrants."""

@@ -118,12 +118,14 @@ def compile_share(share: int, of: int) -> None:
 
 def compile_setup() -> None:
     """Build a small simulation: its set-up kernels compile (and are cached) for the types every simulation
-    passes; nothing is stepped, so ``step_batch`` is left to :func:`compile_kernels`."""
-    from economy.engine import Simulation  # the engine imports the kernels; only this item needs it
+    passes, and so does the compiled draw of a batch (:func:`economy.kernels.draws.draw_step`, one step's draws
+    of a batch of ``COMPILED_DRAWS_FROM`` runs); nothing is stepped, so ``step_batch`` is left to
+    :func:`compile_kernels`."""
+    from economy.engine import COMPILED_DRAWS_FROM, Simulation  # the engine imports the kernels; only this needs it
     from economy.params import Scenario
 
     scenario = Scenario.model_validate({"name": "precompile", "labs": {"n": 4}, "sim": {"years": 1.0}})
-    Simulation(scenario, [0])
+    Simulation(scenario, list(range(COMPILED_DRAWS_FROM)))._draw()
 
 
 def is_compiled() -> bool:

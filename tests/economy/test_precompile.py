@@ -83,7 +83,7 @@ import pkgutil
 import sys
 import numba
 from economy import kernels, precompile
-from economy.engine import Simulation
+from economy.engine import COMPILED_DRAWS_FROM, Simulation
 from economy.params import load_scenario
 
 
@@ -101,6 +101,7 @@ precompile.compile_setup()
 before = signatures()
 scenario, _ = load_scenario(sys.argv[1])
 Simulation(scenario, [0, 1, 2])
+Simulation(scenario, list(range(COMPILED_DRAWS_FROM)))._draw()  # a chunk's step draws, in compiled code
 print(sorted(signatures() - before))
 print(sorted({f"{module}.{kernel}" for module, kernel, _ in before}))
 """
@@ -108,7 +109,8 @@ print(sorted({f"{module}.{kernel}" for module, kernel, _ in before}))
 
 def test_the_setup_item_compiles_the_types_the_baseline_set_up_passes():
     """In a fresh process: after the small simulation of compile_setup, setting up the baseline (its lab table,
-    network and policies) needs no kernel signature the item did not already compile."""
+    network and policies) and drawing a chunk's step in compiled code need no kernel signature the item did not
+    already compile."""
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", SETUP_SIGNATURES, str(root / "runs" / "baseline.toml")], cwd=root,
                           capture_output=True, text=True, check=False, timeout=600)
@@ -116,3 +118,4 @@ def test_the_setup_item_compiles_the_types_the_baseline_set_up_passes():
     new, called = done.stdout.strip().splitlines()[-2:]
     assert new == "[]", new
     assert "record.record_initial" in called  # the item did set a simulation up
+    assert "draws.draw_step" in called  # and drew a batch's step

@@ -1,0 +1,79 @@
+"""The step's random numbers drawn in compiled code (economy/kernels/draws.py) are the numbers the plain-Python loop
+draws (``Simulation._draw_in_python``, the kernel's twin), from the same Generators, which both leave in the same
+state; and a run in a batch large enough to draw in compiled code equals the run alone, which draws in Python
+(docs/model.md, "Numerics and determinism")."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import deep_merge, load_baseline_dict
+
+from economy.engine import COMPILED_DRAWS_FROM, DRAWN_STREAMS, Simulation
+from economy.kernels import layout as L
+from economy.params import Scenario, pack_parameters
+
+RUNS = COMPILED_DRAWS_FROM
+VARIANTS = {
+    "baseline": {},
+    "urn": {"market": {"mode": "urn", "urn_exponent": 1.5, "urn_arrivals_per_step": 20,
+                       "urn_entry_probability": 0.1}},
+    "agents_busy": {"adaptation": {"imitation_rate_per_year": 5.0, "search_rate_per_year": 5.0},
+                    "entry": {"rate_per_year": 10.0}, "incidents": {"hazard_per_drift": 1.0},
+                    "acquisitions": {"rate_per_year": 10.0, "max_target_share": 0.05}},
+    "compliance": {"enforcement": {"evasion": True, "audit_budget_usd_per_year": 2e9},
+                   "policies": [{"kind": "compute_cap", "start_year": 2025.0, "max_training_flop": 3e26}]},
+}
+
+
+def _scenario(variant: str, years: float = 1.0) -> Scenario:
+    return Scenario.model_validate(deep_merge(deep_merge(load_baseline_dict(), {"sim": {"years": years}}),
+                                              VARIANTS[variant]))
+
+
+def _mixed_rows(sc: Scenario) -> np.ndarray:
+    """Parameter rows whose runs switch the drawn mechanisms on and off in different patterns."""
+    rows = np.tile(pack_parameters(sc), (RUNS, 1))
+    rng = np.random.default_rng(5)
+    for column in (L.P_ADAPTATION_IMITATION_RATE_PER_YEAR, L.P_ADAPTATION_SEARCH_RATE_PER_YEAR,
+                   L.P_ENTRY_RATE_PER_YEAR, L.P_ACQUISITIONS_RATE_PER_YEAR, L.P_INCIDENTS_HAZARD_PER_DRIFT):
+        rows[rng.random(RUNS) < 0.5, column] = 0.0
+    return rows
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_compiled_draws_are_the_python_loops(variant: str) -> None:
+    sc = _scenario(variant)
+    rows = _mixed_rows(sc)
+    seeds = list(range(100, 100 + RUNS))
+    compiled, twin = Simulation(sc, seeds, rows), Simulation(sc, seeds, rows)
+    for _ in range(3):
+        compiled._draw()
+        twin._draw_in_python()
+        for name in compiled.draws._fields:
+            np.testing.assert_array_equal(getattr(compiled.draws, name), getattr(twin.draws, name), err_msg=name)
+        np.testing.assert_array_equal(compiled._shocks, twin._shocks)
+        np.testing.assert_array_equal(compiled._urn, twin._urn)
+    assert compiled._compiled_draws is not None and twin._compiled_draws is None  # each drew its own way
+    for a, b in zip(compiled.streams, twin.streams, strict=True):  # the Generators left in the same state
+        for name in DRAWN_STREAMS:
+            assert a[name].bit_generator.state == b[name].bit_generator.state, name
+    if variant == "urn":
+        assert compiled._urn_counts.min() > 0 and np.count_nonzero(compiled._urn) > 0
+    if variant == "compliance":
+        assert (compiled.draws.compliance < 1.0).any()
+
+
+@pytest.mark.parametrize("variant", ["agents_busy", "urn", "compliance"])
+def test_a_run_in_a_compiled_draws_batch_equals_the_run_alone(variant: str) -> None:
+    sc = _scenario(variant, years=0.5)
+    rows = _mixed_rows(sc)
+    seeds = list(range(7, 7 + RUNS))
+    batch = Simulation(sc, seeds, rows, record_labs=False).run()
+    assert batch._compiled_draws is not None
+    for b in (0, RUNS // 2, RUNS - 1):
+        alone = Simulation(sc, [seeds[b]], rows[b: b + 1], record_labs=False).run()
+        assert alone._compiled_draws is None
+        np.testing.assert_array_equal(batch.market[:, b, :], alone.market[:, 0, :], err_msg=f"run {b}")
+        for name in ("log_software", "cash_usd", "alive", "customers"):
+            np.testing.assert_array_equal(getattr(batch.labs, name)[b], getattr(alone.labs, name)[0], err_msg=name)
