@@ -45,6 +45,11 @@ class Output(Section):
     labs_every: int = param(
         1, 1, 100000, "steps", "assumption", "Record the lab table every this many steps.", route="init"
     )
+    market_every: int = param(
+        1, 1, 100000, "steps", "assumption",
+        "An ensemble writes each run's market series every this many steps (and the last); its outcomes use every "
+        "step.", route="init"
+    )
     max_events_per_step: int = param(
         10_000,
         1,

@@ -235,12 +235,18 @@ def _outcomes(sim: Simulation, b: int, seed: int, run: int, n_ranks: int) -> dic
     return without_ai_market(summary, float(sim.market[sim.steps_done, b, M_OUTSIDE_SHARE]))
 
 
+def _recorded_steps(n_steps: int, every: int) -> np.ndarray:
+    """The steps an ensemble writes of each run's market series: 0, ``every``, 2 ``every``, ... and the last."""
+    return np.unique(np.append(np.arange(0, n_steps + 1, every, dtype=np.int64), n_steps))
+
+
 def _market_table(sim: Simulation, runs: Sequence[int]) -> pa.Table:
-    n_rows = sim.steps_done + 1
-    block = np.ascontiguousarray(sim.market[:n_rows].transpose(2, 1, 0))  # (columns, runs, steps)
+    steps = _recorded_steps(sim.steps_done, sim.scenario.output.market_every)
+    n_rows = steps.size
+    block = np.ascontiguousarray(sim.market[steps].transpose(2, 1, 0))  # (columns, runs, recorded steps)
     columns: dict[str, np.ndarray] = {
         "run": np.repeat(np.asarray(runs, dtype=np.int64), n_rows),
-        "step": np.tile(np.arange(n_rows, dtype=np.int64), len(runs)),
+        "step": np.tile(steps, len(runs)),
     }
     # the columns and their types as the engine's own market_frame gives them (counts are integers; the compliance
     # columns only with enforcement.evasion on)

@@ -214,6 +214,22 @@ def test_default_chunks_are_at_least_sixteen_runs_and_at_most_two_hundred(runs: 
     assert Execution(chunk=3).chunk_size(runs) == 3
 
 
+def test_the_market_series_are_written_at_the_recording_interval(small: ExperimentResult, tmp_path: Path,
+                                                                 plain: Path) -> None:
+    """``output.market_every``: each run's series keeps every K-th step and the last; the outcomes (runs.parquet,
+    computed from every step in the worker) and the kept rows are those of the full series; the fan chart reads
+    the shorter series."""
+    every = _ensemble(tmp_path / "every7", runs=12, chunk=5, path=plain, overrides=(*SHORT, "output.market_every=7"))
+    pd.testing.assert_frame_equal(_runs(small.out_dir), _runs(every.out_dir), check_exact=True)
+    full, kept = read_market(small.out_dir), read_market(every.out_dir)
+    last = int(full["step"].max())
+    assert last == 24 and sorted(kept["step"].unique()) == [0, 7, 14, 21, 24]
+    expected = full[full["step"].isin([0, 7, 14, 21, 24])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, expected, check_exact=True)
+    fan = read_fan_series(every.out_dir, n_chunks=3)
+    assert fan["hhi"].shape == (5, 12) and list(fan["year"]) == list(expected["year"][:5])
+
+
 def test_record_labs_writes_the_lab_tables(tmp_path: Path, plain: Path) -> None:
     result = _ensemble(tmp_path / "labs", runs=3, chunk=2, record_labs=True, path=plain)
     labs = pd.concat([pd.read_parquet(p) for p in sorted((result.out_dir / "labs").iterdir())], ignore_index=True)
