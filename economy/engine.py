@@ -129,14 +129,13 @@ class Simulation:
         self._shocks = np.zeros((n_runs, self.capacity))
         # urn mode: per run, a pick uniform per arrival, then (Simon's entry on) a found-or-join uniform per arrival
         urn = scenario.market.mode == "urn"
-        self._urn_draws = [
+        self._urn_draws = np.array([
             int(p[L.P_MARKET_URN_ARRIVALS_PER_STEP]) * (2 if p[L.P_MARKET_URN_ENTRY_PROBABILITY] > 0.0 else 1)
             if urn
             else 0
             for p in self.par
-        ]
-        self._urn = np.zeros((n_runs, max(self._urn_draws)))
-        self._urn_counts = np.array(self._urn_draws, dtype=np.int64)
+        ], dtype=np.int64)
+        self._urn = np.zeros((n_runs, int(self._urn_draws.max())))
         self._compiled_draws: tuple | None = None  # the runs' Generators as typed lists, made on first use
 
     # ------------------------------------------------------------------ set-up
@@ -266,16 +265,17 @@ class Simulation:
         if self._compiled_draws is None:
             self._compiled_draws = tuple(TypedList([streams[name] for streams in self.streams])
                                          for name in DRAWN_STREAMS)
-        draw_step(*self._compiled_draws, *self._switches(), self._urn_counts, self._shocks, self._urn, self.draws)
+        draw_step(*self._compiled_draws, *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
 
     def _draw_in_python(self) -> None:
         """:meth:`_draw` one run at a time in Python: the compiled kernel's plain twin (tests/economy/test_draws.py)."""
         draws = self.draws
         behaviour, entry, acquire, incident, compliance = (switch.tolist() for switch in self._switches())
+        urn_draws = self._urn_draws.tolist()
         for b, streams in enumerate(self.streams):
             streams["shocks"].standard_normal(out=self._shocks[b])
-            if self._urn_draws[b]:
-                streams["market"].random(out=self._urn[b, :self._urn_draws[b]])
+            if urn_draws[b]:
+                streams["market"].random(out=self._urn[b, :urn_draws[b]])
             if behaviour[b]:
                 streams["behaviour"].random(out=draws.imitate[b])
                 streams["behaviour"].random(out=draws.search[b])
