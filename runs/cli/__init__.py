@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     with the one command named (the first word that is not an option: the program's own options take no
     value), and with all of them when none is named or the word is not a command (``--help``, a typo:
     click then lists or suggests them).  The command behaves exactly as in :data:`app`
-    (tests/runs/cli/test_cli_entry.py); docs/performance.md, "Start-up".
+    (tests/runs/cli/test_cli_help.py); docs/performance.md, "Start-up".
     """
     args = sys.argv[1:] if argv is None else argv
     words = [word for word in args if not word.startswith("-")]
