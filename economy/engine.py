@@ -69,6 +69,10 @@ class Simulation:
         Optional ``(runs, N_PARAMS)`` packed parameters (uncertain draws); defaults to the scenario's.
     record_labs
         Keep the long lab table every ``output.labs_every`` steps.
+    keep_events
+        Keep every step's events for :meth:`events_frame`.  An ensemble's chunk, which reads none, passes False
+        and saves copying them out of the kernels' buffer each step (about 3 us per run-step of a baseline batch,
+        docs/performance.md); entrants are named either way.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class Simulation:
         parameter_rows: np.ndarray | None = None,
         *,
         record_labs: bool = True,
+        keep_events: bool = True,
     ) -> None:
         if len(seeds) == 0:
             raise ValueError("a batch needs at least one seed")
@@ -109,12 +114,16 @@ class Simulation:
         self.world: WorldState = allocate_world(n_runs, max(2, history), event_slots, observation_slots(self.par))
         self.draws = allocate_draws(n_runs, self.capacity)
         self.work = allocate_work(n_runs, self.capacity)
+        self.keep_events = keep_events
         self._events: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
-        self.names: list[list[str]] = []
-        # one starting graph per run: networkx, or CSR arrays for Erdos-Renyi (economy.network.generate_network)
+        self._names: list[list[str]] = []
+        # labs founded but not yet named: (run, first new column, their kinds, the step's events)
+        self._unnamed: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+        # one starting graph per run: networkx, or CSR arrays for Erdos-Renyi and complete graphs (generate_network)
         self._graphs: list = []
         for b in range(n_runs):
-            self.names.append(self._initialise_run(b))
+            self._names.append(self._initialise_run(b))
+        self._named = np.array([len(names) for names in self._names], dtype=np.int64)  # columns seen, per run
         self.net = network_state(self._graphs, self.labs)
         self.market = np.full((self.n_steps + 1, n_runs, L.N_MARKET), np.nan)
         self.market[0, :, :] = 0.0
@@ -291,21 +300,38 @@ class Simulation:
                 streams["compliance"].random(out=draws.compliance[b])
 
     def _drain_events(self) -> None:
-        """Move this step's events out of the kernels' fixed buffer; name the entrants."""
+        """Move this step's events out of the kernels' fixed buffer (with ``keep_events``) and keep what names the
+        labs founded this step (:attr:`names` names them when read)."""
         world = self.world
-        for b in np.flatnonzero(world.n_events).tolist():
-            chunk = world.events[b, :int(world.n_events[b])].copy()
-            self._events[b].append(chunk)
-            if world.n_used[b] <= len(self.names[b]):  # no new column this step: nothing to name
-                continue
+        if self.keep_events:
+            for b in np.flatnonzero(world.n_events).tolist():
+                self._events[b].append(world.events[b, :int(world.n_events[b])].copy())
+        for b in np.flatnonzero(world.n_used > self._named).tolist():
+            start, stop = int(self._named[b]), int(world.n_used[b])
+            self._unnamed.append((b, start, self.labs.kind[b, start:stop].copy(),
+                                  world.events[b, :int(world.n_events[b])].copy()))
+            self._named[b] = stop
+
+    @property
+    def names(self) -> list[list[str]]:
+        """Per run, every lab's name by column: the starting labs', then entrants (``<kind>-entrant-<column>``) and
+        break-up parts (``<parent>-part-<column>``) in the order they were founded."""
+        self._name_founded()
+        return self._names
+
+    def _name_founded(self) -> None:
+        """Name the labs founded since the last call, from the events of the steps that founded them."""
+        pending, self._unnamed = self._unnamed, []
+        for b, start, kinds, chunk in pending:
+            names = self._names[b]
             for row in chunk[(chunk[:, L.EV_KIND] == L.EVENT_ENTRY) | (chunk[:, L.EV_KIND] == L.EVENT_BREAKUP)]:
                 i = int(row[L.EV_LAB])
-                if i != len(self.names[b]):  # entrants and break-up parts take the columns in order
-                    raise RuntimeError(f"new lab in column {i}, expected column {len(self.names[b])}")
+                if i != len(names):  # entrants and break-up parts take the columns in order
+                    raise RuntimeError(f"new lab in column {i}, expected column {len(names)}")
                 if row[L.EV_KIND] == L.EVENT_ENTRY:
-                    self.names[b].append(f"{KIND_NAMES[int(self.labs.kind[b, i])]}-entrant-{i}")
+                    names.append(f"{KIND_NAMES[int(kinds[i - start])]}-entrant-{i}")
                 else:
-                    self.names[b].append(f"{self.names[b][int(row[L.EV_OTHER])]}-part-{i}")
+                    names.append(f"{names[int(row[L.EV_OTHER])]}-part-{i}")
 
     def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
         """Step to the horizon; ``progress(steps_done)`` is called after each step."""
@@ -313,6 +339,7 @@ class Simulation:
             self.step()
             if progress is not None:
                 progress(self.steps_done)
+        self._name_founded()  # here, so events that do not add up fail the run, not a later read of its names
         return self
 
     def _record_labs(self) -> None:
@@ -345,6 +372,8 @@ class Simulation:
         (name), ``kind``, ``other_lab_id`` and ``other_lab`` (the acquired lab, the lab imitated, the open
         frontier an entrant started from; -1 and None otherwise) and ``value`` (see ``EVENT_KINDS``).
         """
+        if not self.keep_events:
+            raise RuntimeError("this Simulation was built with keep_events=False: it kept no events")
         chunks = self._events[run]
         rows = np.concatenate(chunks) if chunks else np.zeros((0, L.EVENT_FIELDS))
         names = np.array(self.names[run] + [None], dtype=object)  # index -1: no lab

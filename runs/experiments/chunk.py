@@ -152,7 +152,7 @@ def chunk_runs_table(task: ChunkTask) -> pa.Table:
 def _simulate(scenario: Scenario, roots: Sequence[np.random.SeedSequence], rows: np.ndarray | None,
               record_labs: bool) -> Simulation:
     """Build and run one batch (the seam tests use to inject a failing run)."""
-    sim = Simulation(scenario, list(roots), parameter_rows=rows, record_labs=record_labs)
+    sim = Simulation(scenario, list(roots), parameter_rows=rows, record_labs=record_labs, keep_events=False)
     sim.run()
     return sim
 

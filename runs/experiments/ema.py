@@ -164,7 +164,7 @@ class ScenarioRunner:
                 scenario = self._builders[name].scenario([float(kwargs[k]) for k in self.keys])
         except ScenarioError:
             return {name: math.nan for name in self.outcomes}
-        summary = Simulation(scenario, [seed], record_labs=False).run().summary(0)
+        summary = Simulation(scenario, [seed], record_labs=False, keep_events=False).run().summary(0)
         return {name: outcome_value(summary, name, scenario) for name in self.outcomes}
 
 

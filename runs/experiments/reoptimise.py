@@ -255,7 +255,7 @@ def payoff_chunk(task: PayoffTask) -> tuple[int, int, np.ndarray]:
             rows_of, scenario, params = groups.pop(0)
             try:
                 sim = Simulation(scenario, [run_root(task.seed, task.start + j) for j in rows_of],
-                                 parameter_rows=params, record_labs=False)
+                                 parameter_rows=params, record_labs=False, keep_events=False)
                 out[rows_of] = _archetype_payoffs(sim, task.kinds, task.discount_per_year)
             except Exception:
                 if len(rows_of) > 1:  # retry one by one: only the runs that themselves fail stay NaN

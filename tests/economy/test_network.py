@@ -26,9 +26,11 @@ from economy.kernels.spillover import absorptive_capacity, catch_up, record_know
 from economy.network import (
     FILE_LAB_ATTRIBUTES,
     GRAPH_KINDS,
+    CompleteCSR,
     CSRGraph,
     as_networkx,
     build_lab_graph,
+    complete_csr,
     generate_graph,
     generate_network,
     gnp_csr,
@@ -595,6 +597,21 @@ def test_gnp_sampler_grows_its_edge_buffer_and_refuses_bad_p():
             gnp_csr(10, p, 0)
 
 
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 12, 40])
+def test_complete_csr_is_the_networkx_complete_graph(n):
+    """The complete graph's CSR, built without networkx, is to_csr of networkx's complete graph array for array,
+    and converts back to exactly that graph (no edge attributes, so GraphML files do not change)."""
+    built = complete_csr(n)
+    want = to_csr(nx.complete_graph(n), n)
+    for name, a, b in zip(CSRGraph._fields, want, built, strict=True):
+        np.testing.assert_array_equal(b, a, err_msg=name)
+        assert b.dtype == a.dtype, name
+    back = as_networkx(built)
+    assert nx.utils.graphs_equal(back, nx.complete_graph(n))
+    assert all(not d for _, _, d in back.edges(data=True))
+    assert generate_network(Network(kind="complete"), n, np.zeros(n, np.int16), rng(0)).indptr.shape == (n + 1,)
+
+
 def test_erdos_renyi_comes_as_csr_and_converts_to_the_networkx_graph():
     bloc = np.zeros(80, np.int16)
     net = Network(kind="erdos_renyi", mean_degree=5.0)
@@ -608,7 +625,7 @@ def test_erdos_renyi_comes_as_csr_and_converts_to_the_networkx_graph():
         np.testing.assert_array_equal(a, b)
     # the limits networkx treats apart: p = 1 is the complete graph, p = 0 no edges
     full = generate_network(Network(kind="erdos_renyi", mean_degree=79.0), 80, bloc, rng(1))
-    assert isinstance(full, nx.Graph) and full.number_of_edges() == 80 * 79 // 2
+    assert isinstance(full, CompleteCSR) and full.number_of_edges() == 80 * 79 // 2
     empty = generate_network(Network(kind="erdos_renyi", mean_degree=0.0), 80, bloc, rng(1))
     assert empty.number_of_edges() == 0
     # a one-run Simulation keeps the sampled arrays as its CSR (no copy); graphs gives networkx on demand

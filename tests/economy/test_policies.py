@@ -211,6 +211,21 @@ def test_breakup_leaves_no_lab_above_the_threshold():
     assert all(name.startswith(f"{orig}-part-") for name, orig in zip(split["lab"], split["other_lab"], strict=True))
 
 
+def test_runs_that_keep_no_events_name_break_up_parts_and_entrants_alike():
+    """``keep_events=False`` (an ensemble's chunks) changes nothing but the events table: the same market and the
+    same lab names, break-up parts and entrants included; asking for the events then says why there are none."""
+    scenario = _scenario({"kind": "breakup", "start_year": 2030.0, "max_share": 0.3}, years=20.0,
+                         labs={"max_entrants": 64})
+    kept = Simulation(scenario, SEEDS).run()
+    lean = Simulation(scenario, SEEDS, keep_events=False).run()
+    np.testing.assert_array_equal(kept.market, lean.market)
+    assert lean.names == kept.names
+    assert any("-part-" in name for names in lean.names for name in names)
+    assert any("-entrant-" in name for names in lean.names for name in names)
+    with pytest.raises(RuntimeError, match="keep_events=False"):
+        lean.events_frame(0)
+
+
 def test_breakup_kernel_matches_its_twin():
     sim = Simulation(_scenario(years=8.0), [1])
     sim.run()
