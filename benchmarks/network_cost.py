@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from economy.engine import Simulation  # noqa: E402
 from economy.kernels import layout as L  # noqa: E402
-from economy.kernels.config import configure  # noqa: E402
+from economy.kernels.config import call_compiled, configure  # noqa: E402
 from economy.kernels.spillover import mark_rows, spillover_stage  # noqa: E402
 from economy.network import generate_graph, to_csr  # noqa: E402
 from economy.params import Network, Scenario  # noqa: E402
@@ -92,12 +92,12 @@ def time_kernel(n: int, degree: float, repeats: int) -> dict[str, Any]:
         timings[f"step_{kind}_s"] = statistics.median(steps)
     sim = sims["erdos_renyi"]
     rec = np.zeros((1, L.N_MARKET))
-    mark_rows(sim.labs, sim.net)
-    spillover_stage(sim.labs, sim.world, sim.par, sim.net, rec)  # warm
+    call_compiled(mark_rows, sim.labs, sim.net)
+    call_compiled(spillover_stage, sim.labs, sim.world, sim.par, sim.net, rec)  # warm
     stage = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        spillover_stage(sim.labs, sim.world, sim.par, sim.net, rec)
+        call_compiled(spillover_stage, sim.labs, sim.world, sim.par, sim.net, rec)
         stage.append(time.perf_counter() - t0)
     entries = int(sim.net.indices.shape[0])
     median = statistics.median(stage)

@@ -72,7 +72,7 @@ from step_times import machine  # noqa: E402
 
 from economy.engine import Simulation  # noqa: E402
 from economy.kernels import layout as L  # noqa: E402
-from economy.kernels.config import configure  # noqa: E402
+from economy.kernels.config import InternalDispatcher, call_compiled, configure  # noqa: E402
 from economy.params import (  # noqa: E402
     Scenario,
     load_scenario,
@@ -404,7 +404,10 @@ def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int,
         if only is not None and label not in only:
             continue  # its arguments were still matched: a changed signature is reported as skipped
         positional = [values[name] for name in names]  # by position: numba's keyword path is slower
-        calls[label] = lambda kernel=kernel, positional=positional: kernel(*positional)
+        if isinstance(kernel, InternalDispatcher):
+            calls[label] = lambda kernel=kernel, positional=positional: call_compiled(kernel, *positional)
+        else:
+            calls[label] = lambda kernel=kernel, positional=positional: kernel(*positional)
         calls[f"{label} [passing its arguments]"] = lambda positional=positional: _no_work(*positional)
     samples: dict[tuple[str, int], list[float]] = {}
     with np.errstate(all="ignore"):

@@ -21,9 +21,8 @@ from economy.kernels.config import configure
 from economy.kernels.draws import draw_step
 from economy.kernels.metrics import ROC_BOUND
 from economy.kernels.record import record_initial
-from economy.kernels.research import calibration_log_growth
+from economy.kernels.research import start_run
 from economy.kernels.step import step_batch
-from economy.kernels.training import initial_capability
 from economy.kernels.triggers import observation_slots
 from economy.market_record import COMPLIANCE_COLUMNS
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
@@ -162,17 +161,13 @@ class Simulation:
             getattr(labs, field)[b, :n] = cols[field]
         labs.safety[b, :n] = cols["safety_base"]
         p = par[b]
-        initial_capability(labs, par, b, n)
+        # the starting models, and theta: the starting software leader grows at the calibrated doubling time (no shock)
+        g0 = math.log(2.0) / (sc.research.software_doubling_months / 12.0)
+        start_run(labs, par, b, n, math.log(g0))
         elapsed = cols["run_phase"] * p[L.P_TRAINING_RUN_YEARS]
         labs.run_elapsed_years[b, :n] = elapsed
         labs.run_flop[b, :n] = labs.train_fraction[b, :n] * labs.compute_flop_per_year[b, :n] * elapsed
         labs.run_log_software[b, :n] = labs.log_software[b, :n]
-        # theta: the starting software leader grows at the calibrated doubling time (no shock)
-        ref = int(np.argmax(labs.log_software[b, :n]))
-        g0 = math.log(2.0) / (sc.research.software_doubling_months / 12.0)
-        p[L.P_RUN_START_LOG_THETA] = 0.0
-        log_g = calibration_log_growth(labs, par, b, ref)
-        p[L.P_RUN_START_LOG_THETA] = math.log(g0) - log_g if math.isfinite(log_g) else 0.0
         p[L.P_RUN_START_FRONTIER_QUALITY] = float(labs.quality[b, :n].max())
         # starting shares: listed ones, else logit targets; customers for the urn mode
         if sc.market.mode == "urn":

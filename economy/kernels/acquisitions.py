@@ -25,7 +25,7 @@ price, compute, people and shares are conserved.
 import math
 
 from economy.kernels.codes import FUNDING_INVESTORS
-from economy.kernels.config import jit
+from economy.kernels.config import kernel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_ACQUISITION,
@@ -47,7 +47,7 @@ from economy.kernels.training import refresh_capability
 __all__ = ["acquisition_price", "acquisitions_run", "candidate_target", "review_acquisition"]
 
 
-@jit
+@kernel
 def review_acquisition(hhi_before, delta_hhi, merged_share, par_row, year):
     """The merger-review hook: True lets the deal go ahead, False blocks it.  The standing review of
     ``acquisitions.review_*`` (a limit of 10,000: none) and the ``merger_review`` policy in its window
@@ -58,7 +58,7 @@ def review_acquisition(hhi_before, delta_hhi, merged_share, par_row, year):
     return merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share)
 
 
-@jit
+@kernel
 def acquisition_price(labs, par_row, price, b, j):
     """(1 + premium) x (cash + compute at the market price) of lab j."""
     return (1.0 + par_row[P_ACQUISITIONS_PREMIUM]) * (
@@ -66,7 +66,7 @@ def acquisition_price(labs, par_row, price, b, j):
     )
 
 
-@jit
+@kernel
 def candidate_target(labs, par_row, price, inside, b, a):
     """The lab that lab ``a`` would acquire (see the module docs); -1 if none."""
     best = -1
@@ -86,7 +86,7 @@ def candidate_target(labs, par_row, price, inside, b, a):
     return best
 
 
-@jit
+@kernel
 def acquisitions_run(labs, world, par, b, year, price, draws, rec):
     """Acquisitions in run b; ``price`` is the step's compute price, ``year`` the step's end."""
     rec[b, M_N_ACQUISITIONS] = 0.0
@@ -136,7 +136,7 @@ def acquisitions_run(labs, world, par, b, year, price, draws, rec):
     rec[b, M_CASH_ACQUISITIONS] = paid
 
 
-@jit
+@kernel
 def _merge(labs, par, price, b, a, j, cost):
     """Lab a takes over lab j, paying ``cost`` to j's owners."""
     labs.cash_usd[b, a] += labs.cash_usd[b, j] - cost

@@ -13,7 +13,7 @@ Where the chosen evasion acts (one factor each, in economy.kernels.policies): ``
 
 import math
 
-from economy.kernels.config import jit
+from economy.kernels.config import kernel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     A_EVASION_PROPENSITY,
@@ -84,7 +84,7 @@ SUSPICION_BOUND = 20.0
 clearance to -20)."""
 
 
-@jit
+@kernel
 def compliance_stage(labs, world, par, draws, work, rec):
     r"""Compliance and the regulator for every run of a batch with ``enforcement.evasion`` on (docs/policies.md).
 
@@ -127,7 +127,7 @@ def compliance_stage(labs, world, par, draws, work, rec):
             compliance_run(labs, world, par, draws.compliance, b, work.start_year[b], work.end_year[b], rec)
 
 
-@jit
+@kernel
 def compliance_run(labs, world, par, uniforms, b, year, end_year, rec):
     """:func:`compliance_stage` for run b (serial over its labs); ``year`` is the step's start, ``end_year`` its end
     (the year of a ban's start and of the events)."""
@@ -212,13 +212,13 @@ def compliance_run(labs, world, par, uniforms, b, year, end_year, rec):
     rec[b, M_MEAN_SUSPICION] = suspicion_total / n_alive if n_alive > 0 else 0.0
 
 
-@jit
+@kernel
 def evades(gain_usd, detection_probability, penalty_usd, banned):
     """The lab's choice: evade exactly when its gain beats the expected penalty (ties comply), unless banned."""
     return (not banned) and gain_usd > detection_probability * penalty_usd
 
 
-@jit
+@kernel
 def evasion_gain_usd(labs, p, b, i, year, price, demand):
     r"""What evading every binding rule in full would gain lab i of run b over the step (USD), from its own state
     at the step's start and the last step's compute price and demand (the propensity scales it):
@@ -256,7 +256,7 @@ def evasion_gain_usd(labs, p, b, i, year, price, demand):
     return gain
 
 
-@jit
+@kernel
 def evasion_penalty_usd(labs, p, b, i, price):
     r"""What being caught costs lab i of run b (USD): the fine, the compute seized at the market price and the
     compute purchases the ban refuses (its budget rate over ``ban_years``):
@@ -270,7 +270,7 @@ def evasion_penalty_usd(labs, p, b, i, price):
             + p[P_ENFORCEMENT_BAN_YEARS] * _budget_usd(labs, b, i, dt) / dt)
 
 
-@jit
+@kernel
 def fine_usd(labs, p, b, i):
     """The fine on lab i of run b if caught (USD): the larger of ``fine_usd`` and ``fine_turnover_fraction`` of its
     yearly revenue (the AI Act's "whichever is higher", Regulation (EU) 2024/1689 Art. 99(3))."""
@@ -278,7 +278,7 @@ def fine_usd(labs, p, b, i):
                p[P_ENFORCEMENT_FINE_TURNOVER_FRACTION] * labs.revenue_usd_per_year[b, i] * 1.0)
 
 
-@jit
+@kernel
 def signal_update(lam, fired, q, f):
     """Posterior log-odds after a channel that fires with probability ``q`` for an evader and ``f`` for a compliant
     lab (``0 < f < 1``): -inf (cleared; the caller clamps to -20) when only a compliant lab could give that outcome
@@ -290,7 +290,7 @@ def signal_update(lam, fired, q, f):
     return lam + math.log1p(-q) - math.log1p(-f)
 
 
-@jit
+@kernel
 def _budget_usd(labs, b, i, dt):
     """Stage 1's compute budget of lab i, from its cash and routine at the step's start."""
     cash = labs.cash_usd[b, i]
@@ -299,6 +299,6 @@ def _budget_usd(labs, b, i, dt):
     return labs.compute_spend_fraction[b, i] * cash * -math.expm1(-labs.spend_rate_per_year[b, i] * dt)
 
 
-@jit
+@kernel
 def _posterior(lam):
     return 1.0 / (1.0 + math.exp(-lam))

@@ -5,6 +5,13 @@ fastmath stays off (no benchmark has earned it, and it would break the NaN/inf g
 model lets a division by zero produce inf instead of raising, so every kernel guards its divisions itself
 (docs/model.md "Numerics and determinism").
 
+Two kinds of kernel: ``jit`` and ``jit_parallel`` for the kernels Python calls (the step, the compiled draws, the
+set-up kernels, and the small helpers the tests check against their twins directly), ``kernel`` and
+``kernel_parallel`` for everything only compiled code calls (the stages and their helpers).  The second kind is
+compiled without the wrappers through which Python calls a kernel (:class:`InternalDispatcher`), which halves the
+compile time of the stages; Python (a test, a benchmark) runs one with :func:`call_compiled`.
+tests/economy/kernels/test_entry_points.py checks that no Python code calls a ``kernel`` directly.
+
 Importing this module does one thing, which cannot wait: numba's cache locator reads ``numba.config.CACHE_DIR``
 when a ``cache=True`` kernel is decorated, that is when its module is imported, so the cache folder is named
 here (:func:`cache_folder`, a pure and memoised hash that creates nothing).  Everything else with an effect on
@@ -19,11 +26,15 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numba
+from numba.core.registry import CPUDispatcher
 
-__all__ = ["JIT_OPTIONS", "cache_folder", "configure", "jit", "jit_parallel"]
+__all__ = ["JIT_OPTIONS", "InternalDispatcher", "cache_folder", "call_compiled", "configure", "jit", "jit_parallel",
+           "kernel", "kernel_parallel"]
 
 _CORE = Path(__file__).resolve().parents[1]
 
@@ -66,10 +77,53 @@ numba.config.CACHE_DIR = cache_folder()
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 jit = numba.njit(**JIT_OPTIONS)
-"""Serial kernels and the row helpers the parallel kernels inline."""
+"""Serial kernels that Python calls (the step, the set-up kernels, and the stages and helpers the tests compare with
+their twins): compiled with the entry point through which Python calls them."""
 
 jit_parallel = numba.njit(parallel=True, **JIT_OPTIONS)
-"""Kernels with ``prange`` loops: each iteration writes only its own row."""
+"""Kernels with ``prange`` loops that Python calls: each iteration writes only its own row."""
+
+
+class InternalDispatcher(CPUDispatcher):
+    """A kernel only compiled code calls: compiled without numba's CPython and C-callable wrappers.
+
+    Numba builds both wrappers for every function it compiles, whoever calls it. A wrapper unboxes each argument
+    from Python objects, so for a function receiving the state tuples (some 120 arrays) it is a large function of
+    its own, compiled, optimised and cached with every helper. Without them, money_stage and its 33 helpers
+    compiled in 17.0 s against 35.4 s (docs/performance.md, "Compile time"). Such a kernel has no Python entry
+    point: calling it from Python raises TypeError here (numba would jump to a null entry point and crash)."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.py_func.__module__}.{self.py_func.__qualname__} has no Python entry point "
+                        "(economy.kernels.config.kernel): call it from Python as call_compiled(kernel, *args)")
+
+
+def _internal(**options) -> Callable[[Callable[..., Any]], InternalDispatcher]:
+    targetoptions = {"nopython": True, "nogil": True, "error_model": "numpy", "no_cpython_wrapper": True,
+                     "no_cfunc_wrapper": True, **options}
+
+    def decorate(function: Callable[..., Any]) -> InternalDispatcher:
+        dispatcher = InternalDispatcher(py_func=function, locals={}, targetoptions=targetoptions)
+        dispatcher.enable_caching()
+        return dispatcher
+    return decorate
+
+
+kernel = _internal()
+"""Serial kernels and helpers that only compiled code calls (:class:`InternalDispatcher`)."""
+
+kernel_parallel = _internal(parallel=True)
+"""``prange`` kernels that only compiled code calls (:class:`InternalDispatcher`)."""
+
+
+
+@numba.njit(cache=True, nogil=True)
+def call_compiled(kernel, *args):
+    """``kernel(*args)`` from compiled code: how Python (the tests, the benchmarks) calls a kernel that has no Python
+    entry point (:class:`InternalDispatcher`).  Compiled once per kernel and argument types, with the wrapper the
+    kernel itself does without; passing the arguments costs what passing them to the kernel would."""
+    return kernel(*args)
+
 
 _configured = False
 _lock = threading.Lock()

@@ -9,31 +9,31 @@ a run's numbers do not depend on the batch it is in.  What it saves is Python's 
 calls per run and step (docs/performance.md).
 """
 
-from economy.kernels.config import jit
+from economy.kernels.config import jit, kernel
 
 __all__ = ["draw_step"]
 
 
-@jit
+@kernel
 def _uniforms(rng, out):
     for i in range(out.shape[0]):
         out[i] = rng.random()
 
 
-@jit
+@kernel
 def _normals(rng, out):
     for i in range(out.shape[0]):
         out[i] = rng.standard_normal()
 
 
-@jit
+@kernel
 def _uniforms_2d(rng, out):
     for i in range(out.shape[0]):  # row by row: the order numpy fills ``out=`` of a C-ordered array
         for j in range(out.shape[1]):
             out[i, j] = rng.random()
 
 
-@jit
+@kernel
 def _normals_2d(rng, out):
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):

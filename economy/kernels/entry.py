@@ -32,7 +32,7 @@ Simon's (1955) process, whose firm sizes follow the Yule-Simon law with tail exp
 
 import math
 
-from economy.kernels.config import jit
+from economy.kernels.config import kernel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     A_CASH_USD,
@@ -73,7 +73,7 @@ __all__ = [
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def poisson_count(mean, u, cap):
     """The Poisson(``mean``) quantile of the uniform ``u`` (inverse CDF), at most ``cap``."""
     p = math.exp(-mean)
@@ -86,7 +86,7 @@ def poisson_count(mean, u, cap):
     return k
 
 
-@jit
+@kernel
 def entrant_kind(par_row, u):
     """The archetype code whose cumulative entry weight first exceeds the uniform ``u``."""
     for k in range(N_KINDS - 1):
@@ -95,7 +95,7 @@ def entrant_kind(par_row, u):
     return N_KINDS - 1
 
 
-@jit
+@kernel
 def industry_return(labs, b):
     """Sum of alive labs' profit over the sum of their capital (clipped like a lab's return)."""
     profit = 0.0
@@ -107,7 +107,7 @@ def industry_return(labs, b):
     return return_on_capital(profit, capital)
 
 
-@jit
+@kernel
 def open_frontier(labs, par_row, b):
     """The alive lab with the highest ln E among those open enough (ties: lowest id); -1 if none."""
     best = -1
@@ -119,7 +119,7 @@ def open_frontier(labs, par_row, b):
     return best
 
 
-@jit
+@kernel
 def laggard(labs, b):
     """The alive lab with the lowest ln S (ties: lowest id); -1 if none."""
     worst = -1
@@ -129,7 +129,7 @@ def laggard(labs, b):
     return worst
 
 
-@jit
+@kernel
 def entry_run(labs, world, par, b, year, draws, rec):
     """Entry for run b at the end of stage 7; ``year`` is the step's end (the events' year)."""
     capacity = labs.cash_usd.shape[1]
@@ -167,7 +167,7 @@ def entry_run(labs, world, par, b, year, draws, rec):
     rec[b, M_CASH_ENTRY] += cash_in
 
 
-@jit
+@kernel
 def enter(labs, world, par, b, i, kind, size, source, reference, ret):
     """Column i of run b becomes a new lab of archetype ``kind`` (see the module docs)."""
     p = par[b]

@@ -7,20 +7,20 @@ stays bounded per step.  Only serial per-run loops push events, in stage order a
 events never depends on the thread count.  Events that do not fit are counted in ``world.events_dropped``.
 """
 
-from economy.kernels.config import jit
+from economy.kernels.config import kernel
 from economy.kernels.layout import EV_KIND, EV_LAB, EV_OTHER, EV_VALUE, EV_YEAR
 
 __all__ = ["push_event", "reset_events"]
 
 
-@jit
+@kernel
 def reset_events(world, b):
     """Empty run b's buffer at the start of a step."""
     world.n_events[b] = 0
     world.events_dropped[b] = 0
 
 
-@jit
+@kernel
 def push_event(world, b, year, lab, kind, other, value):
     """Append one event to run b's buffer (or count it as dropped when the buffer is full)."""
     k = world.n_events[b]

@@ -7,7 +7,7 @@ import math
 
 from numba import prange
 
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import kernel, kernel_parallel
 from economy.kernels.layout import (
     M_CASH_COMPUTE_SPEND,
     M_COMPUTE_BOUGHT,
@@ -27,7 +27,7 @@ from economy.kernels.policies import compute_tax_run, export_budgets
 __all__ = ["factor_market_stage", "purchase_rows"]
 
 
-@jit
+@kernel
 def factor_market_stage(labs, world, par, work, rec):
     r"""Stage 2 for every run of a batch: the compute and talent markets (docs/model.md, "Stage 2").
 
@@ -120,7 +120,7 @@ def factor_market_stage(labs, world, par, work, rec):
     purchase_rows(labs, world, par, work)
 
 
-@jit_parallel
+@kernel_parallel
 def purchase_rows(labs, world, par, work):
     """Stage 2 per lab: pay the compute budget, buy at the clearing price, depreciate, hire or let go
     (:func:`factor_market_stage`).  The row's work is written in the loop body on arrays bound to locals: a row

@@ -7,7 +7,7 @@ import math
 
 from numba import prange
 
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import kernel, kernel_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_CATASTROPHE,
@@ -35,7 +35,7 @@ LN10 = math.log(10.0)
 LOG_CAP = 700.0
 
 
-@jit
+@kernel
 def incident_stage(labs, world, par, draws, work, rec):
     r"""Stage 8 for every run of a batch: safety incidents and the catastrophe outcome (docs/model.md, "Stage 8").
 
@@ -96,7 +96,7 @@ def incident_stage(labs, world, par, draws, work, rec):
         rec[b, M_CATASTROPHE] = 1.0 if world.catastrophe_year[b] >= 0.0 else 0.0
 
 
-@jit
+@kernel
 def incident_probability(drift, log_eff_compute, safety, par, b):
     """Probability of an incident within the step, 1 - exp(-h dt), computed in logs (never inf or NaN)."""
     hazard = par[b, P_INCIDENTS_HAZARD_PER_DRIFT]
@@ -108,7 +108,7 @@ def incident_probability(drift, log_eff_compute, safety, par, b):
     return -math.expm1(-math.exp(min(log_rate, LOG_CAP)))
 
 
-@jit_parallel
+@kernel_parallel
 def incident_rows(labs, par, uniforms, year):
     """Stage 8 per lab: incident draw, its cost in share and cash (with the safety standard's liability, stage
     9: ``1 + liability`` times the loss, at most the lab's cash), the catastrophe flag; ``year[run]`` is the

@@ -7,7 +7,7 @@ import math
 
 from numba import prange
 
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.entry import enter, entrant_kind, industry_return, laggard, open_frontier
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -42,7 +42,7 @@ __all__ = ["NEG_INF", "demand_stage", "share_rows", "smooth_toward", "urn_arriva
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
     r"""Stage 6 for every run of a batch: demand and shares (docs/model.md, "Stage 6").
 
@@ -141,7 +141,7 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
     share_rows(labs, world, par, work)
 
 
-@jit_parallel
+@kernel_parallel
 def share_rows(labs, world, par, work):
     """Stage 6 per lab: the share moves toward its logit target (not in the urn mode), demand is served within
     inference capacity, and the spare capacity is kept for stage 7 (:func:`demand_stage`).  Written in the loop body on
@@ -165,7 +165,7 @@ def share_rows(labs, world, par, work):
         spare[b, i] = capacity - revenue[b, i]
 
 
-@jit
+@kernel
 def urn_run(labs, world, par, b, year, uniforms, rec):
     """This step's customers in the urn mode for run b, with Simon's entry when p > 0 (:func:`demand_stage` and
     economy.kernels.entry).

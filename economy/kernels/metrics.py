@@ -8,7 +8,7 @@ import math
 import numba
 import numpy as np
 
-from economy.kernels.config import jit
+from economy.kernels.config import jit, kernel
 
 __all__ = [
     "NUMPY_SORT_MIN", "ROC_BOUND", "concentration", "gini", "return_on_capital", "safe_log", "sort_values",
@@ -112,7 +112,7 @@ ROC_BOUND = 10.0
 """Return on capital is clipped to [-ROC_BOUND, ROC_BOUND] per year (a lab with almost no capital)."""
 
 
-@jit
+@kernel
 def return_on_capital(profit, capital):
     """profit / capital clipped to [-ROC_BOUND, ROC_BOUND] (a lab's performance, stage 7, and the industry's return
     that drives entry); the bound's sign when capital is 0."""

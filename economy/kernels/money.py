@@ -8,7 +8,7 @@ import math
 from numba import prange
 
 from economy.kernels.acquisitions import acquisitions_run
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.entry import entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -57,7 +57,7 @@ __all__ = ["NEG_INF", "close_books_run", "investor_weight", "money_rows", "money
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def money_stage(labs, world, par, draws, work, rec):
     r"""Stage 7 for every run of a batch: money, funding, exit, acquisitions and entry (docs/model.md, "Stage 7").
 
@@ -135,7 +135,7 @@ def money_stage(labs, world, par, draws, work, rec):
         close_books_run(labs, world, par, b, draws, work, rec)
 
 
-@jit_parallel
+@kernel_parallel
 def money_rows(labs, world, par, work):
     """Stage 7 per lab: unserved demand, data flywheel, funding, cash flows (with the research subsidy and the
     windfall tax of stage 9), exit, and the performance bookkeeping (:func:`money_stage`).
@@ -232,7 +232,7 @@ def money_rows(labs, world, par, work):
         log_revenue[b, i] = log_rev
 
 
-@jit
+@kernel
 def close_books_run(labs, world, par, b, draws, work, rec):
     """Run b after :func:`money_rows`: the step's cash flows into ``rec[b]``; exited labs' compute to the resale
     pool, researchers to the talent pool, cash out of the model (``cash_removed_at_exit``), each with an exit
@@ -307,7 +307,7 @@ def investor_weight(quality, growth, frontier_quality, par, b):
     )
 
 
-@jit
+@kernel
 def performance_step(performance, aspiration, growth, log_revenue, revenue, roc, dt, memory_years, aspiration_years):
     """One step of a lab's bookkeeping: smoothed return on capital, aspiration, and revenue growth.
 

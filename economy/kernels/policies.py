@@ -25,7 +25,7 @@ tests/reference/naive_policies.py.
 
 import math
 
-from economy.kernels.config import jit
+from economy.kernels.config import jit, kernel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_BREAKUP,
@@ -77,14 +77,14 @@ __all__ = [
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def active(par_row, start_col, end_col, year):
     """Whether the policy with window columns ``(start_col, end_col)`` acts on a step starting in ``year``."""
     return par_row[start_col] <= year < par_row[end_col]
 
 
 # ---------------------------------------------------------------------------------------------- stage 1
-@jit
+@kernel
 def policy_floors(par_row, year, openness, safety, evasion):
     """``(openness, safety)`` after the open-publication and safety-standard floors; a lab evading the safety
     standard (``evasion`` e > 0, economy.kernels.compliance) under-reports: it spends s_min - e (s_min - s)."""
@@ -100,7 +100,7 @@ def policy_floors(par_row, year, openness, safety, evasion):
 
 
 # ---------------------------------------------------------------------------------------------- stage 2
-@jit
+@kernel
 def restricted(par_row, bloc):
     """Whether ``bloc`` is one of the export-controlled blocs (two 32-bit masks held exactly in floats)."""
     if bloc < 32:
@@ -108,7 +108,7 @@ def restricted(par_row, bloc):
     return (int(par_row[P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63]) >> (bloc - 32)) & 1 == 1
 
 
-@jit
+@kernel
 def export_budgets(labs, par, b, year):
     """Export controls: restricted labs' compute budgets shrink by ``compute_cut`` (the rest stays cash); a lab
     evading them (``labs.evasion`` e > 0, economy.kernels.compliance) buys the share e of the refused compute
@@ -126,7 +126,7 @@ def export_budgets(labs, par, b, year):
             labs.compute_budget_usd[b, i] *= 1.0 - cut * (1.0 - evasion) if evasion > 0.0 else 1.0 - cut
 
 
-@jit
+@kernel
 def inside_total(labs, b):
     """Sum of the alive labs' shares of run b."""
     inside = 0.0
@@ -136,7 +136,7 @@ def inside_total(labs, b):
     return inside
 
 
-@jit
+@kernel
 def eligible_count(labs, b, limit):
     """Alive labs of run b whose inside share is below ``limit``; all alive labs when none is (so a transfer
     always finds recipients)."""
@@ -151,12 +151,12 @@ def eligible_count(labs, b, limit):
     return count, alive, inside
 
 
-@jit
+@kernel
 def is_recipient(labs, b, i, limit, inside, all_alive):
     return labs.alive[b, i] and (all_alive or labs.share[b, i] < limit * inside)
 
 
-@jit
+@kernel
 def compute_tax_run(labs, par, b, year, price, spend, rec):
     """Compute tax in run b once the price is known; returns the share of each lab's budget that buys its own
     compute (1 without the tax).
@@ -186,7 +186,7 @@ def compute_tax_run(labs, par, b, year, price, spend, rec):
 
 
 # ---------------------------------------------------------------------------------------------- stage 4
-@jit
+@kernel
 def capped_run_flop(par_row, year, run_flop):
     """A training run's physical FLOP under the compute cap."""
     if active(par_row, P_COMPUTE_CAP_START_YEAR, P_COMPUTE_CAP_END_YEAR, year):
@@ -194,7 +194,7 @@ def capped_run_flop(par_row, year, run_flop):
     return run_flop
 
 
-@jit
+@kernel
 def undeclared_run_flop(run_flop, uncapped, cap, evasion):
     """A training run's physical FLOP after a step: ``uncapped`` without the cap, held at the larger of the cap and
     what the run already has (``run_flop``); a lab evading the cap (e > 0, economy.kernels.compliance) trains the
@@ -205,7 +205,7 @@ def undeclared_run_flop(run_flop, uncapped, cap, evasion):
     return declared
 
 
-@jit
+@kernel
 def pause_cap(world, b, year):
     """The highest ln E a release may reach in run b this step (+inf unless a pause holds)."""
     if world.pause_until[b] > year:
@@ -213,7 +213,7 @@ def pause_cap(world, b, year):
     return math.inf
 
 
-@jit
+@kernel
 def pause_trigger(world, par, b, year, end_year, frontier_log_e):
     """Start the conditional pause of run b (once) when the frontier's ln E reaches the threshold on a step
     starting in the policy's window; ``end_year`` is the step's end, when the pause starts."""
@@ -228,7 +228,7 @@ def pause_trigger(world, par, b, year, end_year, frontier_log_e):
 
 
 # ---------------------------------------------------------------------------------------------- stage 7
-@jit
+@kernel
 def windfall_run(labs, par, b, year, rec):
     """Pay run b's windfall-tax revenue (``labs.tax_usd``, taken in ``money_rows``) to the labs below
     ``small_share`` (all alive labs if none is), in equal parts, as cash; returns the revenue."""
@@ -262,7 +262,7 @@ def merger_allowed(par_row, year, hhi_before, delta_hhi, merged_share):
     return merged_share <= par_row[P_MERGER_REVIEW_MAX_MERGED_SHARE]
 
 
-@jit
+@kernel
 def breakup_stage(labs, world, par, work, rec):
     """Stage 9 after stage 8, for every run of a batch: break-ups on the step's final shares
     (:func:`breakup_run`)."""
@@ -270,7 +270,7 @@ def breakup_stage(labs, world, par, work, rec):
         breakup_run(labs, world, par, b, work.start_year[b], work.end_year[b], rec)
 
 
-@jit
+@kernel
 def breakup_run(labs, world, par, b, year, end_year, rec):
     """Split every alive lab of run b whose inside share exceeds ``max_share`` into ``k = ceil(s / max_share)``
     equal parts (fewer if free columns run out: the parts take never-used columns, as entrants do).
@@ -308,7 +308,7 @@ def breakup_run(labs, world, par, b, year, end_year, rec):
     rec[b, M_N_BREAKUP_PARTS] = parts_made
 
 
-@jit
+@kernel
 def _scale_lab(labs, b, i, fraction):
     for arr in (labs.cash_usd, labs.compute_flop_per_year, labs.researchers, labs.share, labs.customers,
                 labs.revenue_usd_per_year, labs.run_flop, labs.profit_usd_per_year, labs.capital_usd,
@@ -317,7 +317,7 @@ def _scale_lab(labs, b, i, fraction):
         arr[b, i] *= fraction
 
 
-@jit
+@kernel
 def _copy_lab(labs, b, i, j):
     """Column j becomes a copy of column i (every field)."""
     for arr in (labs.cash_usd, labs.compute_flop_per_year, labs.log_software, labs.log_eff_compute,
@@ -342,6 +342,6 @@ def _copy_lab(labs, b, i, j):
     labs.incident_flag[b, j] = 0
 
 
-@jit
+@kernel
 def pause_event(world, b, end_year, lab, log_e):
     push_event(world, b, end_year, lab, EVENT_PAUSE, -1, log_e / math.log(10.0))

@@ -9,7 +9,7 @@ import math
 
 from numba import prange
 
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     LN_EXPERIMENT_COMPUTE_REF,
     P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP,
@@ -28,18 +28,18 @@ from economy.kernels.layout import (
 )
 from economy.kernels.metrics import safe_log
 from economy.kernels.spillover import mark_rows
-from economy.kernels.training import log_human_share, log_human_share_slope
+from economy.kernels.training import initial_capability, log_human_share, log_human_share_slope
 
 __all__ = [
     "NEG_INF", "advance_log_software", "automation_slope", "calibration_log_growth", "divergence_time",
     "lab_log_growth", "log_growth",
-    "log_research_input", "research_rows", "research_stage"
+    "log_research_input", "research_rows", "research_stage", "start_run",
 ]
 
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def research_stage(labs, world, par, net, work, shocks):
     r"""Stage 3 for every run of a batch: research, the recursive self-improvement loop (docs/model.md, "Stage 3").
 
@@ -89,7 +89,7 @@ def research_stage(labs, world, par, net, work, shocks):
     research_rows(labs, par, work, shocks)
 
 
-@jit_parallel
+@kernel_parallel
 def research_rows(labs, par, work, shocks):
     """Stage 3 per lab (:func:`research_stage`); ``shocks[run, lab]`` are standard normals.  Written in the loop body on
     arrays bound to locals, like every row kernel (docs/performance.md)."""
@@ -124,7 +124,7 @@ def research_rows(labs, par, work, shocks):
         log_s_col[b, i] = new_s
 
 
-@jit
+@kernel
 def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, automation, log_human, safety, par_row,
                shock):
     """ln of d ln S / dt of a lab with these columns, and its slope d ln g / d ln S (:func:`research_stage`);
@@ -159,7 +159,7 @@ def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, 
     return log_g, lam * w_ai - beta
 
 
-@jit
+@kernel
 def lab_log_growth(labs, par, b, i, shock):
     """:func:`log_growth` of lab (b, i)."""
     log_h = log_human_share(labs.log_eff_compute[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
@@ -170,6 +170,25 @@ def lab_log_growth(labs, par, b, i, shock):
 
 
 @jit
+def start_run(labs, par, b, n, log_g0):
+    """The starting labs' served models (columns 0..n-1 of run b, :func:`economy.kernels.training.initial_capability`),
+    then the run's research productivity theta: the software leader (the first lab of highest ln S) grows at the
+    calibrated rate g0 with no shock, ln theta = ln g0 - :func:`calibration_log_growth` (at ln theta = 0), or
+    ln theta = 0 if that growth is not finite (docs/model.md, stage 3).  ``log_g0`` = ln g0.  The run's one set-up
+    call from Python (economy.engine.Simulation)."""
+    initial_capability(labs, par, b, n)
+    par[b, P_RUN_START_LOG_THETA] = 0.0
+    if n == 0:
+        return
+    ref = 0
+    for i in range(1, n):
+        if labs.log_software[b, i] > labs.log_software[b, ref]:
+            ref = i
+    log_g = calibration_log_growth(labs, par, b, ref)
+    par[b, P_RUN_START_LOG_THETA] = log_g0 - log_g if math.isfinite(log_g) else 0.0
+
+
+@kernel
 def calibration_log_growth(labs, par, b, i):
     """ln of lab i's mean research growth rate with no shock (used to set theta at the start)."""
     log_g, _ = lab_log_growth(labs, par, b, i, 0.0)

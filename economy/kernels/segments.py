@@ -14,7 +14,7 @@ with :math:`\kappa = 0` the segments are separate markets.  Targets plus the out
 
 import math
 
-from economy.kernels.config import jit
+from economy.kernels.config import jit, kernel
 
 __all__ = ["NEG_INF", "segment_log_norms"]
 
@@ -69,7 +69,7 @@ def segment_log_norms(weight, alive, bloc, segment_demand, kappa, w0, m, seg_sum
     return log_sum
 
 
-@jit
+@kernel
 def _log_add(a, b):
     """ln(e^a + e^b), with -inf standing for ln 0."""
     if a < b:

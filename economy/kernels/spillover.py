@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     M_ACTIVE_EDGES,
     M_KNOWLEDGE_GAP_DISPERSION,
@@ -47,7 +47,7 @@ __all__ = [
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def spillover_stage(labs, world, par, net, rec):
     r"""Stage 5 for every run of a batch: the knowledge-spillover network (docs/network.md).
 
@@ -173,7 +173,7 @@ def catch_up(rate_sum, weighted_gap_sum, dt):
     return -math.expm1(-rate_sum * dt) * weighted_gap_sum / rate_sum
 
 
-@jit
+@kernel
 def attractiveness(log_software, log_software_start, cash_usd, researchers, dt, wage, pay_weight):
     r"""Attractiveness of a lab to researchers, in 1/year.
 
@@ -190,7 +190,7 @@ def attractiveness(log_software, log_software_start, cash_usd, researchers, dt, 
     return growth + pay_weight * math.log1p(runway)
 
 
-@jit
+@kernel
 def _talent_weight(w, s_i, s_j, normalise):
     """Symmetric edge weight for talent flows: w / max(s_i, s_j) when normalised, so the pair's rate agrees."""
     if not normalise:
@@ -204,7 +204,7 @@ def _talent_weight(w, s_i, s_j, normalise):
 # or network state costs several times the work (its arrays are passed one by one; docs/performance.md).
 
 
-@jit_parallel
+@kernel_parallel
 def mark_rows(labs, net):
     """Before stage 3: store each lab's ln S at the step's start (its research growth is read from it)."""
     log_s, prev = labs.log_software, net.prev_log_software
@@ -215,7 +215,7 @@ def mark_rows(labs, net):
         prev[b, i] = log_s[b, i]
 
 
-@jit_parallel
+@kernel_parallel
 def snapshot_rows(labs, par, net):
     """Pass 1: each lab's record (alive, bloc, ln S, ln E, attractiveness, strength, openness) and staff."""
     alive, bloc, log_s, log_e, openness = (labs.alive, labs.bloc, labs.log_software, labs.log_eff_compute,
@@ -252,7 +252,7 @@ def snapshot_rows(labs, par, net):
             )
 
 
-@jit_parallel
+@kernel_parallel
 def leave_rows(par, net, year):
     r"""Pass 2: each lab's leaving rate :math:`R_i = \sum_j \mu \hat w_{ij} \max(0, z_j - z_i)` (1/year), its
     outflow over the step :math:`L_i (1 - e^{-R_i \Delta t})` and that outflow per unit of rate (what a receiver j
@@ -289,7 +289,7 @@ def leave_rows(par, net, year):
             node[b, i, NODE_PER_RATE] = out / rate
 
 
-@jit_parallel
+@kernel_parallel
 def spill_rows(labs, par, net, year):
     """Pass 3: publication catch-up, talent mobility and distillation, each lab writing only its own row."""
     log_s_col, researchers, log_e_col, at_ceiling = (labs.log_software, labs.researchers, labs.log_eff_compute,

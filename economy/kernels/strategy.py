@@ -9,7 +9,7 @@ import numpy as np
 from numba import prange
 
 from economy.kernels.codes import STRATEGY_ADAPTIVE
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import kernel, kernel_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_STRATEGY,
@@ -48,7 +48,7 @@ __all__ = [
 NEG_INF = -math.inf
 
 
-@jit
+@kernel
 def strategy_stage(labs, world, par, net, work, draws, rec):
     r"""Stage 1 for every run of a batch: observe and decide (docs/model.md, "Stage 1: observe and decide").
 
@@ -127,7 +127,7 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
         rec[b, M_N_STRATEGY_CHANGES] = count
 
 
-@jit
+@kernel
 def rival_table(quality, alive, top):
     """The ``top.shape[0]`` best alive labs by quality (descending; ties: lower id first), -1 padded."""
     slots = top.shape[0]
@@ -152,7 +152,7 @@ def rival_table(quality, alive, top):
             filled += 1
 
 
-@jit
+@kernel
 def best_performer(performance, alive):
     """The alive lab with the highest performance (ties: the lowest id); -1 if none."""
     best = -1
@@ -162,7 +162,7 @@ def best_performer(performance, alive):
     return best
 
 
-@jit_parallel
+@kernel_parallel
 def snapshot_routines(labs, routine):
     """Every lab's routine at the start of the stage (imitation copies from here)."""
     spend, phi, train = labs.spend_rate_per_year, labs.compute_spend_fraction, labs.train_fraction
@@ -179,7 +179,7 @@ def snapshot_routines(labs, routine):
         routine[b, i, R_OPENNESS] = openness[b, i]
 
 
-@jit_parallel
+@kernel_parallel
 def snapshot_peers(labs, peer):
     """What network neighbours read of each lab in stage 1, packed per lab (alive, bloc, quality, performance):
     a neighbour then costs one cache line instead of four at large N.  None of it changes during the stage."""
@@ -194,7 +194,7 @@ def snapshot_peers(labs, peer):
         peer[b, i, PEER_PERFORMANCE] = performance[b, i]
 
 
-@jit
+@kernel
 def shift_log_odds(x, step):
     """The fraction whose log-odds are those of ``x`` plus ``step`` (0 and 1 stay put)."""
     if x <= 0.0:
@@ -205,7 +205,7 @@ def shift_log_odds(x, step):
     return x * t / (1.0 - x + x * t)
 
 
-@jit
+@kernel
 def closeness(u_i, u_j, scale):
     """exp(-|u_i - u_j| / scale); 0 when either has no model (quality -inf)."""
     if u_i == NEG_INF or u_j == NEG_INF:
@@ -213,7 +213,7 @@ def closeness(u_i, u_j, scale):
     return math.exp(-abs(u_i - u_j) / scale)
 
 
-@jit
+@kernel
 def observed_best(peer, indptr, indices, best, network, open_border, b, i):
     """The most profitable lab that lab i of run b observes: an active neighbour (ties: the lowest id, CSR rows
     are sorted), or without a network the run's best performer ``best[b]`` unless that is i itself; -1 if none.
@@ -231,7 +231,7 @@ def observed_best(peer, indptr, indices, best, network, open_border, b, i):
     return found
 
 
-@jit
+@kernel
 def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network, open_border, b, i):
     """P_i = 1 - prod over rivals j of (1 - closeness(u_i, u_j)): active neighbours with a network (read from
     the packed record ``peer``), else the ``wanted`` best other labs of the rival table ``top[b]``."""
@@ -256,7 +256,7 @@ def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network,
     return 1.0 - keep
 
 
-@jit_parallel
+@kernel_parallel
 def decide_rows(labs, par, net, work, draws, year):
     """Adaptation, racing-adjusted safety share, compute budget and desired hiring, row by row.
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.config import jit, jit_parallel
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     P_CAPABILITY_ALPHA,
     P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP,
@@ -37,7 +37,7 @@ __all__ = [
 NEG_INF = -math.inf
 
 
-@jit_parallel
+@kernel_parallel
 def training_stage(labs, world, par, work):
     r"""Stage 4 for every run of a batch: training runs, the data wall and capability (docs/model.md, "Stage 4").
 
@@ -137,7 +137,7 @@ def training_stage(labs, world, par, work):
             logit_weight[b, i] = NEG_INF
 
 
-@jit
+@kernel
 def initial_capability(labs, par, b, n):
     """The starting labs' served models (run b, columns 0..n-1): the release of a full training run at the starting
     compute and software, its automation and quality (a lab with no model: quality -inf)."""
@@ -166,7 +166,7 @@ def initial_capability(labs, par, b, n):
         )
 
 
-@jit
+@kernel
 def capability(log_e, data_tokens, par_row):
     """Automation, quality and logit weight of a lab serving a model of effective compute ln E > -inf
     (:func:`training_stage`)."""
@@ -184,7 +184,7 @@ def capability(log_e, data_tokens, par_row):
     )
 
 
-@jit
+@kernel
 def refresh_capability(labs, par, b, i):
     """Automation, quality and logit weight of lab (b, i) from its ln E > -inf (:func:`capability`): after
     distillation (stage 5), an acquisition or an entry (stage 7) gives it a better model."""
@@ -192,7 +192,7 @@ def refresh_capability(labs, par, b, i):
         labs.log_eff_compute[b, i], labs.data_tokens[b, i], par[b])
 
 
-@jit
+@kernel
 def training_efficiency(par_row, year):
     r"""Training FLOP per FLOP/year of owned compute in ``year``: :math:`h = g_h^{\,t - t_0}`, 1 at ``sim.start_year``.
 

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from economy.kernels.config import jit
+from economy.kernels.config import jit, kernel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_POLICY_OFF,
@@ -89,13 +89,13 @@ def lag_steps(lag_years, dt):
     return math.floor(lag_years / dt + 0.5)
 
 
-@jit
+@kernel
 def _defined(x):
     """A recorded value as observed: an undefined one (no served model has no frontier) is observed as 0."""
     return x if math.isfinite(x) else 0.0
 
 
-@jit
+@kernel
 def observe(world, b, s, rec_row):
     """Write record ``s`` of run b (its ``rec`` row) into the run's observation ring (undefined values as 0)."""
     ring = world.trigger_observed[b]
@@ -108,7 +108,7 @@ def observe(world, b, s, rec_row):
     ring[slot, TRIGGER_OBSERVE_CATASTROPHE - 1] = rec_row[M_CATASTROPHE] if s > 0 else 0.0
 
 
-@jit
+@kernel
 def trigger_run(world, par, b, s, year, rec_row):
     """Triggers of run b after its record ``s`` (``s`` steps done, the record made at ``year``): observe, then
     switch each triggered policy's lever on or off (see the module docs)."""

@@ -29,6 +29,7 @@ from twin_checks import (
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
+from economy.kernels.config import call_compiled
 from economy.kernels.market import smooth_toward, urn_arrivals
 from economy.kernels.metrics import NUMPY_SORT_MIN, concentration, gini, safe_log, sort_values, top_two
 from economy.kernels.record import record_initial
@@ -537,15 +538,27 @@ def test_lab_log_growth_matches_twin(baseline):
     for b in range(2):
         for i in range(sim.n_labs):
             shock = float(gen.standard_normal())
-            got = lab_log_growth(sim.labs, sim.par, b, i, shock)
+            got = call_compiled(lab_log_growth, sim.labs, sim.par, b, i, shock)
             want = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), shock)
             assert got[0] == pytest.approx(want[0], rel=1e-13, abs=1e-12)
             assert got[1] == pytest.approx(want[1], rel=1e-12, abs=1e-13)
             # the calibration rate is the shock-free mean growth
             sd, dt = sim.par[b, L.P_RESEARCH_SHOCK_SD], sim.par[b, L.P_SIM_DT]
             no_shock = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), 0.0)[0]
-            assert calibration_log_growth(sim.labs, sim.par, b, i) == pytest.approx(no_shock + 0.5 * sd * sd * dt,
-                                                                                   rel=1e-13, abs=1e-12)
+            calibration = call_compiled(calibration_log_growth, sim.labs, sim.par, b, i)
+            assert calibration == pytest.approx(no_shock + 0.5 * sd * sd * dt, rel=1e-13, abs=1e-12)
+
+
+def test_start_run_calibrates_the_software_leader_to_the_doubling_time(baseline):
+    """After set-up (research.start_run), the first lab of highest ln S grows at ln 2 / doubling time with no shock."""
+    sim = Simulation(baseline, [0, 1, 2], record_labs=False)
+    g0 = math.log(2.0) / (baseline.research.software_doubling_months / 12.0)
+    for b in range(3):
+        n = int(sim.world.n_used[b])
+        leader = int(np.argmax(sim.labs.log_software[b, :n]))
+        assert sim.par[b, L.P_RUN_START_LOG_THETA] != 0.0
+        assert call_compiled(calibration_log_growth, sim.labs, sim.par, b, leader) == pytest.approx(math.log(g0),
+                                                                                                     rel=1e-14)
 
 
 # ---------------------------------------------------------------------------------------------- the whole step
