@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import kernel_entries as entries
 import numpy as np
 import pytest
 from conftest import deep_merge, load_baseline_dict
@@ -18,8 +19,6 @@ from twin_checks import assert_close, copy_labs, copy_world
 from economy.archetypes import KIND_NAMES
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.kernels.compliance import compliance_stage
-from economy.kernels.config import call_compiled
 from economy.kernels.step import begin_step
 from economy.market_record import COMPLIANCE_COLUMNS
 from economy.params import Scenario
@@ -51,7 +50,7 @@ def check_against_twin(sim: Simulation, uniforms: np.ndarray, where: str) -> Non
     draws = allocate_draws(*sim.labs.alive.shape)
     draws.compliance[:] = uniforms
     rec = np.zeros((labs.alive.shape[0], L.N_MARKET))
-    call_compiled(compliance_stage, sim.labs, sim.world, sim.par, draws, sim.work, rec)
+    entries.compliance_stage(sim.labs, sim.world, sim.par, draws, sim.work, rec)
     for name in COMPARED:
         got, expected = getattr(sim.labs, name), getattr(labs, name)
         if name == "caught":
@@ -141,7 +140,7 @@ def test_a_lab_evades_exactly_when_its_gain_beats_the_expected_penalty(policy: d
     sim.par[0, L.P_ENFORCEMENT_FINE_USD] = gain / detection * (1.0 - side * 1e-9)
     draws = allocate_draws(*sim.labs.alive.shape)
     draws.compliance[:] = 1.0  # nobody is caught: the choice alone is recorded
-    call_compiled(compliance_stage, sim.labs, sim.world, sim.par, draws, sim.work, np.zeros((1, L.N_MARKET)))
+    entries.compliance_stage(sim.labs, sim.world, sim.par, draws, sim.work, np.zeros((1, L.N_MARKET)))
     np.testing.assert_allclose(sim.labs.detection_probability[0, lab], detection, rtol=1e-12)
     assert sim.labs.evasion[0, lab] == (rho if side > 0 else 0.0)
 
@@ -202,7 +201,7 @@ def test_each_choice_is_monotone_in_budget_fine_and_propensity_on_one_state(key:
                 par[:, L.P_ARCHETYPES + kind * L.N_ARCH_FIELDS + getattr(L, key)] = value
         else:
             par[:, getattr(L, key)] = value
-        call_compiled(compliance_stage, labs, world, par, draws, base.work, np.zeros((3, L.N_MARKET)))
+        entries.compliance_stage(labs, world, par, draws, base.work, np.zeros((3, L.N_MARKET)))
         choices.append(labs.evasion > 0.0)
     assert choices[0].sum() != choices[-1].sum(), "the range of values must move some choice"
     for weaker, stronger in itertools.pairwise(choices):

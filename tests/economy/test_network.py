@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kernel_entries as entries
 import networkx as nx
 import numba
 import numpy as np
@@ -21,9 +22,8 @@ from reference.naive_network import naive_knowledge_gap, naive_segment_targets, 
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.kernels.config import call_compiled
 from economy.kernels.segments import segment_log_norms
-from economy.kernels.spillover import absorptive_capacity, catch_up, record_knowledge_gap, spillover_stage
+from economy.kernels.spillover import absorptive_capacity, catch_up, record_knowledge_gap
 from economy.network import (
     FILE_LAB_ATTRIBUTES,
     GRAPH_KINDS,
@@ -66,7 +66,7 @@ def apply_stage(sim: Simulation) -> np.ndarray:
     """Stage 5 alone on the simulation's state; returns the record rows it wrote."""
     rec = np.zeros((len(sim.roots), L.N_MARKET))
     with np.errstate(invalid="raise", divide="raise", over="raise"):
-        call_compiled(spillover_stage, sim.labs, sim.world, sim.par, sim.net, rec)
+        entries.spillover_stage(sim.labs, sim.world, sim.par, sim.net, rec)
     return rec
 
 
@@ -446,7 +446,7 @@ def test_export_control_cut_removes_all_cross_bloc_flow():
             work = copy_state(sim)
             labs, world = sim.labs, sim.world
             rec = np.zeros((1, L.N_MARKET))
-            call_compiled(spillover_stage, labs, world, sim.par, sim.net, rec)
+            entries.spillover_stage(labs, world, sim.par, sim.net, rec)
             results.append((LabState(*(a.copy() for a in labs)), rec))
             for dst, src in zip(labs, work[0], strict=True):  # restore for the next year
                 dst[...] = src

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import kernel_entries as entries
 import numpy as np
 import pytest
 from conftest import BASELINE_PATH, load_baseline_dict
@@ -21,7 +22,6 @@ from typer.testing import CliRunner
 from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.kernels import policies as K
-from economy.kernels.config import call_compiled
 from economy.kernels.metrics import concentration
 from economy.network import lab_graph
 from economy.params import Scenario
@@ -85,7 +85,7 @@ def test_compute_tax_kernel_matches_its_twin():
     sim.run()
     labs_k, labs_n = _copy_labs(sim.labs), _copy_labs(sim.labs)
     rec = np.zeros((1, L.N_MARKET))
-    factor = call_compiled(K.compute_tax_run, labs_k, sim.par, 0, 2026.0, 3.0, 1e30, rec)
+    factor = entries.compute_tax_run(labs_k, sim.par, 0, 2026.0, 3.0, 1e30, rec)
     twin = naive.compute_tax(labs_n, sim.par, 0, 2026.0, 3.0, 1e30)
     assert factor == pytest.approx(twin[0], rel=1e-15)
     assert rec[0, L.M_TAX_REVENUE] == pytest.approx(twin[1], rel=1e-12)
@@ -103,7 +103,7 @@ def test_windfall_tax_is_paid_out_in_full():
     labs_k, labs_n = _copy_labs(sim.labs), _copy_labs(sim.labs)
     labs_k.tax_usd[0, :] = labs_n.tax_usd[0, :] = np.where(sim.labs.alive[0], np.arange(sim.capacity) * 1e9, 0.0)
     rec = np.zeros((2, L.N_MARKET))
-    paid = call_compiled(K.windfall_run, labs_k, sim.par, 0, 2030.0, rec)
+    paid = entries.windfall_run(labs_k, sim.par, 0, 2030.0, rec)
     assert paid == pytest.approx(naive.windfall(labs_n, sim.par, 0, 2030.0), rel=1e-15)
     np.testing.assert_allclose(labs_k.cash_usd, labs_n.cash_usd, rtol=1e-13)
     assert paid > 0
@@ -179,7 +179,6 @@ def test_merger_review_kernel_matches_its_twin_and_the_guidelines():
 
 
 def test_an_allowed_merger_changes_hhi_by_exactly_two_si_sj():
-    from economy.kernels.acquisitions import _merge
 
     sim = Simulation(_scenario(years=1.0), [0])
     sim.run()
@@ -188,7 +187,7 @@ def test_an_allowed_merger_changes_hhi_by_exactly_two_si_sj():
     before, *_ = concentration(shares, sim.labs.alive[0])
     a, j = 0, 5
     s_a, s_j = shares[a] / inside, shares[j] / inside
-    call_compiled(_merge, sim.labs, sim.par, 1.0, 0, a, j, 0.0)
+    entries.merge(sim.labs, sim.par, 1.0, 0, a, j, 0.0)
     after, *_ = concentration(sim.labs.share[0], sim.labs.alive[0])
     assert after - before == pytest.approx(2e4 * s_a * s_j, rel=1e-9, abs=1e-9)
 
@@ -235,7 +234,7 @@ def test_breakup_kernel_matches_its_twin():
     labs_k, world_k = _copy_labs(sim.labs), _copy_world(sim.world)
     labs_n, world_n = _copy_labs(sim.labs), _copy_world(sim.world)
     rec = np.zeros((1, L.N_MARKET))
-    call_compiled(K.breakup_run, labs_k, world_k, par, 0, 2033.0, 2033.1, rec)
+    entries.breakup_run(labs_k, world_k, par, 0, 2033.0, 2033.1, rec)
     made = naive.breakup(labs_n, world_n, par, 0, 2033.0, 2033.1)
     assert rec[0, L.M_N_BREAKUP_PARTS] == len(made) > 0
     assert world_k.n_used[0] == world_n.n_used[0]

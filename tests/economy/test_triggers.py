@@ -12,6 +12,7 @@ import copy
 import math
 from typing import Any
 
+import kernel_entries as entries
 import numpy as np
 import pytest
 from conftest import BASELINE_PATH, load_baseline_dict
@@ -20,8 +21,6 @@ from reference.naive_stages import _par_dict
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.kernels.config import call_compiled
-from economy.kernels.triggers import trigger_run
 from economy.params import POLICY_KINDS, Scenario, ScenarioError, load_scenario, pack_parameters, validate_scenario
 from economy.state import allocate_world
 
@@ -128,7 +127,7 @@ def _kernel_switches(values: np.ndarray, trigger: dict[str, Any], *, start: floa
         rec = np.zeros(L.N_MARKET)
         rec[L.M_HHI] = value
         world.n_events[0] = 0
-        call_compiled(trigger_run, world, par, 0, s, 2025.0 + s * dt, rec)
+        entries.trigger_run(world, par, 0, s, 2025.0 + s * dt, rec)
         kinds = world.events[0, :world.n_events[0], L.EV_KIND].astype(int)
         kernel += [(L.EVENT_KINDS[k].removeprefix("policy_"), s) for k in kinds]
         twin += [(kind.removeprefix("policy_"), s) for kind, k in naive.trigger_step(run, p, s, 0.0, rec.tolist())]

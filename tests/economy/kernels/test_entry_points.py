@@ -1,6 +1,7 @@
 """Which kernels Python may call (economy/kernels/config.py): only ``jit`` kernels have a Python entry point; a
 ``kernel`` one, compiled without numba's wrappers, raises TypeError when Python calls it, and runs through
-``call_compiled``.  A static check keeps every Python caller in the code base on kernels that have an entry point."""
+``call_compiled`` (or the tests' cached entry points, tests/kernel_entries.py).  A static check keeps every Python
+caller in the code base on kernels that have an entry point."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import kernel_entries as entries
 import numpy as np
 import pytest
 from reference import naive, naive_stages
@@ -29,16 +30,13 @@ from twin_checks import (
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.kernels.config import call_compiled
 from economy.kernels.market import smooth_toward, urn_arrivals
 from economy.kernels.metrics import NUMPY_SORT_MIN, concentration, gini, safe_log, sort_values, top_two
 from economy.kernels.record import record_initial
 from economy.kernels.research import (
     advance_log_software,
     automation_slope,
-    calibration_log_growth,
     divergence_time,
-    lab_log_growth,
     log_research_input,
 )
 from economy.kernels.step import step_batch
@@ -538,14 +536,14 @@ def test_lab_log_growth_matches_twin(baseline):
     for b in range(2):
         for i in range(sim.n_labs):
             shock = float(gen.standard_normal())
-            got = call_compiled(lab_log_growth, sim.labs, sim.par, b, i, shock)
+            got = entries.lab_log_growth(sim.labs, sim.par, b, i, shock)
             want = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), shock)
             assert got[0] == pytest.approx(want[0], rel=1e-13, abs=1e-12)
             assert got[1] == pytest.approx(want[1], rel=1e-12, abs=1e-13)
             # the calibration rate is the shock-free mean growth
             sd, dt = sim.par[b, L.P_RESEARCH_SHOCK_SD], sim.par[b, L.P_SIM_DT]
             no_shock = naive.lab_log_growth(_lab_dict(sim.labs, b, i), _par_dict(sim.par, b), 0.0)[0]
-            calibration = call_compiled(calibration_log_growth, sim.labs, sim.par, b, i)
+            calibration = entries.calibration_log_growth(sim.labs, sim.par, b, i)
             assert calibration == pytest.approx(no_shock + 0.5 * sd * sd * dt, rel=1e-13, abs=1e-12)
 
 
@@ -557,7 +555,7 @@ def test_start_run_calibrates_the_software_leader_to_the_doubling_time(baseline)
         n = int(sim.world.n_used[b])
         leader = int(np.argmax(sim.labs.log_software[b, :n]))
         assert sim.par[b, L.P_RUN_START_LOG_THETA] != 0.0
-        assert call_compiled(calibration_log_growth, sim.labs, sim.par, b, leader) == pytest.approx(math.log(g0),
+        assert entries.calibration_log_growth(sim.labs, sim.par, b, leader) == pytest.approx(math.log(g0),
                                                                                                      rel=1e-14)
 
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable
 from typing import NamedTuple
 
+import kernel_entries as entries
 import numpy as np
 import pytest
 from reference import naive_policies, naive_stages
@@ -34,18 +35,7 @@ from twin_checks import (
 
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.kernels.config import call_compiled
-from economy.kernels.factor_markets import factor_market_stage
-from economy.kernels.incidents import incident_stage
-from economy.kernels.market import demand_stage
-from economy.kernels.money import money_stage
-from economy.kernels.policies import breakup_stage
-from economy.kernels.record import record_stage
-from economy.kernels.research import research_stage
-from economy.kernels.spillover import spillover_stage
 from economy.kernels.step import begin_step
-from economy.kernels.strategy import strategy_stage
-from economy.kernels.training import training_stage
 
 
 class StepInputs(NamedTuple):
@@ -58,15 +48,15 @@ class StepInputs(NamedTuple):
 
 
 KERNELS: dict[str, Callable[[Simulation, StepInputs], None]] = {
-    "strategy": lambda s, x: call_compiled(strategy_stage, s.labs, s.world, s.par, s.net, s.work, x.draws, x.rec),
-    "factor_markets": lambda s, x: call_compiled(factor_market_stage, s.labs, s.world, s.par, s.work, x.rec),
-    "research": lambda s, x: call_compiled(research_stage, s.labs, s.world, s.par, s.net, s.work, x.shocks),
-    "training": lambda s, x: call_compiled(training_stage, s.labs, s.world, s.par, s.work),
-    "spillover": lambda s, x: call_compiled(spillover_stage, s.labs, s.world, s.par, s.net, x.rec),
-    "demand": lambda s, x: call_compiled(demand_stage, s.labs, s.world, s.par, s.net, x.urn_uniforms, s.work, x.rec),
-    "money": lambda s, x: call_compiled(money_stage, s.labs, s.world, s.par, x.draws, s.work, x.rec),
-    "incidents": lambda s, x: call_compiled(incident_stage, s.labs, s.world, s.par, x.draws, s.work, x.rec),
-    "record": lambda s, x: call_compiled(record_stage, s.labs, s.world, s.par, s.work, x.rec),
+    "strategy": lambda s, x: entries.strategy_stage(s.labs, s.world, s.par, s.net, s.work, x.draws, x.rec),
+    "factor_markets": lambda s, x: entries.factor_market_stage(s.labs, s.world, s.par, s.work, x.rec),
+    "research": lambda s, x: entries.research_stage(s.labs, s.world, s.par, s.net, s.work, x.shocks),
+    "training": lambda s, x: entries.training_stage(s.labs, s.world, s.par, s.work),
+    "spillover": lambda s, x: entries.spillover_stage(s.labs, s.world, s.par, s.net, x.rec),
+    "demand": lambda s, x: entries.demand_stage(s.labs, s.world, s.par, s.net, x.urn_uniforms, s.work, x.rec),
+    "money": lambda s, x: entries.money_stage(s.labs, s.world, s.par, x.draws, s.work, x.rec),
+    "incidents": lambda s, x: entries.incident_stage(s.labs, s.world, s.par, x.draws, s.work, x.rec),
+    "record": lambda s, x: entries.record_stage(s.labs, s.world, s.par, s.work, x.rec),
 }
 """Each stage kernel of ``step_batch`` (but stage 9's break-ups, :func:`check_breakup_stage`), by the name of its
 twin in ``naive_stages.STAGES``, in the step's order."""
@@ -106,7 +96,7 @@ def check_breakup_stage(sim: Simulation, inputs: StepInputs, where: str) -> None
     made = [naive_policies.breakup(labs, world, sim.par, b, sim.work.start_year[b], sim.work.end_year[b])
             for b in range(labs.alive.shape[0])]
     events_before = sim.world.n_events.copy()
-    call_compiled(breakup_stage, sim.labs, sim.world, sim.par, sim.work, inputs.rec)
+    entries.breakup_stage(sim.labs, sim.world, sim.par, sim.work, inputs.rec)
     for name in sim.labs._fields:
         if name != "scratch":
             np.testing.assert_allclose(getattr(sim.labs, name), getattr(labs, name), rtol=RTOL,
