@@ -52,7 +52,10 @@ COMPILE_SECONDS: dict[str, float] = {
 }
 """Seconds each stage took to compile with an empty cache (this 2-core machine, numba 0.68.1, commit 7a285a4),
 callees included; they only balance the shares (a stage missing here counts as the mean).  The set-up kernels
-(:func:`compile_setup`) took 11.9 s, ``step_batch`` itself 13 s once its stages were cached (commit 02a5ed7)."""
+(:func:`compile_setup`) took 11.9 s, ``step_batch`` itself 13 s once its stages were cached (commit 02a5ed7).
+Since the stages and their helpers compile without numba's wrappers (economy.kernels.config.kernel, 2026-12-07)
+each takes about half as long, and the two shares these figures make still finish together (38.7 s each, then
+``step_batch`` 9.9 s beside the set-up kernels)."""
 
 
 def _step_arguments() -> dict[str, Any]:
