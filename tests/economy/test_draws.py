@@ -77,3 +77,56 @@ def test_a_run_in_a_compiled_draws_batch_equals_the_run_alone(variant: str) -> N
         np.testing.assert_array_equal(batch.market[:, b, :], alone.market[:, 0, :], err_msg=f"run {b}")
         for name in ("log_software", "cash_usd", "alive", "customers"):
             np.testing.assert_array_equal(getattr(batch.labs, name)[b], getattr(alone.labs, name)[0], err_msg=name)
+
+
+UNIFORM_DRAWS = ("imitate", "search", "entry", "acquire", "incident", "compliance")
+NORMAL_DRAWS = ("search_step", "entry_size")
+
+
+def _drawn_numbers(steps: int = 40) -> dict[str, np.ndarray]:
+    """Every stream's numbers over ``steps`` compiled draws of a batch with every drawn mechanism on, by draw array,
+    shape (steps, runs, numbers per run)."""
+    sc = Scenario.model_validate(deep_merge(deep_merge(deep_merge(load_baseline_dict(), VARIANTS["urn"]),
+                                                       VARIANTS["agents_busy"]), VARIANTS["compliance"]))
+    sim = Simulation(sc, list(range(300, 300 + 2 * RUNS)), record_labs=False)
+    assert all(switch.all() for switch in sim._switches()) and sim._urn_draws.min() == sim._urn.shape[1]
+    out: dict[str, list[np.ndarray]] = {}
+    for _ in range(steps):
+        sim._draw()
+        for name in (*UNIFORM_DRAWS, *NORMAL_DRAWS):
+            out.setdefault(name, []).append(getattr(sim.draws, name).reshape(2 * RUNS, -1).copy())
+        out.setdefault("shocks", []).append(sim._shocks.copy())
+        out.setdefault("urn", []).append(sim._urn.copy())
+    assert sim._compiled_draws is not None
+    return {name: np.stack(parts) for name, parts in out.items()}
+
+
+def test_every_stream_has_the_moments_and_distribution_it_should() -> None:
+    """Moments within 5 standard errors and a Kolmogorov-Smirnov test per draw array (fixed seeds, so the outcome
+    is fixed too; a wrong distribution, scale or a stream reused across arrays fails); runs and steps uncorrelated."""
+    from scipy import stats
+
+    drawn = _drawn_numbers()
+    for name in ("shocks", "urn", *UNIFORM_DRAWS, *NORMAL_DRAWS):
+        x = drawn[name].ravel()
+        n = x.size
+        assert n >= 1_000, (name, n)
+        if name in ("shocks", *NORMAL_DRAWS):
+            assert abs(x.mean()) < 5 / np.sqrt(n), name
+            assert abs(x.var() - 1.0) < 5 * np.sqrt(2 / n), name
+            assert abs(stats.skew(x)) < 5 * np.sqrt(6 / n), name
+            assert abs(stats.kurtosis(x)) < 5 * np.sqrt(24 / n), name
+            assert stats.kstest(x, "norm").pvalue > 1e-3, name
+        else:
+            assert x.min() >= 0.0 and x.max() < 1.0, name
+            assert abs(x.mean() - 0.5) < 5 * np.sqrt(1 / 12 / n), name
+            assert abs(x.var() - 1 / 12) < 5 * np.sqrt(1 / 180 / n), name
+            assert stats.kstest(x, "uniform").pvalue > 1e-3, name
+        per_run = drawn[name].transpose(1, 0, 2).reshape(2 * RUNS, -1)  # (runs, steps x numbers)
+        # no two runs share numbers, and consecutive steps of a run are uncorrelated
+        assert np.unique(per_run, axis=0).shape[0] == 2 * RUNS, name
+        correlation = np.corrcoef(per_run)[np.triu_indices(2 * RUNS, 1)]
+        assert np.abs(correlation).max() < 6 / np.sqrt(per_run.shape[1]), name
+        steps = drawn[name].reshape(drawn[name].shape[0], -1)
+        lag = np.corrcoef(steps[:-1].ravel(), steps[1:].ravel())[0, 1]
+        assert abs(lag) < 5 / np.sqrt(steps[1:].size), name
