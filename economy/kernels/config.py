@@ -77,8 +77,8 @@ numba.config.CACHE_DIR = cache_folder()
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 jit = numba.njit(**JIT_OPTIONS)
-"""Serial kernels that Python calls (the step, the set-up kernels, and the stages and helpers the tests compare with
-their twins): compiled with the entry point through which Python calls them."""
+"""Serial kernels that Python calls (the step, the set-up kernels, and the small helpers the tests compare with their
+twins directly): compiled with the entry point through which Python calls them."""
 
 jit_parallel = numba.njit(parallel=True, **JIT_OPTIONS)
 """Kernels with ``prange`` loops that Python calls: each iteration writes only its own row."""
@@ -114,7 +114,6 @@ kernel = _internal()
 
 kernel_parallel = _internal(parallel=True)
 """``prange`` kernels that only compiled code calls (:class:`InternalDispatcher`)."""
-
 
 
 @numba.njit(nogil=True)
