@@ -10,7 +10,8 @@ set-up kernels, and the small helpers the tests check against their twins direct
 ``kernel_parallel`` for everything only compiled code calls (the stages and their helpers).  The second kind is
 compiled without the wrappers through which Python calls a kernel (:class:`InternalDispatcher`), which halves the
 compile time of the stages; Python (a test, a benchmark) runs one with :func:`call_compiled`.
-tests/economy/kernels/test_entry_points.py checks that no Python code calls a ``kernel`` directly.
+tests/economy/kernels/test_entry_points.py checks that no Python code calls a ``kernel`` directly.  With
+``NUMBA_DISABLE_JIT=1`` (numba's debugging switch) both kinds are plain Python functions.
 
 Importing this module does one thing, which cannot wait: numba's cache locator reads ``numba.config.CACHE_DIR``
 when a ``cache=True`` kernel is decorated, that is when its module is imported, so the cache folder is named
@@ -98,11 +99,13 @@ class InternalDispatcher(CPUDispatcher):
                         "(economy.kernels.config.kernel): call it from Python as call_compiled(kernel, *args)")
 
 
-def _internal(**options) -> Callable[[Callable[..., Any]], InternalDispatcher]:
+def _internal(**options) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     targetoptions = {"nopython": True, "nogil": True, "error_model": "numpy", "no_cpython_wrapper": True,
                      "no_cfunc_wrapper": True, **options}
 
-    def decorate(function: Callable[..., Any]) -> InternalDispatcher:
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1 (debugging): plain Python, as numba.njit gives
+            return function
         dispatcher = InternalDispatcher(py_func=function, locals={}, targetoptions=targetoptions)
         dispatcher.enable_caching()
         return dispatcher

@@ -114,3 +114,33 @@ def test_the_static_check_sees_a_python_caller() -> None:
     calls = _python_calls(tree, {"M": internal["economy.kernels.money"]},
                           {"return_on_capital": "economy.kernels.metrics.return_on_capital"})
     assert sorted(name for _, name in calls) == ["M.performance_step", "economy.kernels.metrics.return_on_capital"]
+
+
+DISABLED_JIT_RUN = """
+import sys
+import numpy as np
+from economy.engine import Simulation
+from economy.params.loading import load_scenario
+scenario, _ = load_scenario("runs/baseline.toml", ["sim.years=0.25"])
+np.save(sys.argv[1], Simulation(scenario, [0], record_labs=False).run().market[:, 0, :])
+"""
+
+
+def test_with_numba_disabled_every_kernel_runs_as_plain_python(tmp_path: Path) -> None:
+    """NUMBA_DISABLE_JIT=1 (numba's debugging switch) makes ``kernel`` functions plain Python like ``jit`` ones, so a
+    run still works, and gives the compiled run's record (to rounding: libm against numba's intrinsics)."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from economy.engine import Simulation
+    from economy.params.loading import load_scenario
+
+    out = tmp_path / "market.npy"
+    subprocess.run([sys.executable, "-c", DISABLED_JIT_RUN, str(out)], cwd=ROOT, check=True, timeout=300,
+                   env={**os.environ, "NUMBA_DISABLE_JIT": "1"})
+    scenario, _ = load_scenario(ROOT / "runs" / "baseline.toml", ["sim.years=0.25"])
+    compiled = Simulation(scenario, [0], record_labs=False).run().market[:, 0, :]
+    np.testing.assert_allclose(np.load(out), compiled, rtol=1e-9, atol=0.0, equal_nan=True)
