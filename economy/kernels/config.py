@@ -100,14 +100,16 @@ class InternalDispatcher(CPUDispatcher):
 
 
 def _internal(**options) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    targetoptions = {"nopython": True, "nogil": True, "error_model": "numpy", "no_cpython_wrapper": True,
-                     "no_cfunc_wrapper": True, **options}
+    """A decorator like ``numba.njit(**options, **JIT_OPTIONS)``, without the wrappers (:class:`InternalDispatcher`)."""
+    targetoptions = {"nopython": True, **{k: v for k, v in JIT_OPTIONS.items() if k != "cache"},
+                     "no_cpython_wrapper": True, "no_cfunc_wrapper": True, **options}
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         if numba.config.DISABLE_JIT:  # NUMBA_DISABLE_JIT=1 (debugging): plain Python, as numba.njit gives
             return function
         dispatcher = InternalDispatcher(py_func=function, locals={}, targetoptions=targetoptions)
-        dispatcher.enable_caching()
+        if JIT_OPTIONS["cache"]:
+            dispatcher.enable_caching()
         return dispatcher
     return decorate
 

@@ -26,7 +26,7 @@ from economy.kernels.layout import (
     P_SIM_DT,
     P_SIM_LOG_SOFTWARE_CEILING,
 )
-from economy.kernels.metrics import safe_log
+from economy.kernels.metrics import safe_log, top_two
 from economy.kernels.spillover import mark_rows
 from economy.kernels.training import initial_capability, log_human_share, log_human_share_slope
 
@@ -178,12 +178,9 @@ def start_run(labs, par, b, n, log_g0):
     call from Python (economy.engine.Simulation)."""
     initial_capability(labs, par, b, n)
     par[b, P_RUN_START_LOG_THETA] = 0.0
-    if n == 0:
+    ref, _ = top_two(labs.log_software[b, :n], labs.alive[b, :n])
+    if ref < 0:  # no starting lab
         return
-    ref = 0
-    for i in range(1, n):
-        if labs.log_software[b, i] > labs.log_software[b, ref]:
-            ref = i
     log_g = calibration_log_growth(labs, par, b, ref)
     par[b, P_RUN_START_LOG_THETA] = log_g0 - log_g if math.isfinite(log_g) else 0.0
 
