@@ -176,7 +176,7 @@ def ensure_compiled(say: Callable[[str], None]) -> float | None:
     if is_compiled():
         return None
     n = _cores()
-    say(f"compiling the kernels for this version of the code, once, on {n} processes (minutes)")
+    say(f"compiling the kernels for this version of the code, once, on {n} processes (a minute or two)")
     seconds = compile_kernels(n)
     say(f"kernels compiled in {seconds:.0f} s")
     return seconds
