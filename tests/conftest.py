@@ -121,7 +121,7 @@ def warm_kernels(config: pytest.Config) -> None:
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line("loading the kernels once for the workers (compiling them in a fresh clone: a minute or two)")
+        reporter.write_line("loading the kernels once for the workers (a fresh clone compiles them: a minute or two)")
     t0 = time.perf_counter()
     ensure_compiled(lambda message: None)  # a fresh clone: the step's kernels compiled on every core at once
     Simulation(Scenario.model_validate(load_baseline_dict()), [0], record_labs=True).step()
