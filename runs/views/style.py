@@ -60,7 +60,20 @@ def save_figure(fig: Figure, target: Path | IO[bytes], *, dpi: int = DPI, fmt: s
     metadata = {"Creator": "multipolar", "Date": None} if fmt == "svg" else {"Software": "multipolar"}
     # PNG: zlib level 1 (files about 7 % larger, 0.1 s less per figure than the default level 6)
     extra = {"pil_kwargs": {"compress_level": 1}} if fmt == "png" else {}
-    fig.savefig(target, dpi=dpi, format=fmt, metadata=metadata, **extra)
+    engine = fig.get_layout_engine()
+    if engine is None or fmt != "png" or dpi != fig.dpi:
+        fig.savefig(target, dpi=dpi, format=fmt, metadata=metadata, **extra)
+        return
+    # A figure with a layout engine is drawn twice by savefig: once, rendering nothing, to lay it out, then for
+    # real (laying it out again).  At the canvas's own dpi that first pass is the layout this call runs: laid out
+    # here once and saved without its engine, the PNG is the same byte for byte and 0.04-0.05 s sooner per figure
+    # (the run's overview and network figures, docs/performance.md); the engine is back on the figure afterwards.
+    engine.execute(fig)
+    fig.set_layout_engine(None)
+    try:
+        fig.savefig(target, dpi=dpi, format=fmt, metadata=metadata, **extra)
+    finally:
+        fig.set_layout_engine(engine)
 
 
 def save_figure_atomic(fig: Figure, path: Path) -> None:

@@ -219,3 +219,31 @@ def test_regime_guides_follow_the_scenario() -> None:
 def test_axis_label_units_for_list_items() -> None:
     assert axis_label("labs.list.0.cash_usd").endswith("(USD)")
     assert "(1/quality unit" not in axis_label("research.parallelism")
+
+
+def test_save_figure_lays_out_once_and_writes_what_savefig_writes(tmp_path: Path) -> None:
+    """save_figure lays a constrained figure out itself and saves it without its engine (one layout, not two):
+    the PNG is byte for byte the one matplotlib's own savefig writes, and the figure keeps its engine."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    def build() -> Figure:
+        fig = Figure(figsize=(6.0, 4.0), dpi=120, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax_line, ax_image = fig.subplots(1, 2)
+        ax_line.plot([0.0, 1.0, 2.0], [3.0, 1.0, 2.0], label="a long legend label")
+        ax_line.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax_line.set_title("a title that takes room", loc="left")
+        fig.colorbar(ax_image.imshow(np.arange(12.0).reshape(3, 4)), ax=ax_image, label="value")
+        fig.suptitle("constrained layout with a colorbar")
+        return fig
+
+    reference = build()
+    reference.savefig(tmp_path / "reference.png", dpi=120, format="png", metadata={"Software": "multipolar"},
+                      pil_kwargs={"compress_level": 1})
+    fig = build()
+    save_figure(fig, tmp_path / "ours.png")
+    assert (tmp_path / "ours.png").read_bytes() == (tmp_path / "reference.png").read_bytes()
+    assert isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    save_figure(fig, tmp_path / "again.svg", fmt="svg")  # other formats: matplotlib's own path
+    assert (tmp_path / "again.svg").stat().st_size > 0
