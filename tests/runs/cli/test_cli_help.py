@@ -74,3 +74,20 @@ def test_the_console_script_builds_the_program_with_the_command_named(
                         (lambda *, args, prog_name: calls.append([prog_name, *args])))
     runs.cli.main(argv)
     assert built == [names] and calls == [["multipolar", *argv]]
+
+
+@pytest.mark.parametrize(("argv", "frozen"), [(None, True), (["--version"], False)])
+def test_the_console_script_freezes_its_heap_as_it_ends(argv: list[str] | None, frozen: bool) -> None:
+    """Run as the console script (no argv), main leaves every object frozen out of the garbage collector, so the
+    interpreter's collections at exit skip them; called with argv (in a process that goes on), it does not."""
+    import subprocess
+    import sys
+
+    code = ("import gc, sys\nfrom runs.cli import main\nsys.argv = ['multipolar', '--version']\n"
+            "before = gc.get_freeze_count()\n"  # the interpreter starts with a few hundred frozen objects
+            f"try:\n    main({argv!r})\nexcept SystemExit as stop:\n    assert stop.code in (None, 0)\n"
+            "print(gc.get_freeze_count() - before)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[3], check=True)
+    added = int(done.stdout.split()[-1])
+    assert (added > 1000) == frozen, done.stdout
