@@ -37,6 +37,7 @@ from economy.kernels.layout import (
     P_SIM_LOG_SOFTWARE_CEILING,
     P_SIM_START_YEAR,
 )
+from economy.kernels.prefetch import PREFETCH_EDGES, prefetch_limit, prefetch_record
 from economy.kernels.training import capability
 
 __all__ = [
@@ -261,6 +262,7 @@ def leave_rows(par, net, year):
     leave, moved, node, snap = net.leave_rate, net.moved, net.node, net.snap_researchers
     indptr, indices, weight = net.indptr, net.indices, net.weight
     n_runs, n = leave.shape
+    limit = prefetch_limit(n, indices.shape[0])
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
@@ -276,6 +278,8 @@ def leave_rows(par, net, year):
         bloc_i = node[b, i, NODE_BLOC]
         rate = 0.0
         for e in range(indptr[b, i], indptr[b, i + 1]):
+            if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
+                prefetch_record(node, b, indices[e + PREFETCH_EDGES])
             j = indices[e]
             if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
                 continue
@@ -299,6 +303,7 @@ def spill_rows(labs, par, net, year):
                                                       net.distilled, net.active_edges)
     indptr, indices, weight = net.indptr, net.indices, net.weight
     n_runs, n = log_s_col.shape
+    limit = prefetch_limit(n, indices.shape[0])
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
@@ -326,6 +331,8 @@ def spill_rows(labs, par, net, year):
         best_e = NEG_INF
         active = 0
         for e in range(indptr[b, i], indptr[b, i + 1]):
+            if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
+                prefetch_record(node, b, indices[e + PREFETCH_EDGES])
             j = indices[e]
             if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
                 continue

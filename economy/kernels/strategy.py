@@ -39,6 +39,7 @@ from economy.kernels.layout import (
     R_TRAIN,
 )
 from economy.kernels.policies import policy_floors
+from economy.kernels.prefetch import PREFETCH_EDGES, prefetch_limit, prefetch_record
 
 __all__ = [
     "NEG_INF", "best_performer", "closeness", "decide_rows", "observed_best", "racing_pressure", "rival_table",
@@ -214,16 +215,19 @@ def closeness(u_i, u_j, scale):
 
 
 @kernel
-def observed_best(peer, indptr, indices, best, network, open_border, b, i):
+def observed_best(peer, indptr, indices, best, network, open_border, b, i, limit):
     """The most profitable lab that lab i of run b observes: an active neighbour (ties: the lowest id, CSR rows
     are sorted), or without a network the run's best performer ``best[b]`` unless that is i itself; -1 if none.
-    ``peer`` is stage 1's packed record (:func:`snapshot_peers`)."""
+    ``peer`` is stage 1's packed record (:func:`snapshot_peers`); edges ``e < limit`` prefetch a later edge's
+    record (economy.kernels.prefetch.prefetch_limit)."""
     if not network:
         j = best[b]
         return j if j != i else -1
     found = -1
     bloc_i = peer[b, i, PEER_BLOC]
     for e in range(indptr[b, i], indptr[b, i + 1]):
+        if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
+            prefetch_record(peer, b, indices[e + PREFETCH_EDGES])
         j = indices[e]
         if peer[b, j, PEER_ALIVE] != 0.0 and (open_border or peer[b, j, PEER_BLOC] == bloc_i) and (
                 found < 0 or peer[b, j, PEER_PERFORMANCE] > peer[b, found, PEER_PERFORMANCE]):
@@ -232,14 +236,17 @@ def observed_best(peer, indptr, indices, best, network, open_border, b, i):
 
 
 @kernel
-def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network, open_border, b, i):
+def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network, open_border, b, i, limit):
     """P_i = 1 - prod over rivals j of (1 - closeness(u_i, u_j)): active neighbours with a network (read from
-    the packed record ``peer``), else the ``wanted`` best other labs of the rival table ``top[b]``."""
+    the packed record ``peer``; edges ``e < limit`` prefetch a later edge's record), else the ``wanted`` best
+    other labs of the rival table ``top[b]``."""
     u_i = quality[b, i]
     keep = 1.0
     if network:
         bloc_i = peer[b, i, PEER_BLOC]
         for e in range(indptr[b, i], indptr[b, i + 1]):
+            if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
+                prefetch_record(peer, b, indices[e + PREFETCH_EDGES])
             j = indices[e]
             if peer[b, j, PEER_ALIVE] != 0.0 and (open_border or peer[b, j, PEER_BLOC] == bloc_i):
                 keep *= 1.0 - closeness(u_i, peer[b, j, PEER_QUALITY], scale)
@@ -274,6 +281,7 @@ def decide_rows(labs, par, net, work, draws, year):
     indptr, indices = net.indptr, net.indices
     u_imitate, u_search, z = draws.imitate, draws.search, draws.search_step
     n_runs, n = alive.shape
+    limit = prefetch_limit(n, indices.shape[0])
     for k in prange(n_runs * n):
         b = k // n
         i = k - b * n
@@ -291,7 +299,7 @@ def decide_rows(labs, par, net, work, draws, year):
         if strategy[b, i] == STRATEGY_ADAPTIVE:
             source = -1
             if u_imitate[b, i] < -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt):
-                j = observed_best(peer, indptr, indices, best, network, open_border, b, i)
+                j = observed_best(peer, indptr, indices, best, network, open_border, b, i, limit)
                 if j >= 0 and performance[b, j] > performance[b, i]:
                     source = j
             if source >= 0:
@@ -316,7 +324,7 @@ def decide_rows(labs, par, net, work, draws, year):
                 changed[b, i] = 2
         # racing
         pressure = racing_pressure(quality, peer, indptr, indices, top, int(par[b, P_SAFETY_RACING_RIVALS]),
-                                   par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i)
+                                   par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i, limit)
         safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_SAFETY_RACING_SENSITIVITY] * pressure)
         # stage 9: publication and safety floors
         openness[b, i], safety[b, i] = policy_floors(par[b], year[b], openness[b, i], safety[b, i], evasion[b, i])

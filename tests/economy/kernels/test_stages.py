@@ -207,6 +207,18 @@ def test_each_stage_matches_its_twin_on_random_states(case, make_scenario):
     assert (records[:, :, L.M_N_ALIVE] > 0).all()
 
 
+def test_stages_that_prefetch_match_their_twins(make_scenario):
+    """From PREFETCH_MIN_LABS lab columns on, stages 1 and 5 prefetch their neighbours' records
+    (economy.kernels.prefetch); every stage still matches its twin there."""
+    from economy.kernels.prefetch import PREFETCH_MIN_LABS
+
+    sections = {"labs": {"n": PREFETCH_MIN_LABS, "list": []}, "network": {"kind": "erdos_renyi", "mean_degree": 4.0}}
+    sim = Simulation(make_scenario(None, **sections), [31], record_labs=False)
+    assert sim.labs.alive.shape[1] >= PREFETCH_MIN_LABS and sim.net.indices.shape[0] > 0
+    records = drive_stages(sim, 1, seed=31)
+    assert records[0, 0, L.M_ACTIVE_EDGES] > 0
+
+
 # ---------------------------------------------------------------------------------------------- closed forms
 
 
