@@ -6,7 +6,7 @@ and read the packed record of every neighbour: ``peer[b, j, :]`` (economy.kernel
 ``node[b, j, :]`` (economy.kernels.spillover).  On a large random graph these reads land anywhere in memory and
 nearly every one misses the cache; the loop then waits for memory once per edge.  Telling the CPU which record the
 loop will read :data:`PREFETCH_EDGES` edges later lets those loads overlap: on this machine a synthetic racing
-gather at 1e6 labs (degree 10, 32-byte records) went from 149 to 62 ns per lab.  A prefetch is only a hint (it
+gather at 1e6 labs (degree 10, 32-byte records) went from 155 to 71-74 ns per lab.  A prefetch is only a hint (it
 never faults, and changes no value), so every result stays bit for bit what it was.
 
 :func:`prefetch_record` is a numba intrinsic: LLVM's ``llvm.prefetch`` of the record's first and last bytes (a
