@@ -173,7 +173,7 @@ def test_simulation_based_calibration(hindcast, tmp_path):
     """Synthetic observations from known parameters (drawn from the prior, fixed seeds): the 90 % posterior
     intervals cover the truth in at least 12 of 16 cases (the binomial(16, 0.9) 2 % lower tail; ABC with a
     finite tolerance errs wide, so no upper bound), and the posterior narrows as observations are added (one
-    target, then all of them)."""
+    target, then all of them) for the key that one target does not identify."""
 
     scenario = _sbc_scenario(hindcast)
     targets = [t for t in build_targets(load_observations(DATA), scenario) if t.in_sample]
@@ -198,4 +198,8 @@ def test_simulation_based_calibration(hindcast, tmp_path):
                            for j in range(len(SBC_KEYS))]
     assert sum(covered) >= 12, covered
     assert np.mean(widths_all) < 0.9  # narrower than the prior's 90 % interval on the unit cube
-    assert np.mean(widths_all[:4]) < np.mean(widths_one)
+    # adding observations narrows the posterior of what one target leaves open: compute growth alone identifies
+    # the compute supply's growth about as well as all the targets do (ABC at 3 x 20 particles: widths within a
+    # few hundredths either way, which order the platform's last bits decide), but not the software doubling time
+    k = SBC_KEYS.index("research.software_doubling_months")
+    assert np.mean(widths_all[k::len(SBC_KEYS)]) < np.mean(widths_one[k::len(SBC_KEYS)])
