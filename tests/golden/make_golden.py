@@ -6,13 +6,15 @@ Run it only when a change is meant to move results (new random streams, a model 
 
 It runs four commands through the ``multipolar`` program (so the fixture does not depend on where modules live)
 and stores, per case, the summary or outcome table and the market series (the series of ensemble and compare
-runs as one SHA-256 per run, to keep the fixture small).
+runs as one SHA-256 per run, to keep the fixture small), and in ``platform.json`` what numerics the machine that
+made them used (:func:`platform_fingerprint`): the last bits of a result depend on it, see tests/test_golden.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import subprocess
 import sys
 import tempfile
@@ -102,11 +104,28 @@ def compute(work: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def platform_fingerprint() -> dict[str, object]:
+    """What decides the last bits of a result on this machine, besides the code: the processor architecture, the C
+    library (its libm), numpy's version and the SIMD targets its kernels dispatch to on this processor (numpy's
+    exp, log and sums have AVX2 and AVX-512 variants that can differ in the last bit), and the kernel OpenBLAS
+    chose for this processor (the robustness regression of an ensemble's summary goes through it)."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    from threadpoolctl import threadpool_info
+
+    np.ones((2, 2)) @ np.ones((2, 2))  # OpenBLAS loaded
+    blas = sorted(f"{lib.get('internal_api')} {lib.get('version')} {lib.get('architecture')}"
+                  for lib in threadpool_info() if lib.get("user_api") == "blas")
+    return {"machine": platform.machine(), "libc": " ".join(platform.libc_ver()), "numpy": np.__version__,
+            "numpy_simd": [target for target in __cpu_dispatch__ if __cpu_features__.get(target)], "blas": blas}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, frame in compute(Path(tmp)).items():
             frame.to_parquet(GOLDEN / f"{name}.parquet", index=False)
             print(f"{name}: {frame.shape}")
+    (GOLDEN / "platform.json").write_text(json.dumps(platform_fingerprint(), indent=1) + "\n")
+    print(f"platform.json: {platform_fingerprint()}")
 
 
 if __name__ == "__main__":
