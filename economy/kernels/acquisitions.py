@@ -25,7 +25,7 @@ price, compute, people and shares are conserved.
 import math
 
 from economy.kernels.codes import FUNDING_INVESTORS
-from economy.kernels.config import kernel
+from economy.kernels.config import kernel, kernel_inline
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_ACQUISITION,
@@ -86,7 +86,7 @@ def candidate_target(labs, par_row, price, inside, b, a):
     return best
 
 
-@kernel
+@kernel_inline
 def acquisitions_run(labs, world, par, b, year, price, draws, rec):
     """Acquisitions in run b; ``price`` is the step's compute price, ``year`` the step's end."""
     rec[b, M_N_ACQUISITIONS] = 0.0

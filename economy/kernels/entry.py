@@ -32,7 +32,7 @@ Simon's (1955) process, whose firm sizes follow the Yule-Simon law with tail exp
 
 import math
 
-from economy.kernels.config import kernel
+from economy.kernels.config import kernel, kernel_inline
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     A_CASH_USD,
@@ -129,7 +129,7 @@ def laggard(labs, b):
     return worst
 
 
-@kernel
+@kernel_inline
 def entry_run(labs, world, par, b, year, draws, rec):
     """Entry for run b at the end of stage 7; ``year`` is the step's end (the events' year)."""
     capacity = labs.cash_usd.shape[1]

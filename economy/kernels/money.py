@@ -8,7 +8,7 @@ import math
 from numba import prange
 
 from economy.kernels.acquisitions import acquisitions_run
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 from economy.kernels.entry import entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -232,7 +232,7 @@ def money_rows(labs, world, par, work):
         log_revenue[b, i] = log_rev
 
 
-@kernel
+@kernel_inline
 def close_books_run(labs, world, par, b, draws, work, rec):
     """Run b after :func:`money_rows`: the step's cash flows into ``rec[b]``; exited labs' compute to the resale
     pool, researchers to the talent pool, cash out of the model (``cash_removed_at_exit``), each with an exit

@@ -25,7 +25,7 @@ tests/reference/naive_policies.py.
 
 import math
 
-from economy.kernels.config import jit, kernel
+from economy.kernels.config import jit, kernel, kernel_inline
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_BREAKUP,
@@ -108,7 +108,7 @@ def restricted(par_row, bloc):
     return (int(par_row[P_EXPORT_CONTROLS_RESTRICTED_BLOCS_BITS_32_63]) >> (bloc - 32)) & 1 == 1
 
 
-@kernel
+@kernel_inline
 def export_budgets(labs, par, b, year):
     """Export controls: restricted labs' compute budgets shrink by ``compute_cut`` (the rest stays cash); a lab
     evading them (``labs.evasion`` e > 0, economy.kernels.compliance) buys the share e of the refused compute
@@ -156,7 +156,7 @@ def is_recipient(labs, b, i, limit, inside, all_alive):
     return labs.alive[b, i] and (all_alive or labs.share[b, i] < limit * inside)
 
 
-@kernel
+@kernel_inline
 def compute_tax_run(labs, par, b, year, price, spend, rec):
     """Compute tax in run b once the price is known; returns the share of each lab's budget that buys its own
     compute (1 without the tax).
@@ -228,7 +228,7 @@ def pause_trigger(world, par, b, year, end_year, frontier_log_e):
 
 
 # ---------------------------------------------------------------------------------------------- stage 7
-@kernel
+@kernel_inline
 def windfall_run(labs, par, b, year, rec):
     """Pay run b's windfall-tax revenue (``labs.tax_usd``, taken in ``money_rows``) to the labs below
     ``small_share`` (all alive labs if none is), in equal parts, as cash; returns the revenue."""

@@ -6,7 +6,7 @@ The stage is :func:`record_stage`; its docstring gives the equations.
 
 import math
 
-from economy.kernels.config import jit, kernel
+from economy.kernels.config import jit, kernel, kernel_inline
 from economy.kernels.layout import (
     M_COMPUTE_PRICE,
     M_EFFECTIVE_LABS,
@@ -102,7 +102,7 @@ def record_stage(labs, world, par, work, rec):
         world.step[b] += 1
 
 
-@kernel
+@kernel_inline
 def record_metrics(labs, world, par, b, year, s, demand, rec):
     """Stage 10 for run b: market metrics and stocks into ``rec[b]``; ``s`` is the number of steps done."""
     dt = par[b, P_SIM_DT]

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from economy.kernels.config import jit, kernel
+from economy.kernels.config import jit, kernel, kernel_inline
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_POLICY_OFF,
@@ -108,7 +108,7 @@ def observe(world, b, s, rec_row):
     ring[slot, TRIGGER_OBSERVE_CATASTROPHE - 1] = rec_row[M_CATASTROPHE] if s > 0 else 0.0
 
 
-@kernel
+@kernel_inline
 def trigger_run(world, par, b, s, year, rec_row):
     """Triggers of run b after its record ``s`` (``s`` steps done, the record made at ``year``): observe, then
     switch each triggered policy's lever on or off (see the module docs)."""
