@@ -13,16 +13,23 @@ from economy.kernels.layout import (
     M_COMPUTE_BOUGHT,
     M_COMPUTE_DEPRECIATED,
     M_PRICE_FLOOR,
+    M_PUBLIC_COMPUTE,
+    M_TAX_REVENUE,
     P_COMPUTE_DEPRECIATION_PER_YEAR,
     P_COMPUTE_HW_AI_FEEDBACK,
     P_COMPUTE_SUPPLY_FLOP_PER_YEAR,
+    P_COMPUTE_TAX_END_YEAR,
+    P_COMPUTE_TAX_START_YEAR,
+    P_ENFORCEMENT_EVASION,
+    P_EXPORT_CONTROLS_END_YEAR,
+    P_EXPORT_CONTROLS_START_YEAR,
     P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS,
     P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR,
     P_SIM_DT,
     P_SIM_START_YEAR,
 )
 from economy.kernels.metrics import top_two
-from economy.kernels.policies import compute_tax_run, export_budgets
+from economy.kernels.policies import active, compute_tax_run, export_budgets
 
 __all__ = ["factor_market_stage", "purchase_rows"]
 
@@ -77,7 +84,12 @@ def factor_market_stage(labs, world, par, work, rec):
     for b in range(n_runs):
         dt = par[b, P_SIM_DT]
         year = work.start_year[b]
-        export_budgets(labs, par, b, year)  # stage 9: export controls refuse restricted labs' purchases
+        # stage 9: export controls refuse restricted labs' purchases, and a banned lab buys nothing.  Bans exist only
+        # with enforcement on (economy.kernels.compliance); checked here because a call that receives the lab
+        # state counts references to all its arrays (docs/performance.md, "Reference counting")
+        if par[b, P_ENFORCEMENT_EVASION] != 0.0 or active(par[b], P_EXPORT_CONTROLS_START_YEAR,
+                                                         P_EXPORT_CONTROLS_END_YEAR, year):
+            export_budgets(labs, par, b, year)
         budget = 0.0
         hires = 0.0
         fires = 0.0
@@ -99,8 +111,13 @@ def factor_market_stage(labs, world, par, work, rec):
         floor = math.exp(world.log_price_floor[b])
         price = max(floor, budget / available)
         world.price[b] = price
-        # stage 9: public compute from the compute tax
-        work.own_compute_fraction[b] = compute_tax_run(labs, par, b, year, price, budget, rec)
+        # stage 9: public compute from the compute tax (checked here for the reason above)
+        if active(par[b], P_COMPUTE_TAX_START_YEAR, P_COMPUTE_TAX_END_YEAR, year):
+            work.own_compute_fraction[b] = compute_tax_run(labs, par, b, year, price, budget, rec)
+        else:
+            rec[b, M_TAX_REVENUE] = 0.0
+            rec[b, M_PUBLIC_COMPUTE] = 0.0
+            work.own_compute_fraction[b] = 1.0
         sold = budget / price if price > 0.0 else 0.0  # price = 0 only once the floor has underflowed to 0
         if world.resale_flop[b] > 0.0:
             world.resale_flop[b] *= max(0.0, 1.0 - sold / available)

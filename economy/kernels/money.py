@@ -285,7 +285,8 @@ def close_books_run(labs, world, par, b, draws, work, rec):
     rec[b, M_COMPUTE_REMOVED_AT_EXIT] = compute_exit
     rec[b, M_N_EXITS] = n_exits
     rec[b, M_CASH_SUBSIDY] = cash_subsidy
-    windfall_run(labs, par, b, work.start_year[b], rec)
+    if active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, work.start_year[b]):  # checked here: a
+        windfall_run(labs, par, b, work.start_year[b], rec)  # call with the lab state counts references (see config)
     acquisitions_run(labs, world, par, b, year, world.price[b], draws, rec)
     entry_run(labs, world, par, b, year, draws, rec)
     staff = 0.0
