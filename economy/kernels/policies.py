@@ -267,7 +267,12 @@ def breakup_stage(labs, world, par, work, rec):
     """Stage 9 after stage 8, for every run of a batch: break-ups on the step's final shares
     (:func:`breakup_run`)."""
     for b in range(labs.cash_usd.shape[0]):
-        breakup_run(labs, world, par, b, work.start_year[b], work.end_year[b], rec)
+        # the window checked here too: a call that receives the lab and world state counts references to all their
+        # arrays (docs/performance.md, "Reference counting")
+        if active(par[b], P_BREAKUP_START_YEAR, P_BREAKUP_END_YEAR, work.start_year[b]):
+            breakup_run(labs, world, par, b, work.start_year[b], work.end_year[b], rec)
+        else:
+            rec[b, M_N_BREAKUP_PARTS] = 0.0
 
 
 @kernel
