@@ -44,7 +44,7 @@ from economy.kernels.layout import (
 from economy.kernels.policies import merger_allowed
 from economy.kernels.training import refresh_capability
 
-__all__ = ["acquisition_price", "acquisitions_run", "candidate_target", "review_acquisition"]
+__all__ = ["acquirer_looks", "acquisition_price", "acquisitions_run", "candidate_target", "review_acquisition"]
 
 
 @kernel
@@ -84,6 +84,22 @@ def candidate_target(labs, par_row, price, inside, b, a):
         if best < 0 or log_e[b, j] > log_e[b, best]:
             best = j
     return best
+
+
+@kernel
+def acquirer_looks(alive, acquire, par, b):
+    """Whether any alive lab of run b looks for a target this step (its uniform below the step's probability
+    ``1 - exp(-rate dt)``), the first condition :func:`acquisitions_run` puts on an acquirer: when none does, that
+    function only records zeros.  Its callers check this first, with three arrays instead of the lab and world
+    state, whose every array a call counts references to (docs/performance.md, "Reference counting")."""
+    rate = par[b, P_ACQUISITIONS_RATE_PER_YEAR]
+    if rate <= 0.0:
+        return False
+    look = -math.expm1(-rate * par[b, P_SIM_DT])
+    for a in range(alive.shape[1]):
+        if alive[b, a] and acquire[b, a] < look:
+            return True
+    return False
 
 
 @kernel_inline

@@ -7,12 +7,13 @@ import math
 
 from numba import prange
 
-from economy.kernels.acquisitions import acquisitions_run
+from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
 from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 from economy.kernels.entry import entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_EXIT,
+    M_CASH_ACQUISITIONS,
     M_CASH_FUNDING,
     M_CASH_OPEX,
     M_CASH_REMOVED_AT_EXIT,
@@ -21,6 +22,8 @@ from economy.kernels.layout import (
     M_CASH_SUBSIDY,
     M_CASH_WAGES,
     M_COMPUTE_REMOVED_AT_EXIT,
+    M_N_ACQUISITIONS,
+    M_N_ACQUISITIONS_BLOCKED,
     M_N_EXITS,
     M_PEOPLE_GROWTH,
     P_ADAPTATION_ASPIRATION_YEARS,
@@ -287,7 +290,12 @@ def close_books_run(labs, world, par, b, draws, work, rec):
     rec[b, M_CASH_SUBSIDY] = cash_subsidy
     if active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, work.start_year[b]):  # checked here: a
         windfall_run(labs, par, b, work.start_year[b], rec)  # call with the lab state counts references (see config)
-    acquisitions_run(labs, world, par, b, year, world.price[b], draws, rec)
+    if acquirer_looks(labs.alive, draws.acquire, par, b):
+        acquisitions_run(labs, world, par, b, year, world.price[b], draws, rec)
+    else:  # what acquisitions_run records when no lab looks for a target (without counting references to the state)
+        rec[b, M_N_ACQUISITIONS] = 0.0
+        rec[b, M_N_ACQUISITIONS_BLOCKED] = 0.0
+        rec[b, M_CASH_ACQUISITIONS] = 0.0
     entry_run(labs, world, par, b, year, draws, rec)
     staff = 0.0
     for i in range(n):
