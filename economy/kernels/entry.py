@@ -67,7 +67,8 @@ from economy.kernels.metrics import return_on_capital
 from economy.kernels.training import refresh_capability
 
 __all__ = [
-    "NEG_INF", "enter", "entrant_kind", "entry_run", "industry_return", "laggard", "open_frontier", "poisson_count"
+    "NEG_INF", "enter", "entrant_kind", "entry_count", "entry_run", "industry_return", "laggard", "open_frontier",
+    "poisson_count",
 ]
 
 NEG_INF = -math.inf
@@ -96,14 +97,14 @@ def entrant_kind(par_row, u):
 
 
 @kernel
-def industry_return(labs, b):
-    """Sum of alive labs' profit over the sum of their capital (clipped like a lab's return)."""
+def industry_return(alive, profit_usd_per_year, capital_usd, b):
+    """Sum of run b's alive labs' profit over the sum of their capital (clipped like a lab's return)."""
     profit = 0.0
     capital = 0.0
-    for i in range(labs.cash_usd.shape[1]):
-        if labs.alive[b, i]:
-            profit += labs.profit_usd_per_year[b, i]
-            capital += labs.capital_usd[b, i]
+    for i in range(alive.shape[1]):
+        if alive[b, i]:
+            profit += profit_usd_per_year[b, i]
+            capital += capital_usd[b, i]
     return return_on_capital(profit, capital)
 
 
@@ -129,12 +130,17 @@ def laggard(labs, b):
     return worst
 
 
-@kernel_inline
-def entry_run(labs, world, par, b, year, draws, rec):
-    """Entry for run b at the end of stage 7; ``year`` is the step's end (the events' year)."""
-    capacity = labs.cash_usd.shape[1]
+@kernel
+def entry_count(alive, profit_usd_per_year, capital_usd, entry_draws, par, b, n_used, rec):
+    """Entry for run b at the end of stage 7, first part: the industry's return and the entry rate (recorded), and
+    how many labs enter this step (0 when no free column is left); returns ``(count, industry return)``.
+
+    Apart from :func:`entry_run`, which founds the entrants, and on arrays rather than the lab state: it runs every
+    step of every run, while labs enter in a few steps, and a call that receives the lab and world state counts
+    references to all their arrays (docs/performance.md, "Reference counting").
+    """
     p = par[b]
-    ret = industry_return(labs, b)
+    ret = industry_return(alive, profit_usd_per_year, capital_usd, b)
     rec[b, M_INDUSTRY_RETURN] = ret
     rate = (
         p[P_ENTRY_RATE_PER_YEAR] * math.exp(p[P_ENTRY_PROFIT_SENSITIVITY] * min(ret, 1.0))
@@ -142,11 +148,17 @@ def entry_run(labs, world, par, b, year, draws, rec):
         else 0.0
     )
     rec[b, M_ENTRY_RATE] = rate
-    if rate <= 0.0 or world.n_used[b] >= capacity:
-        return
-    count = poisson_count(rate * p[P_SIM_DT], draws.entry[b, 0], ENTRY_SLOTS)
-    if count == 0:
-        return
+    if rate <= 0.0 or n_used >= alive.shape[1]:
+        return 0, ret
+    return poisson_count(rate * p[P_SIM_DT], entry_draws[b, 0], ENTRY_SLOTS), ret
+
+
+@kernel_inline
+def entry_run(labs, world, par, b, year, draws, rec, count, ret):
+    """Entry for run b at the end of stage 7, second part: ``count`` labs enter (:func:`entry_count` gives it and
+    the industry's return ``ret``); ``year`` is the step's end (the events' year)."""
+    capacity = labs.cash_usd.shape[1]
+    p = par[b]
     source = open_frontier(labs, p, b)
     reference = source if source >= 0 else laggard(labs, b)
     entered = 0

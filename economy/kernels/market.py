@@ -193,7 +193,7 @@ def urn_run(labs, world, par, b, year, uniforms, rec):
         i = world.n_used[b]
         if u < prob and i < capacity:
             if entered == 0:
-                ret = industry_return(labs, b)
+                ret = industry_return(labs.alive, labs.profit_usd_per_year, labs.capital_usd, b)
                 source = open_frontier(labs, p, b)
                 reference = source if source >= 0 else laggard(labs, b)
             world.n_used[b] = i + 1

@@ -9,7 +9,7 @@ from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
 from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
-from economy.kernels.entry import entry_run
+from economy.kernels.entry import entry_count, entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_EXIT,
@@ -296,7 +296,10 @@ def close_books_run(labs, world, par, b, draws, work, rec):
         rec[b, M_N_ACQUISITIONS] = 0.0
         rec[b, M_N_ACQUISITIONS_BLOCKED] = 0.0
         rec[b, M_CASH_ACQUISITIONS] = 0.0
-    entry_run(labs, world, par, b, year, draws, rec)
+    count, ret = entry_count(labs.alive, labs.profit_usd_per_year, labs.capital_usd, draws.entry, par, b,
+                             world.n_used[b], rec)
+    if count > 0:
+        entry_run(labs, world, par, b, year, draws, rec, count, ret)
     staff = 0.0
     for i in range(n):
         if labs.alive[b, i]:
