@@ -8,7 +8,7 @@ import math
 from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
-from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.entry import entry_count, entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -55,7 +55,7 @@ from economy.kernels.layout import (
 from economy.kernels.metrics import return_on_capital
 from economy.kernels.policies import active, windfall_run
 
-__all__ = ["NEG_INF", "close_books_run", "investor_weight", "money_rows", "money_stage", "performance_step"]
+__all__ = ["NEG_INF", "investor_weight", "money_rows", "money_stage", "performance_step"]
 
 NEG_INF = -math.inf
 
@@ -94,7 +94,7 @@ def money_stage(labs, world, par, draws, work, rec):
     smoothed over ``memory_years`` into its *performance*, which its *aspiration* follows over ``aspiration_years``
     (Cyert and March's adaptive aspirations; :func:`performance_step`).
 
-    Then per run, serially (:func:`close_books_run`): the cash flows are recorded, exited labs' compute goes to the
+    Then per run, serially: the cash flows are recorded, exited labs' compute goes to the
     resale pool, their researchers to the talent pool and their cash out of the model; the windfall tax is paid out
     (stage 9), acquisitions (economy.kernels.acquisitions) and entry (economy.kernels.entry) follow in lab order, and
     the research workforce grows, :math:`\Delta P = g_L (P + \sum_i L_i) \Delta t` (a documented source).  Stage 9
@@ -134,8 +134,78 @@ def money_stage(labs, world, par, draws, work, rec):
             par[b, P_SIM_START_YEAR] + (world.step[b] + 1) * par[b, P_SIM_DT] - par[b, P_MONEY_EXIT_GRACE_YEARS]
         )
     money_rows(labs, world, par, work)
+    # then per run, closing the books: written here, not in a helper, because a helper receiving the lab and world
+    # state counts references to all their arrays at every call (docs/performance.md, "Reference counting")
     for b in range(n_runs):
-        close_books_run(labs, world, par, b, draws, work, rec)
+        n = labs.cash_usd.shape[1]
+        dt = par[b, P_SIM_DT]
+        year = work.end_year[b]
+        cash_rev = 0.0
+        cash_fund = 0.0
+        cash_state = 0.0
+        cash_wages = 0.0
+        cash_opex = 0.0
+        cash_exit = 0.0
+        cash_subsidy = 0.0
+        compute_exit = 0.0
+        people_exit = 0.0
+        n_exits = 0
+        for i in range(n):
+            if labs.alive[b, i] or labs.exited[b, i]:
+                rev = labs.revenue_usd_per_year[b, i] * dt
+                cash_rev += rev
+                cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
+                if labs.funding[b, i] == 0:
+                    cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
+                else:
+                    cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
+                cash_wages += labs.researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
+                cash_subsidy += labs.subsidy_usd[b, i]
+            if labs.exited[b, i]:
+                n_exits += 1
+                cash_exit += labs.cash_usd[b, i]
+                compute_exit += labs.compute_flop_per_year[b, i]
+                people_exit += labs.researchers[b, i]
+                push_event(world, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
+                labs.cash_usd[b, i] = 0.0
+                labs.compute_flop_per_year[b, i] = 0.0
+                labs.researchers[b, i] = 0.0
+                labs.share[b, i] = 0.0
+                labs.customers[b, i] = 0.0
+                labs.revenue_usd_per_year[b, i] = 0.0
+                labs.run_flop[b, i] = 0.0
+        world.resale_flop[b] += compute_exit
+        world.talent_pool[b] += people_exit
+        rec[b, M_CASH_REVENUE] = cash_rev
+        rec[b, M_CASH_FUNDING] = cash_fund
+        rec[b, M_CASH_STATE_BUDGET] = cash_state
+        rec[b, M_CASH_WAGES] = cash_wages
+        rec[b, M_CASH_OPEX] = cash_opex
+        rec[b, M_CASH_REMOVED_AT_EXIT] = cash_exit
+        rec[b, M_COMPUTE_REMOVED_AT_EXIT] = compute_exit
+        rec[b, M_N_EXITS] = n_exits
+        rec[b, M_CASH_SUBSIDY] = cash_subsidy
+        # the helpers that receive the state are called only when they have something to do (windfall tax on, a
+        # lab looking for a target, a lab entering): each call counts references to all the state's arrays
+        if active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, work.start_year[b]):
+            windfall_run(labs, par, b, work.start_year[b], rec)
+        if acquirer_looks(labs.alive, draws.acquire, par, b):
+            acquisitions_run(labs, world, par, b, year, world.price[b], draws, rec)
+        else:  # what acquisitions_run records when no lab looks for a target
+            rec[b, M_N_ACQUISITIONS] = 0.0
+            rec[b, M_N_ACQUISITIONS_BLOCKED] = 0.0
+            rec[b, M_CASH_ACQUISITIONS] = 0.0
+        count, ret = entry_count(labs.alive, labs.profit_usd_per_year, labs.capital_usd, draws.entry, par, b,
+                                 world.n_used[b], rec)
+        if count > 0:
+            entry_run(labs, world, par, b, year, draws, rec, count, ret)
+        staff = 0.0
+        for i in range(n):
+            if labs.alive[b, i]:
+                staff += labs.researchers[b, i]
+        growth = par[b, P_MONEY_TALENT_GROWTH_PER_YEAR] * (world.talent_pool[b] + staff) * dt
+        world.talent_pool[b] += growth
+        rec[b, M_PEOPLE_GROWTH] = growth
 
 
 @kernel_parallel
@@ -233,80 +303,6 @@ def money_rows(labs, world, par, work):
         aspiration[b, i] = asp
         growth_col[b, i] = growth
         log_revenue[b, i] = log_rev
-
-
-@kernel_inline
-def close_books_run(labs, world, par, b, draws, work, rec):
-    """Run b after :func:`money_rows`: the step's cash flows into ``rec[b]``; exited labs' compute to the resale
-    pool, researchers to the talent pool, cash out of the model (``cash_removed_at_exit``), each with an exit
-    event; the windfall tax paid out (stage 9); acquisitions, entry; the workforce's growth."""
-    n = labs.cash_usd.shape[1]
-    dt = par[b, P_SIM_DT]
-    year = work.end_year[b]
-    cash_rev = 0.0
-    cash_fund = 0.0
-    cash_state = 0.0
-    cash_wages = 0.0
-    cash_opex = 0.0
-    cash_exit = 0.0
-    cash_subsidy = 0.0
-    compute_exit = 0.0
-    people_exit = 0.0
-    n_exits = 0
-    for i in range(n):
-        if labs.alive[b, i] or labs.exited[b, i]:
-            rev = labs.revenue_usd_per_year[b, i] * dt
-            cash_rev += rev
-            cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
-            if labs.funding[b, i] == 0:
-                cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
-            else:
-                cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
-            cash_wages += labs.researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
-            cash_subsidy += labs.subsidy_usd[b, i]
-        if labs.exited[b, i]:
-            n_exits += 1
-            cash_exit += labs.cash_usd[b, i]
-            compute_exit += labs.compute_flop_per_year[b, i]
-            people_exit += labs.researchers[b, i]
-            push_event(world, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
-            labs.cash_usd[b, i] = 0.0
-            labs.compute_flop_per_year[b, i] = 0.0
-            labs.researchers[b, i] = 0.0
-            labs.share[b, i] = 0.0
-            labs.customers[b, i] = 0.0
-            labs.revenue_usd_per_year[b, i] = 0.0
-            labs.run_flop[b, i] = 0.0
-    world.resale_flop[b] += compute_exit
-    world.talent_pool[b] += people_exit
-    rec[b, M_CASH_REVENUE] = cash_rev
-    rec[b, M_CASH_FUNDING] = cash_fund
-    rec[b, M_CASH_STATE_BUDGET] = cash_state
-    rec[b, M_CASH_WAGES] = cash_wages
-    rec[b, M_CASH_OPEX] = cash_opex
-    rec[b, M_CASH_REMOVED_AT_EXIT] = cash_exit
-    rec[b, M_COMPUTE_REMOVED_AT_EXIT] = compute_exit
-    rec[b, M_N_EXITS] = n_exits
-    rec[b, M_CASH_SUBSIDY] = cash_subsidy
-    if active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, work.start_year[b]):  # checked here: a
-        windfall_run(labs, par, b, work.start_year[b], rec)  # call with the lab state counts references (see config)
-    if acquirer_looks(labs.alive, draws.acquire, par, b):
-        acquisitions_run(labs, world, par, b, year, world.price[b], draws, rec)
-    else:  # what acquisitions_run records when no lab looks for a target (without counting references to the state)
-        rec[b, M_N_ACQUISITIONS] = 0.0
-        rec[b, M_N_ACQUISITIONS_BLOCKED] = 0.0
-        rec[b, M_CASH_ACQUISITIONS] = 0.0
-    count, ret = entry_count(labs.alive, labs.profit_usd_per_year, labs.capital_usd, draws.entry, par, b,
-                             world.n_used[b], rec)
-    if count > 0:
-        entry_run(labs, world, par, b, year, draws, rec, count, ret)
-    staff = 0.0
-    for i in range(n):
-        if labs.alive[b, i]:
-            staff += labs.researchers[b, i]
-    growth = par[b, P_MONEY_TALENT_GROWTH_PER_YEAR] * (world.talent_pool[b] + staff) * dt
-    world.talent_pool[b] += growth
-    rec[b, M_PEOPLE_GROWTH] = growth
 
 
 @jit
