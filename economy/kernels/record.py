@@ -6,7 +6,7 @@ The stage is :func:`record_stage`; its docstring gives the equations.
 
 import math
 
-from economy.kernels.config import jit, kernel, kernel_inline
+from economy.kernels.config import jit, kernel
 from economy.kernels.layout import (
     M_COMPUTE_PRICE,
     M_EFFECTIVE_LABS,
@@ -89,10 +89,10 @@ def record_stage(labs, world, par, work, rec):
     rec : ndarray, shape (runs, N_MARKET)
         The step's record, ``rec[run, column]`` with the columns of ``economy.kernels.layout.MARKET_COLUMNS``.
     """
+    record_metrics(labs, world, par, work.end_year, 1, rec)
     for b in range(labs.cash_usd.shape[0]):
         start_year = work.start_year[b]
         end_year = work.end_year[b]
-        record_metrics(labs, world, par, b, end_year, world.step[b] + 1, world.demand[b], rec)
         rec[b, M_PAUSED] = 1.0 if world.pause_until[b] > start_year else 0.0
         first, _ = top_two(labs.quality[b], labs.alive[b])
         if first >= 0 and pause_trigger(world, par, b, start_year, end_year, labs.log_eff_compute[b, first]):
@@ -102,104 +102,111 @@ def record_stage(labs, world, par, work, rec):
         world.step[b] += 1
 
 
-@kernel_inline
-def record_metrics(labs, world, par, b, year, s, demand, rec):
-    """Stage 10 for run b: market metrics and stocks into ``rec[b]``; ``s`` is the number of steps done."""
-    dt = par[b, P_SIM_DT]
-    n = labs.cash_usd.shape[1]
-    total_cash = 0.0
-    total_compute = 0.0
-    staff = 0.0
-    revenue = 0.0
-    inside = 0.0
-    safety = 0.0
-    max_drift = 0.0
-    n_alive = 0
-    n_singular = 0
-    for i in range(n):
-        if labs.singular_year[b, i] >= 0.0:
-            n_singular += 1
-        if not labs.alive[b, i]:
-            continue
-        n_alive += 1
-        total_cash += labs.cash_usd[b, i]
-        total_compute += labs.compute_flop_per_year[b, i]
-        staff += labs.researchers[b, i]
-        revenue += labs.revenue_usd_per_year[b, i]
-        inside += labs.share[b, i]
-        safety += labs.safety[b, i]
-        max_drift = max(max_drift, labs.drift[b, i])
-    rec[b, M_YEAR] = year
-    hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
-    rec[b, M_HHI] = hhi
-    rec[b, M_EFFECTIVE_LABS] = eff
-    rec[b, M_TOP1_SHARE] = top1
-    rec[b, M_TOP4_SHARE] = top4
-    rec[b, M_OUTSIDE_SHARE] = 1.0 - inside if n_alive > 0 else 1.0
-    rec[b, M_GINI_REVENUE] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
-    first, second = top_two(labs.quality[b], labs.alive[b])
-    # a lab with no trained model (ln E = -inf) is neither frontier nor runner-up: those columns are undefined
-    if second >= 0 and labs.quality[b, second] == NEG_INF:
-        second = -1
-    if first >= 0 and labs.quality[b, first] == NEG_INF:
-        first = -1
-    if first >= 0:
-        log_e = labs.log_eff_compute[b, first]
-        rec[b, M_FRONTIER_QUALITY] = labs.quality[b, first]
-        rec[b, M_FRONTIER_LOG10_EFF_COMPUTE] = log_e / math.log(10.0)
-        rec[b, M_FRONTIER_LOG_SOFTWARE] = labs.log_software[b, first]
-        rec[b, M_FRONTIER_AUTOMATION] = labs.automation[b, first]
-        if world.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP]:
-            world.takeoff_start_year[b] = year
-        if world.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP]:
-            world.takeoff_end_year[b] = year
-    else:
-        log_e = NEG_INF
-        rec[b, M_FRONTIER_QUALITY] = NAN
-        rec[b, M_FRONTIER_LOG10_EFF_COMPUTE] = NAN
-        rec[b, M_FRONTIER_LOG_SOFTWARE] = NAN
-        rec[b, M_FRONTIER_AUTOMATION] = NAN
-    # frontier history over the last year, for the leader's gap in years
-    hist = world.frontier_history[b]
-    slots = hist.shape[0]
-    hist[s % slots] = log_e
-    back = min(s, slots - 1)
-    rate = (log_e - hist[(s - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
-    if first >= 0 and second >= 0:
-        gap = labs.log_eff_compute[b, first] - labs.log_eff_compute[b, second]
-        rec[b, M_RUNNERUP_QUALITY] = labs.quality[b, second]
-        rec[b, M_LEADER_GAP_OOMS] = gap / math.log(10.0)
-        rec[b, M_LEADER_GAP_YEARS] = gap / rate if (rate > 0.0 and rate < math.inf) else NAN
-    else:
-        rec[b, M_RUNNERUP_QUALITY] = NAN
-        rec[b, M_LEADER_GAP_OOMS] = NAN
-        rec[b, M_LEADER_GAP_YEARS] = NAN
-    for i in range(n):
-        if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
-                                                or labs.singular_year[b, i] < world.singularity_year[b]):
-            world.singularity_year[b] = labs.singular_year[b, i]
-        if labs.ceiling_year[b, i] >= 0.0 and (world.ceiling_year[b] < 0.0
-                                               or labs.ceiling_year[b, i] < world.ceiling_year[b]):
-            world.ceiling_year[b] = labs.ceiling_year[b, i]
-    rec[b, M_COMPUTE_PRICE] = world.price[b]
-    rec[b, M_TOTAL_DEMAND] = demand
-    rec[b, M_TOTAL_REVENUE] = revenue
-    rec[b, M_N_ALIVE] = n_alive
-    rec[b, M_N_SINGULAR] = n_singular
-    rec[b, M_MEAN_SAFETY] = safety / n_alive if n_alive > 0 else 0.0
-    rec[b, M_MAX_DRIFT] = max_drift
-    rec[b, M_TOTAL_CASH] = total_cash
-    rec[b, M_TOTAL_COMPUTE] = total_compute
-    rec[b, M_TOTAL_RESEARCHERS] = staff
-    rec[b, M_TALENT_POOL] = world.talent_pool[b]
-    rec[b, M_RESALE_COMPUTE] = world.resale_flop[b]
-    record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
+@kernel
+def record_metrics(labs, world, par, years, steps_ahead, rec):
+    """Stage 10 for every run b: market metrics and stocks into ``rec[b]``, recorded at ``years[b]`` after
+    ``s = world.step[b] + steps_ahead`` steps.  One call for all the runs, the loop written inside: a call (or a
+    helper written in) that receives the lab and world state counts references to all their arrays, so per run it
+    would be paid per run (docs/performance.md, "Reference counting")."""
+    for b in range(labs.cash_usd.shape[0]):
+        year = years[b]
+        s = world.step[b] + steps_ahead
+        demand = world.demand[b]
+        dt = par[b, P_SIM_DT]
+        n = labs.cash_usd.shape[1]
+        total_cash = 0.0
+        total_compute = 0.0
+        staff = 0.0
+        revenue = 0.0
+        inside = 0.0
+        safety = 0.0
+        max_drift = 0.0
+        n_alive = 0
+        n_singular = 0
+        for i in range(n):
+            if labs.singular_year[b, i] >= 0.0:
+                n_singular += 1
+            if not labs.alive[b, i]:
+                continue
+            n_alive += 1
+            total_cash += labs.cash_usd[b, i]
+            total_compute += labs.compute_flop_per_year[b, i]
+            staff += labs.researchers[b, i]
+            revenue += labs.revenue_usd_per_year[b, i]
+            inside += labs.share[b, i]
+            safety += labs.safety[b, i]
+            max_drift = max(max_drift, labs.drift[b, i])
+        rec[b, M_YEAR] = year
+        hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
+        rec[b, M_HHI] = hhi
+        rec[b, M_EFFECTIVE_LABS] = eff
+        rec[b, M_TOP1_SHARE] = top1
+        rec[b, M_TOP4_SHARE] = top4
+        rec[b, M_OUTSIDE_SHARE] = 1.0 - inside if n_alive > 0 else 1.0
+        rec[b, M_GINI_REVENUE] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
+        first, second = top_two(labs.quality[b], labs.alive[b])
+        # a lab with no trained model (ln E = -inf) is neither frontier nor runner-up: those columns are undefined
+        if second >= 0 and labs.quality[b, second] == NEG_INF:
+            second = -1
+        if first >= 0 and labs.quality[b, first] == NEG_INF:
+            first = -1
+        if first >= 0:
+            log_e = labs.log_eff_compute[b, first]
+            rec[b, M_FRONTIER_QUALITY] = labs.quality[b, first]
+            rec[b, M_FRONTIER_LOG10_EFF_COMPUTE] = log_e / math.log(10.0)
+            rec[b, M_FRONTIER_LOG_SOFTWARE] = labs.log_software[b, first]
+            rec[b, M_FRONTIER_AUTOMATION] = labs.automation[b, first]
+            if world.takeoff_start_year[b] < 0.0 and log_e >= par[b, P_LN10_TIMES_CAPABILITY_PAR_HUMAN_LOG10_FLOP]:
+                world.takeoff_start_year[b] = year
+            if world.takeoff_end_year[b] < 0.0 and log_e >= par[b, P_LN10_TIMES_CAPABILITY_SUPERHUMAN_LOG10_FLOP]:
+                world.takeoff_end_year[b] = year
+        else:
+            log_e = NEG_INF
+            rec[b, M_FRONTIER_QUALITY] = NAN
+            rec[b, M_FRONTIER_LOG10_EFF_COMPUTE] = NAN
+            rec[b, M_FRONTIER_LOG_SOFTWARE] = NAN
+            rec[b, M_FRONTIER_AUTOMATION] = NAN
+        # frontier history over the last year, for the leader's gap in years
+        hist = world.frontier_history[b]
+        slots = hist.shape[0]
+        hist[s % slots] = log_e
+        back = min(s, slots - 1)
+        rate = (log_e - hist[(s - back) % slots]) / (back * dt) if (first >= 0 and back > 0) else 0.0
+        if first >= 0 and second >= 0:
+            gap = labs.log_eff_compute[b, first] - labs.log_eff_compute[b, second]
+            rec[b, M_RUNNERUP_QUALITY] = labs.quality[b, second]
+            rec[b, M_LEADER_GAP_OOMS] = gap / math.log(10.0)
+            rec[b, M_LEADER_GAP_YEARS] = gap / rate if (rate > 0.0 and rate < math.inf) else NAN
+        else:
+            rec[b, M_RUNNERUP_QUALITY] = NAN
+            rec[b, M_LEADER_GAP_OOMS] = NAN
+            rec[b, M_LEADER_GAP_YEARS] = NAN
+        for i in range(n):
+            if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
+                                                    or labs.singular_year[b, i] < world.singularity_year[b]):
+                world.singularity_year[b] = labs.singular_year[b, i]
+            if labs.ceiling_year[b, i] >= 0.0 and (world.ceiling_year[b] < 0.0
+                                                   or labs.ceiling_year[b, i] < world.ceiling_year[b]):
+                world.ceiling_year[b] = labs.ceiling_year[b, i]
+        rec[b, M_COMPUTE_PRICE] = world.price[b]
+        rec[b, M_TOTAL_DEMAND] = demand
+        rec[b, M_TOTAL_REVENUE] = revenue
+        rec[b, M_N_ALIVE] = n_alive
+        rec[b, M_N_SINGULAR] = n_singular
+        rec[b, M_MEAN_SAFETY] = safety / n_alive if n_alive > 0 else 0.0
+        rec[b, M_MAX_DRIFT] = max_drift
+        rec[b, M_TOTAL_CASH] = total_cash
+        rec[b, M_TOTAL_COMPUTE] = total_compute
+        rec[b, M_TOTAL_RESEARCHERS] = staff
+        rec[b, M_TALENT_POOL] = world.talent_pool[b]
+        rec[b, M_RESALE_COMPUTE] = world.resale_flop[b]
+        record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
 
 
 @jit
 def record_initial(labs, world, par, rec):
     """The market record of the starting state (no flows yet), also the triggers' first observation."""
+    record_metrics(labs, world, par, par[:, P_SIM_START_YEAR], 0, rec)
     for b in range(labs.cash_usd.shape[0]):
-        record_metrics(labs, world, par, b, par[b, P_SIM_START_YEAR], 0, world.demand[b], rec)
         rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])
         trigger_run(world, par, b, 0, par[b, P_SIM_START_YEAR], rec[b])
