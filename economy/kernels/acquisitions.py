@@ -44,7 +44,8 @@ from economy.kernels.layout import (
 from economy.kernels.policies import merger_allowed
 from economy.kernels.training import refresh_capability
 
-__all__ = ["acquirer_looks", "acquisition_price", "acquisitions_run", "candidate_target", "review_acquisition"]
+__all__ = ["acquirer_looks", "acquisition_price", "acquisitions_run", "candidate_target", "look_probability",
+           "review_acquisition"]
 
 
 @kernel
@@ -87,15 +88,20 @@ def candidate_target(labs, par_row, price, inside, b, a):
 
 
 @kernel
+def look_probability(par, b):
+    """The probability ``1 - exp(-rate dt)`` that a lab of run b looks for a target this step."""
+    return -math.expm1(-par[b, P_ACQUISITIONS_RATE_PER_YEAR] * par[b, P_SIM_DT])
+
+
+@kernel
 def acquirer_looks(alive, acquire, par, b):
-    """Whether any alive lab of run b looks for a target this step (its uniform below the step's probability
-    ``1 - exp(-rate dt)``), the first condition :func:`acquisitions_run` puts on an acquirer: when none does, that
-    function only records zeros.  Its callers check this first, with three arrays instead of the lab and world
-    state, whose every array a call counts references to (docs/performance.md, "Reference counting")."""
-    rate = par[b, P_ACQUISITIONS_RATE_PER_YEAR]
-    if rate <= 0.0:
+    """Whether any alive lab of run b looks for a target this step (its uniform below :func:`look_probability`),
+    the first condition :func:`acquisitions_run` puts on an acquirer: when none does, that function only records
+    zeros.  Its callers check this first, with three arrays instead of the lab and world state, whose every array a
+    call counts references to (docs/performance.md, "Reference counting")."""
+    if par[b, P_ACQUISITIONS_RATE_PER_YEAR] <= 0.0:
         return False
-    look = -math.expm1(-rate * par[b, P_SIM_DT])
+    look = look_probability(par, b)
     for a in range(alive.shape[1]):
         if alive[b, a] and acquire[b, a] < look:
             return True
@@ -124,7 +130,7 @@ def acquisitions_run(labs, world, par, b, year, price, draws, rec):
             s = labs.share[b, i] / inside
             hhi += s * s
     hhi *= 10_000.0
-    look = -math.expm1(-p[P_ACQUISITIONS_RATE_PER_YEAR] * p[P_SIM_DT])
+    look = look_probability(par, b)
     done = 0
     blocked = 0
     paid = 0.0

@@ -123,12 +123,12 @@ kernel_parallel = _internal(parallel=True)
 kernel_inline = _internal(inline="always")
 """Per-run helpers that receive the state tuples, written into each caller (numba's ``inline="always"``).
 
-A function that receives ``labs`` (56 arrays) and ``world`` increments and decrements the reference count of each
-array on the way in and out, an atomic operation each (numba's ``NRT_incref`` / ``NRT_decref``), which numba's
-pruning of such pairs does not remove here.  Sampled with gdb during a baseline ensemble, 24 of 70 stacks were in
-those two functions, called from ``record_metrics``, ``acquisitions_run``, ``entry_run``, ``export_budgets``,
-``windfall_run``, ``compute_tax_run``, ``close_books_run`` and ``trigger_run``; written into their callers, the
-2,000-run ensemble's chunks took 11.35-11.38 s against 11.85-11.95 s (docs/performance.md, "Reference counting")."""
+A call that receives ``labs`` (56 arrays) and ``world`` counts a reference to each of their arrays on the way in and
+out, an atomic operation each (numba's ``NRT_incref`` / ``NRT_decref``) that numba's pruning of such pairs does not
+remove here; writing the helper into its caller saves the call, but numba's inlining copies the tuples it hands
+over and counts them too.  What removed most of the counting (docs/performance.md, "Reference counting") is
+calling these helpers only in the runs and steps where they act (a policy in its window, a lab looking for a target
+or entering) and writing per-run loops inside the stage rather than in helpers called per run."""
 
 
 @numba.njit(nogil=True)
