@@ -22,7 +22,7 @@ from economy.kernels.draws import draw_step
 from economy.kernels.metrics import ROC_BOUND
 from economy.kernels.record import record_initial
 from economy.kernels.research import start_run
-from economy.kernels.step import step_batch
+from economy.kernels.step import FOUNDED_BY_ENTRY, NOT_FOUNDED, note_founders, run_steps, step_batch
 from economy.kernels.triggers import observation_slots
 from economy.market_record import COMPLIANCE_COLUMNS
 from economy.network import CSRGraph, as_networkx, build_lab_graph, network_state
@@ -33,11 +33,15 @@ from economy.streams import generators, root_sequence
 from economy.takeoff import automation_takeoff
 
 __all__ = ["COMPILED_DRAWS_FROM", "COMPLIANCE_LAB_COLUMNS", "DRAWN_STREAMS", "EVENT_COLUMNS", "LAB_COLUMNS",
-           "Simulation"]
+           "PROGRESS_EVERY", "Simulation"]
 
 COMPILED_DRAWS_FROM = 16
 """Batches of this many runs or more (an ensemble's chunks: 16 to 200 runs by default) draw their random numbers in
-compiled code (``Simulation._draw``); smaller ones, single runs among them, in Python (docs/performance.md)."""
+compiled code (``Simulation._draw``), and then step to the horizon in one compiled call
+(economy.kernels.step.run_steps); smaller ones, single runs among them, in Python (docs/performance.md)."""
+PROGRESS_EVERY = 12
+"""A batch that draws in compiled code runs this many steps per compiled call when :meth:`Simulation.run` reports
+progress (else to the horizon, or to the next step whose labs it records, in one call)."""
 DRAWN_STREAMS: tuple[str, ...] = ("shocks", "market", "behaviour", "entry", "incidents", "compliance")
 """The streams of economy.streams a step draws from, in the order :func:`economy.kernels.draws.draw_step` takes
 their Generators."""
@@ -116,8 +120,8 @@ class Simulation:
         self.keep_events = keep_events
         self._events: list[list[np.ndarray]] = [[] for _ in range(n_runs)]
         self._names: list[list[str]] = []
-        # labs founded but not yet named: (run, first new column, their kinds, the step's events)
-        self._unnamed: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+        # who founded each column during the run (economy.kernels.step.note_founders), read to name the new labs
+        self._founders = np.full((n_runs, self.capacity), NOT_FOUNDED, dtype=np.int64)
         # one starting graph per run: networkx, or CSR arrays for Erdos-Renyi and complete graphs (generate_network)
         self._graphs: list = []
         for b in range(n_runs):
@@ -236,13 +240,36 @@ class Simulation:
         k = self.steps_done
         if k >= self.n_steps:
             raise RuntimeError(f"the horizon of {self.n_steps} steps is reached")
-        self._draw()
+        if len(self.streams) >= COMPILED_DRAWS_FROM:
+            self._run_compiled(k + 1)
+            return
+        self._draw_in_python()
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
             step_batch(self.labs, self.world, self.par, self.net, self._shocks, self._urn, self.draws, self.work,
                        self.market[k + 1])
-        self._drain_events()
-        if self.record_labs and ((k + 1) % self.scenario.output.labs_every == 0 or k + 1 == self.n_steps):
+        note_founders(self.world, self._founders)
+        self._after_steps()
+
+    def _run_compiled(self, stop: int) -> None:
+        """Step every run to step ``stop`` in compiled code (economy.kernels.step.run_steps), drawing there from the
+        runs' Generators; with ``keep_events`` it comes back to Python after each step that has events."""
+        generators = self._typed_generators()
+        switches = self._switches()  # read per call: Python may change parameters between calls
+        while self.steps_done < stop:
+            run_steps(self.labs, self.world, self.par, self.net, generators, switches,
+                      self._urn_draws, self._shocks, self._urn, self.draws, self.work, self.market, self._founders,
+                      stop, self.keep_events)
+            self._after_steps()
+
+    def _after_steps(self) -> None:
+        """Keep the last step's events (with ``keep_events``) and the labs of a recorded step."""
+        k = self.steps_done
+        if self.keep_events:
+            world = self.world
+            for b in np.flatnonzero(world.n_events).tolist():
+                self._events[b].append(world.events[b, :int(world.n_events[b])].copy())
+        if self.record_labs and (k % self.scenario.output.labs_every == 0 or k == self.n_steps):
             self._record_labs()
 
     def _switches(self) -> tuple[np.ndarray, ...]:
@@ -258,21 +285,28 @@ class Simulation:
         )
 
     def _draw(self) -> None:
-        """This step's random numbers, each stream drawn only while its mechanism is on in the run, always in the
-        same order.  A batch of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled code
-        (:func:`economy.kernels.draws.draw_step`, from the same Generators, bit for bit the same numbers); a
-        smaller one in Python (:meth:`_draw_in_python`), which spares it the second or so numba takes, once per
-        process, to build the typed lists of Generators the kernel receives."""
+        """One step's random numbers, drawn as this batch draws them: in compiled code from
+        :data:`COMPILED_DRAWS_FROM` runs on (:func:`economy.kernels.draws.draw_step`, as
+        :func:`economy.kernels.step.run_steps` does), else in Python (:meth:`_draw_in_python`).  The stepping
+        methods draw by themselves; this serves the tests and the precompile."""
         if len(self.streams) < COMPILED_DRAWS_FROM:
             self._draw_in_python()
             return
+        draw_step(*self._typed_generators(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
+
+    def _typed_generators(self) -> tuple:
+        """The runs' Generators of each drawn stream as numba typed lists (made once, on first use)."""
         if self._compiled_draws is None:
             self._compiled_draws = tuple(TypedList([streams[name] for streams in self.streams])
                                          for name in DRAWN_STREAMS)
-        draw_step(*self._compiled_draws, *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
+        return self._compiled_draws
 
     def _draw_in_python(self) -> None:
-        """:meth:`_draw` one run at a time in Python: the compiled kernel's plain twin (tests/economy/test_draws.py)."""
+        """This step's random numbers, one run at a time in Python: each stream drawn only while its mechanism is on
+        in the run, always in the same order.  A batch of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled
+        code instead (:func:`economy.kernels.draws.draw_step`, from the same Generators, bit for bit the same
+        numbers, tests/economy/test_draws.py); a smaller one here, which spares it the second or so numba takes,
+        once per process, to build the typed lists of Generators the kernel receives."""
         draws = self.draws
         behaviour, entry, acquire, incident, compliance = (switch.tolist() for switch in self._switches())
         urn_draws = self._urn_draws.tolist()
@@ -294,19 +328,6 @@ class Simulation:
             if compliance[b]:
                 streams["compliance"].random(out=draws.compliance[b])
 
-    def _drain_events(self) -> None:
-        """Move this step's events out of the kernels' fixed buffer (with ``keep_events``) and keep what names the
-        labs founded this step (:attr:`names` names them when read)."""
-        world = self.world
-        if self.keep_events:
-            for b in np.flatnonzero(world.n_events).tolist():
-                self._events[b].append(world.events[b, :int(world.n_events[b])].copy())
-        for b in np.flatnonzero(world.n_used > self._named).tolist():
-            start, stop = int(self._named[b]), int(world.n_used[b])
-            self._unnamed.append((b, start, self.labs.kind[b, start:stop].copy(),
-                                  world.events[b, :int(world.n_events[b])].copy()))
-            self._named[b] = stop
-
     @property
     def names(self) -> list[list[str]]:
         """Per run, every lab's name by column: the starting labs', then entrants (``<kind>-entrant-<column>``) and
@@ -315,23 +336,43 @@ class Simulation:
         return self._names
 
     def _name_founded(self) -> None:
-        """Name the labs founded since the last call, from the events of the steps that founded them."""
-        pending, self._unnamed = self._unnamed, []
-        for b, start, kinds, chunk in pending:
+        """Name the labs founded since the last call, in column order, from who founded each column
+        (``self._founders``): ``<kind>-entrant-<column>`` or ``<parent>-part-<column>``."""
+        used = self.world.n_used
+        founders = self._founders
+        for b in np.flatnonzero(used > self._named).tolist():
             names = self._names[b]
-            for row in chunk[(chunk[:, L.EV_KIND] == L.EVENT_ENTRY) | (chunk[:, L.EV_KIND] == L.EVENT_BREAKUP)]:
-                i = int(row[L.EV_LAB])
-                if i != len(names):  # entrants and break-up parts take the columns in order
-                    raise RuntimeError(f"new lab in column {i}, expected column {len(names)}")
-                if row[L.EV_KIND] == L.EVENT_ENTRY:
-                    names.append(f"{KIND_NAMES[int(kinds[i - start])]}-entrant-{i}")
+            for i in range(int(self._named[b]), int(used[b])):
+                parent = int(founders[b, i])
+                if parent == FOUNDED_BY_ENTRY:
+                    names.append(f"{KIND_NAMES[int(self.labs.kind[b, i])]}-entrant-{i}")
+                elif 0 <= parent < i:
+                    names.append(f"{names[parent]}-part-{i}")
                 else:
-                    names.append(f"{names[int(row[L.EV_OTHER])]}-part-{i}")
+                    raise RuntimeError(f"run {b}: lab column {i} is in use, but its founding is "
+                                       f"{'missing' if parent == NOT_FOUNDED else 'inconsistent'} in the events")
+            self._named[b] = used[b]
+        unused = founders != NOT_FOUNDED
+        unused &= np.arange(self.capacity) >= used[:, None]
+        if unused.any():
+            b, i = (int(x) for x in np.argwhere(unused)[0])
+            raise RuntimeError(f"run {b}: an event founded lab column {i}, beyond the {int(used[b])} columns in use")
 
     def run(self, progress: Callable[[int], None] | None = None) -> Simulation:
-        """Step to the horizon; ``progress(steps_done)`` is called after each step."""
+        """Step to the horizon; ``progress(steps_done)`` is called after each step, or after each
+        :data:`PROGRESS_EVERY` steps when the batch steps in compiled code (:data:`COMPILED_DRAWS_FROM` runs or
+        more: then the horizon, or the next step whose labs are recorded, is one compiled call)."""
+        compiled = len(self.streams) >= COMPILED_DRAWS_FROM
+        every = self.scenario.output.labs_every if self.record_labs else self.n_steps
         while self.steps_done < self.n_steps:
-            self.step()
+            if not compiled:
+                self.step()
+            else:
+                k = self.steps_done
+                stop = min(self.n_steps, (k // every + 1) * every)
+                if progress is not None:
+                    stop = min(stop, k + PROGRESS_EVERY)
+                self._run_compiled(stop)
             if progress is not None:
                 progress(self.steps_done)
         self._name_founded()  # here, so events that do not add up fail the run, not a later read of its names

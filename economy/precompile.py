@@ -9,7 +9,9 @@ is executed) and writes it to the on-disk cache (economy.kernels.config); this p
 ``step_batch``, which loads every stage from the cache instead of compiling it.  Meanwhile one more process
 compiles the kernels a simulation calls while it is set up (the starting capability, growth and record) by
 building a small simulation (:func:`compile_setup`, nothing is stepped): the step's own compile is serial, and
-this keeps a second core busy during it.  The machine code is the one a
+this keeps a second core busy during it.  Last, this process compiles the loop of a batch that draws in compiled
+code (:func:`compile_run_steps`, economy.kernels.step.run_steps), which links the step and the draws from the
+cache.  The machine code is the one a
 first call would produce: the same functions for the same argument types, so results are unchanged.
 
 The stages and the arguments each receives are read from ``step_batch``'s own source, so this list cannot drift
@@ -42,8 +44,8 @@ from economy.kernels.config import cache_folder, configure
 from economy.network import CSRGraph, network_state
 from economy.state import allocate_draws, allocate_labs, allocate_work, allocate_world
 
-__all__ = ["COMPILE_SECONDS", "compile_kernels", "compile_setup", "compile_share", "ensure_compiled", "is_compiled",
-           "shares", "stage_calls"]
+__all__ = ["COMPILE_SECONDS", "compile_kernels", "compile_run_steps", "compile_setup", "compile_share",
+           "ensure_compiled", "is_compiled", "shares", "stage_calls"]
 
 COMPILE_SECONDS: dict[str, float] = {
     "money_stage": 34.3, "demand_stage": 22.7, "strategy_stage": 21.0, "spillover_stage": 15.5,
@@ -125,10 +127,25 @@ def compile_setup() -> None:
     of a batch of ``COMPILED_DRAWS_FROM`` runs); nothing is stepped, so ``step_batch`` is left to
     :func:`compile_kernels`."""
     from economy.engine import COMPILED_DRAWS_FROM, Simulation  # the engine imports the kernels; only this needs it
+
+    sim = Simulation(_small_scenario(), list(range(COMPILED_DRAWS_FROM)))
+    sim._draw()
+    step_module.note_founders(sim.world, sim._founders)  # what a batch that draws in Python calls after each step
+
+
+def _small_scenario():
     from economy.params import Scenario
 
-    scenario = Scenario.model_validate({"name": "precompile", "labs": {"n": 4}, "sim": {"years": 1.0}})
-    Simulation(scenario, list(range(COMPILED_DRAWS_FROM)))._draw()
+    return Scenario.model_validate({"name": "precompile", "labs": {"n": 4}, "sim": {"years": 1.0}})
+
+
+def compile_run_steps() -> None:
+    """Step a small batch of ``COMPILED_DRAWS_FROM`` runs once: :func:`economy.kernels.step.run_steps`, the loop of
+    a batch that draws in compiled code, compiles, linking ``step_batch`` and ``draw_step`` from the cache."""
+    from economy.engine import COMPILED_DRAWS_FROM, Simulation
+
+    for keep_events in (False, True):  # the types are the same; a second call only checks that
+        Simulation(_small_scenario(), list(range(COMPILED_DRAWS_FROM)), keep_events=keep_events).step()
 
 
 def is_compiled() -> bool:
@@ -167,6 +184,7 @@ def compile_kernels(processes: int | None = None) -> float:
             setup.wait()
     if setup is None or setup.returncode != 0:
         compile_setup()  # one process, or the helper failed: here (it loads whatever the helper cached)
+    compile_run_steps()
     return time.perf_counter() - t0
 
 

@@ -26,10 +26,11 @@ state of the world in ``world`` (economy.state.WorldState).
 
 from economy.kernels.compliance import compliance_stage
 from economy.kernels.config import jit
+from economy.kernels.draws import draw_step
 from economy.kernels.events import reset_events
 from economy.kernels.factor_markets import factor_market_stage
 from economy.kernels.incidents import incident_stage
-from economy.kernels.layout import P_SIM_DT, P_SIM_START_YEAR
+from economy.kernels.layout import EV_KIND, EV_LAB, EV_OTHER, EVENT_BREAKUP, EVENT_ENTRY, P_SIM_DT, P_SIM_START_YEAR
 from economy.kernels.market import demand_stage
 from economy.kernels.money import money_stage
 from economy.kernels.policies import breakup_stage
@@ -39,7 +40,15 @@ from economy.kernels.spillover import spillover_stage
 from economy.kernels.strategy import strategy_stage
 from economy.kernels.training import training_stage
 
-__all__ = ["begin_step", "step_batch"]
+__all__ = ["FOUNDED_BY_ENTRY", "FOUNDED_TWICE", "NOT_FOUNDED", "begin_step", "note_founders", "run_steps",
+           "step_batch"]
+
+NOT_FOUNDED = -2
+"""``founders[run, column]`` of a column no event of the run has founded (the starting labs' and the free ones)."""
+FOUNDED_BY_ENTRY = -1
+"""``founders[run, column]`` of an entrant; a break-up part holds its parent's column (>= 0)."""
+FOUNDED_TWICE = -3
+"""``founders[run, column]`` of a column two events founded: the engine refuses to name such a run."""
 
 
 @jit
@@ -75,3 +84,52 @@ def begin_step(world, par, work):
         start = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
         work.start_year[b] = start
         work.end_year[b] = start + par[b, P_SIM_DT]
+
+
+@jit
+def note_founders(world, founders):
+    """Keep, from this step's events, who founded each new lab column: ``founders[run, column]`` becomes
+    :data:`FOUNDED_BY_ENTRY` for an entrant, the parent's column for a break-up part (:data:`FOUNDED_TWICE` if a
+    column is founded again).  The engine names the labs from it (economy.engine.Simulation.names), so a batch
+    need not hand each step's events to Python."""
+    for b in range(world.n_events.shape[0]):
+        for e in range(world.n_events[b]):
+            kind = world.events[b, e, EV_KIND]
+            if kind == EVENT_ENTRY or kind == EVENT_BREAKUP:
+                i = int(world.events[b, e, EV_LAB])
+                if founders[b, i] != NOT_FOUNDED:
+                    founders[b, i] = FOUNDED_TWICE
+                elif kind == EVENT_ENTRY:
+                    founders[b, i] = FOUNDED_BY_ENTRY
+                else:
+                    founders[b, i] = int(world.events[b, e, EV_OTHER])
+
+
+@jit
+def run_steps(labs, world, par, net, rngs, switches, urn_draws, shocks, urn_uniforms, draws, work, market, founders,
+              stop, stop_on_events):
+    """Advance every run of a batch from its current step to step ``stop`` in one compiled call: per step, the
+    draws (economy.kernels.draws.draw_step, from the runs' own Generators), :func:`step_batch` writing
+    ``market[step + 1]``, then :func:`note_founders`.  Returns the steps done; with ``stop_on_events`` it returns
+    after the first step in which some run has an event, so the caller can keep them before the next step empties
+    the buffer.
+
+    ``rngs`` are the typed lists of the runs' Generators of the drawn streams and ``switches`` the per-run switches
+    of the drawn mechanisms, in draw_step's order; ``market`` is the batch's whole record (steps + 1, runs,
+    N_MARKET), row 0 the starting record.  The same numbers as stepping one step at a time from Python, bit for bit
+    (tests/economy/test_determinism.py).
+    """
+    k = world.step[0]
+    while k < stop:
+        draw_step(rngs[0], rngs[1], rngs[2], rngs[3], rngs[4], rngs[5], switches[0], switches[1], switches[2],
+                  switches[3], switches[4], urn_draws, shocks, urn_uniforms, draws)
+        rec = market[k + 1]
+        rec[:, :] = 0.0
+        step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec)
+        note_founders(world, founders)
+        k += 1
+        if stop_on_events:
+            for b in range(world.n_events.shape[0]):
+                if world.n_events[b] > 0:
+                    return k
+    return k
