@@ -19,9 +19,8 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import networkx as nx
 import numpy as np
 
 from economy.archetypes import KIND_NAMES
@@ -29,6 +28,9 @@ from economy.kernels import layout as L
 from economy.kernels.graphs import csr_from_edges, gnp_skip
 from economy.params import Network
 from economy.state import N_BLOC_SLOTS, LabState, NetworkState, allocate_network
+
+if TYPE_CHECKING:  # networkx is imported where it is used: building a complete or Erdos-Renyi network (an ensemble
+    import networkx as nx  # chunk's usual case) needs none of it, and it takes ~0.08 s to import
 
 __all__ = [
     "FILE_LAB_ATTRIBUTES",
@@ -138,6 +140,7 @@ def complete_csr(n: int) -> CompleteCSR:
 def as_networkx(graph: nx.Graph | CSRGraph) -> nx.Graph:
     """The networkx graph of a :class:`CSRGraph` (nodes 0..n-1, edge attribute ``weight``); a networkx graph
     is returned as it is."""
+    import networkx as nx
     if isinstance(graph, nx.Graph):
         return graph
     n = graph.number_of_nodes()
@@ -206,6 +209,7 @@ def generate_network(network: Network, n: int, bloc: np.ndarray, rng: np.random.
     graphs (and Erdos-Renyi with p = 1) as a :class:`CompleteCSR` from :func:`complete_csr`, graphs without edges
     from :func:`empty_csr`, the other kinds as networkx graphs.
     """
+    import networkx as nx
     kind = network.kind
     if kind == "stochastic_block" and network.blocs > 0:
         community = rng.integers(0, network.blocs, n)
@@ -239,6 +243,7 @@ def generate_network(network: Network, n: int, bloc: np.ndarray, rng: np.random.
 
 
 def _stochastic_block(community: np.ndarray, p_in: float, p_out: float, seed: int) -> nx.Graph:
+    import networkx as nx
     labels = np.unique(community)
     order = np.argsort(community, kind="stable")
     sizes = [int((community == c).sum()) for c in labels]
@@ -267,6 +272,7 @@ def load_graph_file(path: str | Path, names: Sequence[str]) -> nx.Graph:
     Raises ValueError naming ``network.file``, the file and the line, node or edge and attribute at fault
     (FileNotFoundError for a missing file).
     """
+    import networkx as nx
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"network.file: {path} does not exist")
@@ -300,6 +306,7 @@ def _edge_weight(value: Any, where: str) -> float:
 
 
 def _read_graphml(path: Path) -> nx.Graph:
+    import networkx as nx
     try:
         return nx.read_graphml(path)
     except (ET.ParseError, nx.NetworkXError, KeyError, TypeError, ValueError, IndexError) as err:
@@ -337,6 +344,7 @@ def _graphml_bad_value(path: Path) -> str | None:
 
 
 def _read_edge_list(path: Path) -> nx.Graph:
+    import networkx as nx
     graph = nx.Graph()
     first = True
     try:
@@ -511,6 +519,7 @@ def lab_graph(sim: Any, run: int = 0) -> nx.Graph:
     ``year`` (of the state) and ``run``.  This is the object the Mesa model, the figures and
     ``network_start.graphml`` / ``network_end.graphml`` use.
     """
+    import networkx as nx
     labs, net = sim.labs, sim.net
     par = sim.par[run]
     year = float(par[L.P_SIM_START_YEAR] + sim.world.step[run] * par[L.P_SIM_DT])
@@ -549,4 +558,5 @@ def write_graphml(graph: nx.Graph, path: str | Path) -> None:
 
     Non-finite floats are written as ``inf`` / ``-inf`` / ``NaN``, which :func:`load_graph_file` reads back.
     """
+    import networkx as nx
     nx.write_graphml(graph, str(path))

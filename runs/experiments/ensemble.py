@@ -182,7 +182,8 @@ def run_ensemble(setup: Setup, *, runs: int, record_labs: bool = False) -> Exper
         chunk_seconds[1] += report["cpu_seconds"]
         execution.report(done_runs, runs)
 
-    ran = execution.map(run_chunk, tasks, on_done, n_tasks=len(todo), warm_up=functools.partial(warm_up, scenario),
+    ran = execution.map(run_chunk, tasks, on_done, n_tasks=len(todo),
+                        warm_up=functools.partial(warm_up, scenario, min(chunk, runs)),
                         retry_hint="; finished chunks are kept: rerun with --resume")
     compute_seconds = ran.compute_seconds
     throughput = {

@@ -38,7 +38,6 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from economy.params import (
     BadKey,
@@ -125,6 +124,8 @@ def iman_conover(u: np.ndarray, spearman: np.ndarray) -> np.ndarray:
     if n < 2 or d < 2:
         return u.copy()
     ranks = np.argsort(np.argsort(u, axis=0, kind="stable"), axis=0, kind="stable")
+    from scipy.special import ndtri  # here: importing scipy.special takes ~0.1 s, in every chunk worker
+
     scores = ndtri((ranks + 1.0) / (n + 1.0))
     target = normal_scores_correlation(np.asarray(spearman, dtype=np.float64))
     p = np.linalg.cholesky(target)
@@ -237,6 +238,8 @@ class UncertainPlan:
         chol = np.linalg.cholesky(normal_scores_correlation(np.asarray(self.spearman)))
         out = u.copy()
         inside = np.clip(u[..., columns], 1e-12, 1.0 - 1e-12)  # the cube's faces map to finite scores
+        from scipy.special import ndtr, ndtri  # here, as above
+
         out[..., columns] = ndtr(ndtri(inside) @ chol.T)
         return out
 

@@ -221,5 +221,5 @@ def run_ensemble(arms: Mapping[str, Scenario], seed: int, runs: int,
 
     first = next(iter(arms.values()))
     Execution(workers=1, threads=1).map(compute, tasks(), on_result, n_tasks=math.ceil(runs / chunk) * len(arms),
-                                        warm_up=lambda: warm_up(first))
+                                        warm_up=lambda: warm_up(first, min(chunk, runs)))
     return state
