@@ -363,17 +363,25 @@ def bench_breakdown(sim: Simulation, thread_counts: list[int], repeats: int,
 
     n = sim.n_labs
     args = _kernel_arguments(sim)
+    par = sim.par
+    dt = par[:, L.P_SIM_DT]
+    per_run = {  # the per-run factors each stage computes before its row kernel (the same formulas)
+        "kept": np.exp(-par[:, L.P_COMPUTE_DEPRECIATION_PER_YEAR] * dt),
+        "closing": -np.expm1(-dt / par[:, L.P_MARKET_SWITCHING_YEARS]),
+        "memory": np.ascontiguousarray(np.stack([-np.expm1(-dt / par[:, L.P_ADAPTATION_MEMORY_YEARS]),
+                                                 -np.expm1(-dt / par[:, L.P_ADAPTATION_ASPIRATION_YEARS])], axis=1)),
+    }
     kernels: dict[str, tuple[Any, dict[str, Any]]] = {
         "stage 1 (strategy_stage)": (strategy.strategy_stage, {}),
         "stage 2 (factor_market_stage)": (factor_markets.factor_market_stage, {}),
-        "stage 2 per lab (purchase_rows)": (factor_markets.purchase_rows, {}),
+        "stage 2 per lab (purchase_rows)": (factor_markets.purchase_rows, {"kept": per_run["kept"]}),
         "stage 3 (research_stage)": (research.research_stage, {}),
         "stage 4 (training_stage)": (training.training_stage, {}),
         "stage 5 (spillover_stage)": (spillover.spillover_stage, {}),
         "stage 6 (demand_stage)": (market.demand_stage, {}),
-        "stage 6 per lab (share_rows)": (market.share_rows, {}),
+        "stage 6 per lab (share_rows)": (market.share_rows, {"closing": per_run["closing"]}),
         "stage 7 (money_stage)": (money.money_stage, {}),
-        "stage 7 per lab (money_rows)": (money.money_rows, {}),
+        "stage 7 per lab (money_rows)": (money.money_rows, {"memory": per_run["memory"]}),
         "stage 8 (incident_stage)": (incidents.incident_stage, {}),
         "stage 9 after stage 8 (breakup_stage)": (policies.breakup_stage, {}),
         "stage 10 (record_stage)": (record.record_stage, {}),

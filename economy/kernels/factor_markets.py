@@ -5,6 +5,7 @@ The stage is :func:`factor_market_stage`; its docstring gives the equations.
 
 import math
 
+import numpy as np
 from numba import prange
 
 from economy.kernels.config import kernel, kernel_parallel
@@ -134,11 +135,14 @@ def factor_market_stage(labs, world, par, work, rec):
         world.log_price_floor[b] -= (
             par[b, P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS] * (1.0 + par[b, P_COMPUTE_HW_AI_FEEDBACK] * automation) * dt
         )
-    purchase_rows(labs, world, par, work)
+    kept = np.empty(n_runs)  # per run: the share of compute a step's depreciation leaves
+    for b in range(n_runs):
+        kept[b] = math.exp(-par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * par[b, P_SIM_DT])
+    purchase_rows(labs, world, par, work, kept)
 
 
 @kernel_parallel
-def purchase_rows(labs, world, par, work):
+def purchase_rows(labs, world, par, work, kept):
     """Stage 2 per lab: pay the compute budget, buy at the clearing price, depreciate, hire or let go
     (:func:`factor_market_stage`).  The row's work is written in the loop body on arrays bound to locals: a row
     helper taking the whole lab state would cost several times the work (docs/performance.md)."""
@@ -154,7 +158,7 @@ def purchase_rows(labs, world, par, work):
         budget = budget_col[b, i]
         cash[b, i] -= budget
         c = compute[b, i] + (budget * own[b] / price[b] if price[b] > 0.0 else 0.0)
-        c *= math.exp(-par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * par[b, P_SIM_DT])
+        c *= kept[b]  # e^{-depreciation dt}, computed once per run
         compute[b, i] = c
         h = hire[b, i]
         staff[b, i] = max(0.0, staff[b, i] + (h * fill[b] if h > 0.0 else h))

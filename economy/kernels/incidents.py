@@ -5,6 +5,7 @@ The stage is :func:`incident_stage`; its docstring gives the equations.
 
 import math
 
+import numpy as np
 from numba import prange
 
 from economy.kernels.config import kernel, kernel_parallel
@@ -74,7 +75,12 @@ def incident_stage(labs, world, par, draws, work, rec):
         The step's record: incidents, their cost, the catastrophe flag.
     """
     n_runs, n = labs.cash_usd.shape
-    incident_rows(labs, par, draws.incident, work.start_year)
+    logs = np.zeros((n_runs, 2))  # per run: ln(hazard per drift) and ln(dt), for incident_probability
+    for b in range(n_runs):
+        if par[b, P_INCIDENTS_HAZARD_PER_DRIFT] > 0.0:
+            logs[b, 0] = math.log(par[b, P_INCIDENTS_HAZARD_PER_DRIFT])
+        logs[b, 1] = math.log(par[b, P_SIM_DT])
+    incident_rows(labs, par, draws.incident, work.start_year, logs)
     for b in range(n_runs):
         year = work.end_year[b]
         n_incidents = 0
@@ -97,22 +103,23 @@ def incident_stage(labs, world, par, draws, work, rec):
 
 
 @kernel
-def incident_probability(drift, log_eff_compute, safety, par, b):
-    """Probability of an incident within the step, 1 - exp(-h dt), computed in logs (never inf or NaN)."""
+def incident_probability(drift, log_eff_compute, safety, par, b, logs):
+    """Probability of an incident within the step, 1 - exp(-h dt), computed in logs (never inf or NaN);
+    ``logs[run]`` holds ln(hazard per drift) and ln(dt) of each run (:func:`incident_logs`, once per run)."""
     hazard = par[b, P_INCIDENTS_HAZARD_PER_DRIFT]
     if drift <= 0.0 or hazard <= 0.0:
         return 0.0
     excess = max(0.0, log_eff_compute / LN10 - par[b, P_INCIDENTS_CAPABILITY_THRESHOLD_LOG10_FLOP])  # 0 with no model
-    log_rate = (math.log(hazard) + math.log(drift) - par[b, P_INCIDENTS_SAFETY_EFFECTIVENESS] * safety
-                + min(par[b, P_INCIDENTS_CAPABILITY_SENSITIVITY] * excess, LOG_CAP) + math.log(par[b, P_SIM_DT]))
+    log_rate = (logs[b, 0] + math.log(drift) - par[b, P_INCIDENTS_SAFETY_EFFECTIVENESS] * safety
+                + min(par[b, P_INCIDENTS_CAPABILITY_SENSITIVITY] * excess, LOG_CAP) + logs[b, 1])
     return -math.expm1(-math.exp(min(log_rate, LOG_CAP)))
 
 
 @kernel_parallel
-def incident_rows(labs, par, uniforms, year):
+def incident_rows(labs, par, uniforms, year, logs):
     """Stage 8 per lab: incident draw, its cost in share and cash (with the safety standard's liability, stage
     9: ``1 + liability`` times the loss, at most the lab's cash), the catastrophe flag; ``year[run]`` is the
-    step's start.
+    step's start; ``logs`` the runs' logarithms :func:`incident_probability` needs.
 
     The row's work is written in the loop body on arrays bound to locals (no row helper taking the whole lab
     state: that call would cost more than the work)."""
@@ -127,7 +134,7 @@ def incident_rows(labs, par, uniforms, year):
         cost_out[b, i] = 0.0
         if not alive[b, i]:
             continue
-        p = incident_probability(drift[b, i], log_e[b, i], safety[b, i], par, b)
+        p = incident_probability(drift[b, i], log_e[b, i], safety[b, i], par, b, logs)
         v = uniforms[b, i]
         if not v < p:
             continue

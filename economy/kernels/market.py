@@ -5,6 +5,7 @@ The stage is :func:`demand_stage`; its docstring gives the equations.
 
 import math
 
+import numpy as np
 from numba import prange
 
 from economy.kernels.config import jit, kernel, kernel_parallel
@@ -138,14 +139,18 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
                     inside += labs.customers[b, i]
             for i in range(n):
                 labs.share[b, i] = labs.customers[b, i] / inside if (labs.alive[b, i] and inside > 0.0) else 0.0
-    share_rows(labs, world, par, work)
+    closing = np.empty(n_runs)  # per run: the share of the gap to the target closed in a step (smooth_toward's)
+    for b in range(n_runs):
+        closing[b] = -math.expm1(-par[b, P_SIM_DT] / par[b, P_MARKET_SWITCHING_YEARS])
+    share_rows(labs, world, par, work, closing)
 
 
 @kernel_parallel
-def share_rows(labs, world, par, work):
-    """Stage 6 per lab: the share moves toward its logit target (not in the urn mode), demand is served within
-    inference capacity, and the spare capacity is kept for stage 7 (:func:`demand_stage`).  Written in the loop body on
-    arrays bound to locals (docs/performance.md)."""
+def share_rows(labs, world, par, work, closing):
+    """Stage 6 per lab: the share moves toward its logit target (not in the urn mode; :func:`smooth_toward`, with
+    its factor ``closing[run]`` computed once per run), demand is served within inference capacity, and the spare
+    capacity is kept for stage 7 (:func:`demand_stage`).  Written in the loop body on arrays bound to locals
+    (docs/performance.md)."""
     alive, revenue, logit_weight, share, bloc = (labs.alive, labs.revenue_usd_per_year, labs.logit_weight,
                                                  labs.share, labs.bloc)
     infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.spare_capacity_usd_per_year
@@ -159,7 +164,7 @@ def share_rows(labs, world, par, work):
             continue
         if par[b, P_MARKET_MODE] != MARKET_MODE_URN:
             target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
-            share[b, i] = smooth_toward(share[b, i], target, par[b, P_SIM_DT], par[b, P_MARKET_SWITCHING_YEARS])
+            share[b, i] = share[b, i] + (target - share[b, i]) * closing[b]  # smooth_toward, its factor per run
         capacity = infer[b, i] * compute[b, i] / par[b, P_MARKET_INFERENCE_FLOP_PER_USD]
         revenue[b, i] = min(share[b, i] * demand[b], capacity)
         spare[b, i] = capacity - revenue[b, i]

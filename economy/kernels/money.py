@@ -5,6 +5,7 @@ The stage is :func:`money_stage`; its docstring gives the equations.
 
 import math
 
+import numpy as np
 from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
@@ -133,7 +134,12 @@ def money_stage(labs, world, par, draws, work, rec):
         work.founded_by_year[b] = (
             par[b, P_SIM_START_YEAR] + (world.step[b] + 1) * par[b, P_SIM_DT] - par[b, P_MONEY_EXIT_GRACE_YEARS]
         )
-    money_rows(labs, world, par, work)
+    memory = np.empty((n_runs, 2))  # per run: performance_step's two smoothing factors
+    for b in range(n_runs):
+        dt = par[b, P_SIM_DT]
+        memory[b, 0] = -math.expm1(-dt / par[b, P_ADAPTATION_MEMORY_YEARS])
+        memory[b, 1] = -math.expm1(-dt / par[b, P_ADAPTATION_ASPIRATION_YEARS])
+    money_rows(labs, world, par, work, memory)
     # then per run, closing the books: written here, not in a helper, because a helper receiving the lab and world
     # state counts references to all their arrays at every call (docs/performance.md, "Reference counting")
     for b in range(n_runs):
@@ -209,7 +215,7 @@ def money_stage(labs, world, par, draws, work, rec):
 
 
 @kernel_parallel
-def money_rows(labs, world, par, work):
+def money_rows(labs, world, par, work, memory):
     """Stage 7 per lab: unserved demand, data flywheel, funding, cash flows (with the research subsidy and the
     windfall tax of stage 9), exit, and the performance bookkeeping (:func:`money_stage`).
 
@@ -296,8 +302,8 @@ def money_rows(labs, world, par, work):
             revenue,
             return_on_capital(profit, capital),
             dt,
-            par[b, P_ADAPTATION_MEMORY_YEARS],
-            par[b, P_ADAPTATION_ASPIRATION_YEARS],
+            memory[b, 0],
+            memory[b, 1],
         )
         performance[b, i] = perf
         aspiration[b, i] = asp
@@ -316,15 +322,16 @@ def investor_weight(quality, growth, frontier_quality, par, b):
 
 
 @kernel
-def performance_step(performance, aspiration, growth, log_revenue, revenue, roc, dt, memory_years, aspiration_years):
+def performance_step(performance, aspiration, growth, log_revenue, revenue, roc, dt, memory, toward_performance):
     """One step of a lab's bookkeeping: smoothed return on capital, aspiration, and revenue growth.
 
     Returns ``(performance, aspiration, growth, log_revenue)`` after the step; ``roc`` is this step's return on
-    capital, ``revenue`` its revenue rate (USD/year) and ``log_revenue`` the last step's ln(revenue + floor).
+    capital, ``revenue`` its revenue rate (USD/year) and ``log_revenue`` the last step's ln(revenue + floor);
+    ``memory`` = 1 - e^{-dt / memory_years} and ``toward_performance`` = 1 - e^{-dt / aspiration_years}, the run's
+    two smoothing factors (computed once per run by :func:`money_stage`, not per lab).
     """
-    memory = -math.expm1(-dt / memory_years)
     performance = performance + (roc - performance) * memory
-    aspiration = aspiration + (performance - aspiration) * -math.expm1(-dt / aspiration_years)
+    aspiration = aspiration + (performance - aspiration) * toward_performance
     new_log_revenue = math.log(revenue + REVENUE_FLOOR_USD)
     growth = growth + ((new_log_revenue - log_revenue) / dt - growth) * memory
     return performance, aspiration, growth, new_log_revenue

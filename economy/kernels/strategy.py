@@ -98,8 +98,13 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
     year = np.empty(n_runs)  # the step's start year
     imitation = False
     network = False
+    chance = np.empty((n_runs, 3))  # per run: imitation and search probabilities, the share of a hiring gap closed
     for b in range(n_runs):
         year[b] = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
+        dt = par[b, P_SIM_DT]
+        chance[b, 0] = -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt)
+        chance[b, 1] = -math.expm1(-par[b, P_ADAPTATION_SEARCH_RATE_PER_YEAR] * dt)
+        chance[b, 2] = -math.expm1(-par[b, P_MONEY_HIRE_SPEED_PER_YEAR] * dt)
         rival_table(labs.quality[b], labs.alive[b], work.top[b])
         work.best[b] = best_performer(labs.performance[b], labs.alive[b])
         if par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0:
@@ -110,7 +115,7 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
         snapshot_routines(labs, work.routine)
     if network:
         snapshot_peers(labs, work.peer)
-    decide_rows(labs, par, net, work, draws, year)
+    decide_rows(labs, par, net, work, draws, year, chance)
     for b in range(n_runs):
         end_year = year[b] + par[b, P_SIM_DT]
         count = 0
@@ -264,8 +269,11 @@ def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network,
 
 
 @kernel_parallel
-def decide_rows(labs, par, net, work, draws, year):
+def decide_rows(labs, par, net, work, draws, year, chance):
     """Adaptation, racing-adjusted safety share, compute budget and desired hiring, row by row.
+
+    ``chance[run]`` holds the run's per-step probabilities of imitation and of search and the share of a hiring
+    gap closed in a step (1 - e^{-rate dt} each), computed once per run by :func:`strategy_stage`, not per lab.
 
     The row's work is written in the loop body on arrays bound to locals: a row helper taking the whole lab,
     network and draw state would cost several times the work itself (its arrays are passed one by one).
@@ -298,7 +306,7 @@ def decide_rows(labs, par, net, work, draws, year):
         # adaptation: imitation of the most profitable observed lab, else satisficing search
         if strategy[b, i] == STRATEGY_ADAPTIVE:
             source = -1
-            if u_imitate[b, i] < -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt):
+            if u_imitate[b, i] < chance[b, 0]:
                 j = observed_best(peer, indptr, indices, best, network, open_border, b, i, limit)
                 if j >= 0 and performance[b, j] > performance[b, i]:
                     source = j
@@ -311,9 +319,7 @@ def decide_rows(labs, par, net, work, draws, year):
                 openness[b, i] = routine[b, source, R_OPENNESS]
                 changed[b, i] = 1
                 imitated[b, i] = source
-            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < -math.expm1(
-                -par[b, P_ADAPTATION_SEARCH_RATE_PER_YEAR] * dt
-            ):
+            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < chance[b, 1]:
                 step = par[b, P_ADAPTATION_SEARCH_STEP]
                 phi_col[b, i] = shift_log_odds(phi_col[b, i], step * z[b, i, 0])
                 train = shift_log_odds(train_col[b, i], step * z[b, i, 1])
@@ -334,4 +340,4 @@ def decide_rows(labs, par, net, work, draws, year):
         phi = phi_col[b, i]
         budget[b, i] = phi * spend
         target_staff = (1.0 - phi) * spend / dt / par[b, P_MONEY_WAGE_USD_PER_YEAR]
-        hire[b, i] = (target_staff - researchers[b, i]) * -math.expm1(-par[b, P_MONEY_HIRE_SPEED_PER_YEAR] * dt)
+        hire[b, i] = (target_staff - researchers[b, i]) * chance[b, 2]
