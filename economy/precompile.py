@@ -148,10 +148,12 @@ def compile_run_steps() -> None:
         Simulation(_small_scenario(), list(range(COMPILED_DRAWS_FROM)), keep_events=keep_events).step()
 
 
-def is_compiled() -> bool:
-    """Whether the cache already holds ``step_batch`` (then a first call loads it in seconds)."""
+def is_compiled(loop: bool = False) -> bool:
+    """Whether the cache already holds ``step_batch`` (then a first call loads it in seconds), and with ``loop`` the
+    loop of a batch that draws in compiled code too (``run_steps``, :func:`compile_run_steps`)."""
     folder = cache_folder()
-    return bool(folder) and any(Path(folder).glob("*/step.step_batch-*.nbi"))
+    names = ("step.step_batch", "step.run_steps") if loop else ("step.step_batch",)
+    return bool(folder) and all(any(Path(folder).glob(f"*/{name}-*.nbi")) for name in names)
 
 
 def _cores() -> int:
@@ -159,10 +161,11 @@ def _cores() -> int:
     return min(4, len(os.sched_getaffinity(0)))
 
 
-def compile_kernels(processes: int | None = None) -> float:
+def compile_kernels(processes: int | None = None, loop: bool = True) -> float:
     """Compile the step's kernels, shared out over ``processes`` processes (default: the cores this process may
-    use, at most 4), then ``step_batch`` here; return the seconds taken.  With one process it is the first call's
-    compile.  A helper process that fails only costs time: whatever it did not cache, ``step_batch`` compiles."""
+    use, at most 4), then ``step_batch`` here, then (``loop``) :func:`compile_run_steps`; return the seconds taken.
+    With one process it is the first call's compile.  A helper process that fails only costs time: whatever it did
+    not cache, ``step_batch`` compiles."""
     configure()
     t0 = time.perf_counter()
     n = processes or _cores()
@@ -184,18 +187,28 @@ def compile_kernels(processes: int | None = None) -> float:
             setup.wait()
     if setup is None or setup.returncode != 0:
         compile_setup()  # one process, or the helper failed: here (it loads whatever the helper cached)
-    compile_run_steps()
+    if loop:
+        compile_run_steps()
     return time.perf_counter() - t0
 
 
-def ensure_compiled(say: Callable[[str], None]) -> float | None:
+def ensure_compiled(say: Callable[[str], None], loop: bool = True) -> float | None:
     """:func:`compile_kernels` if the cache does not hold the step yet (:func:`is_compiled`), telling ``say`` what
-    it does and how long it took; the seconds, or None when there was nothing to do."""
-    if is_compiled():
+    it does and how long it took; the seconds, or None when there was nothing to do.  ``loop``: the command runs
+    batches of :data:`economy.engine.COMPILED_DRAWS_FROM` runs or more, so their compiled loop is compiled too (a
+    single run, ``multipolar run``, passes False: the loop costs some 7 s to compile and a single run never calls
+    it); with the step cached and only the loop missing, only the loop."""
+    if is_compiled(loop):
         return None
-    n = _cores()
-    say(f"compiling the kernels for this version of the code, once, on {n} processes (a minute or two)")
-    seconds = compile_kernels(n)
+    if is_compiled():
+        say("compiling the loop of a batch of runs for this version of the code, once (seconds)")
+        t0 = time.perf_counter()
+        compile_run_steps()
+        seconds = time.perf_counter() - t0
+    else:
+        n = _cores()
+        say(f"compiling the kernels for this version of the code, once, on {n} processes (a minute or two)")
+        seconds = compile_kernels(n, loop)
     say(f"kernels compiled in {seconds:.0f} s")
     return seconds
 

@@ -219,14 +219,16 @@ EXECUTION_OPTIONS: tuple[str, ...] = ("workers", "threads", "scheduler", "chunk"
 """The shared options (by parameter name) that say how an experiment's runs are computed (with ``max_memory``)."""
 
 
-def experiment_setup(ctx: typer.Context) -> Setup:
+def experiment_setup(ctx: typer.Context, *, loop: bool = True) -> Setup:
     """The setup every runner takes, from the running command's shared options (read by parameter name).
 
     ``scenario`` loaded with ``overrides`` (``--set``), ``seed``, ``out``, ``overwrite``, the
     :data:`EXECUTION_OPTIONS` the command has and ``--max-memory``, the command line (:func:`command_line`) and
     the figures the command line draws (:data:`runs.views.FIGURES`).  ``--workers`` given with ``--scheduler`` is
     noted on stderr (it is ignored).  A command with ``policy_files`` (``--policy``) loads them into the scenario
-    before ``--set``; one with ``posterior`` (``--posterior``) reads the posterior file.
+    before ``--set``; one with ``posterior`` (``--posterior``) reads the posterior file.  The kernels are compiled
+    first if the cache lacks them (economy.precompile.ensure_compiled; ``loop=False`` for a command that runs a
+    single run, which never calls the compiled loop of a batch).
     """
     from economy.kernels.config import configure
     from economy.precompile import ensure_compiled
@@ -254,7 +256,7 @@ def experiment_setup(ctx: typer.Context) -> Setup:
         Console(stderr=True).print(f"note: --workers {given['workers']} is ignored with --scheduler (the cluster "
                                    "has its own workers)")
     if execution.scheduler is None:  # a cluster's workers compile for their own machines
-        ensure_compiled(Console(stderr=True).print)
+        ensure_compiled(Console(stderr=True).print, loop=loop)
     return setup
 
 

@@ -80,7 +80,7 @@ def run(
 
     one_stdout(as_json, as_csv)
     with command_errors():
-        setup = with_figure_formats(experiment_setup(ctx), figure_format)
+        setup = with_figure_formats(experiment_setup(ctx, loop=False), figure_format)
         target = setup.output_dir()
         try:
             with progress_bar(f"{setup.scenario.name} seed {seed}", "steps") as bar:

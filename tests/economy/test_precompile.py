@@ -63,18 +63,32 @@ def test_argument_types_are_those_a_simulation_passes(baseline_dict, seeds):
 
 def test_a_warm_cache_is_left_alone(monkeypatch):
     said = []
-    monkeypatch.setattr(precompile, "compile_kernels", lambda processes=None: pytest.fail("compiled again"))
-    assert precompile.is_compiled()  # the session compiled them (tests/conftest.py)
+    monkeypatch.setattr(precompile, "compile_kernels", lambda processes=None, loop=True: pytest.fail("compiled again"))
+    monkeypatch.setattr(precompile, "compile_run_steps", lambda: pytest.fail("compiled again"))
+    assert precompile.is_compiled(loop=True)  # the session compiled them (tests/conftest.py)
     assert precompile.ensure_compiled(said.append) is None
+    assert precompile.ensure_compiled(said.append, loop=False) is None
     assert said == []
 
 
-def test_an_empty_cache_is_filled_and_said(monkeypatch):
-    said = []
-    monkeypatch.setattr(precompile, "is_compiled", lambda: False)
-    monkeypatch.setattr(precompile, "compile_kernels", lambda processes=None: 12.3)
-    assert precompile.ensure_compiled(said.append) == 12.3
+@pytest.mark.parametrize("loop", [True, False])
+def test_an_empty_cache_is_filled_and_said(monkeypatch, loop):
+    said, calls = [], []
+    monkeypatch.setattr(precompile, "is_compiled", lambda loop=False: False)
+    monkeypatch.setattr(precompile, "compile_kernels", lambda processes=None, loop=True: calls.append(loop) or 12.3)
+    assert precompile.ensure_compiled(said.append, loop=loop) == 12.3
+    assert calls == [loop]  # a single run's command does not compile the loop of a batch
     assert len(said) == 2 and "once" in said[0] and said[1] == "kernels compiled in 12 s"
+
+
+def test_a_cache_without_the_loop_of_a_batch_compiles_only_that(monkeypatch):
+    said, calls = [], []
+    monkeypatch.setattr(precompile, "is_compiled", lambda loop=False: not loop)  # the step cached, the loop not
+    monkeypatch.setattr(precompile, "compile_kernels", lambda processes=None, loop=True: pytest.fail("everything"))
+    monkeypatch.setattr(precompile, "compile_run_steps", lambda: calls.append("loop"))
+    assert precompile.ensure_compiled(said.append, loop=False) is None  # a single run needs nothing more
+    assert precompile.ensure_compiled(said.append) is not None
+    assert calls == ["loop"] and "loop of a batch" in said[0] and said[1].startswith("kernels compiled in")
 
 
 SETUP_SIGNATURES = """
