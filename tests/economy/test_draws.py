@@ -130,3 +130,39 @@ def test_every_stream_has_the_moments_and_distribution_it_should() -> None:
         steps = drawn[name].reshape(drawn[name].shape[0], -1)
         lag = np.corrcoef(steps[:-1].ravel(), steps[1:].ravel())[0, 1]
         assert abs(lag) < 5 / np.sqrt(steps[1:].size), name
+
+
+@pytest.mark.parametrize("variant", ["agents_busy", "urn", "compliance"])
+@pytest.mark.parametrize("threads", [2, 3])
+def test_draws_on_threads_are_the_serial_draws(monkeypatch: pytest.MonkeyPatch, variant: str, threads: int) -> None:
+    """A batch drawing in Python draws on numba's threads once a step draws DRAWS_IN_THREADS_FROM numbers (a
+    million-lab run): each Generator whole on one thread, so the numbers, the Generators' states after and the runs
+    themselves are those of the serial draws, whatever the number of threads."""
+    from economy import engine
+
+    sc = _scenario(variant, years=0.25)
+    seeds = [11, 12, 13]
+    threaded, serial = Simulation(sc, seeds), Simulation(sc, seeds)
+    assert engine.DRAWS_IN_THREADS_FROM > sum(cost for cost, _ in serial._draw_tasks())  # small: serial by default
+    calls: list[int] = []
+    real = engine._draw_in_threads
+    monkeypatch.setattr(engine, "_draw_in_threads", lambda tasks, n: calls.append(n) or real(tasks, n))
+    monkeypatch.setattr(engine.numba, "get_num_threads", lambda: threads)
+    monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 0)
+    for _ in range(3):
+        threaded._draw_in_python()
+        monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 1 << 62)
+        serial._draw_in_python()
+        monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 0)
+        for name in serial.draws._fields:
+            np.testing.assert_array_equal(getattr(threaded.draws, name), getattr(serial.draws, name), err_msg=name)
+        np.testing.assert_array_equal(threaded._shocks, serial._shocks)
+        np.testing.assert_array_equal(threaded._urn, serial._urn)
+    assert calls == [threads] * 3
+    for a, b in zip(threaded.streams, serial.streams, strict=True):
+        for name in DRAWN_STREAMS:
+            assert a[name].bit_generator.state == b[name].bit_generator.state, name
+    threaded.run()
+    monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 1 << 62)
+    serial.run()
+    np.testing.assert_array_equal(threaded.market, serial.market)
