@@ -88,7 +88,8 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
     net : NetworkState
         With a network, a lab observes and races its active neighbours.
     work : StepWork
-        Stage 1's tables (``routine``, ``top``, ``best``, ``peer``), rebuilt here.
+        Stage 1's tables (``routine``, ``top``, ``best``, ``peer``), rebuilt here (``top`` and ``best`` only for runs
+        without a network, the only ones that read them).
     draws : StepDraws
         The imitation and search uniforms and the search steps.
     rec : ndarray, shape (runs, N_MARKET)
@@ -105,12 +106,13 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
         chance[b, 0] = -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt)
         chance[b, 1] = -math.expm1(-par[b, P_ADAPTATION_SEARCH_RATE_PER_YEAR] * dt)
         chance[b, 2] = -math.expm1(-par[b, P_MONEY_HIRE_SPEED_PER_YEAR] * dt)
-        rival_table(labs.quality[b], labs.alive[b], work.top[b])
-        work.best[b] = best_performer(labs.performance[b], labs.alive[b])
         if par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0:
             imitation = True
         if par[b, P_NETWORK_KIND] != 0.0:
-            network = True
+            network = True  # rivals and the observed best are the neighbours: the run's tables are not read
+        else:
+            rival_table(labs.quality[b], labs.alive[b], work.top[b])
+            work.best[b] = best_performer(labs.performance[b], labs.alive[b])
     if imitation:
         snapshot_routines(labs, work.routine)
     if network:
