@@ -248,7 +248,7 @@ class Simulation:
         k = self.steps_done
         if k >= self.n_steps:
             raise RuntimeError(f"the horizon of {self.n_steps} steps is reached")
-        if len(self.streams) >= COMPILED_DRAWS_FROM:
+        if self._steps_compiled:
             self._run_compiled(k + 1)
             return
         self._draw_in_python()
@@ -258,6 +258,11 @@ class Simulation:
                        self.market[k + 1])
         note_founders(self.world, self._founders)
         self._after_steps()
+
+    @property
+    def _steps_compiled(self) -> bool:
+        """Whether the batch draws and steps in compiled code: :data:`COMPILED_DRAWS_FROM` runs or more."""
+        return len(self.streams) >= COMPILED_DRAWS_FROM
 
     def _run_compiled(self, stop: int) -> None:
         """Step every run to step ``stop`` in compiled code (economy.kernels.step.run_steps), drawing there from the
@@ -297,7 +302,7 @@ class Simulation:
         :data:`COMPILED_DRAWS_FROM` runs on (:func:`economy.kernels.draws.draw_step`, as
         :func:`economy.kernels.step.run_steps` does), else in Python (:meth:`_draw_in_python`).  The stepping
         methods draw by themselves; this serves the tests and the precompile."""
-        if len(self.streams) < COMPILED_DRAWS_FROM:
+        if not self._steps_compiled:
             self._draw_in_python()
             return
         draw_step(*self._typed_generators(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
@@ -310,10 +315,12 @@ class Simulation:
         return self._compiled_draws
 
     def _draw_in_python(self) -> None:
-        """This step's random numbers, one run at a time in Python: each stream drawn only while its mechanism is on
-        in the run, always in the same order.  A batch of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled
-        code instead (:func:`economy.kernels.draws.draw_step`, from the same Generators, bit for bit the same
-        numbers, tests/economy/test_draws.py); a smaller one here, which spares it the second or so numba takes,
+        """This step's random numbers in Python: each run's stream drawn only while its mechanism is on in the run,
+        its draws always in the same order (:meth:`_draw_tasks`), on numba's threads when the step draws
+        :data:`DRAWS_IN_THREADS_FROM` numbers or more (each Generator on one thread, so the same numbers).  A batch
+        of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled code instead
+        (:func:`economy.kernels.draws.draw_step`, from the same Generators, bit for bit the same numbers,
+        tests/economy/test_draws.py); a smaller one here, which spares it the fraction of a second numba takes,
         once per process, to build the typed lists of Generators the kernel receives."""
         tasks = self._draw_tasks()
         threads = numba.get_num_threads()
@@ -331,23 +338,22 @@ class Simulation:
         urn_draws = self._urn_draws.tolist()
         tasks = []
         for b, streams in enumerate(self.streams):
-            calls: dict[str, list[tuple[Callable[..., Any], np.ndarray]]] = {}
-            calls["shocks"] = [(streams["shocks"].standard_normal, self._shocks[b])]
+            calls = [[(streams["shocks"].standard_normal, self._shocks[b])]]
             if urn_draws[b]:
-                calls["market"] = [(streams["market"].random, self._urn[b, :urn_draws[b]])]
+                calls.append([(streams["market"].random, self._urn[b, :urn_draws[b]])])
             if behaviour[b]:
                 g = streams["behaviour"]
-                calls["behaviour"] = [(g.random, draws.imitate[b]), (g.random, draws.search[b]),
-                                      (g.standard_normal, draws.search_step[b])]
+                calls.append([(g.random, draws.imitate[b]), (g.random, draws.search[b]),
+                              (g.standard_normal, draws.search_step[b])])
             if entry[b] or acquire[b]:
                 g = streams["entry"]
-                calls["entry"] = ([(g.random, draws.entry[b]), (g.standard_normal, draws.entry_size[b])]
-                                  if entry[b] else []) + ([(g.random, draws.acquire[b])] if acquire[b] else [])
+                calls.append(([(g.random, draws.entry[b]), (g.standard_normal, draws.entry_size[b])] if entry[b]
+                              else []) + ([(g.random, draws.acquire[b])] if acquire[b] else []))
             if incident[b]:
-                calls["incidents"] = [(streams["incidents"].random, draws.incident[b])]
+                calls.append([(streams["incidents"].random, draws.incident[b])])
             if compliance[b]:
-                calls["compliance"] = [(streams["compliance"].random, draws.compliance[b])]
-            for task in calls.values():
+                calls.append([(streams["compliance"].random, draws.compliance[b])])
+            for task in calls:
                 cost = sum(out.size * (2 if method.__name__ == "standard_normal" else 1) for method, out in task)
                 tasks.append((cost, task))
         return tasks
@@ -386,10 +392,9 @@ class Simulation:
         """Step to the horizon; ``progress(steps_done)`` is called after each step, or after each
         :data:`PROGRESS_EVERY` steps when the batch steps in compiled code (:data:`COMPILED_DRAWS_FROM` runs or
         more: then the horizon, or the next step whose labs are recorded, is one compiled call)."""
-        compiled = len(self.streams) >= COMPILED_DRAWS_FROM
         every = self.scenario.output.labs_every if self.record_labs else self.n_steps
         while self.steps_done < self.n_steps:
-            if not compiled:
+            if not self._steps_compiled:
                 self.step()
             else:
                 k = self.steps_done

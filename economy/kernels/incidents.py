@@ -105,7 +105,8 @@ def incident_stage(labs, world, par, draws, work, rec):
 @kernel
 def incident_probability(drift, log_eff_compute, safety, par, b, logs):
     """Probability of an incident within the step, 1 - exp(-h dt), computed in logs (never inf or NaN);
-    ``logs[run]`` holds ln(hazard per drift) and ln(dt) of each run (:func:`incident_logs`, once per run)."""
+    ``logs[run]`` holds ln(hazard per drift) and ln(dt) of each run (computed once per run by
+    :func:`incident_stage`)."""
     hazard = par[b, P_INCIDENTS_HAZARD_PER_DRIFT]
     if drift <= 0.0 or hazard <= 0.0:
         return 0.0

@@ -38,7 +38,7 @@ from economy.kernels.metrics import top_two
 from economy.kernels.money import investor_weight
 from economy.kernels.segments import segment_log_norms
 
-__all__ = ["NEG_INF", "demand_stage", "share_rows", "smooth_toward", "urn_arrivals", "urn_run"]
+__all__ = ["NEG_INF", "demand_stage", "share_rows", "smooth_by", "smooth_toward", "urn_arrivals", "urn_run"]
 
 NEG_INF = -math.inf
 
@@ -164,7 +164,7 @@ def share_rows(labs, world, par, work, closing):
             continue
         if par[b, P_MARKET_MODE] != MARKET_MODE_URN:
             target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
-            share[b, i] = share[b, i] + (target - share[b, i]) * closing[b]  # smooth_toward, its factor per run
+            share[b, i] = smooth_by(share[b, i], target, closing[b])
         capacity = infer[b, i] * compute[b, i] / par[b, P_MARKET_INFERENCE_FLOP_PER_USD]
         revenue[b, i] = min(share[b, i] * demand[b], capacity)
         spare[b, i] = capacity - revenue[b, i]
@@ -247,4 +247,11 @@ def urn_arrivals(customers, alive, exponent, uniforms):
 @jit
 def smooth_toward(current, target, dt, time_constant):
     """Exponential approach: current + (target - current)(1 - e^{-dt/T})."""
-    return current + (target - current) * (-math.expm1(-dt / time_constant))
+    return smooth_by(current, target, -math.expm1(-dt / time_constant))
+
+
+@kernel
+def smooth_by(current, target, closing):
+    """:func:`smooth_toward` with its factor ``closing`` = 1 - e^{-dt/T} given (a row kernel computes it once per
+    run)."""
+    return current + (target - current) * closing
