@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from economy.kernels import (
     acquisitions,
+    blocks,
     compliance,
     factor_markets,
     incidents,
     market,
+    metrics,
     money,
     policies,
     record,
@@ -26,10 +28,11 @@ from economy.kernels import (
 )
 from economy.kernels.config import jit
 
-__all__ = ["breakup_run", "breakup_stage", "calibration_log_growth", "compliance_stage", "compute_tax_run",
-           "demand_stage", "factor_market_stage", "incident_stage", "lab_log_growth", "merge", "money_stage",
-           "record_stage", "research_stage", "spillover_stage", "strategy_stage", "training_stage", "trigger_run",
-           "windfall_run"]
+__all__ = ["alive_sum_blocked", "breakup_run", "breakup_stage", "calibration_log_growth", "compliance_stage",
+           "compute_tax_run", "concentration_blocked", "demand_stage", "factor_market_stage", "first_year_blocked",
+           "incident_stage", "knowledge_gap_blocked", "lab_log_growth", "merge", "money_stage", "record_knowledge_gap",
+           "record_stage", "research_stage", "row_sum_blocked", "spillover_stage", "strategy_stage", "top_two_blocked",
+           "training_stage", "trigger_run", "windfall_run"]
 
 
 @jit
@@ -120,3 +123,38 @@ def calibration_log_growth(labs, par, b, i):
 @jit
 def trigger_run(world, par, b, s, year, rec_row):
     return triggers.trigger_run(world, par, b, s, year, rec_row)
+
+
+@jit
+def top_two_blocked(values, alive, b, candidates):
+    return blocks.top_two_blocked(values, alive, b, candidates)
+
+
+@jit
+def alive_sum_blocked(alive, column, b):
+    return blocks.alive_sum_blocked(alive, column, b)
+
+
+@jit
+def row_sum_blocked(column, b):
+    return blocks.row_sum_blocked(column, b)
+
+
+@jit
+def concentration_blocked(share, alive, b, total):
+    return metrics.concentration_blocked(share, alive, b, total)
+
+
+@jit
+def knowledge_gap_blocked(log_software, alive, b, rec_row):
+    return spillover.knowledge_gap_blocked(log_software, alive, b, rec_row)
+
+
+@jit
+def record_knowledge_gap(log_software, alive, rec_row):
+    return spillover.record_knowledge_gap(log_software, alive, rec_row)
+
+
+@jit
+def first_year_blocked(years, b, current):
+    return record.first_year_blocked(years, b, current)

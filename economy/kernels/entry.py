@@ -32,6 +32,7 @@ Simon's (1955) process, whose firm sizes follow the Yule-Simon law with tail exp
 
 import math
 
+from economy.kernels.blocks import SUM_BLOCK, alive_sum_blocked
 from economy.kernels.config import kernel, kernel_inline
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -99,6 +100,9 @@ def entrant_kind(par_row, u):
 @kernel
 def industry_return(alive, profit_usd_per_year, capital_usd, b):
     """Sum of run b's alive labs' profit over the sum of their capital (clipped like a lab's return)."""
+    if alive.shape[1] > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
+        return return_on_capital(alive_sum_blocked(alive, profit_usd_per_year, b),
+                                 alive_sum_blocked(alive, capital_usd, b))
     profit = 0.0
     capital = 0.0
     for i in range(alive.shape[1]):

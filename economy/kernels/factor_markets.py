@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
+from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, top_two_blocked
 from economy.kernels.config import kernel, kernel_parallel
 from economy.kernels.layout import (
     M_CASH_COMPUTE_SPEND,
@@ -82,6 +83,7 @@ def factor_market_stage(labs, world, par, work, rec):
         The step's record: the compute spent, bought and depreciated, the price floor.
     """
     n_runs, n = labs.cash_usd.shape
+    candidates = np.empty((n_blocks(n), 2), np.int64)  # the blocked search's scratch (runs of > SUM_BLOCK labs)
     for b in range(n_runs):
         dt = par[b, P_SIM_DT]
         year = work.start_year[b]
@@ -95,15 +97,19 @@ def factor_market_stage(labs, world, par, work, rec):
         hires = 0.0
         fires = 0.0
         owned = 0.0
-        for i in range(n):
-            if labs.alive[b, i]:
-                owned += labs.compute_flop_per_year[b, i]
-                budget += labs.compute_budget_usd[b, i]
-                h = labs.hire[b, i]
-                if h > 0.0:
-                    hires += h
-                else:
-                    fires -= h
+        if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
+            owned, budget, hires, fires = _order_sums_blocked(labs.alive, labs.compute_flop_per_year,
+                                                              labs.compute_budget_usd, labs.hire, b)
+        else:
+            for i in range(n):
+                if labs.alive[b, i]:
+                    owned += labs.compute_flop_per_year[b, i]
+                    budget += labs.compute_budget_usd[b, i]
+                    h = labs.hire[b, i]
+                    if h > 0.0:
+                        hires += h
+                    else:
+                        fires -= h
         supply = math.exp(
             math.log(par[b, P_COMPUTE_SUPPLY_FLOP_PER_YEAR])
             + par[b, P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR] * (year - par[b, P_SIM_START_YEAR])
@@ -130,7 +136,10 @@ def factor_market_stage(labs, world, par, work, rec):
         fill = min(1.0, pool / hires) if hires > 0.0 else 1.0
         work.hire_fraction[b] = fill
         world.talent_pool[b] = max(0.0, pool - hires * fill)  # >= 0 despite rounding
-        leader, _ = top_two(labs.quality[b], labs.alive[b])
+        if n > SUM_BLOCK:
+            leader, _ = top_two_blocked(labs.quality, labs.alive, b, candidates)
+        else:
+            leader, _ = top_two(labs.quality[b], labs.alive[b])
         automation = labs.automation[b, leader] if leader >= 0 else 0.0
         world.log_price_floor[b] -= (
             par[b, P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS] * (1.0 + par[b, P_COMPUTE_HW_AI_FEEDBACK] * automation) * dt
@@ -139,6 +148,36 @@ def factor_market_stage(labs, world, par, work, rec):
     for b in range(n_runs):
         kept[b] = math.exp(-par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * par[b, P_SIM_DT])
     purchase_rows(labs, world, par, work, kept)
+
+
+@kernel
+def _order_sums_blocked(alive, compute, budget, hire, b):
+    """:func:`factor_market_stage`'s sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks):
+    the alive labs' compute, compute budgets, hiring and firing; returns the four."""
+    part = np.empty((n_blocks(alive.shape[1]), 4))
+    _order_sum_blocks(alive, compute, budget, hire, b, part)
+    total = part[0].copy()
+    for k in range(1, part.shape[0]):
+        total += part[k]
+    return total[0], total[1], total[2], total[3]
+
+
+@kernel_parallel
+def _order_sum_blocks(alive, compute, budget, hire, b, part):
+    n = alive.shape[1]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        owned = spend = hires = fires = 0.0
+        for i in range(lo, hi):
+            if alive[b, i]:
+                owned += compute[b, i]
+                spend += budget[b, i]
+                h = hire[b, i]
+                if h > 0.0:
+                    hires += h
+                else:
+                    fires -= h
+        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = owned, spend, hires, fires
 
 
 @kernel_parallel

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
+from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, top_two_blocked
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.entry import enter, entrant_kind, industry_return, laggard, open_frontier
 from economy.kernels.events import push_event
@@ -93,10 +94,14 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
         The step's record: Simon's entrants, in the urn mode.
     """
     n_runs, n = labs.cash_usd.shape
+    candidates = np.empty((n_blocks(n), 2), np.int64)  # the blocked search's scratch (runs of > SUM_BLOCK labs)
     for b in range(n_runs):
         dt = par[b, P_SIM_DT]
         years_in = world.step[b] * dt + dt
-        first, _ = top_two(labs.quality[b], labs.alive[b])
+        if n > SUM_BLOCK:
+            first, _ = top_two_blocked(labs.quality, labs.alive, b, candidates)
+        else:
+            first, _ = top_two(labs.quality[b], labs.alive[b])
         u_front = labs.quality[b, first] if first >= 0 else par[b, P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
         work.frontier_quality[b] = u_front
         log_cap = (
@@ -110,17 +115,21 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
         demand = math.exp(min(log_cap, log_d))
         world.demand[b] = demand
         w0 = par[b, P_MARKET_WINNER_TAKE_ALL] * par[b, P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
-        m = w0
-        for i in range(n):
-            if labs.alive[b, i] and labs.logit_weight[b, i] > m:
-                m = labs.logit_weight[b, i]
-        z = math.exp(w0 - m)
-        fund = 0.0
-        for i in range(n):
-            if labs.alive[b, i]:
-                z += math.exp(labs.logit_weight[b, i] - m)
-                if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
-                    fund += investor_weight(labs.quality[b, i], labs.revenue_growth[b, i], u_front, par, b)
+        if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
+            m, z, fund = _logit_sums_blocked(labs.alive, labs.logit_weight, labs.funding, labs.quality,
+                                             labs.revenue_growth, par, b, w0, u_front)
+        else:
+            m = w0
+            for i in range(n):
+                if labs.alive[b, i] and labs.logit_weight[b, i] > m:
+                    m = labs.logit_weight[b, i]
+            z = math.exp(w0 - m)
+            fund = 0.0
+            for i in range(n):
+                if labs.alive[b, i]:
+                    z += math.exp(labs.logit_weight[b, i] - m)
+                    if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
+                        fund += investor_weight(labs.quality[b, i], labs.revenue_growth[b, i], u_front, par, b)
         work.max_logit_weight[b] = m
         work.investor_weight_total[b] = fund
         log_z = math.log(z)  # ln Z - m, Z the logit's denominator with the outside option
@@ -143,6 +152,55 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
     for b in range(n_runs):
         closing[b] = -math.expm1(-par[b, P_SIM_DT] / par[b, P_MARKET_SWITCHING_YEARS])
     share_rows(labs, world, par, work, closing)
+
+
+@kernel
+def _logit_sums_blocked(alive, weight, funding, quality, growth, par, b, w0, u_front):
+    """:func:`demand_stage`'s sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks): the
+    largest weight ``m`` (at least ``w0``), the denominator ``e^{w0 - m} + sum_i e^{w_i - m}`` and the investors'
+    weights' total; returns ``(m, z, fund)``."""
+    blocks = n_blocks(alive.shape[1])
+    largest = np.empty(blocks)
+    _largest_weight_blocks(alive, weight, b, w0, largest)
+    m = w0
+    for k in range(blocks):
+        m = max(m, largest[k])
+    part = np.empty((blocks, 2))
+    _logit_sum_blocks(alive, weight, funding, quality, growth, par, b, m, math.exp(w0 - m), u_front, part)
+    z = part[0, 0]
+    fund = part[0, 1]
+    for k in range(1, blocks):
+        z += part[k, 0]
+        fund += part[k, 1]
+    return m, z, fund
+
+
+@kernel_parallel
+def _largest_weight_blocks(alive, weight, b, w0, largest):
+    n = alive.shape[1]
+    for k in prange(largest.shape[0]):
+        lo, hi = block_bounds(k, n)
+        m = w0
+        for i in range(lo, hi):
+            if alive[b, i] and weight[b, i] > m:
+                m = weight[b, i]
+        largest[k] = m
+
+
+@kernel_parallel
+def _logit_sum_blocks(alive, weight, funding, quality, growth, par, b, m, z0, u_front, part):
+    n = alive.shape[1]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        z = z0 if k == 0 else 0.0  # the outside option's term starts the first block, as it starts the serial sum
+        fund = 0.0
+        for i in range(lo, hi):
+            if alive[b, i]:
+                z += math.exp(weight[b, i] - m)
+                if funding[b, i] == 0 and quality[b, i] > NEG_INF:
+                    fund += investor_weight(quality[b, i], growth[b, i], u_front, par, b)
+        part[k, 0] = z
+        part[k, 1] = fund
 
 
 @kernel_parallel

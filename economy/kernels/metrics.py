@@ -7,12 +7,14 @@ import math
 
 import numba
 import numpy as np
+from numba import prange
 
-from economy.kernels.config import jit, kernel
+from economy.kernels.blocks import block_bounds, n_blocks
+from economy.kernels.config import jit, kernel, kernel_parallel
 
 __all__ = [
-    "NUMPY_SORT_MIN", "ROC_BOUND", "concentration", "gini", "return_on_capital", "safe_log", "sort_values",
-    "top_two"
+    "NUMPY_SORT_MIN", "ROC_BOUND", "concentration", "concentration_blocked", "gini", "return_on_capital", "safe_log",
+    "sort_values", "top_two"
 ]
 
 
@@ -46,6 +48,53 @@ def concentration(share, alive):
     hhi *= 10_000.0
     return hhi, 10_000.0 / hhi, top[0], top[0] + top[1] + top[2] + top[3]
 
+
+
+@kernel
+def concentration_blocked(share, alive, b, total):
+    """:func:`concentration` of run b's row of a run of more than SUM_BLOCK labs, in blocks
+    (economy.kernels.blocks); ``total`` is the alive labs' share summed the same way.  The top four shares are the
+    same numbers whatever the blocks; the HHI's sum of squares is summed in blocks."""
+    if total <= 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    part = np.empty((n_blocks(share.shape[1]), 5))  # per block: the sum of squares, then the four largest shares
+    _concentration_blocks(share, alive, b, total, part)
+    hhi = part[0, 0]
+    top = np.zeros(4)
+    for k in range(part.shape[0]):
+        if k > 0:
+            hhi += part[k, 0]
+        for c in range(1, 5):
+            _insert_top(top, part[k, c])
+    hhi *= 10_000.0
+    return hhi, 10_000.0 / hhi, top[0], top[0] + top[1] + top[2] + top[3]
+
+
+@kernel_parallel
+def _concentration_blocks(share, alive, b, total, part):
+    n = share.shape[1]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        hhi = 0.0
+        top = np.zeros(4)
+        for i in range(lo, hi):
+            if alive[b, i]:
+                s = share[b, i] / total
+                hhi += s * s
+                _insert_top(top, s)
+        part[k, 0] = hhi
+        part[k, 1:] = top
+
+
+@kernel
+def _insert_top(top, s):
+    """Insert ``s`` into the running top four ``top`` (descending; a value not above the fourth is left out)."""
+    j = 3
+    if s > top[3]:
+        while j > 0 and s > top[j - 1]:
+            top[j] = top[j - 1]
+            j -= 1
+        top[j] = s
 
 NUMPY_SORT_MIN = 4096
 """From this many values on, :func:`sort_values` hands the sort to numpy."""

@@ -9,6 +9,7 @@ import numpy as np
 from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
+from economy.kernels.blocks import SUM_BLOCK, alive_sum_blocked, block_bounds, n_blocks
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.entry import entry_count, entry_run
 from economy.kernels.events import push_event
@@ -118,16 +119,20 @@ def money_stage(labs, world, par, draws, work, rec):
     """
     n_runs, n = labs.cash_usd.shape
     for b in range(n_runs):
-        unserved = 0.0
-        spare = 0.0
-        inside = 0.0
-        alive = 0
-        for i in range(n):
-            if labs.alive[b, i]:
-                unserved += labs.share[b, i] * world.demand[b] - labs.revenue_usd_per_year[b, i]
-                spare += labs.spare_capacity_usd_per_year[b, i]
-                inside += labs.share[b, i]
-                alive += 1
+        if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
+            unserved, spare, inside, alive = _market_sums_blocked(labs.alive, labs.share, labs.revenue_usd_per_year,
+                                                                  labs.spare_capacity_usd_per_year, world.demand[b], b)
+        else:
+            unserved = 0.0
+            spare = 0.0
+            inside = 0.0
+            alive = 0
+            for i in range(n):
+                if labs.alive[b, i]:
+                    unserved += labs.share[b, i] * world.demand[b] - labs.revenue_usd_per_year[b, i]
+                    spare += labs.spare_capacity_usd_per_year[b, i]
+                    inside += labs.share[b, i]
+                    alive += 1
         work.unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
         work.inside_share[b] = inside
         work.exit_share[b] = par[b, P_MONEY_EXIT_RELATIVE_SHARE] * inside / alive if alive > 0 else 0.0
@@ -156,22 +161,31 @@ def money_stage(labs, world, par, draws, work, rec):
         compute_exit = 0.0
         people_exit = 0.0
         n_exits = 0
-        for i in range(n):
-            if labs.alive[b, i] or labs.exited[b, i]:
-                rev = labs.revenue_usd_per_year[b, i] * dt
-                cash_rev += rev
-                cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
-                if labs.funding[b, i] == 0:
-                    cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
-                else:
-                    cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
-                cash_wages += labs.researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
-                cash_subsidy += labs.subsidy_usd[b, i]
+        if n > SUM_BLOCK:  # a large run: the sums in blocks, on the threads (economy.kernels.blocks)
+            flows = _books_blocked(labs.alive, labs.exited, labs.funding, labs.revenue_usd_per_year,
+                                   labs.funding_inflow_usd_per_year, labs.researchers, labs.subsidy_usd,
+                                   labs.cash_usd, labs.compute_flop_per_year, par, b)
+            cash_rev, cash_opex, cash_fund, cash_state, cash_wages = flows[0], flows[1], flows[2], flows[3], flows[4]
+            cash_subsidy, cash_exit, compute_exit, people_exit = flows[5], flows[6], flows[7], flows[8]
+        else:
+            for i in range(n):
+                if labs.alive[b, i] or labs.exited[b, i]:
+                    rev = labs.revenue_usd_per_year[b, i] * dt
+                    cash_rev += rev
+                    cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
+                    if labs.funding[b, i] == 0:
+                        cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
+                    else:
+                        cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
+                    cash_wages += labs.researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
+                    cash_subsidy += labs.subsidy_usd[b, i]
+                if labs.exited[b, i]:
+                    cash_exit += labs.cash_usd[b, i]
+                    compute_exit += labs.compute_flop_per_year[b, i]
+                    people_exit += labs.researchers[b, i]
+        for i in range(n):  # the exits, in lab order: their events, and what leaves the model with them
             if labs.exited[b, i]:
                 n_exits += 1
-                cash_exit += labs.cash_usd[b, i]
-                compute_exit += labs.compute_flop_per_year[b, i]
-                people_exit += labs.researchers[b, i]
                 push_event(world, b, year, i, EVENT_EXIT, -1, labs.cash_usd[b, i])
                 labs.cash_usd[b, i] = 0.0
                 labs.compute_flop_per_year[b, i] = 0.0
@@ -205,13 +219,92 @@ def money_stage(labs, world, par, draws, work, rec):
                                  world.n_used[b], rec)
         if count > 0:
             entry_run(labs, world, par, b, year, draws, rec, count, ret)
-        staff = 0.0
-        for i in range(n):
-            if labs.alive[b, i]:
-                staff += labs.researchers[b, i]
+        if n > SUM_BLOCK:
+            staff = alive_sum_blocked(labs.alive, labs.researchers, b)
+        else:
+            staff = 0.0
+            for i in range(n):
+                if labs.alive[b, i]:
+                    staff += labs.researchers[b, i]
         growth = par[b, P_MONEY_TALENT_GROWTH_PER_YEAR] * (world.talent_pool[b] + staff) * dt
         world.talent_pool[b] += growth
         rec[b, M_PEOPLE_GROWTH] = growth
+
+
+@kernel
+def _market_sums_blocked(alive, share, revenue, spare, demand, b):
+    """:func:`money_stage`'s first sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks):
+    the demand not served, the spare capacity, the inside share and the alive labs; returns the four."""
+    part = np.empty((n_blocks(alive.shape[1]), 4))
+    _market_sum_blocks(alive, share, revenue, spare, demand, b, part)
+    total = part[0].copy()
+    for k in range(1, part.shape[0]):
+        total += part[k]
+    return total[0], total[1], total[2], int(total[3])
+
+
+@kernel_parallel
+def _market_sum_blocks(alive, share, revenue, spare, demand, b, part):
+    n = alive.shape[1]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        unserved = 0.0
+        room = 0.0
+        inside = 0.0
+        count = 0
+        for i in range(lo, hi):
+            if alive[b, i]:
+                unserved += share[b, i] * demand - revenue[b, i]
+                room += spare[b, i]
+                inside += share[b, i]
+                count += 1
+        part[k, 0] = unserved
+        part[k, 1] = room
+        part[k, 2] = inside
+        part[k, 3] = count
+
+
+@kernel
+def _books_blocked(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b):
+    """:func:`money_stage`'s books for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks): the
+    cash flows of the labs alive or exited this step (revenue, opex, investors' and state funding, wages,
+    subsidies) and what the exited labs take out (cash, compute, researchers), as an array of the nine."""
+    part = np.empty((n_blocks(alive.shape[1]), 9))
+    _books_blocks(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, part)
+    total = part[0].copy()
+    for k in range(1, part.shape[0]):
+        total += part[k]
+    return total
+
+
+@kernel_parallel
+def _books_blocks(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, part):
+    n = alive.shape[1]
+    dt = par[b, P_SIM_DT]
+    opex = par[b, P_MONEY_OPEX_FRACTION]
+    wage = par[b, P_MONEY_WAGE_USD_PER_YEAR]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        cash_rev = cash_opex = cash_fund = cash_state = cash_wages = cash_subsidy = 0.0
+        cash_exit = compute_exit = people_exit = 0.0
+        for i in range(lo, hi):
+            if alive[b, i] or exited[b, i]:
+                rev = revenue[b, i] * dt
+                cash_rev += rev
+                cash_opex += rev * opex
+                if funding[b, i] == 0:
+                    cash_fund += inflow[b, i] * dt
+                else:
+                    cash_state += inflow[b, i] * dt
+                cash_wages += researchers[b, i] * wage * dt
+                cash_subsidy += subsidy[b, i]
+            if exited[b, i]:
+                cash_exit += cash[b, i]
+                compute_exit += compute[b, i]
+                people_exit += researchers[b, i]
+        part[k, 0], part[k, 1], part[k, 2] = cash_rev, cash_opex, cash_fund
+        part[k, 3], part[k, 4] = cash_state, cash_wages
+        part[k, 5], part[k, 6], part[k, 7], part[k, 8] = cash_subsidy, cash_exit, compute_exit, people_exit
 
 
 @kernel_parallel

@@ -6,7 +6,11 @@ The stage is :func:`record_stage`; its docstring gives the equations.
 
 import math
 
-from economy.kernels.config import jit, kernel
+import numpy as np
+from numba import prange
+
+from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     M_COMPUTE_PRICE,
     M_EFFECTIVE_LABS,
@@ -42,9 +46,9 @@ from economy.kernels.layout import (
     P_SIM_DT,
     P_SIM_START_YEAR,
 )
-from economy.kernels.metrics import concentration, gini, top_two
+from economy.kernels.metrics import concentration, concentration_blocked, gini, top_two
 from economy.kernels.policies import pause_event, pause_trigger
-from economy.kernels.spillover import record_knowledge_gap
+from economy.kernels.spillover import knowledge_gap_blocked, record_knowledge_gap
 from economy.kernels.triggers import trigger_run
 
 __all__ = ["NAN", "NEG_INF", "record_initial", "record_metrics", "record_stage"]
@@ -89,12 +93,13 @@ def record_stage(labs, world, par, work, rec):
     rec : ndarray, shape (runs, N_MARKET)
         The step's record, ``rec[run, column]`` with the columns of ``economy.kernels.layout.MARKET_COLUMNS``.
     """
-    record_metrics(labs, world, par, work.end_year, 1, rec)
+    frontier = np.empty(labs.cash_usd.shape[0], np.int64)
+    record_metrics(labs, world, par, work.end_year, 1, rec, frontier)
     for b in range(labs.cash_usd.shape[0]):
         start_year = work.start_year[b]
         end_year = work.end_year[b]
         rec[b, M_PAUSED] = 1.0 if world.pause_until[b] > start_year else 0.0
-        first, _ = top_two(labs.quality[b], labs.alive[b])
+        first = frontier[b]
         if first >= 0 and pause_trigger(world, par, b, start_year, end_year, labs.log_eff_compute[b, first]):
             pause_event(world, b, end_year, first, labs.log_eff_compute[b, first])
         trigger_run(world, par, b, world.step[b] + 1, end_year, rec[b])
@@ -103,11 +108,14 @@ def record_stage(labs, world, par, work, rec):
 
 
 @kernel
-def record_metrics(labs, world, par, years, steps_ahead, rec):
+def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
     """Stage 10 for every run b: market metrics and stocks into ``rec[b]``, recorded at ``years[b]`` after
-    ``s = world.step[b] + steps_ahead`` steps.  One call for all the runs, the loop written inside: a call (or a
-    helper written in) that receives the lab and world state counts references to all their arrays, so per run it
-    would be paid per run (docs/performance.md, "Reference counting")."""
+    ``s = world.step[b] + steps_ahead`` steps; ``frontier[b]`` becomes the column of the run's best alive lab by
+    quality (-1 if none), which the record stage's pause trigger reads.  One call for all the runs, the loop written
+    inside: a call (or a helper written in) that receives the lab and world state counts references to all their
+    arrays, so per run it would be paid per run (docs/performance.md, "Reference counting").  A run of more than
+    SUM_BLOCK labs sums in blocks (economy.kernels.blocks)."""
+    candidates = np.empty((n_blocks(labs.cash_usd.shape[1]), 2), np.int64)  # the blocked search's scratch
     for b in range(labs.cash_usd.shape[0]):
         year = years[b]
         s = world.step[b] + steps_ahead
@@ -123,28 +131,45 @@ def record_metrics(labs, world, par, years, steps_ahead, rec):
         max_drift = 0.0
         n_alive = 0
         n_singular = 0
-        for i in range(n):
-            if labs.singular_year[b, i] >= 0.0:
-                n_singular += 1
-            if not labs.alive[b, i]:
-                continue
-            n_alive += 1
-            total_cash += labs.cash_usd[b, i]
-            total_compute += labs.compute_flop_per_year[b, i]
-            staff += labs.researchers[b, i]
-            revenue += labs.revenue_usd_per_year[b, i]
-            inside += labs.share[b, i]
-            safety += labs.safety[b, i]
-            max_drift = max(max_drift, labs.drift[b, i])
+        large = n > SUM_BLOCK
+        if large:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
+            sums = _stock_sums_blocked(labs.alive, labs.singular_year, labs.cash_usd, labs.compute_flop_per_year,
+                                       labs.researchers, labs.revenue_usd_per_year, labs.share, labs.safety,
+                                       labs.drift, b)
+            n_singular, n_alive = int(sums[0]), int(sums[1])
+            total_cash, total_compute, staff, revenue, inside, safety = (sums[2], sums[3], sums[4], sums[5],
+                                                                         sums[6], sums[7])
+            max_drift = sums[8]
+        else:
+            for i in range(n):
+                if labs.singular_year[b, i] >= 0.0:
+                    n_singular += 1
+                if not labs.alive[b, i]:
+                    continue
+                n_alive += 1
+                total_cash += labs.cash_usd[b, i]
+                total_compute += labs.compute_flop_per_year[b, i]
+                staff += labs.researchers[b, i]
+                revenue += labs.revenue_usd_per_year[b, i]
+                inside += labs.share[b, i]
+                safety += labs.safety[b, i]
+                max_drift = max(max_drift, labs.drift[b, i])
         rec[b, M_YEAR] = year
-        hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
+        if large:
+            hhi, eff, top1, top4 = concentration_blocked(labs.share, labs.alive, b, inside)
+        else:
+            hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
         rec[b, M_HHI] = hhi
         rec[b, M_EFFECTIVE_LABS] = eff
         rec[b, M_TOP1_SHARE] = top1
         rec[b, M_TOP4_SHARE] = top4
         rec[b, M_OUTSIDE_SHARE] = 1.0 - inside if n_alive > 0 else 1.0
         rec[b, M_GINI_REVENUE] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
-        first, second = top_two(labs.quality[b], labs.alive[b])
+        if large:
+            first, second = top_two_blocked(labs.quality, labs.alive, b, candidates)
+        else:
+            first, second = top_two(labs.quality[b], labs.alive[b])
+        frontier[b] = first
         # a lab with no trained model (ln E = -inf) is neither frontier nor runner-up: those columns are undefined
         if second >= 0 and labs.quality[b, second] == NEG_INF:
             second = -1
@@ -181,13 +206,17 @@ def record_metrics(labs, world, par, years, steps_ahead, rec):
             rec[b, M_RUNNERUP_QUALITY] = NAN
             rec[b, M_LEADER_GAP_OOMS] = NAN
             rec[b, M_LEADER_GAP_YEARS] = NAN
-        for i in range(n):
-            if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
-                                                    or labs.singular_year[b, i] < world.singularity_year[b]):
-                world.singularity_year[b] = labs.singular_year[b, i]
-            if labs.ceiling_year[b, i] >= 0.0 and (world.ceiling_year[b] < 0.0
-                                                   or labs.ceiling_year[b, i] < world.ceiling_year[b]):
-                world.ceiling_year[b] = labs.ceiling_year[b, i]
+        if large:
+            world.singularity_year[b] = first_year_blocked(labs.singular_year, b, world.singularity_year[b])
+            world.ceiling_year[b] = first_year_blocked(labs.ceiling_year, b, world.ceiling_year[b])
+        else:
+            for i in range(n):
+                if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
+                                                        or labs.singular_year[b, i] < world.singularity_year[b]):
+                    world.singularity_year[b] = labs.singular_year[b, i]
+                if labs.ceiling_year[b, i] >= 0.0 and (world.ceiling_year[b] < 0.0
+                                                       or labs.ceiling_year[b, i] < world.ceiling_year[b]):
+                    world.ceiling_year[b] = labs.ceiling_year[b, i]
         rec[b, M_COMPUTE_PRICE] = world.price[b]
         rec[b, M_TOTAL_DEMAND] = demand
         rec[b, M_TOTAL_REVENUE] = revenue
@@ -200,13 +229,79 @@ def record_metrics(labs, world, par, years, steps_ahead, rec):
         rec[b, M_TOTAL_RESEARCHERS] = staff
         rec[b, M_TALENT_POOL] = world.talent_pool[b]
         rec[b, M_RESALE_COMPUTE] = world.resale_flop[b]
-        record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
+        if large:
+            knowledge_gap_blocked(labs.log_software, labs.alive, b, rec[b])
+        else:
+            record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
 
 
 @jit
 def record_initial(labs, world, par, rec):
     """The market record of the starting state (no flows yet), also the triggers' first observation."""
-    record_metrics(labs, world, par, par[:, P_SIM_START_YEAR], 0, rec)
+    record_metrics(labs, world, par, par[:, P_SIM_START_YEAR], 0, rec, np.empty(labs.cash_usd.shape[0], np.int64))
     for b in range(labs.cash_usd.shape[0]):
         rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])
         trigger_run(world, par, b, 0, par[b, P_SIM_START_YEAR], rec[b])
+
+
+@kernel
+def _stock_sums_blocked(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b):
+    """:func:`record_metrics`'s sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks): the
+    singular and the alive labs, the alive labs' cash, compute, researchers, revenue, share and safety, and their
+    largest drift, as an array of the nine (the counts exact in floating point)."""
+    part = np.empty((n_blocks(alive.shape[1]), 9))
+    _stock_sum_blocks(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, part)
+    total = part[0].copy()
+    for k in range(1, part.shape[0]):
+        total[:8] += part[k, :8]
+        total[8] = max(total[8], part[k, 8])
+    return total
+
+
+@kernel_parallel
+def _stock_sum_blocks(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, part):
+    n = alive.shape[1]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        n_singular = n_alive = 0
+        total_cash = total_compute = staff = total_revenue = inside = total_safety = max_drift = 0.0
+        for i in range(lo, hi):
+            if singular_year[b, i] >= 0.0:
+                n_singular += 1
+            if not alive[b, i]:
+                continue
+            n_alive += 1
+            total_cash += cash[b, i]
+            total_compute += compute[b, i]
+            staff += researchers[b, i]
+            total_revenue += revenue[b, i]
+            inside += share[b, i]
+            total_safety += safety[b, i]
+            max_drift = max(max_drift, drift[b, i])
+        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = n_singular, n_alive, total_cash, total_compute
+        part[k, 4], part[k, 5], part[k, 6] = staff, total_revenue, inside
+        part[k, 7], part[k, 8] = total_safety, max_drift
+
+
+@kernel
+def first_year_blocked(years, b, current):
+    """The earliest non-negative ``years[b, i]`` and ``current`` (-1 stands for none), the columns in blocks: the
+    first singular lab's year, the first year a lab reached the ceiling."""
+    first = np.empty(n_blocks(years.shape[1]))
+    _first_year_blocks(years, b, first)
+    for k in range(first.shape[0]):
+        if first[k] >= 0.0 and (current < 0.0 or first[k] < current):
+            current = first[k]
+    return current
+
+
+@kernel_parallel
+def _first_year_blocks(years, b, first):
+    n = years.shape[1]
+    for k in prange(first.shape[0]):
+        lo, hi = block_bounds(k, n)
+        earliest = -1.0
+        for i in range(lo, hi):
+            if years[b, i] >= 0.0 and (earliest < 0.0 or years[b, i] < earliest):
+                earliest = years[b, i]
+        first[k] = earliest

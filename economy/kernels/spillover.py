@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
+from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, row_sum_blocked
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     M_ACTIVE_EDGES,
@@ -41,7 +42,7 @@ from economy.kernels.prefetch import PREFETCH_EDGES, prefetch_limit, prefetch_re
 from economy.kernels.training import capability
 
 __all__ = [
-    "NEG_INF", "absorptive_capacity", "attractiveness", "catch_up", "leave_rows", "mark_rows",
+    "NEG_INF", "absorptive_capacity", "attractiveness", "catch_up", "knowledge_gap_blocked", "leave_rows", "mark_rows",
     "record_knowledge_gap", "snapshot_rows", "spill_rows", "spillover_stage"
 ]
 
@@ -103,11 +104,17 @@ def spillover_stage(labs, world, par, net, rec):
         gain = 0.0
         distilled = 0.0
         edges = 0
-        for i in range(n):
-            moved += net.moved[b, i]
-            gain += net.gain[b, i]
-            distilled += net.distilled[b, i]
-            edges += net.active_edges[b, i]
+        if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
+            moved = row_sum_blocked(net.moved, b)
+            gain = row_sum_blocked(net.gain, b)
+            distilled = row_sum_blocked(net.distilled, b)
+            edges = row_sum_blocked(net.active_edges, b)
+        else:
+            for i in range(n):
+                moved += net.moved[b, i]
+                gain += net.gain[b, i]
+                distilled += net.distilled[b, i]
+                edges += net.active_edges[b, i]
         rec[b, M_TALENT_FLOW] = moved
         rec[b, M_SPILLOVER_LOG_SOFTWARE] = gain
         rec[b, M_N_DISTILLED] = distilled
@@ -144,6 +151,65 @@ def record_knowledge_gap(log_software, alive, rec_row):
     rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(ss / m)
     rec_row[M_MEAN_LOG_SOFTWARE_GAP] = top - mean
 
+
+
+@kernel
+def knowledge_gap_blocked(log_software, alive, b, rec_row):
+    """:func:`record_knowledge_gap` of run b of a run of more than SUM_BLOCK labs, its two passes in blocks
+    (economy.kernels.blocks)."""
+    blocks = n_blocks(alive.shape[1])
+    part = np.empty((blocks, 3))  # per block: alive labs, the sum of ln S, the largest ln S
+    _software_sum_blocks(log_software, alive, b, part)
+    m = int(part[0, 0])
+    total = part[0, 1]
+    top = part[0, 2]
+    for k in range(1, blocks):
+        m += int(part[k, 0])
+        total += part[k, 1]
+        top = max(top, part[k, 2])
+    if m == 0:
+        rec_row[M_KNOWLEDGE_GAP_DISPERSION] = 0.0
+        rec_row[M_MEAN_LOG_SOFTWARE_GAP] = 0.0
+        return
+    mean = total / m
+    squares = np.empty(blocks)
+    _software_square_blocks(log_software, alive, b, mean, squares)
+    ss = squares[0]
+    for k in range(1, blocks):
+        ss += squares[k]
+    rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(ss / m)
+    rec_row[M_MEAN_LOG_SOFTWARE_GAP] = top - mean
+
+
+@kernel_parallel
+def _software_sum_blocks(log_software, alive, b, part):
+    n = alive.shape[1]
+    for k in prange(part.shape[0]):
+        lo, hi = block_bounds(k, n)
+        m = 0
+        total = 0.0
+        top = NEG_INF
+        for i in range(lo, hi):
+            if alive[b, i]:
+                m += 1
+                total += log_software[b, i]
+                top = max(top, log_software[b, i])
+        part[k, 0] = m
+        part[k, 1] = total
+        part[k, 2] = top
+
+
+@kernel_parallel
+def _software_square_blocks(log_software, alive, b, mean, squares):
+    n = alive.shape[1]
+    for k in prange(squares.shape[0]):
+        lo, hi = block_bounds(k, n)
+        ss = 0.0
+        for i in range(lo, hi):
+            if alive[b, i]:
+                d = log_software[b, i] - mean
+                ss += d * d
+        squares[k] = ss
 
 # ---------------------------------------------------------------------------------------------- scalar helpers
 @jit

@@ -119,9 +119,12 @@ THREAD_SCRIPT = textwrap.dedent("""
     policies = [{"kind": "compute_cap", "start_year": 2025.0, "max_training_flop": 3e26},
                 {"kind": "export_controls", "start_year": 2025.0, "restricted_blocs": [1]}]
     compliance = dict(data, enforcement={"evasion": True, "audit_budget_usd_per_year": 2e9}, policies=policies)
+    # more than SUM_BLOCK labs: the runs' sums in blocks on the threads (economy.kernels.blocks), the prefetching
+    # gathers and the draws on threads
+    large = dict(data, labs={"n": 3 * 4096 + 77}, sim=dict(data["sim"], years=1.0))
     arrays = {}
     for tag, scenario, seeds in (("baseline", data, [1, 2, 3, 4]), ("generated", generated, [5, 6]),
-                                 ("compliance", compliance, [7, 8])):
+                                 ("compliance", compliance, [7, 8]), ("large", large, [9])):
         sim = Simulation(Scenario.model_validate(scenario), seeds).run()
         arrays[tag + "_market"] = sim.market
         arrays.update({tag + "_labs_" + name: getattr(sim.labs, name) for name in sim.labs._fields
@@ -147,4 +150,4 @@ def test_thread_count_does_not_change_results(tmp_path):
     assert one.keys() == two.keys()
     different = [name for name in one if one[name] != two[name]]
     assert not different, f"arrays differ between 1 and 2 threads: {different}"
-    assert len(one["baseline_market"]) > 0 and len(one["generated_market"]) > 0
+    assert len(one["baseline_market"]) > 0 and len(one["generated_market"]) > 0 and len(one["large_market"]) > 0

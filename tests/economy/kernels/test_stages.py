@@ -219,6 +219,18 @@ def test_stages_that_prefetch_match_their_twins(make_scenario):
     assert records[0, 0, L.M_ACTIVE_EDGES] > 0
 
 
+
+def test_stages_that_sum_in_blocks_match_their_twins(make_scenario):
+    """A run of more than SUM_BLOCK lab columns sums in blocks on the threads (economy.kernels.blocks): every stage
+    still matches its twin, whose sums run serially, with entry, exits and the network on."""
+    from economy.kernels.blocks import SUM_BLOCK
+
+    sections = {"labs": {"n": SUM_BLOCK + 500, "list": []}, "network": {"kind": "erdos_renyi", "mean_degree": 4.0}}
+    sim = Simulation(make_scenario(None, **sections), [32], record_labs=False)
+    assert sim.labs.alive.shape[1] > SUM_BLOCK
+    records = drive_stages(sim, 1, seed=32)
+    assert records[0, 0, L.M_N_ALIVE] > SUM_BLOCK and records[0, 0, L.M_HHI] > 0.0
+
 # ---------------------------------------------------------------------------------------------- closed forms
 
 
