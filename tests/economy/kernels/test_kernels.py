@@ -31,7 +31,15 @@ from twin_checks import (
 from economy.engine import Simulation
 from economy.kernels import layout as L
 from economy.kernels.market import smooth_toward, urn_arrivals
-from economy.kernels.metrics import NUMPY_SORT_MIN, concentration, gini, safe_log, sort_values, top_two
+from economy.kernels.metrics import (
+    INSERTION_SORT_MAX,
+    NUMPY_SORT_MIN,
+    concentration,
+    gini,
+    safe_log,
+    sort_values,
+    top_two,
+)
 from economy.kernels.record import record_initial
 from economy.kernels.research import (
     advance_log_software,
@@ -447,20 +455,21 @@ def test_metrics_hand_picked(case):
     _assert_metrics(*case)
 
 
+@pytest.mark.parametrize("m", [NUMPY_SORT_MIN * 3 + 17, INSERTION_SORT_MAX, 2])
 @pytest.mark.parametrize("kind", ["revenues", "ties_and_zeros", "negative_zero", "tiny_and_huge", "negative",
                                   "nan", "small"])
-def test_sort_values_equals_numpy_sort(kind):
-    """Both routes (numpy's sort from NUMPY_SORT_MIN values on, numba's below) give np.sort's array."""
+def test_sort_values_equals_numpy_sort(kind, m):
+    """The three routes (numpy's sort from NUMPY_SORT_MIN values on, numba's below, insertion up to
+    INSERTION_SORT_MAX) give np.sort's array."""
     gen = rng(7)
-    m = NUMPY_SORT_MIN * 3 + 17
     values = {
         "revenues": np.exp(gen.normal(20.0, 5.0, m)),
         "ties_and_zeros": gen.integers(0, 5, m).astype(np.float64) * 1e9,
         "negative_zero": np.where(gen.random(m) < 0.3, -0.0, gen.random(m)),
-        "tiny_and_huge": np.concatenate([np.full(100, 5e-324), np.full(100, 1.7e308), gen.random(m)]),
+        "tiny_and_huge": np.concatenate([np.full(m // 4, 5e-324), np.full(m // 4, 1.7e308), gen.random(m - m // 2)]),
         "negative": gen.normal(0.0, 1.0, m),
-        "nan": np.append(gen.random(m), np.nan),
-        "small": gen.random(NUMPY_SORT_MIN - 1),
+        "nan": np.concatenate([gen.random(m - 2), [np.nan, -np.inf]])[gen.permutation(m)],
+        "small": gen.random(NUMPY_SORT_MIN - 1 if m > NUMPY_SORT_MIN else m - 1),
     }[kind]
     want = np.sort(values)
     buffer = np.concatenate([values, [123.0]])  # a row of a larger buffer, as the record stage passes it
