@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from economy.kernels.blocks import SUM_BLOCK
 from economy.kernels.layout import (
     COMPLIANCE_DRAWS,
     ENTRY_SLOTS,
@@ -276,16 +277,39 @@ class StepWork(NamedTuple):
     inside_share: np.ndarray  # (runs,) the alive labs' total share
     exit_share: np.ndarray  # (runs,) investor-funded labs below this share close, past their grace period...
     founded_by_year: np.ndarray  # (runs,) ... if founded no later than this year
+    # scratch of the stages that run without numba's reference counting (economy.kernels.config.kernel_nocount),
+    # which may not allocate
+    factors: np.ndarray  # (runs, FACTOR_SLOTS) per-run factors a stage computes before its row kernel
+    frontier: np.ndarray  # (runs,) int64, the record's frontier lab, for the pause trigger
+    block_sums: np.ndarray  # (n_blocks, BLOCK_SLOTS) a large run's partial sums (economy.kernels.blocks)
+    block_pairs: np.ndarray  # (n_blocks, 2) int64, a large run's best two labs per block
+
+
+WORK_SCRATCH = ("factors", "frontier", "block_sums", "block_pairs")
+"""The fields of :class:`StepWork` that are scratch, not values one stage hands on to a later one."""
+FACTOR_SLOTS = 4
+"""Per-run factors a stage may keep in ``work.factors`` (stage 1 keeps four: the year and three chances)."""
+BLOCK_SLOTS = 16
+"""Partial sums a blocked reduction may keep per block in ``work.block_sums`` (the record keeps nine)."""
+
+
+def _blocks(capacity: int) -> int:
+    """economy.kernels.blocks.n_blocks in Python."""
+    return max(1, -(-capacity // SUM_BLOCK))
 
 
 def allocate_work(n_runs: int, capacity: int) -> StepWork:
     """Step scratch; stage 1's tables start empty (-1), every per-run value at 0 (each is written before read)."""
-    per_run = {name: np.zeros(n_runs) for name in StepWork._fields[4:] if name != "log_norm"}
+    per_run = {name: np.zeros(n_runs) for name in StepWork._fields[4:] if name not in ("log_norm", *WORK_SCRATCH)}
     return StepWork(
         routine=np.zeros((n_runs, capacity, ROUTINE_FIELDS)),
         top=np.full((n_runs, RIVAL_SLOTS + 1), -1, np.int64),
         best=np.full(n_runs, -1, np.int64),
         peer=np.zeros((n_runs, capacity, PEER_FIELDS)),
         log_norm=np.zeros((n_runs, N_BLOC_SLOTS)),
+        factors=np.zeros((n_runs, FACTOR_SLOTS)),
+        frontier=np.full(n_runs, -1, np.int64),
+        block_sums=np.zeros((_blocks(capacity), BLOCK_SLOTS)),
+        block_pairs=np.full((_blocks(capacity), 2), -1, np.int64),
         **per_run,
     )

@@ -131,8 +131,8 @@ def top_two_blocked(values, alive, b, candidates):
 
 
 @jit
-def alive_sum_blocked(alive, column, b):
-    return blocks.alive_sum_blocked(alive, column, b)
+def alive_sum_blocked(alive, column, b, scratch):
+    return blocks.alive_sum_blocked(alive, column, b, scratch)
 
 
 @jit
@@ -141,13 +141,13 @@ def row_sum_blocked(column, b):
 
 
 @jit
-def concentration_blocked(share, alive, b, total):
-    return metrics.concentration_blocked(share, alive, b, total)
+def concentration_blocked(share, alive, b, total, scratch):
+    return metrics.concentration_blocked(share, alive, b, total, scratch)
 
 
 @jit
-def knowledge_gap_blocked(log_software, alive, b, rec_row):
-    return spillover.knowledge_gap_blocked(log_software, alive, b, rec_row)
+def knowledge_gap_blocked(log_software, alive, b, rec_row, scratch):
+    return spillover.knowledge_gap_blocked(log_software, alive, b, rec_row, scratch)
 
 
 @jit
@@ -156,5 +156,5 @@ def record_knowledge_gap(log_software, alive, rec_row):
 
 
 @jit
-def first_year_blocked(years, b, current):
-    return record.first_year_blocked(years, b, current)
+def first_year_blocked(years, b, current, scratch):
+    return record.first_year_blocked(years, b, current, scratch)

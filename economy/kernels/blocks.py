@@ -23,8 +23,8 @@ from numba import prange
 
 from economy.kernels.config import jit, kernel, kernel_parallel
 
-__all__ = ["SUM_BLOCK", "alive_sum_blocked", "block_bounds", "merge_top_two", "n_blocks", "row_sum_blocked",
-           "top_two_blocked", "top_two_in"]
+__all__ = ["SUM_BLOCK", "add_blocks", "alive_sum_blocked", "block_bounds", "merge_top_two", "n_blocks",
+           "row_sum_blocked", "top_two_blocked", "top_two_in"]
 
 SUM_BLOCK = 4096
 """Lab columns per block; runs with more columns than this sum in blocks (the same size as the prefetch's
@@ -98,25 +98,31 @@ def top_two_blocked(values, alive, b, candidates):
 
 
 @kernel_parallel
-def _alive_sum_blocks(alive, column, b, part):
+def _alive_sum_blocks(alive, column, b, scratch):
     n = alive.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         total = 0.0
         for i in range(lo, hi):
             if alive[b, i]:
                 total += column[b, i]
-        part[k] = total
+        scratch[k, 0] = total
 
 
 @kernel
-def alive_sum_blocked(alive, column, b):
-    """The sum of ``column[b, i]`` over run b's alive labs, in blocks."""
-    part = np.empty(n_blocks(alive.shape[1]))
-    _alive_sum_blocks(alive, column, b, part)
-    total = part[0]
-    for k in range(1, part.shape[0]):
-        total += part[k]
+def alive_sum_blocked(alive, column, b, scratch):
+    """The sum of ``column[b, i]`` over run b's alive labs, in blocks (``scratch``: economy.state.StepWork's
+    ``block_sums``)."""
+    _alive_sum_blocks(alive, column, b, scratch)
+    return add_blocks(scratch, 0, n_blocks(alive.shape[1]))
+
+
+@kernel
+def add_blocks(scratch, c, blocks):
+    """The partial sums ``scratch[k, c]`` of the first ``blocks`` blocks added in block order."""
+    total = scratch[0, c]
+    for k in range(1, blocks):
+        total += scratch[k, c]
     return total
 
 

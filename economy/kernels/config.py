@@ -35,7 +35,7 @@ import numba
 from numba.core.registry import CPUDispatcher
 
 __all__ = ["JIT_OPTIONS", "InternalDispatcher", "cache_folder", "call_compiled", "configure", "jit", "jit_parallel",
-           "kernel", "kernel_inline", "kernel_parallel"]
+           "kernel", "kernel_inline", "kernel_nocount", "kernel_parallel"]
 
 _CORE = Path(__file__).resolve().parents[1]
 
@@ -119,6 +119,12 @@ kernel = _internal()
 
 kernel_parallel = _internal(parallel=True)
 """``prange`` kernels that only compiled code calls (:class:`InternalDispatcher`)."""
+
+kernel_nocount = _internal(_nrt=False)
+"""Per-run stage kernels compiled without numba's reference counting (its ``_nrt=False``), with every function they
+call: a stage looping over a batch's runs counted references to the arrays it handed to its helpers, run by run,
+each an atomic instruction (docs/performance.md, "Reference counting").  Such a kernel, and everything it calls,
+may not allocate: its scratch is in ``work`` (economy.state.StepWork); numba refuses to compile one that does."""
 
 kernel_inline = _internal(inline="always")
 """Per-run helpers that receive the state tuples, written into each caller (numba's ``inline="always"``).

@@ -98,11 +98,12 @@ def entrant_kind(par_row, u):
 
 
 @kernel
-def industry_return(alive, profit_usd_per_year, capital_usd, b):
-    """Sum of run b's alive labs' profit over the sum of their capital (clipped like a lab's return)."""
-    if alive.shape[1] > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
-        return return_on_capital(alive_sum_blocked(alive, profit_usd_per_year, b),
-                                 alive_sum_blocked(alive, capital_usd, b))
+def industry_return(alive, profit_usd_per_year, capital_usd, b, scratch):
+    """Sum of run b's alive labs' profit over the sum of their capital (clipped like a lab's return); a large run
+    sums in blocks (economy.kernels.blocks), ``scratch`` being economy.state.StepWork's ``block_sums``."""
+    if alive.shape[1] > SUM_BLOCK:
+        profit = alive_sum_blocked(alive, profit_usd_per_year, b, scratch)
+        return return_on_capital(profit, alive_sum_blocked(alive, capital_usd, b, scratch))
     profit = 0.0
     capital = 0.0
     for i in range(alive.shape[1]):
@@ -135,7 +136,7 @@ def laggard(labs, b):
 
 
 @kernel
-def entry_count(alive, profit_usd_per_year, capital_usd, entry_draws, par, b, n_used, rec):
+def entry_count(alive, profit_usd_per_year, capital_usd, entry_draws, par, b, n_used, rec, scratch):
     """Entry for run b at the end of stage 7, first part: the industry's return and the entry rate (recorded), and
     how many labs enter this step (0 when no free column is left); returns ``(count, industry return)``.
 
@@ -144,7 +145,7 @@ def entry_count(alive, profit_usd_per_year, capital_usd, entry_draws, par, b, n_
     references to all their arrays (docs/performance.md, "Reference counting").
     """
     p = par[b]
-    ret = industry_return(alive, profit_usd_per_year, capital_usd, b)
+    ret = industry_return(alive, profit_usd_per_year, capital_usd, b, scratch)
     rec[b, M_INDUSTRY_RETURN] = ret
     rate = (
         p[P_ENTRY_RATE_PER_YEAR] * math.exp(p[P_ENTRY_PROFIT_SENSITIVITY] * min(ret, 1.0))

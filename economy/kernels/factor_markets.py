@@ -5,11 +5,10 @@ The stage is :func:`factor_market_stage`; its docstring gives the equations.
 
 import math
 
-import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, top_two_blocked
-from economy.kernels.config import kernel, kernel_parallel
+from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.config import kernel, kernel_nocount, kernel_parallel
 from economy.kernels.layout import (
     M_CASH_COMPUTE_SPEND,
     M_COMPUTE_BOUGHT,
@@ -36,7 +35,7 @@ from economy.kernels.policies import active, compute_tax_run, export_budgets
 __all__ = ["factor_market_stage", "purchase_rows"]
 
 
-@kernel
+@kernel_nocount
 def factor_market_stage(labs, world, par, work, rec):
     r"""Stage 2 for every run of a batch: the compute and talent markets (docs/model.md, "Stage 2").
 
@@ -83,7 +82,6 @@ def factor_market_stage(labs, world, par, work, rec):
         The step's record: the compute spent, bought and depreciated, the price floor.
     """
     n_runs, n = labs.cash_usd.shape
-    candidates = np.empty((n_blocks(n), 2), np.int64)  # the blocked search's scratch (runs of > SUM_BLOCK labs)
     for b in range(n_runs):
         dt = par[b, P_SIM_DT]
         year = work.start_year[b]
@@ -99,7 +97,7 @@ def factor_market_stage(labs, world, par, work, rec):
         owned = 0.0
         if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
             owned, budget, hires, fires = _order_sums_blocked(labs.alive, labs.compute_flop_per_year,
-                                                              labs.compute_budget_usd, labs.hire, b)
+                                                              labs.compute_budget_usd, labs.hire, b, work.block_sums)
         else:
             for i in range(n):
                 if labs.alive[b, i]:
@@ -137,35 +135,33 @@ def factor_market_stage(labs, world, par, work, rec):
         work.hire_fraction[b] = fill
         world.talent_pool[b] = max(0.0, pool - hires * fill)  # >= 0 despite rounding
         if n > SUM_BLOCK:
-            leader, _ = top_two_blocked(labs.quality, labs.alive, b, candidates)
+            leader, _ = top_two_blocked(labs.quality, labs.alive, b, work.block_pairs)
         else:
             leader, _ = top_two(labs.quality[b], labs.alive[b])
         automation = labs.automation[b, leader] if leader >= 0 else 0.0
         world.log_price_floor[b] -= (
             par[b, P_LN2_OVER_COMPUTE_HW_DOUBLING_YEARS] * (1.0 + par[b, P_COMPUTE_HW_AI_FEEDBACK] * automation) * dt
         )
-    kept = np.empty(n_runs)  # per run: the share of compute a step's depreciation leaves
+    kept = work.factors[:, 0]  # per run: the share of compute a step's depreciation leaves
     for b in range(n_runs):
         kept[b] = math.exp(-par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * par[b, P_SIM_DT])
     purchase_rows(labs, world, par, work, kept)
 
 
 @kernel
-def _order_sums_blocked(alive, compute, budget, hire, b):
+def _order_sums_blocked(alive, compute, budget, hire, b, scratch):
     """:func:`factor_market_stage`'s sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks):
     the alive labs' compute, compute budgets, hiring and firing; returns the four."""
-    part = np.empty((n_blocks(alive.shape[1]), 4))
-    _order_sum_blocks(alive, compute, budget, hire, b, part)
-    total = part[0].copy()
-    for k in range(1, part.shape[0]):
-        total += part[k]
-    return total[0], total[1], total[2], total[3]
+    _order_sum_blocks(alive, compute, budget, hire, b, scratch)
+    blocks = n_blocks(alive.shape[1])
+    return (add_blocks(scratch, 0, blocks), add_blocks(scratch, 1, blocks), add_blocks(scratch, 2, blocks),
+            add_blocks(scratch, 3, blocks))
 
 
 @kernel_parallel
 def _order_sum_blocks(alive, compute, budget, hire, b, part):
     n = alive.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         owned = spend = hires = fires = 0.0
         for i in range(lo, hi):

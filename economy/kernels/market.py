@@ -5,11 +5,10 @@ The stage is :func:`demand_stage`; its docstring gives the equations.
 
 import math
 
-import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, top_two_blocked
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
 from economy.kernels.entry import enter, entrant_kind, industry_return, laggard, open_frontier
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -44,7 +43,7 @@ __all__ = ["NEG_INF", "demand_stage", "share_rows", "smooth_by", "smooth_toward"
 NEG_INF = -math.inf
 
 
-@kernel
+@kernel_nocount
 def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
     r"""Stage 6 for every run of a batch: demand and shares (docs/model.md, "Stage 6").
 
@@ -94,12 +93,11 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
         The step's record: Simon's entrants, in the urn mode.
     """
     n_runs, n = labs.cash_usd.shape
-    candidates = np.empty((n_blocks(n), 2), np.int64)  # the blocked search's scratch (runs of > SUM_BLOCK labs)
     for b in range(n_runs):
         dt = par[b, P_SIM_DT]
         years_in = world.step[b] * dt + dt
         if n > SUM_BLOCK:
-            first, _ = top_two_blocked(labs.quality, labs.alive, b, candidates)
+            first, _ = top_two_blocked(labs.quality, labs.alive, b, work.block_pairs)
         else:
             first, _ = top_two(labs.quality[b], labs.alive[b])
         u_front = labs.quality[b, first] if first >= 0 else par[b, P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
@@ -117,7 +115,7 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
         w0 = par[b, P_MARKET_WINNER_TAKE_ALL] * par[b, P_QUALITY_OF_MARKET_OUTSIDE_LOG10_FLOP]
         if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
             m, z, fund = _logit_sums_blocked(labs.alive, labs.logit_weight, labs.funding, labs.quality,
-                                             labs.revenue_growth, par, b, w0, u_front)
+                                             labs.revenue_growth, par, b, w0, u_front, work.block_sums)
         else:
             m = w0
             for i in range(n):
@@ -141,56 +139,49 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
             work.log_norm[b, :] = log_z
         world.consumer_value[b] += demand * (log_z + m - w0) * dt
         if par[b, P_MARKET_MODE] == MARKET_MODE_URN:
-            urn_run(labs, world, par, b, work.end_year[b], urn_uniforms[b], rec)
+            urn_run(labs, world, par, b, work.end_year[b], urn_uniforms[b], rec, work.block_sums)
             inside = 0.0
             for i in range(n):
                 if labs.alive[b, i]:
                     inside += labs.customers[b, i]
             for i in range(n):
                 labs.share[b, i] = labs.customers[b, i] / inside if (labs.alive[b, i] and inside > 0.0) else 0.0
-    closing = np.empty(n_runs)  # per run: the share of the gap to the target closed in a step (smooth_toward's)
+    closing = work.factors[:, 0]  # per run: the share of the gap to the target closed in a step (smooth_toward's)
     for b in range(n_runs):
         closing[b] = -math.expm1(-par[b, P_SIM_DT] / par[b, P_MARKET_SWITCHING_YEARS])
     share_rows(labs, world, par, work, closing)
 
 
 @kernel
-def _logit_sums_blocked(alive, weight, funding, quality, growth, par, b, w0, u_front):
+def _logit_sums_blocked(alive, weight, funding, quality, growth, par, b, w0, u_front, scratch):
     """:func:`demand_stage`'s sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks): the
     largest weight ``m`` (at least ``w0``), the denominator ``e^{w0 - m} + sum_i e^{w_i - m}`` and the investors'
     weights' total; returns ``(m, z, fund)``."""
     blocks = n_blocks(alive.shape[1])
-    largest = np.empty(blocks)
-    _largest_weight_blocks(alive, weight, b, w0, largest)
+    _largest_weight_blocks(alive, weight, b, w0, scratch)
     m = w0
     for k in range(blocks):
-        m = max(m, largest[k])
-    part = np.empty((blocks, 2))
-    _logit_sum_blocks(alive, weight, funding, quality, growth, par, b, m, math.exp(w0 - m), u_front, part)
-    z = part[0, 0]
-    fund = part[0, 1]
-    for k in range(1, blocks):
-        z += part[k, 0]
-        fund += part[k, 1]
-    return m, z, fund
+        m = max(m, scratch[k, 0])
+    _logit_sum_blocks(alive, weight, funding, quality, growth, par, b, m, math.exp(w0 - m), u_front, scratch)
+    return m, add_blocks(scratch, 0, blocks), add_blocks(scratch, 1, blocks)
 
 
 @kernel_parallel
 def _largest_weight_blocks(alive, weight, b, w0, largest):
     n = alive.shape[1]
-    for k in prange(largest.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         m = w0
         for i in range(lo, hi):
             if alive[b, i] and weight[b, i] > m:
                 m = weight[b, i]
-        largest[k] = m
+        largest[k, 0] = m
 
 
 @kernel_parallel
 def _logit_sum_blocks(alive, weight, funding, quality, growth, par, b, m, z0, u_front, part):
     n = alive.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         z = z0 if k == 0 else 0.0  # the outside option's term starts the first block, as it starts the serial sum
         fund = 0.0
@@ -229,13 +220,14 @@ def share_rows(labs, world, par, work, closing):
 
 
 @kernel
-def urn_run(labs, world, par, b, year, uniforms, rec):
+def urn_run(labs, world, par, b, year, uniforms, rec, scratch):
     """This step's customers in the urn mode for run b, with Simon's entry when p > 0 (:func:`demand_stage` and
     economy.kernels.entry).
 
     ``uniforms`` holds the step's pick uniforms (one per arrival) followed, when p > 0, by one uniform per arrival
     deciding whether it founds a lab; ``year`` is the step's end (the entrants' founding year and the events').
-    Entrants and their cash are counted in ``rec`` (M_N_ENTRIES, M_CASH_ENTRY), which start the step at zero.
+    Entrants and their cash are counted in ``rec`` (M_N_ENTRIES, M_CASH_ENTRY), which start the step at zero;
+    ``scratch`` is economy.state.StepWork's ``block_sums`` (the industry's return of a large run, in blocks).
     """
     p = par[b]
     arrivals = int(p[P_MARKET_URN_ARRIVALS_PER_STEP])
@@ -256,7 +248,7 @@ def urn_run(labs, world, par, b, year, uniforms, rec):
         i = world.n_used[b]
         if u < prob and i < capacity:
             if entered == 0:
-                ret = industry_return(labs.alive, labs.profit_usd_per_year, labs.capital_usd, b)
+                ret = industry_return(labs.alive, labs.profit_usd_per_year, labs.capital_usd, b, scratch)
                 source = open_frontier(labs, p, b)
                 reference = source if source >= 0 else laggard(labs, b)
             world.n_used[b] = i + 1

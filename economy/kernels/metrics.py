@@ -6,15 +6,15 @@ Serial loops over one run's labs, so their last bits never depend on the thread 
 import math
 
 import numba
-import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import block_bounds, n_blocks
+from economy.kernels.blocks import add_blocks, block_bounds, n_blocks
 from economy.kernels.config import jit, kernel, kernel_parallel
 
 __all__ = [
     "INSERTION_SORT_MAX", "NUMPY_SORT_MIN", "ROC_BOUND", "concentration", "concentration_blocked", "gini",
-    "insert_top_four", "insertion_sort", "return_on_capital", "safe_log", "sort_values", "top_two"
+    "gini_of_sorted", "gini_row", "heap_sort", "insert_top_four", "insertion_sort", "return_on_capital", "safe_log",
+    "sort_row", "sort_values", "top_two"
 ]
 
 
@@ -45,21 +45,20 @@ def concentration(share, alive):
 
 
 @kernel
-def concentration_blocked(share, alive, b, total):
+def concentration_blocked(share, alive, b, total, scratch):
     """:func:`concentration` of run b's row of a run of more than SUM_BLOCK labs, in blocks
-    (economy.kernels.blocks); ``total`` is the alive labs' share summed the same way.  The top four shares are the
-    same numbers whatever the blocks; the HHI's sum of squares is summed in blocks."""
+    (economy.kernels.blocks); ``total`` is the alive labs' share summed the same way, ``scratch`` the blocks'
+    partial results (economy.state.StepWork's ``block_sums``).  The top four shares are the same numbers whatever
+    the blocks; the HHI's sum of squares is summed in blocks."""
     if total <= 0.0:
         return 0.0, 0.0, 0.0, 0.0
-    part = np.empty((n_blocks(share.shape[1]), 5))  # per block: the sum of squares, then the four largest shares
-    _concentration_blocks(share, alive, b, total, part)
-    hhi = part[0, 0]
+    _concentration_blocks(share, alive, b, total, scratch)  # per block: the sum of squares, the four largest shares
+    blocks = n_blocks(share.shape[1])
+    hhi = add_blocks(scratch, 0, blocks)
     t0 = t1 = t2 = t3 = 0.0
-    for k in range(part.shape[0]):
-        if k > 0:
-            hhi += part[k, 0]
+    for k in range(blocks):
         for c in range(1, 5):
-            t0, t1, t2, t3 = insert_top_four(t0, t1, t2, t3, part[k, c])
+            t0, t1, t2, t3 = insert_top_four(t0, t1, t2, t3, scratch[k, c])
     hhi *= 10_000.0
     return hhi, 10_000.0 / hhi, t0, t0 + t1 + t2 + t3
 
@@ -67,7 +66,7 @@ def concentration_blocked(share, alive, b, total):
 @kernel_parallel
 def _concentration_blocks(share, alive, b, total, part):
     n = share.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         hhi = 0.0
         t0 = t1 = t2 = t3 = 0.0
@@ -105,10 +104,43 @@ def insertion_sort(part):
     for k in range(1, part.shape[0]):
         x = part[k]
         j = k
-        while j > 0 and (x < part[j - 1] or (part[j - 1] != part[j - 1] and x == x)):
+        while j > 0 and _before(x, part[j - 1]):
             part[j] = part[j - 1]
             j -= 1
         part[j] = x
+
+
+@jit
+def _before(a, b):
+    """``a`` sorts before ``b``: ascending, NaN last."""
+    return a < b or (b != b and a == a)
+
+
+@jit
+def _sift_down(part, start, end):
+    """Restore the max-heap (by :func:`_before`) of ``part[start:end]`` below ``start``."""
+    root = start
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and _before(part[child], part[child + 1]):
+            child += 1
+        if not _before(part[root], part[child]):
+            return
+        part[root], part[child] = part[child], part[root]
+        root = child
+
+
+@jit
+def heap_sort(part):
+    """Sort ``part`` in place, ascending, NaN last (the order ``np.sort`` gives), without allocating."""
+    n = part.shape[0]
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_down(part, start, n)
+    for end in range(n - 1, 0, -1):
+        part[0], part[end] = part[end], part[0]
+        _sift_down(part, 0, end)
 
 
 NUMPY_SORT_MIN = 4096
@@ -121,25 +153,36 @@ def sort_values(part):
 
     numba's own sort takes about 165 ms for a million revenues against numpy's 12 ms (measured), so large
     arrays (the Gini of every step's record at scale) are sorted by numpy in an object-mode block, which costs
-    about 4 microseconds a call: small arrays (a baseline run's labs) stay in compiled code.  Equal values are
-    the same numbers (or +0.0 and -0.0, equal in every sum), so both routes give the same Gini.
+    about 4 microseconds a call: smaller arrays stay in compiled code, sorted by insertion up to
+    :data:`INSERTION_SORT_MAX` values and by a heap sort above (numba's quicksort keeps its stack in a list, an
+    allocation, which the record stage, compiled without reference counting, may not make).  Equal values are the
+    same numbers (or +0.0 and -0.0, equal in every sum), so every route gives the same Gini.
     """
     if part.shape[0] <= INSERTION_SORT_MAX:
         insertion_sort(part)
         return
     if part.shape[0] < NUMPY_SORT_MIN:
-        part.sort()
+        heap_sort(part)
         return
     with numba.objmode():
         part.sort()
 
 
+@numba.njit(cache=True, error_model="numpy")  # not nogil, as sort_values
+def sort_row(rows, b, m):
+    """:func:`sort_values` of ``rows[b, :m]``.  Its object-mode route sorts through ``rows``, the array Python
+    handed in: a view made in a kernel compiled without reference counting (economy.kernels.config.kernel_nocount)
+    would reach Python as a copy, sorted in vain."""
+    if m < NUMPY_SORT_MIN:
+        sort_values(rows[b, :m])
+        return
+    with numba.objmode():
+        rows[b, :m].sort()
+
+
 @jit
 def gini(values, alive, buffer):
-    r"""Gini coefficient of ``values`` over alive labs, sorting a copy in ``buffer``.
-
-    .. math:: G = \frac{2 \sum_{k=1}^{m} k x_{(k)}}{m \sum_k x_{(k)}} - \frac{m + 1}{m}
-    """
+    r"""Gini coefficient of ``values`` over alive labs, sorting a copy in ``buffer`` (:func:`gini_of_sorted`)."""
     m = 0
     for i in range(values.shape[0]):
         if alive[i]:
@@ -149,6 +192,31 @@ def gini(values, alive, buffer):
         return 0.0
     part = buffer[:m]
     sort_values(part)
+    return gini_of_sorted(part)
+
+
+@jit
+def gini_row(values, alive, rows, b):
+    """:func:`gini` of run b's row ``values[b]`` over its alive labs, sorting a copy in ``rows[b]`` (the record
+    stage's, compiled without reference counting: :func:`sort_row`)."""
+    m = 0
+    for i in range(values.shape[1]):
+        if alive[b, i]:
+            rows[b, m] = values[b, i]
+            m += 1
+    if m == 0:
+        return 0.0
+    sort_row(rows, b, m)
+    return gini_of_sorted(rows[b, :m])
+
+
+@jit
+def gini_of_sorted(part):
+    r"""Gini coefficient of the values ``part``, sorted ascending:
+
+    .. math:: G = \frac{2 \sum_{k=1}^{m} k x_{(k)}}{m \sum_k x_{(k)}} - \frac{m + 1}{m}
+    """
+    m = part.shape[0]
     total = 0.0
     weighted = 0.0
     for k in range(m):

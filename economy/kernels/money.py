@@ -5,12 +5,11 @@ The stage is :func:`money_stage`; its docstring gives the equations.
 
 import math
 
-import numpy as np
 from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
-from economy.kernels.blocks import SUM_BLOCK, alive_sum_blocked, block_bounds, n_blocks
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.blocks import SUM_BLOCK, add_blocks, alive_sum_blocked, block_bounds, n_blocks
+from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
 from economy.kernels.entry import entry_count, entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -62,7 +61,7 @@ __all__ = ["NEG_INF", "investor_weight", "money_rows", "money_stage", "performan
 NEG_INF = -math.inf
 
 
-@kernel
+@kernel_nocount
 def money_stage(labs, world, par, draws, work, rec):
     r"""Stage 7 for every run of a batch: money, funding, exit, acquisitions and entry (docs/model.md, "Stage 7").
 
@@ -121,7 +120,8 @@ def money_stage(labs, world, par, draws, work, rec):
     for b in range(n_runs):
         if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
             unserved, spare, inside, alive = _market_sums_blocked(labs.alive, labs.share, labs.revenue_usd_per_year,
-                                                                  labs.spare_capacity_usd_per_year, world.demand[b], b)
+                                                                  labs.spare_capacity_usd_per_year, world.demand[b], b,
+                                                                  work.block_sums)
         else:
             unserved = 0.0
             spare = 0.0
@@ -139,7 +139,7 @@ def money_stage(labs, world, par, draws, work, rec):
         work.founded_by_year[b] = (
             par[b, P_SIM_START_YEAR] + (world.step[b] + 1) * par[b, P_SIM_DT] - par[b, P_MONEY_EXIT_GRACE_YEARS]
         )
-    memory = np.empty((n_runs, 2))  # per run: performance_step's two smoothing factors
+    memory = work.factors  # per run: performance_step's two smoothing factors (columns 0 and 1)
     for b in range(n_runs):
         dt = par[b, P_SIM_DT]
         memory[b, 0] = -math.expm1(-dt / par[b, P_ADAPTATION_MEMORY_YEARS])
@@ -162,11 +162,16 @@ def money_stage(labs, world, par, draws, work, rec):
         people_exit = 0.0
         n_exits = 0
         if n > SUM_BLOCK:  # a large run: the sums in blocks, on the threads (economy.kernels.blocks)
-            flows = _books_blocked(labs.alive, labs.exited, labs.funding, labs.revenue_usd_per_year,
-                                   labs.funding_inflow_usd_per_year, labs.researchers, labs.subsidy_usd,
-                                   labs.cash_usd, labs.compute_flop_per_year, par, b)
-            cash_rev, cash_opex, cash_fund, cash_state, cash_wages = flows[0], flows[1], flows[2], flows[3], flows[4]
-            cash_subsidy, cash_exit, compute_exit, people_exit = flows[5], flows[6], flows[7], flows[8]
+            flows = work.block_sums
+            _books_blocks(labs.alive, labs.exited, labs.funding, labs.revenue_usd_per_year,
+                          labs.funding_inflow_usd_per_year, labs.researchers, labs.subsidy_usd, labs.cash_usd,
+                          labs.compute_flop_per_year, par, b, flows)
+            blocks = n_blocks(n)
+            cash_rev, cash_opex = add_blocks(flows, 0, blocks), add_blocks(flows, 1, blocks)
+            cash_fund, cash_state = add_blocks(flows, 2, blocks), add_blocks(flows, 3, blocks)
+            cash_wages, cash_subsidy = add_blocks(flows, 4, blocks), add_blocks(flows, 5, blocks)
+            cash_exit, compute_exit = add_blocks(flows, 6, blocks), add_blocks(flows, 7, blocks)
+            people_exit = add_blocks(flows, 8, blocks)
         else:
             for i in range(n):
                 if labs.alive[b, i] or labs.exited[b, i]:
@@ -216,11 +221,11 @@ def money_stage(labs, world, par, draws, work, rec):
             rec[b, M_N_ACQUISITIONS_BLOCKED] = 0.0
             rec[b, M_CASH_ACQUISITIONS] = 0.0
         count, ret = entry_count(labs.alive, labs.profit_usd_per_year, labs.capital_usd, draws.entry, par, b,
-                                 world.n_used[b], rec)
+                                 world.n_used[b], rec, work.block_sums)
         if count > 0:
             entry_run(labs, world, par, b, year, draws, rec, count, ret)
         if n > SUM_BLOCK:
-            staff = alive_sum_blocked(labs.alive, labs.researchers, b)
+            staff = alive_sum_blocked(labs.alive, labs.researchers, b, work.block_sums)
         else:
             staff = 0.0
             for i in range(n):
@@ -232,21 +237,19 @@ def money_stage(labs, world, par, draws, work, rec):
 
 
 @kernel
-def _market_sums_blocked(alive, share, revenue, spare, demand, b):
+def _market_sums_blocked(alive, share, revenue, spare, demand, b, scratch):
     """:func:`money_stage`'s first sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks):
     the demand not served, the spare capacity, the inside share and the alive labs; returns the four."""
-    part = np.empty((n_blocks(alive.shape[1]), 4))
-    _market_sum_blocks(alive, share, revenue, spare, demand, b, part)
-    total = part[0].copy()
-    for k in range(1, part.shape[0]):
-        total += part[k]
-    return total[0], total[1], total[2], int(total[3])
+    _market_sum_blocks(alive, share, revenue, spare, demand, b, scratch)
+    blocks = n_blocks(alive.shape[1])
+    return (add_blocks(scratch, 0, blocks), add_blocks(scratch, 1, blocks), add_blocks(scratch, 2, blocks),
+            int(add_blocks(scratch, 3, blocks)))
 
 
 @kernel_parallel
 def _market_sum_blocks(alive, share, revenue, spare, demand, b, part):
     n = alive.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         unserved = 0.0
         room = 0.0
@@ -264,26 +267,16 @@ def _market_sum_blocks(alive, share, revenue, spare, demand, b, part):
         part[k, 3] = count
 
 
-@kernel
-def _books_blocked(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b):
-    """:func:`money_stage`'s books for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks): the
-    cash flows of the labs alive or exited this step (revenue, opex, investors' and state funding, wages,
-    subsidies) and what the exited labs take out (cash, compute, researchers), as an array of the nine."""
-    part = np.empty((n_blocks(alive.shape[1]), 9))
-    _books_blocks(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, part)
-    total = part[0].copy()
-    for k in range(1, part.shape[0]):
-        total += part[k]
-    return total
-
-
 @kernel_parallel
 def _books_blocks(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, part):
+    """:func:`money_stage`'s books for a run of more than SUM_BLOCK labs, per block (economy.kernels.blocks): the
+    cash flows of the labs alive or exited this step (revenue, opex, investors' and state funding, wages,
+    subsidies) and what the exited labs take out (cash, compute, researchers), in ``part[k, 0..8]``."""
     n = alive.shape[1]
     dt = par[b, P_SIM_DT]
     opex = par[b, P_MONEY_OPEX_FRACTION]
     wage = par[b, P_MONEY_WAGE_USD_PER_YEAR]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         cash_rev = cash_opex = cash_fund = cash_state = cash_wages = cash_subsidy = 0.0
         cash_exit = compute_exit = people_exit = 0.0

@@ -9,8 +9,8 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, top_two_blocked
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
 from economy.kernels.layout import (
     M_COMPUTE_PRICE,
     M_EFFECTIVE_LABS,
@@ -46,10 +46,11 @@ from economy.kernels.layout import (
     P_SIM_DT,
     P_SIM_START_YEAR,
 )
-from economy.kernels.metrics import concentration, concentration_blocked, gini, top_two
+from economy.kernels.metrics import concentration, concentration_blocked, gini_row, top_two
 from economy.kernels.policies import pause_event, pause_trigger
 from economy.kernels.spillover import knowledge_gap_blocked, record_knowledge_gap
 from economy.kernels.triggers import trigger_run
+from economy.state import BLOCK_SLOTS
 
 __all__ = ["NAN", "NEG_INF", "record_initial", "record_metrics", "record_stage"]
 
@@ -57,7 +58,7 @@ NAN = math.nan
 NEG_INF = -math.inf
 
 
-@kernel
+@kernel_nocount
 def record_stage(labs, world, par, work, rec):
     r"""Stage 10 for every run of a batch: the record (docs/model.md, "Stage 10: record").
 
@@ -93,8 +94,8 @@ def record_stage(labs, world, par, work, rec):
     rec : ndarray, shape (runs, N_MARKET)
         The step's record, ``rec[run, column]`` with the columns of ``economy.kernels.layout.MARKET_COLUMNS``.
     """
-    frontier = np.empty(labs.cash_usd.shape[0], np.int64)
-    record_metrics(labs, world, par, work.end_year, 1, rec, frontier)
+    frontier = work.frontier
+    record_metrics(labs, world, par, work.end_year, 1, rec, frontier, work.block_sums, work.block_pairs)
     for b in range(labs.cash_usd.shape[0]):
         start_year = work.start_year[b]
         end_year = work.end_year[b]
@@ -107,15 +108,15 @@ def record_stage(labs, world, par, work, rec):
         world.step[b] += 1
 
 
-@kernel
-def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
+@kernel_nocount
+def record_metrics(labs, world, par, years, steps_ahead, rec, frontier, block_sums, block_pairs):
     """Stage 10 for every run b: market metrics and stocks into ``rec[b]``, recorded at ``years[b]`` after
     ``s = world.step[b] + steps_ahead`` steps; ``frontier[b]`` becomes the column of the run's best alive lab by
-    quality (-1 if none), which the record stage's pause trigger reads.  One call for all the runs, the loop written
+    quality (-1 if none), which the record stage's pause trigger reads; ``block_sums`` and ``block_pairs`` are a
+    large run's scratch (economy.state.StepWork).  One call for all the runs, the loop written
     inside: a call (or a helper written in) that receives the lab and world state counts references to all their
     arrays, so per run it would be paid per run (docs/performance.md, "Reference counting").  A run of more than
     SUM_BLOCK labs sums in blocks (economy.kernels.blocks)."""
-    candidates = np.empty((n_blocks(labs.cash_usd.shape[1]), 2), np.int64)  # the blocked search's scratch
     for b in range(labs.cash_usd.shape[0]):
         year = years[b]
         s = world.step[b] + steps_ahead
@@ -133,13 +134,18 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
         n_singular = 0
         large = n > SUM_BLOCK
         if large:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
-            sums = _stock_sums_blocked(labs.alive, labs.singular_year, labs.cash_usd, labs.compute_flop_per_year,
-                                       labs.researchers, labs.revenue_usd_per_year, labs.share, labs.safety,
-                                       labs.drift, b)
-            n_singular, n_alive = int(sums[0]), int(sums[1])
-            total_cash, total_compute, staff, revenue, inside, safety = (sums[2], sums[3], sums[4], sums[5],
-                                                                         sums[6], sums[7])
-            max_drift = sums[8]
+            sums = block_sums
+            _stock_sum_blocks(labs.alive, labs.singular_year, labs.cash_usd, labs.compute_flop_per_year,
+                              labs.researchers, labs.revenue_usd_per_year, labs.share, labs.safety, labs.drift, b,
+                              sums)
+            blocks = n_blocks(n)
+            n_singular, n_alive = int(add_blocks(sums, 0, blocks)), int(add_blocks(sums, 1, blocks))
+            total_cash, total_compute = add_blocks(sums, 2, blocks), add_blocks(sums, 3, blocks)
+            staff, revenue = add_blocks(sums, 4, blocks), add_blocks(sums, 5, blocks)
+            inside, safety = add_blocks(sums, 6, blocks), add_blocks(sums, 7, blocks)
+            max_drift = sums[0, 8]
+            for k in range(1, blocks):
+                max_drift = max(max_drift, sums[k, 8])
         else:
             for i in range(n):
                 if labs.singular_year[b, i] >= 0.0:
@@ -156,7 +162,7 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
                 max_drift = max(max_drift, labs.drift[b, i])
         rec[b, M_YEAR] = year
         if large:
-            hhi, eff, top1, top4 = concentration_blocked(labs.share, labs.alive, b, inside)
+            hhi, eff, top1, top4 = concentration_blocked(labs.share, labs.alive, b, inside, block_sums)
         else:
             hhi, eff, top1, top4 = concentration(labs.share[b], labs.alive[b])
         rec[b, M_HHI] = hhi
@@ -164,9 +170,9 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
         rec[b, M_TOP1_SHARE] = top1
         rec[b, M_TOP4_SHARE] = top4
         rec[b, M_OUTSIDE_SHARE] = 1.0 - inside if n_alive > 0 else 1.0
-        rec[b, M_GINI_REVENUE] = gini(labs.revenue_usd_per_year[b], labs.alive[b], labs.scratch[b])
+        rec[b, M_GINI_REVENUE] = gini_row(labs.revenue_usd_per_year, labs.alive, labs.scratch, b)
         if large:
-            first, second = top_two_blocked(labs.quality, labs.alive, b, candidates)
+            first, second = top_two_blocked(labs.quality, labs.alive, b, block_pairs)
         else:
             first, second = top_two(labs.quality[b], labs.alive[b])
         frontier[b] = first
@@ -207,8 +213,9 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
             rec[b, M_LEADER_GAP_OOMS] = NAN
             rec[b, M_LEADER_GAP_YEARS] = NAN
         if large:
-            world.singularity_year[b] = first_year_blocked(labs.singular_year, b, world.singularity_year[b])
-            world.ceiling_year[b] = first_year_blocked(labs.ceiling_year, b, world.ceiling_year[b])
+            world.singularity_year[b] = first_year_blocked(labs.singular_year, b, world.singularity_year[b],
+                                                           block_sums)
+            world.ceiling_year[b] = first_year_blocked(labs.ceiling_year, b, world.ceiling_year[b], block_sums)
         else:
             for i in range(n):
                 if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
@@ -230,7 +237,7 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
         rec[b, M_TALENT_POOL] = world.talent_pool[b]
         rec[b, M_RESALE_COMPUTE] = world.resale_flop[b]
         if large:
-            knowledge_gap_blocked(labs.log_software, labs.alive, b, rec[b])
+            knowledge_gap_blocked(labs.log_software, labs.alive, b, rec[b], block_sums)
         else:
             record_knowledge_gap(labs.log_software[b], labs.alive[b], rec[b])
 
@@ -238,30 +245,21 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier):
 @jit
 def record_initial(labs, world, par, rec):
     """The market record of the starting state (no flows yet), also the triggers' first observation."""
-    record_metrics(labs, world, par, par[:, P_SIM_START_YEAR], 0, rec, np.empty(labs.cash_usd.shape[0], np.int64))
+    n_runs, capacity = labs.cash_usd.shape
+    record_metrics(labs, world, par, par[:, P_SIM_START_YEAR], 0, rec, np.empty(n_runs, np.int64),
+                   np.empty((n_blocks(capacity), BLOCK_SLOTS)), np.empty((n_blocks(capacity), 2), np.int64))
     for b in range(labs.cash_usd.shape[0]):
         rec[b, M_PRICE_FLOOR] = math.exp(world.log_price_floor[b])
         trigger_run(world, par, b, 0, par[b, P_SIM_START_YEAR], rec[b])
 
 
-@kernel
-def _stock_sums_blocked(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b):
-    """:func:`record_metrics`'s sums for a run of more than SUM_BLOCK labs, in blocks (economy.kernels.blocks): the
-    singular and the alive labs, the alive labs' cash, compute, researchers, revenue, share and safety, and their
-    largest drift, as an array of the nine (the counts exact in floating point)."""
-    part = np.empty((n_blocks(alive.shape[1]), 9))
-    _stock_sum_blocks(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, part)
-    total = part[0].copy()
-    for k in range(1, part.shape[0]):
-        total[:8] += part[k, :8]
-        total[8] = max(total[8], part[k, 8])
-    return total
-
-
 @kernel_parallel
 def _stock_sum_blocks(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, part):
+    """:func:`record_metrics`'s sums for a run of more than SUM_BLOCK labs, per block (economy.kernels.blocks): the
+    singular and the alive labs, the alive labs' cash, compute, researchers, revenue, share and safety, and their
+    largest drift, in ``part[k, 0..8]`` (the counts exact in floating point)."""
     n = alive.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         n_singular = n_alive = 0
         total_cash = total_compute = staff = total_revenue = inside = total_safety = max_drift = 0.0
@@ -284,24 +282,23 @@ def _stock_sum_blocks(alive, singular_year, cash, compute, researchers, revenue,
 
 
 @kernel
-def first_year_blocked(years, b, current):
+def first_year_blocked(years, b, current, scratch):
     """The earliest non-negative ``years[b, i]`` and ``current`` (-1 stands for none), the columns in blocks: the
     first singular lab's year, the first year a lab reached the ceiling."""
-    first = np.empty(n_blocks(years.shape[1]))
-    _first_year_blocks(years, b, first)
-    for k in range(first.shape[0]):
-        if first[k] >= 0.0 and (current < 0.0 or first[k] < current):
-            current = first[k]
+    _first_year_blocks(years, b, scratch)
+    for k in range(n_blocks(years.shape[1])):
+        if scratch[k, 0] >= 0.0 and (current < 0.0 or scratch[k, 0] < current):
+            current = scratch[k, 0]
     return current
 
 
 @kernel_parallel
 def _first_year_blocks(years, b, first):
     n = years.shape[1]
-    for k in prange(first.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         earliest = -1.0
         for i in range(lo, hi):
             if years[b, i] >= 0.0 and (earliest < 0.0 or years[b, i] < earliest):
                 earliest = years[b, i]
-        first[k] = earliest
+        first[k, 0] = earliest

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, block_bounds, n_blocks, row_sum_blocked
+from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, row_sum_blocked
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     M_ACTIVE_EDGES,
@@ -154,37 +154,30 @@ def record_knowledge_gap(log_software, alive, rec_row):
 
 
 @kernel
-def knowledge_gap_blocked(log_software, alive, b, rec_row):
+def knowledge_gap_blocked(log_software, alive, b, rec_row, scratch):
     """:func:`record_knowledge_gap` of run b of a run of more than SUM_BLOCK labs, its two passes in blocks
-    (economy.kernels.blocks)."""
+    (economy.kernels.blocks; ``scratch``: economy.state.StepWork's ``block_sums``)."""
     blocks = n_blocks(alive.shape[1])
-    part = np.empty((blocks, 3))  # per block: alive labs, the sum of ln S, the largest ln S
-    _software_sum_blocks(log_software, alive, b, part)
-    m = int(part[0, 0])
-    total = part[0, 1]
-    top = part[0, 2]
+    _software_sum_blocks(log_software, alive, b, scratch)  # per block: alive labs, the sum of ln S, the largest
+    m = int(add_blocks(scratch, 0, blocks))
+    total = add_blocks(scratch, 1, blocks)
+    top = scratch[0, 2]
     for k in range(1, blocks):
-        m += int(part[k, 0])
-        total += part[k, 1]
-        top = max(top, part[k, 2])
+        top = max(top, scratch[k, 2])
     if m == 0:
         rec_row[M_KNOWLEDGE_GAP_DISPERSION] = 0.0
         rec_row[M_MEAN_LOG_SOFTWARE_GAP] = 0.0
         return
     mean = total / m
-    squares = np.empty(blocks)
-    _software_square_blocks(log_software, alive, b, mean, squares)
-    ss = squares[0]
-    for k in range(1, blocks):
-        ss += squares[k]
-    rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(ss / m)
+    _software_square_blocks(log_software, alive, b, mean, scratch)
+    rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(add_blocks(scratch, 3, blocks) / m)
     rec_row[M_MEAN_LOG_SOFTWARE_GAP] = top - mean
 
 
 @kernel_parallel
 def _software_sum_blocks(log_software, alive, b, part):
     n = alive.shape[1]
-    for k in prange(part.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         m = 0
         total = 0.0
@@ -200,16 +193,16 @@ def _software_sum_blocks(log_software, alive, b, part):
 
 
 @kernel_parallel
-def _software_square_blocks(log_software, alive, b, mean, squares):
+def _software_square_blocks(log_software, alive, b, mean, part):
     n = alive.shape[1]
-    for k in prange(squares.shape[0]):
+    for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
         ss = 0.0
         for i in range(lo, hi):
             if alive[b, i]:
                 d = log_software[b, i] - mean
                 ss += d * d
-        squares[k] = ss
+        part[k, 3] = ss
 
 # ---------------------------------------------------------------------------------------------- scalar helpers
 @jit

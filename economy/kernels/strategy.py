@@ -5,11 +5,10 @@ The stage is :func:`strategy_stage`; its docstring gives the equations.
 
 import math
 
-import numpy as np
 from numba import prange
 
 from economy.kernels.codes import STRATEGY_ADAPTIVE
-from economy.kernels.config import kernel, kernel_parallel
+from economy.kernels.config import kernel, kernel_nocount, kernel_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
     EVENT_STRATEGY,
@@ -48,8 +47,11 @@ __all__ = [
 
 NEG_INF = -math.inf
 
+YEAR, IMITATION, SEARCH, HIRING = 0, 1, 2, 3
+"""Stage 1's columns of ``work.factors`` (economy.state.StepWork)."""
 
-@kernel
+
+@kernel_nocount
 def strategy_stage(labs, world, par, net, work, draws, rec):
     r"""Stage 1 for every run of a batch: observe and decide (docs/model.md, "Stage 1: observe and decide").
 
@@ -96,16 +98,16 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
         The step's record: the strategy changes.
     """
     n_runs, n = labs.cash_usd.shape
-    year = np.empty(n_runs)  # the step's start year
     imitation = False
     network = False
-    chance = np.empty((n_runs, 3))  # per run: imitation and search probabilities, the share of a hiring gap closed
+    # per run: the step's start year, the imitation and search probabilities, the share of a hiring gap closed
+    factors = work.factors
     for b in range(n_runs):
-        year[b] = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
+        factors[b, YEAR] = par[b, P_SIM_START_YEAR] + world.step[b] * par[b, P_SIM_DT]
         dt = par[b, P_SIM_DT]
-        chance[b, 0] = -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt)
-        chance[b, 1] = -math.expm1(-par[b, P_ADAPTATION_SEARCH_RATE_PER_YEAR] * dt)
-        chance[b, 2] = -math.expm1(-par[b, P_MONEY_HIRE_SPEED_PER_YEAR] * dt)
+        factors[b, IMITATION] = -math.expm1(-par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] * dt)
+        factors[b, SEARCH] = -math.expm1(-par[b, P_ADAPTATION_SEARCH_RATE_PER_YEAR] * dt)
+        factors[b, HIRING] = -math.expm1(-par[b, P_MONEY_HIRE_SPEED_PER_YEAR] * dt)
         if par[b, P_ADAPTATION_IMITATION_RATE_PER_YEAR] > 0.0:
             imitation = True
         if par[b, P_NETWORK_KIND] != 0.0:
@@ -117,9 +119,9 @@ def strategy_stage(labs, world, par, net, work, draws, rec):
         snapshot_routines(labs, work.routine)
     if network:
         snapshot_peers(labs, work.peer)
-    decide_rows(labs, par, net, work, draws, year, chance)
+    decide_rows(labs, par, net, work, draws, factors)
     for b in range(n_runs):
-        end_year = year[b] + par[b, P_SIM_DT]
+        end_year = factors[b, YEAR] + par[b, P_SIM_DT]
         count = 0
         for i in range(n):
             code = labs.strategy_changed[b, i]
@@ -271,11 +273,13 @@ def racing_pressure(quality, peer, indptr, indices, top, wanted, scale, network,
 
 
 @kernel_parallel
-def decide_rows(labs, par, net, work, draws, year, chance):
+def decide_rows(labs, par, net, work, draws, factors):
     """Adaptation, racing-adjusted safety share, compute budget and desired hiring, row by row.
 
-    ``chance[run]`` holds the run's per-step probabilities of imitation and of search and the share of a hiring
-    gap closed in a step (1 - e^{-rate dt} each), computed once per run by :func:`strategy_stage`, not per lab.
+    ``factors[run]`` holds the step's start year (column :data:`YEAR`), the run's per-step probabilities of
+    imitation and of search and the share of a hiring gap closed in a step (1 - e^{-rate dt} each; columns
+    :data:`IMITATION`, :data:`SEARCH`, :data:`HIRING`), computed once per run by :func:`strategy_stage`, not per
+    lab.
 
     The row's work is written in the loop body on arrays bound to locals: a row helper taking the whole lab,
     network and draw state would cost several times the work itself (its arrays are passed one by one).
@@ -304,11 +308,12 @@ def decide_rows(labs, par, net, work, draws, year, chance):
             continue
         dt = par[b, P_SIM_DT]
         network = par[b, P_NETWORK_KIND] != 0.0
-        open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
+        year = factors[b, YEAR]
+        open_border = year < par[b, P_CROSS_BLOC_CUT_YEAR] or year >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
         # adaptation: imitation of the most profitable observed lab, else satisficing search
         if strategy[b, i] == STRATEGY_ADAPTIVE:
             source = -1
-            if u_imitate[b, i] < chance[b, 0]:
+            if u_imitate[b, i] < factors[b, IMITATION]:
                 j = observed_best(peer, indptr, indices, best, network, open_border, b, i, limit)
                 if j >= 0 and performance[b, j] > performance[b, i]:
                     source = j
@@ -321,7 +326,7 @@ def decide_rows(labs, par, net, work, draws, year, chance):
                 openness[b, i] = routine[b, source, R_OPENNESS]
                 changed[b, i] = 1
                 imitated[b, i] = source
-            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < chance[b, 1]:
+            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < factors[b, SEARCH]:
                 step = par[b, P_ADAPTATION_SEARCH_STEP]
                 phi_col[b, i] = shift_log_odds(phi_col[b, i], step * z[b, i, 0])
                 train = shift_log_odds(train_col[b, i], step * z[b, i, 1])
@@ -335,11 +340,11 @@ def decide_rows(labs, par, net, work, draws, year, chance):
                                    par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i, limit)
         safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_SAFETY_RACING_SENSITIVITY] * pressure)
         # stage 9: publication and safety floors
-        openness[b, i], safety[b, i] = policy_floors(par[b], year[b], openness[b, i], safety[b, i], evasion[b, i])
+        openness[b, i], safety[b, i] = policy_floors(par[b], year, openness[b, i], safety[b, i], evasion[b, i])
         # budget
         cash = cash_col[b, i]
         spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0
         phi = phi_col[b, i]
         budget[b, i] = phi * spend
         target_staff = (1.0 - phi) * spend / dt / par[b, P_MONEY_WAGE_USD_PER_YEAR]
-        hire[b, i] = (target_staff - researchers[b, i]) * chance[b, 2]
+        hire[b, i] = (target_staff - researchers[b, i]) * factors[b, HIRING]

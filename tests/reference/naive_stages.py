@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 
 from economy.kernels import layout as L
-from economy.state import LabState, NetworkState, StepDraws, StepWork, WorldState, allocate_work
+from economy.state import WORK_SCRATCH, LabState, NetworkState, StepDraws, StepWork, WorldState, allocate_work
 
 from . import naive, naive_triggers
 from . import naive_agents as agents
@@ -49,9 +49,10 @@ NEG_INF = -math.inf
 NAN = math.nan
 LN10 = math.log(10.0)
 
-WORK_PER_RUN = tuple(name for name in StepWork._fields[4:] if name != "log_norm")
+WORK_PER_RUN = tuple(name for name in StepWork._fields[4:] if name not in ("log_norm", *WORK_SCRATCH))
 """``StepWork``'s per-run scalars: the keys of a stage twin's ``work`` dict (the logit's per-segment normalisers
-``log_norm`` are the kernel's numerical device; the twin computes the shares' targets directly)."""
+``log_norm`` are the kernel's numerical device, the twin computes the shares' targets directly; the kernels'
+scratch is not state)."""
 NET_FLOWS = ("prev_log_software", "snap_researchers", "gain", "moved", "distilled", "active_edges")
 """The per-lab network arrays the stage twins write (``NetworkState``)."""
 

@@ -19,9 +19,12 @@ from reference import naive
 from economy.kernels import layout as L
 from economy.kernels.blocks import SUM_BLOCK, n_blocks
 from economy.kernels.metrics import concentration
+from economy.state import BLOCK_SLOTS
 
 N = 3 * SUM_BLOCK + 77
 """Lab columns of the test rows: three full blocks and a short fourth one."""
+SCRATCH = np.full((n_blocks(N), BLOCK_SLOTS), np.nan)
+"""A blocked sum's partial sums (economy.state.StepWork's ``block_sums``)."""
 
 
 def blocked_sum_twin(values, mask) -> float:
@@ -82,10 +85,10 @@ def test_top_two_blocked_gives_the_definitions_columns(rows):
 def test_block_sums_match_their_twin_bit_for_bit(rows):
     values, alive = rows
     for b in range(3):
-        assert entries.alive_sum_blocked(alive, values, b) == blocked_sum_twin(values[b], alive[b])
+        assert entries.alive_sum_blocked(alive, values, b, SCRATCH) == blocked_sum_twin(values[b], alive[b])
         assert entries.row_sum_blocked(values, b) == blocked_sum_twin(values[b], np.ones(N, bool))
         # and the same sum as the serial one to rounding
-        assert entries.alive_sum_blocked(alive, values, b) == pytest.approx(serial_sum(values[b], alive[b]),
+        assert entries.alive_sum_blocked(alive, values, b, SCRATCH) == pytest.approx(serial_sum(values[b], alive[b]),
                                                                              rel=1e-12)
     counts = alive.astype(np.int64)
     assert entries.row_sum_blocked(counts, 0) == int(alive[0].sum())
@@ -97,13 +100,13 @@ def test_a_run_whose_labs_sit_in_the_first_block_gets_the_serial_sums(rows):
     first[:, SUM_BLOCK:] = False
     assert first[0].sum() > 1000
     for b in range(2):
-        assert entries.alive_sum_blocked(first, values, b) == serial_sum(values[b], first[b])
+        assert entries.alive_sum_blocked(first, values, b, SCRATCH) == serial_sum(values[b], first[b])
         share = values[b] / values[b].sum()
         total = serial_sum(share, first[b])
         wide = np.tile(share, (1, 1))
-        assert entries.concentration_blocked(wide, first[b:b + 1], 0, total) == concentration(share, first[b])
+        assert entries.concentration_blocked(wide, first[b:b + 1], 0, total, SCRATCH) == concentration(share, first[b])
         got, want = np.zeros(L.N_MARKET), np.zeros(L.N_MARKET)
-        entries.knowledge_gap_blocked(np.log(values), first, b, got)
+        entries.knowledge_gap_blocked(np.log(values), first, b, got, SCRATCH)
         entries.record_knowledge_gap(np.log(values[b]), first[b], want)
         assert got.tobytes() == want.tobytes()
 
@@ -113,12 +116,12 @@ def test_concentration_and_knowledge_gap_in_blocks_match_the_serial_ones(rows):
     for b in range(3):
         share = values[b] / values[b].sum()
         total = blocked_sum_twin(share, alive[b])
-        got = entries.concentration_blocked(share[None, :], alive[b:b + 1], 0, total)
+        got = entries.concentration_blocked(share[None, :], alive[b:b + 1], 0, total, SCRATCH)
         want = concentration(share, alive[b])
         np.testing.assert_allclose(got, want, rtol=1e-12)
         np.testing.assert_allclose(got, naive.concentration(share, alive[b]), rtol=1e-9)
         blocked, serial = np.zeros(L.N_MARKET), np.zeros(L.N_MARKET)
-        entries.knowledge_gap_blocked(np.log(values), alive, b, blocked)
+        entries.knowledge_gap_blocked(np.log(values), alive, b, blocked, SCRATCH)
         entries.record_knowledge_gap(np.log(values[b]), alive[b], serial)
         np.testing.assert_allclose(blocked, serial, rtol=1e-12)
     assert blocked[L.M_KNOWLEDGE_GAP_DISPERSION] == 0.0 and blocked[L.M_MEAN_LOG_SOFTWARE_GAP] == 0.0  # run 2
@@ -128,7 +131,7 @@ def test_first_year_blocked_is_the_earliest_non_negative_year():
     gen = np.random.default_rng(3)
     years = np.where(gen.random((1, N)) < 0.001, gen.uniform(2030.0, 2040.0, (1, N)), -1.0)
     earliest = years[years >= 0.0].min()
-    assert entries.first_year_blocked(years, 0, -1.0) == earliest
-    assert entries.first_year_blocked(years, 0, 2029.0) == 2029.0
-    assert entries.first_year_blocked(years, 0, 2045.0) == earliest
-    assert entries.first_year_blocked(np.full((1, N), -1.0), 0, -1.0) == -1.0
+    assert entries.first_year_blocked(years, 0, -1.0, SCRATCH) == earliest
+    assert entries.first_year_blocked(years, 0, 2029.0, SCRATCH) == 2029.0
+    assert entries.first_year_blocked(years, 0, 2045.0, SCRATCH) == earliest
+    assert entries.first_year_blocked(np.full((1, N), -1.0), 0, -1.0, SCRATCH) == -1.0
