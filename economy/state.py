@@ -287,8 +287,8 @@ class StepWork(NamedTuple):
 
 WORK_SCRATCH = ("factors", "frontier", "block_sums", "block_pairs")
 """The fields of :class:`StepWork` that are scratch, not values one stage hands on to a later one."""
-FACTOR_SLOTS = 4
-"""Per-run factors a stage may keep in ``work.factors`` (stage 1 keeps four: the year and three chances)."""
+FACTOR_SLOTS = 8
+"""Per-run factors a stage may keep in ``work.factors`` (stage 3 keeps five, stage 1 four)."""
 BLOCK_SLOTS = 16
 """Partial sums a blocked reduction may keep per block in ``work.block_sums`` (the record keeps nine)."""
 

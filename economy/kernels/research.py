@@ -28,7 +28,12 @@ from economy.kernels.layout import (
 )
 from economy.kernels.metrics import safe_log, top_two
 from economy.kernels.spillover import mark_rows
-from economy.kernels.training import initial_capability, log_human_share, log_human_share_slope
+from economy.kernels.training import (
+    initial_capability,
+    log_human_share,
+    log_human_share_given,
+    log_human_share_slope,
+)
 
 __all__ = [
     "NEG_INF", "advance_log_software", "automation_slope", "calibration_log_growth", "divergence_time",
@@ -37,6 +42,10 @@ __all__ = [
 ]
 
 NEG_INF = -math.inf
+
+LOG_MAX_AUTOMATION, LOG_HUMAN_FLOOR, LOG_AI_PER_FLOP, SHOCK_SCALE, SHOCK_DRIFT = 0, 1, 2, 3, 4
+"""Stage 3's columns of ``work.factors`` (economy.state.StepWork): ln a_max, ln(1 - a_max), ln k, sd sqrt(dt) and
+sd^2 dt / 2 of each run."""
 
 
 @kernel
@@ -86,6 +95,17 @@ def research_stage(labs, world, par, net, work, shocks):
     """
     if net.indices.shape[0] > 0:
         mark_rows(labs, net)
+    factors = work.factors  # per run, what every lab's row would compute alike (the same numbers)
+    for b in range(labs.cash_usd.shape[0]):
+        a_max = par[b, P_RESEARCH_MAX_AUTOMATION]
+        factors[b, LOG_MAX_AUTOMATION] = math.log(a_max) if a_max > 0.0 else 0.0  # read only if a_max > 0
+        factors[b, LOG_HUMAN_FLOOR] = math.log1p(-a_max) if a_max < 1.0 else 0.0  # read only if a_max < 1
+        k_ai = par[b, P_RESEARCH_AI_RESEARCHERS_PER_FLOP]
+        factors[b, LOG_AI_PER_FLOP] = math.log(k_ai) if k_ai > 0.0 else 0.0  # read only if k_ai > 0
+        sd = par[b, P_RESEARCH_SHOCK_SD]
+        dt = par[b, P_SIM_DT]
+        factors[b, SHOCK_SCALE] = sd * math.sqrt(dt)
+        factors[b, SHOCK_DRIFT] = 0.5 * sd * sd * dt
     research_rows(labs, par, work, shocks)
 
 
@@ -99,7 +119,7 @@ def research_rows(labs, par, work, shocks):
                                                                   labs.ceiling_year, labs.automation, labs.drift,
                                                                   labs.safety)
     log_e_col = labs.log_eff_compute
-    start_year = work.start_year
+    start_year, factors = work.start_year, work.factors
     n_runs, n = alive.shape
     for k in prange(n_runs * n):
         b = k // n
@@ -107,10 +127,14 @@ def research_rows(labs, par, work, shocks):
         if not alive[b, i] or at_ceiling[b, i] >= 0.0:  # held at the ceiling once reached
             continue
         log_s = log_s_col[b, i]
-        log_h = log_human_share(log_e_col[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
-                                par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS], par[b, P_RESEARCH_MAX_AUTOMATION])
-        log_g, slope = log_growth(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i], automation[b, i],
-                                  log_h, safety[b, i], par[b], shocks[b, i])
+        a_max = par[b, P_RESEARCH_MAX_AUTOMATION]
+        log_h = 0.0 if a_max <= 0.0 else log_human_share_given(
+            log_e_col[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS], a_max, factors[b, LOG_MAX_AUTOMATION],
+            factors[b, LOG_HUMAN_FLOOR])
+        log_g, slope = log_growth_given(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i],
+                                        automation[b, i], log_h, safety[b, i], par[b], factors[b, LOG_AI_PER_FLOP],
+                                        factors[b, SHOCK_SCALE] * shocks[b, i], factors[b, SHOCK_DRIFT])
         dt = par[b, P_SIM_DT]
         ceiling = par[b, P_SIM_LOG_SOFTWARE_CEILING]
         new_s, tau = advance_log_software(log_s, log_g, slope, dt, ceiling)
@@ -133,10 +157,24 @@ def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, 
     Takes the lab's values, not the lab state: called per row from a ``prange`` loop, a helper receiving the whole
     ``LabState`` costs several times the work (docs/performance.md).
     """
+    k_ai = par_row[P_RESEARCH_AI_RESEARCHERS_PER_FLOP]
+    sd = par_row[P_RESEARCH_SHOCK_SD]
+    dt = par_row[P_SIM_DT]
+    return log_growth_given(compute, train_fraction, inference_fraction, log_s, researchers, automation, log_human,
+                            safety, par_row, math.log(k_ai) if k_ai > 0.0 else 0.0, sd * math.sqrt(dt) * shock,
+                            0.5 * sd * sd * dt)
+
+
+@kernel
+def log_growth_given(compute, train_fraction, inference_fraction, log_s, researchers, automation, log_human, safety,
+                     par_row, log_ai_per_flop, luck, drift):
+    """:func:`log_growth` with the run's ln k (AI researchers per FLOP; read only if k > 0) and the lab's log-normal
+    luck ``sd sqrt(dt) shock`` and its drift ``sd^2 dt / 2`` given: the row kernel computes the run's factors once per
+    run, not per lab (the same numbers, added in the same order)."""
     research_compute = (1.0 - train_fraction - inference_fraction) * compute
     log_rc = safe_log(research_compute)
     k_ai = par_row[P_RESEARCH_AI_RESEARCHERS_PER_FLOP]
-    log_ai = math.log(k_ai) + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
+    log_ai = log_ai_per_flop + log_rc + log_s if (k_ai > 0.0 and log_rc > NEG_INF) else NEG_INF
     log_r, w_ai = log_research_input(
         researchers,
         log_ai,
@@ -151,11 +189,7 @@ def log_growth(compute, train_fraction, inference_fraction, log_s, researchers, 
     log_r += math.log1p(-safety)
     lam = par_row[P_RESEARCH_PARALLELISM]
     beta = par_row[P_RESEARCH_PARALLELISM_OVER_RETURNS_TO_RESEARCH]
-    dt = par_row[P_SIM_DT]
-    sd = par_row[P_RESEARCH_SHOCK_SD]
-    log_g = (
-        par_row[P_RUN_START_LOG_THETA] + lam * log_r - beta * log_s + sd * math.sqrt(dt) * shock - 0.5 * sd * sd * dt
-    )
+    log_g = par_row[P_RUN_START_LOG_THETA] + lam * log_r - beta * log_s + luck - drift
     return log_g, lam * w_ai - beta
 
 

@@ -29,7 +29,8 @@ from economy.kernels.layout import (
 from economy.kernels.policies import capped_run_flop, pause_cap, undeclared_run_flop
 
 __all__ = [
-    "NEG_INF", "automation_fraction", "capability", "initial_capability", "log_human_share", "log_human_share_slope",
+    "NEG_INF", "automation_fraction", "capability", "initial_capability", "log_human_share", "log_human_share_given",
+    "log_human_share_slope",
     "refresh_capability",
     "released_log_eff_compute", "training_efficiency", "training_stage"
 ]
@@ -249,17 +250,25 @@ def log_human_share(log_eff_compute, mid_ln, width_ln, max_automation):
     so that with :math:`a_{max} = 1` the human share keeps its digits, :math:`\ln(1 - a) = -z - \ln(1 + e^{-z})`,
     instead of rounding to 0 once :math:`a` rounds to 1 (docs/model.md, stage 3).  No model (ln E = -inf): 0.
     """
+    if max_automation <= 0.0:
+        return 0.0
+    log_rest = math.log1p(-max_automation) if max_automation < 1.0 else 0.0  # ln(1 - a_max), read if a_max < 1
+    return log_human_share_given(log_eff_compute, mid_ln, width_ln, max_automation, math.log(max_automation),
+                                 log_rest)
+
+
+@jit
+def log_human_share_given(log_eff_compute, mid_ln, width_ln, max_automation, log_max, log_rest):
+    """:func:`log_human_share` with ``ln a_max`` and ``ln(1 - a_max)`` given: a row kernel computes them once per
+    run, not per lab (the same numbers); ``max_automation`` > 0, ``log_rest`` read only if ``max_automation`` < 1."""
     z = (log_eff_compute - mid_ln) / width_ln
     if z >= 0.0:
         log_sig = -z - math.log1p(math.exp(-z))  # ln sigma(-z)
     else:
         log_sig = -math.log1p(math.exp(z))
-    if max_automation <= 0.0:
-        return 0.0
-    log_cap = math.log(max_automation) + log_sig  # ln(a_max sigma(-z))
+    log_cap = log_max + log_sig  # ln(a_max sigma(-z))
     if max_automation >= 1.0:
         return log_cap
-    log_rest = math.log1p(-max_automation)  # ln(1 - a_max)
     m = max(log_rest, log_cap)
     return m + math.log(math.exp(log_rest - m) + math.exp(log_cap - m))
 
