@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from economy.kernels.blocks import SUM_BLOCK
+from economy.kernels.blocks import BLOCK_SLOTS, SUM_BLOCK
 from economy.kernels.layout import (
     COMPLIANCE_DRAWS,
     ENTRY_SLOTS,
@@ -289,8 +289,6 @@ WORK_SCRATCH = ("factors", "frontier", "block_sums", "block_pairs")
 """The fields of :class:`StepWork` that are scratch, not values one stage hands on to a later one."""
 FACTOR_SLOTS = 8
 """Per-run factors a stage may keep in ``work.factors`` (stage 3 keeps five, stage 1 four)."""
-BLOCK_SLOTS = 16
-"""Partial sums a blocked reduction may keep per block in ``work.block_sums`` (the record keeps nine)."""
 
 
 def _blocks(capacity: int) -> int:

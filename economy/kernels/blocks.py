@@ -23,8 +23,12 @@ from numba import prange
 
 from economy.kernels.config import jit, kernel, kernel_parallel
 
-__all__ = ["SUM_BLOCK", "add_blocks", "alive_sum_blocked", "block_bounds", "merge_top_two", "n_blocks",
+__all__ = ["BLOCK_SLOTS", "SUM_BLOCK", "add_blocks", "alive_sum_blocked", "block_bounds", "merge_top_two", "n_blocks",
            "row_sum_blocked", "top_two_blocked", "top_two_in"]
+
+BLOCK_SLOTS = 16
+"""Partial sums a blocked reduction may keep per block (economy.state.StepWork's ``block_sums``; the record keeps
+nine)."""
 
 SUM_BLOCK = 4096
 """Lab columns per block; runs with more columns than this sum in blocks (the same size as the prefetch's

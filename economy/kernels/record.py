@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.blocks import BLOCK_SLOTS, SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
 from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
 from economy.kernels.layout import (
     M_COMPUTE_PRICE,
@@ -50,7 +50,6 @@ from economy.kernels.metrics import concentration, concentration_blocked, gini_r
 from economy.kernels.policies import pause_event, pause_trigger
 from economy.kernels.spillover import knowledge_gap_blocked, record_knowledge_gap
 from economy.kernels.triggers import trigger_run
-from economy.state import BLOCK_SLOTS
 
 __all__ = ["NAN", "NEG_INF", "record_initial", "record_metrics", "record_stage"]
 

@@ -17,9 +17,8 @@ import pytest
 from reference import naive
 
 from economy.kernels import layout as L
-from economy.kernels.blocks import SUM_BLOCK, n_blocks
+from economy.kernels.blocks import BLOCK_SLOTS, SUM_BLOCK, n_blocks
 from economy.kernels.metrics import concentration
-from economy.state import BLOCK_SLOTS
 
 N = 3 * SUM_BLOCK + 77
 """Lab columns of the test rows: three full blocks and a short fourth one."""
