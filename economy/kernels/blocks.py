@@ -55,13 +55,19 @@ def top_two_in(values, alive, b, lo, hi):
     first = -1
     second = -1
     for i in range(lo, hi):
-        if not alive[b, i]:
-            continue
-        if first < 0 or values[b, i] > values[b, first]:
-            second = first
-            first = i
-        elif second < 0 or values[b, i] > values[b, second]:
-            second = i
+        if alive[b, i]:
+            first, second = _admit(values, b, i, first, second)
+    return first, second
+
+
+@kernel
+def _admit(values, b, i, first, second):
+    """The best two columns ``(first, second)`` of run b once column i is seen after them (ties: the one seen
+    first)."""
+    if first < 0 or values[b, i] > values[b, first]:
+        return i, first
+    if second < 0 or values[b, i] > values[b, second]:
+        return first, i
     return first, second
 
 
@@ -75,13 +81,8 @@ def merge_top_two(values, b, candidates):
     for k in range(candidates.shape[0]):
         for c in range(2):
             i = candidates[k, c]
-            if i < 0:
-                continue
-            if first < 0 or values[b, i] > values[b, first]:
-                second = first
-                first = i
-            elif second < 0 or values[b, i] > values[b, second]:
-                second = i
+            if i >= 0:
+                first, second = _admit(values, b, i, first, second)
     return first, second
 
 
