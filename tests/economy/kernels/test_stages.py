@@ -220,16 +220,23 @@ def test_stages_that_prefetch_match_their_twins(make_scenario):
 
 
 
-def test_stages_that_sum_in_blocks_match_their_twins(make_scenario):
+@pytest.mark.parametrize("case", ["network", "urn_simon"])
+def test_stages_that_sum_in_blocks_match_their_twins(make_scenario, case):
     """A run of more than SUM_BLOCK lab columns sums in blocks on the threads (economy.kernels.blocks): every stage
-    still matches its twin, whose sums run serially, with entry, exits and the network on."""
+    still matches its twin, whose sums run serially, with entry, exits and the network on, or in the urn market
+    with Simon's entry (whose industry return sums in blocks inside the demand stage)."""
     from economy.kernels.blocks import SUM_BLOCK
 
     sections = {"labs": {"n": SUM_BLOCK + 500, "list": []}, "network": {"kind": "erdos_renyi", "mean_degree": 4.0}}
+    if case == "urn_simon":
+        sections = {"labs": {"n": SUM_BLOCK + 500, "list": [], "max_entrants": 40},
+                    "market": {"mode": "urn", "urn_arrivals_per_step": 2000, "urn_entry_probability": 0.01}}
     sim = Simulation(make_scenario(None, **sections), [32], record_labs=False)
     assert sim.labs.alive.shape[1] > SUM_BLOCK
     records = drive_stages(sim, 1, seed=32)
     assert records[0, 0, L.M_N_ALIVE] > SUM_BLOCK and records[0, 0, L.M_HHI] > 0.0
+    if case == "urn_simon":
+        assert records[0, 0, L.M_N_ENTRIES] > 0
 
 # ---------------------------------------------------------------------------------------------- closed forms
 
