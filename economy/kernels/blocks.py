@@ -21,10 +21,10 @@ and stage would cost them more than it saves.
 import numpy as np
 from numba import prange
 
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 
-__all__ = ["BLOCK_SLOTS", "SUM_BLOCK", "add_blocks", "alive_sum_blocked", "block_bounds", "merge_top_two", "n_blocks",
-           "row_sum_blocked", "top_two_blocked", "top_two_in"]
+__all__ = ["BLOCK_SLOTS", "SUM_BLOCK", "add_blocks", "alive_sum", "alive_sum_blocked", "block_bounds",
+           "merge_top_two", "n_blocks", "row_sum_blocked", "top_two_blocked", "top_two_in"]
 
 BLOCK_SLOTS = 16
 """Partial sums a blocked reduction may keep per block (economy.state.StepWork's ``block_sums``; the record keeps
@@ -102,16 +102,22 @@ def top_two_blocked(values, alive, b, candidates):
     return merge_top_two(values, b, candidates)
 
 
+@kernel_inline
+def alive_sum(alive, column, b, lo, hi):
+    """The sum of ``column[b, i]`` over run b's alive labs ``lo <= i < hi``, in lab order."""
+    total = 0.0
+    for i in range(lo, hi):
+        if alive[b, i]:
+            total += column[b, i]
+    return total
+
+
 @kernel_parallel
 def _alive_sum_blocks(alive, column, b, scratch):
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        total = 0.0
-        for i in range(lo, hi):
-            if alive[b, i]:
-                total += column[b, i]
-        scratch[k, 0] = total
+        scratch[k, 0] = alive_sum(alive, column, b, lo, hi)
 
 
 @kernel

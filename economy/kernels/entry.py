@@ -106,7 +106,7 @@ def industry_return(alive, profit_usd_per_year, capital_usd, b, scratch):
         return return_on_capital(profit, alive_sum_blocked(alive, capital_usd, b, scratch))
     profit = 0.0
     capital = 0.0
-    for i in range(alive.shape[1]):
+    for i in range(alive.shape[1]):  # one pass for both sums (this runs in every step of every run)
         if alive[b, i]:
             profit += profit_usd_per_year[b, i]
             capital += capital_usd[b, i]

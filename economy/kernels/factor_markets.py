@@ -8,7 +8,7 @@ import math
 from numba import prange
 
 from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
-from economy.kernels.config import kernel, kernel_nocount, kernel_parallel
+from economy.kernels.config import kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.layout import (
     M_CASH_COMPUTE_SPEND,
     M_COMPUTE_BOUGHT,
@@ -91,23 +91,12 @@ def factor_market_stage(labs, world, par, work, rec):
         if par[b, P_ENFORCEMENT_EVASION] != 0.0 or active(par[b], P_EXPORT_CONTROLS_START_YEAR,
                                                          P_EXPORT_CONTROLS_END_YEAR, year):
             export_budgets(labs, par, b, year)
-        budget = 0.0
-        hires = 0.0
-        fires = 0.0
-        owned = 0.0
         if n > SUM_BLOCK:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
             owned, budget, hires, fires = _order_sums_blocked(labs.alive, labs.compute_flop_per_year,
                                                               labs.compute_budget_usd, labs.hire, b, work.block_sums)
         else:
-            for i in range(n):
-                if labs.alive[b, i]:
-                    owned += labs.compute_flop_per_year[b, i]
-                    budget += labs.compute_budget_usd[b, i]
-                    h = labs.hire[b, i]
-                    if h > 0.0:
-                        hires += h
-                    else:
-                        fires -= h
+            owned, budget, hires, fires = _order_sums(labs.alive, labs.compute_flop_per_year, labs.compute_budget_usd,
+                                                      labs.hire, b, 0, n)
         supply = math.exp(
             math.log(par[b, P_COMPUTE_SUPPLY_FLOP_PER_YEAR])
             + par[b, P_LN_COMPUTE_SUPPLY_GROWTH_PER_YEAR] * (year - par[b, P_SIM_START_YEAR])
@@ -158,22 +147,28 @@ def _order_sums_blocked(alive, compute, budget, hire, b, scratch):
             add_blocks(scratch, 3, blocks))
 
 
+@kernel_inline
+def _order_sums(alive, compute, budget, hire, b, lo, hi):
+    """Over run b's alive labs ``lo <= i < hi``, in lab order: their compute, compute budgets, hiring and firing."""
+    owned = spend = hires = fires = 0.0
+    for i in range(lo, hi):
+        if alive[b, i]:
+            owned += compute[b, i]
+            spend += budget[b, i]
+            h = hire[b, i]
+            if h > 0.0:
+                hires += h
+            else:
+                fires -= h
+    return owned, spend, hires, fires
+
+
 @kernel_parallel
 def _order_sum_blocks(alive, compute, budget, hire, b, part):
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        owned = spend = hires = fires = 0.0
-        for i in range(lo, hi):
-            if alive[b, i]:
-                owned += compute[b, i]
-                spend += budget[b, i]
-                h = hire[b, i]
-                if h > 0.0:
-                    hires += h
-                else:
-                    fires -= h
-        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = owned, spend, hires, fires
+        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = _order_sums(alive, compute, budget, hire, b, lo, hi)
 
 
 @kernel_parallel

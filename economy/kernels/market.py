@@ -8,7 +8,7 @@ import math
 from numba import prange
 
 from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
-from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.entry import enter, entrant_kind, industry_return, laggard, open_frontier
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -117,17 +117,9 @@ def demand_stage(labs, world, par, net, urn_uniforms, work, rec):
             m, z, fund = _logit_sums_blocked(labs.alive, labs.logit_weight, labs.funding, labs.quality,
                                              labs.revenue_growth, par, b, w0, u_front, work.block_sums)
         else:
-            m = w0
-            for i in range(n):
-                if labs.alive[b, i] and labs.logit_weight[b, i] > m:
-                    m = labs.logit_weight[b, i]
-            z = math.exp(w0 - m)
-            fund = 0.0
-            for i in range(n):
-                if labs.alive[b, i]:
-                    z += math.exp(labs.logit_weight[b, i] - m)
-                    if labs.funding[b, i] == 0 and labs.quality[b, i] > NEG_INF:
-                        fund += investor_weight(labs.quality[b, i], labs.revenue_growth[b, i], u_front, par, b)
+            m = _largest_weight(labs.alive, labs.logit_weight, b, w0, 0, n)
+            z, fund = _logit_sums(labs.alive, labs.logit_weight, labs.funding, labs.quality, labs.revenue_growth, par,
+                                  b, m, math.exp(w0 - m), u_front, 0, n)
         work.max_logit_weight[b] = m
         work.investor_weight_total[b] = fund
         log_z = math.log(z)  # ln Z - m, Z the logit's denominator with the outside option
@@ -166,16 +158,36 @@ def _logit_sums_blocked(alive, weight, funding, quality, growth, par, b, w0, u_f
     return m, add_blocks(scratch, 0, blocks), add_blocks(scratch, 1, blocks)
 
 
+@kernel_inline
+def _largest_weight(alive, weight, b, w0, lo, hi):
+    """The largest logit weight of run b's alive labs ``lo <= i < hi``, at least ``w0``."""
+    m = w0
+    for i in range(lo, hi):
+        if alive[b, i] and weight[b, i] > m:
+            m = weight[b, i]
+    return m
+
+
+@kernel_inline
+def _logit_sums(alive, weight, funding, quality, growth, par, b, m, z0, u_front, lo, hi):
+    """Over run b's alive labs ``lo <= i < hi``, in lab order: ``z0 + sum_i e^{w_i - m}`` and the investors'
+    weights of the investor-funded labs with a model (:func:`demand_stage`)."""
+    z = z0
+    fund = 0.0
+    for i in range(lo, hi):
+        if alive[b, i]:
+            z += math.exp(weight[b, i] - m)
+            if funding[b, i] == 0 and quality[b, i] > NEG_INF:
+                fund += investor_weight(quality[b, i], growth[b, i], u_front, par, b)
+    return z, fund
+
+
 @kernel_parallel
 def _largest_weight_blocks(alive, weight, b, w0, largest):
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        m = w0
-        for i in range(lo, hi):
-            if alive[b, i] and weight[b, i] > m:
-                m = weight[b, i]
-        largest[k, 0] = m
+        largest[k, 0] = _largest_weight(alive, weight, b, w0, lo, hi)
 
 
 @kernel_parallel
@@ -183,15 +195,9 @@ def _logit_sum_blocks(alive, weight, funding, quality, growth, par, b, m, z0, u_
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        z = z0 if k == 0 else 0.0  # the outside option's term starts the first block, as it starts the serial sum
-        fund = 0.0
-        for i in range(lo, hi):
-            if alive[b, i]:
-                z += math.exp(weight[b, i] - m)
-                if funding[b, i] == 0 and quality[b, i] > NEG_INF:
-                    fund += investor_weight(quality[b, i], growth[b, i], u_front, par, b)
-        part[k, 0] = z
-        part[k, 1] = fund
+        # the outside option's term starts the first block, as it starts the serial sum
+        part[k, 0], part[k, 1] = _logit_sums(alive, weight, funding, quality, growth, par, b, m,
+                                             z0 if k == 0 else 0.0, u_front, lo, hi)
 
 
 @kernel_parallel

@@ -8,8 +8,8 @@ import math
 from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
-from economy.kernels.blocks import SUM_BLOCK, add_blocks, alive_sum_blocked, block_bounds, n_blocks
-from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
+from economy.kernels.blocks import SUM_BLOCK, add_blocks, alive_sum, alive_sum_blocked, block_bounds, n_blocks
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.entry import entry_count, entry_run
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -123,16 +123,8 @@ def money_stage(labs, world, par, draws, work, rec):
                                                                   labs.spare_capacity_usd_per_year, world.demand[b], b,
                                                                   work.block_sums)
         else:
-            unserved = 0.0
-            spare = 0.0
-            inside = 0.0
-            alive = 0
-            for i in range(n):
-                if labs.alive[b, i]:
-                    unserved += labs.share[b, i] * world.demand[b] - labs.revenue_usd_per_year[b, i]
-                    spare += labs.spare_capacity_usd_per_year[b, i]
-                    inside += labs.share[b, i]
-                    alive += 1
+            unserved, spare, inside, alive = _market_sums(labs.alive, labs.share, labs.revenue_usd_per_year,
+                                                          labs.spare_capacity_usd_per_year, world.demand[b], b, 0, n)
         work.unserved_ratio[b] = min(1.0, unserved / spare) if spare > 0.0 else 0.0
         work.inside_share[b] = inside
         work.exit_share[b] = par[b, P_MONEY_EXIT_RELATIVE_SHARE] * inside / alive if alive > 0 else 0.0
@@ -151,15 +143,6 @@ def money_stage(labs, world, par, draws, work, rec):
         n = labs.cash_usd.shape[1]
         dt = par[b, P_SIM_DT]
         year = work.end_year[b]
-        cash_rev = 0.0
-        cash_fund = 0.0
-        cash_state = 0.0
-        cash_wages = 0.0
-        cash_opex = 0.0
-        cash_exit = 0.0
-        cash_subsidy = 0.0
-        compute_exit = 0.0
-        people_exit = 0.0
         n_exits = 0
         if n > SUM_BLOCK:  # a large run: the sums in blocks, on the threads (economy.kernels.blocks)
             flows = work.block_sums
@@ -173,21 +156,10 @@ def money_stage(labs, world, par, draws, work, rec):
             cash_exit, compute_exit = add_blocks(flows, 6, blocks), add_blocks(flows, 7, blocks)
             people_exit = add_blocks(flows, 8, blocks)
         else:
-            for i in range(n):
-                if labs.alive[b, i] or labs.exited[b, i]:
-                    rev = labs.revenue_usd_per_year[b, i] * dt
-                    cash_rev += rev
-                    cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
-                    if labs.funding[b, i] == 0:
-                        cash_fund += labs.funding_inflow_usd_per_year[b, i] * dt
-                    else:
-                        cash_state += labs.funding_inflow_usd_per_year[b, i] * dt
-                    cash_wages += labs.researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
-                    cash_subsidy += labs.subsidy_usd[b, i]
-                if labs.exited[b, i]:
-                    cash_exit += labs.cash_usd[b, i]
-                    compute_exit += labs.compute_flop_per_year[b, i]
-                    people_exit += labs.researchers[b, i]
+            (cash_rev, cash_opex, cash_fund, cash_state, cash_wages, cash_subsidy, cash_exit, compute_exit,
+             people_exit) = _books(labs.alive, labs.exited, labs.funding, labs.revenue_usd_per_year,
+                                   labs.funding_inflow_usd_per_year, labs.researchers, labs.subsidy_usd,
+                                   labs.cash_usd, labs.compute_flop_per_year, par, b, 0, n)
         for i in range(n):  # the exits, in lab order: their events, and what leaves the model with them
             if labs.exited[b, i]:
                 n_exits += 1
@@ -227,10 +199,7 @@ def money_stage(labs, world, par, draws, work, rec):
         if n > SUM_BLOCK:
             staff = alive_sum_blocked(labs.alive, labs.researchers, b, work.block_sums)
         else:
-            staff = 0.0
-            for i in range(n):
-                if labs.alive[b, i]:
-                    staff += labs.researchers[b, i]
+            staff = alive_sum(labs.alive, labs.researchers, b, 0, n)
         growth = par[b, P_MONEY_TALENT_GROWTH_PER_YEAR] * (world.talent_pool[b] + staff) * dt
         world.talent_pool[b] += growth
         rec[b, M_PEOPLE_GROWTH] = growth
@@ -246,58 +215,67 @@ def _market_sums_blocked(alive, share, revenue, spare, demand, b, scratch):
             int(add_blocks(scratch, 3, blocks)))
 
 
+@kernel_inline
+def _market_sums(alive, share, revenue, spare, demand, b, lo, hi):
+    """:func:`money_stage`'s first sums over run b's columns ``lo .. hi - 1`` in lab order: the demand not served,
+    the spare capacity, the inside share and the alive labs."""
+    unserved = 0.0
+    room = 0.0
+    inside = 0.0
+    count = 0
+    for i in range(lo, hi):
+        if alive[b, i]:
+            unserved += share[b, i] * demand - revenue[b, i]
+            room += spare[b, i]
+            inside += share[b, i]
+            count += 1
+    return unserved, room, inside, count
+
+
 @kernel_parallel
 def _market_sum_blocks(alive, share, revenue, spare, demand, b, part):
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        unserved = 0.0
-        room = 0.0
-        inside = 0.0
-        count = 0
-        for i in range(lo, hi):
-            if alive[b, i]:
-                unserved += share[b, i] * demand - revenue[b, i]
-                room += spare[b, i]
-                inside += share[b, i]
-                count += 1
-        part[k, 0] = unserved
-        part[k, 1] = room
-        part[k, 2] = inside
-        part[k, 3] = count
+        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = _market_sums(alive, share, revenue, spare, demand, b, lo, hi)
+
+
+@kernel_inline
+def _books(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, lo, hi):
+    """:func:`money_stage`'s books over run b's columns ``lo .. hi - 1`` in lab order: the cash flows of the labs
+    alive or exited this step (revenue, opex, investors' and state funding, wages, subsidies) and what the exited
+    labs take out (cash, compute, researchers)."""
+    dt = par[b, P_SIM_DT]
+    cash_rev = cash_opex = cash_fund = cash_state = cash_wages = cash_subsidy = 0.0
+    cash_exit = compute_exit = people_exit = 0.0
+    for i in range(lo, hi):
+        if alive[b, i] or exited[b, i]:
+            rev = revenue[b, i] * dt
+            cash_rev += rev
+            cash_opex += rev * par[b, P_MONEY_OPEX_FRACTION]
+            if funding[b, i] == 0:
+                cash_fund += inflow[b, i] * dt
+            else:
+                cash_state += inflow[b, i] * dt
+            cash_wages += researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
+            cash_subsidy += subsidy[b, i]
+        if exited[b, i]:
+            cash_exit += cash[b, i]
+            compute_exit += compute[b, i]
+            people_exit += researchers[b, i]
+    return cash_rev, cash_opex, cash_fund, cash_state, cash_wages, cash_subsidy, cash_exit, compute_exit, people_exit
 
 
 @kernel_parallel
 def _books_blocks(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, part):
-    """:func:`money_stage`'s books for a run of more than SUM_BLOCK labs, per block (economy.kernels.blocks): the
-    cash flows of the labs alive or exited this step (revenue, opex, investors' and state funding, wages,
-    subsidies) and what the exited labs take out (cash, compute, researchers), in ``part[k, 0..8]``."""
+    """:func:`_books` per block of a run of more than SUM_BLOCK labs (economy.kernels.blocks), in
+    ``part[k, 0..8]``."""
     n = alive.shape[1]
-    dt = par[b, P_SIM_DT]
-    opex = par[b, P_MONEY_OPEX_FRACTION]
-    wage = par[b, P_MONEY_WAGE_USD_PER_YEAR]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        cash_rev = cash_opex = cash_fund = cash_state = cash_wages = cash_subsidy = 0.0
-        cash_exit = compute_exit = people_exit = 0.0
-        for i in range(lo, hi):
-            if alive[b, i] or exited[b, i]:
-                rev = revenue[b, i] * dt
-                cash_rev += rev
-                cash_opex += rev * opex
-                if funding[b, i] == 0:
-                    cash_fund += inflow[b, i] * dt
-                else:
-                    cash_state += inflow[b, i] * dt
-                cash_wages += researchers[b, i] * wage * dt
-                cash_subsidy += subsidy[b, i]
-            if exited[b, i]:
-                cash_exit += cash[b, i]
-                compute_exit += compute[b, i]
-                people_exit += researchers[b, i]
-        part[k, 0], part[k, 1], part[k, 2] = cash_rev, cash_opex, cash_fund
-        part[k, 3], part[k, 4] = cash_state, cash_wages
-        part[k, 5], part[k, 6], part[k, 7], part[k, 8] = cash_subsidy, cash_exit, compute_exit, people_exit
+        flows = _books(alive, exited, funding, revenue, inflow, researchers, subsidy, cash, compute, par, b, lo, hi)
+        for c in range(9):
+            part[k, c] = flows[c]
 
 
 @kernel_parallel

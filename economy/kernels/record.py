@@ -10,7 +10,7 @@ import numpy as np
 from numba import prange
 
 from economy.kernels.blocks import BLOCK_SLOTS, SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
-from economy.kernels.config import jit, kernel, kernel_nocount, kernel_parallel
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.layout import (
     M_COMPUTE_PRICE,
     M_EFFECTIVE_LABS,
@@ -112,25 +112,16 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier, block_su
     """Stage 10 for every run b: market metrics and stocks into ``rec[b]``, recorded at ``years[b]`` after
     ``s = world.step[b] + steps_ahead`` steps; ``frontier[b]`` becomes the column of the run's best alive lab by
     quality (-1 if none), which the record stage's pause trigger reads; ``block_sums`` and ``block_pairs`` are a
-    large run's scratch (economy.state.StepWork).  One call for all the runs, the loop written
-    inside: a call (or a helper written in) that receives the lab and world state counts references to all their
-    arrays, so per run it would be paid per run (docs/performance.md, "Reference counting").  A run of more than
-    SUM_BLOCK labs sums in blocks (economy.kernels.blocks)."""
+    large run's scratch (economy.state.StepWork).  One call for all the runs, the loop written inside, compiled
+    without reference counting (docs/performance.md, "Reference counting").  Each sum runs over the run's columns in
+    lab order (:func:`_stock_sums`, :func:`first_year`); a run of more than SUM_BLOCK labs takes the same sums in
+    blocks (economy.kernels.blocks)."""
     for b in range(labs.cash_usd.shape[0]):
         year = years[b]
         s = world.step[b] + steps_ahead
         demand = world.demand[b]
         dt = par[b, P_SIM_DT]
         n = labs.cash_usd.shape[1]
-        total_cash = 0.0
-        total_compute = 0.0
-        staff = 0.0
-        revenue = 0.0
-        inside = 0.0
-        safety = 0.0
-        max_drift = 0.0
-        n_alive = 0
-        n_singular = 0
         large = n > SUM_BLOCK
         if large:  # a large run: the same sums in blocks, on the threads (economy.kernels.blocks)
             sums = block_sums
@@ -146,19 +137,10 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier, block_su
             for k in range(1, blocks):
                 max_drift = max(max_drift, sums[k, 8])
         else:
-            for i in range(n):
-                if labs.singular_year[b, i] >= 0.0:
-                    n_singular += 1
-                if not labs.alive[b, i]:
-                    continue
-                n_alive += 1
-                total_cash += labs.cash_usd[b, i]
-                total_compute += labs.compute_flop_per_year[b, i]
-                staff += labs.researchers[b, i]
-                revenue += labs.revenue_usd_per_year[b, i]
-                inside += labs.share[b, i]
-                safety += labs.safety[b, i]
-                max_drift = max(max_drift, labs.drift[b, i])
+            (n_singular, n_alive, total_cash, total_compute, staff, revenue, inside, safety,
+             max_drift) = _stock_sums(labs.alive, labs.singular_year, labs.cash_usd, labs.compute_flop_per_year,
+                                      labs.researchers, labs.revenue_usd_per_year, labs.share, labs.safety,
+                                      labs.drift, b, 0, n)
         rec[b, M_YEAR] = year
         if large:
             hhi, eff, top1, top4 = concentration_blocked(labs.share, labs.alive, b, inside, block_sums)
@@ -216,13 +198,8 @@ def record_metrics(labs, world, par, years, steps_ahead, rec, frontier, block_su
                                                            block_sums)
             world.ceiling_year[b] = first_year_blocked(labs.ceiling_year, b, world.ceiling_year[b], block_sums)
         else:
-            for i in range(n):
-                if labs.singular_year[b, i] >= 0.0 and (world.singularity_year[b] < 0.0
-                                                        or labs.singular_year[b, i] < world.singularity_year[b]):
-                    world.singularity_year[b] = labs.singular_year[b, i]
-                if labs.ceiling_year[b, i] >= 0.0 and (world.ceiling_year[b] < 0.0
-                                                       or labs.ceiling_year[b, i] < world.ceiling_year[b]):
-                    world.ceiling_year[b] = labs.ceiling_year[b, i]
+            world.singularity_year[b] = first_year(labs.singular_year, b, 0, n, world.singularity_year[b])
+            world.ceiling_year[b] = first_year(labs.ceiling_year, b, 0, n, world.ceiling_year[b])
         rec[b, M_COMPUTE_PRICE] = world.price[b]
         rec[b, M_TOTAL_DEMAND] = demand
         rec[b, M_TOTAL_REVENUE] = revenue
@@ -252,32 +229,39 @@ def record_initial(labs, world, par, rec):
         trigger_run(world, par, b, 0, par[b, P_SIM_START_YEAR], rec[b])
 
 
+@kernel_inline
+def _stock_sums(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, lo, hi):
+    """:func:`record_metrics`'s sums over run b's columns ``lo .. hi - 1`` in lab order: the singular and the
+    alive labs, the alive labs' cash, compute, researchers, revenue, share and safety, and their largest drift."""
+    n_singular = n_alive = 0
+    total_cash = total_compute = staff = total_revenue = inside = total_safety = max_drift = 0.0
+    for i in range(lo, hi):
+        if singular_year[b, i] >= 0.0:
+            n_singular += 1
+        if not alive[b, i]:
+            continue
+        n_alive += 1
+        total_cash += cash[b, i]
+        total_compute += compute[b, i]
+        staff += researchers[b, i]
+        total_revenue += revenue[b, i]
+        inside += share[b, i]
+        total_safety += safety[b, i]
+        max_drift = max(max_drift, drift[b, i])
+    return (n_singular, n_alive, total_cash, total_compute, staff, total_revenue, inside, total_safety,
+            max_drift)
+
+
 @kernel_parallel
 def _stock_sum_blocks(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, part):
-    """:func:`record_metrics`'s sums for a run of more than SUM_BLOCK labs, per block (economy.kernels.blocks): the
-    singular and the alive labs, the alive labs' cash, compute, researchers, revenue, share and safety, and their
-    largest drift, in ``part[k, 0..8]`` (the counts exact in floating point)."""
+    """:func:`_stock_sums` per block of a run of more than SUM_BLOCK labs (economy.kernels.blocks), in
+    ``part[k, 0..8]`` (the counts exact in floating point)."""
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        n_singular = n_alive = 0
-        total_cash = total_compute = staff = total_revenue = inside = total_safety = max_drift = 0.0
-        for i in range(lo, hi):
-            if singular_year[b, i] >= 0.0:
-                n_singular += 1
-            if not alive[b, i]:
-                continue
-            n_alive += 1
-            total_cash += cash[b, i]
-            total_compute += compute[b, i]
-            staff += researchers[b, i]
-            total_revenue += revenue[b, i]
-            inside += share[b, i]
-            total_safety += safety[b, i]
-            max_drift = max(max_drift, drift[b, i])
-        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = n_singular, n_alive, total_cash, total_compute
-        part[k, 4], part[k, 5], part[k, 6] = staff, total_revenue, inside
-        part[k, 7], part[k, 8] = total_safety, max_drift
+        sums = _stock_sums(alive, singular_year, cash, compute, researchers, revenue, share, safety, drift, b, lo, hi)
+        part[k, 0], part[k, 1], part[k, 2], part[k, 3] = sums[0], sums[1], sums[2], sums[3]
+        part[k, 4], part[k, 5], part[k, 6], part[k, 7], part[k, 8] = sums[4], sums[5], sums[6], sums[7], sums[8]
 
 
 @kernel
@@ -291,13 +275,18 @@ def first_year_blocked(years, b, current, scratch):
     return current
 
 
+@kernel_inline
+def first_year(years, b, lo, hi, current):
+    """The earliest of ``current`` and the non-negative ``years[b, i]``, ``lo <= i < hi`` (-1 stands for none)."""
+    for i in range(lo, hi):
+        if years[b, i] >= 0.0 and (current < 0.0 or years[b, i] < current):
+            current = years[b, i]
+    return current
+
+
 @kernel_parallel
 def _first_year_blocks(years, b, first):
     n = years.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        earliest = -1.0
-        for i in range(lo, hi):
-            if years[b, i] >= 0.0 and (earliest < 0.0 or years[b, i] < earliest):
-                earliest = years[b, i]
-        first[k, 0] = earliest
+        first[k, 0] = first_year(years, b, lo, hi, -1.0)

@@ -9,7 +9,7 @@ import numpy as np
 from numba import prange
 
 from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, row_sum_blocked
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 from economy.kernels.layout import (
     M_ACTIVE_EDGES,
     M_KNOWLEDGE_GAP_DISPERSION,
@@ -128,28 +128,43 @@ def record_knowledge_gap(log_software, alive, rec_row):
     .. math:: \bar g = \frac{1}{m} \sum_i (\max_j \ln S_j - \ln S_i), \qquad
               \sigma = \sqrt{\tfrac{1}{m} \textstyle\sum_i (\ln S_i - \overline{\ln S})^2}
 
-    Serial, two passes; both are 0 when no lab is alive.
+    Serial, two passes (:func:`_software_sums`, :func:`_software_squares`); both are 0 when no lab is alive.
     """
-    m = 0
-    total = 0.0
-    top = NEG_INF
-    for i in range(log_software.shape[0]):
-        if alive[i]:
-            m += 1
-            total += log_software[i]
-            top = max(top, log_software[i])
+    n = log_software.shape[0]
+    rows, live = log_software.reshape(1, n), alive.reshape(1, n)  # the passes read 2-D rows, as the blocked ones
+    m, total, top = _software_sums(rows, live, 0, 0, n)
     if m == 0:
         rec_row[M_KNOWLEDGE_GAP_DISPERSION] = 0.0
         rec_row[M_MEAN_LOG_SOFTWARE_GAP] = 0.0
         return
     mean = total / m
-    ss = 0.0
-    for i in range(log_software.shape[0]):
-        if alive[i]:
-            d = log_software[i] - mean
-            ss += d * d
-    rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(ss / m)
+    rec_row[M_KNOWLEDGE_GAP_DISPERSION] = math.sqrt(_software_squares(rows, live, 0, mean, 0, n) / m)
     rec_row[M_MEAN_LOG_SOFTWARE_GAP] = top - mean
+
+
+@kernel_inline
+def _software_sums(log_software, alive, b, lo, hi):
+    """Over run b's alive labs ``lo <= i < hi``, in lab order: their number, the sum of their ln S, the largest."""
+    m = 0
+    total = 0.0
+    top = NEG_INF
+    for i in range(lo, hi):
+        if alive[b, i]:
+            m += 1
+            total += log_software[b, i]
+            top = max(top, log_software[b, i])
+    return m, total, top
+
+
+@kernel_inline
+def _software_squares(log_software, alive, b, mean, lo, hi):
+    """The sum of ``(ln S_i - mean)^2`` over run b's alive labs ``lo <= i < hi``, in lab order."""
+    ss = 0.0
+    for i in range(lo, hi):
+        if alive[b, i]:
+            d = log_software[b, i] - mean
+            ss += d * d
+    return ss
 
 
 
@@ -179,17 +194,7 @@ def _software_sum_blocks(log_software, alive, b, part):
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        m = 0
-        total = 0.0
-        top = NEG_INF
-        for i in range(lo, hi):
-            if alive[b, i]:
-                m += 1
-                total += log_software[b, i]
-                top = max(top, log_software[b, i])
-        part[k, 0] = m
-        part[k, 1] = total
-        part[k, 2] = top
+        part[k, 0], part[k, 1], part[k, 2] = _software_sums(log_software, alive, b, lo, hi)
 
 
 @kernel_parallel
@@ -197,12 +202,7 @@ def _software_square_blocks(log_software, alive, b, mean, part):
     n = alive.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        ss = 0.0
-        for i in range(lo, hi):
-            if alive[b, i]:
-                d = log_software[b, i] - mean
-                ss += d * d
-        part[k, 3] = ss
+        part[k, 3] = _software_squares(log_software, alive, b, mean, lo, hi)
 
 # ---------------------------------------------------------------------------------------------- scalar helpers
 @jit
