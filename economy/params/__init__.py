@@ -38,7 +38,7 @@ from economy.params.loading import (
 )
 from economy.params.market import Market, Money
 from economy.params.network import Network
-from economy.params.packing import pack_parameters
+from economy.params.packing import RowPacker, pack_parameters
 from economy.params.policies import (
     MAX_LAG_YEARS,
     POLICY_KINDS,
@@ -107,6 +107,7 @@ __all__ = [
     "Research",
     "RndSubsidy",
     "Route",
+    "RowPacker",
     "Safety",
     "SafetyStandard",
     "Scenario",

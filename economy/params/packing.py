@@ -21,7 +21,7 @@ current); :func:`pack_parameters` fills a row in that layout's order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -41,6 +41,7 @@ __all__ = [
     "RUN_START",
     "Column",
     "Derived",
+    "RowPacker",
     "archetype_columns",
     "pack_parameters",
     "parameter_columns",
@@ -227,7 +228,54 @@ def pack_parameters(scenario: Scenario) -> np.ndarray:
     values: list[float] = []
     for column in parameter_columns():
         values.extend(column.value(scenario))
+    values.extend(_archetype_table(scenario))
+    return np.array(values, dtype=np.float64)
+
+
+def _archetype_table(scenario: Scenario) -> list[float]:
+    """The archetype table's values, kind after kind (the end of the packed row)."""
+    values: list[float] = []
     for kind in KIND_NAMES:
         arch: Any = scenario.archetypes.of(kind)
         values.extend(transform.apply(getattr(arch, name))[0] for _, name, transform in archetype_columns())
-    return np.array(values, dtype=np.float64)
+    return values
+
+
+class RowPacker:
+    """:func:`pack_parameters` of scenarios that differ from one base scenario only at the given keys.
+
+    The base's row is packed once; a scenario's row is that row with only the columns reading a changed key
+    computed again from the scenario (an ensemble's runs share everything but their drawn values: a full row of
+    the baseline costs about 70 us, as much as a run's validation).  ``keys`` are the columns' own keys
+    (:attr:`Column.keys`): ``section.field``, ``policies.<kind>.<field>`` (every column reading a field of that
+    kind is computed again, since some read the whole policy table), ``archetypes.<kind>.<field>`` (the archetype
+    table is packed again).  A key no column reads falls back to packing the whole row, so the result is
+    :func:`pack_parameters`'s whatever the keys (tests/economy/params/test_row_packer.py checks every key).
+    """
+
+    def __init__(self, base: Scenario, keys: Iterable[str]) -> None:
+        self.base_row = pack_parameters(base)
+        keys = tuple(keys)
+        kinds = {key.split(".")[1] for key in keys if key.startswith("policies.")}
+        self.archetypes = any(key.startswith("archetypes.") for key in keys)
+        column_keys = {key for column in parameter_columns() for key in column.keys}
+        self.whole = any(not (key in column_keys or key.startswith(("policies.", "archetypes."))) for key in keys)
+        self.spans: list[tuple[int, int, Column]] = []
+        policy_prefixes = tuple(f"policies.{kind}." for kind in kinds)
+        start = 0
+        for column in parameter_columns():
+            if any(key in keys or (policy_prefixes and key.startswith(policy_prefixes)) for key in column.keys):
+                self.spans.append((start, start + column.width, column))
+            start += column.width
+        self.table_start = start
+
+    def pack(self, scenario: Scenario) -> np.ndarray:
+        """The packed row of ``scenario``, equal to ``pack_parameters(scenario)``."""
+        if self.whole:
+            return pack_parameters(scenario)
+        row = self.base_row.copy()
+        for start, stop, column in self.spans:
+            row[start:stop] = column.value(scenario)
+        if self.archetypes:
+            row[self.table_start:] = _archetype_table(scenario)
+        return row

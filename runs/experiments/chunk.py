@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from economy.engine import COMPILED_DRAWS_FROM, Simulation
 from economy.kernels.layout import M_OUTSIDE_SHARE, MARKET_COLUMNS
-from economy.params import Scenario, ScenarioError, pack_parameters
+from economy.params import Scenario, ScenarioError
 from runs.experiments.execution import error_text, numba_threads
 from runs.experiments.outputs import finite_or_none, no_ai_market_as_null, without_ai_market, write_table_atomic
 from runs.experiments.result import ExperimentError
@@ -189,7 +189,7 @@ def simulate_chunk(task: ChunkTask) -> ChunkData:
             if task.per_run_init:
                 scenarios[run] = sc
             else:
-                params[run] = pack_parameters(sc)
+                params[run] = builder.pack(sc)
     valid = [run for run in run_ids if rows[run]["status"] == "ok"]
 
     groups: list[list[int]]

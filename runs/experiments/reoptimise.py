@@ -41,7 +41,7 @@ import numpy as np
 from economy.archetypes import KIND_CODE
 from economy.engine import Simulation
 from economy.kernels import layout as L
-from economy.params import Archetype, Scenario, pack_parameters
+from economy.params import Archetype, Scenario
 from runs.experiments.chunk import run_root, warm_up
 from runs.experiments.execution import Execution, numba_threads
 from runs.experiments.result import ExperimentInputError
@@ -245,7 +245,7 @@ def payoff_chunk(task: PayoffTask) -> tuple[int, int, np.ndarray]:
                 groups.append(([j], run_scenario, None))
             else:
                 rows.append(j)
-                packed.append(pack_parameters(run_scenario))
+                packed.append(builder.pack(run_scenario))
         if rows:
             groups.append((rows, task.scenario, np.stack(packed)))
     else:

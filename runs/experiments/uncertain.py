@@ -46,13 +46,13 @@ from economy.params import (
     LogNormal,
     LogUniform,
     Normal,
+    RowPacker,
     Scenario,
     Triangular,
     Uniform,
     index_key,
     locate,
     normal_scores_correlation,
-    pack_parameters,
     rank_correlation_matrix,
     split_key,
     validate_scenario,
@@ -269,6 +269,8 @@ class RunScenarios:
         self.base: dict[str, Any] = scenario.model_dump(mode="python", exclude={"uncertain", "uncertain_correlations"})
         self.paths = [index_key(self.base, split_key(key)) for key in self.keys]  # a policy's name -> its index
         self.source = f"scenario {scenario.name!r} with drawn values"
+        self._scenario = scenario
+        self._packer: RowPacker | None = None
 
     def data(self, values: Sequence[float]) -> dict[str, Any]:
         """The scenario dict with ``values`` (one per key) applied; shared sub-dicts are not modified."""
@@ -289,4 +291,22 @@ class RunScenarios:
 
     def parameter_row(self, values: Sequence[float]) -> np.ndarray:
         """``pack_parameters`` of the run scenario."""
-        return pack_parameters(self.scenario(values))
+        return self.pack(self.scenario(values))
+
+    def pack(self, scenario: Scenario) -> np.ndarray:
+        """``pack_parameters(scenario)`` of a scenario this builder made: the base's row with the columns of the
+        drawn keys computed again (:class:`economy.params.RowPacker`)."""
+        return self.packer.pack(scenario)
+
+    @property
+    def packer(self) -> RowPacker:
+        """The row packer of the base scenario and the drawn keys (made on first use)."""
+        if self._packer is None:
+            self._packer = RowPacker(self._scenario, [self._column_key(path) for path in self.paths])
+        return self._packer
+
+    def _column_key(self, path: tuple[str | int, ...]) -> str:
+        """A drawn key as the packed columns name it: a policy by its kind, not its name or index."""
+        if path[0] == "policies" and len(path) == 3 and isinstance(path[1], int):
+            return f"policies.{self._scenario.policies[path[1]].kind}.{path[2]}"
+        return ".".join(str(part) for part in path)
