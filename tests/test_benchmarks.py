@@ -80,3 +80,22 @@ def test_quick_benchmark_produces_every_figure(quick_benchmark):
     assert result["mesa"][0]["alive_after"] > 0
     # more bytes move with the network than without it
     assert result["bytes"]["erdos_renyi"]["bytes_per_lab"] > result["bytes"]["none"]["bytes_per_lab"]
+
+
+@pytest.mark.slow
+@pytest.mark.benchmark
+def test_the_vector_math_probe_runs_and_its_exponential_is_within_one_ulp(tmp_path):
+    """benchmarks/vector_math.py (the design probe of docs/performance.md "What the rest would need") runs at a
+    small size and writes every figure; its polynomial exponential is within 1 ulp of libm's on a million
+    arguments (an error in its range reduction or coefficients would show as thousands of ulps)."""
+    out = tmp_path / "vector_math.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "vector_math.py"), "--size", "256", "--repeats", "100",
+               "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())["figures"]
+    for key in ("libm_exp_ns", "poly_exp_ns", "libm_log_ns", "exp_speed_up"):
+        assert math.isfinite(figures[key]) and figures[key] > 0.0, key
+    assert figures["arguments_checked"] == 1_000_000
+    assert figures["max_ulp_vs_libm"] <= 1
+    assert figures["share_bit_identical_to_libm"] > 0.5
