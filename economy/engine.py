@@ -15,7 +15,6 @@ from typing import Any
 import numba
 import numpy as np
 import pandas as pd
-from numba.typed import List as TypedList
 
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
@@ -31,7 +30,7 @@ from economy.network import CSRGraph, as_networkx, build_lab_graph, network_stat
 from economy.params import Scenario, pack_parameters
 from economy.population import initial_population
 from economy.state import LabState, WorldState, allocate_draws, allocate_labs, allocate_work, allocate_world
-from economy.streams import generators, root_sequence
+from economy.streams import generators, pcg64_words, root_sequence, set_pcg64_state
 from economy.takeoff import automation_takeoff
 
 __all__ = ["COMPILED_DRAWS_FROM", "COMPLIANCE_LAB_COLUMNS", "DRAWN_STREAMS", "DRAWS_IN_THREADS_FROM", "EVENT_COLUMNS",
@@ -100,7 +99,7 @@ class Simulation:
         configure()  # numba's process set-up, before any kernel runs (economy.kernels.config)
         self.scenario = scenario
         self.roots = [root_sequence(s) for s in seeds]
-        self.streams = [generators(root) for root in self.roots]
+        self._streams = [generators(root) for root in self.roots]
         n_runs = len(self.roots)
         if parameter_rows is None:
             parameter_rows = np.tile(pack_parameters(scenario), (n_runs, 1))
@@ -156,13 +155,14 @@ class Simulation:
             for p in self.par
         ], dtype=np.int64)
         self._urn = np.zeros((n_runs, int(self._urn_draws.max())))
-        self._compiled_draws: tuple | None = None  # the runs' Generators as typed lists, made on first use
+        self._compiled_draws: np.ndarray | None = None  # the drawn streams' PCG64 states, made on first use
+        self._states_ahead = False  # the states have drawn since the Generators last got them back
 
     # ------------------------------------------------------------------ set-up
     def _initialise_run(self, b: int) -> list[str]:
         sc = self.scenario
-        names, cols = initial_population(sc, self.streams[b]["init"])
-        graph, cols = build_lab_graph(sc.network, names, cols, self.streams[b]["network"])
+        names, cols = initial_population(sc, self._streams[b]["init"])
+        graph, cols = build_lab_graph(sc.network, names, cols, self._streams[b]["network"])
         self._graphs.append(graph)
         n = len(names)
         labs, par = self.labs, self.par
@@ -262,15 +262,15 @@ class Simulation:
     @property
     def _steps_compiled(self) -> bool:
         """Whether the batch draws and steps in compiled code: :data:`COMPILED_DRAWS_FROM` runs or more."""
-        return len(self.streams) >= COMPILED_DRAWS_FROM
+        return len(self._streams) >= COMPILED_DRAWS_FROM
 
     def _run_compiled(self, stop: int) -> None:
         """Step every run to step ``stop`` in compiled code (economy.kernels.step.run_steps), drawing there from the
-        runs' Generators; with ``keep_events`` it comes back to Python after each step that has events."""
-        generators = self._typed_generators()
+        runs' streams; with ``keep_events`` it comes back to Python after each step that has events."""
+        states = self._rng_states()
         switches = self._switches()  # read per call: Python may change parameters between calls
         while self.steps_done < stop:
-            run_steps(self.labs, self.world, self.par, self.net, generators, switches,
+            run_steps(self.labs, self.world, self.par, self.net, states, switches,
                       self._urn_draws, self._shocks, self._urn, self.draws, self.work, self.market, self._founders,
                       stop, self.keep_events)
             self._after_steps()
@@ -305,23 +305,36 @@ class Simulation:
         if not self._steps_compiled:
             self._draw_in_python()
             return
-        draw_step(*self._typed_generators(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
+        draw_step(self._rng_states(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
 
-    def _typed_generators(self) -> tuple:
-        """The runs' Generators of each drawn stream as numba typed lists (made once, on first use)."""
+    def _rng_states(self) -> np.ndarray:
+        """The PCG64 states of the runs' drawn streams, ``(runs, len(DRAWN_STREAMS), 4)`` words, which the compiled
+        draws advance (economy.kernels.draws): copied from the Generators on first use; :attr:`streams` gives them
+        back."""
         if self._compiled_draws is None:
-            self._compiled_draws = tuple(TypedList([streams[name] for streams in self.streams])
-                                         for name in DRAWN_STREAMS)
+            self._compiled_draws = np.array([[pcg64_words(streams[name]) for name in DRAWN_STREAMS]
+                                             for streams in self._streams], dtype=np.uint64)
+        self._states_ahead = True
         return self._compiled_draws
+
+    @property
+    def streams(self) -> list[dict[str, np.random.Generator]]:
+        """Per run, its named Generators (economy.streams), in the state the run's draws have left them."""
+        if self._states_ahead:
+            for streams, words in zip(self._streams, self._compiled_draws.tolist(), strict=True):
+                for name, (high, low, _, _) in zip(DRAWN_STREAMS, words, strict=True):
+                    set_pcg64_state(streams[name], high << 64 | low)
+            self._states_ahead = False
+        return self._streams
 
     def _draw_in_python(self) -> None:
         """This step's random numbers in Python: each run's stream drawn only while its mechanism is on in the run,
         its draws always in the same order (:meth:`_draw_tasks`), on numba's threads when the step draws
         :data:`DRAWS_IN_THREADS_FROM` numbers or more (each Generator on one thread, so the same numbers).  A batch
         of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled code instead
-        (:func:`economy.kernels.draws.draw_step`, from the same Generators, bit for bit the same numbers,
-        tests/economy/test_draws.py); a smaller one here, which spares it the fraction of a second numba takes,
-        once per process, to build the typed lists of Generators the kernel receives."""
+        (:func:`economy.kernels.draws.draw_step`, from the same streams, bit for bit the same numbers,
+        tests/economy/test_draws.py); a smaller one here: a single run of many labs draws its streams on threads
+        here, and a process that only makes single runs never loads the compiled loop (about 0.3 s)."""
         tasks = self._draw_tasks()
         threads = numba.get_num_threads()
         if threads < 2 or sum(cost for cost, _ in tasks) < DRAWS_IN_THREADS_FROM:
@@ -337,7 +350,7 @@ class Simulation:
         behaviour, entry, acquire, incident, compliance = (switch.tolist() for switch in self._switches())
         urn_draws = self._urn_draws.tolist()
         tasks = []
-        for b, streams in enumerate(self.streams):
+        for b, streams in enumerate(self._streams):
             calls = [[(streams["shocks"].standard_normal, self._shocks[b])]]
             if urn_draws[b]:
                 calls.append([(streams["market"].random, self._urn[b, :urn_draws[b]])])

@@ -106,23 +106,23 @@ def note_founders(world, founders):
 
 
 @jit
-def run_steps(labs, world, par, net, rngs, switches, urn_draws, shocks, urn_uniforms, draws, work, market, founders,
+def run_steps(labs, world, par, net, states, switches, urn_draws, shocks, urn_uniforms, draws, work, market, founders,
               stop, stop_on_events):
     """Advance every run of a batch from its current step to step ``stop`` in one compiled call: per step, the
-    draws (economy.kernels.draws.draw_step, from the runs' own Generators), :func:`step_batch` writing
+    draws (economy.kernels.draws.draw_step, from the runs' own streams), :func:`step_batch` writing
     ``market[step + 1]``, then :func:`note_founders`.  Returns the steps done; with ``stop_on_events`` it returns
     after the first step in which some run has an event, so the caller can keep them before the next step empties
     the buffer.
 
-    ``rngs`` are the typed lists of the runs' Generators of the drawn streams and ``switches`` the per-run switches
-    of the drawn mechanisms, in draw_step's order; ``market`` is the batch's whole record (steps + 1, runs,
-    N_MARKET), row 0 the starting record.  The same numbers as stepping one step at a time from Python, bit for bit
-    (tests/economy/test_determinism.py).
+    ``states`` are the PCG64 states of the runs' drawn streams (economy.kernels.draws) and ``switches`` the
+    per-run switches of the drawn mechanisms, in draw_step's order; ``market`` is the batch's whole record (steps
+    + 1, runs, N_MARKET), row 0 the starting record.  The same numbers as stepping one step at a time from Python,
+    bit for bit (tests/economy/test_determinism.py).
     """
     k = world.step[0]
     while k < stop:
-        draw_step(rngs[0], rngs[1], rngs[2], rngs[3], rngs[4], rngs[5], switches[0], switches[1], switches[2],
-                  switches[3], switches[4], urn_draws, shocks, urn_uniforms, draws)
+        draw_step(states, switches[0], switches[1], switches[2], switches[3], switches[4], urn_draws, shocks,
+                  urn_uniforms, draws)
         rec = market[k + 1]
         rec[:, :] = 0.0
         step_batch(labs, world, par, net, shocks, urn_uniforms, draws, work, rec)

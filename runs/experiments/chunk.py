@@ -66,7 +66,7 @@ def run_root(seed: int, run: int) -> np.random.SeedSequence:
 def warm_up(scenario: Scenario, runs: int = 1) -> float:
     """Load (or compile) the kernels a batch of ``runs`` runs calls in this process: one step of a batch of
     ``min(runs, COMPILED_DRAWS_FROM)`` runs (from ``COMPILED_DRAWS_FROM`` runs on, a batch steps in compiled code,
-    economy.kernels.step.run_steps, with the typed lists of its Generators: about 0.3 s the first time in a
+    economy.kernels.step.run_steps, which carries its own copy of the step: about 0.3 s the first time in a
     process); returns the seconds."""
     t0 = time.perf_counter()
     Simulation(scenario, list(range(max(1, min(runs, COMPILED_DRAWS_FROM)))), record_labs=False,
