@@ -10,8 +10,9 @@ Measures, in this order (docs/performance.md explains the method and discusses t
 2. ns per lab-step of ``Simulation.step()`` for generated populations of N = 1e3, 1e4, 1e5, 1e6 labs
    (``--quick``: 1e3, 1e4) with the spillover network (Erdos-Renyi, mean degree 10) and without it, kernels
    warm, median over repeats; the thread counts (1 and all cores, or ``--threads N``) are timed in turn, so a
-   change of load on a shared machine hits them alike.  The time spent drawing the step's random numbers in
-   Python is measured inside the same steps (the run's generators are wrapped by a timer);
+   change of load on a shared machine hits them alike.  The time spent drawing the step's random numbers (in
+   Python, or in compiled code for a large step) is measured inside the same steps (``Simulation._draw`` is
+   wrapped by a timer);
 3. where the step's time goes at the largest N with the network: each compiled stage kernel timed alone on
    the state of a real step, ``step_batch`` whole, the Gini sort, and the same per-lab work (stage 6's) written
    as a row helper that takes the whole lab state (the pattern the row kernels avoid) and in the loop body on
@@ -189,34 +190,20 @@ def bench_bandwidth(thread_counts: list[int], n: int = 2**25, repeats: int = 5) 
 
 
 # ---------------------------------------------------------------------------------------------- 2. step scaling
-class TimedGenerator:
-    """A numpy Generator whose method calls add their wall time (ns) to ``clock[0]``."""
-
-    def __init__(self, generator: np.random.Generator, clock: list[int]) -> None:
-        self._generator = generator
-        self._clock = clock
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._generator, name)
-        if not callable(attr):
-            return attr
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter_ns()
-            try:
-                return attr(*args, **kwargs)
-            finally:
-                self._clock[0] += time.perf_counter_ns() - t0
-
-        return timed
-
-
 def time_draws(sim: Simulation) -> list[int]:
-    """Wrap every named stream of ``sim`` so that its draws are timed; returns the clock."""
+    """Time ``sim``'s draws (``Simulation._draw``, which a step stepped from Python calls, in Python or, for a large
+    step, in compiled code): each call adds its wall time (ns) to the returned ``clock[0]``."""
     clock = [0]
-    for streams in sim.streams:
-        for name in list(streams):
-            streams[name] = TimedGenerator(streams[name], clock)
+    draw = sim._draw
+
+    def timed() -> None:
+        t0 = time.perf_counter_ns()
+        try:
+            draw()
+        finally:
+            clock[0] += time.perf_counter_ns() - t0
+
+    sim._draw = timed  # type: ignore[method-assign]
     return clock
 
 

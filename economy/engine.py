@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -33,7 +31,7 @@ from economy.state import LabState, WorldState, allocate_draws, allocate_labs, a
 from economy.streams import generators, pcg64_words, root_sequence, set_pcg64_state
 from economy.takeoff import automation_takeoff
 
-__all__ = ["COMPILED_DRAWS_FROM", "COMPLIANCE_LAB_COLUMNS", "DRAWN_STREAMS", "DRAWS_IN_THREADS_FROM", "EVENT_COLUMNS",
+__all__ = ["COMPILED_DRAWS_FROM", "COMPLIANCE_LAB_COLUMNS", "DRAWN_STREAMS", "DRAWS_COMPILED_FROM", "EVENT_COLUMNS",
            "LAB_COLUMNS", "PROGRESS_EVERY", "Simulation"]
 
 COMPILED_DRAWS_FROM = 16
@@ -43,12 +41,12 @@ compiled code (``Simulation._draw``), and then step to the horizon in one compil
 PROGRESS_EVERY = 12
 """A batch that draws in compiled code runs this many steps per compiled call when :meth:`Simulation.run` reports
 progress (else to the horizon, or to the next step whose labs it records, in one call)."""
-DRAWS_IN_THREADS_FROM = 1 << 16
-"""A batch drawing in Python draws its streams on numba's threads (each Generator on one thread, its own draws in
-their order, so the numbers never depend on the thread count) when a step draws this many numbers or more: a
-million-lab run (2026-12-07: 44 -> 31 ms a step on two threads), never a small run, for which the hand-over would
-cost more than the drawing."""
-_draw_pools: dict[int, ThreadPoolExecutor] = {}  # by size, made on first use (importing the engine starts no thread)
+DRAWS_COMPILED_FROM = 1 << 16
+"""A batch stepped from Python (fewer than :data:`COMPILED_DRAWS_FROM` runs) draws in compiled code too when its
+step's draw arrays hold this many numbers or more (a run of some 10,000 labs or more), on numba's threads, a stream
+whole on one thread (economy.kernels.draws.draw_step), so the numbers never depend on the thread count.  A
+million-lab step's draws took 43-45 ms in Python on one thread, 31 ms with numpy's Generators on two threads,
+16 ms compiled on one thread (2026-12-07).  A small run draws in Python: its process never loads the kernel."""
 DRAWN_STREAMS: tuple[str, ...] = ("shocks", "market", "behaviour", "entry", "incidents", "compliance")
 """The streams of economy.streams a step draws from, in the order :func:`economy.kernels.draws.draw_step` takes
 their Generators."""
@@ -155,6 +153,8 @@ class Simulation:
             for p in self.par
         ], dtype=np.int64)
         self._urn = np.zeros((n_runs, int(self._urn_draws.max())))
+        # the most numbers a step draws: the size of its draw arrays (DRAWS_COMPILED_FROM)
+        self._draw_capacity = self._shocks.size + self._urn.size + sum(a.size for a in self.draws)
         self._compiled_draws: np.ndarray | None = None  # the drawn streams' PCG64 states, made on first use
         self._states_ahead = False  # the states have drawn since the Generators last got them back
 
@@ -251,7 +251,7 @@ class Simulation:
         if self._steps_compiled:
             self._run_compiled(k + 1)
             return
-        self._draw_in_python()
+        self._draw()
         with np.errstate(invalid="raise", divide="raise", over="raise"):
             self.market[k + 1, :, :] = 0.0
             step_batch(self.labs, self.world, self.par, self.net, self._shocks, self._urn, self.draws, self.work,
@@ -300,9 +300,9 @@ class Simulation:
     def _draw(self) -> None:
         """One step's random numbers, drawn as this batch draws them: in compiled code from
         :data:`COMPILED_DRAWS_FROM` runs on (:func:`economy.kernels.draws.draw_step`, as
-        :func:`economy.kernels.step.run_steps` does), else in Python (:meth:`_draw_in_python`).  The stepping
-        methods draw by themselves; this serves the tests and the precompile."""
-        if not self._steps_compiled:
+        :func:`economy.kernels.step.run_steps` does) or when the step draws :data:`DRAWS_COMPILED_FROM` numbers or
+        more, else in Python (:meth:`_draw_in_python`)."""
+        if not (self._steps_compiled or self._draw_capacity >= DRAWS_COMPILED_FROM):
             self._draw_in_python()
             return
         draw_step(self._rng_states(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
@@ -328,47 +328,39 @@ class Simulation:
         return self._streams
 
     def _draw_in_python(self) -> None:
-        """This step's random numbers in Python: each run's stream drawn only while its mechanism is on in the run,
-        its draws always in the same order (:meth:`_draw_tasks`), on numba's threads when the step draws
-        :data:`DRAWS_IN_THREADS_FROM` numbers or more (each Generator on one thread, so the same numbers).  A batch
-        of :data:`COMPILED_DRAWS_FROM` runs or more draws in compiled code instead
-        (:func:`economy.kernels.draws.draw_step`, from the same streams, bit for bit the same numbers,
-        tests/economy/test_draws.py); a smaller one here: a single run of many labs draws its streams on threads
-        here, and a process that only makes single runs never loads the compiled loop (about 0.3 s)."""
-        tasks = self._draw_tasks()
-        threads = numba.get_num_threads()
-        if threads < 2 or sum(cost for cost, _ in tasks) < DRAWS_IN_THREADS_FROM:
-            for _, task in tasks:
-                _run_draws(task)
-            return
-        _draw_in_threads(tasks, threads)
+        """This step's random numbers in Python, the compiled draws' twin (tests/economy/test_draws.py): each run's
+        stream drawn only while its mechanism is on in the run, its draws always in the same order
+        (:meth:`_draw_tasks`).  A batch of :data:`COMPILED_DRAWS_FROM` runs or more, or whose step draws
+        :data:`DRAWS_COMPILED_FROM` numbers or more, draws in compiled code instead
+        (:func:`economy.kernels.draws.draw_step`, from the same streams, bit for bit the same numbers); a smaller
+        one here, so a process that only makes small runs never loads that kernel."""
+        for task in self._draw_tasks():
+            for method, out in task:
+                method(out=out)
 
-    def _draw_tasks(self) -> list[tuple[int, list[tuple[Callable[..., Any], np.ndarray]]]]:
+    def _draw_tasks(self) -> list[list[tuple[Callable[..., Any], np.ndarray]]]:
         """This step's draws as one task per Generator that draws (a run's stream): its calls in their order, with
-        the numbers they draw (normals counted twice, for :func:`_draw_in_threads`' balance)."""
+        the arrays they fill."""
         draws = self.draws
         behaviour, entry, acquire, incident, compliance = (switch.tolist() for switch in self._switches())
         urn_draws = self._urn_draws.tolist()
         tasks = []
         for b, streams in enumerate(self._streams):
-            calls = [[(streams["shocks"].standard_normal, self._shocks[b])]]
+            tasks.append([(streams["shocks"].standard_normal, self._shocks[b])])
             if urn_draws[b]:
-                calls.append([(streams["market"].random, self._urn[b, :urn_draws[b]])])
+                tasks.append([(streams["market"].random, self._urn[b, :urn_draws[b]])])
             if behaviour[b]:
                 g = streams["behaviour"]
-                calls.append([(g.random, draws.imitate[b]), (g.random, draws.search[b]),
+                tasks.append([(g.random, draws.imitate[b]), (g.random, draws.search[b]),
                               (g.standard_normal, draws.search_step[b])])
             if entry[b] or acquire[b]:
                 g = streams["entry"]
-                calls.append(([(g.random, draws.entry[b]), (g.standard_normal, draws.entry_size[b])] if entry[b]
+                tasks.append(([(g.random, draws.entry[b]), (g.standard_normal, draws.entry_size[b])] if entry[b]
                               else []) + ([(g.random, draws.acquire[b])] if acquire[b] else []))
             if incident[b]:
-                calls.append([(streams["incidents"].random, draws.incident[b])])
+                tasks.append([(streams["incidents"].random, draws.incident[b])])
             if compliance[b]:
-                calls.append([(streams["compliance"].random, draws.compliance[b])])
-            for task in calls:
-                cost = sum(out.size * (2 if method.__name__ == "standard_normal" else 1) for method, out in task)
-                tasks.append((cost, task))
+                tasks.append([(streams["compliance"].random, draws.compliance[b])])
         return tasks
 
     @property
@@ -552,32 +544,3 @@ class Simulation:
 
 def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
-
-
-def _run_draws(task: list[tuple[Callable[..., Any], np.ndarray]]) -> None:
-    for method, out in task:
-        method(out=out)
-
-
-def _draw_in_threads(tasks: list[tuple[int, list[tuple[Callable[..., Any], np.ndarray]]]], threads: int) -> None:
-    """Run the draw tasks on ``threads`` threads (this one and a pool's): each task whole on one thread, the largest
-    first to the least loaded (numpy's Generators release the interpreter lock while they fill an array)."""
-    shares: list[list[list[tuple[Callable[..., Any], np.ndarray]]]] = [[] for _ in range(threads)]
-    load = [0] * threads
-    for cost, task in sorted(tasks, key=lambda t: -t[0]):
-        k = load.index(min(load))
-        shares[k].append(task)
-        load[k] += cost
-    pool = _draw_pools.get(threads - 1)
-    if pool is None:
-        pool = _draw_pools[threads - 1] = ThreadPoolExecutor(max_workers=threads - 1,
-                                                             thread_name_prefix="multipolar-draws")
-    futures = [pool.submit(_run_share, share) for share in shares[1:] if share]
-    _run_share(shares[0])
-    for future in futures:
-        future.result()
-
-
-def _run_share(share: list[list[tuple[Callable[..., Any], np.ndarray]]]) -> None:
-    for task in share:
-        _run_draws(task)

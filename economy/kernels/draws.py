@@ -17,14 +17,14 @@ counting (docs/performance.md).
 import numba
 import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import prange, types
 from numba.extending import intrinsic
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
-from economy.kernels.config import jit, kernel_inline
+from economy.kernels.config import jit_parallel, kernel_inline
 
-__all__ = ["N_STATE", "S_BEHAVIOUR", "S_COMPLIANCE", "S_ENTRY", "S_INCIDENTS", "S_MARKET", "S_SHOCKS", "draw_step",
-           "pcg64_step"]
+__all__ = ["DRAW_ORDER", "N_STATE", "S_BEHAVIOUR", "S_COMPLIANCE", "S_ENTRY", "S_INCIDENTS", "S_MARKET", "S_SHOCKS",
+           "draw_step", "pcg64_step"]
 
 S_SHOCKS, S_MARKET, S_BEHAVIOUR, S_ENTRY, S_INCIDENTS, S_COMPLIANCE = range(6)
 """Columns of ``states[run]``: the drawn streams in economy.engine.DRAWN_STREAMS' order."""
@@ -149,31 +149,45 @@ def _normals_2d(states, b, s, out):
     states[b, s, 0], states[b, s, 1] = high, low
 
 
-@jit
+DRAW_ORDER = (S_BEHAVIOUR, S_MARKET, S_COMPLIANCE, S_SHOCKS, S_ENTRY, S_INCIDENTS)
+"""The streams in the order ``draw_step``'s threads take them: numba hands each of two threads three consecutive
+items, so the behaviour stream (five numbers a lab, in a run with adaptation on) shares its thread with the two
+that usually draw little, and the shocks, entry and incident streams (one number a lab each) take the other."""
+
+
+@jit_parallel
 def draw_step(states, behaviour, entry, acquire, incident, compliance, urn_draws, shocks, urn, draws):
     """Fill one step's draws of every run ``b``, stream by stream, each only while its mechanism is on in the run.
 
     ``states`` (runs, 6, :data:`N_STATE`) are the runs' PCG64 states (columns :data:`S_SHOCKS` ..
     :data:`S_COMPLIANCE`), advanced in place; ``behaviour`` .. ``compliance`` the per-run switches (bool arrays);
     ``urn_draws[b]`` the urn uniforms run ``b`` draws; ``shocks`` (runs, capacity) and ``urn`` (runs, max urn
-    draws) and the :class:`economy.state.StepDraws` arrays are written.  The order is the order the Python loop
-    draws in: shocks; urn; behaviour's imitate, search, search steps; entry's entry, entry sizes, then
-    acquisitions (also the entry stream); incidents; compliance.
+    draws) and the :class:`economy.state.StepDraws` arrays are written.  Within a stream the order is the order
+    the Python loop draws in, run after run: behaviour's imitate, search, search steps; entry's entry, entry
+    sizes, then acquisitions (also the entry stream).  The streams are independent, so numba's threads take whole
+    streams (:data:`DRAW_ORDER`): the numbers are the same whatever the thread count.
     """
-    for b in range(shocks.shape[0]):
-        _normals(states, b, S_SHOCKS, shocks[b])
-        if urn_draws[b] > 0:
-            _uniforms(states, b, S_MARKET, urn[b, :urn_draws[b]])
-        if behaviour[b]:
-            _uniforms(states, b, S_BEHAVIOUR, draws.imitate[b])
-            _uniforms(states, b, S_BEHAVIOUR, draws.search[b])
-            _normals_2d(states, b, S_BEHAVIOUR, draws.search_step[b])
-        if entry[b]:
-            _uniforms(states, b, S_ENTRY, draws.entry[b])
-            _normals(states, b, S_ENTRY, draws.entry_size[b])
-        if acquire[b]:
-            _uniforms(states, b, S_ENTRY, draws.acquire[b])
-        if incident[b]:
-            _uniforms(states, b, S_INCIDENTS, draws.incident[b])
-        if compliance[b]:
-            _uniforms_2d(states, b, S_COMPLIANCE, draws.compliance[b])
+    for t in prange(len(DRAW_ORDER)):
+        s = DRAW_ORDER[t]
+        for b in range(shocks.shape[0]):
+            if s == S_SHOCKS:
+                _normals(states, b, S_SHOCKS, shocks[b])
+            elif s == S_MARKET:
+                if urn_draws[b] > 0:
+                    _uniforms(states, b, S_MARKET, urn[b, :urn_draws[b]])
+            elif s == S_BEHAVIOUR:
+                if behaviour[b]:
+                    _uniforms(states, b, S_BEHAVIOUR, draws.imitate[b])
+                    _uniforms(states, b, S_BEHAVIOUR, draws.search[b])
+                    _normals_2d(states, b, S_BEHAVIOUR, draws.search_step[b])
+            elif s == S_ENTRY:
+                if entry[b]:
+                    _uniforms(states, b, S_ENTRY, draws.entry[b])
+                    _normals(states, b, S_ENTRY, draws.entry_size[b])
+                if acquire[b]:
+                    _uniforms(states, b, S_ENTRY, draws.acquire[b])
+            elif s == S_INCIDENTS:
+                if incident[b]:
+                    _uniforms(states, b, S_INCIDENTS, draws.incident[b])
+            elif compliance[b]:
+                _uniforms_2d(states, b, S_COMPLIANCE, draws.compliance[b])

@@ -133,36 +133,42 @@ def test_every_stream_has_the_moments_and_distribution_it_should() -> None:
 
 
 @pytest.mark.parametrize("variant", ["agents_busy", "urn", "compliance"])
-@pytest.mark.parametrize("threads", [2, 3])
-def test_draws_on_threads_are_the_serial_draws(monkeypatch: pytest.MonkeyPatch, variant: str, threads: int) -> None:
-    """A batch drawing in Python draws on numba's threads once a step draws DRAWS_IN_THREADS_FROM numbers (a
-    million-lab run): each Generator whole on one thread, so the numbers, the Generators' states after and the runs
-    themselves are those of the serial draws, whatever the number of threads."""
+def test_a_large_step_draws_compiled_on_any_number_of_threads(monkeypatch: pytest.MonkeyPatch, variant: str) -> None:
+    """A batch stepped from Python draws in compiled code once its step draws DRAWS_COMPILED_FROM numbers (a run of
+    some 10,000 labs or more), each stream whole on one of numba's threads: the numbers, the Generators' states
+    after and the runs themselves are those of the Python loop, on one thread or two."""
+    import numba
+
     from economy import engine
 
     sc = _scenario(variant, years=0.25)
     seeds = [11, 12, 13]
-    threaded, serial = Simulation(sc, seeds), Simulation(sc, seeds)
-    assert engine.DRAWS_IN_THREADS_FROM > sum(cost for cost, _ in serial._draw_tasks())  # small: serial by default
-    calls: list[int] = []
-    real = engine._draw_in_threads
-    monkeypatch.setattr(engine, "_draw_in_threads", lambda tasks, n: calls.append(n) or real(tasks, n))
-    monkeypatch.setattr(engine.numba, "get_num_threads", lambda: threads)
-    monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 0)
-    for _ in range(3):
-        threaded._draw_in_python()
-        monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 1 << 62)
-        serial._draw_in_python()
-        monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 0)
-        for name in serial.draws._fields:
-            np.testing.assert_array_equal(getattr(threaded.draws, name), getattr(serial.draws, name), err_msg=name)
-        np.testing.assert_array_equal(threaded._shocks, serial._shocks)
-        np.testing.assert_array_equal(threaded._urn, serial._urn)
-    assert calls == [threads] * 3
-    for a, b in zip(threaded.streams, serial.streams, strict=True):
-        for name in DRAWN_STREAMS:
-            assert a[name].bit_generator.state == b[name].bit_generator.state, name
-    threaded.run()
-    monkeypatch.setattr(engine, "DRAWS_IN_THREADS_FROM", 1 << 62)
-    serial.run()
-    np.testing.assert_array_equal(threaded.market, serial.market)
+    twin = Simulation(sc, seeds)
+    assert engine.DRAWS_COMPILED_FROM > twin._draw_capacity  # small: drawn in Python by default
+    monkeypatch.setattr(engine, "DRAWS_COMPILED_FROM", 0)
+    most = min(2, numba.config.NUMBA_NUM_THREADS)
+    compiled = {threads: Simulation(sc, seeds) for threads in sorted({1, most})}
+    previous = numba.get_num_threads()
+    try:
+        for _ in range(3):
+            twin._draw_in_python()
+            for threads, sim in compiled.items():
+                numba.set_num_threads(threads)
+                sim._draw()
+                for name in twin.draws._fields:
+                    np.testing.assert_array_equal(getattr(sim.draws, name), getattr(twin.draws, name), err_msg=name)
+                np.testing.assert_array_equal(sim._shocks, twin._shocks)
+                np.testing.assert_array_equal(sim._urn, twin._urn)
+        for sim in compiled.values():
+            assert sim._compiled_draws is not None
+            for a, b in zip(sim.streams, twin.streams, strict=True):
+                for name in DRAWN_STREAMS:
+                    assert a[name].bit_generator.state == b[name].bit_generator.state, name
+        numba.set_num_threads(most)
+        compiled[most].run()
+    finally:
+        numba.set_num_threads(previous)
+    monkeypatch.setattr(engine, "DRAWS_COMPILED_FROM", 1 << 62)
+    twin.run()
+    assert twin._compiled_draws is None
+    np.testing.assert_array_equal(compiled[most].market, twin.market)
