@@ -17,7 +17,7 @@ import pandas as pd
 from economy.archetypes import KIND_NAMES
 from economy.kernels import layout as L
 from economy.kernels.config import configure
-from economy.kernels.draws import draw_step
+from economy.kernels.draws import draw_step, draw_step_threads
 from economy.kernels.metrics import ROC_BOUND
 from economy.kernels.record import record_initial
 from economy.kernels.research import start_run
@@ -44,9 +44,10 @@ progress (else to the horizon, or to the next step whose labs it records, in one
 DRAWS_COMPILED_FROM = 1 << 16
 """A batch stepped from Python (fewer than :data:`COMPILED_DRAWS_FROM` runs) draws in compiled code too when its
 step's draw arrays hold this many numbers or more (a run of some 10,000 labs or more), on numba's threads, a stream
-whole on one thread (economy.kernels.draws.draw_step), so the numbers never depend on the thread count.  A
-million-lab step's draws took 43-45 ms in Python on one thread, 31 ms with numpy's Generators on two threads,
-16 ms compiled on one thread (2026-12-07).  A small run draws in Python: its process never loads the kernel."""
+whole on one thread (economy.kernels.draws.draw_step_threads), so the numbers never depend on the thread count.  A
+million-lab step's draws took 43-45 ms in Python on one thread and 31 ms with numpy's Generators on two threads;
+compiled, 16 ms on one thread and 11 ms on two (2026-12-07).  A small run draws in Python: its process never loads
+the kernel."""
 DRAWN_STREAMS: tuple[str, ...] = ("shocks", "market", "behaviour", "entry", "incidents", "compliance")
 """The streams of economy.streams a step draws from, in the order :func:`economy.kernels.draws.draw_step` takes
 their Generators."""
@@ -302,10 +303,14 @@ class Simulation:
         :data:`COMPILED_DRAWS_FROM` runs on (:func:`economy.kernels.draws.draw_step`, as
         :func:`economy.kernels.step.run_steps` does) or when the step draws :data:`DRAWS_COMPILED_FROM` numbers or
         more, else in Python (:meth:`_draw_in_python`)."""
-        if not (self._steps_compiled or self._draw_capacity >= DRAWS_COMPILED_FROM):
+        if self._steps_compiled:
+            draw = draw_step
+        elif self._draw_capacity >= DRAWS_COMPILED_FROM:
+            draw = draw_step_threads
+        else:
             self._draw_in_python()
             return
-        draw_step(self._rng_states(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
+        draw(self._rng_states(), *self._switches(), self._urn_draws, self._shocks, self._urn, self.draws)
 
     def _rng_states(self) -> np.ndarray:
         """The PCG64 states of the runs' drawn streams, ``(runs, len(DRAWN_STREAMS), 4)`` words, which the compiled

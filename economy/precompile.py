@@ -41,6 +41,7 @@ import numpy as np
 from economy.kernels import layout as L
 from economy.kernels import step as step_module
 from economy.kernels.config import cache_folder, configure
+from economy.kernels.draws import draw_step_threads
 from economy.network import CSRGraph, network_state
 from economy.state import allocate_draws, allocate_labs, allocate_work, allocate_world
 
@@ -123,13 +124,15 @@ def compile_share(share: int, of: int) -> None:
 
 def compile_setup() -> None:
     """Build a small simulation: its set-up kernels compile (and are cached) for the types every simulation
-    passes, and so does the compiled draw of a batch (:func:`economy.kernels.draws.draw_step`, one step's draws
-    of a batch of ``COMPILED_DRAWS_FROM`` runs); nothing is stepped, so ``step_batch`` is left to
-    :func:`compile_kernels`."""
+    passes, and so do the compiled draws of a batch (:func:`economy.kernels.draws.draw_step`, one step's draws
+    of a batch of ``COMPILED_DRAWS_FROM`` runs) and of a large step (``draw_step_threads``); nothing is stepped,
+    so ``step_batch`` is left to :func:`compile_kernels`."""
     from economy.engine import COMPILED_DRAWS_FROM, Simulation  # the engine imports the kernels; only this needs it
 
     sim = Simulation(_small_scenario(), list(range(COMPILED_DRAWS_FROM)))
     sim._draw()
+    # a large step's draws (economy.engine.DRAWS_COMPILED_FROM): the same argument types
+    draw_step_threads(sim._rng_states(), *sim._switches(), sim._urn_draws, sim._shocks, sim._urn, sim.draws)
     step_module.note_founders(sim.world, sim._founders)  # what a batch that draws in Python calls after each step
 
 
