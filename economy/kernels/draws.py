@@ -21,7 +21,7 @@ from numba import prange, types
 from numba.extending import intrinsic
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
-from economy.kernels.config import jit, jit_parallel, kernel_inline
+from economy.kernels.config import jit, jit_parallel, kernel, kernel_inline
 
 __all__ = ["DRAW_ORDER", "N_STATE", "S_BEHAVIOUR", "S_COMPLIANCE", "S_ENTRY", "S_INCIDENTS", "S_MARKET", "S_SHOCKS",
            "draw_step", "draw_step_threads", "pcg64_step"]
@@ -156,32 +156,34 @@ the two that usually draw little, and the shocks, entry and incident streams (on
 other."""
 
 
-@kernel_inline
-def _draw_stream(states, s, b, behaviour, entry, acquire, incident, compliance, urn_draws, shocks, urn, imitate,
-                 search, search_step, entry_draws, entry_size, acquire_draws, incident_draws, compliance_draws):
-    """Run ``b``'s draws of stream ``s`` this step, in the order the Python loop draws them (behaviour's imitate,
-    search, search steps; entry's entry, entry sizes, then acquisitions), if its mechanism is on in the run."""
-    if s == S_SHOCKS:
-        _normals(states, b, S_SHOCKS, shocks[b])
-    elif s == S_MARKET:
-        if urn_draws[b] > 0:
-            _uniforms(states, b, S_MARKET, urn[b, :urn_draws[b]])
-    elif s == S_BEHAVIOUR:
-        if behaviour[b]:
-            _uniforms(states, b, S_BEHAVIOUR, imitate[b])
-            _uniforms(states, b, S_BEHAVIOUR, search[b])
-            _normals_2d(states, b, S_BEHAVIOUR, search_step[b])
-    elif s == S_ENTRY:
-        if entry[b]:
-            _uniforms(states, b, S_ENTRY, entry_draws[b])
-            _normals(states, b, S_ENTRY, entry_size[b])
-        if acquire[b]:
-            _uniforms(states, b, S_ENTRY, acquire_draws[b])
-    elif s == S_INCIDENTS:
-        if incident[b]:
-            _uniforms(states, b, S_INCIDENTS, incident_draws[b])
-    elif compliance[b]:
-        _uniforms_2d(states, b, S_COMPLIANCE, compliance_draws[b])
+@kernel
+def _draw_stream(states, s, behaviour, entry, acquire, incident, compliance, urn_draws, shocks, urn, draws):
+    """Every run's draws of stream ``s`` this step, run after run, in the order the Python loop draws them
+    (behaviour's imitate, search, search steps; entry's entry, entry sizes, then acquisitions), in the runs whose
+    mechanism is on.  Compiled once and called per stream (written into :func:`draw_step_threads`' parallel loop
+    it took 10.6 s to compile)."""
+    for b in range(shocks.shape[0]):
+        if s == S_SHOCKS:
+            _normals(states, b, S_SHOCKS, shocks[b])
+        elif s == S_MARKET:
+            if urn_draws[b] > 0:
+                _uniforms(states, b, S_MARKET, urn[b, :urn_draws[b]])
+        elif s == S_BEHAVIOUR:
+            if behaviour[b]:
+                _uniforms(states, b, S_BEHAVIOUR, draws.imitate[b])
+                _uniforms(states, b, S_BEHAVIOUR, draws.search[b])
+                _normals_2d(states, b, S_BEHAVIOUR, draws.search_step[b])
+        elif s == S_ENTRY:
+            if entry[b]:
+                _uniforms(states, b, S_ENTRY, draws.entry[b])
+                _normals(states, b, S_ENTRY, draws.entry_size[b])
+            if acquire[b]:
+                _uniforms(states, b, S_ENTRY, draws.acquire[b])
+        elif s == S_INCIDENTS:
+            if incident[b]:
+                _uniforms(states, b, S_INCIDENTS, draws.incident[b])
+        elif compliance[b]:
+            _uniforms_2d(states, b, S_COMPLIANCE, draws.compliance[b])
 
 
 @jit
@@ -195,7 +197,7 @@ def draw_step(states, behaviour, entry, acquire, incident, compliance, urn_draws
     draws) and the :class:`economy.state.StepDraws` arrays are written.  The order is the order the Python loop
     draws in: shocks; urn; behaviour's imitate, search, search steps; entry's entry, entry sizes, then
     acquisitions (also the entry stream); incidents; compliance.  Written out rather than through
-    :func:`_draw_stream`, which made a baseline ensemble 7-9% slower (the loop over the streams, 2026-12-07).
+    :func:`_draw_stream`: a loop over the streams through a shared helper made a baseline ensemble 7-9% slower.
     """
     for b in range(shocks.shape[0]):
         _normals(states, b, S_SHOCKS, shocks[b])
@@ -221,12 +223,6 @@ def draw_step_threads(states, behaviour, entry, acquire, incident, compliance, u
     """:func:`draw_step` with the streams on numba's threads, each whole on one (:data:`DRAW_ORDER`), run after run
     within a stream: the same numbers whatever the thread count, since the streams are independent (a large step,
     economy.engine.DRAWS_COMPILED_FROM)."""
-    imitate, search, search_step, entry_draws, entry_size, acquire_draws, incident_draws, compliance_draws = (
-        draws.imitate, draws.search, draws.search_step, draws.entry, draws.entry_size, draws.acquire, draws.incident,
-        draws.compliance)
     for t in prange(len(DRAW_ORDER)):
-        s = DRAW_ORDER[t]
-        for b in range(shocks.shape[0]):
-            _draw_stream(states, s, b, behaviour, entry, acquire, incident, compliance, urn_draws, shocks, urn,
-                         imitate, search, search_step, entry_draws, entry_size, acquire_draws, incident_draws,
-                         compliance_draws)
+        _draw_stream(states, DRAW_ORDER[t], behaviour, entry, acquire, incident, compliance, urn_draws, shocks, urn,
+                     draws)
