@@ -74,20 +74,9 @@ def poly_exp(x, out, scale_bits):
         xi = x[i]
         n = math.floor(xi * INV_LN2 + 0.5)
         r = (xi - n * LN2_HI) - n * LN2_LO
-        p = c[13]
-        p = p * r + c[12]
-        p = p * r + c[11]
-        p = p * r + c[10]
-        p = p * r + c[9]
-        p = p * r + c[8]
-        p = p * r + c[7]
-        p = p * r + c[6]
-        p = p * r + c[5]
-        p = p * r + c[4]
-        p = p * r + c[3]
-        p = p * r + c[2]
-        p = p * r + c[1]
-        p = p * r + c[0]
+        p = c[DEGREE]
+        for k in range(DEGREE - 1, -1, -1):  # Horner; a constant trip count, which LLVM unrolls
+            p = p * r + c[k]
         out[i] = p
         scale_bits[i] = (np.int64(n) + 1023) << 52
 
