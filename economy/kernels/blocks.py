@@ -16,6 +16,14 @@ numbers round differently from one long serial loop, in the last bits, in runs o
 
 Runs of at most ``SUM_BLOCK`` columns (every ensemble's runs) keep their serial loops: a parallel region per run
 and stage would cost them more than it saves.
+
+The row kernels (each lab's own work, no sum) use the same blocks to choose their parallel axis by shape: their
+``prange`` runs over (run, block) pairs and an inner loop over the block's labs, so a batch of small runs (one block
+each) is shared out by runs and a large run by its blocks.  It replaced a ``prange`` over every (run, lab) pair,
+whose index ``k`` gave the run as ``k // n``: a 64-bit division a lab in every row kernel, and a loop LLVM could
+not optimise per run (a baseline ensemble 300-303 -> 356-358 runs/s on one worker; a million-lab step 390 -> 350
+ns with the network, 206 -> 173 without, on two threads; docs/performance.md, "Rows in blocks").  Each lab's
+work is the same arithmetic either way, so every result is the same bit for bit.
 """
 
 import numpy as np
@@ -41,7 +49,7 @@ def n_blocks(n):
     return max(1, (n + SUM_BLOCK - 1) // SUM_BLOCK)
 
 
-@kernel
+@kernel_inline
 def block_bounds(k, n):
     """The columns ``lo .. hi - 1`` of block ``k`` of ``n`` columns."""
     lo = k * SUM_BLOCK

@@ -180,15 +180,17 @@ def purchase_rows(labs, world, par, work, kept):
                                                      labs.compute_flop_per_year, labs.hire, labs.researchers)
     price, own, fill = world.price, work.own_compute_fraction, work.hire_fraction
     n_runs, n = alive.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        if not alive[b, i]:
-            continue
-        budget = budget_col[b, i]
-        cash[b, i] -= budget
-        c = compute[b, i] + (budget * own[b] / price[b] if price[b] > 0.0 else 0.0)
-        c *= kept[b]  # e^{-depreciation dt}, computed once per run
-        compute[b, i] = c
-        h = hire[b, i]
-        staff[b, i] = max(0.0, staff[b, i] + (h * fill[b] if h > 0.0 else h))
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            if not alive[b, i]:
+                continue
+            budget = budget_col[b, i]
+            cash[b, i] -= budget
+            c = compute[b, i] + (budget * own[b] / price[b] if price[b] > 0.0 else 0.0)
+            c *= kept[b]  # e^{-depreciation dt}, computed once per run
+            compute[b, i] = c
+            h = hire[b, i]
+            staff[b, i] = max(0.0, staff[b, i] + (h * fill[b] if h > 0.0 else h))

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
+from economy.kernels.blocks import block_bounds, n_blocks
 from economy.kernels.config import kernel, kernel_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -128,24 +129,26 @@ def incident_rows(labs, par, uniforms, year, logs):
     cash, share, customers, count = labs.cash_usd, labs.share, labs.customers, labs.incidents
     flag, cost_out = labs.incident_flag, labs.incident_cost
     n_runs, n = cash.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        flag[b, i] = 0
-        cost_out[b, i] = 0.0
-        if not alive[b, i]:
-            continue
-        p = incident_probability(drift[b, i], log_e[b, i], safety[b, i], par, b, logs)
-        v = uniforms[b, i]
-        if not v < p:
-            continue
-        flag[b, i] = 2 if v < p * par[b, P_INCIDENTS_CATASTROPHE_FRACTION] * automation[b, i] else 1
-        cost = par[b, P_INCIDENTS_CASH_LOSS] * max(cash[b, i], 0.0)
-        if active(par[b], P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year[b]):
-            cost = min(cost * (1.0 + par[b, P_SAFETY_STANDARD_LIABILITY]), max(cash[b, i], 0.0))
-        cash[b, i] -= cost
-        cost_out[b, i] = cost
-        keep = 1.0 - par[b, P_INCIDENTS_SHARE_LOSS]
-        share[b, i] *= keep
-        customers[b, i] *= keep
-        count[b, i] += 1
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            flag[b, i] = 0
+            cost_out[b, i] = 0.0
+            if not alive[b, i]:
+                continue
+            p = incident_probability(drift[b, i], log_e[b, i], safety[b, i], par, b, logs)
+            v = uniforms[b, i]
+            if not v < p:
+                continue
+            flag[b, i] = 2 if v < p * par[b, P_INCIDENTS_CATASTROPHE_FRACTION] * automation[b, i] else 1
+            cost = par[b, P_INCIDENTS_CASH_LOSS] * max(cash[b, i], 0.0)
+            if active(par[b], P_SAFETY_STANDARD_START_YEAR, P_SAFETY_STANDARD_END_YEAR, year[b]):
+                cost = min(cost * (1.0 + par[b, P_SAFETY_STANDARD_LIABILITY]), max(cash[b, i], 0.0))
+            cash[b, i] -= cost
+            cost_out[b, i] = cost
+            keep = 1.0 - par[b, P_INCIDENTS_SHARE_LOSS]
+            share[b, i] *= keep
+            customers[b, i] *= keep
+            count[b, i] += 1

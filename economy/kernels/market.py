@@ -211,18 +211,20 @@ def share_rows(labs, world, par, work, closing):
     infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.spare_capacity_usd_per_year
     demand, max_weight, log_norm = world.demand, work.max_logit_weight, work.log_norm
     n_runs, n = alive.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        if not alive[b, i]:
-            revenue[b, i] = 0.0
-            continue
-        if par[b, P_MARKET_MODE] != MARKET_MODE_URN:
-            target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
-            share[b, i] = smooth_by(share[b, i], target, closing[b])
-        capacity = infer[b, i] * compute[b, i] / par[b, P_MARKET_INFERENCE_FLOP_PER_USD]
-        revenue[b, i] = min(share[b, i] * demand[b], capacity)
-        spare[b, i] = capacity - revenue[b, i]
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            if not alive[b, i]:
+                revenue[b, i] = 0.0
+                continue
+            if par[b, P_MARKET_MODE] != MARKET_MODE_URN:
+                target = math.exp(logit_weight[b, i] - max_weight[b] - log_norm[b, bloc[b, i]])
+                share[b, i] = smooth_by(share[b, i], target, closing[b])
+            capacity = infer[b, i] * compute[b, i] / par[b, P_MARKET_INFERENCE_FLOP_PER_USD]
+            revenue[b, i] = min(share[b, i] * demand[b], capacity)
+            spare[b, i] = capacity - revenue[b, i]
 
 
 @kernel

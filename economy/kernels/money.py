@@ -300,79 +300,81 @@ def money_rows(labs, world, par, work, memory):
     frontier_u, fund_total, unserved_ratio = work.frontier_quality, work.investor_weight_total, work.unserved_ratio
     inside, exit_share, founded_by = work.inside_share, work.exit_share, work.founded_by_year
     n_runs, n = alive.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        tax_col[b, i] = 0.0
-        subsidy_col[b, i] = 0.0
-        if not alive[b, i]:
-            continue
-        dt = par[b, P_SIM_DT]
-        revenue = revenue_col[b, i] + spare[b, i] * unserved_ratio[b]
-        revenue_col[b, i] = revenue
-        data[b, i] += par[b, P_MARKET_DATA_TOKENS_PER_USD] * revenue * dt
-        if funding[b, i] == 0:
-            inflow = 0.0
-            if fund_total[b] > 0.0 and quality[b, i] > NEG_INF:
-                pool = par[b, P_MONEY_FUNDING_TO_DEMAND] * demand[b]
-                weight = investor_weight(quality[b, i], growth_col[b, i], frontier_u[b], par, b)
-                inflow = min(pool * weight / fund_total[b], par[b, P_MONEY_FUNDING_MAX_SHARE] * pool)
-        else:
-            inflow = par[b, P_MONEY_STATE_BUDGET_USD_PER_YEAR]
-        inflow_col[b, i] = inflow
-        wages = researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
-        cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_MONEY_OPEX_FRACTION]) + inflow) * dt - wages
-        # stage 9: the state pays part of a small lab's wage bill
-        if (
-            active(par[b], P_RND_SUBSIDY_START_YEAR, P_RND_SUBSIDY_END_YEAR, year[b])
-            and share[b, i] < par[b, P_RND_SUBSIDY_MAX_SHARE] * inside[b]
-        ):
-            subsidy = par[b, P_RND_SUBSIDY_RATE] * wages
-            subsidy_col[b, i] = subsidy
-            cash += subsidy
-        cash_col[b, i] = cash
-        # exit: bankruptcy, or (investor-funded, past the grace period) a near-zero market share
-        if cash < 0.0 or (funding[b, i] == 0 and share[b, i] < exit_share[b] and founded[b, i] <= founded_by[b]):
-            exited[b, i] = True
-            alive[b, i] = False
-            continue
-        # performance: return on capital (compute at the market price plus cash), aspiration, revenue growth
-        compute = compute_col[b, i]
-        profit = (
-            revenue * (1.0 - par[b, P_MONEY_OPEX_FRACTION])
-            - researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR]
-            - par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * price[b] * compute
-        )
-        capital = price[b] * compute + max(cash, 0.0)
-        # stage 9: windfall tax on profit above the threshold (paid out to small labs by windfall_run)
-        if (
-            active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, year[b])
-            and profit > par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]
-        ):
-            tax = min(
-                par[b, P_WINDFALL_TAX_RATE] * (profit - par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]) * dt
-                * (1.0 - evasion[b, i]),  # the share a lab evading it (economy.kernels.compliance) hides
-                max(cash, 0.0),
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            tax_col[b, i] = 0.0
+            subsidy_col[b, i] = 0.0
+            if not alive[b, i]:
+                continue
+            dt = par[b, P_SIM_DT]
+            revenue = revenue_col[b, i] + spare[b, i] * unserved_ratio[b]
+            revenue_col[b, i] = revenue
+            data[b, i] += par[b, P_MARKET_DATA_TOKENS_PER_USD] * revenue * dt
+            if funding[b, i] == 0:
+                inflow = 0.0
+                if fund_total[b] > 0.0 and quality[b, i] > NEG_INF:
+                    pool = par[b, P_MONEY_FUNDING_TO_DEMAND] * demand[b]
+                    weight = investor_weight(quality[b, i], growth_col[b, i], frontier_u[b], par, b)
+                    inflow = min(pool * weight / fund_total[b], par[b, P_MONEY_FUNDING_MAX_SHARE] * pool)
+            else:
+                inflow = par[b, P_MONEY_STATE_BUDGET_USD_PER_YEAR]
+            inflow_col[b, i] = inflow
+            wages = researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR] * dt
+            cash = cash_col[b, i] + (revenue * (1.0 - par[b, P_MONEY_OPEX_FRACTION]) + inflow) * dt - wages
+            # stage 9: the state pays part of a small lab's wage bill
+            if (
+                active(par[b], P_RND_SUBSIDY_START_YEAR, P_RND_SUBSIDY_END_YEAR, year[b])
+                and share[b, i] < par[b, P_RND_SUBSIDY_MAX_SHARE] * inside[b]
+            ):
+                subsidy = par[b, P_RND_SUBSIDY_RATE] * wages
+                subsidy_col[b, i] = subsidy
+                cash += subsidy
+            cash_col[b, i] = cash
+            # exit: bankruptcy, or (investor-funded, past the grace period) a near-zero market share
+            if cash < 0.0 or (funding[b, i] == 0 and share[b, i] < exit_share[b] and founded[b, i] <= founded_by[b]):
+                exited[b, i] = True
+                alive[b, i] = False
+                continue
+            # performance: return on capital (compute at the market price plus cash), aspiration, revenue growth
+            compute = compute_col[b, i]
+            profit = (
+                revenue * (1.0 - par[b, P_MONEY_OPEX_FRACTION])
+                - researchers[b, i] * par[b, P_MONEY_WAGE_USD_PER_YEAR]
+                - par[b, P_COMPUTE_DEPRECIATION_PER_YEAR] * price[b] * compute
             )
-            tax_col[b, i] = tax
-            cash_col[b, i] = cash - tax
-        profit_col[b, i] = profit
-        capital_col[b, i] = capital
-        perf, asp, growth, log_rev = performance_step(
-            performance[b, i],
-            aspiration[b, i],
-            growth_col[b, i],
-            log_revenue[b, i],
-            revenue,
-            return_on_capital(profit, capital),
-            dt,
-            memory[b, 0],
-            memory[b, 1],
-        )
-        performance[b, i] = perf
-        aspiration[b, i] = asp
-        growth_col[b, i] = growth
-        log_revenue[b, i] = log_rev
+            capital = price[b] * compute + max(cash, 0.0)
+            # stage 9: windfall tax on profit above the threshold (paid out to small labs by windfall_run)
+            if (
+                active(par[b], P_WINDFALL_TAX_START_YEAR, P_WINDFALL_TAX_END_YEAR, year[b])
+                and profit > par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]
+            ):
+                tax = min(
+                    par[b, P_WINDFALL_TAX_RATE] * (profit - par[b, P_WINDFALL_TAX_THRESHOLD_USD_PER_YEAR]) * dt
+                    * (1.0 - evasion[b, i]),  # the share a lab evading it (economy.kernels.compliance) hides
+                    max(cash, 0.0),
+                )
+                tax_col[b, i] = tax
+                cash_col[b, i] = cash - tax
+            profit_col[b, i] = profit
+            capital_col[b, i] = capital
+            perf, asp, growth, log_rev = performance_step(
+                performance[b, i],
+                aspiration[b, i],
+                growth_col[b, i],
+                log_revenue[b, i],
+                revenue,
+                return_on_capital(profit, capital),
+                dt,
+                memory[b, 0],
+                memory[b, 1],
+            )
+            performance[b, i] = perf
+            aspiration[b, i] = asp
+            growth_col[b, i] = growth
+            log_revenue[b, i] = log_rev
 
 
 @jit

@@ -9,6 +9,7 @@ import math
 
 from numba import prange
 
+from economy.kernels.blocks import block_bounds, n_blocks
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     LN_EXPERIMENT_COMPUTE_REF,
@@ -121,31 +122,33 @@ def research_rows(labs, par, work, shocks):
     log_e_col = labs.log_eff_compute
     start_year, factors = work.start_year, work.factors
     n_runs, n = alive.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        if not alive[b, i] or at_ceiling[b, i] >= 0.0:  # held at the ceiling once reached
-            continue
-        log_s = log_s_col[b, i]
-        a_max = par[b, P_RESEARCH_MAX_AUTOMATION]
-        log_h = 0.0 if a_max <= 0.0 else log_human_share_given(
-            log_e_col[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
-            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS], a_max, factors[b, LOG_MAX_AUTOMATION],
-            factors[b, LOG_HUMAN_FLOOR])
-        log_g, slope = log_growth_given(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i],
-                                        automation[b, i], log_h, safety[b, i], par[b], factors[b, LOG_AI_PER_FLOP],
-                                        factors[b, SHOCK_SCALE] * shocks[b, i], factors[b, SHOCK_DRIFT])
-        dt = par[b, P_SIM_DT]
-        ceiling = par[b, P_SIM_LOG_SOFTWARE_CEILING]
-        new_s, tau = advance_log_software(log_s, log_g, slope, dt, ceiling)
-        if tau >= 0.0:
-            at_ceiling[b, i] = start_year[b] + tau
-            exponent = slope + automation_slope(log_e_col[b, i], slope, par[b])
-            after = divergence_time(log_g + slope * (ceiling - log_s), exponent)
-            if after >= 0.0:
-                singular[b, i] = start_year[b] + tau + after
-        drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_SAFETY_DRIFT_RATE]
-        log_s_col[b, i] = new_s
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            if not alive[b, i] or at_ceiling[b, i] >= 0.0:  # held at the ceiling once reached
+                continue
+            log_s = log_s_col[b, i]
+            a_max = par[b, P_RESEARCH_MAX_AUTOMATION]
+            log_h = 0.0 if a_max <= 0.0 else log_human_share_given(
+                log_e_col[b, i], par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+                par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS], a_max, factors[b, LOG_MAX_AUTOMATION],
+                factors[b, LOG_HUMAN_FLOOR])
+            log_g, slope = log_growth_given(compute[b, i], train[b, i], infer[b, i], log_s, staff[b, i],
+                                            automation[b, i], log_h, safety[b, i], par[b], factors[b, LOG_AI_PER_FLOP],
+                                            factors[b, SHOCK_SCALE] * shocks[b, i], factors[b, SHOCK_DRIFT])
+            dt = par[b, P_SIM_DT]
+            ceiling = par[b, P_SIM_LOG_SOFTWARE_CEILING]
+            new_s, tau = advance_log_software(log_s, log_g, slope, dt, ceiling)
+            if tau >= 0.0:
+                at_ceiling[b, i] = start_year[b] + tau
+                exponent = slope + automation_slope(log_e_col[b, i], slope, par[b])
+                after = divergence_time(log_g + slope * (ceiling - log_s), exponent)
+                if after >= 0.0:
+                    singular[b, i] = start_year[b] + tau + after
+            drift[b, i] += automation[b, i] * (new_s - log_s) * (1.0 - safety[b, i]) * par[b, P_SAFETY_DRIFT_RATE]
+            log_s_col[b, i] = new_s
 
 
 @kernel

@@ -269,10 +269,12 @@ def mark_rows(labs, net):
     """Before stage 3: store each lab's ln S at the step's start (its research growth is read from it)."""
     log_s, prev = labs.log_software, net.prev_log_software
     n_runs, n = log_s.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        prev[b, i] = log_s[b, i]
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            prev[b, i] = log_s[b, i]
 
 
 @kernel_parallel
@@ -285,31 +287,33 @@ def snapshot_rows(labs, par, net):
                                                      net.distilled, net.active_edges)
     prev = net.prev_log_software
     n_runs, n = alive.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        node[b, i, NODE_ALIVE] = 1.0 if alive[b, i] else 0.0
-        node[b, i, NODE_BLOC] = bloc[b, i]
-        node[b, i, NODE_LOG_S] = log_s[b, i]
-        node[b, i, NODE_LOG_E] = log_e[b, i]
-        node[b, i, NODE_STRENGTH] = strength[b, i]
-        node[b, i, NODE_OPENNESS] = openness[b, i]
-        node[b, i, NODE_ATTRACT] = 0.0
-        node[b, i, NODE_PER_RATE] = 0.0
-        snap[b, i] = researchers[b, i]
-        gain[b, i] = 0.0
-        distilled[b, i] = 0.0
-        active[b, i] = 0
-        if alive[b, i]:
-            node[b, i, NODE_ATTRACT] = attractiveness(
-                log_s[b, i],
-                prev[b, i],
-                cash[b, i],
-                researchers[b, i],
-                par[b, P_SIM_DT],
-                par[b, P_MONEY_WAGE_USD_PER_YEAR],
-                par[b, P_NETWORK_TALENT_PAY_WEIGHT],
-            )
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            node[b, i, NODE_ALIVE] = 1.0 if alive[b, i] else 0.0
+            node[b, i, NODE_BLOC] = bloc[b, i]
+            node[b, i, NODE_LOG_S] = log_s[b, i]
+            node[b, i, NODE_LOG_E] = log_e[b, i]
+            node[b, i, NODE_STRENGTH] = strength[b, i]
+            node[b, i, NODE_OPENNESS] = openness[b, i]
+            node[b, i, NODE_ATTRACT] = 0.0
+            node[b, i, NODE_PER_RATE] = 0.0
+            snap[b, i] = researchers[b, i]
+            gain[b, i] = 0.0
+            distilled[b, i] = 0.0
+            active[b, i] = 0
+            if alive[b, i]:
+                node[b, i, NODE_ATTRACT] = attractiveness(
+                    log_s[b, i],
+                    prev[b, i],
+                    cash[b, i],
+                    researchers[b, i],
+                    par[b, P_SIM_DT],
+                    par[b, P_MONEY_WAGE_USD_PER_YEAR],
+                    par[b, P_NETWORK_TALENT_PAY_WEIGHT],
+                )
 
 
 @kernel_parallel
@@ -322,34 +326,36 @@ def leave_rows(par, net, year):
     indptr, indices, weight = net.indptr, net.indices, net.weight
     n_runs, n = leave.shape
     limit = prefetch_limit(n, indices.shape[0])
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        leave[b, i] = 0.0
-        moved[b, i] = 0.0
-        mu = par[b, P_NETWORK_TALENT_MOBILITY]
-        if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
-            continue
-        normalise = par[b, P_NETWORK_NORMALISE_WEIGHTS] != 0.0
-        open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
-        z_i = node[b, i, NODE_ATTRACT]
-        s_i = node[b, i, NODE_STRENGTH]
-        bloc_i = node[b, i, NODE_BLOC]
-        rate = 0.0
-        for e in range(indptr[b, i], indptr[b, i + 1]):
-            if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
-                prefetch_record(node, b, indices[e + PREFETCH_EDGES])
-            j = indices[e]
-            if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            leave[b, i] = 0.0
+            moved[b, i] = 0.0
+            mu = par[b, P_NETWORK_TALENT_MOBILITY]
+            if node[b, i, NODE_ALIVE] == 0.0 or mu <= 0.0:
                 continue
-            # branch-free: a zero term adds exactly nothing
-            rate += (mu * _talent_weight(weight[e], s_i, node[b, j, NODE_STRENGTH], normalise)
-                     * max(node[b, j, NODE_ATTRACT] - z_i, 0.0))
-        leave[b, i] = rate
-        if rate > 0.0:
-            out = snap[b, i] * -math.expm1(-rate * par[b, P_SIM_DT])
-            moved[b, i] = out
-            node[b, i, NODE_PER_RATE] = out / rate
+            normalise = par[b, P_NETWORK_NORMALISE_WEIGHTS] != 0.0
+            open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
+            z_i = node[b, i, NODE_ATTRACT]
+            s_i = node[b, i, NODE_STRENGTH]
+            bloc_i = node[b, i, NODE_BLOC]
+            rate = 0.0
+            for e in range(indptr[b, i], indptr[b, i + 1]):
+                if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
+                    prefetch_record(node, b, indices[e + PREFETCH_EDGES])
+                j = indices[e]
+                if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+                    continue
+                # branch-free: a zero term adds exactly nothing
+                rate += (mu * _talent_weight(weight[e], s_i, node[b, j, NODE_STRENGTH], normalise)
+                         * max(node[b, j, NODE_ATTRACT] - z_i, 0.0))
+            leave[b, i] = rate
+            if rate > 0.0:
+                out = snap[b, i] * -math.expm1(-rate * par[b, P_SIM_DT])
+                moved[b, i] = out
+                node[b, i, NODE_PER_RATE] = out / rate
 
 
 @kernel_parallel
@@ -363,63 +369,65 @@ def spill_rows(labs, par, net, year):
     indptr, indices, weight = net.indptr, net.indices, net.weight
     n_runs, n = log_s_col.shape
     limit = prefetch_limit(n, indices.shape[0])
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        if node[b, i, NODE_ALIVE] == 0.0:
-            continue
-        dt = par[b, P_SIM_DT]
-        normalise = par[b, P_NETWORK_NORMALISE_WEIGHTS] != 0.0
-        mu = par[b, P_NETWORK_TALENT_MOBILITY]
-        frac = par[b, P_NETWORK_DISTILL_FRACTION]
-        open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
-        s_i = node[b, i, NODE_STRENGTH]
-        bloc_i = node[b, i, NODE_BLOC]
-        log_s = node[b, i, NODE_LOG_S]
-        z_i = node[b, i, NODE_ATTRACT]
-        staff = snap[b, i]
-        # publication: receiver-normalised weights, scaled by the receiver's absorptive capacity
-        k_scale = par[b, P_NETWORK_PUBLICATION_RATE_PER_YEAR] * absorptive_capacity(
-            staff, par[b, P_NETWORK_ABSORB_HALF_STAFF]
-        )
-        if normalise:
-            k_scale = k_scale / s_i if s_i > 0.0 else 0.0
-        rate_sum = 0.0
-        gap_sum = 0.0
-        inflow = 0.0
-        best_e = NEG_INF
-        active = 0
-        for e in range(indptr[b, i], indptr[b, i + 1]):
-            if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
-                prefetch_record(node, b, indices[e + PREFETCH_EDGES])
-            j = indices[e]
-            if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            if node[b, i, NODE_ALIVE] == 0.0:
                 continue
-            active += 1
-            w = weight[e]
-            # branch-free sums (a zero term adds exactly nothing): sources ahead of the lab only
-            gap = node[b, j, NODE_LOG_S] - log_s
-            kk = k_scale * w * node[b, j, NODE_OPENNESS] if gap > 0.0 else 0.0
-            rate_sum += kk
-            gap_sum += kk * gap
-            # talent arriving from j: j's outflow times this edge's share r_ji / R_j of j's leaving rate
-            inflow += node[b, j, NODE_PER_RATE] * (mu * _talent_weight(w, s_i, node[b, j, NODE_STRENGTH], normalise)
-                                                   * max(z_i - node[b, j, NODE_ATTRACT], 0.0))
-            best_e = max(best_e, node[b, j, NODE_LOG_E])
-        active_col[b, i] = active
-        # publication and open weights: ln S catches up (held at the ceiling once there)
-        if rate_sum > 0.0 and at_ceiling[b, i] < 0.0:
-            d = catch_up(rate_sum, gap_sum, dt)
-            log_s_col[b, i] = min(log_s + d, par[b, P_SIM_LOG_SOFTWARE_CEILING])
-            gain[b, i] = log_s_col[b, i] - log_s
-        # talent mobility: people conserved pairwise (each flow is computed identically at both ends)
-        out = moved[b, i]
-        if out > 0.0 or inflow > 0.0:
-            researchers[b, i] = staff - out + inflow
-        # distillation: the served model is at least a fraction f of the best neighbour's, in effective compute
-        if frac > 0.0 and best_e > NEG_INF:
-            floor = math.log(frac) + best_e
-            if floor > node[b, i, NODE_LOG_E]:
-                log_e_col[b, i] = floor
-                automation[b, i], quality[b, i], logit_weight[b, i] = capability(floor, data[b, i], par[b])
-                distilled[b, i] = 1.0
+            dt = par[b, P_SIM_DT]
+            normalise = par[b, P_NETWORK_NORMALISE_WEIGHTS] != 0.0
+            mu = par[b, P_NETWORK_TALENT_MOBILITY]
+            frac = par[b, P_NETWORK_DISTILL_FRACTION]
+            open_border = year[b] < par[b, P_CROSS_BLOC_CUT_YEAR] or year[b] >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
+            s_i = node[b, i, NODE_STRENGTH]
+            bloc_i = node[b, i, NODE_BLOC]
+            log_s = node[b, i, NODE_LOG_S]
+            z_i = node[b, i, NODE_ATTRACT]
+            staff = snap[b, i]
+            # publication: receiver-normalised weights, scaled by the receiver's absorptive capacity
+            k_scale = par[b, P_NETWORK_PUBLICATION_RATE_PER_YEAR] * absorptive_capacity(
+                staff, par[b, P_NETWORK_ABSORB_HALF_STAFF]
+            )
+            if normalise:
+                k_scale = k_scale / s_i if s_i > 0.0 else 0.0
+            rate_sum = 0.0
+            gap_sum = 0.0
+            inflow = 0.0
+            best_e = NEG_INF
+            active = 0
+            for e in range(indptr[b, i], indptr[b, i + 1]):
+                if e < limit:  # the record a later edge reads (economy.kernels.prefetch)
+                    prefetch_record(node, b, indices[e + PREFETCH_EDGES])
+                j = indices[e]
+                if node[b, j, NODE_ALIVE] == 0.0 or not (open_border or node[b, j, NODE_BLOC] == bloc_i):
+                    continue
+                active += 1
+                w = weight[e]
+                # branch-free sums (a zero term adds exactly nothing): sources ahead of the lab only
+                gap = node[b, j, NODE_LOG_S] - log_s
+                kk = k_scale * w * node[b, j, NODE_OPENNESS] if gap > 0.0 else 0.0
+                rate_sum += kk
+                gap_sum += kk * gap
+                # talent arriving from j: j's outflow times this edge's share r_ji / R_j of j's leaving rate
+                inflow += node[b, j, NODE_PER_RATE] * (mu * _talent_weight(w, s_i, node[b, j, NODE_STRENGTH], normalise)
+                                                       * max(z_i - node[b, j, NODE_ATTRACT], 0.0))
+                best_e = max(best_e, node[b, j, NODE_LOG_E])
+            active_col[b, i] = active
+            # publication and open weights: ln S catches up (held at the ceiling once there)
+            if rate_sum > 0.0 and at_ceiling[b, i] < 0.0:
+                d = catch_up(rate_sum, gap_sum, dt)
+                log_s_col[b, i] = min(log_s + d, par[b, P_SIM_LOG_SOFTWARE_CEILING])
+                gain[b, i] = log_s_col[b, i] - log_s
+            # talent mobility: people conserved pairwise (each flow is computed identically at both ends)
+            out = moved[b, i]
+            if out > 0.0 or inflow > 0.0:
+                researchers[b, i] = staff - out + inflow
+            # distillation: the served model is at least a fraction f of the best neighbour's, in effective compute
+            if frac > 0.0 and best_e > NEG_INF:
+                floor = math.log(frac) + best_e
+                if floor > node[b, i, NODE_LOG_E]:
+                    log_e_col[b, i] = floor
+                    automation[b, i], quality[b, i], logit_weight[b, i] = capability(floor, data[b, i], par[b])
+                    distilled[b, i] = 1.0

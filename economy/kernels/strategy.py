@@ -7,6 +7,7 @@ import math
 
 from numba import prange
 
+from economy.kernels.blocks import block_bounds, n_blocks
 from economy.kernels.codes import STRATEGY_ADAPTIVE
 from economy.kernels.config import kernel, kernel_nocount, kernel_parallel
 from economy.kernels.events import push_event
@@ -178,15 +179,17 @@ def snapshot_routines(labs, routine):
     spend, phi, train = labs.spend_rate_per_year, labs.compute_spend_fraction, labs.train_fraction
     infer, safety, openness = labs.inference_fraction, labs.safety_base, labs.openness
     n_runs, n = spend.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        routine[b, i, R_SPEND] = spend[b, i]
-        routine[b, i, R_COMPUTE_SPEND] = phi[b, i]
-        routine[b, i, R_TRAIN] = train[b, i]
-        routine[b, i, R_INFERENCE] = infer[b, i]
-        routine[b, i, R_SAFETY] = safety[b, i]
-        routine[b, i, R_OPENNESS] = openness[b, i]
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            routine[b, i, R_SPEND] = spend[b, i]
+            routine[b, i, R_COMPUTE_SPEND] = phi[b, i]
+            routine[b, i, R_TRAIN] = train[b, i]
+            routine[b, i, R_INFERENCE] = infer[b, i]
+            routine[b, i, R_SAFETY] = safety[b, i]
+            routine[b, i, R_OPENNESS] = openness[b, i]
 
 
 @kernel_parallel
@@ -195,13 +198,15 @@ def snapshot_peers(labs, peer):
     a neighbour then costs one cache line instead of four at large N.  None of it changes during the stage."""
     alive, bloc, quality, performance = labs.alive, labs.bloc, labs.quality, labs.performance
     n_runs, n = alive.shape
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        peer[b, i, PEER_ALIVE] = 1.0 if alive[b, i] else 0.0
-        peer[b, i, PEER_BLOC] = bloc[b, i]
-        peer[b, i, PEER_QUALITY] = quality[b, i]
-        peer[b, i, PEER_PERFORMANCE] = performance[b, i]
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            peer[b, i, PEER_ALIVE] = 1.0 if alive[b, i] else 0.0
+            peer[b, i, PEER_BLOC] = bloc[b, i]
+            peer[b, i, PEER_QUALITY] = quality[b, i]
+            peer[b, i, PEER_PERFORMANCE] = performance[b, i]
 
 
 @kernel
@@ -296,55 +301,57 @@ def decide_rows(labs, par, net, work, draws, factors):
     u_imitate, u_search, z = draws.imitate, draws.search, draws.search_step
     n_runs, n = alive.shape
     limit = prefetch_limit(n, indices.shape[0])
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        exited[b, i] = False
-        changed[b, i] = 0
-        imitated[b, i] = -1
-        if not alive[b, i]:
-            budget[b, i] = 0.0
-            hire[b, i] = 0.0
-            continue
-        dt = par[b, P_SIM_DT]
-        network = par[b, P_NETWORK_KIND] != 0.0
-        year = factors[b, YEAR]
-        open_border = year < par[b, P_CROSS_BLOC_CUT_YEAR] or year >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
-        # adaptation: imitation of the most profitable observed lab, else satisficing search
-        if strategy[b, i] == STRATEGY_ADAPTIVE:
-            source = -1
-            if u_imitate[b, i] < factors[b, IMITATION]:
-                j = observed_best(peer, indptr, indices, best, network, open_border, b, i, limit)
-                if j >= 0 and performance[b, j] > performance[b, i]:
-                    source = j
-            if source >= 0:
-                spend_rate[b, i] = routine[b, source, R_SPEND]
-                phi_col[b, i] = routine[b, source, R_COMPUTE_SPEND]
-                train_col[b, i] = routine[b, source, R_TRAIN]
-                infer_col[b, i] = routine[b, source, R_INFERENCE]
-                safety_base[b, i] = routine[b, source, R_SAFETY]
-                openness[b, i] = routine[b, source, R_OPENNESS]
-                changed[b, i] = 1
-                imitated[b, i] = source
-            elif performance[b, i] < aspiration[b, i] and u_search[b, i] < factors[b, SEARCH]:
-                step = par[b, P_ADAPTATION_SEARCH_STEP]
-                phi_col[b, i] = shift_log_odds(phi_col[b, i], step * z[b, i, 0])
-                train = shift_log_odds(train_col[b, i], step * z[b, i, 1])
-                train_col[b, i] = train
-                if train + infer_col[b, i] > 1.0:
-                    infer_col[b, i] = 1.0 - train
-                safety_base[b, i] = shift_log_odds(safety_base[b, i], step * z[b, i, 2])
-                changed[b, i] = 2
-        # racing
-        pressure = racing_pressure(quality, peer, indptr, indices, top, int(par[b, P_SAFETY_RACING_RIVALS]),
-                                   par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i, limit)
-        safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_SAFETY_RACING_SENSITIVITY] * pressure)
-        # stage 9: publication and safety floors
-        openness[b, i], safety[b, i] = policy_floors(par[b], year, openness[b, i], safety[b, i], evasion[b, i])
-        # budget
-        cash = cash_col[b, i]
-        spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0
-        phi = phi_col[b, i]
-        budget[b, i] = phi * spend
-        target_staff = (1.0 - phi) * spend / dt / par[b, P_MONEY_WAGE_USD_PER_YEAR]
-        hire[b, i] = (target_staff - researchers[b, i]) * factors[b, HIRING]
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            exited[b, i] = False
+            changed[b, i] = 0
+            imitated[b, i] = -1
+            if not alive[b, i]:
+                budget[b, i] = 0.0
+                hire[b, i] = 0.0
+                continue
+            dt = par[b, P_SIM_DT]
+            network = par[b, P_NETWORK_KIND] != 0.0
+            year = factors[b, YEAR]
+            open_border = year < par[b, P_CROSS_BLOC_CUT_YEAR] or year >= par[b, P_CROSS_BLOC_REOPEN_YEAR]
+            # adaptation: imitation of the most profitable observed lab, else satisficing search
+            if strategy[b, i] == STRATEGY_ADAPTIVE:
+                source = -1
+                if u_imitate[b, i] < factors[b, IMITATION]:
+                    j = observed_best(peer, indptr, indices, best, network, open_border, b, i, limit)
+                    if j >= 0 and performance[b, j] > performance[b, i]:
+                        source = j
+                if source >= 0:
+                    spend_rate[b, i] = routine[b, source, R_SPEND]
+                    phi_col[b, i] = routine[b, source, R_COMPUTE_SPEND]
+                    train_col[b, i] = routine[b, source, R_TRAIN]
+                    infer_col[b, i] = routine[b, source, R_INFERENCE]
+                    safety_base[b, i] = routine[b, source, R_SAFETY]
+                    openness[b, i] = routine[b, source, R_OPENNESS]
+                    changed[b, i] = 1
+                    imitated[b, i] = source
+                elif performance[b, i] < aspiration[b, i] and u_search[b, i] < factors[b, SEARCH]:
+                    step = par[b, P_ADAPTATION_SEARCH_STEP]
+                    phi_col[b, i] = shift_log_odds(phi_col[b, i], step * z[b, i, 0])
+                    train = shift_log_odds(train_col[b, i], step * z[b, i, 1])
+                    train_col[b, i] = train
+                    if train + infer_col[b, i] > 1.0:
+                        infer_col[b, i] = 1.0 - train
+                    safety_base[b, i] = shift_log_odds(safety_base[b, i], step * z[b, i, 2])
+                    changed[b, i] = 2
+            # racing
+            pressure = racing_pressure(quality, peer, indptr, indices, top, int(par[b, P_SAFETY_RACING_RIVALS]),
+                                       par[b, P_SAFETY_RACING_SCALE], network, open_border, b, i, limit)
+            safety[b, i] = safety_base[b, i] * (1.0 - par[b, P_SAFETY_RACING_SENSITIVITY] * pressure)
+            # stage 9: publication and safety floors
+            openness[b, i], safety[b, i] = policy_floors(par[b], year, openness[b, i], safety[b, i], evasion[b, i])
+            # budget
+            cash = cash_col[b, i]
+            spend = cash * -math.expm1(-spend_rate[b, i] * dt) if cash > 0.0 else 0.0
+            phi = phi_col[b, i]
+            budget[b, i] = phi * spend
+            target_staff = (1.0 - phi) * spend / dt / par[b, P_MONEY_WAGE_USD_PER_YEAR]
+            hire[b, i] = (target_staff - researchers[b, i]) * factors[b, HIRING]

@@ -8,6 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
+from economy.kernels.blocks import block_bounds, n_blocks
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     P_CAPABILITY_ALPHA,
@@ -92,50 +93,52 @@ def training_stage(labs, world, par, work):
         flop_cap[b] = capped_run_flop(par[b], work.start_year[b], math.inf)
         release_cap[b] = pause_cap(world, b, work.start_year[b])
         efficiency[b] = training_efficiency(par[b], work.start_year[b])
-    for k in prange(n_runs * n):
-        b = k // n
-        i = k - b * n
-        if not alive[b, i]:
-            continue
-        dt = par[b, P_SIM_DT]
-        c = compute[b, i] * efficiency[b]
-        run_flop[b, i] = undeclared_run_flop(run_flop[b, i], run_flop[b, i] + train[b, i] * c * dt, flop_cap[b],
-                                             evasion[b, i])
-        elapsed[b, i] += dt
-        run_years = par[b, P_TRAINING_RUN_YEARS]
-        if elapsed[b, i] >= run_years * (1.0 - 1e-9):
-            released = released_log_eff_compute(
-                run_flop[b, i],
-                run_log_s[b, i],
-                data[b, i],
-                automation[b, i],
-                par[b, P_TRAINING_PUBLIC_DATA_TOKENS],
-                par[b, P_TRAINING_TOKENS_PER_PARAMETER],
-                par[b, P_TRAINING_SYNTHETIC_DATA_MULTIPLE],
-                par[b, P_TRAINING_DATA_WALL_EFFICIENCY],
+    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    for k in prange(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            if not alive[b, i]:
+                continue
+            dt = par[b, P_SIM_DT]
+            c = compute[b, i] * efficiency[b]
+            run_flop[b, i] = undeclared_run_flop(run_flop[b, i], run_flop[b, i] + train[b, i] * c * dt, flop_cap[b],
+                                                 evasion[b, i])
+            elapsed[b, i] += dt
+            run_years = par[b, P_TRAINING_RUN_YEARS]
+            if elapsed[b, i] >= run_years * (1.0 - 1e-9):
+                released = released_log_eff_compute(
+                    run_flop[b, i],
+                    run_log_s[b, i],
+                    data[b, i],
+                    automation[b, i],
+                    par[b, P_TRAINING_PUBLIC_DATA_TOKENS],
+                    par[b, P_TRAINING_TOKENS_PER_PARAMETER],
+                    par[b, P_TRAINING_SYNTHETIC_DATA_MULTIPLE],
+                    par[b, P_TRAINING_DATA_WALL_EFFICIENCY],
+                )
+                released = min(released, release_cap[b])
+                if released > log_e_col[b, i]:
+                    log_e_col[b, i] = released
+                left = max(0.0, elapsed[b, i] - run_years)
+                elapsed[b, i] = left
+                run_flop[b, i] = undeclared_run_flop(0.0, train[b, i] * c * left, flop_cap[b], evasion[b, i])
+                run_log_s[b, i] = log_s_col[b, i]
+            log_e = log_e_col[b, i]
+            automation[b, i] = automation_fraction(
+                log_e,
+                par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
+                par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
+                par[b, P_RESEARCH_MAX_AUTOMATION],
             )
-            released = min(released, release_cap[b])
-            if released > log_e_col[b, i]:
-                log_e_col[b, i] = released
-            left = max(0.0, elapsed[b, i] - run_years)
-            elapsed[b, i] = left
-            run_flop[b, i] = undeclared_run_flop(0.0, train[b, i] * c * left, flop_cap[b], evasion[b, i])
-            run_log_s[b, i] = log_s_col[b, i]
-        log_e = log_e_col[b, i]
-        automation[b, i] = automation_fraction(
-            log_e,
-            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_MIDPOINT_LOG10_FLOP],
-            par[b, P_LN10_TIMES_RESEARCH_AUTOMATION_WIDTH_OOMS],
-            par[b, P_RESEARCH_MAX_AUTOMATION],
-        )
-        if log_e > NEG_INF:
-            quality[b, i] = par[b, P_CAPABILITY_ALPHA] * (log_e - par[b, P_LN_CAPABILITY_LOSS_SCALE_FLOP])
-            logit_weight[b, i] = par[b, P_MARKET_WINNER_TAKE_ALL] * quality[b, i] + par[
-                b, P_MARKET_DATA_FLYWHEEL
-            ] * math.log1p(data[b, i])
-        else:  # no model yet: nothing to sell
-            quality[b, i] = NEG_INF
-            logit_weight[b, i] = NEG_INF
+            if log_e > NEG_INF:
+                quality[b, i] = par[b, P_CAPABILITY_ALPHA] * (log_e - par[b, P_LN_CAPABILITY_LOSS_SCALE_FLOP])
+                logit_weight[b, i] = par[b, P_MARKET_WINNER_TAKE_ALL] * quality[b, i] + par[
+                    b, P_MARKET_DATA_FLYWHEEL
+                ] * math.log1p(data[b, i])
+            else:  # no model yet: nothing to sell
+                quality[b, i] = NEG_INF
+                logit_weight[b, i] = NEG_INF
 
 
 @kernel
