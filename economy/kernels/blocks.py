@@ -17,12 +17,11 @@ numbers round differently from one long serial loop, in the last bits, in runs o
 Runs of at most ``SUM_BLOCK`` columns (every ensemble's runs) keep their serial loops: a parallel region per run
 and stage would cost them more than it saves.
 
-The row kernels (each lab's own work, no sum) use the same blocks to choose their parallel axis by shape: their
-``prange`` runs over (run, block) pairs and an inner loop over the block's labs, so a batch of small runs (one block
-each) is shared out by runs and a large run by its blocks.  It replaced a ``prange`` over every (run, lab) pair,
-whose index ``k`` gave the run as ``k // n``: a 64-bit division a lab in every row kernel, and a loop LLVM could
-not optimise per run (a baseline ensemble 300-303 -> 356-358 runs/s on one worker; a million-lab step 390 -> 350
-ns with the network, 206 -> 173 without, on two threads; docs/performance.md, "Rows in blocks").  Each lab's
+The row kernels (each lab's own work, no sum) use blocks too, of :data:`ROW_BLOCK` columns, to choose their
+parallel axis by shape: their ``prange`` runs over (run, block) pairs and an inner loop over the block's labs, so a
+batch of small runs (one block each) is shared out by runs and a large run by its blocks.  It replaced a
+``prange`` over every (run, lab) pair, whose index ``k`` gave the run as ``k // n``: a 64-bit division a lab in
+every row kernel, and a loop LLVM could not optimise per run (docs/performance.md, "Rows in blocks").  Each lab's
 work is the same arithmetic either way, so every result is the same bit for bit.
 """
 
@@ -31,8 +30,9 @@ from numba import prange
 
 from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 
-__all__ = ["BLOCK_SLOTS", "SUM_BLOCK", "add_blocks", "alive_sum", "alive_sum_blocked", "block_bounds",
-           "merge_top_two", "n_blocks", "row_sum_blocked", "top_two_blocked", "top_two_in"]
+__all__ = ["BLOCK_SLOTS", "ROW_BLOCK", "SUM_BLOCK", "add_blocks", "alive_sum", "alive_sum_blocked", "block_bounds",
+           "merge_top_two", "n_blocks", "n_row_blocks", "row_block_bounds", "row_sum_blocked", "top_two_blocked",
+           "top_two_in"]
 
 BLOCK_SLOTS = 16
 """Partial sums a blocked reduction may keep per block (economy.state.StepWork's ``block_sums``; the record keeps
@@ -41,6 +41,26 @@ nine)."""
 SUM_BLOCK = 4096
 """Lab columns per block; runs with more columns than this sum in blocks (the same size as the prefetch's
 threshold, economy.kernels.prefetch.PREFETCH_MIN_LABS: below it a run's columns stay in the core's cache)."""
+
+
+ROW_BLOCK = 512
+"""Lab columns per block of a row kernel (each lab's own work): a run of at most this many columns is one block
+(every ensemble's runs), so a batch is shared out by runs; a larger one by blocks of this size, small enough that
+two threads share a 10,000-lab run evenly (20 blocks; with 4,096-column blocks, three, it ran slower on two threads
+than on one)."""
+
+
+@kernel_inline
+def n_row_blocks(n):
+    """The number of row-kernel blocks of ``n`` lab columns (at least 1)."""
+    return max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
+
+
+@kernel_inline
+def row_block_bounds(k, n):
+    """The columns ``lo .. hi - 1`` of row-kernel block ``k`` of ``n`` columns."""
+    lo = k * ROW_BLOCK
+    return lo, min(n, lo + ROW_BLOCK)
 
 
 @jit

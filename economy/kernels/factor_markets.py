@@ -7,7 +7,15 @@ import math
 
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.blocks import (
+    SUM_BLOCK,
+    add_blocks,
+    block_bounds,
+    n_blocks,
+    n_row_blocks,
+    row_block_bounds,
+    top_two_blocked,
+)
 from economy.kernels.config import kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.layout import (
     M_CASH_COMPUTE_SPEND,
@@ -180,10 +188,10 @@ def purchase_rows(labs, world, par, work, kept):
                                                      labs.compute_flop_per_year, labs.hire, labs.researchers)
     price, own, fill = world.price, work.own_compute_fraction, work.hire_fraction
     n_runs, n = alive.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             if not alive[b, i]:
                 continue

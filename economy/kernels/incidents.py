@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import block_bounds, n_blocks
+from economy.kernels.blocks import n_row_blocks, row_block_bounds
 from economy.kernels.config import kernel, kernel_parallel
 from economy.kernels.events import push_event
 from economy.kernels.layout import (
@@ -129,10 +129,10 @@ def incident_rows(labs, par, uniforms, year, logs):
     cash, share, customers, count = labs.cash_usd, labs.share, labs.customers, labs.incidents
     flag, cost_out = labs.incident_flag, labs.incident_cost
     n_runs, n = cash.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             flag[b, i] = 0
             cost_out[b, i] = 0.0

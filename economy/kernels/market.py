@@ -7,7 +7,15 @@ import math
 
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, top_two_blocked
+from economy.kernels.blocks import (
+    SUM_BLOCK,
+    add_blocks,
+    block_bounds,
+    n_blocks,
+    n_row_blocks,
+    row_block_bounds,
+    top_two_blocked,
+)
 from economy.kernels.config import jit, kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.entry import enter, entrant_kind, industry_return, laggard, open_frontier
 from economy.kernels.events import push_event
@@ -211,10 +219,10 @@ def share_rows(labs, world, par, work, closing):
     infer, compute, spare = labs.inference_fraction, labs.compute_flop_per_year, labs.spare_capacity_usd_per_year
     demand, max_weight, log_norm = world.demand, work.max_logit_weight, work.log_norm
     n_runs, n = alive.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             if not alive[b, i]:
                 revenue[b, i] = 0.0

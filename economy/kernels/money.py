@@ -8,7 +8,16 @@ import math
 from numba import prange
 
 from economy.kernels.acquisitions import acquirer_looks, acquisitions_run
-from economy.kernels.blocks import SUM_BLOCK, add_blocks, alive_sum, alive_sum_blocked, block_bounds, n_blocks
+from economy.kernels.blocks import (
+    SUM_BLOCK,
+    add_blocks,
+    alive_sum,
+    alive_sum_blocked,
+    block_bounds,
+    n_blocks,
+    n_row_blocks,
+    row_block_bounds,
+)
 from economy.kernels.config import jit, kernel, kernel_inline, kernel_nocount, kernel_parallel
 from economy.kernels.entry import entry_count, entry_run
 from economy.kernels.events import push_event
@@ -300,10 +309,10 @@ def money_rows(labs, world, par, work, memory):
     frontier_u, fund_total, unserved_ratio = work.frontier_quality, work.investor_weight_total, work.unserved_ratio
     inside, exit_share, founded_by = work.inside_share, work.exit_share, work.founded_by_year
     n_runs, n = alive.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             tax_col[b, i] = 0.0
             subsidy_col[b, i] = 0.0

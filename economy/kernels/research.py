@@ -9,7 +9,7 @@ import math
 
 from numba import prange
 
-from economy.kernels.blocks import block_bounds, n_blocks
+from economy.kernels.blocks import n_row_blocks, row_block_bounds
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     LN_EXPERIMENT_COMPUTE_REF,
@@ -122,10 +122,10 @@ def research_rows(labs, par, work, shocks):
     log_e_col = labs.log_eff_compute
     start_year, factors = work.start_year, work.factors
     n_runs, n = alive.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             if not alive[b, i] or at_ceiling[b, i] >= 0.0:  # held at the ceiling once reached
                 continue

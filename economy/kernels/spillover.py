@@ -8,7 +8,15 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import SUM_BLOCK, add_blocks, block_bounds, n_blocks, row_sum_blocked
+from economy.kernels.blocks import (
+    SUM_BLOCK,
+    add_blocks,
+    block_bounds,
+    n_blocks,
+    n_row_blocks,
+    row_block_bounds,
+    row_sum_blocked,
+)
 from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 from economy.kernels.layout import (
     M_ACTIVE_EDGES,
@@ -269,10 +277,10 @@ def mark_rows(labs, net):
     """Before stage 3: store each lab's ln S at the step's start (its research growth is read from it)."""
     log_s, prev = labs.log_software, net.prev_log_software
     n_runs, n = log_s.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             prev[b, i] = log_s[b, i]
 
@@ -287,10 +295,10 @@ def snapshot_rows(labs, par, net):
                                                      net.distilled, net.active_edges)
     prev = net.prev_log_software
     n_runs, n = alive.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             node[b, i, NODE_ALIVE] = 1.0 if alive[b, i] else 0.0
             node[b, i, NODE_BLOC] = bloc[b, i]
@@ -326,10 +334,10 @@ def leave_rows(par, net, year):
     indptr, indices, weight = net.indptr, net.indices, net.weight
     n_runs, n = leave.shape
     limit = prefetch_limit(n, indices.shape[0])
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             leave[b, i] = 0.0
             moved[b, i] = 0.0
@@ -369,10 +377,10 @@ def spill_rows(labs, par, net, year):
     indptr, indices, weight = net.indptr, net.indices, net.weight
     n_runs, n = log_s_col.shape
     limit = prefetch_limit(n, indices.shape[0])
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             if node[b, i, NODE_ALIVE] == 0.0:
                 continue

@@ -7,7 +7,7 @@ import math
 
 from numba import prange
 
-from economy.kernels.blocks import block_bounds, n_blocks
+from economy.kernels.blocks import n_row_blocks, row_block_bounds
 from economy.kernels.codes import STRATEGY_ADAPTIVE
 from economy.kernels.config import kernel, kernel_nocount, kernel_parallel
 from economy.kernels.events import push_event
@@ -179,10 +179,10 @@ def snapshot_routines(labs, routine):
     spend, phi, train = labs.spend_rate_per_year, labs.compute_spend_fraction, labs.train_fraction
     infer, safety, openness = labs.inference_fraction, labs.safety_base, labs.openness
     n_runs, n = spend.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             routine[b, i, R_SPEND] = spend[b, i]
             routine[b, i, R_COMPUTE_SPEND] = phi[b, i]
@@ -198,10 +198,10 @@ def snapshot_peers(labs, peer):
     a neighbour then costs one cache line instead of four at large N.  None of it changes during the stage."""
     alive, bloc, quality, performance = labs.alive, labs.bloc, labs.quality, labs.performance
     n_runs, n = alive.shape
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             peer[b, i, PEER_ALIVE] = 1.0 if alive[b, i] else 0.0
             peer[b, i, PEER_BLOC] = bloc[b, i]
@@ -301,10 +301,10 @@ def decide_rows(labs, par, net, work, draws, factors):
     u_imitate, u_search, z = draws.imitate, draws.search, draws.search_step
     n_runs, n = alive.shape
     limit = prefetch_limit(n, indices.shape[0])
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             exited[b, i] = False
             changed[b, i] = 0

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import prange
 
-from economy.kernels.blocks import block_bounds, n_blocks
+from economy.kernels.blocks import n_row_blocks, row_block_bounds
 from economy.kernels.config import jit, kernel, kernel_parallel
 from economy.kernels.layout import (
     P_CAPABILITY_ALPHA,
@@ -93,10 +93,10 @@ def training_stage(labs, world, par, work):
         flop_cap[b] = capped_run_flop(par[b], work.start_year[b], math.inf)
         release_cap[b] = pause_cap(world, b, work.start_year[b])
         efficiency[b] = training_efficiency(par[b], work.start_year[b])
-    row_blocks = n_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
+    row_blocks = n_row_blocks(n)  # a run's columns in blocks: small runs one each (economy.kernels.blocks)
     for k in prange(n_runs * row_blocks):
         b = k // row_blocks
-        lo, hi = block_bounds(k - b * row_blocks, n)
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
         for i in range(lo, hi):
             if not alive[b, i]:
                 continue

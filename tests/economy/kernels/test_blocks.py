@@ -17,7 +17,8 @@ import pytest
 from reference import naive
 
 from economy.kernels import layout as L
-from economy.kernels.blocks import BLOCK_SLOTS, SUM_BLOCK, n_blocks
+from economy.kernels.blocks import BLOCK_SLOTS, ROW_BLOCK, SUM_BLOCK, n_blocks, n_row_blocks, row_block_bounds
+from economy.kernels.config import jit
 from economy.kernels.metrics import concentration
 
 N = 3 * SUM_BLOCK + 77
@@ -65,6 +66,27 @@ def rows() -> tuple[np.ndarray, np.ndarray]:
 
 def test_n_blocks():
     assert [n_blocks(n) for n in (0, 1, SUM_BLOCK, SUM_BLOCK + 1, N)] == [1, 1, 1, 2, 4]
+
+
+@jit
+def _row_cover(n_runs, n):
+    """How often the row kernels' loop (economy.kernels.blocks, a prange over (run, block) pairs) visits each
+    (run, column), written as they write it, serially."""
+    seen = np.zeros((n_runs, n), dtype=np.int64)
+    row_blocks = n_row_blocks(n)
+    for k in range(n_runs * row_blocks):
+        b = k // row_blocks
+        lo, hi = row_block_bounds(k - b * row_blocks, n)
+        for i in range(lo, hi):
+            seen[b, i] += 1
+    return seen, row_blocks
+
+
+@pytest.mark.parametrize("n", [1, 28, ROW_BLOCK, ROW_BLOCK + 1, 10_000, N])
+def test_the_row_kernels_blocks_visit_every_run_and_column_once(n):
+    seen, row_blocks = _row_cover(3, n)
+    assert (seen == 1).all()
+    assert row_blocks == max(1, math.ceil(n / ROW_BLOCK))
 
 
 def test_top_two_blocked_gives_the_definitions_columns(rows):
