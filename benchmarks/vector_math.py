@@ -14,6 +14,11 @@ This script times, per element, over arrays that fit in cache:
 2. the polynomial exponential in a numba loop (vectorised by LLVM);
 3. ``math.log`` in a numba loop, for scale (not vectorised here: a polynomial log is the same exercise);
 
+4. a stage's row work (stage 6's share update and revenue, one exponential a lab, the run's constants read per
+   run) over a batch of 500 runs of 28 lab columns, one thread: as the engine lays it out and writes it (state
+   ``[run, column]``, a branch on the lab being alive, libm's ``exp``), and with the runs in SIMD lanes (state
+   ``[column, run]``, branch-free, the polynomial exponential with the power of two from a table);
+
 and reports the polynomial's error against libm in units in the last place over a million arguments in
 [-700, 700] (libm's ``exp`` is itself correctly rounded in all but rare cases).  Writes the figures to JSON
 (default benchmarks/results/vector_math.json) and prints them.  Not used by the engine: it measures the design
@@ -92,6 +97,82 @@ def poly_exp_full(x: np.ndarray, out: np.ndarray, bits: np.ndarray) -> None:
     times_scale(out, bits.view(np.float64))
 
 
+POW2_MIN, POW2_MAX = -1022, 1023
+POW2 = np.array([math.ldexp(1.0, k) for k in range(POW2_MIN, POW2_MAX + 1)])
+"""2^n for the normal exponents, read by :func:`exp_lane` (a gather LLVM vectorises)."""
+
+
+@numba.njit(inline="always", **JIT_OPTIONS)
+def exp_lane(x):
+    """:func:`poly_exp` for one element, the power of two from :data:`POW2` (x clamped to [-708, 709])."""
+    x = min(max(x, -708.0), 709.0)
+    n = math.floor(x * INV_LN2 + 0.5)
+    r = (x - n * LN2_HI) - n * LN2_LO
+    c = C
+    p = c[DEGREE]
+    for k in range(DEGREE - 1, -1, -1):
+        p = p * r + c[k]
+    return p * POW2[np.int64(n) - POW2_MIN]
+
+
+@jit
+def rows_as_engine(alive, quality, share, infer, compute, revenue, spare, adjust, demand, inv_flop):
+    """Stage 6's row work as the engine writes it: state ``[run, column]``, run after run, the run's columns in an
+    inner loop (economy.kernels.blocks, one block per small run), a branch on the lab being alive, libm's exp."""
+    n_runs, n = alive.shape
+    for b in range(n_runs):
+        for i in range(n):
+            if not alive[b, i]:
+                revenue[b, i] = 0.0
+                continue
+            target = math.exp(quality[b, i] - 1.0)
+            s = share[b, i] + (target - share[b, i]) * adjust[b]
+            share[b, i] = s
+            capacity = infer[b, i] * compute[b, i] * inv_flop[b]
+            revenue[b, i] = min(s * demand[b], capacity)
+            spare[b, i] = capacity - revenue[b, i]
+
+
+@jit
+def rows_in_lanes(alive, quality, share, infer, compute, revenue, spare, adjust, demand, inv_flop):
+    """The same work with the runs in SIMD lanes: state ``[column, run]``, branch-free (selects), :func:`exp_lane`."""
+    n, n_runs = alive.shape
+    for i in range(n):
+        for b in range(n_runs):
+            live = alive[i, b]
+            target = exp_lane(quality[i, b] - 1.0)
+            old = share[i, b]
+            s = old + (target - old) * adjust[b]
+            capacity = infer[i, b] * compute[i, b] * inv_flop[b]
+            r = min(s * demand[b], capacity)
+            share[i, b] = s if live else old
+            revenue[i, b] = r if live else 0.0
+            spare[i, b] = capacity - r if live else spare[i, b]
+
+
+def row_work(rng: np.random.Generator, runs: int = 500, columns: int = 28, repeats: int = 400) -> dict[str, float]:
+    """ns per lab column of :func:`rows_as_engine` and :func:`rows_in_lanes` on the same random batch (a quarter
+    of the columns dead), and the largest relative difference of their revenues (the two exponentials differ in the
+    last bit)."""
+    shape = (runs, columns)
+    state = {"alive": rng.random(shape) < 0.75, "quality": rng.uniform(-3.0, 2.0, shape),
+             "share": rng.uniform(0.0, 0.2, shape), "infer": rng.uniform(0.1, 0.5, shape),
+             "compute": rng.uniform(1e24, 1e26, shape), "revenue": np.zeros(shape), "spare": np.zeros(shape)}
+    per_run = {"adjust": rng.uniform(0.05, 0.1, runs), "demand": rng.uniform(1e10, 1e11, runs),
+               "inv_flop": rng.uniform(1e-16, 1e-15, runs)}
+    engine = {k: v.copy() for k, v in state.items()}
+    lanes = {k: np.ascontiguousarray(v.T) for k, v in state.items()}
+    engine_args = [engine[k] for k in state] + list(per_run.values())
+    lanes_args = [lanes[k] for k in state] + list(per_run.values())
+    rows_as_engine(*engine_args)
+    rows_in_lanes(*lanes_args)
+    gap = float(np.max(np.abs(lanes["revenue"].T - engine["revenue"]) / np.maximum(engine["revenue"], 1e-300)))
+    n = runs * columns
+    return {"row_work_engine_ns_per_lab": best_ns(lambda: rows_as_engine(*engine_args), n, repeats),
+            "row_work_lanes_ns_per_lab": best_ns(lambda: rows_in_lanes(*lanes_args), n, repeats),
+            "row_work_max_relative_difference": gap}
+
+
 def ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """|a - b| in units in the last place of b (positive finite doubles: their bit patterns are ordered)."""
     return np.abs(a.view(np.int64) - b.view(np.int64))
@@ -141,6 +222,8 @@ def main() -> None:
         "share_bit_identical_to_libm": float(np.mean(err == 0)),
         "arguments_checked": int(wide.size),
     })
+    figures.update(row_work(rng, repeats=max(20, args.repeats // 5)))
+    figures["row_work_speed_up"] = figures["row_work_engine_ns_per_lab"] / figures["row_work_lanes_ns_per_lab"]
     machine = {"python": platform.python_version(), "numba": numba.__version__,
                "processor": platform.processor() or platform.machine(), "svml": bool(numba.config.USING_SVML)}
     result = {"machine": machine, "size": args.size, "figures": figures}

@@ -94,8 +94,10 @@ def test_the_vector_math_probe_runs_and_its_exponential_is_within_one_ulp(tmp_pa
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(out.read_text())["figures"]
-    for key in ("libm_exp_ns", "poly_exp_ns", "libm_log_ns", "exp_speed_up"):
+    for key in ("libm_exp_ns", "poly_exp_ns", "libm_log_ns", "exp_speed_up", "row_work_engine_ns_per_lab",
+                "row_work_lanes_ns_per_lab", "row_work_speed_up"):
         assert math.isfinite(figures[key]) and figures[key] > 0.0, key
     assert figures["arguments_checked"] == 1_000_000
     assert figures["max_ulp_vs_libm"] <= 1
     assert figures["share_bit_identical_to_libm"] > 0.5
+    assert figures["row_work_max_relative_difference"] < 1e-14  # the lanes compute the engine's rows, to rounding
