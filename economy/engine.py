@@ -334,39 +334,31 @@ class Simulation:
 
     def _draw_in_python(self) -> None:
         """This step's random numbers in Python, the compiled draws' twin (tests/economy/test_draws.py): each run's
-        stream drawn only while its mechanism is on in the run, its draws always in the same order
-        (:meth:`_draw_tasks`).  A batch of :data:`COMPILED_DRAWS_FROM` runs or more, or whose step draws
-        :data:`DRAWS_COMPILED_FROM` numbers or more, draws in compiled code instead
-        (:func:`economy.kernels.draws.draw_step`, from the same streams, bit for bit the same numbers); a smaller
-        one here, so a process that only makes small runs never loads that kernel."""
-        for task in self._draw_tasks():
-            for method, out in task:
-                method(out=out)
-
-    def _draw_tasks(self) -> list[list[tuple[Callable[..., Any], np.ndarray]]]:
-        """This step's draws as one task per Generator that draws (a run's stream): its calls in their order, with
-        the arrays they fill."""
+        stream drawn only while its mechanism is on in the run, its draws always in the same order.  A batch of
+        :data:`COMPILED_DRAWS_FROM` runs or more, or whose step draws :data:`DRAWS_COMPILED_FROM` numbers or more,
+        draws in compiled code instead (:func:`economy.kernels.draws.draw_step`, from the same streams, bit for bit
+        the same numbers); a smaller one here, so a process that only makes small runs never loads that kernel."""
         draws = self.draws
         behaviour, entry, acquire, incident, compliance = (switch.tolist() for switch in self._switches())
         urn_draws = self._urn_draws.tolist()
-        tasks = []
         for b, streams in enumerate(self._streams):
-            tasks.append([(streams["shocks"].standard_normal, self._shocks[b])])
+            streams["shocks"].standard_normal(out=self._shocks[b])
             if urn_draws[b]:
-                tasks.append([(streams["market"].random, self._urn[b, :urn_draws[b]])])
+                streams["market"].random(out=self._urn[b, :urn_draws[b]])
             if behaviour[b]:
                 g = streams["behaviour"]
-                tasks.append([(g.random, draws.imitate[b]), (g.random, draws.search[b]),
-                              (g.standard_normal, draws.search_step[b])])
-            if entry[b] or acquire[b]:
-                g = streams["entry"]
-                tasks.append(([(g.random, draws.entry[b]), (g.standard_normal, draws.entry_size[b])] if entry[b]
-                              else []) + ([(g.random, draws.acquire[b])] if acquire[b] else []))
+                g.random(out=draws.imitate[b])
+                g.random(out=draws.search[b])
+                g.standard_normal(out=draws.search_step[b])
+            if entry[b]:
+                streams["entry"].random(out=draws.entry[b])
+                streams["entry"].standard_normal(out=draws.entry_size[b])
+            if acquire[b]:
+                streams["entry"].random(out=draws.acquire[b])
             if incident[b]:
-                tasks.append([(streams["incidents"].random, draws.incident[b])])
+                streams["incidents"].random(out=draws.incident[b])
             if compliance[b]:
-                tasks.append([(streams["compliance"].random, draws.compliance[b])])
-        return tasks
+                streams["compliance"].random(out=draws.compliance[b])
 
     @property
     def names(self) -> list[list[str]]:

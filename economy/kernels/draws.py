@@ -113,7 +113,8 @@ def _normal(high, low, inc_high, inc_low):
 
 @kernel_inline
 def _uniforms(states, b, s, out):
-    """Fill ``out`` (1-D) with stream ``s`` of run ``b``; the state stays in registers while it draws."""
+    """Fill ``out`` (1-D; a C-ordered 2-D array is passed flattened, the order numpy fills ``out=`` in) with stream
+    ``s`` of run ``b``; the state stays in registers while it draws."""
     high, low, inc_high, inc_low = states[b, s, 0], states[b, s, 1], states[b, s, 2], states[b, s, 3]
     for i in range(out.shape[0]):
         high, low, r = pcg64_step(high, low, inc_high, inc_low)
@@ -126,26 +127,6 @@ def _normals(states, b, s, out):
     high, low, inc_high, inc_low = states[b, s, 0], states[b, s, 1], states[b, s, 2], states[b, s, 3]
     for i in range(out.shape[0]):
         high, low, out[i] = _normal(high, low, inc_high, inc_low)
-    states[b, s, 0], states[b, s, 1] = high, low
-
-
-@kernel_inline
-def _uniforms_2d(states, b, s, out):
-    """Row by row: the order numpy fills ``out=`` of a C-ordered array."""
-    high, low, inc_high, inc_low = states[b, s, 0], states[b, s, 1], states[b, s, 2], states[b, s, 3]
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            high, low, r = pcg64_step(high, low, inc_high, inc_low)
-            out[i, j] = _double(r)
-    states[b, s, 0], states[b, s, 1] = high, low
-
-
-@kernel_inline
-def _normals_2d(states, b, s, out):
-    high, low, inc_high, inc_low = states[b, s, 0], states[b, s, 1], states[b, s, 2], states[b, s, 3]
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            high, low, out[i, j] = _normal(high, low, inc_high, inc_low)
     states[b, s, 0], states[b, s, 1] = high, low
 
 
@@ -172,7 +153,7 @@ def _draw_stream(states, s, behaviour, entry, acquire, incident, compliance, urn
             if behaviour[b]:
                 _uniforms(states, b, S_BEHAVIOUR, draws.imitate[b])
                 _uniforms(states, b, S_BEHAVIOUR, draws.search[b])
-                _normals_2d(states, b, S_BEHAVIOUR, draws.search_step[b])
+                _normals(states, b, S_BEHAVIOUR, draws.search_step[b].reshape(-1))
         elif s == S_ENTRY:
             if entry[b]:
                 _uniforms(states, b, S_ENTRY, draws.entry[b])
@@ -183,7 +164,7 @@ def _draw_stream(states, s, behaviour, entry, acquire, incident, compliance, urn
             if incident[b]:
                 _uniforms(states, b, S_INCIDENTS, draws.incident[b])
         elif compliance[b]:
-            _uniforms_2d(states, b, S_COMPLIANCE, draws.compliance[b])
+            _uniforms(states, b, S_COMPLIANCE, draws.compliance[b].reshape(-1))
 
 
 @jit
@@ -206,7 +187,7 @@ def draw_step(states, behaviour, entry, acquire, incident, compliance, urn_draws
         if behaviour[b]:
             _uniforms(states, b, S_BEHAVIOUR, draws.imitate[b])
             _uniforms(states, b, S_BEHAVIOUR, draws.search[b])
-            _normals_2d(states, b, S_BEHAVIOUR, draws.search_step[b])
+            _normals(states, b, S_BEHAVIOUR, draws.search_step[b].reshape(-1))
         if entry[b]:
             _uniforms(states, b, S_ENTRY, draws.entry[b])
             _normals(states, b, S_ENTRY, draws.entry_size[b])
@@ -215,7 +196,7 @@ def draw_step(states, behaviour, entry, acquire, incident, compliance, urn_draws
         if incident[b]:
             _uniforms(states, b, S_INCIDENTS, draws.incident[b])
         if compliance[b]:
-            _uniforms_2d(states, b, S_COMPLIANCE, draws.compliance[b])
+            _uniforms(states, b, S_COMPLIANCE, draws.compliance[b].reshape(-1))
 
 
 @jit_parallel
