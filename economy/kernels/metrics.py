@@ -8,8 +8,8 @@ import math
 import numba
 from numba import prange
 
-from economy.kernels.blocks import add_blocks, block_bounds, n_blocks
-from economy.kernels.config import jit, kernel, kernel_parallel
+from economy.kernels.blocks import add_blocks, alive_sum, block_bounds, n_blocks
+from economy.kernels.config import jit, kernel, kernel_inline, kernel_parallel
 
 __all__ = [
     "INSERTION_SORT_MAX", "NUMPY_SORT_MIN", "ROC_BOUND", "concentration", "concentration_blocked", "gini",
@@ -26,22 +26,13 @@ def concentration(share, alive):
 
     .. math:: HHI = 10^4 \sum_i (s_i / \textstyle\sum_j s_j)^2, \qquad n_{eff} = 10^4 / HHI
     """
-    total = 0.0
-    for i in range(share.shape[0]):
-        if alive[i]:
-            total += share[i]
+    n = share.shape[0]
+    rows, live = share[None, :], alive[None, :]  # the per-range helpers read 2-D rows, as the blocked version's
+    total = alive_sum(live, rows, 0, 0, n)
     if total <= 0.0:
         return 0.0, 0.0, 0.0, 0.0
-    hhi = 0.0
-    t0 = t1 = t2 = t3 = 0.0  # the running top four, in scalars (an array here was an allocation per run and step)
-    for i in range(share.shape[0]):
-        if alive[i]:
-            s = share[i] / total
-            hhi += s * s
-            t0, t1, t2, t3 = insert_top_four(t0, t1, t2, t3, s)
-    hhi *= 10_000.0
-    return hhi, 10_000.0 / hhi, t0, t0 + t1 + t2 + t3
-
+    squares, t0, t1, t2, t3 = _concentration_part(rows, live, 0, total, 0, n)
+    return _concentration_of(squares, t0, t1, t2, t3)
 
 
 @kernel
@@ -54,13 +45,11 @@ def concentration_blocked(share, alive, b, total, scratch):
         return 0.0, 0.0, 0.0, 0.0
     _concentration_blocks(share, alive, b, total, scratch)  # per block: the sum of squares, the four largest shares
     blocks = n_blocks(share.shape[1])
-    hhi = add_blocks(scratch, 0, blocks)
     t0 = t1 = t2 = t3 = 0.0
     for k in range(blocks):
         for c in range(1, 5):
             t0, t1, t2, t3 = insert_top_four(t0, t1, t2, t3, scratch[k, c])
-    hhi *= 10_000.0
-    return hhi, 10_000.0 / hhi, t0, t0 + t1 + t2 + t3
+    return _concentration_of(add_blocks(scratch, 0, blocks), t0, t1, t2, t3)
 
 
 @kernel_parallel
@@ -68,15 +57,29 @@ def _concentration_blocks(share, alive, b, total, part):
     n = share.shape[1]
     for k in prange(n_blocks(n)):
         lo, hi = block_bounds(k, n)
-        hhi = 0.0
-        t0 = t1 = t2 = t3 = 0.0
-        for i in range(lo, hi):
-            if alive[b, i]:
-                s = share[b, i] / total
-                hhi += s * s
-                t0, t1, t2, t3 = insert_top_four(t0, t1, t2, t3, s)
-        part[k, 0] = hhi
-        part[k, 1], part[k, 2], part[k, 3], part[k, 4] = t0, t1, t2, t3
+        part[k, 0], part[k, 1], part[k, 2], part[k, 3], part[k, 4] = _concentration_part(share, alive, b, total,
+                                                                                          lo, hi)
+
+
+@kernel_inline
+def _concentration_part(share, alive, b, total, lo, hi):
+    """Over run b's alive labs ``lo <= i < hi``, in lab order: the sum of the squared shares of ``total`` and the
+    four largest such shares (in scalars: an array here was an allocation per run and step)."""
+    hhi = 0.0
+    t0 = t1 = t2 = t3 = 0.0
+    for i in range(lo, hi):
+        if alive[b, i]:
+            s = share[b, i] / total
+            hhi += s * s
+            t0, t1, t2, t3 = insert_top_four(t0, t1, t2, t3, s)
+    return hhi, t0, t1, t2, t3
+
+
+@kernel_inline
+def _concentration_of(squares, t0, t1, t2, t3):
+    """(HHI, effective number, top-1, top-4) from the sum of squared shares and the four largest shares."""
+    hhi = squares * 10_000.0
+    return hhi, 10_000.0 / hhi, t0, t0 + t1 + t2 + t3
 
 
 @kernel
@@ -92,6 +95,7 @@ def insert_top_four(t0, t1, t2, t3, s):
     if not s > t0:
         return t0, s, t1, t2
     return s, t0, t1, t2
+
 
 INSERTION_SORT_MAX = 32
 """Up to this many values, :func:`sort_values` sorts by insertion: a baseline run's two dozen revenues, sorted every
@@ -182,17 +186,9 @@ def sort_row(rows, b, m):
 
 @jit
 def gini(values, alive, buffer):
-    r"""Gini coefficient of ``values`` over alive labs, sorting a copy in ``buffer`` (:func:`gini_of_sorted`)."""
-    m = 0
-    for i in range(values.shape[0]):
-        if alive[i]:
-            buffer[m] = values[i]
-            m += 1
-    if m == 0:
-        return 0.0
-    part = buffer[:m]
-    sort_values(part)
-    return gini_of_sorted(part)
+    r"""Gini coefficient of ``values`` over alive labs, sorting a copy in ``buffer`` (:func:`gini_row` of a
+    one-row run)."""
+    return gini_row(values[None, :], alive[None, :], buffer[None, :], 0)
 
 
 @jit

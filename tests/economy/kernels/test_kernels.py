@@ -459,7 +459,7 @@ def test_metrics_hand_picked(case):
 @pytest.mark.parametrize("kind", ["revenues", "ties_and_zeros", "negative_zero", "tiny_and_huge", "negative",
                                   "nan", "small"])
 def test_sort_values_equals_numpy_sort(kind, m):
-    """The three routes (numpy's sort from NUMPY_SORT_MIN values on, numba's below, insertion up to
+    """The three routes (numpy's sort from NUMPY_SORT_MIN values on, a heap sort below, insertion up to
     INSERTION_SORT_MAX) give np.sort's array."""
     gen = rng(7)
     values = {
