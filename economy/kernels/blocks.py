@@ -42,7 +42,6 @@ SUM_BLOCK = 4096
 """Lab columns per block; runs with more columns than this sum in blocks (the same size as the prefetch's
 threshold, economy.kernels.prefetch.PREFETCH_MIN_LABS: below it a run's columns stay in the core's cache)."""
 
-
 ROW_BLOCK = 512
 """Lab columns per block of a row kernel (each lab's own work): a run of at most this many columns is one block
 (every ensemble's runs), so a batch is shared out by runs; a larger one by blocks of this size, small enough that
@@ -51,29 +50,40 @@ than on one)."""
 
 
 @kernel_inline
+def _block_count(n, size):
+    """The number of blocks of ``size`` among ``n`` lab columns (at least 1)."""
+    return max(1, (n + size - 1) // size)
+
+
+@kernel_inline
+def _block_range(k, n, size):
+    """The columns ``lo .. hi - 1`` of block ``k`` of ``size`` among ``n`` columns."""
+    lo = k * size
+    return lo, min(n, lo + size)
+
+
+@kernel_inline
 def n_row_blocks(n):
     """The number of row-kernel blocks of ``n`` lab columns (at least 1)."""
-    return max(1, (n + ROW_BLOCK - 1) // ROW_BLOCK)
+    return _block_count(n, ROW_BLOCK)
 
 
 @kernel_inline
 def row_block_bounds(k, n):
     """The columns ``lo .. hi - 1`` of row-kernel block ``k`` of ``n`` columns."""
-    lo = k * ROW_BLOCK
-    return lo, min(n, lo + ROW_BLOCK)
+    return _block_range(k, n, ROW_BLOCK)
 
 
 @jit
 def n_blocks(n):
     """The number of blocks of ``n`` lab columns (at least 1)."""
-    return max(1, (n + SUM_BLOCK - 1) // SUM_BLOCK)
+    return _block_count(n, SUM_BLOCK)
 
 
 @kernel_inline
 def block_bounds(k, n):
     """The columns ``lo .. hi - 1`` of block ``k`` of ``n`` columns."""
-    lo = k * SUM_BLOCK
-    return lo, min(n, lo + SUM_BLOCK)
+    return _block_range(k, n, SUM_BLOCK)
 
 
 @kernel
@@ -163,7 +173,6 @@ def add_blocks(scratch, c, blocks):
     for k in range(1, blocks):
         total += scratch[k, c]
     return total
-
 
 
 @kernel_parallel
