@@ -4,7 +4,7 @@ The engine's stages call libm's scalar ``exp``/``expm1``/``log``/``log1p`` once 
 baseline ensemble's compiled time, docs/performance.md).  LLVM vectorises a numba loop only if every call in it
 has a vector form; this machine's llvmlite has no SVML (``numba -s``), so ``math.exp`` stays one scalar call per
 element.  An exponential written in numba itself (range reduction by ln 2, a degree-13 polynomial, the power of two
-from the exponent's bits) is plain arithmetic, so LLVM vectorises it, and without fastmath (no contraction into
+from a table) is plain arithmetic, so LLVM vectorises it, and without fastmath (no contraction into
 FMAs) a vector lane computes exactly what the scalar loop computes: the same bits whatever a run's position in a
 batch, which SVML's vector and scalar paths would not give.
 
@@ -17,7 +17,7 @@ This script times, per element, over arrays that fit in cache:
 4. a stage's row work (stage 6's share update and revenue, one exponential a lab, the run's constants read per
    run) over a batch of 500 runs of 28 lab columns, one thread: as the engine lays it out and writes it (state
    ``[run, column]``, a branch on the lab being alive, libm's ``exp``), and with the runs in SIMD lanes (state
-   ``[column, run]``, branch-free, the polynomial exponential with the power of two from a table);
+   ``[column, run]``, branch-free, the polynomial exponential);
 
 and reports the polynomial's error against libm in units in the last place over a million arguments in
 [-700, 700] (libm's ``exp`` is itself correctly rounded in all but rare cases).  Writes the figures to JSON
@@ -67,36 +67,6 @@ def libm_log(x, out):
         out[i] = math.log(x[i])
 
 
-@jit
-def poly_exp(x, out, scale_bits):
-    """e^x for x in [-700, 700]: out = p(r) 2^n with n = round(x / ln 2), r = x - n ln 2 (two parts).
-
-    Two loops, both vectorised: the first writes p(r) and the bits of 2^n (the exponent field n + 1023), the
-    second multiplies by 2^n read through a float64 view of those bits (``scale_bits.view(np.float64)``).
-    """
-    c = C
-    for i in range(x.shape[0]):
-        xi = x[i]
-        n = math.floor(xi * INV_LN2 + 0.5)
-        r = (xi - n * LN2_HI) - n * LN2_LO
-        p = c[DEGREE]
-        for k in range(DEGREE - 1, -1, -1):  # Horner; a constant trip count, which LLVM unrolls
-            p = p * r + c[k]
-        out[i] = p
-        scale_bits[i] = (np.int64(n) + 1023) << 52
-
-
-@jit
-def times_scale(out, scale):
-    for i in range(out.shape[0]):
-        out[i] = out[i] * scale[i]
-
-
-def poly_exp_full(x: np.ndarray, out: np.ndarray, bits: np.ndarray) -> None:
-    poly_exp(x, out, bits)
-    times_scale(out, bits.view(np.float64))
-
-
 POW2_MIN, POW2_MAX = -1022, 1023
 POW2 = np.array([math.ldexp(1.0, k) for k in range(POW2_MIN, POW2_MAX + 1)])
 """2^n for the normal exponents, read by :func:`exp_lane` (a gather LLVM vectorises)."""
@@ -104,15 +74,23 @@ POW2 = np.array([math.ldexp(1.0, k) for k in range(POW2_MIN, POW2_MAX + 1)])
 
 @numba.njit(inline="always", **JIT_OPTIONS)
 def exp_lane(x):
-    """:func:`poly_exp` for one element, the power of two from :data:`POW2` (x clamped to [-708, 709])."""
+    """e^x = p(r) 2^n with n = round(x / ln 2), r = x - n ln 2 (in two parts), p the degree-13 Taylor polynomial, 2^n
+    from :data:`POW2` (x clamped to [-708, 709], where 2^n is a normal number)."""
     x = min(max(x, -708.0), 709.0)
     n = math.floor(x * INV_LN2 + 0.5)
     r = (x - n * LN2_HI) - n * LN2_LO
     c = C
     p = c[DEGREE]
-    for k in range(DEGREE - 1, -1, -1):
+    for k in range(DEGREE - 1, -1, -1):  # Horner; a constant trip count, which LLVM unrolls
         p = p * r + c[k]
     return p * POW2[np.int64(n) - POW2_MIN]
+
+
+@jit
+def poly_exp(x, out):
+    """:func:`exp_lane` of every element (one loop, vectorised)."""
+    for i in range(x.shape[0]):
+        out[i] = exp_lane(x[i])
 
 
 @jit
@@ -196,7 +174,7 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(20261207)
     x = rng.uniform(-30.0, 30.0, args.size)  # the range the stages' arguments span
-    out, bits = np.empty_like(x), np.empty(x.size, dtype=np.int64)
+    out = np.empty_like(x)
     pos = rng.uniform(1e-6, 1e6, args.size)
 
     def loop(fn):
@@ -208,14 +186,14 @@ def main() -> None:
     n = 50 * args.size
     figures = {
         "libm_exp_ns": best_ns(loop(lambda: libm_exp(x, out)), n, args.repeats // 50),
-        "poly_exp_ns": best_ns(loop(lambda: poly_exp_full(x, out, bits)), n, args.repeats // 50),
+        "poly_exp_ns": best_ns(loop(lambda: poly_exp(x, out)), n, args.repeats // 50),
         "libm_log_ns": best_ns(loop(lambda: libm_log(pos, out)), n, args.repeats // 50),
     }
     figures["exp_speed_up"] = figures["libm_exp_ns"] / figures["poly_exp_ns"]
     wide = rng.uniform(-700.0, 700.0, 1_000_000)
     ref, mine = np.empty_like(wide), np.empty_like(wide)
     libm_exp(wide, ref)
-    poly_exp_full(wide, mine, np.empty(wide.size, dtype=np.int64))
+    poly_exp(wide, mine)
     err = ulps(mine, ref)
     figures.update({
         "max_ulp_vs_libm": int(err.max()),
